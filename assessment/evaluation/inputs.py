@@ -1,0 +1,98 @@
+"""The contract between data import (``assessment.evaluation.io``) and the metric engine.
+
+Import turns a user's file plus a column mapping into an :class:`EvaluationInput`: clean,
+validated NumPy arrays with every excluded row counted in the :class:`Provenance`.
+The engine never sees a DataFrame and never has to re-validate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+MISSING_GROUP = "(missing)"
+INTERSECTION_SEP = "×"
+
+ScoreKind = Literal["probability", "score", "class"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One sensitive attribute after mapping and binning.
+
+    ``codes[i]`` indexes ``levels`` for row ``i`` (int32, no negatives: a missing value
+    is its own level named :data:`MISSING_GROUP`).
+    """
+
+    name: str
+    codes: np.ndarray
+    levels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the numbers came from: printed in the report and stored in the result."""
+
+    file_name: str
+    sha256: str
+    rows_read: int
+    rows_used: int
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> row count
+    mapping: dict[str, Any] = field(default_factory=dict)  # the ColumnMapping as JSON
+    sheet: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "sheet": self.sheet,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_excluded": sum(self.excluded.values()),
+            "excluded": dict(self.excluded),
+            "mapping": dict(self.mapping),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Provenance:
+        return cls(
+            file_name=str(d["file_name"]),
+            sha256=str(d["sha256"]),
+            rows_read=int(d["rows_read"]),
+            rows_used=int(d["rows_used"]),
+            excluded={str(k): int(v) for k, v in d.get("excluded", {}).items()},
+            mapping=dict(d.get("mapping", {})),
+            sheet=d.get("sheet"),
+        )
+
+
+@dataclass(frozen=True)
+class EvaluationInput:
+    """Validated arrays, one entry per used row.
+
+    - ``y_true``: bool, True = the outcome's positive value.
+    - ``score``: float64 when the model gives a score/probability (``score_kind`` is
+      "probability" or "score"), else None.
+    - ``y_pred``: bool predicted class when the mapping names a predicted-class column
+      (``score_kind`` == "class"), else None (the engine derives it as score >= threshold).
+    """
+
+    y_true: np.ndarray
+    score: np.ndarray | None
+    y_pred: np.ndarray | None
+    score_kind: ScoreKind
+    attributes: tuple[Attribute, ...]
+    provenance: Provenance
+
+    @property
+    def n(self) -> int:
+        return int(self.y_true.shape[0])
+
+    def attribute(self, name: str) -> Attribute:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        known = ", ".join(a.name for a in self.attributes)
+        raise KeyError(f"no attribute {name!r}; known attributes: {known}")
