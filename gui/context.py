@@ -1,0 +1,322 @@
+"""The application context every page is built with: ``Page(ctx)``.
+
+One object, created by the main window, holds what pages share:
+
+* the current :class:`~assessment.document.Assessment` (``ctx.doc``) and its file (``ctx.path``);
+  ``document_replaced`` fires when New/Open/Recover swaps it, ``changed(path)`` relays every
+  document listener call (answer set, undo, redo, ...), ``modified_changed(bool)`` the saved state;
+* the error funnel (``show_error``) and the modal ``ask_*`` helpers (thin wrappers over
+  :mod:`gui.errors`, which tests replace);
+* the config paths and settings (:mod:`gui.paths`);
+* ``run_job``: runs a pure function ``fn(progress, cancelled) -> result`` in a QThreadPool worker
+  (Orange3's pattern): one job at a time — a new job cancels the old one —, progress throttled to
+  20 updates a second, only plain Python objects cross threads, callbacks run on the UI thread.
+
+Pages edit the document only through its own methods; nothing here holds a rule.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QWidget
+
+from assessment.errors import Cancelled
+from gui import errors
+from gui.paths import Paths, Settings
+
+if TYPE_CHECKING:
+    from assessment.document import Assessment
+
+Progress = Callable[[float], None]
+IsCancelled = Callable[[], bool]
+JobFunction = Callable[[Progress, IsCancelled], Any]
+
+PROGRESS_INTERVAL_S = 0.05
+
+
+class _Bridge(QObject):
+    """Lives on the UI thread; the worker emits on it, so delivery is queued to the UI thread."""
+
+    progress = Signal(float)
+    done = Signal(object)
+    error = Signal(object)
+    cancelled = Signal()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: JobFunction, bridge: _Bridge, cancel: threading.Event) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # Python (the Job) owns it; Qt must not delete it
+        self._fn = fn
+        self._bridge = bridge
+        self._cancel = cancel
+        self._last_progress = 0.0
+        self.finished = threading.Event()
+
+    def _progress(self, value: float) -> None:
+        now = time.monotonic()
+        value = min(max(float(value), 0.0), 1.0)
+        if value >= 1.0 or now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            self._bridge.progress.emit(value)
+
+    def run(self) -> None:
+        try:
+            result = self._fn(self._progress, self._cancel.is_set)
+        except Cancelled:
+            self._bridge.cancelled.emit()
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the error funnel
+            self._bridge.error.emit(exc)
+        else:
+            if self._cancel.is_set():
+                self._bridge.cancelled.emit()
+            else:
+                self._bridge.done.emit(result)
+        finally:
+            self.finished.set()
+
+
+class Job(QObject):
+    """Handle of one background computation. Signals fire on the UI thread."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    was_cancelled = Signal()
+    progressed = Signal(float)
+    ended = Signal()
+
+    def __init__(
+        self,
+        fn: JobFunction,
+        on_done: Callable[[Any], None] | None,
+        on_progress: Callable[[float], None] | None,
+        on_error: Callable[[BaseException], None],
+        on_cancelled: Callable[[], None] | None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._on_done = on_done
+        self._on_progress = on_progress
+        self._on_error = on_error
+        self._on_cancelled = on_cancelled
+        self._cancel = threading.Event()
+        self._bridge = _Bridge()
+        self._bridge.progress.connect(self._handle_progress)
+        self._bridge.done.connect(self._handle_done)
+        self._bridge.error.connect(self._handle_error)
+        self._bridge.cancelled.connect(self._handle_cancelled)
+        self.runnable = _Runnable(fn, self._bridge, self._cancel)
+        self.state = "running"
+
+    def cancel(self) -> None:
+        """Ask the function to stop (its ``cancelled()`` returns True); results are dropped."""
+        if self.state == "running":
+            self._cancel.set()
+            self.state = "cancelling"
+
+    def is_running(self) -> bool:
+        return self.state in ("running", "cancelling")
+
+    def thread_finished(self) -> bool:
+        return self.runnable.finished.is_set()
+
+    def wait(self, timeout_s: float = 5.0) -> bool:
+        """Block until the worker function returned (tests and shutdown only)."""
+        return self.runnable.finished.wait(timeout_s)
+
+    @Slot(float)
+    def _handle_progress(self, value: float) -> None:
+        if self.state == "running":
+            self.progressed.emit(value)
+            if self._on_progress is not None:
+                self._on_progress(value)
+
+    @Slot(object)
+    def _handle_done(self, result: object) -> None:
+        if self.state != "running":
+            self._handle_cancelled()
+            return
+        self.state = "done"
+        try:
+            if self._on_done is not None:
+                self._on_done(result)
+            self.succeeded.emit(result)
+        finally:
+            self.ended.emit()
+
+    @Slot(object)
+    def _handle_error(self, exc: BaseException) -> None:
+        if self.state == "cancelling":
+            self._handle_cancelled()
+            return
+        self.state = "failed"
+        try:
+            self._on_error(exc)
+            self.failed.emit(exc)
+        finally:
+            self.ended.emit()
+
+    @Slot()
+    def _handle_cancelled(self) -> None:
+        self.state = "cancelled"
+        try:
+            if self._on_cancelled is not None:
+                self._on_cancelled()
+            self.was_cancelled.emit()
+        finally:
+            self.ended.emit()
+
+
+class AppContext(QObject):
+    """Shared state and services handed to every page as ``Page(ctx)``."""
+
+    document_replaced = Signal()
+    changed = Signal(str)
+    modified_changed = Signal(bool)
+    file_changed = Signal(object)  # Path | None
+    status_message = Signal(str, int)  # text, timeout in ms (0 = until replaced)
+    data_file_requested = Signal(str)  # a data file was dropped/opened: the data page loads it
+    job_started = Signal()
+    job_finished = Signal()
+
+    def __init__(self, paths: Paths | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths = paths or Paths.resolve()
+        self.settings = Settings(self.paths.settings_file)
+        self.window: QWidget | None = None  # parent of dialogs; set by the main window
+        self._doc: Assessment | None = None
+        self._path: Path | None = None
+        self._modified = False
+        self._jobs: list[Job] = []
+        self._current_job: Job | None = None
+        self._pool = QThreadPool.globalInstance()
+
+    # --- the document --------------------------------------------------------------------------
+
+    @property
+    def doc(self) -> Assessment:
+        if self._doc is None:
+            raise RuntimeError("no assessment is open yet")
+        return self._doc
+
+    @property
+    def has_document(self) -> bool:
+        return self._doc is not None
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def modified(self) -> bool:
+        return self._modified
+
+    def set_document(self, doc: Assessment, path: Path | None = None, modified: bool = False) -> None:
+        """Replace the open assessment (New, Open, Recover). Pages rebuild on ``document_replaced``."""
+        if self._doc is not None:
+            self._doc.remove_listener(self._relay)
+        self._doc = doc
+        doc.add_listener(self._relay)
+        self._path = path
+        self._set_modified(modified)
+        self.file_changed.emit(path)
+        self.document_replaced.emit()
+
+    def mark_saved(self, path: Path) -> None:
+        self._path = path
+        self._set_modified(False)
+        self.file_changed.emit(path)
+
+    def _relay(self, path: str) -> None:
+        self._set_modified(True)
+        self.changed.emit(path)
+
+    def _set_modified(self, value: bool) -> None:
+        if value != self._modified:
+            self._modified = value
+            self.modified_changed.emit(value)
+
+    # --- messages and dialogs (looked up in gui.errors at call time, so tests can replace them) --
+
+    def show_error(self, exc: BaseException) -> None:
+        errors.report(self.window, exc, self.paths.crash_log)
+
+    def show_status(self, text: str, timeout_ms: int = 4000) -> None:
+        self.status_message.emit(text, timeout_ms)
+
+    def inform(self, title: str, text: str) -> None:
+        errors.inform(self.window, title, text)
+
+    def ask_yes_no(self, title: str, text: str, default_yes: bool = False) -> bool:
+        return errors.ask_yes_no(self.window, title, text, default_yes)
+
+    def ask_open_path(self, title: str, filters: str, directory: str = "") -> Path | None:
+        return errors.ask_open_path(self.window, title, filters, directory)
+
+    def ask_save_path(self, title: str, filters: str, suggested: str = "") -> Path | None:
+        return errors.ask_save_path(self.window, title, filters, suggested)
+
+    def ask_text(self, title: str, label: str, text: str = "") -> str | None:
+        return errors.ask_text(self.window, title, label, text)
+
+    def ask_passphrase(self, title: str, label: str) -> str | None:
+        return errors.ask_passphrase(self.window, title, label)
+
+    def ask_item(self, title: str, label: str, items: list[str], current: int = 0) -> str | None:
+        return errors.ask_item(self.window, title, label, items, current)
+
+    # --- background jobs -----------------------------------------------------------------------
+
+    def run_job(
+        self,
+        fn: JobFunction,
+        on_done: Callable[[Any], None] | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        *,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> Job:
+        """Run ``fn(progress, cancelled)`` in a worker; a running job is cancelled first.
+
+        ``fn`` must be pure: it may not touch widgets or the document. It reports progress in
+        [0, 1] through ``progress`` and should return early (or raise ``Cancelled``) when
+        ``cancelled()`` is True. ``on_error`` defaults to the error funnel.
+        """
+        self.cancel_job()
+        self._jobs = [job for job in self._jobs if not job.thread_finished()]
+        job = Job(fn, on_done, on_progress, on_error or self.show_error, on_cancelled, self)
+        job.ended.connect(self._job_ended)
+        self._jobs.append(job)
+        self._current_job = job
+        self.job_started.emit()
+        self._pool.start(job.runnable)
+        return job
+
+    @property
+    def current_job(self) -> Job | None:
+        job = self._current_job
+        return job if job is not None and job.is_running() else None
+
+    def cancel_job(self) -> None:
+        if self._current_job is not None:
+            self._current_job.cancel()
+
+    @Slot()
+    def _job_ended(self) -> None:
+        if self._current_job is not None and not self._current_job.is_running():
+            self._current_job = None
+            self.job_finished.emit()
+
+    def shutdown(self, timeout_s: float = 10.0) -> bool:
+        """Cancel any job and wait for worker threads (on close, and in tests)."""
+        self.cancel_job()
+        deadline = time.monotonic() + timeout_s
+        finished = all(job.wait(max(0.0, deadline - time.monotonic())) for job in self._jobs)
+        self._jobs = [job for job in self._jobs if not job.thread_finished()]
+        return finished

@@ -1,0 +1,142 @@
+"""Every folder and file the GUI keeps for itself, resolved in one place.
+
+Following qutebrowser's ``standarddir``: nothing else in ``gui/`` builds a config path. Tests
+(and portable installs) point everything at another folder with ``PROBITY_CONFIG_DIR``.
+Settings are plain JSON (never pickled, never QSettings' binary formats) and are written
+atomically, so a crash while saving preferences cannot corrupt them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_CONFIG_DIR = "PROBITY_CONFIG_DIR"
+MAX_RECENT = 10
+
+
+def default_config_dir() -> Path:
+    """The per-user folder: $PROBITY_CONFIG_DIR, else $XDG_CONFIG_HOME/probity, else ~/.config."""
+    override = os.environ.get(ENV_CONFIG_DIR)
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
+    return base / "probity"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The GUI's own files, all under one config folder."""
+
+    config_dir: Path
+
+    @classmethod
+    def resolve(cls) -> Paths:
+        return cls(default_config_dir())
+
+    @property
+    def recovery_file(self) -> Path:
+        """Autosaved copy of the document with unsaved edits (offered back after a crash)."""
+        return self.config_dir / "recovery" / "recovery.probity"
+
+    @property
+    def recovery_meta_file(self) -> Path:
+        """Which file the recovered edits belong to (JSON: {"path": str | null})."""
+        return self.config_dir / "recovery" / "recovery.json"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def identities_dir(self) -> Path:
+        """Signing identities created in the app (PKCS#12 files, passphrase-protected)."""
+        return self.config_dir / "identities"
+
+    @property
+    def crash_log(self) -> Path:
+        """Tracebacks of unexpected errors (shown to the user only as one plain sentence)."""
+        return self.config_dir / "logs" / "errors.log"
+
+    def ensure(self) -> None:
+        """Create the folders lazily, only when something is about to be written."""
+        for folder in (self.config_dir, self.recovery_file.parent, self.crash_log.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Settings:
+    """Small JSON-backed preferences with defaults; unknown or damaged files fall back safely."""
+
+    DEFAULTS: dict[str, Any] = {
+        "recent_files": [],
+        "autosave_delay_ms": 1500,
+        "reviewer_name": "",
+        "reviewer_role": "",
+        "reviewer_organisation": "",
+        "reviewer_email": "",
+        "default_instrument": "probast-2019",
+        "open_demo_at_start": True,
+    }
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._values: dict[str, Any] = dict(self.DEFAULTS)
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # first start or a damaged file: defaults are the safe answer
+        if isinstance(raw, dict):
+            for key, default in self.DEFAULTS.items():
+                value = raw.get(key, default)
+                if isinstance(value, type(default)):
+                    self._values[key] = value
+
+    def get(self, key: str) -> Any:
+        return self._values[key]
+
+    def set(self, key: str, value: Any) -> None:
+        if key not in self.DEFAULTS:
+            raise KeyError(f"unknown setting {key!r}; known: {', '.join(sorted(self.DEFAULTS))}")
+        self._values[key] = value
+        self.save()
+
+    def save(self) -> None:
+        try:
+            atomic_write_text(self.path, json.dumps(self._values, indent=2, sort_keys=True))
+        except OSError:
+            # Preferences are a convenience; failing to store them must not interrupt work.
+            pass
+
+    def recent_files(self) -> list[str]:
+        return [p for p in self._values["recent_files"] if isinstance(p, str)]
+
+    def add_recent(self, path: Path | str) -> None:
+        item = str(Path(path).resolve())
+        recent = [p for p in self.recent_files() if p != item]
+        self.set("recent_files", [item, *recent][:MAX_RECENT])
+
+    def clear_recent(self) -> None:
+        self.set("recent_files", [])
