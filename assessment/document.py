@@ -1,0 +1,446 @@
+"""The assessment document: everything one reviewer records about one model.
+
+The document is a tree of plain JSON values (so saving is serialising it and a damaged file can be
+diagnosed field by field), wrapped in an :class:`Assessment` with typed read accessors and a small
+set of mutation methods. Every mutation goes through :meth:`Assessment._change`, which
+
+* records an :class:`AuditEntry` (when, who, which field, old -> new) in the append-only log,
+* pushes the change on the undo stack (undo/redo are themselves audited changes),
+* marks the document dirty and tells listeners (the GUI refreshes from them).
+
+Rules (suggested judgements, completeness) live in :mod:`assessment.judgement`, not here.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from assessment.errors import DocumentError
+
+SCHEMA_VERSION = 1
+FILE_FORMAT = "probity-assessment"
+
+ANSWER_VALUES = ("Y", "PY", "PN", "N", "NI", "NA")
+LEVELS = ("low", "unclear", "high")
+FIELD_SECTIONS = ("review_question", "model_card", "datasheet", "reviewer")
+REVIEWER_FIELDS = ("name", "role", "organisation", "email")
+
+Listener = Callable[[str], None]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where the reviewer found the evidence: a document and a page (or section)."""
+
+    document: str
+    page: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"document": self.document, "page": self.page}
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: str | None = None
+    rationale: str = ""
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainJudgement:
+    final: str | None = None
+    rationale: str = ""
+    applicability: str | None = None
+    applicability_rationale: str = ""
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    name: str = ""
+    role: str = ""
+    organisation: str = ""
+    email: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {k: getattr(self, k) for k in REVIEWER_FIELDS}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    ts: str
+    reviewer: str
+    field: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ts": self.ts, "reviewer": self.reviewer, "field": self.field,
+                "old": self.old, "new": self.new}
+
+
+@dataclass
+class _Change:
+    path: tuple[str, ...]
+    old: Any
+    new: Any
+
+
+@dataclass
+class _History:
+    undo: list[_Change] = field(default_factory=list)
+    redo: list[_Change] = field(default_factory=list)
+
+
+_MISSING = object()
+
+
+def _path_label(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+class Assessment:
+    """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._history = _History()
+        self._listeners: list[Listener] = []
+        self.dirty = False
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def new(cls, instrument_id: str = "probast-2019", reviewer: Reviewer | None = None) -> Assessment:
+        from assessment.instruments import load_instrument
+
+        load_instrument(instrument_id)  # refuse unknown instruments up front
+        stamp = now_iso()
+        data: dict[str, Any] = {
+            "format": FILE_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "id": str(uuid.uuid4()),
+            "created": stamp,
+            "modified": stamp,
+            "instrument": {"id": instrument_id},
+            "study_type": None,
+            "performance_types": [],
+            "review_question": {},
+            "answers": {},
+            "domains": {},
+            "model_card": {},
+            "datasheet": {},
+            "reference_population": {},
+            "reviewer": (reviewer or Reviewer()).to_json(),
+            "notes": "",
+            "evaluation": {"config": None, "result": None},
+            "audit": [],
+        }
+        doc = cls(data)
+        doc._audit("document", None, f"created ({instrument_id})")
+        doc.dirty = False
+        return doc
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "the file") -> Assessment:
+        from assessment.schema import validate_document
+
+        return cls(validate_document(data, source=source))
+
+    def to_json(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+    # ------------------------------------------------------------------ read accessors
+    @property
+    def id(self) -> str:
+        return str(self._data["id"])
+
+    @property
+    def created(self) -> str:
+        return str(self._data["created"])
+
+    @property
+    def modified(self) -> str:
+        return str(self._data["modified"])
+
+    @property
+    def instrument_id(self) -> str:
+        return str(self._data["instrument"]["id"])
+
+    @property
+    def instrument(self):  # -> Instrument (import kept lazy: instruments load JSON)
+        from assessment.instruments import load_instrument
+
+        return load_instrument(self.instrument_id)
+
+    @property
+    def study_type(self) -> str | None:
+        return self._data["study_type"]
+
+    @property
+    def performance_types(self) -> list[str]:
+        return list(self._data["performance_types"])
+
+    @property
+    def review_question(self) -> dict[str, str]:
+        return dict(self._data["review_question"])
+
+    @property
+    def answers(self) -> dict[str, Answer]:
+        return {k: _answer_from(v) for k, v in self._data["answers"].items()}
+
+    def answer(self, key: str) -> Answer:
+        raw = self._data["answers"].get(key)
+        return _answer_from(raw) if raw is not None else Answer()
+
+    @property
+    def domain_judgements(self) -> dict[str, DomainJudgement]:
+        return {k: self.domain_judgement(k) for k in self._data["domains"]}
+
+    def domain_judgement(self, key: str) -> DomainJudgement:
+        raw = self._data["domains"].get(key) or {}
+        return DomainJudgement(
+            final=raw.get("final"),
+            rationale=raw.get("rationale", ""),
+            applicability=raw.get("applicability"),
+            applicability_rationale=raw.get("applicability_rationale", ""),
+        )
+
+    @property
+    def model_card(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data["model_card"])
+
+    @property
+    def datasheet(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data["datasheet"])
+
+    @property
+    def training_demographics(self) -> dict[str, dict[str, int]]:
+        return copy.deepcopy(self._data["datasheet"].get("training_demographics") or {})
+
+    @property
+    def reference_population(self) -> dict[str, dict[str, float]]:
+        return copy.deepcopy(self._data["reference_population"])
+
+    @property
+    def reviewer(self) -> Reviewer:
+        r = self._data["reviewer"]
+        return Reviewer(**{k: str(r.get(k, "")) for k in REVIEWER_FIELDS})
+
+    @property
+    def notes(self) -> str:
+        return str(self._data["notes"])
+
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data["evaluation"])
+
+    @property
+    def audit(self) -> list[AuditEntry]:
+        return [AuditEntry(**e) for e in self._data["audit"]]
+
+    @property
+    def title(self) -> str:
+        name = str(self._data["model_card"].get("model_name") or "").strip()
+        version = str(self._data["model_card"].get("model_version") or "").strip()
+        if not name:
+            return "Untitled assessment"
+        return f"{name} {version}".strip()
+
+    # ------------------------------------------------------------------ listeners
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------ mutations
+    def set_answer(self, key: str, value: str | None) -> None:
+        self._check_slot(key)
+        if value is not None and value not in ANSWER_VALUES:
+            raise DocumentError(f"{value!r} is not an answer; use one of {', '.join(ANSWER_VALUES)}.")
+        if value is not None:
+            self._check_answer_allowed(key, value)
+        self._change(("answers", key, "value"), value)
+
+    def set_answer_rationale(self, key: str, text: str) -> None:
+        self._check_slot(key)
+        self._change(("answers", key, "rationale"), str(text))
+
+    def set_answer_sources(self, key: str, sources: Iterable[SourceRef | dict[str, str]]) -> None:
+        self._check_slot(key)
+        refs = [s.to_json() if isinstance(s, SourceRef) else SourceRef(**s).to_json() for s in sources]
+        self._change(("answers", key, "sources"), refs)
+
+    def set_domain(self, domain_key: str, **changes: Any) -> None:
+        """Set final / rationale / applicability / applicability_rationale of one domain."""
+        self._check_domain(domain_key)
+        allowed = {"final", "rationale", "applicability", "applicability_rationale"}
+        for name, value in changes.items():
+            if name not in allowed:
+                raise DocumentError(f"unknown domain field {name!r}")
+            if name in ("final", "applicability") and value is not None and value not in LEVELS:
+                raise DocumentError(f"{value!r} is not a judgement; use low, unclear or high.")
+            if name in ("rationale", "applicability_rationale"):
+                value = str(value)
+            self._change(("domains", domain_key, name), value)
+
+    def set_field(self, section: str, field_id: str, value: Any) -> None:
+        if section not in FIELD_SECTIONS:
+            raise DocumentError(f"unknown section {section!r}; use one of {', '.join(FIELD_SECTIONS)}")
+        if section == "reviewer" and field_id not in REVIEWER_FIELDS:
+            raise DocumentError(f"unknown reviewer field {field_id!r}")
+        self._change((section, field_id), copy.deepcopy(value))
+
+    def set_study_type(self, study_type: str | None) -> None:
+        if study_type is not None:
+            self.instrument.study_type(study_type)  # raises InstrumentError if unknown
+        self._change(("study_type",), study_type)
+
+    def set_performance_types(self, types: Iterable[str]) -> None:
+        known = [p.id for p in self.instrument.performance_types]
+        chosen = [t for t in known if t in set(types)]
+        unknown = set(types) - set(known)
+        if unknown:
+            raise DocumentError(
+                f"unknown performance type(s) {', '.join(sorted(unknown))}; "
+                f"this instrument knows {', '.join(known) or 'none'}"
+            )
+        self._change(("performance_types",), chosen)
+
+    def set_notes(self, text: str) -> None:
+        self._change(("notes",), str(text))
+
+    def set_reference_population(self, population: dict[str, dict[str, float]]) -> None:
+        clean = {str(a): {str(g): float(p) for g, p in groups.items()}
+                 for a, groups in population.items()}
+        self._change(("reference_population",), clean)
+
+    def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
+        self._change(("evaluation",), {"config": copy.deepcopy(config),
+                                       "result": copy.deepcopy(result)})
+
+    # ------------------------------------------------------------------ undo / redo
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history.undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._history.redo)
+
+    def undo(self) -> bool:
+        if not self._history.undo:
+            return False
+        change = self._history.undo.pop()
+        self._apply(change.path, change.old, record=False, label="undo")
+        self._history.redo.append(change)
+        return True
+
+    def redo(self) -> bool:
+        if not self._history.redo:
+            return False
+        change = self._history.redo.pop()
+        self._apply(change.path, change.new, record=False, label="redo")
+        self._history.undo.append(change)
+        return True
+
+    # ------------------------------------------------------------------ internals
+    def _check_slot(self, key: str) -> None:
+        from assessment.judgement import all_slot_keys
+
+        if key not in all_slot_keys(self.instrument):
+            raise DocumentError(
+                f"{key!r} is not a signalling question of {self.instrument_id} "
+                "(expected e.g. '1.1@development' or 'E-4.2@apparent')"
+            )
+
+    def _check_answer_allowed(self, key: str, value: str) -> None:
+        qid = key.split("@", 1)[0]
+        question = self.instrument.question(qid)
+        if value not in question.answers:
+            raise DocumentError(
+                f"answer {value!r} is not allowed for question {qid}; "
+                f"allowed: {', '.join(question.answers)}"
+            )
+
+    def _check_domain(self, key: str) -> None:
+        part_id, _, domain_id = key.partition(":")
+        try:
+            self.instrument.domain(part_id, domain_id)
+        except Exception as exc:  # InstrumentError or KeyError from the lookup
+            raise DocumentError(
+                f"{key!r} is not a domain of {self.instrument_id} (expected e.g. 'main:D1')"
+            ) from exc
+
+    def _get(self, path: tuple[str, ...]) -> Any:
+        node: Any = self._data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return _MISSING
+            node = node[part]
+        return node
+
+    def _change(self, path: tuple[str, ...], new: Any) -> None:
+        old = self._get(path)
+        if old is not _MISSING and old == new:
+            return
+        self._history.undo.append(_Change(path, old, new))
+        self._history.redo.clear()
+        self._apply(path, new, record=True, label=None)
+
+    def _apply(self, path: tuple[str, ...], value: Any, *, record: bool, label: str | None) -> None:
+        old = self._get(path)
+        node = self._data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        if value is _MISSING:  # undoing the creation of a field removes it again
+            node.pop(path[-1], None)
+            value = None
+        else:
+            node[path[-1]] = copy.deepcopy(value)
+        self._data["modified"] = now_iso()
+        field_label = _path_label(path) if label is None else f"{_path_label(path)} ({label})"
+        self._audit(field_label, _audit_value(path, None if old is _MISSING else old),
+                    _audit_value(path, value))
+        self.dirty = True
+        for listener in list(self._listeners):
+            listener(_path_label(path))
+
+    def _audit(self, field_label: str, old: Any, new: Any) -> None:
+        entry = AuditEntry(ts=now_iso(), reviewer=self.reviewer.name or "(unnamed reviewer)",
+                           field=field_label, old=copy.deepcopy(old), new=copy.deepcopy(new))
+        self._data["audit"].append(entry.to_json())
+
+
+def _audit_value(path: tuple[str, ...], value: Any) -> Any:
+    """Keep the audit log readable: an evaluation snapshot is logged by its identity, not in full."""
+    if path[:1] != ("evaluation",) or not isinstance(value, dict):
+        return value
+    result = value.get("result")
+    if not isinstance(result, dict):
+        return {"config": value.get("config"), "result": None}
+    prov = result.get("provenance") or {}
+    return {
+        "config": value.get("config"),
+        "result": f"evaluation of {prov.get('file_name', '?')} "
+        f"(sha256 {str(prov.get('sha256', '?'))[:16]}…, {len(result.get('groups') or [])} groups, "
+        f"created {result.get('created', '?')})",
+    }
+
+
+def _answer_from(raw: dict[str, Any]) -> Answer:
+    return Answer(
+        value=raw.get("value"),
+        rationale=raw.get("rationale", ""),
+        sources=tuple(SourceRef(document=s.get("document", ""), page=s.get("page", ""))
+                      for s in raw.get("sources", [])),
+    )
