@@ -1,0 +1,89 @@
+"""Embed the .probity file into the report and get it back out, byte for byte.
+
+reportlab has no API for embedded files or signature fields, so both are added with pyHanko in
+one incremental update right after the build and before anything is signed (signing later
+appends its own revisions, which the attachment revision does not disturb).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from io import BytesIO
+
+from assessment.errors import ReportError
+
+ATTACHMENT_NAME = "assessment.probity"
+ATTACHMENT_MIME = "application/json"
+
+
+@dataclass(frozen=True)
+class SignatureSlot:
+    """A reserved box on the signature page: pyHanko field name, 0-based page, PDF-point box."""
+
+    field_name: str
+    page: int
+    box: tuple[float, float, float, float]
+    label: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, name: str) -> bytes:
+    """Add the assessment as an EmbeddedFile (Data relationship) and empty signature fields."""
+    from pyhanko.pdf_utils import embed, generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    stream = embed.EmbeddedFileObject.from_file_data(
+        writer,
+        data=assessment,
+        mime_type=ATTACHMENT_MIME,
+        params=embed.EmbeddedFileParams(embed_size=True, embed_checksum=True),
+    )
+    spec = embed.FileSpec(
+        file_spec_string=ATTACHMENT_NAME,
+        file_name=name,
+        embedded_data=stream,
+        description="The Probity assessment this report was built from",
+        af_relationship=generic.pdf_name("/Data"),
+    )
+    embed.embed_file(writer, spec)
+    for slot in slots:
+        fields.append_signature_field(
+            writer, fields.SigFieldSpec(slot.field_name, on_page=slot.page, box=slot.box)
+        )
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def read_attachment(pdf: bytes, *, source: str = "the PDF") -> Attachment:
+    """Return the embedded assessment (first file named assessment.probity) from a report."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    except KeyError as exc:
+        raise ReportError(f"{source} has no embedded assessment; it was not made by Probity.") from exc
+    except (PdfError, ValueError) as exc:
+        raise ReportError(f"{source} is not a readable PDF ({exc}).") from exc
+    for i in range(0, len(names) - 1, 2):
+        if str(names[i]) != ATTACHMENT_NAME:
+            continue
+        spec = names[i + 1].get_object()
+        data = spec["/EF"]["/F"].get_object().data
+        shown = str(spec.get("/UF", spec["/F"]))
+        return Attachment(name=shown, data=data)
+    raise ReportError(f"{source} has no embedded {ATTACHMENT_NAME}; it was not made by Probity.")
