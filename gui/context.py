@@ -32,6 +32,7 @@ from gui.paths import Paths, Settings
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
+    from assessment.judgement import Judgement
 
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
@@ -182,6 +183,7 @@ class AppContext(QObject):
     file_changed = Signal(object)  # Path | None
     status_message = Signal(str, int)  # text, timeout in ms (0 = until replaced)
     data_file_requested = Signal(str)  # a data file was dropped/opened: the data page loads it
+    navigate_requested = Signal(str)  # a page asks the main window to show step ``key``
     job_started = Signal()
     job_finished = Signal()
 
@@ -196,6 +198,7 @@ class AppContext(QObject):
         self._jobs: list[Job] = []
         self._current_job: Job | None = None
         self._pool = QThreadPool.globalInstance()
+        self._judgement: Judgement | None = None
 
     # --- the document --------------------------------------------------------------------------
 
@@ -217,24 +220,38 @@ class AppContext(QObject):
     def modified(self) -> bool:
         return self._modified
 
-    def set_document(self, doc: Assessment, path: Path | None = None, modified: bool = False) -> None:
-        """Replace the open assessment (New, Open, Recover). Pages rebuild on ``document_replaced``."""
+    def set_document(self, doc: Assessment, path: Path | None = None) -> None:
+        """Replace the open assessment (New, Open, Recover). Pages rebuild on ``document_replaced``.
+
+        The saved state is the document's own ``dirty`` flag (a recovered document is dirty).
+        """
         if self._doc is not None:
             self._doc.remove_listener(self._relay)
         self._doc = doc
+        self._judgement = None
         doc.add_listener(self._relay)
         self._path = path
-        self._set_modified(modified)
+        self._set_modified(bool(doc.dirty))
         self.file_changed.emit(path)
         self.document_replaced.emit()
 
     def mark_saved(self, path: Path) -> None:
+        """Called after ``assessment.storage.save`` wrote the document to ``path``."""
         self._path = path
-        self._set_modified(False)
+        self._set_modified(bool(self.doc.dirty))
         self.file_changed.emit(path)
 
+    def judgement(self) -> Judgement:
+        """``assessment.judgement.judge(doc)``, computed once per document change and shared."""
+        if self._judgement is None:
+            from assessment.judgement import judge
+
+            self._judgement = judge(self.doc)
+        return self._judgement
+
     def _relay(self, path: str) -> None:
-        self._set_modified(True)
+        self._judgement = None
+        self._set_modified(bool(self.doc.dirty))
         self.changed.emit(path)
 
     def _set_modified(self, value: bool) -> None:

@@ -1,7 +1,8 @@
 """Every folder and file the GUI keeps for itself, resolved in one place.
 
-Following qutebrowser's ``standarddir``: nothing else in ``gui/`` builds a config path. Tests
-(and portable installs) point everything at another folder with ``PROBITY_CONFIG_DIR``.
+Following qutebrowser's ``standarddir``: nothing else in ``gui/`` builds a config path, and the
+folder itself comes from :func:`assessment.paths.config_dir` (the one resolver shared with the
+CLI), so tests and portable installs move everything with ``PROBITY_CONFIG_DIR``.
 Settings are plain JSON (never pickled, never QSettings' binary formats) and are written
 atomically, so a crash while saving preferences cannot corrupt them.
 """
@@ -15,18 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ENV_CONFIG_DIR = "PROBITY_CONFIG_DIR"
 MAX_RECENT = 10
 
 
 def default_config_dir() -> Path:
-    """The per-user folder: $PROBITY_CONFIG_DIR, else $XDG_CONFIG_HOME/probity, else ~/.config."""
-    override = os.environ.get(ENV_CONFIG_DIR)
-    if override:
-        return Path(override).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
-    return base / "probity"
+    """The per-user folder, as :mod:`assessment.paths` resolves it (``PROBITY_CONFIG_DIR``...)."""
+    from assessment.paths import config_dir
+
+    return config_dir()
 
 
 @dataclass(frozen=True)
@@ -40,14 +37,9 @@ class Paths:
         return cls(default_config_dir())
 
     @property
-    def recovery_file(self) -> Path:
-        """Autosaved copy of the document with unsaved edits (offered back after a crash)."""
-        return self.config_dir / "recovery" / "recovery.probity"
-
-    @property
-    def recovery_meta_file(self) -> Path:
-        """Which file the recovered edits belong to (JSON: {"path": str | null})."""
-        return self.config_dir / "recovery" / "recovery.json"
+    def recovery_dir(self) -> Path:
+        """Autosaved snapshots of documents with unsaved edits (see assessment.storage)."""
+        return self.config_dir / "recovery"
 
     @property
     def settings_file(self) -> Path:
@@ -65,7 +57,7 @@ class Paths:
 
     def ensure(self) -> None:
         """Create the folders lazily, only when something is about to be written."""
-        for folder in (self.config_dir, self.recovery_file.parent, self.crash_log.parent):
+        for folder in (self.config_dir, self.recovery_dir, self.crash_log.parent):
             folder.mkdir(parents=True, exist_ok=True)
 
 
