@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from assessment.errors import ReportError
-from reports import paths
+from assessment import paths
 
 # RFC 9336 id-kp-documentSigning; cryptography 50 has no named constant for it.
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
@@ -115,7 +115,7 @@ def create_identity(
             f"The passphrase is too short ({len(passphrase)} bytes); use at least {MIN_PASSPHRASE}."
         )
     if out is None:
-        out = paths.identities_dir(create=True) / f"{_slug(name)}.p12"
+        out = paths.identities_dir() / f"{_slug(name)}.p12"
     if out.exists():
         raise IdentityError(f"{out} already exists; choose another --out or delete it first.")
     key = _new_key(key_type)
@@ -295,7 +295,7 @@ def import_identity(src: str | Path, passphrase: bytes) -> Path:
     """Check an organisation-issued PKCS#12 and copy it (still encrypted) into the user's
     identities folder; its signer certificate joins the user's trusted store."""
     identity = load_identity(src, passphrase)
-    dest = paths.identities_dir(create=True) / Path(src).name
+    dest = paths.identities_dir() / Path(src).name
     if dest.exists():
         raise IdentityError(f"An identity named {dest.name} already exists in {dest.parent}.")
     shutil.copyfile(src, dest)
@@ -335,7 +335,7 @@ def load_certificates(path: str | Path) -> list[x509.Certificate]:
 def trust_certificate(cert: x509.Certificate | str | Path) -> list[Path]:
     """Add a certificate (or every certificate in a file) to the user's trusted signers."""
     certs = [cert] if isinstance(cert, x509.Certificate) else load_certificates(cert)
-    folder = paths.trusted_dir(create=True)
+    folder = paths.trusted_dir()
     written = []
     for item in certs:
         target = folder / (item.fingerprint(hashes.SHA256()).hex() + ".pem")
