@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any, NoReturn
 
@@ -443,8 +444,13 @@ def installed_files() -> list[str]:
     return [*INSTRUMENT_FILES.values(), *FORM_FILES.values()]
 
 
+def _folder() -> Traversable:
+    """The installed instruments folder (a separate function so tests can point it elsewhere)."""
+    return resources.files(RESOURCE_PACKAGE) / RESOURCE_FOLDER
+
+
 def _read_json(filename: str, source: str) -> Any:
-    ref = resources.files(RESOURCE_PACKAGE) / RESOURCE_FOLDER / filename
+    ref = _folder() / filename
     try:
         text = ref.read_text(encoding="utf-8")
     except FileNotFoundError:
