@@ -724,7 +724,7 @@ def test_missing_and_mismatched_files_are_reported(monkeypatch, tmp_path):
     with pytest.raises(InstrumentError, match=r"ghost\.json is missing from the installation"):
         load_instrument("ghost")
     (folder / "twin.json").write_text(json.dumps(raw("probast-2019.json")), encoding="utf-8")
-    with pytest.raises(InstrumentError, match=r"declares 'probast-2019' but is installed as 'twin'"):
+    with pytest.raises(InstrumentError, match=r"declares 'probast-2019' but is installed as"):
         load_instrument("twin")
     (folder / "torn.json").write_text('{"schema": "probity-instrument/1", ', encoding="utf-8")
     with pytest.raises(InstrumentError, match=r"torn\.json is not valid JSON \(line 1"):
