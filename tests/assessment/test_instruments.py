@@ -752,6 +752,22 @@ def test_installed_resources_exist_and_load():
     assert shipped == set(installed_files())
 
 
+def test_licence_notes_referenced_by_instruments_are_installed():
+    """Each file names resources/LICENSES/INSTRUMENTS.md; it must ship and cite every DOI."""
+    loaded = [load_instrument(i) for i in INSTRUMENT_FILES] + [load_form(f) for f in FORM_FILES]
+    package = resources.files("resources")
+    for item in loaded:
+        referenced = re.findall(r"resources/(LICENSES/[\w-]+\.md)", item.licence)
+        assert referenced, item.id
+        for relative in referenced:
+            note = package.joinpath(*relative.split("/"))
+            assert note.is_file(), relative
+            text = note.read_text(encoding="utf-8")
+            for citation in item.citation:
+                doi = re.search(r"doi:(\S+?)[\s(]|doi:(\S+)$", citation)
+                if doi:
+                    assert (doi.group(1) or doi.group(2)).rstrip(".") in text, citation
+
 def test_instruments_module_is_pure_python():
     code = ("import sys, assessment.instruments as m; m.load_instrument('probast-2019'); "
             "bad = [n for n in sys.modules if n.split('.')[0] in "
