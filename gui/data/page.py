@@ -1,0 +1,873 @@
+"""Validation data page: load a file, map its columns, set up and run the subgroup evaluation.
+
+Everything that decides anything lives in :mod:`assessment.evaluation` — reading and sniffing the
+file (``read_table``), guessing the mapping (``suggest_mapping``), judging it
+(``check_mapping``), preparing arrays (``prepare_input``) and computing (``evaluate``). This page
+binds widgets to a :class:`ColumnMapping` and an :class:`EvaluationSpec` and runs the slow steps
+(reading, checking a big table, evaluating) through ``ctx.run_job`` so the window never stalls.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.data.session import EvaluationSession
+from gui.data.table_model import DataFrameModel
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".pq")
+DATA_FILTER = (
+    "Validation data (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;CSV/TSV (*.csv *.tsv *.txt);;"
+    "Excel workbook (*.xlsx);;Parquet (*.parquet *.pq);;All files (*)"
+)
+NONE_CHOICE = "(none)"
+REFERENCE_KINDS = (
+    ("largest", "Largest group of each attribute"),
+    ("overall", "Overall population"),
+    ("best", "Best-performing group (by AUROC)"),
+    ("value", "A named group per attribute"),
+)
+ERROR_STYLE = "color: #9b1c1c;"
+WARNING_STYLE = "color: #7a4d00;"
+INFO_STYLE = "color: #3d4a5c;"
+CHECK_DELAY_MS = 250
+
+
+def is_data_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in DATA_SUFFIXES
+
+
+class ValidationDataPage(QWidget):
+    """Step "Validation data": file, preview, column mapping, evaluation settings, Run."""
+
+    title = "Validation data"
+
+    table_loaded = Signal()  # a file was read and previewed
+    evaluation_finished = Signal()  # a run completed and its result is in the document
+    evaluation_cancelled = Signal()
+    evaluation_failed = Signal(object)
+    check_finished = Signal()  # inline mapping messages refreshed
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = EvaluationSession.of(ctx)
+        self.table: Any = None  # LoadedTable
+        self.path: Path | None = None
+        self.issues: list[Any] = []  # MappingIssue list of the current mapping
+        self._job: Any = None
+        self._job_kind = ""
+        self._check_pending = False
+        self._updating = False
+        self._pending_config: dict[str, Any] | None = None
+        self._value_cache: dict[str, list[str]] = {}
+        self.setAcceptDrops(True)
+        self._build()
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self._start_check)
+        ctx.document_replaced.connect(self._document_replaced)
+        ctx.data_file_requested.connect(self.load_file)
+        if getattr(ctx, "has_document", False):
+            self._document_replaced()
+        self._update_state()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        heading = QLabel(f"<h2>{self.title}</h2>")
+        intro = QLabel(
+            "Load the model's validation predictions (CSV, TSV, Excel or Parquet; or drop the "
+            "file here), check the column mapping, then run the subgroup evaluation."
+        )
+        intro.setWordWrap(True)
+        outer.addWidget(heading)
+        outer.addWidget(intro)
+
+        file_row = QHBoxLayout()
+        self.open_button = QPushButton("&Open data file…")
+        self.open_button.clicked.connect(self.choose_file)
+        self.file_label = QLabel("No data file loaded.")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sheet_label = QLabel("Sheet:")
+        self.sheet_combo = QComboBox()
+        self.sheet_combo.setMinimumContentsLength(12)
+        self.sheet_combo.activated.connect(self._sheet_chosen)
+        file_row.addWidget(self.open_button)
+        file_row.addWidget(self.file_label, 1)
+        file_row.addWidget(self.sheet_label)
+        file_row.addWidget(self.sheet_combo)
+        outer.addLayout(file_row)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.preview_model = DataFrameModel(parent=self)
+        self.preview = QTableView()
+        self.preview.setModel(self.preview_model)
+        self.preview.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectColumns)
+        self.preview.setAlternatingRowColors(True)
+        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.preview.horizontalHeader().setDefaultSectionSize(110)
+        self.preview.verticalHeader().setDefaultSectionSize(22)
+        self.preview.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.preview.setAccessibleName("Data preview")
+        splitter.addWidget(self.preview)
+
+        form_host = QWidget()
+        form_box = QVBoxLayout(form_host)
+        form_box.addWidget(self._build_mapping())
+        form_box.addWidget(self._build_settings())
+        form_box.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_host)
+        scroll.setMinimumWidth(380)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        outer.addWidget(splitter, 1)
+
+        run_row = QHBoxLayout()
+        self.run_button = QPushButton("&Run evaluation")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run_evaluation)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
+        run_row.addWidget(self.progress, 1)
+        outer.addLayout(run_row)
+        outer.addWidget(self.status)
+
+    def _message_label(self) -> QLabel:
+        label = QLabel("")
+        label.setWordWrap(True)
+        label.setVisible(False)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        return label
+
+    def _build_mapping(self) -> QGroupBox:
+        box = QGroupBox("Column mapping")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.outcome_combo = QComboBox()
+        self.outcome_combo.setAccessibleName("Outcome column")
+        self.positive_combo = QComboBox()
+        self.positive_combo.setAccessibleName("Positive outcome value")
+        self.output_kind = QComboBox()
+        self.output_kind.addItem("Probability (0–1)", "probability")
+        self.output_kind.addItem("Score (any real number)", "score")
+        self.output_kind.addItem("Predicted class", "class")
+        self.score_combo = QComboBox()
+        self.score_combo.setAccessibleName("Score or prediction column")
+        self.pred_positive_combo = QComboBox()
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setDecimals(4)
+        self.threshold_spin.setRange(-1e9, 1e9)
+        self.threshold_spin.setSingleStep(0.01)
+        self.threshold_spin.setValue(0.5)
+        self.threshold_spin.setToolTip("A case is predicted positive when its score ≥ threshold.")
+        self.attr_list = QListWidget()
+        self.attr_list.setAccessibleName("Sensitive attributes")
+        self.attr_list.setMinimumHeight(110)
+        self.bins_edit = QLineEdit()
+        self.bins_edit.setPlaceholderText("age: 30, 50, 70")
+        self.bins_edit.setToolTip(
+            "Bin edges for continuous attributes, one attribute per ';', e.g. "
+            "'age: 30, 50, 70; bmi: 25, 30'."
+        )
+        self.missing_edit = QLineEdit()
+        self.missing_edit.setToolTip("Cell values that mean 'missing', separated by commas.")
+
+        self.outcome_msg = self._message_label()
+        self.score_msg = self._message_label()
+        self.attr_msg = self._message_label()
+        self.general_msg = self._message_label()
+        form.addRow("&Outcome column:", self.outcome_combo)
+        form.addRow("&Positive value:", self.positive_combo)
+        form.addRow("", self.outcome_msg)
+        form.addRow("Model &output:", self.output_kind)
+        self.score_label = QLabel("&Score column:")
+        self.score_label.setBuddy(self.score_combo)
+        form.addRow(self.score_label, self.score_combo)
+        self.pred_positive_label = QLabel("Predicted positive:")
+        form.addRow(self.pred_positive_label, self.pred_positive_combo)
+        self.threshold_label = QLabel("&Threshold:")
+        self.threshold_label.setBuddy(self.threshold_spin)
+        form.addRow(self.threshold_label, self.threshold_spin)
+        form.addRow("", self.score_msg)
+        form.addRow("Sensitive &attributes:", self.attr_list)
+        form.addRow("&Bin edges:", self.bins_edit)
+        form.addRow("&Missing values:", self.missing_edit)
+        form.addRow("", self.attr_msg)
+        form.addRow("", self.general_msg)
+
+        for combo in (self.outcome_combo, self.positive_combo, self.score_combo,
+                      self.pred_positive_combo):
+            combo.activated.connect(self._form_changed)
+        self.outcome_combo.activated.connect(self._fill_positive_choices)
+        self.output_kind.activated.connect(self._kind_changed)
+        self.score_combo.activated.connect(self._fill_pred_positive_choices)
+        self.threshold_spin.valueChanged.connect(self._form_changed)
+        self.attr_list.itemChanged.connect(self._attributes_changed)
+        self.bins_edit.editingFinished.connect(self._form_changed)
+        self.missing_edit.editingFinished.connect(self._form_changed)
+        return box
+
+    def _build_settings(self) -> QGroupBox:
+        box = QGroupBox("Evaluation settings")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.reference_combo = QComboBox()
+        for kind, label in REFERENCE_KINDS:
+            self.reference_combo.addItem(label, kind)
+        self.reference_combo.activated.connect(self._reference_kind_changed)
+        self.reference_values = QWidget()
+        self.reference_values_form = QFormLayout(self.reference_values)
+        self.reference_values_form.setContentsMargins(0, 0, 0, 0)
+        self.reference_value_combos: dict[str, QComboBox] = {}
+        self.intersection_list = QListWidget()
+        self.intersection_list.setAccessibleName("Intersections")
+        self.intersection_list.setMinimumHeight(80)
+        self.bootstrap_spin = QSpinBox()
+        self.bootstrap_spin.setRange(0, 100_000)
+        self.bootstrap_spin.setSingleStep(100)
+        self.bootstrap_spin.setValue(1000)
+        self.bootstrap_spin.setToolTip(
+            "Bootstrap replicates for the Brier score, calibration and disparity intervals "
+            "(0 = analytic intervals only)."
+        )
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setValue(20240601)
+        self.min_n_spin = QSpinBox()
+        self.min_n_spin.setRange(0, 1_000_000)
+        self.min_n_spin.setValue(30)
+        self.min_events_spin = QSpinBox()
+        self.min_events_spin.setRange(0, 1_000_000)
+        self.min_events_spin.setValue(10)
+        form.addRow("&Reference group:", self.reference_combo)
+        form.addRow("", self.reference_values)
+        form.addRow("&Intersections:", self.intersection_list)
+        form.addRow("&Bootstrap B:", self.bootstrap_spin)
+        form.addRow("Random &seed:", self.seed_spin)
+        form.addRow("Minimum group &n:", self.min_n_spin)
+        form.addRow("Minimum &events:", self.min_events_spin)
+        self.reference_values.setVisible(False)
+        return box
+
+    # ------------------------------------------------------------------ page protocol
+    def is_complete(self) -> bool:
+        """Complete once an evaluation result is stored in the document."""
+        if not getattr(self.ctx, "has_document", False):
+            return False
+        return bool((self.ctx.doc.evaluation or {}).get("result"))
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    # ------------------------------------------------------------------ file loading
+    def choose_file(self) -> None:
+        path = self.ctx.ask_open_path("Open validation data", DATA_FILTER)
+        if path is not None:
+            self.load_file(str(path))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(u.isLocalFile() and is_data_file(u.toLocalFile()) for u in urls):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and is_data_file(url.toLocalFile()):
+                event.acceptProposedAction()
+                self.load_file(url.toLocalFile())
+                return
+        event.ignore()
+
+    def load_file(self, path: str, sheet: str | None = None) -> None:
+        """Read ``path`` in a worker; the preview and the suggested mapping follow."""
+        target = Path(path)
+
+        def work(progress: Any, cancelled: Any) -> tuple[Any, list[str]]:
+            from assessment.evaluation.io import list_sheets, read_table
+
+            sheets: list[str] = []
+            if target.suffix.lower() == ".xlsx":
+                sheets = list_sheets(target)
+            progress(0.3)
+            return read_table(target, sheet=sheet), sheets
+
+        self.status.setText(f"Reading {target.name}…")
+        self._start_job("load", work, lambda out: self._loaded(target, *out))
+
+    def _sheet_chosen(self) -> None:
+        if self.path is not None and self.table is not None:
+            sheet = self.sheet_combo.currentText()
+            if sheet and sheet != self.table.sheet:
+                self.load_file(str(self.path), sheet)
+
+    def _loaded(self, path: Path, table: Any, sheets: list[str]) -> None:
+        from assessment.evaluation.io import suggest_mapping
+
+        self.table, self.path = table, path
+        self._value_cache.clear()
+        self.preview_model.set_frame(table.frame)
+        where = f", sheet {table.sheet}" if table.sheet else ""
+        self.file_label.setText(
+            f"{table.file_name}{where} — {table.rows_read:,} rows × {len(table.columns)} columns"
+        )
+        self.file_label.setToolTip(f"{path}\nSHA-256 {table.sha256}")
+        self.sheet_combo.blockSignals(True)
+        self.sheet_combo.clear()
+        self.sheet_combo.addItems(sheets)
+        if table.sheet:
+            self.sheet_combo.setCurrentText(table.sheet)
+        self.sheet_combo.blockSignals(False)
+        pending = self._pending_config
+        mapping = None
+        if pending and pending.get("sha256") == table.sha256 and pending.get("mapping"):
+            from assessment.evaluation.io import ColumnMapping
+
+            mapping = ColumnMapping.from_json(pending["mapping"])
+        if mapping is None:
+            mapping = suggest_mapping(table)
+        self.set_mapping(mapping)
+        self.status.setText(f"Loaded {table.file_name}. Check the mapping, then run.")
+        self.table_loaded.emit()
+        self._update_state()
+
+    # ------------------------------------------------------------------ mapping form
+    def _column_values(self, column: str) -> list[str]:
+        """Distinct values (as the engine will compare them) of a column, most frequent first."""
+        if column not in self._value_cache:
+            series = self.table.frame[column]
+            counts = series.astype("str").str.strip().value_counts(dropna=True)
+            self._value_cache[column] = [str(v) for v in counts.index[:200]]
+        return self._value_cache[column]
+
+    def set_mapping(self, mapping: Any) -> None:
+        """Show ``mapping`` in the form (auto-detected, restored or set by a test)."""
+        self._updating = True
+        try:
+            columns = self.table.columns if self.table is not None else []
+            for combo in (self.outcome_combo, self.score_combo):
+                combo.clear()
+                combo.addItem(NONE_CHOICE, None)
+                for c in columns:
+                    combo.addItem(c, c)
+            self._select(self.outcome_combo, mapping.label or None)
+            kind = mapping.kind
+            self.output_kind.setCurrentIndex(self.output_kind.findData(kind))
+            self._select(self.score_combo, mapping.prediction if kind == "class" else mapping.score)
+            self._fill_positive_choices(select=mapping.positive)
+            self._fill_pred_positive_choices(select=mapping.prediction_positive)
+            threshold = mapping.effective_threshold
+            self.threshold_spin.setValue(0.5 if threshold is None else float(threshold))
+            self.attr_list.clear()
+            chosen = set(mapping.attributes)
+            for c in columns:
+                item = QListWidgetItem(c)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if c in chosen else Qt.CheckState.Unchecked)
+                self.attr_list.addItem(item)
+            self.bins_edit.setText(
+                "; ".join(
+                    f"{k}: {', '.join(_num(e) for e in v)}" for k, v in mapping.bins.items()
+                )
+            )
+            self.missing_edit.setText(", ".join(m if m else "(empty)" for m in mapping.missing))
+        finally:
+            self._updating = False
+        self._kind_changed(check=False)
+        self._attributes_changed()
+
+    @staticmethod
+    def _select(combo: QComboBox, value: str | None) -> None:
+        idx = combo.findData(value) if value is not None else 0
+        combo.setCurrentIndex(max(idx, 0))
+
+    def _fill_positive_choices(self, *_: Any, select: str | None = None) -> None:
+        column = self.outcome_combo.currentData()
+        current = select if select is not None else self.positive_combo.currentData()
+        self.positive_combo.blockSignals(True)
+        self.positive_combo.clear()
+        self.positive_combo.addItem("(automatic: 1 / yes / true)", None)
+        if column and self.table is not None:
+            for v in self._column_values(column)[:50]:
+                self.positive_combo.addItem(v, v)
+        self._select(self.positive_combo, current)
+        self.positive_combo.blockSignals(False)
+
+    def _fill_pred_positive_choices(self, *_: Any, select: str | None = None) -> None:
+        column = self.score_combo.currentData()
+        current = select if select is not None else self.pred_positive_combo.currentData()
+        self.pred_positive_combo.blockSignals(True)
+        self.pred_positive_combo.clear()
+        self.pred_positive_combo.addItem("(same as the outcome's)", None)
+        if column and self.table is not None and self.output_kind.currentData() == "class":
+            for v in self._column_values(column)[:50]:
+                self.pred_positive_combo.addItem(v, v)
+        self._select(self.pred_positive_combo, current)
+        self.pred_positive_combo.blockSignals(False)
+
+    def _kind_changed(self, *_: Any, check: bool = True) -> None:
+        is_class = self.output_kind.currentData() == "class"
+        self.score_label.setText("Predicted-&class column:" if is_class else "&Score column:")
+        self.pred_positive_label.setVisible(is_class)
+        self.pred_positive_combo.setVisible(is_class)
+        self.threshold_label.setVisible(not is_class)
+        self.threshold_spin.setVisible(not is_class)
+        if is_class:
+            self._fill_pred_positive_choices()
+        if check:
+            self._form_changed()
+
+    def _attributes_changed(self, *_: Any) -> None:
+        if self._updating:
+            return
+        attrs = self.selected_attributes()
+        # Intersections: every 2- and 3-way combination of the chosen attributes.
+        checked = {
+            self.intersection_list.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.intersection_list.count())
+            if self.intersection_list.item(i).checkState() == Qt.CheckState.Checked
+        }
+        self.intersection_list.clear()
+        for k in (2, 3):
+            for combo in itertools.combinations(attrs, k):
+                item = QListWidgetItem(" × ".join(combo))
+                item.setData(Qt.ItemDataRole.UserRole, combo)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    Qt.CheckState.Checked if combo in checked else Qt.CheckState.Unchecked
+                )
+                self.intersection_list.addItem(item)
+        self._rebuild_reference_values()
+        self._form_changed()
+
+    def selected_attributes(self) -> list[str]:
+        return [
+            self.attr_list.item(i).text()
+            for i in range(self.attr_list.count())
+            if self.attr_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_attributes(self, names: list[str]) -> None:
+        """Check exactly ``names`` in the attribute list (keyboard users and tests)."""
+        self._updating = True
+        for i in range(self.attr_list.count()):
+            item = self.attr_list.item(i)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
+            )
+        self._updating = False
+        self._attributes_changed()
+
+    def set_intersections(self, combos: list[tuple[str, ...]]) -> None:
+        wanted = {tuple(c) for c in combos}
+        for i in range(self.intersection_list.count()):
+            item = self.intersection_list.item(i)
+            combo = tuple(item.data(Qt.ItemDataRole.UserRole))
+            item.setCheckState(
+                Qt.CheckState.Checked if combo in wanted else Qt.CheckState.Unchecked
+            )
+
+    def _reference_kind_changed(self, *_: Any) -> None:
+        self.reference_values.setVisible(self.reference_combo.currentData() == "value")
+        self._rebuild_reference_values()
+
+    def _rebuild_reference_values(self) -> None:
+        previous = {a: c.currentText() for a, c in self.reference_value_combos.items()}
+        while self.reference_values_form.rowCount():
+            self.reference_values_form.removeRow(0)
+        self.reference_value_combos = {}
+        if self.table is None or self.reference_combo.currentData() != "value":
+            return
+        for attr in self.selected_attributes():
+            if attr not in self.table.columns:
+                continue
+            combo = QComboBox()
+            combo.addItem("(largest group)")
+            combo.addItems(self._column_values(attr)[:100])
+            if attr in previous:
+                combo.setCurrentText(previous[attr])
+            self.reference_value_combos[attr] = combo
+            self.reference_values_form.addRow(f"{attr}:", combo)
+
+    def current_mapping(self) -> Any:
+        """The form as a :class:`ColumnMapping` (bin edges parsed by the engine's parser)."""
+        from assessment.evaluation.io import ColumnMapping, parse_bins
+        from assessment.errors import DataError
+
+        kind = self.output_kind.currentData()
+        column = self.score_combo.currentData()
+        bins: dict[str, list[float]] = {}
+        for part in self.bins_edit.text().split(";"):
+            if not part.strip():
+                continue
+            name, sep, edges = part.partition(":")
+            if not sep or not name.strip():
+                raise DataError(
+                    f"Write bin edges as 'column: 30, 50, 70' (got {part.strip()!r})."
+                )
+            bins[name.strip()] = parse_bins(edges)
+        missing = [
+            "" if m.strip() == "(empty)" else m.strip()
+            for m in self.missing_edit.text().split(",")
+        ]
+        return ColumnMapping(
+            label=self.outcome_combo.currentData() or "",
+            positive=self.positive_combo.currentData(),
+            score=column if kind != "class" else None,
+            score_kind="score" if kind == "score" else "probability",
+            prediction=column if kind == "class" else None,
+            prediction_positive=self.pred_positive_combo.currentData() if kind == "class" else None,
+            threshold=float(self.threshold_spin.value()) if kind != "class" else None,
+            attributes=self.selected_attributes(),
+            bins=bins,
+            missing=list(dict.fromkeys(missing)),
+        )
+
+    def current_spec(self) -> Any:
+        """The settings as an :class:`EvaluationSpec`, with the document's demographics."""
+        from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
+
+        intersections = tuple(
+            tuple(self.intersection_list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.intersection_list.count())
+            if self.intersection_list.item(i).checkState() == Qt.CheckState.Checked
+        )
+        values = {
+            attr: combo.currentText()
+            for attr, combo in self.reference_value_combos.items()
+            if combo.currentIndex() > 0
+        }
+        kind = self.reference_combo.currentData()
+        training: dict[str, dict[str, float]] = {}
+        population: dict[str, dict[str, float]] = {}
+        if getattr(self.ctx, "has_document", False):
+            doc = self.ctx.doc
+            training = {
+                a: {g: float(c) for g, c in groups.items()}
+                for a, groups in (doc.training_demographics or {}).items()
+            }
+            population = doc.reference_population or {}
+        kind_choice = self.output_kind.currentData()
+        return EvaluationSpec(
+            threshold=float(self.threshold_spin.value()) if kind_choice != "class" else 0.5,
+            intersections=intersections,
+            reference=ReferenceSpec(kind=kind, values=values if kind == "value" else {}),
+            bootstrap=int(self.bootstrap_spin.value()),
+            seed=int(self.seed_spin.value()),
+            min_n=int(self.min_n_spin.value()),
+            min_events=int(self.min_events_spin.value()),
+            training_demographics=training,
+            reference_population=population,
+        )
+
+    def _apply_spec(self, spec: dict[str, Any]) -> None:
+        """Restore stored settings (threshold, reference, B, seed, minimums) into the form."""
+        self.bootstrap_spin.setValue(int(spec.get("bootstrap", 1000)))
+        self.seed_spin.setValue(int(spec.get("seed", 20240601)))
+        self.min_n_spin.setValue(int(spec.get("min_n", 30)))
+        self.min_events_spin.setValue(int(spec.get("min_events", 10)))
+        ref = spec.get("reference") or {}
+        idx = self.reference_combo.findData(ref.get("kind", "largest"))
+        self.reference_combo.setCurrentIndex(max(idx, 0))
+        self._reference_kind_changed()
+        for attr, value in (ref.get("values") or {}).items():
+            if attr in self.reference_value_combos:
+                self.reference_value_combos[attr].setCurrentText(str(value))
+        self.set_intersections([tuple(c) for c in spec.get("intersections") or []])
+
+    # ------------------------------------------------------------------ inline validation
+    def _form_changed(self, *_: Any) -> None:
+        if self._updating or self.table is None:
+            return
+        self._check_timer.start()
+        self._update_state()
+
+    def _start_check(self) -> None:
+        """Check the mapping in a worker (a million-row check takes longer than a frame)."""
+        if self.table is None:
+            return
+        if self.running:
+            self._check_pending = True
+            return
+        try:
+            mapping = self.current_mapping()
+        except Exception as exc:  # DataError from the bin parser
+            self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
+            return
+        table = self.table
+
+        def work(progress: Any, cancelled: Any) -> list[Any]:
+            from assessment.evaluation.io import check_mapping
+
+            return check_mapping(table, mapping)
+
+        self._start_job("check", work, self._show_issues, quiet=True)
+
+    def check_now(self) -> list[Any]:
+        """Check synchronously (tests; small tables) and show the messages."""
+        from assessment.evaluation.io import check_mapping
+
+        self._check_timer.stop()
+        try:
+            issues = check_mapping(self.table, self.current_mapping())
+        except Exception as exc:
+            issues = [_FormIssue(None, getattr(exc, "message", str(exc)))]
+        self._show_issues(issues)
+        return issues
+
+    def _show_issues(self, issues: list[Any]) -> None:
+        self.issues = list(issues)
+        mapping_cols = {
+            "outcome": {self.outcome_combo.currentData()},
+            "score": {self.score_combo.currentData()},
+            "attr": set(self.selected_attributes()),
+        }
+        buckets: dict[QLabel, list[Any]] = {
+            self.outcome_msg: [], self.score_msg: [], self.attr_msg: [], self.general_msg: []
+        }
+        for issue in self.issues:
+            col = issue.column
+            if col is not None and col in mapping_cols["outcome"]:
+                buckets[self.outcome_msg].append(issue)
+            elif col is not None and col in mapping_cols["score"]:
+                buckets[self.score_msg].append(issue)
+            elif col is not None and col in mapping_cols["attr"]:
+                buckets[self.attr_msg].append(issue)
+            else:
+                buckets[self.general_msg].append(issue)
+        for label, items in buckets.items():
+            _set_messages(label, items)
+        self._update_state()
+        self.check_finished.emit()
+
+    def has_errors(self) -> bool:
+        return any(getattr(i, "severity", "error") == "error" for i in self.issues)
+
+    # ------------------------------------------------------------------ running
+    def run_evaluation(self) -> None:
+        """Prepare the input and evaluate in a worker; the result goes into the document."""
+        if self.table is None:
+            self.ctx.show_error(_data_error("Load a validation data file first."))
+            return
+        try:
+            mapping = self.current_mapping()
+            spec = self.current_spec()
+        except Exception as exc:
+            self.ctx.show_error(exc)
+            return
+        table = self.table
+        path = self.path
+
+        def work(progress: Any, cancelled: Any) -> tuple[Any, Any, dict[str, Any]]:
+            from assessment.errors import Cancelled
+            from assessment.evaluation.engine import evaluate
+            from assessment.evaluation.io import prepare_input
+
+            inputs = prepare_input(table, mapping)
+            if cancelled():
+                raise Cancelled()
+            progress(0.05)
+            result = evaluate(
+                inputs, spec,
+                progress=lambda f: progress(0.05 + 0.93 * float(f)),
+                cancelled=cancelled,
+            )
+            snapshot = result.to_json()
+            progress(1.0)
+            return inputs, spec, snapshot
+
+        config = {
+            "file": str(path) if path else None,
+            "file_name": table.file_name,
+            "sha256": table.sha256,
+            "sheet": table.sheet,
+            "mapping": mapping.to_json(),
+            "spec": spec.to_json(),
+        }
+        self.progress.setValue(0)
+        self.status.setText("Evaluating…")
+        self._start_job("evaluate", work, lambda out: self._evaluated(config, *out))
+
+    def _evaluated(self, config: dict[str, Any], inputs: Any, spec: Any,
+                   snapshot: dict[str, Any]) -> None:
+        self.session.set_run(inputs, spec, snapshot)
+        self._pending_config = config
+        if getattr(self.ctx, "has_document", False):
+            self.ctx.doc.set_evaluation(config, snapshot)
+        prov = snapshot.get("provenance") or {}
+        excluded = prov.get("rows_excluded", 0)
+        self.status.setText(
+            f"Done: {prov.get('rows_used', 0):,} rows evaluated, {excluded:,} excluded, "
+            f"{len(snapshot.get('groups') or [])} groups. See Subgroup results."
+        )
+        self.progress.setValue(1000)
+        self.evaluation_finished.emit()
+
+    def cancel(self) -> None:
+        if self._job is not None and self._job.is_running():
+            self._job.cancel()
+            self.status.setText("Cancelling…")
+
+    def _start_job(self, kind: str, fn: Any, on_done: Any, *, quiet: bool = False) -> None:
+        holder: list[Any] = []
+
+        def release() -> bool:
+            """Forget the job if it is still ours; False when a newer job replaced it."""
+            mine = bool(holder) and self._job is holder[0]
+            if mine:
+                self._job = None
+            return mine
+
+        def done(out: Any) -> None:
+            release()
+            try:
+                on_done(out)
+            finally:
+                self._after_job()
+
+        def failed(exc: BaseException) -> None:
+            release()
+            if kind == "evaluate":
+                self.status.setText("The evaluation stopped; nothing was changed.")
+                self.progress.setValue(0)
+                self.evaluation_failed.emit(exc)
+            elif kind == "load":
+                self.status.setText("The file could not be read.")
+            if kind == "check":
+                self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
+            else:
+                self.ctx.show_error(exc)
+            self._after_job()
+
+        def cancelled() -> None:
+            if not release():
+                return
+            if kind == "evaluate":
+                self.status.setText("Evaluation cancelled; the previous result is kept.")
+                self.progress.setValue(0)
+                self.evaluation_cancelled.emit()
+            elif kind == "load":
+                self.status.setText("Loading cancelled.")
+            self._after_job()
+
+        def progressed(value: float) -> None:
+            if kind == "evaluate":
+                self.progress.setValue(int(value * 1000))
+
+        self._job_kind = kind
+        if not quiet:
+            self.progress.setRange(0, 1000 if kind == "evaluate" else 0)
+        self._job = self.ctx.run_job(fn, done, progressed, failed, on_cancelled=cancelled)
+        holder.append(self._job)
+        self._update_state()
+
+    def _after_job(self) -> None:
+        self.progress.setRange(0, 1000)
+        self._update_state()
+        if self._check_pending:
+            self._check_pending = False
+            self._check_timer.start()
+
+    def _update_state(self) -> None:
+        running = self.running and self._job_kind in ("evaluate", "load")
+        has_table = self.table is not None
+        self.open_button.setEnabled(not running)
+        self.run_button.setEnabled(has_table and not running and not self.has_errors())
+        self.cancel_button.setEnabled(running)
+        self.cancel_button.setVisible(True)
+        self.sheet_label.setVisible(self.sheet_combo.count() > 1)
+        self.sheet_combo.setVisible(self.sheet_combo.count() > 1)
+        for w in (self.outcome_combo, self.positive_combo, self.output_kind, self.score_combo,
+                  self.pred_positive_combo, self.threshold_spin, self.attr_list, self.bins_edit,
+                  self.missing_edit, self.reference_combo, self.reference_values,
+                  self.intersection_list, self.bootstrap_spin, self.seed_spin, self.min_n_spin,
+                  self.min_events_spin):
+            w.setEnabled(has_table and not running)
+
+    # ------------------------------------------------------------------ document
+    def _document_replaced(self) -> None:
+        evaluation = self.ctx.doc.evaluation or {}
+        config = evaluation.get("config") or None
+        self._pending_config = config
+        if config and config.get("spec"):
+            self._apply_spec(config["spec"])
+        if config and self.table is None:
+            self.status.setText(
+                f"The stored evaluation used {config.get('file_name', 'a data file')}; open it "
+                "again to re-run or to move the threshold with live metrics."
+            )
+        self._update_state()
+
+
+class _FormIssue:
+    """A form-level problem found before the engine could look (e.g. malformed bin edges)."""
+
+    def __init__(self, column: str | None, message: str, severity: str = "error") -> None:
+        self.column, self.message, self.severity = column, message, severity
+
+
+def _data_error(message: str) -> Exception:
+    from assessment.errors import DataError
+
+    return DataError(message)
+
+
+def _set_messages(label: QLabel, issues: list[Any]) -> None:
+    if not issues:
+        label.setVisible(False)
+        label.setText("")
+        return
+    worst = "info"
+    for i in issues:
+        if i.severity == "error":
+            worst = "error"
+        elif i.severity == "warning" and worst != "error":
+            worst = "warning"
+    marks = {"error": "✖", "warning": "⚠", "info": "ℹ"}
+    label.setText("\n".join(f"{marks.get(i.severity, '•')} {i.message}" for i in issues))
+    label.setStyleSheet({"error": ERROR_STYLE, "warning": WARNING_STYLE}.get(worst, INFO_STYLE))
+    label.setVisible(True)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))

@@ -1,0 +1,435 @@
+"""Sign & export page: choose or create a signing identity, export the signed PDF, verify it.
+
+``reports`` builds the PDF (``build_report``), signs it (``sign_pdf``, which re-validates its
+own output) and verifies it; this page collects the reviewer's choices, asks for the passphrase
+(never stored), runs the work in a worker on a frozen copy of the document, and shows the
+verification of the written file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.export.verify_view import VerificationView
+
+P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
+PDF_FILTER = "PDF report (*.pdf)"
+DEFAULT_REASON = "I reviewed this risk-of-bias assessment and approve its content."
+
+
+@dataclass(frozen=True)
+class NewIdentity:
+    """What the reviewer typed in the create-identity dialog."""
+
+    name: str
+    role: str
+    organisation: str
+    email: str
+    passphrase: str
+
+
+class NewIdentityDialog(QDialog):
+    """Name, role, organisation, e-mail and a passphrase typed twice."""
+
+    def __init__(self, parent: QWidget | None, defaults: dict[str, str]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Create a signing identity")
+        form = QFormLayout(self)
+        intro = QLabel(
+            "A self-signed identity is created on this computer and stored encrypted with your "
+            "passphrase. Give colleagues its certificate (.pem) so they can trust your signature."
+        )
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        self.name = QLineEdit(defaults.get("name", ""))
+        self.role = QLineEdit(defaults.get("role", ""))
+        self.organisation = QLineEdit(defaults.get("organisation", ""))
+        self.email = QLineEdit(defaults.get("email", ""))
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm = QLineEdit()
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.message = QLabel("")
+        self.message.setStyleSheet("color: #9b1c1c;")
+        form.addRow("&Name:", self.name)
+        form.addRow("&Role:", self.role)
+        form.addRow("&Organisation:", self.organisation)
+        form.addRow("&E-mail:", self.email)
+        form.addRow("&Passphrase:", self.passphrase)
+        form.addRow("&Confirm passphrase:", self.confirm)
+        form.addRow(self.message)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _accept(self) -> None:
+        if not self.name.text().strip():
+            self.message.setText("Enter your name.")
+        elif self.passphrase.text() != self.confirm.text():
+            self.message.setText("The two passphrases differ.")
+        else:
+            self.accept()
+
+    def value(self) -> NewIdentity:
+        return NewIdentity(self.name.text().strip(), self.role.text().strip(),
+                           self.organisation.text().strip(), self.email.text().strip(),
+                           self.passphrase.text())
+
+
+def ask_new_identity(parent: QWidget | None, defaults: dict[str, str]) -> NewIdentity | None:
+    """Modal create-identity dialog (module level so tests replace it, like gui.errors.ask_*)."""
+    dialog = NewIdentityDialog(parent, defaults)
+    return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """What the worker hands back: where the PDF went, its pages, and its verification."""
+
+    path: Path
+    pages: int
+    verification: Any
+
+
+class SignExportPage(QWidget):
+    """Step "Sign & export"."""
+
+    title = "Sign & export"
+
+    exported = Signal(object)  # ExportOutcome
+    export_failed = Signal(object)
+    identity_created = Signal(object)  # Path
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.outcome: ExportOutcome | None = None
+        self._job: Any = None
+        self._build()
+        self.refresh_identities()
+        ctx.document_replaced.connect(self._document_replaced)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.addWidget(QLabel(f"<h2>{self.title}</h2>"))
+        intro = QLabel(
+            "The report states the whole assessment and carries your digital signature "
+            "(PAdES), so anyone can check who signed it and that nothing changed since."
+        )
+        intro.setWordWrap(True)
+        outer.addWidget(intro)
+
+        ident_box = QGroupBox("Signing identity")
+        ident_form = QFormLayout(ident_box)
+        self.identity_combo = QComboBox()
+        self.identity_combo.setAccessibleName("Signing identity")
+        self.identity_combo.setMinimumContentsLength(30)
+        row = QHBoxLayout()
+        row.addWidget(self.identity_combo, 1)
+        self.create_button = QPushButton("&Create new…")
+        self.import_button = QPushButton("&Import .p12…")
+        row.addWidget(self.create_button)
+        row.addWidget(self.import_button)
+        ident_form.addRow("&Identity:", row)
+        self.identity_info = QLabel("")
+        self.identity_info.setWordWrap(True)
+        self.identity_info.setTextFormat(Qt.TextFormat.PlainText)
+        ident_form.addRow("", self.identity_info)
+        self.reason_edit = QLineEdit(DEFAULT_REASON)
+        ident_form.addRow("&Reason:", self.reason_edit)
+        self.location_edit = QLineEdit("")
+        ident_form.addRow("&Location:", self.location_edit)
+        outer.addWidget(ident_box)
+
+        run_row = QHBoxLayout()
+        self.export_button = QPushButton("&Export signed PDF…")
+        self.export_button.setDefault(True)
+        self.verify_button = QPushButton("&Verify a report…")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        run_row.addWidget(self.export_button)
+        run_row.addWidget(self.verify_button)
+        run_row.addWidget(self.progress, 1)
+        outer.addLayout(run_row)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        outer.addWidget(self.status)
+
+        result_box = QGroupBox("Verification of the exported file")
+        result_layout = QVBoxLayout(result_box)
+        self.verification = VerificationView()
+        result_layout.addWidget(self.verification)
+        outer.addWidget(result_box, 1)
+
+        self.identity_combo.currentIndexChanged.connect(self._identity_changed)
+        self.create_button.clicked.connect(self.create_identity)
+        self.import_button.clicked.connect(self.import_identity)
+        self.export_button.clicked.connect(self.export_signed_pdf)
+        self.verify_button.clicked.connect(self.open_verify_dialog)
+
+    # ------------------------------------------------------------------ page protocol
+    def is_complete(self) -> bool:
+        """Complete once a signed report was exported and its verification passed."""
+        return self.outcome is not None and bool(self.outcome.verification.ok)
+
+    # ------------------------------------------------------------------ identities
+    def refresh_identities(self, select: Path | None = None) -> None:
+        from reports.identity import list_identities
+
+        current = select or self.identity_combo.currentData()
+        self.identity_combo.blockSignals(True)
+        self.identity_combo.clear()
+        for path in list_identities():
+            self.identity_combo.addItem(path.stem, str(path))
+        if self.identity_combo.count() == 0:
+            self.identity_combo.addItem("(no identity yet — create or import one)", None)
+        if current is not None:
+            idx = self.identity_combo.findData(str(current))
+            if idx >= 0:
+                self.identity_combo.setCurrentIndex(idx)
+        self.identity_combo.blockSignals(False)
+        self._identity_changed()
+
+    def selected_identity(self) -> Path | None:
+        data = self.identity_combo.currentData()
+        return Path(data) if data else None
+
+    def _identity_changed(self, *_: Any) -> None:
+        path = self.selected_identity()
+        if path is None:
+            self.identity_info.setText(
+                "Create a personal identity, or import the PKCS#12 file your organisation issued."
+            )
+        else:
+            pem = path.with_suffix(".pem")
+            info = _certificate_summary(pem) if pem.exists() else ""
+            self.identity_info.setText(info or str(path))
+        self.export_button.setEnabled(path is not None and not self._running())
+
+    def _reviewer_defaults(self) -> dict[str, str]:
+        if not getattr(self.ctx, "has_document", False):
+            return {}
+        r = self.ctx.doc.reviewer
+        return {"name": r.name, "role": r.role, "organisation": r.organisation,
+                "email": r.email}
+
+    def create_identity(self) -> None:
+        from gui.export import page as this
+
+        answer = this.ask_new_identity(self.ctx.window, self._reviewer_defaults())
+        if answer is None:
+            return
+        from reports.identity import create_identity
+
+        try:
+            path = create_identity(answer.name, answer.passphrase.encode("utf-8"),
+                                   role=answer.role, organisation=answer.organisation,
+                                   email=answer.email)
+        except Exception as exc:  # IdentityError (short passphrase, exists, ...)
+            self.ctx.show_error(exc)
+            return
+        self.refresh_identities(select=path)
+        self.status.setText(f"Created signing identity {path.name}; its certificate is "
+                            f"{path.with_suffix('.pem')}.")
+        self.identity_created.emit(path)
+
+    def import_identity(self) -> None:
+        src = self.ctx.ask_open_path("Import a signing identity", P12_FILTER)
+        if src is None:
+            return
+        passphrase = self.ctx.ask_passphrase("Import a signing identity",
+                                             f"Passphrase of {Path(src).name}:")
+        if passphrase is None:
+            return
+        from reports.identity import import_identity
+
+        try:
+            path = import_identity(src, passphrase.encode("utf-8"))
+        except Exception as exc:
+            self.ctx.show_error(exc)
+            return
+        self.refresh_identities(select=path)
+        self.status.setText(f"Imported {path.name}.")
+
+    # ------------------------------------------------------------------ export
+    def _running(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    def export_signed_pdf(self, out: Path | None = None) -> None:
+        identity_path = self.selected_identity()
+        if identity_path is None:
+            from assessment.errors import ReportError
+
+            self.ctx.show_error(ReportError("Choose or create a signing identity first."))
+            return
+        if not getattr(self.ctx, "has_document", False):
+            return
+        doc = self.ctx.doc
+        if out is None:
+            suggested = (self.ctx.path.with_suffix(".pdf").name if self.ctx.path
+                         else f"{doc.title}.pdf")
+            out = self.ctx.ask_save_path("Export signed PDF", PDF_FILTER, suggested)
+            if out is None:
+                return
+        out = Path(out)
+        if out.suffix.lower() != ".pdf":
+            out = out.with_suffix(".pdf")
+        passphrase = self.ctx.ask_passphrase(
+            "Sign the report", f"Passphrase of the signing identity {identity_path.stem}:"
+        )
+        if passphrase is None:
+            return
+        job_input = self._freeze_document()
+        reason = self.reason_edit.text().strip()
+        location = self.location_edit.text().strip()
+        secret = passphrase.encode("utf-8")
+
+        def work(progress: Any, cancelled: Any) -> ExportOutcome:
+            return _build_sign_verify(job_input, identity_path, secret, out, reason, location,
+                                      progress, cancelled)
+
+        self.verification.clear()
+        self.status.setText(f"Building and signing {out.name}…")
+        self.progress.setRange(0, 0)
+        self._job = self.ctx.run_job(work, self._exported, None, self._failed,
+                                     on_cancelled=self._cancelled)
+        self._identity_changed()
+
+    def _freeze_document(self) -> tuple[Any, bytes | None, str]:
+        """A private copy of the document for the worker, plus the saved bytes to embed.
+
+        If the assessment is saved and unchanged, its file's exact bytes are embedded, so
+        ``main.py extract`` gives back that very file; otherwise the current state is.
+        """
+        from assessment.document import Assessment
+
+        doc = self.ctx.doc
+        copy = Assessment.from_json(doc.to_json())
+        source: bytes | None = None
+        name = "assessment.probity"
+        path = self.ctx.path
+        if path is not None:
+            name = Path(path).name
+            if not self.ctx.modified:
+                try:
+                    source = Path(path).read_bytes()
+                except OSError:
+                    source = None
+        return copy, source, name
+
+    def _exported(self, outcome: ExportOutcome) -> None:
+        self._job = None
+        self.outcome = outcome
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.verification.show_result(outcome.verification)
+        verdict = "and verified" if outcome.verification.ok else "but verification FAILED"
+        self.status.setText(f"Exported {outcome.path} ({outcome.pages} pages), signed {verdict}.")
+        self._identity_changed()
+        self.exported.emit(outcome)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._job = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText("The signed report was not exported.")
+        self._identity_changed()
+        self.export_failed.emit(exc)
+        self.ctx.show_error(exc)
+
+    def _cancelled(self) -> None:
+        self._job = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText("Export cancelled; nothing was written.")
+        self._identity_changed()
+
+    def open_verify_dialog(self, path: Path | None = None) -> Any:
+        from gui.export.verify_dialog import VerifyDialog
+
+        dialog = VerifyDialog(self.ctx, self)
+        dialog.setModal(False)
+        dialog.show()
+        if path is not None:
+            dialog.verify(Path(path))
+        elif self.outcome is not None:
+            dialog.verify(self.outcome.path)
+        return dialog
+
+    def _document_replaced(self) -> None:
+        self.outcome = None
+        self.verification.clear()
+        self.status.setText("")
+
+
+def _build_sign_verify(
+    job_input: tuple[Any, bytes | None, str],
+    identity_path: Path,
+    passphrase: bytes,
+    out: Path,
+    reason: str,
+    location: str,
+    progress: Any,
+    cancelled: Any,
+) -> ExportOutcome:
+    """Worker body: open the identity, build, sign (re-validated by reports), write, verify."""
+    from assessment.errors import Cancelled
+    from assessment.storage import atomic_write_bytes
+    from reports.identity import load_identity
+    from reports.report import build_report
+    from reports.signing import sign_pdf
+    from reports.verify import verify_file
+
+    doc, source, name = job_input
+    identity = load_identity(identity_path, passphrase)  # wrong passphrase -> IdentityError
+    progress(0.1)
+    info = build_report(doc, source_bytes=source, source_name=name)
+    if cancelled():
+        raise Cancelled()
+    progress(0.6)
+    signed = sign_pdf(info.data, identity, reason=reason, location=location)
+    if cancelled():
+        raise Cancelled()
+    progress(0.85)
+    atomic_write_bytes(out, signed.data)
+    verification = verify_file(out)
+    progress(1.0)
+    return ExportOutcome(out, info.pages, verification)
+
+
+def _certificate_summary(pem: Path) -> str:
+    """Subject and validity of an identity's certificate, for the reviewer to check."""
+    try:
+        from reports.identity import fingerprint, load_certificates
+
+        cert = load_certificates(pem)[0]
+    except Exception:  # an unreadable .pem only loses the summary line
+        return ""
+    until = cert.not_valid_after_utc.strftime("%Y-%m-%d")
+    return (f"{cert.subject.rfc4514_string()} — valid until {until}\n"
+            f"SHA-256 {fingerprint(cert)}")

@@ -1,0 +1,488 @@
+"""Subgroup results page: sortable tables, plots, a live threshold slider and table export.
+
+Shows the evaluation snapshot stored in the document (``doc.evaluation["result"]``). Moving the
+threshold recomputes the threshold-dependent metrics through the engine's fast path
+(``point_metrics_at_threshold``) when the data of this run is still in memory, and otherwise
+reads the snapshot's stored threshold grid. Intervals are only shown at the evaluated threshold:
+the fast path gives point estimates, and pretending otherwise would mislead a reviewer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.data.session import EvaluationSession
+from gui.data.table_model import SORT_ROLE, DataFrameModel
+from gui.results import frames
+
+FLAG_BG = QColor("#FBE3E1")
+FLAG_FG = QColor("#7F1D1D")
+WARN_BG = QColor("#FFF3CD")
+WARN_FG = QColor("#5C4400")
+SLIDER_STEPS = 1000
+EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
+
+
+def _decimals(frame: Any) -> dict[str, int]:
+    return {str(c): 0 for c in frame.columns if str(c) in ("n", "Events", "Validation n")}
+
+
+class ResultsPage(QWidget):
+    """Step "Subgroup results"."""
+
+    title = "Subgroup results"
+
+    refreshed = Signal()  # tables and plots show the current result / threshold
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = EvaluationSession.of(ctx)
+        self.result: dict[str, Any] | None = None
+        self.threshold: float | None = None  # slider threshold; None = the evaluated one
+        self.live_source = ""  # "engine" | "grid" | "" (how the slider values were obtained)
+        self._plots_built = False
+        self._frames: dict[str, Any] = {}
+        self._build()
+        self._slider_timer = QTimer(self)
+        self._slider_timer.setSingleShot(True)
+        self._slider_timer.setInterval(40)
+        self._slider_timer.timeout.connect(self._apply_threshold)
+        ctx.document_replaced.connect(self.reload)
+        ctx.changed.connect(self._document_changed)
+        self.session.result_changed.connect(self.reload)
+        if getattr(ctx, "has_document", False):
+            self.reload()
+        else:
+            self._show_empty()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.addWidget(QLabel(f"<h2>{self.title}</h2>"))
+        self.source_label = QLabel("")
+        self.source_label.setWordWrap(True)
+        self.source_label.setTextFormat(Qt.TextFormat.PlainText)
+        outer.addWidget(self.source_label)
+
+        controls = QHBoxLayout()
+        self.metric_combo = QComboBox()
+        for metric_id in frames.METRIC_IDS:
+            self.metric_combo.addItem(frames.metric_label(metric_id), metric_id)
+        self.metric_combo.setCurrentIndex(self.metric_combo.findData("auroc"))
+        self.metric_combo.setAccessibleName("Metric")
+        self.attribute_combo = QComboBox()
+        self.attribute_combo.setAccessibleName("Attribute")
+        self.attribute_combo.setMinimumContentsLength(14)
+        metric_label = QLabel("&Metric:")
+        metric_label.setBuddy(self.metric_combo)
+        attr_label = QLabel("&Attribute:")
+        attr_label.setBuddy(self.attribute_combo)
+        controls.addWidget(metric_label)
+        controls.addWidget(self.metric_combo)
+        controls.addWidget(attr_label)
+        controls.addWidget(self.attribute_combo)
+        controls.addSpacing(12)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setAccessibleName("Decision threshold")
+        self.slider.setMinimumWidth(160)
+        slider_label = QLabel("&Threshold:")
+        slider_label.setBuddy(self.slider)
+        self.threshold_label = QLabel("")
+        self.threshold_label.setMinimumWidth(56)
+        self.reset_button = QPushButton("Evaluated")
+        self.reset_button.setToolTip("Back to the threshold the evaluation used")
+        controls.addWidget(slider_label)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.threshold_label)
+        controls.addWidget(self.reset_button)
+        controls.addSpacing(12)
+        self.export_button = QPushButton("&Export tables…")
+        controls.addWidget(self.export_button)
+        outer.addLayout(controls)
+        self.threshold_note = QLabel("")
+        self.threshold_note.setWordWrap(True)
+        outer.addWidget(self.threshold_note)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.table_tabs = QTabWidget()
+        self.models: dict[str, DataFrameModel] = {}
+        self.proxies: dict[str, QSortFilterProxyModel] = {}
+        self.views: dict[str, QTableView] = {}
+        for key, label in (("groups", "Groups"), ("disparities", "Disparities"),
+                           ("summary", "Summary measures"),
+                           ("representativeness", "Representativeness")):
+            model = DataFrameModel(
+                parent=self,
+                background=lambda r, c, k=key: self._cell_colour(k, r, c, background=True),
+                foreground=lambda r, c, k=key: self._cell_colour(k, r, c, background=False),
+            )
+            proxy = QSortFilterProxyModel(self)
+            proxy.setSourceModel(model)
+            proxy.setSortRole(SORT_ROLE)
+            view = QTableView()
+            view.setModel(proxy)
+            view.setSortingEnabled(True)
+            view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+            view.setAlternatingRowColors(False)
+            view.verticalHeader().setVisible(False)
+            view.verticalHeader().setDefaultSectionSize(22)
+            view.horizontalHeader().setStretchLastSection(True)
+            view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+            view.setAccessibleName(f"{label} table")
+            self.models[key], self.proxies[key], self.views[key] = model, proxy, view
+            self.table_tabs.addTab(view, label)
+        self.splitter.addWidget(self.table_tabs)
+        self.plot_tabs = QTabWidget()
+        self.splitter.addWidget(self.plot_tabs)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        outer.addWidget(self.splitter, 1)
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes_label.setStyleSheet("color: #3d4a5c;")
+        outer.addWidget(self.notes_label)
+
+        self.metric_combo.activated.connect(lambda *_: self.refresh())
+        self.attribute_combo.activated.connect(lambda *_: self.refresh())
+        self.slider.valueChanged.connect(lambda *_: self._slider_timer.start())
+        self.reset_button.clicked.connect(self.reset_threshold)
+        self.export_button.clicked.connect(self.export_tables)
+
+    def _ensure_plots(self) -> None:
+        """Build the pyqtgraph widgets on first need (pyqtgraph's import is not free)."""
+        if self._plots_built:
+            return
+        from gui.results.plots import CurvePlot, ForestPlot, ShareBars
+
+        self.forest = ForestPlot()
+        self.roc = CurvePlot("ROC curves", "False positive rate (1 − specificity)",
+                             "True positive rate (sensitivity)")
+        self.calibration = CurvePlot("Calibration", "Mean predicted risk",
+                                     "Observed event rate")
+        self.shares = ShareBars()
+        self.plot_tabs.addTab(self.forest.widget, "Forest plot")
+        self.plot_tabs.addTab(self.roc.widget, "ROC by group")
+        self.plot_tabs.addTab(self.calibration.widget, "Calibration by group")
+        self.plot_tabs.addTab(self.shares.widget, "Representativeness")
+        self._plots_built = True
+
+    # ------------------------------------------------------------------ page protocol
+    def is_complete(self) -> bool:
+        return self.result is not None
+
+    # ------------------------------------------------------------------ data in
+    def _document_changed(self, path: str) -> None:
+        if path.startswith("evaluation"):
+            self.reload()
+
+    def reload(self) -> None:
+        """Take the result from the document (the saved truth) and redraw everything."""
+        result = None
+        if getattr(self.ctx, "has_document", False):
+            result = (self.ctx.doc.evaluation or {}).get("result")
+        if not result and self.session.result is not None and not getattr(
+            self.ctx, "has_document", False
+        ):
+            result = self.session.result
+        self.result = result or None
+        if self.result is None:
+            self._show_empty()
+            return
+        self.threshold = None
+        self._fill_attributes()
+        self._configure_slider()
+        self.refresh()
+
+    def _show_empty(self) -> None:
+        self.result = None
+        for model in self.models.values():
+            model.set_frame(None)
+        self.source_label.setText(
+            "No evaluation yet: load validation data and run the evaluation on the "
+            "Validation data step."
+        )
+        self.notes_label.setText("")
+        self.threshold_note.setText("")
+        for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
+                  self.export_button):
+            w.setEnabled(False)
+        self.refreshed.emit()
+
+    def _fill_attributes(self) -> None:
+        assert self.result is not None
+        current = self.attribute_combo.currentData()
+        self.attribute_combo.clear()
+        for a in frames.attributes(self.result):
+            self.attribute_combo.addItem(a, a)
+        self.attribute_combo.addItem("All attributes", None)
+        idx = self.attribute_combo.findData(current) if current is not None else -1
+        self.attribute_combo.setCurrentIndex(max(idx, 0))
+
+    @property
+    def evaluated_threshold(self) -> float:
+        assert self.result is not None
+        return float((self.result.get("spec") or {}).get("threshold", 0.5))
+
+    def _threshold_range(self) -> tuple[float, float]:
+        assert self.result is not None
+        grid = (self.result.get("threshold_grid") or {}).get("thresholds") or []
+        kind = ((self.result.get("provenance") or {}).get("mapping") or {}).get("score_kind")
+        if grid:
+            lo, hi = float(min(grid)), float(max(grid))
+        else:
+            lo, hi = 0.0, 1.0
+        if kind == "probability":
+            lo, hi = min(lo, 0.0), max(hi, 1.0)
+        t = self.evaluated_threshold
+        lo, hi = min(lo, t), max(hi, t)
+        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+    def _configure_slider(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._to_slider(self.evaluated_threshold))
+        self.slider.blockSignals(False)
+        self.threshold_label.setText(f"{self.evaluated_threshold:.3g}")
+
+    def _to_slider(self, t: float) -> int:
+        lo, hi = self._threshold_range()
+        return round((t - lo) / (hi - lo) * SLIDER_STEPS)
+
+    def _from_slider(self, v: int) -> float:
+        lo, hi = self._threshold_range()
+        return lo + (hi - lo) * v / SLIDER_STEPS
+
+    # ------------------------------------------------------------------ threshold
+    def set_threshold(self, threshold: float | None) -> None:
+        """Show threshold-dependent metrics at ``threshold`` (None = the evaluated one)."""
+        if self.result is None:
+            return
+        self.threshold = None if threshold is None else float(threshold)
+        shown = self.evaluated_threshold if threshold is None else float(threshold)
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._to_slider(shown))
+        self.slider.blockSignals(False)
+        self.refresh()
+
+    def reset_threshold(self) -> None:
+        self.set_threshold(None)
+
+    def _apply_threshold(self) -> None:
+        if self.result is None:
+            return
+        t = self._from_slider(self.slider.value())
+        if abs(t - self.evaluated_threshold) < 1e-12:
+            self.set_threshold(None)
+        else:
+            self.threshold = t
+            self.refresh()
+
+    def _live_values(self, metric: str) -> dict[tuple[str, str], float | None] | None:
+        """Values of ``metric`` at the slider threshold, or None at the evaluated threshold."""
+        assert self.result is not None
+        self.live_source = ""
+        if self.threshold is None or metric not in frames.THRESHOLD_METRICS:
+            return None
+        if self.session.inputs is not None and self.session.matches(self.result):
+            from gui.results.live import metrics_at_threshold
+
+            values = metrics_at_threshold(self.session.inputs, self.session.spec,
+                                          self.threshold, metric)
+            self.live_source = "engine"
+            return values
+        grid = frames.grid_metrics_at(self.result, metric, self.threshold)
+        if grid is None:
+            return None
+        self.threshold = grid[0]
+        self.live_source = "grid"
+        return grid[1]
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        """Rebuild the frames for the current metric/attribute/threshold and redraw."""
+        if self.result is None:
+            self._show_empty()
+            return
+        for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
+                  self.export_button):
+            w.setEnabled(True)
+        result = self.result
+        metric = self.metric_combo.currentData()
+        attribute = self.attribute_combo.currentData()
+        live = self._live_values(metric)
+        groups = frames.groups_frame(result, metric, attribute=attribute, override=live)
+        self._frames = {
+            "groups": groups,
+            "disparities": frames.disparities_frame(result, metric),
+            "summary": frames.summary_frame(result),
+            "representativeness": frames.representativeness_frame(result),
+        }
+        for key, frame in self._frames.items():
+            self.models[key].set_frame(frame, decimals=_decimals(frame))
+            view = self.views[key]
+            if view.horizontalHeader().sortIndicatorSection() >= frame.shape[1]:
+                view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+            for c in range(frame.shape[1] - 1):
+                view.resizeColumnToContents(c)
+        self._update_labels(metric, live)
+        self._ensure_plots()
+        self._draw_plots(metric, attribute, groups)
+        self.refreshed.emit()
+
+    def _update_labels(self, metric: str, live: Any) -> None:
+        assert self.result is not None
+        prov = self.result.get("provenance") or {}
+        self.source_label.setText(
+            f"Data: {prov.get('file_name', '?')} — {prov.get('rows_used', 0):,} rows used, "
+            f"{prov.get('rows_excluded', 0):,} excluded; evaluated "
+            f"{str(self.result.get('created', ''))[:16].replace('T', ' ')} at threshold "
+            f"{self.evaluated_threshold:.3g}. Reference groups: "
+            + ", ".join(f"{a} = {g}" for a, g in (self.result.get("references") or {}).items())
+        )
+        shown = self.evaluated_threshold if self.threshold is None else self.threshold
+        self.threshold_label.setText(f"{shown:.3g}")
+        if metric not in frames.THRESHOLD_METRICS:
+            note = f"{frames.metric_label(metric)} does not depend on the threshold."
+        elif live is None:
+            note = (f"Values and 95% CIs at the evaluated threshold {self.evaluated_threshold:.3g}."
+                    if self.threshold is None else
+                    f"{frames.metric_label(metric)} is not stored at other thresholds; open the "
+                    "data file and re-run to see it live.")
+        else:
+            how = ("computed from the loaded data" if self.live_source == "engine"
+                   else "nearest point of the stored threshold grid")
+            note = (f"{frames.metric_label(metric)} at threshold {shown:.3g} ({how}); CIs and "
+                    f"disparity flags refer to the evaluated threshold "
+                    f"{self.evaluated_threshold:.3g} — re-run to get them here.")
+        self.threshold_note.setText(note)
+        self.notes_label.setText("\n".join(self.result.get("notes") or []))
+
+    def _cell_colour(self, key: str, row: int, column: int, *, background: bool) -> QColor | None:
+        frame = self._frames.get(key)
+        if frame is None or row >= len(frame):
+            return None
+        if key == "groups":
+            flags = str(frame["Flags"].iat[row])
+            if "gap vs reference" in flags:
+                return FLAG_BG if background else FLAG_FG
+            if flags:
+                return WARN_BG if background else WARN_FG
+        elif key == "disparities":
+            if frame["Flagged"].iat[row]:
+                return FLAG_BG if background else FLAG_FG
+        elif key == "representativeness":
+            if frame["Flag"].iat[row]:
+                return WARN_BG if background else WARN_FG
+        return None
+
+    def _draw_plots(self, metric: str, attribute: str | None, groups: Any) -> None:
+        assert self.result is not None
+        result = self.result
+        label = frames.metric_label(metric)
+        where = attribute or "all attributes"
+        rows = []
+        overall = None
+        for i in range(len(groups)):
+            attr, grp = groups["Attribute"].iat[i], groups["Group"].iat[i]
+            value = groups["Value"].iat[i]
+            if attr == "(all)":
+                overall = None if value != value else float(value)
+                continue
+            flags = str(groups["Flags"].iat[i])
+            rows.append({
+                "label": grp if attribute else f"{attr}: {grp}",
+                "value": None if value != value else float(value),
+                "low": groups["CI low"].iat[i], "high": groups["CI high"].iat[i],
+                "flagged": "gap vs reference" in flags,
+                "insufficient": "insufficient" in flags,
+            })
+        suffix = "" if self.threshold is None or metric not in frames.THRESHOLD_METRICS else (
+            f" at threshold {self.threshold:.3g}")
+        self.forest.show(f"{label} by group ({where}){suffix}", rows, overall)
+
+        curve_attr = attribute or (frames.attributes(result) or [""])[0]
+        entries = [g for g in result.get("groups") or [] if g["attribute"] == curve_attr]
+        roc = []
+        cal = []
+        for g in entries:
+            curves = g.get("curves") or {}
+            auc = ((g.get("metrics") or {}).get("auroc") or {}).get("value")
+            name = f"{g['group']} (AUROC {auc:.3f})" if auc is not None else str(g["group"])
+            if "roc" in curves:
+                roc.append((name, curves["roc"].get("fpr") or [], curves["roc"].get("tpr") or []))
+            if "reliability" in curves:
+                rel = curves["reliability"]
+                cal.append((str(g["group"]), rel.get("mean_predicted") or [],
+                            rel.get("observed") or []))
+        self.roc.show(curve_attr, roc)
+        self.calibration.show(curve_attr, cal, markers=True)
+        rep_attr = attribute if attribute and "×" not in attribute else (
+            frames.attributes(result) or [""])[0]
+        rep_rows = [r for r in result.get("representativeness") or []
+                    if r["attribute"] == rep_attr]
+        self.shares.show(rep_attr, rep_rows)
+
+    # ------------------------------------------------------------------ export
+    def current_table_key(self) -> str:
+        return list(self.models)[self.table_tabs.currentIndex()]
+
+    def export_tables(self) -> None:
+        if self.result is None:
+            return
+        path = self.ctx.ask_save_path("Export result tables", EXPORT_FILTER,
+                                      "subgroup-results.xlsx")
+        if path is None:
+            return
+        try:
+            self.export_to(Path(path))
+        except Exception as exc:  # typed DataError from the writer, or OSError
+            self.ctx.show_error(exc)
+            return
+        self.ctx.show_status(f"Exported {Path(path).name}")
+
+    def export_to(self, path: Path) -> Path:
+        """CSV: the table on screen (as sorted); XLSX: every table, all metrics, one sheet each."""
+        from assessment.evaluation.export import write_csv, write_xlsx
+
+        assert self.result is not None
+        if path.suffix.lower() not in (".csv", ".xlsx"):
+            path = path.with_suffix(".xlsx")
+        if path.suffix.lower() == ".csv":
+            key = self.current_table_key()
+            write_csv(self._sorted_frame(key), path)
+        else:
+            write_xlsx({
+                "Groups (all metrics)": frames.long_groups_frame(self.result),
+                "Groups (shown)": self._sorted_frame("groups"),
+                "Disparities": frames.disparities_frame(self.result),
+                "Summary measures": self._frames["summary"],
+                "Representativeness": self._frames["representativeness"],
+            }, path)
+        return path
+
+    def _sorted_frame(self, key: str) -> Any:
+        """The frame in the order the proxy shows it (what the reviewer sees)."""
+        proxy = self.proxies[key]
+        frame = self._frames[key]
+        order = [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]
+        return frame.iloc[order].reset_index(drop=True)

@@ -1,0 +1,196 @@
+"""pyqtgraph views of an evaluation result: forest plot, ROC, calibration, representativeness.
+
+Each view draws numbers it is given (from the result snapshot or the engine's threshold fast
+path) and keeps them in ``self.shown`` so tests assert on plotted data, not pixels. Light
+background, Okabe–Ito colours (distinguishable with colour-vision deficiency), no dark theme.
+pyqtgraph is imported only when the results page builds its plots, keeping start-up fast.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+             "#F0E442")
+FLAG_COLOUR = "#C0392B"
+INSUFFICIENT_COLOUR = "#8A8A8A"
+OK_COLOUR = "#0072B2"
+AXIS_COLOUR = "#303030"
+MAX_CURVES = 8
+
+
+def colour(i: int) -> str:
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def _plot_widget(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w")
+    item = widget.getPlotItem()
+    item.setTitle(title, color=AXIS_COLOUR, size="11pt")
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(AXIS_COLOUR))
+        axis.setTextPen(pg.mkPen(AXIS_COLOUR))
+        axis.setStyle(tickFont=QFont("DejaVu Sans", 9))
+    item.setLabel("bottom", x_label, color=AXIS_COLOUR)
+    item.setLabel("left", y_label, color=AXIS_COLOUR)
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setMenuEnabled(False)
+    widget.setMinimumHeight(240)
+    return widget
+
+
+def _legend(item: pg.PlotItem) -> pg.LegendItem:
+    legend = item.addLegend(offset=(-10, 10), labelTextColor=AXIS_COLOUR,
+                            brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#bbbbbb"))
+    return legend
+
+
+def _nan(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+class ForestPlot:
+    """A metric by group with its CI as horizontal error bars; reference line at overall."""
+
+    def __init__(self) -> None:
+        self.widget = _plot_widget("", "", "")
+        self.shown: dict[str, Any] = {"labels": [], "values": [], "low": [], "high": []}
+
+    def show(self, title: str, rows: list[dict[str, Any]], overall: float | None) -> None:
+        """``rows``: dicts with label, value, low, high, flagged, insufficient (top to bottom)."""
+        item = self.widget.getPlotItem()
+        item.clear()
+        item.setTitle(title, color=AXIS_COLOUR, size="11pt")
+        item.setLabel("bottom", title.split(" by ")[0], color=AXIS_COLOUR)
+        rows = [r for r in rows if r.get("value") is not None]
+        labels = [r["label"] for r in rows]
+        values = np.array([_nan(r["value"]) for r in rows], dtype=float)
+        low = np.array([_nan(r.get("low")) for r in rows], dtype=float)
+        high = np.array([_nan(r.get("high")) for r in rows], dtype=float)
+        self.shown = {"labels": labels, "values": values.tolist(), "low": low.tolist(),
+                      "high": high.tolist()}
+        axis = item.getAxis("left")
+        if not rows:
+            axis.setTicks([[]])
+            item.setTitle(f"{title} — no values to show", color=AXIS_COLOUR, size="11pt")
+            return
+        ys = np.arange(len(rows), dtype=float)[::-1]
+        has_ci = ~(np.isnan(low) | np.isnan(high))
+        if has_ci.any():
+            err = pg.ErrorBarItem(
+                x=values[has_ci], y=ys[has_ci],
+                left=(values - low)[has_ci], right=(high - values)[has_ci],
+                beam=0.25, pen=pg.mkPen(AXIS_COLOUR, width=1.5),
+            )
+            item.addItem(err)
+        brushes = [
+            pg.mkBrush(FLAG_COLOUR if r.get("flagged")
+                       else INSUFFICIENT_COLOUR if r.get("insufficient") else OK_COLOUR)
+            for r in rows
+        ]
+        scatter = pg.ScatterPlotItem(x=values, y=ys, size=10, symbol="s", brush=brushes,
+                                     pen=pg.mkPen("w", width=0.5))
+        item.addItem(scatter)
+        if overall is not None and math.isfinite(overall):
+            line = pg.InfiniteLine(pos=overall, angle=90,
+                                   pen=pg.mkPen("#555555", width=1, style=Qt.PenStyle.DashLine),
+                                   label="overall", labelOpts={"color": "#555555",
+                                                               "position": 0.97})
+            item.addItem(line)
+        axis.setTicks([[(float(y), lab) for y, lab in zip(ys, labels, strict=True)]])
+        axis.setWidth(min(260, 12 + 7 * max(len(s) for s in labels)))
+        lo_all = np.nanmin(np.concatenate([values, low[has_ci]])) if len(values) else 0.0
+        hi_all = np.nanmax(np.concatenate([values, high[has_ci]])) if len(values) else 1.0
+        pad = max(0.02, 0.05 * (hi_all - lo_all))
+        item.setXRange(lo_all - pad, hi_all + pad, padding=0)
+        item.setYRange(-0.7, len(rows) - 0.3, padding=0)
+
+
+class CurvePlot:
+    """ROC or calibration curves, one per group of an attribute, with the diagonal."""
+
+    def __init__(self, title: str, x_label: str, y_label: str) -> None:
+        self.title = title
+        self.widget = _plot_widget(title, x_label, y_label)
+        self.shown: dict[str, tuple[list[float], list[float]]] = {}
+
+    def show(self, subtitle: str, curves: list[tuple[str, list[Any], list[Any]]],
+             markers: bool = False) -> None:
+        item = self.widget.getPlotItem()
+        item.clear()
+        if item.legend is not None:
+            item.legend.clear()
+        else:
+            _legend(item)
+        item.setTitle(f"{self.title} — {subtitle}" if subtitle else self.title,
+                      color=AXIS_COLOUR, size="11pt")
+        diag = pg.PlotDataItem([0, 1], [0, 1],
+                               pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
+        item.addItem(diag)
+        self.shown = {}
+        for i, (label, xs, ys) in enumerate(curves[:MAX_CURVES]):
+            x = np.array([_nan(v) for v in xs], dtype=float)
+            y = np.array([_nan(v) for v in ys], dtype=float)
+            keep = ~(np.isnan(x) | np.isnan(y))
+            x, y = x[keep], y[keep]
+            if x.size == 0:
+                continue
+            pen = pg.mkPen(colour(i), width=2)
+            kwargs: dict[str, Any] = {"pen": pen, "name": label}
+            if markers:
+                kwargs.update(symbol="o", symbolSize=6, symbolBrush=colour(i),
+                              symbolPen=pg.mkPen("w"))
+            item.addItem(pg.PlotDataItem(x, y, **kwargs))
+            self.shown[label] = (x.tolist(), y.tolist())
+        item.setXRange(0, 1, padding=0.02)
+        item.setYRange(0, 1, padding=0.02)
+
+
+class ShareBars:
+    """Validation vs training vs reference-population shares per group, as grouped bars."""
+
+    SERIES = (("validation_share", "Validation data", "#0072B2"),
+              ("training_share", "Training cohort", "#E69F00"),
+              ("reference_share", "Reference population", "#009E73"))
+
+    def __init__(self) -> None:
+        self.widget = _plot_widget("Representativeness", "", "Share of people")
+        self.shown: dict[str, list[float]] = {}
+
+    def show(self, attribute: str, rows: list[dict[str, Any]]) -> None:
+        item = self.widget.getPlotItem()
+        item.clear()
+        if item.legend is not None:
+            item.legend.clear()
+        else:
+            _legend(item)
+        item.setTitle(f"Representativeness — {attribute}" if attribute else "Representativeness",
+                      color=AXIS_COLOUR, size="11pt")
+        labels = [str(r["group"]) for r in rows]
+        present = [s for s in self.SERIES if any(r.get(s[0]) is not None for r in rows)]
+        self.shown = {"groups": labels}  # type: ignore[dict-item]
+        width = 0.8 / max(1, len(present))
+        top = 0.0
+        for k, (key, name, col) in enumerate(present):
+            heights = np.array([_nan(r.get(key)) for r in rows], dtype=float)
+            xs = np.arange(len(rows), dtype=float) - 0.4 + width * (k + 0.5)
+            keep = ~np.isnan(heights)
+            bars = pg.BarGraphItem(x=xs[keep], height=heights[keep], width=width * 0.92,
+                                   brush=pg.mkBrush(col), pen=pg.mkPen(QColor(col).darker(130)),
+                                   name=name)
+            item.addItem(bars)
+            if item.legend is not None:
+                item.legend.addItem(bars, name)
+            self.shown[key] = heights.tolist()
+            if keep.any():
+                top = max(top, float(heights[keep].max()))
+        item.getAxis("bottom").setTicks([[(float(i), lab) for i, lab in enumerate(labels)]])
+        item.setXRange(-0.6, max(len(rows), 1) - 0.4, padding=0)
+        item.setYRange(0, max(top * 1.15, 0.05), padding=0)
