@@ -715,6 +715,25 @@ def test_rule_unique_review_question_ids(p19):
     expect_error(p19, "$.review_question[3].id", "duplicate review question id")
 
 
+def test_rule_study_type_needs_a_column(p19):
+    p19["study_types"][0]["columns"] = []
+    expect_error(p19, "$.study_types[0].columns", "at least one answer column")
+
+
+def test_rule_applicability_prompt_required(p19):
+    del p19["parts"][0]["domains"][0]["applicability"]["prompt"]
+    expect_error(p19, "$.parts[0].domains[0].applicability.prompt", "required key is missing")
+
+
+def test_rule_variant_text_required(p19):
+    p19["parts"][0]["domains"][0]["questions"][0]["variants"][0]["text"] = ""
+    expect_error(p19, q_path(0, 0) + ".variants[0].text", "non-empty text")
+
+
+def test_rule_levels_complete(p19):
+    del p19["levels"]["high"]
+    expect_error(p19, "$.levels.high", "required key is missing")
+
 def test_missing_and_mismatched_files_are_reported(monkeypatch, tmp_path):
     folder = tmp_path / "instruments"
     folder.mkdir()
@@ -769,9 +788,11 @@ def test_licence_notes_referenced_by_instruments_are_installed():
                     assert (doi.group(1) or doi.group(2)).rstrip(".") in text, citation
 
 def test_instruments_module_is_pure_python():
-    code = ("import sys, assessment.instruments as m; m.load_instrument('probast-2019'); "
+    """No Qt, no reportlab, no heavy data stack, no network modules when loading instruments."""
+    code = ("import sys, assessment.instruments as m; m.load_instrument('probast-ai-2025'); "
+            "m.load_form('datasheet'); "
             "bad = [n for n in sys.modules if n.split('.')[0] in "
-            "('PySide6', 'reportlab', 'pandas', 'socket_not_used')]; print(bad)")
+            "('PySide6', 'reportlab', 'pandas', 'numpy', 'socket', 'ssl', 'http')]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "[]"
