@@ -51,6 +51,8 @@ _BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
 _MAX_UNPARSEABLE_SHARE = 0.05
 
 Severity = Literal["error", "warning", "info"]
+# One positive value ("<30") or several (["Medium", "High"] = COMPAS "higher risk").
+Positive = str | list[str] | None
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,12 @@ def duplicates_of(names: list[str]) -> dict[str, tuple[str, ...]]:
 class ColumnMapping:
     """Which columns mean what. Plain and mutable so the GUI can bind its fields to it.
 
-    - ``label`` + ``positive``: the true outcome and which value counts as the event (needed
-      unless the outcome is 0/1 or boolean-like, e.g. "<30" for Diabetes-130's readmitted).
+    - ``label`` + ``positive``: the true outcome and which value(s) count as the event (needed
+      unless the outcome is 0/1 or boolean-like, e.g. "<30" for Diabetes-130's readmitted;
+      a list means any of them, e.g. ["<30", ">30"] = readmitted at all).
     - ``score`` with ``score_kind`` "probability" (0–1) or "score" (any real; needs
-      ``threshold``), *or* ``prediction`` (+ ``prediction_positive``) for a predicted class.
+      ``threshold``), *or* ``prediction`` (+ ``prediction_positive``) for a predicted class
+      (e.g. COMPAS score_text with ["Medium", "High"] = predicted high risk).
     - ``threshold``: a case is predicted positive when score >= threshold (0.5 by default for
       probabilities).
     - ``attributes``: sensitive attributes; ``bins[attr]`` = ascending edges that turn a
@@ -124,11 +128,11 @@ class ColumnMapping:
     """
 
     label: str = ""
-    positive: str | None = None
+    positive: Positive = None
     score: str | None = None
     score_kind: Literal["probability", "score"] = "probability"
     prediction: str | None = None
-    prediction_positive: str | None = None
+    prediction_positive: Positive = None
     threshold: float | None = None
     attributes: list[str] = field(default_factory=list)
     bins: dict[str, list[float]] = field(default_factory=dict)
@@ -175,11 +179,11 @@ class ColumnMapping:
             bins = {str(k): [float(e) for e in v] for k, v in (d.get("bins") or {}).items()}
             return cls(
                 label=str(d.get("label") or ""),
-                positive=_opt_str(d.get("positive")),
+                positive=_opt_positive(d.get("positive")),
                 score=_opt_str(d.get("score")),
                 score_kind=kind,
                 prediction=_opt_str(d.get("prediction")),
-                prediction_positive=_opt_str(d.get("prediction_positive")),
+                prediction_positive=_opt_positive(d.get("prediction_positive")),
                 threshold=None if threshold is None else float(threshold),
                 attributes=[str(a) for a in d.get("attributes") or []],
                 bins=bins,
@@ -191,6 +195,14 @@ class ColumnMapping:
 
 def _opt_str(v: Any) -> str | None:
     return None if v is None else str(v)
+
+
+def _opt_positive(v: Any) -> Positive:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return [str(x) for x in v]
+    raise ValueError(f"a positive value must be text or a list of texts, not {v!r}")
 
 
 @dataclass(frozen=True)
@@ -383,12 +395,13 @@ def _list_values(texts: Sequence[str], counts: Sequence[int] | None = None, limi
 def _binary_column(
     table: LoadedTable,
     column: str,
-    positive: str | None,
+    positive: Positive,
     missing: Sequence[str],
     role: str,
     option: str,
     *,
     require_two: bool,
+    allow_absent: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(is_positive, is_missing) for an outcome or predicted-class column."""
     coded = _code_column(table.frame[column], missing)
@@ -403,49 +416,75 @@ def _binary_column(
             f"The {role} column {column!r} has a single value ({texts[0]!r} in all "
             f"{int(coded.counts[0]):,} rows with a value); subgroup metrics need both outcomes."
         )
-    pos_index = _positive_index(texts, positive, column, role, option, table.decimal)
-    is_pos = coded.codes == pos_index
+    wanted = positive_values(positive)
+    idx = _positive_indices(texts, wanted, column, role, option, table.decimal, allow_absent)
+    is_pos = np.isin(coded.codes, np.asarray(idx, dtype=np.int64))
     is_missing = coded.codes < 0
     if require_two:
-        n_pos = int(coded.counts[pos_index])
-        n_neg = int(coded.counts.sum()) - n_pos
-        if n_neg == 0:
+        n_pos = int(coded.counts[idx].sum()) if idx else 0
+        if n_pos == int(coded.counts.sum()):
+            shown = ", ".join(repr(texts[i]) for i in idx)
             raise DataError(
-                f"Every row of the {role} column {column!r} is the positive value "
-                f"{texts[pos_index]!r}; subgroup metrics need both outcomes."
+                f"Every row of the {role} column {column!r} has a positive value ({shown}); "
+                "subgroup metrics need both outcomes."
             )
     return is_pos, is_missing
 
 
-def _positive_index(
-    texts: list[str], positive: str | None, column: str, role: str, option: str, decimal: str
-) -> int:
-    if positive is not None:
-        want = positive.strip()
-        if want in texts:
-            return texts.index(want)
-        num = _as_number(want, decimal)
-        if num is not None:
-            for i, t in enumerate(texts):
-                if _as_number(t, decimal) == num:
-                    return i
-        folded = [i for i, t in enumerate(texts) if t.casefold() == want.casefold()]
-        if len(folded) == 1:
-            return folded[0]
-        raise DataError(
-            f"The positive value {positive!r} does not occur in the {role} column {column!r}; "
-            f"its values are {_list_values(texts)}."
-        )
+def positive_values(positive: Positive) -> list[str] | None:
+    """The positive value(s) as a list ("<30" -> ["<30"]); None = decide from the values."""
+    if positive is None:
+        return None
+    if isinstance(positive, str):
+        return [positive]
+    return [str(p) for p in positive] or None
+
+
+def _match_value(texts: list[str], want: str, decimal: str) -> int | None:
+    want = want.strip()
+    if want in texts:
+        return texts.index(want)
+    num = _as_number(want, decimal)
+    if num is not None:
+        for i, t in enumerate(texts):
+            if _as_number(t, decimal) == num:
+                return i
+    folded = [i for i, t in enumerate(texts) if t.casefold() == want.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _positive_indices(
+    texts: list[str],
+    wanted: list[str] | None,
+    column: str,
+    role: str,
+    option: str,
+    decimal: str,
+    allow_absent: bool = False,
+) -> list[int]:
+    """Indices into ``texts`` of the positive value(s); [] = none present (all negative)."""
+    if wanted is not None:
+        found: list[int] = []
+        for want in wanted:
+            i = _match_value(texts, want, decimal)
+            if i is None and not allow_absent:
+                raise DataError(
+                    f"The positive value {want!r} does not occur in the {role} column "
+                    f"{column!r}; its values are {_list_values(texts)}."
+                )
+            if i is not None and i not in found:
+                found.append(i)
+        return found
     if len(texts) == 2:
         folded = {_canonical_bool(t, decimal): i for i, t in enumerate(texts)}
         for neg, pos in _BOOLEAN_PAIRS:
             if set(folded) == {neg, pos}:
-                return folded[pos]
+                return [folded[pos]]
     if len(texts) == 1:
         canon = _canonical_bool(texts[0], decimal)
         for neg, pos in _BOOLEAN_PAIRS:
             if canon in (neg, pos):
-                return 0 if canon == pos else -2  # -2: the positive class is absent (all negative)
+                return [0] if canon == pos else []
     raise DataError(
         f"The {role} column {column!r} has {len(texts)} values ({_list_values(texts)}), "
         f"so say which one is the positive {role} ({option} VALUE)."
@@ -697,18 +736,16 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
 def _prediction(
     table: LoadedTable, column: str, mapping: ColumnMapping
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class; without its own positive value it borrows the outcome's when the
+    """Predicted class; without its own positive value(s) it borrows the outcome's when the
     prediction uses the outcome's vocabulary (e.g. both "<30"/">30"/"NO")."""
     positive = mapping.prediction_positive
+    allow_absent = False
     if positive is None and mapping.positive is not None and mapping.label in table.columns:
         pred_texts = set(_code_column(table.frame[column], mapping.missing).texts)
         label_texts = set(_code_column(table.frame[mapping.label], mapping.missing).texts)
-        want = mapping.positive.strip()
-        if want in pred_texts:
-            positive = want
-        elif pred_texts <= label_texts:
-            coded = _code_column(table.frame[column], mapping.missing)
-            return np.zeros(coded.codes.shape[0], dtype=bool), coded.codes < 0
+        wanted = {w.strip() for w in positive_values(mapping.positive) or []}
+        if wanted & pred_texts or pred_texts <= label_texts:
+            positive, allow_absent = mapping.positive, True
     return _binary_column(
         table,
         column,
@@ -717,6 +754,7 @@ def _prediction(
         "prediction",
         "--prediction-positive",
         require_two=False,
+        allow_absent=allow_absent,
     )
 
 
@@ -872,8 +910,8 @@ def suggest_mapping(data: LoadedTable | pd.DataFrame) -> ColumnMapping:
     if label:
         texts = profiles[label][0].texts
         try:
-            idx = _positive_index(texts, None, label, "outcome", "--positive", table.decimal)
-            mapping.positive = texts[idx] if idx >= 0 else None
+            idx = _positive_indices(texts, None, label, "outcome", "--positive", table.decimal)
+            mapping.positive = texts[idx[0]] if idx else None
         except DataError:
             mapping.positive = None
     score = _best(

@@ -60,6 +60,26 @@ def test_three_valued_outcome_needs_positive_value() -> None:
     assert inputs.y_true.tolist() == [False, False, True, False, True, False]
 
 
+def test_several_positive_values() -> None:
+    data = basic(
+        y=["NO", ">30", "<30", "NO", "<30", ">30"],
+        risk=["Low", "High", "Medium", "Low", "High", "Low"],
+    )
+    mapping = ColumnMapping(
+        label="y",
+        positive=["<30", ">30"],
+        prediction="risk",
+        prediction_positive=["Medium", "High"],
+        attributes=["sex"],
+    )
+    inputs = prepare_input(data, mapping)
+    assert inputs.y_true.tolist() == [False, True, True, False, True, True]
+    assert inputs.y_pred.tolist() == [False, True, True, False, True, False]
+    assert ColumnMapping.from_json(json.loads(json.dumps(mapping.to_json()))) == mapping
+    mapping.prediction_positive = ["Medium", "Hgh"]
+    assert "'Hgh' does not occur" in message(data, mapping)
+
+
 def test_two_non_boolean_values_need_positive_value() -> None:
     data = basic(y=["dead", "alive"] * 3)
     assert "positive" in message(data, ColumnMapping(label="y", score="p", attributes=["sex"]))
