@@ -1,0 +1,440 @@
+"""Disparities: every group against its attribute's reference group, on every metric.
+
+Intervals: Newcombe (difference) and Katz log method (ratio) for proportions; DeLong for AUROC
+(variances add for disjoint groups; against the overall population the covariance of the two
+estimates is subtracted); the stratified bootstrap's replicate differences and ratios otherwise.
+
+Against the *overall* population a group is not independent of its reference (it is part of it).
+For proportions the identity p_g − p_all = (d_rest / d_all)·(p_g − p_rest) (denominators d) turns
+the problem into the independent comparison of the group with its complement, and
+p_g / p_all = 1 / (d_g/d_all + (d_rest/d_all)·p_rest/p_g) is monotone in p_rest/p_g, so the
+Newcombe and Katz intervals of group vs complement map exactly onto intervals for the comparison
+with the overall population.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.metrics import (
+    OVERALL_GROUP,
+    PROPORTION_METRICS,
+    GroupingStats,
+)
+from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
+from assessment.evaluation.spec import HIGHER_IS_BETTER, METRIC_IDS, EvaluationSpec
+
+BOOTSTRAP_DISPARITY = (
+    "f1",
+    "balanced_accuracy",
+    "brier",
+    "oe_ratio",
+    "calibration_intercept",
+    "calibration_slope",
+)
+NO_RATIO = {
+    "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
+    "(a signed log-odds shift); see the difference",
+    "calibration_slope": "a ratio is not meaningful for the calibration slope; see the difference",
+}
+NEVER_FLAGGED = {"prevalence": "prevalence describes the data, not the model's performance"}
+OVERALL_LABEL = OVERALL_GROUP
+
+
+@dataclass
+class Comparison:
+    references: dict[str, str] = field(default_factory=dict)
+    disparities: list[Disparity] = field(default_factory=list)
+    summary: list[SummaryMeasure] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _sufficient(stats: GroupingStats, spec: EvaluationSpec) -> np.ndarray:
+    c = stats.counts
+    return (c.n >= spec.min_n) & (c.n_pos >= spec.min_events) & (c.n_neg >= spec.min_events)
+
+
+def choose_reference(
+    stats: GroupingStats, spec: EvaluationSpec, notes: list[str]
+) -> int | None:
+    """Index of the reference group of one grouping, or None for the overall population."""
+    ref = spec.reference
+    gp = stats.grouping
+    n = stats.counts.n
+    largest = int(np.argmax(n))
+    if ref.kind == "overall":
+        return None
+    if ref.kind == "value":
+        wanted = [ref.values.get(comp) for comp in gp.components]
+        if all(w is not None for w in wanted):
+            label = "×".join(str(w) for w in wanted)
+            if label in gp.labels:
+                idx = gp.labels.index(label)
+                if n[idx] > 0:
+                    return idx
+                notes.append(
+                    f"{gp.name}: the chosen reference {label} has no rows; the largest group "
+                    f"({gp.labels[largest]}) is used instead."
+                )
+                return largest
+            notes.append(
+                f"{gp.name}: the chosen reference {label} is not a group in the data; the largest "
+                f"group ({gp.labels[largest]}) is used instead."
+            )
+        else:
+            notes.append(
+                f"{gp.name}: no reference value was chosen; the largest group "
+                f"({gp.labels[largest]}) is the reference."
+            )
+        return largest
+    if ref.kind == "best":
+        vals = stats.values[ref.metric]
+        ok = np.isfinite(vals) & _sufficient(stats, spec)
+        if not ok.any():
+            ok = np.isfinite(vals)
+        if not ok.any():
+            notes.append(
+                f"{gp.name}: no group has a defined {ref.metric}; the largest group "
+                f"({gp.labels[largest]}) is the reference."
+            )
+            return largest
+        masked = np.where(ok, vals, -np.inf if HIGHER_IS_BETTER[ref.metric] else np.inf)
+        idx = int(np.argmax(masked) if HIGHER_IS_BETTER[ref.metric] else np.argmin(masked))
+        notes.append(
+            f"{gp.name}: the reference is the best-performing group on {ref.metric} "
+            f"({gp.labels[idx]}), chosen from the same data, so its gaps to the others tend "
+            "to be overstated (selection effect)."
+        )
+        return idx
+    return largest
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Arrays over the groups of one grouping: difference and ratio with limits."""
+
+    diff: np.ndarray
+    diff_lo: np.ndarray
+    diff_hi: np.ndarray
+    ratio: np.ndarray
+    ratio_lo: np.ndarray
+    ratio_hi: np.ndarray
+    diff_method: str
+    ratio_method: str
+
+
+def _proportion_pair(
+    stats: GroupingStats, mid: str, ref: int | None, level: float
+) -> _Pair:
+    num, den, _ = stats.parts[mid]
+    if ref is not None:
+        d, dl, dh = iv.newcombe(num, den, num[ref], den[ref], level)
+        r, rl, rh = iv.katz(num, den, num[ref], den[ref], level)
+        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ)
+    num_all, den_all = num.sum(), den.sum()
+    num_r, den_r = num_all - num, den_all - den
+    share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
+    d0, dl0, dh0 = iv.newcombe(num, den, num_r, den_r, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_all = num_all / den_all if den_all > 0 else np.nan
+        d = num / den - p_all
+        r = (num / den) / p_all
+        dl, dh = share_rest * dl0, share_rest * dh0
+        rho, rho_lo, rho_hi = iv.katz(num_r, den_r, num, den, level)
+        a = den / den_all
+        rl = 1 / (a + share_rest * rho_hi)
+        rh = 1 / (a + share_rest * rho_lo)
+    whole = den_r == 0
+    dl, dh = np.where(whole, 0.0, dl), np.where(whole, 0.0, dh)
+    rl, rh = np.where(whole & np.isfinite(r), 1.0, rl), np.where(whole & np.isfinite(r), 1.0, rh)
+    del d0, rho
+    suffix = " (group vs its complement, mapped to the comparison with the overall population)"
+    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix)
+
+
+def _auroc_pair(
+    stats: GroupingStats, overall: GroupingStats, ref: int | None, level: float
+) -> _Pair | None:
+    if stats.auroc is None or overall.auroc is None:
+        return None
+    a, v = stats.auroc.auc, stats.auroc.var
+    if ref is None:
+        ar, vr = overall.auroc.auc[0], overall.auroc.var[0]
+        cov = stats.auroc_cov_overall if stats.auroc_cov_overall is not None else np.nan
+        how = "DeLong, with the covariance of group and overall estimates"
+    else:
+        ar, vr, cov = a[ref], v[ref], 0.0
+        how = "DeLong, independent groups"
+    z = iv.z_value(level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = a - ar
+        vd = v + vr - 2 * cov
+        dl, dh = iv.normal_interval(d, vd, level)
+        r = a / ar
+        vlog = v / a**2 + vr / ar**2 - 2 * cov / (a * ar)
+        se = np.sqrt(vlog)
+        rl = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(-z * se), np.nan)
+        rh = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(z * se), np.nan)
+    return _Pair(d, dl, dh, r, rl, rh, how + " (normal approximation)",
+                 how + " (delta method on the log ratio)")
+
+
+def _bootstrap_pair(
+    stats: GroupingStats, overall: GroupingStats, mid: str, ref: int | None, level: float,
+    method: str,
+) -> _Pair:
+    vals = stats.values[mid]
+    ref_val = overall.values[mid][0] if ref is None else vals[ref]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = vals - ref_val
+        r = vals / ref_val
+    nan = np.full(vals.shape, np.nan)
+    if stats.reps is None or mid not in stats.reps:
+        return _Pair(d, nan, nan, r, nan, nan, method, method)
+    reps = stats.reps[mid]
+    assert stats.overall_reps is not None
+    ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, ref : ref + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dp = iv.percentile_interval(reps - ref_reps, level)
+        rp = iv.percentile_interval(reps / ref_reps, level)
+    return _Pair(d, dp.lo, dp.hi, r, rp.lo, rp.hi, method, method)
+
+
+def _flag(
+    mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec
+) -> tuple[bool, str | None]:
+    tol = spec.tolerance
+    pct = f"{100 * spec.ci_level:g}%"
+    if mid in NEVER_FLAGGED:
+        return False, NEVER_FLAGGED[mid]
+    if diff.value is None:
+        return False, diff.reason
+    if mid in NO_RATIO:
+        if diff.ci_low is None or diff.ci_high is None:
+            return False, "no interval for the difference"
+        excludes = diff.ci_low > 0 or diff.ci_high < 0
+        big = abs(diff.value) > tol.difference
+        if excludes and big:
+            return True, (
+                f"difference {diff.value:+.3g} exceeds ±{tol.difference:g} and its {pct} CI "
+                "excludes 0"
+            )
+        return False, None
+    if ratio.value is None:
+        return False, ratio.reason
+    if ratio.ci_low is not None and ratio.ci_high is not None:
+        excludes = ratio.ci_low > 1 or ratio.ci_high < 1
+        ci_text = f"its {pct} CI excludes 1"
+    elif diff.ci_low is not None and diff.ci_high is not None:
+        excludes = diff.ci_low > 0 or diff.ci_high < 0
+        ci_text = f"the {pct} CI of the difference excludes 0"
+    else:
+        return False, "no interval to judge the gap"
+    outside = ratio.value < tol.ratio_low or ratio.value > tol.ratio_high
+    if excludes and outside:
+        return True, (
+            f"ratio {ratio.value:.3g} outside [{tol.ratio_low:g}, {tol.ratio_high:g}] and {ci_text}"
+        )
+    return False, None
+
+
+def _estimate(value: float, lo: float, hi: float, method: str, why: str | None) -> Estimate:
+    v = clean(value)
+    lo_, hi_ = (clean(lo), clean(hi)) if v is not None else (None, None)
+    reason = why if v is None else (None if lo_ is not None else "no interval available")
+    return Estimate(value=v, ci_low=lo_, ci_high=hi_, method=method, reason=reason)
+
+
+def _pairs(
+    stats: GroupingStats, overall: GroupingStats, ref: int | None, spec: EvaluationSpec,
+    boot_method: str,
+) -> dict[str, _Pair]:
+    level = spec.ci_level
+    out: dict[str, _Pair] = {}
+    for mid in PROPORTION_METRICS:
+        out[mid] = _proportion_pair(stats, mid, ref, level)
+    auroc = _auroc_pair(stats, overall, ref, level)
+    if auroc is not None:
+        out["auroc"] = auroc
+    for mid in BOOTSTRAP_DISPARITY:
+        out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
+    return out
+
+
+def _grouping_disparities(
+    stats: GroupingStats, overall: GroupingStats, ref: int | None, spec: EvaluationSpec,
+    ref_label: str, boot_method: str,
+) -> list[Disparity]:
+    gp = stats.grouping
+    pairs = _pairs(stats, overall, ref, spec, boot_method)
+    ref_values = {
+        mid: (overall.values[mid][0] if ref is None else stats.values[mid][ref])
+        for mid in METRIC_IDS
+    }
+    ref_reason = {
+        mid: (overall.reasons[mid][0] if ref is None else stats.reasons[mid][ref])
+        for mid in METRIC_IDS
+    }
+    out = []
+    for g, label in enumerate(gp.labels):
+        if ref is not None and g == ref:
+            continue
+        for mid in METRIC_IDS:
+            pair = pairs.get(mid)
+            why = stats.reasons[mid][g]
+            if why is None and not np.isfinite(ref_values[mid]):
+                why = f"undefined for the reference group: {ref_reason[mid]}"
+            if pair is None:
+                reason = why or "not available"
+                diff = Estimate(None, None, None, "", reason)
+                ratio = Estimate(None, None, None, "", reason)
+            else:
+                diff = _estimate(pair.diff[g], pair.diff_lo[g], pair.diff_hi[g],
+                                 pair.diff_method, why)
+                if mid in NO_RATIO:
+                    ratio = Estimate(None, None, None, "", NO_RATIO[mid])
+                else:
+                    rwhy = why
+                    if rwhy is None and ref_values[mid] == 0:
+                        rwhy = "the reference value is 0, so the ratio is undefined"
+                    ratio = _estimate(pair.ratio[g], pair.ratio_lo[g], pair.ratio_hi[g],
+                                      pair.ratio_method, rwhy)
+                    if ratio.value is not None and ratio.ci_low is None:
+                        ratio = Estimate(ratio.value, None, None, ratio.method,
+                                         "no interval: a count or a resampled value is 0")
+            flagged, reason = _flag(mid, diff, ratio, spec)
+            out.append(
+                Disparity(
+                    attribute=gp.name,
+                    group=label,
+                    reference=ref_label,
+                    metric=mid,
+                    difference=diff,
+                    ratio=ratio,
+                    flagged=flagged,
+                    reason=reason,
+                )
+            )
+    return out
+
+
+def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
+
+
+def _summaries(
+    stats: GroupingStats, spec: EvaluationSpec, rng: np.random.Generator
+) -> list[SummaryMeasure]:
+    """Fairlearn-style between-groups summaries with percentile-bootstrap intervals."""
+    gp = stats.grouping
+    level = spec.ci_level
+    v = stats.values
+    reps = stats.reps
+    measures: list[tuple[str, np.ndarray | None, list[str], str]] = []
+
+    def defined(*mids: str) -> np.ndarray:
+        ok = np.ones(gp.size, dtype=bool)
+        for m in mids:
+            ok &= np.isfinite(v[m])
+        return ok
+
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
+    out = []
+    specs = [
+        ("equalized_odds_difference", ("tpr", "fpr"), "max(range of TPR, range of FPR)"),
+        ("equal_opportunity_difference", ("tpr",), "range of TPR"),
+        ("demographic_parity_difference", ("selection_rate",), "range of selection rate"),
+        ("demographic_parity_ratio", ("selection_rate",), "min / max selection rate"),
+        ("auroc_gap", ("auroc",), "range of AUROC"),
+    ]
+    del measures
+    for name, mids, what in specs:
+        ok = defined(*mids)
+        if ok.sum() < 2:
+            out.append(SummaryMeasure(gp.name, name, None, None, None, what,
+                                      "fewer than two groups with a defined value"))
+            continue
+
+        def stat(arrs: dict[str, np.ndarray], axis: int = -1, name: str = name) -> np.ndarray:
+            if name == "equalized_odds_difference":
+                return np.maximum(_range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis))
+            if name == "demographic_parity_ratio":
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    sel = arrs["selection_rate"]
+                    return np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
+            return _range_stat(arrs[mids[0]], axis)
+
+        value = float(stat({m: v[m][ok] for m in mids}))
+        lo = hi = None
+        reason = None
+        method = f"{what} over groups with a defined value"
+        if name == "auroc_gap":
+            assert stats.auroc is not None
+            var = stats.auroc.var[ok]
+            if spec.bootstrap > 0 and np.all(np.isfinite(var)):
+                draws = v["auroc"][ok] + rng.standard_normal((spec.bootstrap, ok.sum())) * np.sqrt(
+                    var
+                )
+                pct = iv.percentile_interval(stat({"auroc": draws}, axis=1), level)
+                lo, hi = clean(pct.lo[0]), clean(pct.hi[0])
+                method += (f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
+                           f"normal approximations (seed={spec.seed})")
+            else:
+                reason = "no interval: a group lacks DeLong's variance or B = 0"
+        elif reps is not None:
+            arrs = {m: reps[m][:, ok] for m in mids}
+            pct = iv.percentile_interval(stat(arrs, axis=1), level)
+            lo, hi = clean(pct.lo[0]), clean(pct.hi[0])
+            method += f"; CI: {boot}"
+        else:
+            reason = "bootstrap disabled (B = 0)"
+        out.append(SummaryMeasure(gp.name, name, clean(value), lo, hi, method, reason))
+    return out
+
+
+def compare_groups(
+    groupings: list[GroupingStats], overall: GroupingStats, spec: EvaluationSpec
+) -> Comparison:
+    """References, disparities, summary measures and the multiplicity note."""
+    comp = Comparison()
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 7919]))
+    for stats in groupings:
+        ref = choose_reference(stats, spec, comp.notes)
+        label = OVERALL_LABEL if ref is None else stats.grouping.labels[ref]
+        comp.references[stats.grouping.name] = label
+        comp.disparities.extend(
+            _grouping_disparities(stats, overall, ref, spec, label, boot)
+        )
+        comp.summary.extend(_summaries(stats, spec, rng))
+    comp.methods.update(
+        {
+            "disparity_difference_proportion": iv.NEWCOMBE,
+            "disparity_ratio_proportion": iv.KATZ,
+            "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
+            "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
+            + boot,
+        }
+    )
+    tested = [d for d in comp.disparities if d.difference.value is not None
+              and d.metric not in NEVER_FLAGGED]
+    m = len(tested)
+    if m > 1:
+        alpha = 1 - spec.ci_level
+        flagged = sum(d.flagged for d in comp.disparities)
+        cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
+        comp.notes.append(
+            f"multiplicity: {m} group-versus-reference comparisons"
+            + (f" (including {cells} intersection cells)" if cells else "")
+            + f" were made, each with a {100 * spec.ci_level:g}% interval; even with no true gap "
+            f"about {alpha * m:.0f} intervals would exclude parity by chance. {flagged} were "
+            f"flagged (interval excludes parity and the gap exceeds the tolerance). For a "
+            f"family-wise error of {alpha:g} use a Bonferroni level of "
+            f"{100 * (1 - alpha / m):.6g}%."
+        )
+    return comp

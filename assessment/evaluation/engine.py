@@ -1,0 +1,737 @@
+"""``evaluate``: subgroup and intersectional performance, intervals, disparities, representativeness.
+
+A pure function (STYLE.md §3): arrays in, an :class:`EvaluationResult` out, a progress callback
+and cooperative cancellation so the GUI can run it in a worker. No pandas, no per-row Python.
+``point_metrics_at_threshold`` is the fast path behind the GUI's live threshold slider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from assessment.errors import Cancelled, EvaluationError
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.disparities import compare_groups
+from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.metrics import (
+    LOGIT_EPS,
+    OVERALL_ATTRIBUTE,
+    PROPORTION_METRICS,
+    THRESHOLD_METRICS,
+    Counts,
+    Grouping,
+    GroupingStats,
+    Recalibration,
+    SortedScores,
+    auroc_delong,
+    auroc_reasons,
+    build_groupings,
+    confusion_counts,
+    expit,
+    grid_counts,
+    logit,
+    proportion_parts,
+    recalibrate,
+    reliability,
+    stratum_keys,
+    threshold_metrics,
+)
+from assessment.evaluation.representativeness import representativeness
+from assessment.evaluation.result import (
+    EvaluationResult,
+    GroupResult,
+    MetricValue,
+    clean,
+)
+from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec
+
+Progress = Callable[[float], None]
+IsCancelled = Callable[[], bool]
+
+BOOTSTRAP_METRICS: tuple[str, ...] = (
+    "f1",
+    "balanced_accuracy",
+    "brier",
+    "oe_ratio",
+    "calibration_intercept",
+    "calibration_slope",
+)
+PROBABILITY_METRICS: tuple[str, ...] = (
+    "brier",
+    "oe_ratio",
+    "calibration_intercept",
+    "calibration_slope",
+)
+ROC_POINTS = 101
+
+# Per-row bootstrap features (columns of the matrix handed to intervals.stratified_totals).
+F_PRED, F_SQ, F_P = 0, 1, 2
+F_GROUP_FIT, F_OVERALL_FIT = 3, 10  # each block: r, x·r, w, x·w, x²·w, r_offset, w_offset
+N_FEATURES_PROB = 17
+
+
+def _noop_progress(_: float) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Row-level arrays shared by all groupings of one evaluation."""
+
+    y: np.ndarray  # bool
+    yf: np.ndarray  # float64 0/1
+    pred: np.ndarray  # bool
+    score: np.ndarray | None
+    is_probability: bool
+    x: np.ndarray | None  # logit of the clipped probability
+    sorted_scores: SortedScores | None
+    grid: np.ndarray  # thresholds of the threshold grid
+    grid_index: np.ndarray | None
+    roc_thresholds: np.ndarray
+    roc_index: np.ndarray | None
+    spec: EvaluationSpec
+
+
+def _check_inputs(inputs: EvaluationInput, spec: EvaluationSpec) -> None:
+    n = inputs.n
+    if n == 0:
+        raise EvaluationError("There are no rows left to evaluate after exclusions.")
+    if inputs.score_kind == "class":
+        if inputs.y_pred is None or inputs.y_pred.shape != (n,):
+            raise EvaluationError("Predicted classes are missing or have the wrong length.")
+    else:
+        if inputs.score is None or inputs.score.shape != (n,):
+            raise EvaluationError("Scores are missing or have the wrong length.")
+        if not np.all(np.isfinite(inputs.score)):
+            raise EvaluationError("Scores contain missing or infinite values; exclude those rows.")
+        if inputs.score_kind == "probability" and (
+            inputs.score.min() < 0 or inputs.score.max() > 1
+        ):
+            raise EvaluationError(
+                "Scores declared as probabilities lie outside 0–1; map them as scores instead."
+            )
+    if not inputs.attributes:
+        raise EvaluationError("Map at least one sensitive attribute (a group column).")
+
+
+def _predictions(inputs: EvaluationInput, threshold: float) -> np.ndarray:
+    if inputs.score_kind == "class":
+        assert inputs.y_pred is not None
+        return np.asarray(inputs.y_pred, dtype=bool)
+    assert inputs.score is not None
+    return inputs.score >= threshold
+
+
+def _threshold_grid(inputs: EvaluationInput, points: int) -> np.ndarray:
+    if inputs.score is None:
+        return np.zeros(0)
+    if inputs.score_kind == "probability":
+        return np.linspace(0.0, 1.0, points)
+    return np.unique(np.quantile(inputs.score, np.linspace(0, 1, points)))
+
+
+def _context(inputs: EvaluationInput, spec: EvaluationSpec) -> _Context:
+    y = np.asarray(inputs.y_true, dtype=bool)
+    score = None if inputs.score is None else np.asarray(inputs.score, dtype=np.float64)
+    is_prob = inputs.score_kind == "probability"
+    grid = _threshold_grid(inputs, spec.grid_points)
+    roc = np.zeros(0)
+    grid_index = roc_index = None
+    ss = None
+    if score is not None:
+        ss = SortedScores.build(score, y)
+        roc = np.unique(np.quantile(score, np.linspace(0, 1, ROC_POINTS)))
+        grid_index = np.searchsorted(grid, score, side="right")
+        roc_index = np.searchsorted(roc, score, side="right")
+    return _Context(
+        y=y,
+        yf=y.astype(np.float64),
+        pred=_predictions(inputs, spec.threshold),
+        score=score,
+        is_probability=is_prob,
+        x=logit(score) if (is_prob and score is not None) else None,
+        sorted_scores=ss,
+        grid=grid,
+        grid_index=grid_index,
+        roc_thresholds=roc,
+        roc_index=roc_index,
+        spec=spec,
+    )
+
+
+def _not_available(kind: str, metric: str) -> str:
+    if kind == "class":
+        if metric == "auroc":
+            return "predicted classes only: AUROC needs a score column"
+        return "predicted classes only: this metric needs predicted probabilities"
+    return "the score is not a probability: this metric needs predicted probabilities"
+
+
+def _point_stats(
+    gp: Grouping, ctx: _Context, kind: str, overall_place: np.ndarray | None
+) -> GroupingStats:
+    """All point estimates and the analytic intervals (Wilson, DeLong) of one grouping."""
+    spec = ctx.spec
+    level = spec.ci_level
+    size = gp.size
+    keys = stratum_keys(gp, ctx.y)
+    counts = confusion_counts(gp, keys, ctx.pred)
+    parts = proportion_parts(counts)
+    values: dict[str, np.ndarray] = {}
+    lo: dict[str, np.ndarray] = {}
+    hi: dict[str, np.ndarray] = {}
+    reasons: dict[str, list[str | None]] = {}
+    ci_reasons: dict[str, list[str | None]] = {}
+    nan = np.full(size, np.nan)
+    for mid, (val, why) in threshold_metrics(counts).items():
+        values[mid] = val
+        reasons[mid] = why
+        lo[mid] = nan.copy()
+        hi[mid] = nan.copy()
+        ci_reasons[mid] = [None] * size
+    for mid in PROPORTION_METRICS:
+        num, den, _ = parts[mid]
+        lo[mid], hi[mid] = iv.wilson(num, den, level)
+    stats = GroupingStats(
+        grouping=gp,
+        counts=counts,
+        values=values,
+        lo=lo,
+        hi=hi,
+        reasons=reasons,
+        ci_reasons=ci_reasons,
+        parts=parts,
+    )
+    _auroc_stats(stats, ctx, kind, overall_place)
+    _probability_stats(stats, ctx, kind)
+    _curves(stats, ctx, keys)
+    return stats
+
+
+def _auroc_stats(
+    stats: GroupingStats, ctx: _Context, kind: str, overall_place: np.ndarray | None
+) -> None:
+    gp, c = stats.grouping, stats.counts
+    size = gp.size
+    if ctx.sorted_scores is None:
+        stats.values["auroc"] = np.full(size, np.nan)
+        stats.lo["auroc"] = np.full(size, np.nan)
+        stats.hi["auroc"] = np.full(size, np.nan)
+        stats.reasons["auroc"] = [_not_available(kind, "auroc")] * size
+        stats.ci_reasons["auroc"] = [None] * size
+        return
+    want = gp.is_overall or overall_place is not None
+    res = auroc_delong(gp, ctx.sorted_scores, c.n_pos, c.n_neg, placements=want)
+    stats.auroc = res
+    stats.values["auroc"] = res.auc
+    stats.reasons["auroc"] = auroc_reasons(c.n_pos, c.n_neg)
+    lo, hi = iv.normal_interval(res.auc, res.var, ctx.spec.ci_level, (0.0, 1.0))
+    stats.lo["auroc"], stats.hi["auroc"] = lo, hi
+    stats.ci_reasons["auroc"] = [
+        "DeLong's variance needs at least 2 positives and 2 negatives"
+        if np.isfinite(a) and not np.isfinite(v)
+        else None
+        for a, v in zip(res.auc, res.var)
+    ]
+    if overall_place is not None and res.placements is not None and not gp.is_overall:
+        stats.auroc_cov_overall = _placement_covariance(gp, ctx, res.placements, overall_place, c)
+
+
+def _placement_covariance(
+    gp: Grouping, ctx: _Context, place_g: np.ndarray, place_o: np.ndarray, c: Counts
+) -> np.ndarray:
+    """Cov(AUROC_group, AUROC_overall) from DeLong's structural components.
+
+    Both estimates are U-statistics on shared rows: linearising each as a sum of its rows'
+    placement values gives Cov = C10/n1_all + C01/n0_all, with C10 (C01) the within-group sample
+    covariance of the group's and the overall placement values over the group's positives
+    (negatives).
+    """
+    size = gp.size
+    out = np.zeros(size)
+    n_all = (c.n_pos.sum(), c.n_neg.sum())
+    for cls, n_cls, n_total in ((True, c.n_pos, n_all[0]), (False, c.n_neg, n_all[1])):
+        rows = ctx.y == cls
+        codes = gp.codes[rows]
+        a = place_g[rows]
+        b = place_o[rows]
+        sab = np.bincount(codes, weights=a * b, minlength=size)
+        sa = np.bincount(codes, weights=a, minlength=size)
+        sb = np.bincount(codes, weights=b, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = (sab - sa * sb / n_cls) / (n_cls - 1)
+        out += np.where(n_cls > 1, cov, np.nan) / n_total
+    return out
+
+
+def _probability_stats(stats: GroupingStats, ctx: _Context, kind: str) -> None:
+    gp, c = stats.grouping, stats.counts
+    size = gp.size
+    nan = np.full(size, np.nan)
+    if not ctx.is_probability or ctx.score is None or ctx.x is None:
+        for mid in PROBABILITY_METRICS:
+            stats.values[mid] = nan.copy()
+            stats.lo[mid] = nan.copy()
+            stats.hi[mid] = nan.copy()
+            stats.reasons[mid] = [_not_available(kind, mid)] * size
+            stats.ci_reasons[mid] = [None] * size
+        return
+    p = ctx.score
+    n = c.n
+    sq = np.bincount(gp.codes, weights=(p - ctx.yf) ** 2, minlength=size)
+    expected = np.bincount(gp.codes, weights=p, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats.values["brier"] = np.where(n > 0, sq / n, np.nan)
+        stats.values["oe_ratio"] = np.where(expected > 0, c.n_pos / expected, np.nan)
+    stats.reasons["brier"] = ["the group has no rows" if k <= 0 else None for k in n]
+    stats.reasons["oe_ratio"] = [
+        "the group has no rows"
+        if k <= 0
+        else ("expected events Σp = 0: the ratio is undefined" if e <= 0 else None)
+        for k, e in zip(n, expected)
+    ]
+    recal = recalibrate(gp, ctx.x, ctx.y, c.n_pos, c.n_neg)
+    stats.recal = recal
+    stats.values["calibration_intercept"] = recal.intercept
+    stats.values["calibration_slope"] = recal.slope
+    stats.reasons["calibration_intercept"] = list(recal.reasons)
+    stats.reasons["calibration_slope"] = list(recal.reasons)
+    for mid in PROBABILITY_METRICS:
+        stats.lo[mid] = nan.copy()
+        stats.hi[mid] = nan.copy()
+        stats.ci_reasons[mid] = [None] * size
+
+
+def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
+    gp = stats.grouping
+    if ctx.grid_index is not None:
+        stats.grid = grid_counts(gp, keys, ctx.grid_index, ctx.grid.size)
+    if ctx.roc_index is not None:
+        stats.roc = grid_counts(gp, keys, ctx.roc_index, ctx.roc_thresholds.size)
+    if ctx.is_probability and ctx.score is not None:
+        stats.reliability = reliability(gp, ctx.score, ctx.yf, ctx.spec.calibration_bins)
+
+
+# ---------------------------------------------------------------- bootstrap
+
+
+def _fit_arrays(recal: Recalibration | None, size: int) -> tuple[np.ndarray, ...]:
+    """Group fits for the bootstrap features; failed fits use (0, 1, 0) (masked later)."""
+    if recal is None:
+        return np.zeros(size), np.ones(size), np.zeros(size)
+    a = np.nan_to_num(recal.slope_a, nan=0.0)
+    b = np.nan_to_num(recal.slope, nan=1.0)
+    alpha = np.nan_to_num(recal.intercept, nan=0.0)
+    return a, b, alpha
+
+
+def _bootstrap(
+    stats: GroupingStats,
+    ctx: _Context,
+    overall_recal: Recalibration | None,
+    index: int,
+    cancelled: IsCancelled,
+) -> None:
+    """Stratified bootstrap of F1, balanced accuracy, Brier, O/E and recalibration.
+
+    Every statistic is computed from replicate totals per (group, outcome) stratum. The
+    recalibration replicates take one Newton step from the full-sample fit using the replicate's
+    score and information totals (the one-step bootstrap of Moulton & Zeger 1991), so no
+    replicate needs an iterative refit.
+    """
+    spec = ctx.spec
+    gp, c = stats.grouping, stats.counts
+    size = gp.size
+    b = spec.bootstrap
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
+    prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
+    predf = ctx.pred.astype(np.float64)
+    codes = gp.codes
+    if prob:
+        assert ctx.x is not None and ctx.score is not None
+        x, p, yf = ctx.x, ctx.score, ctx.yf
+        ga, gb, galpha = _fit_arrays(stats.recal, size)
+        oa, ob, oalpha = _fit_arrays(overall_recal, 1)
+
+        def features(rows: np.ndarray) -> np.ndarray:
+            yy, xx, pp = yf[rows], x[rows], p[rows]
+            cc = codes[rows]
+            f = np.empty((rows.size, N_FEATURES_PROB))
+            f[:, F_PRED] = predf[rows]
+            f[:, F_SQ] = (pp - yy) ** 2
+            f[:, F_P] = pp
+            blocks = ((F_GROUP_FIT, ga[cc], gb[cc], galpha[cc]), (F_OVERALL_FIT, oa, ob, oalpha))
+            for off, a_, b_, al_ in blocks:
+                pi = expit(a_ + b_ * xx)
+                r = yy - pi
+                w = pi * (1 - pi)
+                f[:, off] = r
+                f[:, off + 1] = xx * r
+                f[:, off + 2] = w
+                f[:, off + 3] = xx * w
+                f[:, off + 4] = xx * xx * w
+                pio = expit(al_ + xx)
+                f[:, off + 5] = yy - pio
+                f[:, off + 6] = pio * (1 - pio)
+            return f
+
+        n_features = N_FEATURES_PROB
+    else:
+
+        def features(rows: np.ndarray) -> np.ndarray:
+            return predf[rows][:, None]
+
+        n_features = 1
+    strata = stratum_keys(gp, ctx.y)
+    totals = iv.stratified_totals(
+        strata, 2 * size, features, (F_PRED,), n_features, b, rng, cancelled
+    )
+    neg = totals[:, 0::2, :]
+    pos = totals[:, 1::2, :]
+    reps, overall = _replicate_statistics(pos, neg, c, stats, overall_recal, prob)
+    stats.reps = reps
+    stats.overall_reps = overall
+    level = spec.ci_level
+    for mid in BOOTSTRAP_METRICS:
+        if mid not in reps:
+            continue
+        r = reps[mid]
+        r[:, ~np.isfinite(stats.values[mid])] = np.nan
+        pct = iv.percentile_interval(r, level)
+        stats.lo[mid], stats.hi[mid] = pct.lo, pct.hi
+        stats.ci_reasons[mid] = [
+            None
+            if not np.isfinite(v) or np.isfinite(lo_)
+            else f"the statistic is undefined in {100 * (1 - s):.0f}% of bootstrap resamples"
+            for v, lo_, s in zip(stats.values[mid], pct.lo, pct.defined_share)
+        ]
+
+
+def _replicate_statistics(
+    pos: np.ndarray,
+    neg: np.ndarray,
+    c: Counts,
+    stats: GroupingStats,
+    overall_recal: Recalibration | None,
+    prob: bool,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Replicates (B × groups) of each bootstrap metric, plus the overall population's (B,)."""
+    reps: dict[str, np.ndarray] = {}
+    overall: dict[str, np.ndarray] = {}
+    n1, n0 = c.n_pos, c.n_neg
+    tot = pos + neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for target, tp, fp, p1, p0 in (
+            (reps, pos[:, :, F_PRED], neg[:, :, F_PRED], n1, n0),
+            (overall, pos[:, :, F_PRED].sum(1), neg[:, :, F_PRED].sum(1), n1.sum(), n0.sum()),
+        ):
+            target["tp"] = tp
+            target["fp"] = fp
+            target["tpr"] = tp / p1
+            target["fpr"] = fp / p0
+            target["selection_rate"] = (tp + fp) / (p1 + p0)
+            target["f1"] = 2 * tp / (2 * tp + fp + (p1 - tp))
+            target["balanced_accuracy"] = (tp / p1 + (p0 - fp) / p0) / 2
+        if prob:
+            all_tot = tot.sum(axis=1)
+            n = n1 + n0
+            reps["brier"] = tot[:, :, F_SQ] / n
+            reps["oe_ratio"] = n1 / tot[:, :, F_P]
+            overall["brier"] = all_tot[:, F_SQ] / n.sum()
+            overall["oe_ratio"] = n1.sum() / all_tot[:, F_P]
+            assert stats.recal is not None
+            reps["calibration_slope"], reps["calibration_intercept"] = _one_step(
+                tot[:, :, F_GROUP_FIT : F_GROUP_FIT + 7], stats.recal.slope, stats.recal.intercept
+            )
+            if overall_recal is not None:
+                s_o, i_o = _one_step(
+                    all_tot[:, None, F_OVERALL_FIT : F_OVERALL_FIT + 7],
+                    overall_recal.slope,
+                    overall_recal.intercept,
+                )
+                overall["calibration_slope"] = s_o[:, 0]
+                overall["calibration_intercept"] = i_o[:, 0]
+    return reps, overall
+
+
+def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One Newton step from the full-sample fit with replicate score/information totals."""
+    u0, u1, h00, h01, h11, r_off, w_off = (t[..., k] for k in range(7))
+    det = h00 * h11 - h01 * h01
+    db = (h00 * u1 - h01 * u0) / det
+    return slope + db, intercept + r_off / w_off
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _flags(c: Counts, g: int, spec: EvaluationSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    n, npos, nneg = int(c.n[g]), int(c.n_pos[g]), int(c.n_neg[g])
+    why = []
+    if n == 0:
+        why.append("no rows in the validation data")
+    else:
+        if n < spec.min_n:
+            why.append(f"n = {n} < {spec.min_n}")
+        if npos < spec.min_events:
+            why.append(f"events (positive outcomes) = {npos} < {spec.min_events}")
+        if nneg < spec.min_events:
+            why.append(f"non-events (negative outcomes) = {nneg} < {spec.min_events}")
+    return (("insufficient_data",) if why else ()), tuple(why)
+
+
+def _opt_list(a: np.ndarray) -> list[float | None]:
+    return [clean(v) for v in a]
+
+
+def _group_curves(stats: GroupingStats, g: int, ctx: _Context) -> dict[str, Any]:
+    c = stats.counts
+    curves: dict[str, Any] = {}
+    if stats.roc is not None:
+        pos_ge, neg_ge = stats.roc
+        if c.n_pos[g] > 0 and c.n_neg[g] > 0:
+            tpr = pos_ge[g] / c.n_pos[g]
+            fpr = neg_ge[g] / c.n_neg[g]
+            curves["roc"] = {
+                "fpr": [0.0, *_opt_list(fpr[::-1])],
+                "tpr": [0.0, *_opt_list(tpr[::-1])],
+            }
+        else:
+            curves["roc"] = {"fpr": [], "tpr": []}
+    if stats.reliability is not None:
+        count, sp, sy = stats.reliability
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curves["reliability"] = {
+                "mean_predicted": _opt_list(sp[g] / count[g]),
+                "observed": _opt_list(sy[g] / count[g]),
+                "count": [float(v) for v in count[g]],
+            }
+    return curves
+
+
+def _group_result(stats: GroupingStats, g: int, ctx: _Context, methods: dict[str, str]) -> GroupResult:
+    gp, c = stats.grouping, stats.counts
+    flags, flag_reasons = _flags(c, g, ctx.spec)
+    metrics: dict[str, MetricValue] = {}
+    for mid in METRIC_IDS:
+        v = clean(stats.values[mid][g])
+        reason = stats.reasons[mid][g] if v is None else stats.ci_reasons[mid][g]
+        lo = clean(stats.lo[mid][g]) if v is not None else None
+        hi = clean(stats.hi[mid][g]) if v is not None else None
+        if v is not None and lo is None and reason is None:
+            reason = (
+                "bootstrap disabled (B = 0)"
+                if mid in BOOTSTRAP_METRICS and ctx.spec.bootstrap == 0
+                else "no interval available"
+            )
+        metrics[mid] = MetricValue(value=v, ci_low=lo, ci_high=hi, method=methods[mid], reason=reason)
+    return GroupResult(
+        attribute=gp.name,
+        group=gp.labels[g],
+        n=int(c.n[g]),
+        n_pos=int(c.n_pos[g]),
+        n_neg=int(c.n_neg[g]),
+        flags=flags,
+        flag_reasons=flag_reasons,
+        metrics=metrics,
+        curves=_group_curves(stats, g, ctx),
+    )
+
+
+def _methods(spec: EvaluationSpec, kind: str) -> dict[str, str]:
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
+    m: dict[str, str] = {mid: iv.WILSON for mid in PROPORTION_METRICS}
+    m["auroc"] = (
+        "Mann–Whitney rank sum with midranks for ties; CI: " + iv.DELONG
+        if kind != "class"
+        else "not available (predicted classes only)"
+    )
+    m["f1"] = boot
+    m["balanced_accuracy"] = boot
+    m["brier"] = boot
+    m["oe_ratio"] = boot
+    recal = (
+        f"logistic recalibration by Newton–Raphson on logit(p) (p clipped to "
+        f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]); CI: {boot}; replicates take one Newton step from "
+        "the full-sample fit (one-step bootstrap, Moulton & Zeger 1991)"
+    )
+    m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
+    m["calibration_slope"] = "coefficient of logit(p), " + recal
+    return m
+
+
+def _grid_json(all_stats: list[GroupingStats], ctx: _Context) -> dict[str, Any]:
+    if ctx.grid_index is None:
+        return {"thresholds": [], "groups": []}
+    out = []
+    for stats in all_stats:
+        assert stats.grid is not None
+        pos_ge, neg_ge = stats.grid
+        c = stats.counts
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for g, label in enumerate(stats.grouping.labels):
+                out.append(
+                    {
+                        "attribute": stats.grouping.name,
+                        "group": label,
+                        "tpr": _opt_list(pos_ge[g] / c.n_pos[g]),
+                        "fpr": _opt_list(neg_ge[g] / c.n_neg[g]),
+                        "ppv": _opt_list(pos_ge[g] / (pos_ge[g] + neg_ge[g])),
+                        "selection_rate": _opt_list((pos_ge[g] + neg_ge[g]) / c.n[g]),
+                    }
+                )
+    return {"thresholds": [float(t) for t in ctx.grid], "groups": out}
+
+
+def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:
+    notes = []
+    if inputs.score_kind == "class":
+        notes.append(
+            "Only predicted classes were given: AUROC, Brier score, O/E ratio, calibration and "
+            "curves need a score and are not reported."
+        )
+    elif inputs.score_kind == "score":
+        notes.append(
+            "The score is not a probability: Brier score, O/E ratio and calibration are not "
+            "reported; the threshold grid uses score quantiles."
+        )
+    elif ctx.score is not None:
+        clipped = int(np.count_nonzero((ctx.score < LOGIT_EPS) | (ctx.score > 1 - LOGIT_EPS)))
+        if clipped:
+            notes.append(
+                f"calibration: {clipped} predicted probabilities of exactly 0 or 1 were clipped "
+                f"to [{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}] before taking logits."
+            )
+    return notes
+
+
+def evaluate(
+    inputs: EvaluationInput,
+    spec: EvaluationSpec,
+    *,
+    progress: Progress = _noop_progress,
+    cancelled: IsCancelled = _never,
+) -> EvaluationResult:
+    """Evaluate the model per group, per attribute and per chosen intersection.
+
+    ``progress`` receives fractions in [0, 1]; when ``cancelled()`` turns True the function
+    raises :class:`assessment.errors.Cancelled` at the next checkpoint. Bad settings or data
+    raise :class:`assessment.errors.EvaluationError`.
+    """
+
+    reported = [0.0]
+
+    def checkpoint(fraction: float) -> None:
+        if cancelled():
+            raise Cancelled()
+        reported[0] = min(max(fraction, reported[0]), 1.0)
+        progress(reported[0])
+
+    checkpoint(0.0)
+    _check_inputs(inputs, spec)
+    groupings = build_groupings(inputs, spec.intersections)
+    ctx = _context(inputs, spec)
+    kind = inputs.score_kind
+    checkpoint(0.05)
+    need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
+    overall_stats = _point_stats(groupings[0], ctx, kind, None)
+    overall_place = (
+        overall_stats.auroc.placements
+        if need_overall_place and overall_stats.auroc is not None
+        else None
+    )
+    all_stats = [overall_stats]
+    for k, gp in enumerate(groupings[1:], start=1):
+        checkpoint(0.05 + 0.25 * k / len(groupings))
+        all_stats.append(_point_stats(gp, ctx, kind, overall_place))
+    checkpoint(0.3)
+    if spec.bootstrap > 0:
+        for k, stats in enumerate(all_stats):
+            _bootstrap(stats, ctx, overall_stats.recal, k, cancelled)
+            checkpoint(0.3 + 0.55 * (k + 1) / len(all_stats))
+    checkpoint(0.85)
+    methods = _methods(spec, kind)
+    comparison = compare_groups(all_stats[1:], overall_stats, spec)
+    checkpoint(0.92)
+    rep_rows, rep_notes = representativeness(inputs, spec)
+    groups = tuple(
+        _group_result(stats, g, ctx, methods)
+        for stats in all_stats[1:]
+        for g in range(stats.grouping.size)
+    )
+    methods.update(comparison.methods)
+    notes = [*_score_notes(inputs, ctx), *comparison.notes, *rep_notes]
+    empty = [(gp.name, gp.empty_cells) for gp in groupings if gp.empty_cells]
+    for name, k in empty:
+        notes.append(
+            f"{name}: {k} combinations of levels have no rows in the validation data and are "
+            "not listed as groups."
+        )
+    result = EvaluationResult(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        provenance=inputs.provenance.to_json(),
+        spec=spec.to_json(),
+        methods=methods,
+        overall=_group_result(overall_stats, 0, ctx, methods),
+        groups=groups,
+        references=comparison.references,
+        disparities=tuple(comparison.disparities),
+        summary=tuple(comparison.summary),
+        threshold_grid=_grid_json(all_stats, ctx),
+        representativeness=tuple(rep_rows),
+        notes=tuple(notes),
+    )
+    checkpoint(1.0)
+    return result
+
+
+def point_metrics_at_threshold(
+    inputs: EvaluationInput, spec: EvaluationSpec, threshold: float
+) -> dict[str, Any]:
+    """Threshold-dependent point metrics for every group at ``threshold`` (GUI slider path).
+
+    Only confusion counts are needed: one bincount per grouping, no sorting, no intervals.
+    Returns {"threshold", "metrics": [ids], "overall": entry, "groups": [entry, ...]} where an
+    entry is {"attribute", "group", "n", "n_pos", "n_neg", "metrics": {id: float | None},
+    "reasons": {id: str}} (reasons only for undefined values).
+    """
+    _check_inputs(inputs, spec)
+    groupings = build_groupings(inputs, spec.intersections)
+    y = np.asarray(inputs.y_true, dtype=bool)
+    pred = _predictions(inputs, float(threshold))
+    entries = []
+    for gp in groupings:
+        c = confusion_counts(gp, stratum_keys(gp, y), pred)
+        tm = threshold_metrics(c)
+        for g, label in enumerate(gp.labels):
+            vals = {mid: clean(tm[mid][0][g]) for mid in THRESHOLD_METRICS}
+            entries.append(
+                {
+                    "attribute": gp.name,
+                    "group": label,
+                    "n": int(c.n[g]),
+                    "n_pos": int(c.n_pos[g]),
+                    "n_neg": int(c.n_neg[g]),
+                    "metrics": vals,
+                    "reasons": {
+                        mid: tm[mid][1][g] for mid in THRESHOLD_METRICS if vals[mid] is None
+                    },
+                }
+            )
+    overall = entries[0]
+    assert overall["attribute"] == OVERALL_ATTRIBUTE
+    return {
+        "threshold": float(threshold),
+        "metrics": list(THRESHOLD_METRICS),
+        "overall": overall,
+        "groups": entries[1:],
+    }

@@ -1,0 +1,209 @@
+"""Confidence intervals, vectorised over groups.
+
+Analytic where the method is valid (they are exact to compute and cost nothing):
+- Wilson score interval for a proportion (Wilson 1927);
+- Newcombe's hybrid score interval for a difference of independent proportions (Newcombe 1998,
+  method 10);
+- Katz's log method for a ratio of independent proportions (Katz et al. 1978);
+- DeLong et al. (1988) for AUROC, using the structural components from
+  :func:`assessment.evaluation.metrics.auroc_delong`.
+
+Everything else uses a stratified (group × outcome) seeded percentile bootstrap. Replicates are
+never built as data copies: each stratum's replicate *totals* of a few per-row quantities are
+drawn directly (see :func:`stratified_totals`), and every bootstrap statistic is a smooth
+function of those totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from assessment.errors import Cancelled
+
+WILSON = "Wilson score interval"
+NEWCOMBE = "Newcombe hybrid score interval (method 10)"
+KATZ = "Katz log method"
+DELONG = "DeLong (normal approximation, structural components)"
+
+# Strata up to this many rows are resampled exactly (multinomial counts per row); larger strata
+# draw their replicate totals from the multivariate normal limit of the resampled totals
+# (mean m·f̄, covariance m·Σ̂), which a sum of more than this many bootstrap draws of bounded
+# quantities already follows closely. Counts of 0/1 indicators are always drawn exactly
+# (binomial), whatever the stratum size.
+EXACT_RESAMPLE_MAX = 1000
+# A bootstrap interval is reported only when at least this share of replicates is defined.
+MIN_DEFINED_SHARE = 0.9
+
+
+def z_value(level: float) -> float:
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes in n trials (NaN where n = 0)."""
+    z = z_value(level)
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        z2 = z * z
+        denom = 1 + z2 / n
+        centre = (p + z2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+        lo = np.clip(centre - half, 0.0, 1.0)
+        hi = np.clip(centre + half, 0.0, 1.0)
+    bad = ~(n > 0)
+    lo = np.where(bad, np.nan, lo)
+    hi = np.where(bad, np.nan, hi)
+    # Exact boundaries: the Wilson limit at p = 0 (or 1) is 0 (or 1) analytically.
+    lo = np.where(k == 0, 0.0, lo)
+    hi = np.where((k == n) & ~bad, 1.0, hi)
+    return lo, hi
+
+
+def newcombe(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Difference p1 − p2 with Newcombe's hybrid score interval (method 10)."""
+    k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
+    l1, u1 = wilson(k1, n1, level)
+    l2, u2 = wilson(k2, n2, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1 = k1 / n1
+        p2 = k2 / n2
+        d = p1 - p2
+        lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, lo, hi
+
+
+def katz(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio p1 / p2 with Katz's log-method interval (NaN limits when a count is 0)."""
+    z = z_value(level)
+    k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (k1 / n1) / (k2 / n2)
+        se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+        ok = (k1 > 0) & (k2 > 0) & (n1 > 0) & (n2 > 0)
+        lo = np.where(ok, r * np.exp(-z * se), np.nan)
+        hi = np.where(ok, r * np.exp(z * se), np.nan)
+    return r, lo, hi
+
+
+def normal_interval(
+    est: np.ndarray, var: np.ndarray, level: float, bounds: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    z = z_value(level)
+    with np.errstate(invalid="ignore"):
+        half = z * np.sqrt(var)
+        lo = est - half
+        hi = est + half
+    if bounds is not None:
+        lo = np.clip(lo, *bounds)
+        hi = np.clip(hi, *bounds)
+    bad = ~np.isfinite(var) | ~np.isfinite(est) | (var < 0)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    lo: np.ndarray
+    hi: np.ndarray
+    defined_share: np.ndarray
+
+
+def percentile_interval(reps: np.ndarray, level: float) -> Percentiles:
+    """Percentile interval per column of ``reps`` (B × k) over the finite replicates.
+
+    Columns with fewer than :data:`MIN_DEFINED_SHARE` finite replicates get NaN limits.
+    """
+    reps = np.asarray(reps, dtype=np.float64)
+    if reps.ndim == 1:
+        reps = reps[:, None]
+    finite = np.isfinite(reps)
+    share = finite.mean(axis=0) if reps.shape[0] else np.zeros(reps.shape[1])
+    q = [(1 - level) / 2, 1 - (1 - level) / 2]
+    lo = np.full(reps.shape[1], np.nan)
+    hi = np.full(reps.shape[1], np.nan)
+    ok = share >= MIN_DEFINED_SHARE
+    if ok.any():
+        sub = np.where(finite[:, ok], reps[:, ok], np.nan)
+        if finite[:, ok].all():
+            qs = np.quantile(sub, q, axis=0)
+        else:
+            qs = np.nanquantile(sub, q, axis=0)
+        lo[ok] = qs[0]
+        hi[ok] = qs[1]
+    return Percentiles(lo=lo, hi=hi, defined_share=share)
+
+
+def bootstrap_method(b: int, seed: int) -> str:
+    return (
+        f"stratified percentile bootstrap (B={b}, seed={seed}; strata = group × outcome; "
+        f"strata above {EXACT_RESAMPLE_MAX} rows use the normal limit of their resampled totals)"
+    )
+
+
+def stratified_totals(
+    stratum_of_row: np.ndarray,
+    n_strata: int,
+    features: Callable[[np.ndarray], np.ndarray],
+    indicator_columns: tuple[int, ...],
+    n_features: int,
+    b: int,
+    rng: np.random.Generator,
+    cancelled: Callable[[], bool],
+) -> np.ndarray:
+    """Replicate totals (b × n_strata × n_features) of a stratified bootstrap.
+
+    ``features(rows)`` returns the per-row quantity matrix (len(rows) × n_features) for the given
+    row indices, so the full n × d matrix never exists at once. Each stratum of m rows is
+    resampled m times with replacement, independently of the others:
+
+    - m ≤ :data:`EXACT_RESAMPLE_MAX`: exact — multinomial row counts W (b × m, via one bincount),
+      totals = W @ F;
+    - larger m: totals ~ N(m·mean(F), m·cov(F)) (the multivariate CLT limit of the exact
+      resample), except indicator columns, drawn exactly as Binomial(m, mean).
+    """
+    strata_sizes = np.bincount(stratum_of_row, minlength=n_strata)
+    perm = np.argsort(_small(stratum_of_row, n_strata), kind="stable")
+    ends = np.cumsum(strata_sizes)
+    starts = ends - strata_sizes
+    out = np.zeros((b, n_strata, n_features))
+    rep_rows = np.arange(b)[:, None]
+    for s in range(n_strata):
+        if cancelled():
+            raise Cancelled()
+        m = int(strata_sizes[s])
+        if m == 0:
+            continue
+        f = features(perm[starts[s] : ends[s]])
+        if m <= EXACT_RESAMPLE_MAX:
+            idx = rng.integers(0, m, size=(b, m))
+            w = np.bincount((rep_rows * m + idx).ravel(), minlength=b * m).reshape(b, m)
+            out[:, s, :] = w.astype(np.float64) @ f
+            continue
+        mean = f.mean(axis=0)
+        centred = f - mean
+        cov = centred.T @ centred / m
+        vals, vecs = np.linalg.eigh(cov)
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        draws = rng.standard_normal((b, n_features)) @ root.T
+        out[:, s, :] = m * mean + np.sqrt(m) * draws
+        for c in indicator_columns:
+            out[:, s, c] = rng.binomial(m, min(max(mean[c], 0.0), 1.0), size=b)
+    return out
+
+
+def _small(codes: np.ndarray, size: int) -> np.ndarray:
+    if size <= 256:
+        return codes.astype(np.uint8)
+    if size <= 65536:
+        return codes.astype(np.uint16)
+    return codes

@@ -1,0 +1,500 @@
+"""Point metrics for every group of every grouping, vectorised over groups.
+
+The design follows one rule: no Python loop over rows or over groups for anything that scales
+with the data. Each grouping (an attribute, an intersection, or everyone) is a vector of integer
+group codes; counts come from ``np.bincount`` on ``code * 2 + outcome``; AUROC comes from a single
+global sort of the scores followed by a (radix, stable) sort of the group codes, which puts every
+group's scores in ascending order side by side, so tie blocks and rank sums are found for all
+groups at once. Logistic recalibration is a Newton–Raphson fit run for all groups together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assessment.errors import EvaluationError
+from assessment.evaluation.inputs import INTERSECTION_SEP, EvaluationInput
+
+OVERALL_ATTRIBUTE = "(all)"
+OVERALL_GROUP = "All"
+
+# Probabilities of exactly 0 or 1 have an infinite logit; they are clipped to this distance
+# from the bounds before logistic recalibration (the method string says so).
+LOGIT_EPS = 1e-10
+NEWTON_TOL = 1e-10
+NEWTON_MAX_ITER = 60
+# A recalibration coefficient beyond this size means the outcome is (quasi-)separated by the
+# score within the group: the maximum-likelihood estimate does not exist.
+SEPARATION_LIMIT = 1e3
+
+PROPORTION_METRICS: tuple[str, ...] = (
+    "tpr",
+    "fpr",
+    "tnr",
+    "fnr",
+    "ppv",
+    "npv",
+    "selection_rate",
+    "prevalence",
+    "accuracy",
+)
+THRESHOLD_METRICS: tuple[str, ...] = (
+    "tpr",
+    "fpr",
+    "tnr",
+    "fnr",
+    "ppv",
+    "npv",
+    "selection_rate",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One way of splitting the rows: ``codes[i]`` is row i's group (0..size-1)."""
+
+    name: str
+    codes: np.ndarray
+    labels: tuple[str, ...]
+    components: tuple[str, ...]
+    empty_cells: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    @property
+    def is_overall(self) -> bool:
+        return self.name == OVERALL_ATTRIBUTE
+
+
+def _small_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """Codes in the narrowest unsigned dtype, so NumPy's stable sort is a radix sort."""
+    if size <= 256:
+        return codes.astype(np.uint8, copy=False)
+    if size <= 65536:
+        return codes.astype(np.uint16, copy=False)
+    return codes.astype(np.intp, copy=False)
+
+
+def build_groupings(
+    inputs: EvaluationInput, intersections: tuple[tuple[str, ...], ...]
+) -> list[Grouping]:
+    """Overall, each attribute (all levels, even empty ones), then each intersection.
+
+    Intersection cells are the observed combinations only (computed in O(n) with a bincount
+    over the mixed-radix code, not ``np.unique``); the number of empty cells is kept for the
+    notes.
+    """
+    n = inputs.n
+    out = [
+        Grouping(
+            OVERALL_ATTRIBUTE,
+            np.zeros(n, dtype=np.intp),
+            (OVERALL_GROUP,),
+            (),
+        )
+    ]
+    for attr in inputs.attributes:
+        codes = np.asarray(attr.codes)
+        if codes.shape != (n,):
+            raise EvaluationError(
+                f"Attribute {attr.name!r} has {codes.shape[0]} values for {n} rows."
+            )
+        if n and (codes.min() < 0 or codes.max() >= len(attr.levels)):
+            raise EvaluationError(f"Attribute {attr.name!r} has codes outside its levels.")
+        out.append(Grouping(attr.name, codes.astype(np.intp), tuple(attr.levels), (attr.name,)))
+    for combo in intersections:
+        attrs = []
+        for name in combo:
+            try:
+                attrs.append(inputs.attribute(name))
+            except KeyError as exc:
+                raise EvaluationError(
+                    f"The intersection {INTERSECTION_SEP.join(combo)} names {name!r}, which is not "
+                    f"a mapped attribute; map it as a group column first."
+                ) from exc
+        mixed = np.zeros(n, dtype=np.intp)
+        total = 1
+        for a in attrs:
+            mixed = mixed * len(a.levels) + np.asarray(a.codes, dtype=np.intp)
+            total *= len(a.levels)
+        present = np.bincount(mixed, minlength=total) > 0
+        remap = np.cumsum(present) - 1
+        cells = np.flatnonzero(present)
+        labels = []
+        for cell in cells:
+            parts = []
+            rest = int(cell)
+            for a in reversed(attrs):
+                rest, k = divmod(rest, len(a.levels))
+                parts.append(a.levels[k])
+            labels.append(INTERSECTION_SEP.join(reversed(parts)))
+        out.append(
+            Grouping(
+                INTERSECTION_SEP.join(combo),
+                remap[mixed],
+                tuple(labels),
+                tuple(combo),
+                empty_cells=int(total - cells.size),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Confusion counts per group (float64 arrays, one entry per group)."""
+
+    n_pos: np.ndarray
+    n_neg: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+
+    @property
+    def n(self) -> np.ndarray:
+        return self.n_pos + self.n_neg
+
+    @property
+    def fn(self) -> np.ndarray:
+        return self.n_pos - self.tp
+
+    @property
+    def tn(self) -> np.ndarray:
+        return self.n_neg - self.fp
+
+
+def stratum_keys(grouping: Grouping, y: np.ndarray) -> np.ndarray:
+    """``code * 2 + outcome``: the group × outcome stratum of each row."""
+    return grouping.codes * 2 + y
+
+
+def confusion_counts(grouping: Grouping, keys: np.ndarray, pred: np.ndarray) -> Counts:
+    size = grouping.size
+    both = np.bincount(keys, minlength=2 * size).reshape(size, 2).astype(np.float64)
+    pp = np.bincount(keys[pred], minlength=2 * size).reshape(size, 2).astype(np.float64)
+    return Counts(n_pos=both[:, 1], n_neg=both[:, 0], tp=pp[:, 1], fp=pp[:, 0])
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, np.nan)
+    ok = den > 0
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def proportion_parts(c: Counts) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
+    """Numerator, denominator and the reason used when the denominator is 0."""
+    n = c.n
+    return {
+        "tpr": (c.tp, c.n_pos, "no positive outcomes in the group (n_pos = 0)"),
+        "fpr": (c.fp, c.n_neg, "no negative outcomes in the group (n_neg = 0)"),
+        "tnr": (c.tn, c.n_neg, "no negative outcomes in the group (n_neg = 0)"),
+        "fnr": (c.fn, c.n_pos, "no positive outcomes in the group (n_pos = 0)"),
+        "ppv": (c.tp, c.tp + c.fp, "no predicted positives in the group"),
+        "npv": (c.tn, c.tn + c.fn, "no predicted negatives in the group"),
+        "selection_rate": (c.tp + c.fp, n, "the group has no rows"),
+        "prevalence": (c.n_pos, n, "the group has no rows"),
+        "accuracy": (c.tp + c.tn, n, "the group has no rows"),
+    }
+
+
+def threshold_metrics(c: Counts) -> dict[str, tuple[np.ndarray, list[str | None]]]:
+    """All threshold-dependent point metrics with a reason wherever a value is undefined."""
+    out: dict[str, tuple[np.ndarray, list[str | None]]] = {}
+    for mid, (num, den, why) in proportion_parts(c).items():
+        val = _ratio(num, den)
+        out[mid] = (val, [why if d <= 0 else None for d in den])
+    f1_den = 2 * c.tp + c.fp + c.fn
+    out["f1"] = (
+        _ratio(2 * c.tp, f1_den),
+        [
+            "no positive outcomes and no predicted positives (F1 is 0/0)" if d <= 0 else None
+            for d in f1_den
+        ],
+    )
+    tpr = _ratio(c.tp, c.n_pos)
+    tnr = _ratio(c.tn, c.n_neg)
+    bal = (tpr + tnr) / 2
+    out["balanced_accuracy"] = (bal, [_one_class_reason(p, q) for p, q in zip(c.n_pos, c.n_neg)])
+    return out
+
+
+def _one_class_reason(n_pos: float, n_neg: float) -> str | None:
+    if n_pos <= 0 and n_neg <= 0:
+        return "the group has no rows"
+    if n_pos <= 0:
+        return "no positive outcomes in the group (one class only)"
+    if n_neg <= 0:
+        return "no negative outcomes in the group (one class only)"
+    return None
+
+
+@dataclass(frozen=True)
+class SortedScores:
+    """The single global sort of a score column, shared by every grouping."""
+
+    order: np.ndarray
+    score: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def build(cls, score: np.ndarray, y: np.ndarray) -> SortedScores:
+        order = np.argsort(score)
+        return cls(order=order, score=score[order], y=y[order])
+
+
+@dataclass(frozen=True)
+class AurocResult:
+    """AUROC per group (Mann–Whitney with midranks for ties) and DeLong's variance.
+
+    ``placements`` (per row, original order, only when requested) holds DeLong's structural
+    components: V10 for a positive row (share of the group's negatives scored lower, ties 1/2),
+    V01 for a negative row (share of the group's positives scored higher, ties 1/2).
+    """
+
+    auc: np.ndarray
+    var: np.ndarray
+    s10: np.ndarray
+    s01: np.ndarray
+    placements: np.ndarray | None
+
+
+def auroc_delong(
+    grouping: Grouping,
+    ss: SortedScores,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    *,
+    placements: bool = False,
+) -> AurocResult:
+    """Rank-sum AUROC and DeLong (1988) variance for all groups of one grouping at once.
+
+    After the global score sort, a stable radix sort by group code lays each group's scores out
+    in ascending order. A tie block is a run of equal scores inside one group; the count of
+    negatives before the block (exclusive cumulative sum restarted per group) gives every
+    positive's placement value, which equals (midrank among all − midrank among positives)/n0.
+    """
+    size = grouping.size
+    codes_sorted = _small_codes(grouping.codes, size)[ss.order]
+    perm = np.argsort(codes_sorted, kind="stable")
+    s = ss.score[perm]
+    yy = ss.y[perm]
+    cc = codes_sorted[perm].astype(np.intp)
+    n = s.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if n == 0:
+            nan = np.full(size, np.nan)
+            return AurocResult(nan, nan, nan, nan, None)
+        new_block = np.empty(n, dtype=bool)
+        new_block[0] = True
+        np.not_equal(s[1:], s[:-1], out=new_block[1:])
+        new_block[1:] |= cc[1:] != cc[:-1]
+        bid = np.cumsum(new_block) - 1
+        nb = int(bid[-1]) + 1
+        bpos = np.bincount(bid, weights=yy, minlength=nb)
+        bcnt = np.bincount(bid, minlength=nb).astype(np.float64)
+        bneg = bcnt - bpos
+        bgrp = cc[new_block]
+        gfirst = np.flatnonzero(np.r_[True, bgrp[1:] != bgrp[:-1]])
+        cneg = np.cumsum(bneg) - bneg
+        cpos = np.cumsum(bpos) - bpos
+        base_neg = np.zeros(size)
+        base_pos = np.zeros(size)
+        base_neg[bgrp[gfirst]] = cneg[gfirst]
+        base_pos[bgrp[gfirst]] = cpos[gfirst]
+        neg_before = cneg - base_neg[bgrp]
+        pos_before = cpos - base_pos[bgrp]
+        n1 = n_pos[bgrp]
+        n0 = n_neg[bgrp]
+        v10 = (neg_before + 0.5 * bneg) / n0
+        v01 = (n1 - pos_before - 0.5 * bpos) / n1
+        pos_weight = bpos * np.where(bpos > 0, v10, 0.0)
+        auc = np.bincount(bgrp, weights=pos_weight, minlength=size) / n_pos
+        auc[(n_pos <= 0) | (n_neg <= 0)] = np.nan
+        d10 = np.where(bpos > 0, v10 - auc[bgrp], 0.0)
+        d01 = np.where(bneg > 0, v01 - auc[bgrp], 0.0)
+        s10 = np.bincount(bgrp, weights=bpos * d10 * d10, minlength=size) / (n_pos - 1)
+        s01 = np.bincount(bgrp, weights=bneg * d01 * d01, minlength=size) / (n_neg - 1)
+        s10[n_pos < 2] = np.nan
+        s01[n_neg < 2] = np.nan
+        var = s10 / n_pos + s01 / n_neg
+        place = None
+        if placements:
+            row_val = np.where(yy, v10[bid], v01[bid])
+            place = np.empty(n)
+            place[ss.order[perm]] = row_val
+    return AurocResult(auc=auc, var=var, s10=s10, s01=s01, placements=place)
+
+
+def auroc_reasons(n_pos: np.ndarray, n_neg: np.ndarray) -> list[str | None]:
+    return [_one_class_reason(p, q) for p, q in zip(n_pos, n_neg)]
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    return out
+
+
+@dataclass(frozen=True)
+class Recalibration:
+    """Logistic recalibration per group.
+
+    - ``intercept``: calibration-in-the-large, α in logit P(y) = α + logit(p) (offset model).
+    - ``slope_a``, ``slope``: a and b in logit P(y) = a + b·logit(p).
+    ``reasons[g]`` is None when both fits converged, else why the values are undefined.
+    """
+
+    intercept: np.ndarray
+    slope_a: np.ndarray
+    slope: np.ndarray
+    reasons: list[str | None]
+
+
+def _newton_offset(
+    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray, n_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """α per group solving Σ y = Σ expit(α + x): Newton–Raphson from α = 0."""
+    alpha = np.zeros(size)
+    ok = np.zeros(size, dtype=bool)
+    for _ in range(NEWTON_MAX_ITER):
+        pi = expit(alpha[codes] + x)
+        g = n_pos - np.bincount(codes, weights=pi, minlength=size)
+        h = np.bincount(codes, weights=pi * (1 - pi), minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.where(h > 0, g / h, 0.0)
+        step = np.clip(step, -10, 10)
+        alpha += step
+        if np.all(np.abs(step) < NEWTON_TOL):
+            ok[:] = True
+            break
+    else:
+        ok = np.abs(step) < 1e-6
+    return alpha, ok
+
+
+def _newton_slope(
+    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b) per group maximising the logistic likelihood of y on logit(p); Newton from (0, 1)."""
+    a = np.zeros(size)
+    b = np.ones(size)
+    ok = np.zeros(size, dtype=bool)
+    for _ in range(NEWTON_MAX_ITER):
+        pi = expit(a[codes] + b[codes] * x)
+        r = y - pi
+        w = pi * (1 - pi)
+        g0 = np.bincount(codes, weights=r, minlength=size)
+        g1 = np.bincount(codes, weights=r * x, minlength=size)
+        h00 = np.bincount(codes, weights=w, minlength=size)
+        wx = w * x
+        h01 = np.bincount(codes, weights=wx, minlength=size)
+        h11 = np.bincount(codes, weights=wx * x, minlength=size)
+        det = h00 * h11 - h01 * h01
+        with np.errstate(invalid="ignore", divide="ignore"):
+            good = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
+            da = np.where(good, (h11 * g0 - h01 * g1) / det, 0.0)
+            db = np.where(good, (h00 * g1 - h01 * g0) / det, 0.0)
+        big = np.maximum(np.abs(da), np.abs(db))
+        scale = np.where(big > 10, 10 / np.maximum(big, 1e-300), 1.0)
+        a += da * scale
+        b += db * scale
+        if np.all(big < NEWTON_TOL):
+            ok = good.copy()
+            break
+        ok = good & (big < 1e-6)
+    return a, b, ok
+
+
+def recalibrate(
+    grouping: Grouping, x: np.ndarray, y: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray
+) -> Recalibration:
+    """Both recalibration fits for all groups; undefined groups get NaN and a reason."""
+    size = grouping.size
+    yf = y.astype(np.float64)
+    alpha, ok_a = _newton_offset(grouping.codes, size, x, yf, n_pos)
+    a, b, ok_b = _newton_slope(grouping.codes, size, x, yf)
+    reasons: list[str | None] = []
+    for g in range(size):
+        why = _one_class_reason(n_pos[g], n_neg[g])
+        if why is None and not (ok_a[g] and ok_b[g]):
+            why = "the logistic recalibration did not converge"
+        if why is None and max(abs(a[g]), abs(b[g]), abs(alpha[g])) > SEPARATION_LIMIT:
+            why = "the score separates the outcome perfectly in this group (no finite fit)"
+        reasons.append(why)
+    bad = np.array([r is not None for r in reasons], dtype=bool)
+    alpha[bad] = np.nan
+    a[bad] = np.nan
+    b[bad] = np.nan
+    return Recalibration(intercept=alpha, slope_a=a, slope=b, reasons=reasons)
+
+
+def grid_counts(
+    grouping: Grouping, keys: np.ndarray, bin_index: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, positives and negatives with score ≥ each of k grid thresholds.
+
+    ``bin_index[i]`` = number of thresholds ≤ score_i (``searchsorted(..., 'right')``), shared by
+    all groupings; one bincount per grouping, then a reverse cumulative sum.
+    """
+    size = grouping.size
+    cnt = np.bincount(keys * (k + 1) + bin_index, minlength=size * 2 * (k + 1))
+    cnt = cnt.reshape(size, 2, k + 1)
+    ge = np.cumsum(cnt[:, :, ::-1], axis=2)[:, :, ::-1][:, :, 1:]
+    return ge[:, 1, :].astype(np.float64), ge[:, 0, :].astype(np.float64)
+
+
+def reliability(
+    grouping: Grouping, p: np.ndarray, y: np.ndarray, bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal-width reliability bins on [0, 1]: count, Σp and Σy per (group, bin)."""
+    size = grouping.size
+    b = np.minimum((p * bins).astype(np.intp), bins - 1)
+    key = grouping.codes * bins + b
+    m = size * bins
+    count = np.bincount(key, minlength=m).reshape(size, bins).astype(np.float64)
+    sp = np.bincount(key, weights=p, minlength=m).reshape(size, bins)
+    sy = np.bincount(key, weights=y, minlength=m).reshape(size, bins)
+    return count, sp, sy
+
+
+@dataclass
+class GroupingStats:
+    """Everything computed for one grouping, as arrays over its groups (engine-internal).
+
+    ``values``/``lo``/``hi`` per metric id; ``reasons`` explain an undefined value,
+    ``ci_reasons`` an undefined interval; ``reps`` hold bootstrap replicates (B × groups) and
+    ``overall_reps`` the whole population's replicates from the same resample (B,), so that
+    differences against the overall population keep their dependence.
+    """
+
+    grouping: Grouping
+    counts: Counts
+    values: dict[str, np.ndarray]
+    lo: dict[str, np.ndarray]
+    hi: dict[str, np.ndarray]
+    reasons: dict[str, list[str | None]]
+    ci_reasons: dict[str, list[str | None]]
+    parts: dict[str, tuple[np.ndarray, np.ndarray, str]]
+    auroc: AurocResult | None = None
+    auroc_cov_overall: np.ndarray | None = None
+    recal: Recalibration | None = None
+    reps: dict[str, np.ndarray] | None = None
+    overall_reps: dict[str, np.ndarray] | None = None
+    roc: tuple[np.ndarray, np.ndarray] | None = None
+    grid: tuple[np.ndarray, np.ndarray] | None = None
+    reliability: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None

@@ -1,0 +1,157 @@
+"""Representativeness: is each group as common in the validation data as in the training cohort
+and in the population the model is meant for? (The sampling-bias check of the PROBAST
+participants domain.)
+
+Shares compare like with like: a known group's validation share is its count over the rows with
+a known value of that attribute, because training demographics and population figures describe
+known values only; the "(missing)" group is reported as a share of all rows and not compared.
+A group is flagged when its validation share divided by the comparison share falls outside the
+spec's ratio tolerance (default 0.8–1.25), or when it is absent from the validation data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
+from assessment.evaluation.result import RepresentativenessRow
+from assessment.evaluation.spec import EvaluationSpec
+
+
+def _norm(label: str) -> str:
+    return " ".join(label.strip().casefold().split())
+
+
+def _lookup(source: dict[str, dict[str, float]], name: str) -> dict[str, float] | None:
+    if name in source:
+        return source[name]
+    key = _norm(name)
+    for k, v in source.items():
+        if _norm(k) == key:
+            return v
+    return None
+
+
+def _shares(dist: dict[str, float] | None) -> dict[str, float] | None:
+    if not dist:
+        return None
+    total = float(sum(dist.values()))
+    if total <= 0:
+        return None
+    return {_norm(k): float(v) / total for k, v in dist.items()}
+
+
+def _flag(
+    share: float | None, comp: float | None, what: str, spec: EvaluationSpec
+) -> tuple[str | None, str | None]:
+    if comp is None or share is None:
+        return None, None
+    tol = spec.tolerance
+    if comp > 0 and share == 0:
+        return "absent_in_validation", f"no validation rows, {100 * comp:.1f}% in the {what}"
+    if comp == 0:
+        if share > 0:
+            return "over_represented", f"{100 * share:.1f}% of validation rows, 0% in the {what}"
+        return None, None
+    ratio = share / comp
+    if ratio < tol.ratio_low:
+        return "under_represented", (
+            f"{100 * share:.1f}% of validation rows vs {100 * comp:.1f}% in the {what} "
+            f"(ratio {ratio:.2f} < {tol.ratio_low:g})"
+        )
+    if ratio > tol.ratio_high:
+        return "over_represented", (
+            f"{100 * share:.1f}% of validation rows vs {100 * comp:.1f}% in the {what} "
+            f"(ratio {ratio:.2f} > {tol.ratio_high:g})"
+        )
+    return None, None
+
+
+_PRIORITY = {"absent_in_validation": 0, "under_represented": 1, "over_represented": 2}
+
+
+def representativeness(
+    inputs: EvaluationInput, spec: EvaluationSpec
+) -> tuple[list[RepresentativenessRow], list[str]]:
+    """One row per (attribute, group) for attributes with training or population figures."""
+    rows: list[RepresentativenessRow] = []
+    notes: list[str] = []
+    for attr in inputs.attributes:
+        target = spec.demographics_map.get(attr.name, attr.name)
+        training = _shares(_lookup(spec.training_demographics, target))
+        population = _shares(_lookup(spec.reference_population, target))
+        if training is None and population is None:
+            continue
+        counts = np.bincount(np.asarray(attr.codes), minlength=len(attr.levels))
+        total = int(counts.sum())
+        missing = sum(int(c) for lvl, c in zip(attr.levels, counts) if lvl == MISSING_GROUP)
+        known = total - missing
+        seen: set[str] = set()
+        for level, cnt in zip(attr.levels, counts):
+            key = _norm(level)
+            seen.add(key)
+            if level == MISSING_GROUP:
+                rows.append(
+                    RepresentativenessRow(
+                        attr.name, level, int(cnt), (cnt / total) if total else None,
+                        None, None, None, None, None,
+                        "share of all rows; missing values are not compared",
+                    )
+                )
+                continue
+            share = float(cnt) / known if known else None
+            rows.append(_row(attr.name, level, int(cnt), share, training, population, key, spec))
+        extra = sorted(
+            {k for src in (training, population) if src for k in src} - seen
+        )
+        for key in extra:
+            label = _original_label(spec, target, key)
+            rows.append(_row(attr.name, label, 0, 0.0 if known else None, training, population,
+                             key, spec))
+        if extra:
+            notes.append(
+                f"representativeness: {attr.name} groups {', '.join(extra)} appear in the "
+                "training or population figures but not in the validation data (names are "
+                "matched case-insensitively)."
+            )
+    return rows, notes
+
+
+def _original_label(spec: EvaluationSpec, target: str, key: str) -> str:
+    for src in (spec.training_demographics, spec.reference_population):
+        dist = _lookup(src, target) or {}
+        for k in dist:
+            if _norm(k) == key:
+                return k
+    return key
+
+
+def _row(
+    attribute: str,
+    group: str,
+    count: int,
+    share: float | None,
+    training: dict[str, float] | None,
+    population: dict[str, float] | None,
+    key: str,
+    spec: EvaluationSpec,
+) -> RepresentativenessRow:
+    t = training.get(key, 0.0) if training is not None else None
+    r = population.get(key, 0.0) if population is not None else None
+    flags = [f for f in (_flag(share, t, "training cohort", spec),
+                         _flag(share, r, "reference population", spec)) if f[0]]
+    flags.sort(key=lambda f: _PRIORITY[f[0] or ""])
+    flag = flags[0][0] if flags else None
+    reason = "; ".join(f[1] for f in flags if f[1]) or None
+    return RepresentativenessRow(
+        attribute=attribute,
+        group=group,
+        validation_n=count,
+        validation_share=share,
+        training_share=t,
+        reference_share=r,
+        difference_training=None if (t is None or share is None) else share - t,
+        difference_reference=None if (r is None or share is None) else share - r,
+        flag=flag,
+        reason=reason,
+    )
