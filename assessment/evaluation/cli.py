@@ -1,0 +1,473 @@
+"""``probity evaluate``: subgroup evaluation of a model's validation data from the command line.
+
+For scripted pre-submission self-assessment: read a CSV/TSV/XLSX/Parquet file, map its
+columns, run the metrics engine and print a readable summary; ``--json`` writes the full
+"probity-evaluation/1" result, ``--csv`` a flat table with one row per group × metric.
+
+Cheap to import (``main.py --version`` and the GUI load it): pandas, NumPy and the engine are
+imported inside :func:`run`. Bad input raises a :class:`~assessment.errors.ProbityError`, which
+``main.py`` prints as one line and turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from assessment.evaluation.inputs import EvaluationInput
+    from assessment.evaluation.mapping import ColumnMapping
+    from assessment.evaluation.spec import EvaluationSpec
+
+# Columns of the printed group table: (metric id, header). AUROC needs a score.
+SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
+    ("auroc", "AUROC"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("ppv", "PPV"),
+    ("brier", "Brier"),
+)
+MAX_FLAGS_PRINTED = 25
+CSV_COLUMNS: tuple[str, ...] = (
+    "attribute",
+    "group",
+    "n",
+    "n_pos",
+    "n_neg",
+    "flags",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "method",
+    "reason",
+    "reference",
+    "difference",
+    "difference_ci_low",
+    "difference_ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "disparity_flagged",
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``evaluate`` sub-command (issue 3's interface plus import options)."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="subgroup performance, calibration and disparities of a model on validation data",
+        description=(
+            "Evaluate a model's validation data per subgroup: metrics with 95% confidence "
+            "intervals, disparities against a reference group, flags for small groups. A case "
+            "is predicted positive when its score >= the threshold."
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="validation data: .csv, .tsv, .xlsx or .parquet")
+    p.add_argument("--label", required=True, metavar="COL", help="true outcome column")
+    p.add_argument(
+        "--positive",
+        action="append",
+        metavar="VALUE",
+        help="outcome value that counts as the event (needed unless the outcome is 0/1, "
+        "true/false or yes/no), e.g. '<30'; repeat to count several values as the event",
+    )
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--score", metavar="COL", help="the model's score or probability column")
+    model.add_argument("--prediction", metavar="COL", help="the model's predicted-class column")
+    p.add_argument(
+        "--prediction-positive",
+        action="append",
+        metavar="VALUE",
+        help="predicted-class value meaning positive (default: as for the outcome); repeat "
+        "for several, e.g. --prediction-positive Medium --prediction-positive High",
+    )
+    p.add_argument(
+        "--score-kind",
+        choices=("probability", "score"),
+        default="probability",
+        help="'probability' (0-1, the default) or 'score' (any real number; needs --threshold)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="decision threshold: positive when score >= T (default 0.5 for probabilities)",
+    )
+    p.add_argument(
+        "--group",
+        action="append",
+        required=True,
+        metavar="COL",
+        help="sensitive attribute column (repeat for several)",
+    )
+    p.add_argument(
+        "--intersect",
+        action="append",
+        default=[],
+        metavar="COL,COL[,COL]",
+        help="also evaluate the intersection of 2 or 3 attributes (repeatable)",
+    )
+    p.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="reference group of an attribute (repeatable); others use --reference-kind",
+    )
+    p.add_argument(
+        "--reference-kind",
+        choices=("largest", "best", "overall"),
+        default="largest",
+        help="reference for attributes without --reference: the largest group (default), "
+        "the best-performing group, or the overall population",
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="B", help="bootstrap replicates (1000)"
+    )
+    p.add_argument("--seed", type=int, default=20240601, metavar="S", help="random seed")
+    p.add_argument(
+        "--min-n", type=int, default=30, metavar="N", help="flag groups with fewer rows (30)"
+    )
+    p.add_argument(
+        "--min-events",
+        type=int,
+        default=10,
+        metavar="N",
+        help="flag groups with fewer events or non-events (10)",
+    )
+    p.add_argument(
+        "--bin",
+        action="append",
+        default=[],
+        metavar="COL=EDGES",
+        help="bin a continuous attribute at ascending edges, e.g. age=40,50,60 (repeatable)",
+    )
+    p.add_argument(
+        "--missing",
+        metavar="TOKENS",
+        help="comma-separated cell values meaning missing (replaces the default "
+        "'?,,NA,N/A,NaN,null'; an empty item means an empty cell)",
+    )
+    p.add_argument("--sheet", metavar="NAME", help="worksheet of an XLSX file (default: first)")
+    p.add_argument("--encoding", metavar="ENC", help="text encoding (default: detected)")
+    p.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: detected)")
+    p.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    p.add_argument("--csv", metavar="OUT.csv", help="write a flat group x metric table as CSV")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
+    from assessment.evaluation.engine import evaluate
+    from assessment.evaluation.io import prepare_input, read_table
+
+    mapping = mapping_from_args(args)
+    table = read_table(
+        args.data,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        delimiter=_delimiter(args.delimiter),
+    )
+    inputs = prepare_input(table, mapping)
+    spec = spec_from_args(args, mapping, inputs)
+    result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
+    data = result.to_json()
+    if args.json:
+        write_json(data, Path(args.json))
+    if args.csv:
+        write_flat_csv(data, Path(args.csv))
+    if not args.quiet:
+        print_summary(data, sys.stdout)
+    return 0
+
+
+# ---- arguments -> mapping and spec ------------------------------------------------------------
+
+
+def _delimiter(text: str | None) -> str | None:
+    if text is None:
+        return None
+    named = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    return named.get(text.lower(), text)
+
+
+def _split_assignment(text: str, option: str, example: str) -> tuple[str, str]:
+    from assessment.errors import DataError
+
+    col, sep, value = text.partition("=")
+    if not sep or not col.strip():
+        raise DataError(f"{option} takes COL=VALUE (e.g. {example}), not {text!r}.")
+    return col.strip(), value.strip()
+
+
+def mapping_from_args(args: argparse.Namespace) -> ColumnMapping:
+    """The ColumnMapping the options describe (attributes: --group, then --intersect columns)."""
+    from assessment.evaluation.mapping import DEFAULT_MISSING, ColumnMapping, parse_bins
+
+    attributes = list(dict.fromkeys(args.group))
+    for combo in _intersections(args.intersect):
+        attributes += [c for c in combo if c not in attributes]
+    bins: dict[str, list[float]] = {}
+    for item in args.bin:
+        col, edges = _split_assignment(item, "--bin", "age=40,50,60")
+        bins[col] = parse_bins(edges)
+    missing = list(DEFAULT_MISSING) if args.missing is None else args.missing.split(",")
+    _check_bins_are_groups(bins, attributes)
+    return ColumnMapping(
+        label=args.label,
+        positive=_one_or_many(args.positive),
+        score=args.score,
+        score_kind=args.score_kind,
+        prediction=args.prediction,
+        prediction_positive=_one_or_many(args.prediction_positive),
+        threshold=args.threshold,
+        attributes=attributes,
+        bins=bins,
+        missing=missing,
+    )
+
+
+def _one_or_many(values: list[str] | None) -> str | list[str] | None:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else list(dict.fromkeys(values))
+
+
+def _check_bins_are_groups(bins: dict[str, list[float]], attributes: list[str]) -> None:
+    from assessment.errors import DataError
+
+    for col in bins:
+        if col not in attributes:
+            raise DataError(f"--bin {col}=...: {col!r} is not a --group; add --group {col}.")
+
+
+def _intersections(items: list[str]) -> list[tuple[str, ...]]:
+    from assessment.errors import DataError
+
+    combos: list[tuple[str, ...]] = []
+    for item in items:
+        combo = tuple(c.strip() for c in item.split(",") if c.strip())
+        if not 2 <= len(combo) <= 3 or len(set(combo)) != len(combo):
+            raise DataError(
+                f"--intersect takes 2 or 3 different columns separated by commas "
+                f"(e.g. race,sex), not {item!r}."
+            )
+        combos.append(combo)
+    return combos
+
+
+def spec_from_args(
+    args: argparse.Namespace, mapping: ColumnMapping, inputs: EvaluationInput
+) -> EvaluationSpec:
+    """EvaluationSpec from the options; --reference values are checked against the groups."""
+    from assessment.errors import DataError
+    from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
+
+    values: dict[str, str] = {}
+    for item in args.reference:
+        col, value = _split_assignment(item, "--reference", "race=Caucasian")
+        if col not in mapping.attributes:
+            raise DataError(
+                f"--reference {item}: {col!r} is not a --group (groups: "
+                + ", ".join(mapping.attributes)
+                + ")."
+            )
+        levels = inputs.attribute(col).levels
+        if value not in levels:
+            raise DataError(
+                f"--reference {item}: {col!r} has no group {value!r}; its groups are "
+                + ", ".join(repr(v) for v in levels)
+                + "."
+            )
+        values[col] = value
+    kind = "value" if values else args.reference_kind
+    threshold = mapping.effective_threshold
+    return EvaluationSpec(
+        threshold=0.5 if threshold is None else threshold,
+        intersections=tuple(_intersections(args.intersect)),
+        reference=ReferenceSpec(kind=kind, values=values),
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        min_n=args.min_n,
+        min_events=args.min_events,
+    )
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+
+def _atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
+    """Temp file in the target folder, fsync, rename: a failed write never leaves half a file."""
+    from assessment.errors import DataError
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"Cannot write {path}: the folder {folder} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise DataError(
+            f"Cannot write {path}: {exc.strerror or exc}; choose another file."
+        ) from exc
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """The result JSON (strict: NaN would be invalid JSON, the engine never emits it)."""
+    _atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def flat_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per group × metric, with the disparity against the reference on the same row."""
+    disparities = {
+        (d["attribute"], d["group"], d["metric"]): d for d in data.get("disparities", [])
+    }
+    rows: list[dict[str, Any]] = []
+    for g in [data["overall"], *data["groups"]]:
+        for metric, m in g["metrics"].items():
+            d = disparities.get((g["attribute"], g["group"], metric))
+            diff = d["difference"] if d else {}
+            ratio = d["ratio"] if d else {}
+            rows.append(
+                {
+                    "attribute": g["attribute"],
+                    "group": g["group"],
+                    "n": g["n"],
+                    "n_pos": g["n_pos"],
+                    "n_neg": g["n_neg"],
+                    "flags": ";".join(g.get("flags", [])),
+                    "metric": metric,
+                    "value": m.get("value"),
+                    "ci_low": m.get("ci_low"),
+                    "ci_high": m.get("ci_high"),
+                    "method": m.get("method"),
+                    "reason": m.get("reason"),
+                    "reference": d["reference"] if d else None,
+                    "difference": diff.get("value"),
+                    "difference_ci_low": diff.get("ci_low"),
+                    "difference_ci_high": diff.get("ci_high"),
+                    "ratio": ratio.get("value"),
+                    "ratio_ci_low": ratio.get("ci_low"),
+                    "ratio_ci_high": ratio.get("ci_high"),
+                    "disparity_flagged": d["flagged"] if d else None,
+                }
+            )
+    return rows
+
+
+def write_flat_csv(data: dict[str, Any], path: Path) -> None:
+    """CSV via the shared exporter (formula-injection-safe cells, atomic write)."""
+    import pandas as pd
+
+    from assessment.evaluation.export import write_csv
+
+    frame = pd.DataFrame(flat_rows(data), columns=list(CSV_COLUMNS))
+    write_csv(frame, path)
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _with_ci(m: dict[str, Any] | None) -> str:
+    if not m or m.get("value") is None:
+        return "—"
+    text = _num(m["value"])
+    if m.get("ci_low") is not None and m.get("ci_high") is not None:
+        text += f" ({_num(m['ci_low'], 2)}–{_num(m['ci_high'], 2)})"
+    return text
+
+
+def _ranked_flags(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flagged disparities, those of groups with sufficient data first, then by |log ratio|."""
+    import math
+
+    small = {
+        (g["attribute"], g["group"])
+        for g in data["groups"]
+        if "insufficient_data" in g.get("flags", [])
+    }
+
+    def key(d: dict[str, Any]) -> tuple[bool, float]:
+        r = d["ratio"].get("value")
+        size = abs(math.log(r)) if r is not None and r > 0 else 0.0
+        return ((d["attribute"], d["group"]) in small, -size)
+
+    return sorted((d for d in data.get("disparities", []) if d.get("flagged")), key=key)
+
+
+def print_summary(data: dict[str, Any], out: TextIO) -> None:
+    """Readable tables: provenance, groups with n/events/key metrics + CIs, flagged gaps."""
+    prov = data["provenance"]
+    spec = data["spec"]
+    sheet = f", sheet {prov['sheet']!r}" if prov.get("sheet") else ""
+    w = out.write
+    w(f"Probity evaluation of {prov['file_name']}{sheet} (SHA-256 {prov['sha256'][:16]}…)\n")
+    excluded = ", ".join(f"{n:,} {reason}" for reason, n in prov.get("excluded", {}).items())
+    w(
+        f"Rows: {prov['rows_read']:,} read, {prov['rows_used']:,} used, "
+        f"{prov['rows_excluded']:,} excluded" + (f" ({excluded})" if excluded else "") + "\n"
+    )
+    w(
+        f"Threshold {spec['threshold']:g} (positive when score >= threshold); "
+        f"{round(spec['ci_level'] * 100):d}% CIs; bootstrap B={spec['bootstrap']}, "
+        f"seed {spec['seed']}; small group: n < {spec['min_n']} or < {spec['min_events']} events\n"
+    )
+    groups = [data["overall"], *data["groups"]]
+    shown = [
+        (k, h)
+        for k, h in SUMMARY_METRICS
+        if any(g["metrics"].get(k, {}).get("value") is not None for g in groups)
+    ]
+    name_w = max(12, *(len(g["group"]) for g in groups))
+    header = (
+        f"  {'group':<{name_w}} {'n':>8} {'events':>7}  "
+        + "".join(f"{h:<21}" for _, h in shown)
+        + "flags"
+    )
+    by_attr: dict[str, list[dict[str, Any]]] = {}
+    for g in data["groups"]:
+        by_attr.setdefault(g["attribute"], []).append(g)
+    refs = data.get("references", {})
+    for attr, rows in [("(all)", [data["overall"]]), *by_attr.items()]:
+        ref = f" — reference: {refs[attr]}" if attr in refs else ""
+        w(f"\n{attr}{ref}\n{header}\n")
+        for g in rows:
+            cells = "".join(f"{_with_ci(g['metrics'].get(k)):<21}" for k, _ in shown)
+            flags = ",".join(g.get("flags", []))
+            w(f"  {g['group']:<{name_w}} {g['n']:>8,} {g['n_pos']:>7,}  {cells}{flags}\n")
+    flagged = _ranked_flags(data)
+    if flagged:
+        w(
+            f"\nFlagged disparities ({len(flagged)}; groups with enough data first, largest gaps "
+            "first):\n"
+        )
+        for d in flagged[:MAX_FLAGS_PRINTED]:
+            diff, ratio = d["difference"], d["ratio"]
+            w(
+                f"  {d['attribute']}: {d['group']} vs {d['reference']}, {d['metric']}: "
+                f"ratio {_with_ci(ratio)}, difference {_with_ci(diff)}\n"
+            )
+        if len(flagged) > MAX_FLAGS_PRINTED:
+            w(f"  … and {len(flagged) - MAX_FLAGS_PRINTED} more (see --json or --csv)\n")
+    else:
+        tol = spec.get("tolerance", {})
+        w(
+            "\nNo disparity flagged (a gap is flagged when its CI excludes parity and the ratio "
+            f"is outside {tol.get('ratio_low', 0.8):g}–{tol.get('ratio_high', 1.25):g}).\n"
+        )
+    for note in data.get("notes", []):
+        w(f"Note: {note}\n")
