@@ -24,12 +24,58 @@ QT_LOG_IGNORE = (
 )
 
 
+@pytest.fixture
+def config_dir(isolated_config: Path) -> Path:
+    """The test's own config folder (PROBITY_CONFIG_DIR, set by tests/conftest.py)."""
+    return isolated_config
+
+
+class ScriptedDialogs:
+    """Stands in for every modal dialog of gui.errors (STYLE.md §9: mock ``ask()``, not Qt).
+
+    Messages are recorded; questions take their replies from ``reply(name, *values)`` and an
+    unexpected question fails the test instead of blocking it.
+    """
+
+    QUESTIONS = ("ask_yes_no", "ask_save_discard_cancel", "ask_open_path", "ask_save_path",
+                 "ask_text", "ask_passphrase", "ask_item")
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from gui import errors
+
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+        self._replies: dict[str, list[object]] = {name: [] for name in self.QUESTIONS}
+        for name in self.QUESTIONS:
+            monkeypatch.setattr(errors, name, self._question(name))
+        monkeypatch.setattr(errors, "show_message", self._message)
+
+    def reply(self, name: str, *values: object) -> None:
+        self._replies[name].extend(values)
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(args[1]) for name, args in self.calls if name == "show_message"]
+
+    def asked(self, name: str) -> int:
+        return sum(1 for n, _ in self.calls if n == name)
+
+    def _message(self, parent: object, title: str, text: str, icon: object = None) -> None:
+        self.calls.append(("show_message", (title, text)))
+
+    def _question(self, name: str):  # noqa: ANN202
+        def ask(parent: object, *args: object, **kwargs: object) -> object:
+            self.calls.append((name, args))
+            if not self._replies[name]:
+                raise AssertionError(f"unexpected modal dialog {name}{args}")
+            return self._replies[name].pop(0)
+
+        return ask
+
+
 @pytest.fixture(autouse=True)
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the GUI's config folder (gui.paths) at a fresh temporary folder."""
-    folder = tmp_path / "config"
-    monkeypatch.setenv("PROBITY_CONFIG_DIR", str(folder))
-    return folder
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> ScriptedDialogs:
+    """No real modal dialog ever opens in a GUI test."""
+    return ScriptedDialogs(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,149 @@
+"""Start-up benchmark: process start -> first paint of the main window, as whole processes.
+
+Each trial launches a fresh interpreter and measures wall-clock time from just before the
+process is spawned to the first paint event of its main window (reported by the child with
+``time.time()``). Two programs run in the same session, interleaved:
+
+* ``bare``: ``import PySide6.QtWidgets``, a QApplication and an empty QMainWindow — the floor;
+* ``probity``: ``python main.py`` with no arguments (opens the demo assessment), using the
+  ``PROBITY_STARTUP_PROBE`` hook in gui/app.py, with a fresh config folder (no recovery offer).
+
+The probity child also lists which heavy libraries were already imported at first paint
+(goal: none of pandas, scikit-learn, pyqtgraph, reportlab, pyhanko).
+
+Usage: python benchmarks/bench_startup.py [--trials N] [--no-write]
+The platform is $QT_QPA_PLATFORM (offscreen if unset; run under xvfb-run for a real X window).
+Results go to benchmarks/RESULTS.md between the bench_startup markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- bench_startup:begin -->", "<!-- bench_startup:end -->"
+GOAL_S = 0.6
+HEAVY = ("pandas", "sklearn", "scipy", "pyqtgraph", "reportlab", "pyhanko", "numpy")
+
+BARE = r"""
+import time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+class Probe(QObject):
+    done = False
+    def eventFilter(self, obj, event):
+        if not self.done and event.type() == QEvent.Type.Paint:
+            self.done = True
+            print(f"probity-first-paint {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, lambda: app.exit(0))
+        return False
+w = QMainWindow()
+w.resize(1280, 820)
+w.setWindowTitle("bare")
+probe = Probe()
+w.installEventFilter(probe)
+w.show()
+app.exec()
+"""
+
+HEAVY_CHECK = (
+    "import sys, atexit; "
+    f"atexit.register(lambda: print('heavy-loaded', [m for m in {HEAVY!r} if m in sys.modules]"
+    ", flush=True))"
+)
+
+
+def one_trial(kind: str, env: dict[str, str]) -> tuple[float, list[str]]:
+    if kind == "bare":
+        cmd = [sys.executable, "-c", BARE]
+    else:
+        cmd = [sys.executable, "-c",
+               f"{HEAVY_CHECK}; import runpy, sys; sys.argv = ['main.py']; "
+               "runpy.run_path('main.py', run_name='__main__')"]
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    shown: float | None = None
+    heavy: list[str] = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("probity-first-paint "):
+            shown = float(line.split()[1])
+        elif line.startswith("heavy-loaded "):
+            heavy = eval_list(line.split(" ", 1)[1])
+    if shown is None:
+        raise SystemExit(f"{kind}: no first paint reported (exit {proc.returncode}):\n"
+                         f"{proc.stdout}\n{proc.stderr}")
+    return shown - start, heavy
+
+
+def eval_list(text: str) -> list[str]:
+    """Parse the child's printed list of module names (no eval: names are plain words)."""
+    return [part.strip(" '\"") for part in text.strip("[] \n").split(",") if part.strip(" '\"")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=7)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    platform_name = os.environ.get("QT_QPA_PLATFORM", "offscreen")
+    times: dict[str, list[float]] = {"bare": [], "probity": []}
+    heavy_seen: set[str] = set()
+    with tempfile.TemporaryDirectory() as config:
+        env = dict(os.environ, QT_QPA_PLATFORM=platform_name, PROBITY_CONFIG_DIR=config,
+                   PROBITY_STARTUP_PROBE="1")
+        for kind in ("bare", "probity"):  # one warm-up each (file cache), not counted
+            one_trial(kind, env)
+        for _ in range(args.trials):
+            for kind in ("bare", "probity"):
+                elapsed, heavy = one_trial(kind, env)
+                times[kind].append(elapsed)
+                heavy_seen.update(heavy)
+    rows = []
+    for kind, values in times.items():
+        rows.append(f"| {kind} | {statistics.median(values):.3f} | {min(values):.3f} | "
+                    f"{max(values):.3f} |")
+    overhead = statistics.median(times["probity"]) - statistics.median(times["bare"])
+    verdict = "meets" if statistics.median(times["probity"]) <= GOAL_S else "MISSES"
+    section = "\n".join([
+        BEGIN,
+        "## Start-up: process start to first painted main window (`bench_startup.py`)",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
+        f"{platform.python_version()}, QT_QPA_PLATFORM={platform_name}, {args.trials} "
+        "interleaved trials per program after one warm-up each (warm file cache; "
+        "a fresh interpreter every trial). Seconds:",
+        "",
+        "| program | median | min | max |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        f"Probity (demo assessment, all of main.py) costs {overhead:+.3f} s over a bare "
+        f"PySide6 window and {verdict} the {GOAL_S} s goal. Heavy libraries imported at first "
+        f"paint: {', '.join(sorted(heavy_seen)) or 'none'} (pandas, scikit-learn, pyqtgraph, "
+        "reportlab and pyhanko are imported by the pages that need them, after the window shows).",
+        END,
+    ])
+    print(section)
+    if not args.no_write:
+        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            text = head + section + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        RESULTS.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

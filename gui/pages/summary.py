@@ -1,0 +1,202 @@
+"""Summary & judgement: a traffic-light overview of every domain, the overall judgements,
+what is still open, and the reviewer's notes. Everything shown comes from ``judge(doc)``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from gui.pages.base import AssessmentPage
+from gui.pages.probast import domain_complete
+from gui.widgets import LEVEL_COLOURS, CommitTextEdit, Heading, LevelChip, Note, level_text
+
+COLUMNS = ("Domain", "Answered", "Suggested", "Final", "Applicability", "Status")
+
+
+class SummaryPage(AssessmentPage):
+    title = "Summary & judgement"
+
+    def build(self, layout: QVBoxLayout) -> None:
+        doc = self.ctx.doc
+        layout.addWidget(Heading(self.title))
+        layout.addWidget(Note(
+            f"{doc.instrument.title}. Overall judgements are computed from the domains "
+            "(worst of low < unclear < high); they are never typed. Double-click a domain, "
+            "or select it and press Enter, to open it."))
+
+        self.overall_box = QGroupBox("Overall judgement")
+        self.overall_grid = QGridLayout(self.overall_box)
+        self.overall_grid.setColumnStretch(2, 1)
+        layout.addWidget(self.overall_box)
+        self.overall_chips: dict[str, LevelChip] = {}
+        self.overall_notes: dict[str, QLabel] = {}
+
+        self.prompts = Note()
+        self.prompts.setObjectName("prompts")
+        self.prompts.setStyleSheet(
+            "QLabel { color: #6b4a00; background: #fff6dc; border: 1px solid #e0c068;"
+            " border-radius: 4px; padding: 8px; }")
+        layout.addWidget(self.prompts)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("domainTable")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)
+        self.table.setAccessibleName("Domain judgements")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.cellDoubleClicked.connect(self._open_row)
+        self.table.activated.connect(lambda index: self._open_row(index.row(), 0))
+        layout.addWidget(self.table)
+
+        self.problems_box = QGroupBox("Still to do")
+        problems_layout = QVBoxLayout(self.problems_box)
+        self.problems = QListWidget()
+        self.problems.setObjectName("problems")
+        self.problems.setWordWrap(True)
+        self.problems.setAccessibleName("Open items")
+        self.problems.setMinimumHeight(80)
+        problems_layout.addWidget(self.problems)
+        layout.addWidget(self.problems_box)
+
+        self.evaluation_note = Note()
+        self.evaluation_note.setObjectName("evaluationSummary")
+        eval_box = QGroupBox("Subgroup evaluation")
+        eval_layout = QVBoxLayout(eval_box)
+        eval_layout.addWidget(self.evaluation_note)
+        layout.addWidget(eval_box)
+
+        notes_box = QGroupBox("Reviewer notes")
+        notes_layout = QVBoxLayout(notes_box)
+        self.notes = CommitTextEdit(lines=5)
+        self.notes.setAccessibleName("Reviewer notes")
+        self.notes.setPlaceholderText("Notes for the report: context, limitations, conflicts of "
+                                      "interest, anything the reader should know.")
+        self.notes.committed.connect(lambda text: self.ctx.doc.set_notes(text))
+        notes_layout.addWidget(self.notes)
+        layout.addWidget(notes_box)
+        self._row_keys: list[str] = []
+
+    @Slot(int, int)
+    def _open_row(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self._row_keys):
+            self.ctx.navigate_requested.emit(f"domain:{self._row_keys[row]}")
+
+    # --- state -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        doc = self.ctx.doc
+        levels = dict(doc.instrument.levels)
+        judgement = self.ctx.judgement()
+        self._fill_overall(judgement, levels)
+        self.prompts.setText("\n\n".join(judgement.prompts))
+        self.prompts.setVisible(bool(judgement.prompts))
+        several = len({d.part for d in judgement.domains}) > 1
+        parts = {p.id: p.label for p in doc.instrument.parts}
+        self.table.setRowCount(len(judgement.domains))
+        self._row_keys = []
+        for row, d in enumerate(judgement.domains):
+            self._row_keys.append(d.key)
+            name = f"{parts[d.part]}: {d.domain} {d.name}" if several else f"{d.domain} {d.name}"
+            status = ("Complete" if domain_complete(d) else
+                      "Rationale missing" if d.rationale_missing else
+                      "Needs your decision" if d.needs_decision else
+                      f"{len(d.unanswered)} unanswered" if d.unanswered else
+                      "Rate applicability" if d.has_applicability and d.applicability is None
+                      else "Open")
+            final_text = level_text(d.final, levels) + (" (override)" if d.final_is_override
+                                                        else "")
+            cells = [(name, None), (f"{d.answered} / {d.applicable}", None),
+                     (level_text(d.suggested, levels), d.suggested),
+                     (final_text, d.final),
+                     (level_text(d.applicability, levels) if d.has_applicability else "n/a",
+                      d.applicability if d.has_applicability else None),
+                     (status, None)]
+            for column, (text, level) in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (2, 3, 4) and (level is not None or text != "n/a"):
+                    fg, bg = LEVEL_COLOURS.get(level, LEVEL_COLOURS[None])
+                    item.setBackground(QBrush(QColor(bg)))
+                    item.setForeground(QBrush(QColor(fg)))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if column == 5 and text != "Complete":
+                    item.setForeground(QBrush(QColor("#8c1d18")))
+                self.table.setItem(row, column, item)
+        height = self.table.horizontalHeader().height() + sum(
+            self.table.rowHeight(r) for r in range(self.table.rowCount())) + 6
+        self.table.setFixedHeight(height)
+
+        self.problems.clear()
+        for problem in judgement.problems:
+            self.problems.addItem(problem)
+        if not judgement.problems:
+            self.problems.addItem("Nothing left: every applicable question is answered and "
+                                  "every judgement is made.")
+        self.problems.setFixedHeight(min(260, max(60, 8 + sum(
+            self.problems.sizeHintForRow(r) + 2 for r in range(self.problems.count())))))
+        self.evaluation_note.setText(self._evaluation_text())
+        self.notes.show_value(doc.notes)
+
+    def _fill_overall(self, judgement, levels: dict[str, str]) -> None:  # noqa: ANN001
+        ids = [o.id for o in judgement.overall]
+        if list(self.overall_chips) != ids:
+            while self.overall_grid.count():
+                item = self.overall_grid.takeAt(0)
+                if item.widget() is not None:
+                    item.widget().deleteLater()
+            self.overall_chips, self.overall_notes = {}, {}
+            for row, overall in enumerate(judgement.overall):
+                label = QLabel(f"{overall.label}:")
+                chip = LevelChip()
+                chip.setObjectName(f"overall_{overall.id}")
+                note = Note()
+                self.overall_grid.addWidget(label, row, 0)
+                self.overall_grid.addWidget(chip, row, 1)
+                self.overall_grid.addWidget(note, row, 2)
+                self.overall_chips[overall.id], self.overall_notes[overall.id] = chip, note
+            if not judgement.overall:
+                self.overall_grid.addWidget(Note("Choose the study type to see the overall "
+                                                 "judgements."), 0, 0)
+        for overall in judgement.overall:
+            self.overall_chips[overall.id].set_level(overall.value)
+            note = ("provisional: the assessment is not complete yet" if overall.provisional
+                    else "")
+            if overall.value is None:
+                note = "not decided yet"
+            self.overall_notes[overall.id].setText(note)
+
+    def _evaluation_text(self) -> str:
+        result = (self.ctx.doc.evaluation or {}).get("result")
+        if not isinstance(result, dict):
+            return "No subgroup evaluation yet: run one on the Validation data page."
+        prov = result.get("provenance") or {}
+        groups = result.get("groups") or []
+        flagged = [d for d in result.get("disparities") or [] if d.get("flagged")]
+        small = [g for g in groups if g.get("flags")]
+        return (f"Evaluated on {prov.get('file_name', 'validation data')} "
+                f"({prov.get('rows_used', '?')} rows used of {prov.get('rows_read', '?')}): "
+                f"{len(groups)} groups, {len(flagged)} disparities flagged, "
+                f"{len(small)} groups with warnings. Details on the Subgroup results page.")
+
+    def is_complete(self) -> bool:
+        return self.ctx.judgement().complete
+
+    def level(self) -> str | None:
+        values = [o.value for o in self.ctx.judgement().overall if o.axis != "applicability"]
+        return values[0] if len(values) == 1 else None

@@ -1,0 +1,81 @@
+"""The workflow's steps, derived from the open document's instrument and study type.
+
+A step names the page class that shows it by module path, so heavy pages (data preview, plots,
+signing) are imported only when first needed: the main window's start-up never pays for pandas,
+pyqtgraph or reportlab.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assessment.document import Assessment
+
+DATA_PAGE = "gui.data.page:ValidationDataPage"
+RESULTS_PAGE = "gui.results.page:ResultsPage"
+EXPORT_PAGE = "gui.export.page:SignExportPage"
+VERIFY_DIALOG = "gui.export.verify_dialog:VerifyDialog"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of the step list: a key, its label and how to build its page."""
+
+    key: str
+    title: str
+    group: str
+    target: str  # "module:Class"
+    args: tuple[Any, ...] = field(default=())
+
+
+def load_symbol(target: str) -> Any | None:
+    """Import ``module:Name``; None when that module (or its package) is not installed yet."""
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            return None
+        raise
+    return getattr(module, attr, None)
+
+
+def page_factory(step: Step) -> Callable[..., Any] | None:
+    return load_symbol(step.target)
+
+
+def steps_for(doc: Assessment) -> list[Step]:
+    """The steps in workflow order; PROBAST domains come from the instrument data."""
+    instrument = doc.instrument
+    steps = [
+        Step("review", "Review question & model", "Assessment", "gui.pages.review:ReviewPage"),
+        Step("model_card", "Model card", "Assessment", "gui.pages.forms:ModelCardPage"),
+        Step("datasheet", "Training data", "Assessment", "gui.pages.forms:DatasheetPage"),
+    ]
+    parts = list(instrument.parts)
+    if doc.study_type is not None:
+        chosen = instrument.study_type(doc.study_type).parts
+        parts = [p for p in parts if p.id in chosen]
+    several = len(instrument.parts) > 1
+    for part in parts:
+        group = f"{instrument.name}: {part.label}" if several else instrument.name
+        for domain in part.domains:
+            steps.append(Step(
+                key=f"domain:{part.id}:{domain.id}",
+                title=f"{domain.id} {domain.name}",
+                group=group,
+                target="gui.pages.probast:DomainPage",
+                args=(part.id, domain.id),
+            ))
+    steps += [
+        Step("data", "Validation data", "Evaluation", DATA_PAGE),
+        Step("results", "Subgroup results", "Evaluation", RESULTS_PAGE),
+        Step("summary", "Summary & judgement", "Report", "gui.pages.summary:SummaryPage"),
+        Step("export", "Sign & export", "Report", EXPORT_PAGE),
+    ]
+    return steps

@@ -1,0 +1,178 @@
+"""Small widgets shared by the assessment pages: judgement chips, step icons, committing editors.
+
+Text editors commit to the document when the reviewer finishes (focus out, Enter, or a pause while
+typing), not on every keystroke: each commit is one undoable, audited change.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QWidget
+
+# Traffic-light colours chosen for contrast on a light background (text colour, fill colour).
+LEVEL_COLOURS: dict[str | None, tuple[str, str]] = {
+    "low": ("#135e2b", "#d7f0de"),
+    "unclear": ("#6b4a00", "#fde9b5"),
+    "high": ("#8c1d18", "#f9d6d3"),
+    None: ("#4a4a4a", "#e6e6e6"),
+}
+LEVEL_WORDS = {"low": "Low", "unclear": "Unclear", "high": "High", None: "—"}
+
+TYPING_PAUSE_MS = 1200
+
+
+def level_text(level: str | None, levels: dict[str, str] | None = None) -> str:
+    if level is None:
+        return LEVEL_WORDS[None]
+    if levels and level in levels:
+        return levels[level]
+    return LEVEL_WORDS.get(level, level)
+
+
+class LevelChip(QLabel):
+    """A rounded label coloured by judgement level (text always says the level too)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumWidth(76)
+        self.set_level(None)
+
+    def set_level(self, level: str | None, text: str | None = None) -> None:
+        fg, bg = LEVEL_COLOURS.get(level, LEVEL_COLOURS[None])
+        self.setText(text if text is not None else level_text(level))
+        self.setStyleSheet(
+            f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg};"
+            " border-radius: 9px; padding: 2px 10px; font-weight: 600; }"
+        )
+        self.setProperty("level", level or "")
+
+
+def status_icon(state: str, level: str | None = None, size: int = 16) -> QIcon:
+    """Icon of a step: "done" (tick), "todo" (hollow ring), "attention" (exclamation).
+
+    The ring is filled with the judgement colour when the step has a level (domains).
+    """
+    pixmap = QPixmap(QSize(size, size))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    fg, bg = LEVEL_COLOURS.get(level, LEVEL_COLOURS[None])
+    margin = 1.5
+    rect = pixmap.rect().adjusted(1, 1, -1, -1)
+    if state == "done":
+        colour = QColor(fg if level else "#1f6f3a")
+        painter.setBrush(colour)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(rect)
+        pen = QPen(QColor("white"), 2.0)
+        painter.setPen(pen)
+        s = size
+        painter.drawLine(int(s * 0.28), int(s * 0.52), int(s * 0.44), int(s * 0.68))
+        painter.drawLine(int(s * 0.44), int(s * 0.68), int(s * 0.74), int(s * 0.34))
+    elif state == "attention":
+        painter.setBrush(QColor("#b26a00"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(rect)
+        painter.setPen(QPen(QColor("white"), 2.0))
+        painter.drawLine(size // 2, int(size * 0.25), size // 2, int(size * 0.58))
+        painter.drawPoint(size // 2, int(size * 0.75))
+    else:
+        painter.setBrush(QColor(bg) if level else Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor("#7a7a7a"), 1.5))
+        painter.drawEllipse(rect.adjusted(margin, margin, -margin, -margin))
+    painter.end()
+    return QIcon(pixmap)
+
+
+class CommitLineEdit(QLineEdit):
+    """A line edit that emits ``committed(text)`` on Enter / focus-out when the text changed."""
+
+    committed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._shown = ""
+        self.editingFinished.connect(self._commit)
+
+    def show_value(self, text: str) -> None:
+        """Display the document's value without committing (keeps the cursor when unchanged)."""
+        self._shown = text
+        if self.text() != text and not self.hasFocus():
+            self.setText(text)
+        elif self.text() != text and self.hasFocus() and not self.isModified():
+            self.setText(text)
+
+    def _commit(self) -> None:
+        if self.text() != self._shown:
+            self._shown = self.text()
+            self.setModified(False)
+            self.committed.emit(self.text())
+
+
+class CommitTextEdit(QPlainTextEdit):
+    """Multi-line editor committing on focus-out or after a pause in typing.
+
+    Tab moves focus (keyboard users must be able to leave the field); Ctrl+Tab inserts a tab.
+    """
+
+    committed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, lines: int = 3) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self._shown = ""
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(TYPING_PAUSE_MS)
+        self._pause.timeout.connect(self.commit)
+        self.textChanged.connect(self._on_text_changed)
+        line = self.fontMetrics().lineSpacing()
+        self.setFixedHeight(int(line * lines + 14))
+
+    def show_value(self, text: str) -> None:
+        self._shown = text
+        if self.toPlainText() != text and not self._pause.isActive():
+            self.blockSignals(True)
+            self.setPlainText(text)
+            self.blockSignals(False)
+
+    def _on_text_changed(self) -> None:
+        if self.toPlainText() != self._shown:
+            self._pause.start()
+
+    def commit(self) -> None:
+        self._pause.stop()
+        text = self.toPlainText()
+        if text != self._shown:
+            self._shown = text
+            self.committed.emit(text)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        self.commit()
+        super().focusOutEvent(event)
+
+
+class Heading(QLabel):
+    """A page or section heading (bold, larger); word-wrapped so it is never clipped."""
+
+    def __init__(self, text: str, level: int = 1, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        font = self.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * (1.45 if level == 1 else 1.15))
+        self.setFont(font)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+
+class Note(QLabel):
+    """Explanatory text in a muted colour, wrapped, selectable."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setStyleSheet("QLabel { color: #4a4a4a; }")
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

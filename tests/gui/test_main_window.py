@@ -1,0 +1,255 @@
+"""The application shell: files, recovery, close prompt, drag and drop, error funnel, selftest."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from assessment import storage
+from assessment.document import Assessment
+from gui import app as gui_app
+from gui.errors import Choice
+from gui.main_window import MainWindow
+from tests.gui.helpers import click_answer, open_window
+
+
+def answered_doc() -> Assessment:
+    doc = Assessment.new("probast-2019")
+    doc.set_study_type("validation")
+    doc.set_answer("1.1@validation", "Y")
+    doc.dirty = False
+    return doc
+
+
+def test_steps_follow_instrument_and_study_type(qtbot):
+    doc = Assessment.new("probast-ai-2025")
+    window = open_window(qtbot, doc)
+    keys = [s.key for s in window.steps]
+    assert keys[:3] == ["review", "model_card", "datasheet"]
+    assert keys[-4:] == ["data", "results", "summary", "export"]
+    all_domains = [k for k in keys if k.startswith("domain:")]
+    assert {k.split(":")[1] for k in all_domains} == {"development", "evaluation"}
+    doc.set_study_type("development")
+    window.refresh_steps()
+    domains = [s.key for s in window.steps if s.key.startswith("domain:")]
+    assert domains == [f"domain:development:D{i}" for i in range(1, 5)]
+    assert window.step_list.currentItem() is not None
+
+
+def test_status_bar_shows_file_and_saved_state(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    assert window.file_label.text() == "File: not saved yet"
+    assert window.saved_label.text() == "All changes saved"
+    page = window.go_to("domain:main:D1")
+    click_answer(qtbot, page, "1.2@validation", "PY")
+    assert window.saved_label.text() == "Unsaved changes" and window.isWindowModified()
+    target = tmp_path / "review"
+    dialogs.reply("ask_save_path", target)
+    window.act_save.trigger()
+    saved = tmp_path / "review.probity"
+    assert saved.is_file()
+    assert window.file_label.text() == "File: review.probity"
+    assert window.saved_label.text() == "All changes saved"
+    assert str(saved.resolve()) in window.ctx.settings.recent_files()
+
+
+def test_save_and_open_round_trip(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    page = window.go_to("domain:main:D2")
+    click_answer(qtbot, page, "2.1@validation", "NI")
+    path = tmp_path / "a.probity"
+    dialogs.reply("ask_save_path", path)
+    assert window.save()
+    window.ctx.doc.set_notes("edited after saving")
+    dialogs.reply("ask_save_discard_cancel", Choice.DISCARD)
+    assert window.load_file(path)
+    assert dialogs.asked("ask_save_discard_cancel") == 1
+    doc = window.ctx.doc
+    assert doc.answer("2.1@validation").value == "NI" and doc.answer("1.1@validation").value == "Y"
+    assert doc.notes == "" and not window.ctx.modified
+    d2 = window.go_to("domain:main:D2")
+    d2.refresh_now()
+    assert d2.cards["2.1"].editors["2.1@validation"].buttons["NI"].isChecked()
+
+
+def test_open_recent_menu_lists_saved_files(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    dialogs.reply("ask_save_path", tmp_path / "recent.probity")
+    window.save()
+    window._fill_recent_menu()
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert any("recent.probity" in t for t in texts)
+
+
+def test_damaged_file_gives_one_clear_message_and_keeps_the_work(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("typed by the reviewer")
+    broken = tmp_path / "broken.probity"
+    broken.write_text('{"format": "probity-assessment", "schema_version": 1, "answ')
+    dialogs.reply("ask_save_discard_cancel", Choice.DISCARD)
+    assert not window.load_file(broken)
+    assert len(dialogs.messages) == 1
+    message = dialogs.messages[0]
+    assert "broken.probity" in message and "Traceback" not in message
+    assert window.ctx.doc.notes == "typed by the reviewer"
+
+
+def test_recovery_after_a_simulated_crash(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    page = window.go_to("domain:main:D3")
+    click_answer(qtbot, page, "3.1@validation", "PN")
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    recovery = window.autosave.recovery_file
+    assert recovery.is_file()
+    # the process dies: no close prompt, no clean-up
+    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.close_without_prompt()
+    assert recovery.is_file()
+
+    fresh = MainWindow()
+    qtbot.addWidget(fresh, before_close_func=lambda w: w.close_without_prompt())
+    dialogs.reply("ask_yes_no", True)
+    gui_app.open_initial_document(fresh, [])
+    assert dialogs.asked("ask_yes_no") == 1
+    assert fresh.ctx.doc.answer("3.1@validation").value == "PN"
+    assert fresh.ctx.modified and fresh.saved_label.text() == "Unsaved changes"
+
+
+def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("unsaved")
+    window.autosave.write_now()
+    recovery = window.autosave.recovery_file
+    window.close_without_prompt()
+    fresh = MainWindow()
+    qtbot.addWidget(fresh, before_close_func=lambda w: w.close_without_prompt())
+    dialogs.reply("ask_yes_no", False)
+    gui_app.open_initial_document(fresh, [])
+    assert not recovery.exists()
+    assert fresh.ctx.has_document and fresh.ctx.doc.notes == ""
+
+
+def test_saving_removes_the_recovery_file(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("x")
+    window.autosave.write_now()
+    recovery = window.autosave.recovery_file
+    assert recovery.is_file()
+    dialogs.reply("ask_save_path", tmp_path / "s.probity")
+    window.save()
+    assert not recovery.exists()
+
+
+def test_close_prompt_cancel_save_and_discard(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("unsaved words")
+    dialogs.reply("ask_save_discard_cancel", Choice.CANCEL)
+    assert not window.close()
+    assert window.isVisible()
+    dialogs.reply("ask_save_discard_cancel", Choice.SAVE)
+    dialogs.reply("ask_save_path", None)  # the reviewer cancels the save dialog: stay open
+    assert not window.close()
+    path = tmp_path / "closing.probity"
+    dialogs.reply("ask_save_discard_cancel", Choice.SAVE)
+    dialogs.reply("ask_save_path", path)
+    assert window.close()
+    assert storage.load(path).notes == "unsaved words"
+
+
+def test_close_without_changes_does_not_ask(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    assert window.close()
+    assert dialogs.calls == []
+
+
+def test_new_assessment_asks_for_the_instrument(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    from assessment.instruments import available_instruments
+
+    label = next(f"{name} ({iid})" for iid, name in available_instruments()
+                 if iid == "probast-ai-2025")
+    dialogs.reply("ask_item", label)
+    assert window.new_document()
+    assert window.ctx.doc.instrument_id == "probast-ai-2025"
+    assert window.current_key() == "review"
+
+
+def drop(window: MainWindow, path) -> None:  # noqa: ANN001
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropping_a_probity_file_opens_it(qtbot, tmp_path):
+    doc = answered_doc()
+    doc.set_notes("dropped file")
+    path = tmp_path / "dropped.probity"
+    storage.save(doc, path)
+    window = open_window(qtbot)
+    drop(window, path)
+    qtbot.waitUntil(lambda: window.ctx.doc.notes == "dropped file", timeout=3000)
+    assert window.ctx.path == path.resolve()
+
+
+def test_dropping_a_data_file_hands_it_to_the_data_page(qtbot, tmp_path):
+    data = tmp_path / "validation.csv"
+    data.write_text("y,score\n1,0.9\n0,0.2\n")
+    window = open_window(qtbot, answered_doc())
+    received: list[str] = []
+    window.ctx.data_file_requested.connect(received.append)
+    drop(window, data)
+    qtbot.waitUntil(lambda: received == [str(data)], timeout=3000)
+    assert window.current_key() == "data"
+
+
+def test_excepthook_keeps_work_and_shows_one_sentence(qtbot, dialogs, monkeypatch):
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("do not lose me")
+    gui_app.install_excepthook(window)
+    try:
+        raise KeyError("boom")
+    except KeyError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert len(dialogs.messages) == 1 and "Traceback" not in dialogs.messages[0]
+    assert "work is kept" in dialogs.messages[0]
+    recovery = window.autosave.recovery_file
+    assert recovery is not None
+    assert json.loads(recovery.read_text())["document"]["notes"] == "do not lose me"
+    assert "KeyError" in window.ctx.paths.crash_log.read_text()
+
+
+def test_palette_is_light(qtbot):
+    app = gui_app.make_application(["probity"])
+    window = app.palette().window().color()
+    text = app.palette().windowText().color()
+    assert window.lightness() > 200 and text.lightness() < 60
+    assert app.style().name().lower() == "fusion"
+
+
+def test_selftest_builds_every_page(qtbot, capsys):
+    assert gui_app.selftest() == 0
+    assert "selftest passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("instrument", ["probast-2019", "probast-ai-2025"])
+def test_about_dialog_cites_the_instruments(qtbot, instrument):
+    from assessment.instruments import load_form, load_instrument
+    from gui.dialogs import AboutDialog
+
+    window = open_window(qtbot, Assessment.new(instrument))
+    dialog = AboutDialog(window.ctx, window)
+    qtbot.addWidget(dialog)
+    text = dialog.text()
+    for iid in ("probast-2019", "probast-ai-2025"):
+        inst = load_instrument(iid)
+        assert inst.citation[0] in text and inst.licence in text
+    for fid in ("model-card", "datasheet"):
+        assert load_form(fid).citation[0] in text
+    assert "PySide6" in text and "LGPL" in text
