@@ -142,6 +142,9 @@ class ResultsPage(QWidget):
             view = QTableView()
             view.setModel(proxy)
             view.setSortingEnabled(True)
+            # Start in the engine's order (overall first, then groups); a click sorts.
+            view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            proxy.sort(-1)
             view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
             view.setAlternatingRowColors(False)
             view.verticalHeader().setVisible(False)

@@ -88,3 +88,17 @@ def test_million_rows_load_instantly() -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 0.25, f"1M-row model took {elapsed:.3f} s"
     assert model.data(model.index(n - 1, 2)) in {"A", "B", "C"}
+
+
+def test_invalid_qvariants_do_not_exhaust_none() -> None:
+    """PySide6 6.12/Python 3.11 drops a reference to None per invalid QVariant returned to
+    Python; without gui.data.none_guard this loop aborts the interpreter."""
+    import sys
+
+    model = DataFrameModel(_frame())
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(model)
+    index = proxy.index(1, 2)
+    for _ in range(200_000):
+        proxy.data(index, Qt.ItemDataRole.DecorationRole)
+    assert sys.getrefcount(None) > 1 << 39

@@ -1,0 +1,214 @@
+"""Validation data page: open / drop a file, preview, mapping checks, run and cancel in a worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+import gui.errors
+from assessment.document import Assessment
+from gui.context import AppContext
+from gui.data.page import ValidationDataPage
+from gui.data.session import EvaluationSession
+
+
+def make_frame(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["White", "Black", "Asian"], n, p=[0.6, 0.3, 0.1])
+    sex = rng.choice(["F", "M"], n)
+    logit = rng.normal(-1.0, 1.0, n) + (race == "Black") * 0.3
+    p = 1 / (1 + np.exp(-logit))
+    y = rng.random(n) < p
+    score = np.clip(p + rng.normal(0, 0.1, n), 0, 1).round(4)
+    return pd.DataFrame({
+        "readmitted": np.where(y, "<30", np.where(rng.random(n) < 0.5, "NO", ">30")),
+        "risk_score": score,
+        "race": race,
+        "sex": sex,
+        "age": rng.integers(18, 95, n),
+    })
+
+
+@pytest.fixture
+def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(gui.errors, "show_message", lambda parent, title, text, icon=None:
+                        shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def ctx(qtbot) -> AppContext:
+    context = AppContext()
+    context.set_document(Assessment.new())
+    yield context
+    assert context.shutdown(10.0)
+
+
+@pytest.fixture
+def page(qtbot, ctx: AppContext) -> ValidationDataPage:
+    widget = ValidationDataPage(ctx)
+    qtbot.addWidget(widget)
+    return widget
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "validation.csv"
+    make_frame().to_csv(path, index=False)
+    return path
+
+
+def load(qtbot, page: ValidationDataPage, path: Path) -> None:
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.load_file(str(path))
+
+
+def choose_positive(page: ValidationDataPage, value: str) -> None:
+    page.positive_combo.setCurrentIndex(page.positive_combo.findData(value))
+    page._form_changed()
+
+
+def test_open_dialog_loads_preview_and_suggests_mapping(qtbot, page, csv_file, monkeypatch):
+    monkeypatch.setattr(gui.errors, "ask_open_path", lambda *a, **k: csv_file)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.open_button.click()
+    assert page.preview_model.rowCount() == 1500
+    assert page.preview_model.columnCount() == 5
+    assert "1,500 rows" in page.file_label.text()
+    mapping = page.current_mapping()
+    assert mapping.label == "readmitted"
+    assert mapping.score == "risk_score"
+    assert {"race", "sex", "age"} <= set(mapping.attributes)
+    assert "age" in mapping.bins  # continuous age gets bands
+    assert page.title == "Validation data" and not page.is_complete()
+
+
+def test_inline_validation_messages(qtbot, page, csv_file):
+    load(qtbot, page, csv_file)
+    issues = page.check_now()
+    # Three outcome values and no positive value chosen: an error shown next to the outcome.
+    assert any(i.severity == "error" and i.column == "readmitted" for i in issues)
+    assert page.outcome_msg.isVisibleTo(page)
+    assert "positive" in page.outcome_msg.text()
+    assert not page.run_button.isEnabled()
+    choose_positive(page, "<30")
+    page.check_now()
+    assert not page.outcome_msg.isVisibleTo(page)
+    assert page.run_button.isEnabled()
+    # Malformed bin edges are caught before the engine runs.
+    page.bins_edit.setText("age: 50, 30")
+    page.check_now()
+    assert page.general_msg.isVisibleTo(page) and "increasing" in page.general_msg.text()
+    assert not page.run_button.isEnabled()
+
+
+def test_background_check_runs_in_worker(qtbot, page, csv_file):
+    load(qtbot, page, csv_file)
+    with qtbot.waitSignal(page.check_finished, timeout=20000):
+        page._start_check()
+    assert page.has_errors()
+
+
+def test_drop_data_file(qtbot, page, tmp_path):
+    path = tmp_path / "dropped.tsv"
+    make_frame(200).to_csv(path, sep="\t", index=False)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.dropEvent(event)
+    assert page.preview_model.rowCount() == 200
+
+
+def test_context_data_file_request_loads(qtbot, ctx, page, csv_file):
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        ctx.data_file_requested.emit(str(csv_file))
+    assert page.table is not None
+
+
+def test_xlsx_sheet_choice(qtbot, page, tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"a": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+        make_frame(120).to_excel(writer, sheet_name="Data", index=False)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.load_file(str(path), sheet="Data")
+    assert page.sheet_combo.count() == 2 and page.sheet_combo.isVisibleTo(page)
+    assert page.preview_model.rowCount() == 120
+    assert page.table.sheet == "Data"
+
+
+def test_bad_file_is_one_clear_message(qtbot, page, tmp_path, errors_shown):
+    path = tmp_path / "empty.csv"
+    path.write_text("label,score\n", encoding="utf-8")
+    page.load_file(str(path))
+    qtbot.waitUntil(lambda: bool(errors_shown), timeout=20000)
+    assert "no data rows" in errors_shown[0]
+    assert "Traceback" not in errors_shown[0]
+    assert page.table is None
+
+
+def test_run_evaluation_stores_result(qtbot, ctx, page, csv_file):
+    load(qtbot, page, csv_file)
+    choose_positive(page, "<30")
+    page.set_attributes(["race", "sex"])
+    page.set_intersections([("race", "sex")])
+    page.bootstrap_spin.setValue(50)
+    page.seed_spin.setValue(7)
+    page.threshold_spin.setValue(0.4)
+    page.check_now()
+    assert not page.has_errors()
+    with qtbot.waitSignal(page.evaluation_finished, timeout=60000):
+        page.run_evaluation()
+        assert page.cancel_button.isEnabled() and not page.run_button.isEnabled()
+    evaluation = ctx.doc.evaluation
+    result, config = evaluation["result"], evaluation["config"]
+    assert config["mapping"]["positive"] == "<30"
+    assert config["spec"]["bootstrap"] == 50 and config["spec"]["seed"] == 7
+    assert config["spec"]["intersections"] == [["race", "sex"]]
+    assert result["spec"]["threshold"] == pytest.approx(0.4)
+    attrs = {g["attribute"] for g in result["groups"]}
+    assert attrs == {"race", "sex", "race×sex"}
+    assert result["provenance"]["rows_used"] == 1500
+    assert page.is_complete()
+    assert page.progress.value() == 1000
+    assert EvaluationSession.of(ctx).inputs is not None
+    assert ctx.doc.can_undo
+
+
+def test_cancel_keeps_previous_result(qtbot, ctx, page, tmp_path):
+    path = tmp_path / "big.parquet"
+    make_frame(60000, seed=11).to_parquet(path)
+    load(qtbot, page, path)
+    choose_positive(page, "<30")
+    page.set_attributes(["race", "sex"])
+    page.set_intersections([("race", "sex")])
+    page.bootstrap_spin.setValue(20000)
+    before = ctx.doc.evaluation
+    with qtbot.waitSignal(page.evaluation_cancelled, timeout=60000):
+        page.run_evaluation()
+        qtbot.waitUntil(lambda: page.progress.value() > 0, timeout=30000)
+        page.cancel_button.click()
+    assert ctx.doc.evaluation == before
+    assert not page.running and page.run_button.isEnabled()
+    assert "cancelled" in page.status.text().lower()
+
+
+def test_restores_settings_from_document(qtbot, ctx, csv_file):
+    doc = Assessment.new()
+    doc.set_evaluation({"sha256": "x", "spec": {"bootstrap": 321, "seed": 99, "min_n": 40,
+                                                "reference": {"kind": "overall"}}}, None)
+    ctx.set_document(doc)
+    page = ValidationDataPage(ctx)
+    qtbot.addWidget(page)
+    assert page.bootstrap_spin.value() == 321
+    assert page.seed_spin.value() == 99
+    assert page.min_n_spin.value() == 40
+    assert page.reference_combo.currentData() == "overall"
