@@ -35,10 +35,18 @@ LIGHTS = {
 }
 
 
+def _drawing(width: float, height: float) -> Drawing:
+    """A Drawing whose renderer starts in DejaVu (its default would be non-embedded Helvetica)."""
+    d = Drawing(width, height)
+    d.initialFontName = SANS
+    d.initialFontSize = 7
+    return d
+
+
 def traffic_light(level: str | None, size: float = 13) -> Drawing:
     """A filled circle with the level's symbol, as used in robvis summary tables."""
     symbol, fill, _ = LIGHTS.get(level, LIGHTS[None])
-    d = Drawing(size, size)
+    d = _drawing(size, size)
     d.add(Circle(size / 2, size / 2, size / 2 - 0.5, fillColor=fill, strokeColor=AXIS,
                  strokeWidth=0.4))
     fs = size * 0.78
@@ -91,7 +99,7 @@ def forest_plot(rows: Sequence[ForestRow], *, metric: str, width: float,
     note_w = 92.0
     plot_x0, plot_x1 = label_w + 6, width - note_w - 6
     height = top + bottom + row_h * max(len(rows), 1)
-    d = Drawing(width, height)
+    d = _drawing(width, height)
     finite = [v for r in rows for v in (r.value, r.low, r.high) if v is not None]
     if reference is not None:
         finite.append(reference)
@@ -159,7 +167,10 @@ class Series:
 
 
 def _thin(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
-    """Interleaved points, decimated to at most MAX_CURVE_POINTS (keeps the end points)."""
+    """Interleaved points, decimated to at most MAX_CURVE_POINTS (keeps the end points).
+    Points with an undefined coordinate (an empty calibration bin) are left out."""
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=False) if x is not None and y is not None]
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
     n = len(xs)
     if n <= MAX_CURVE_POINTS:
         idx = list(range(n))
@@ -176,7 +187,7 @@ def curve_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: st
                 width: float, height: float = 230, diagonal: str = "",
                 markers: bool = False) -> Drawing:
     """Unit-square line chart (ROC or reliability diagram) with a legend on the right."""
-    d = Drawing(width, height)
+    d = _drawing(width, height)
     legend_w = min(170.0, width * 0.36)
     x0, y0 = 34.0, 30.0
     side = min(width - legend_w - x0 - 10, height - y0 - 20)

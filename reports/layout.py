@@ -99,9 +99,9 @@ class SignatureBox(Flowable):
         canv.setStrokeColor(RULE)
         canv.setDash(3, 2)
         canv.rect(0, 0, self.width, self.height, stroke=1, fill=0)
-        canv.setFont(SANS, 7)
+        canv.setFont(SANS, 8)
         canv.setFillColor(colors.HexColor("#8A96A3"))
-        canv.drawString(4, 4, f"Reserved for the digital signature: {self.label}")
+        canv.drawCentredString(self.width / 2, self.height / 2 - 3, "Not signed yet")
         canv.restoreState()
         x, y = canv.absolutePosition(0, 0)
         self.sink.append(SignatureSlot(self.field_name, canv.getPageNumber() - 1,
@@ -113,7 +113,8 @@ class ReportTemplate(BaseDocTemplate):
 
     def __init__(self, target: Any, *, header: str, **meta: Any) -> None:
         super().__init__(target, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
-                         topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN, **meta)
+                         topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN, initialFontName=SANS,
+                         initialFontSize=9, **meta)
         self.header = header
         frame = Frame(MARGIN, MARGIN, FRAME_WIDTH, PAGE[1] - 2 * MARGIN - 4 * mm, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
@@ -142,34 +143,39 @@ class ReportTemplate(BaseDocTemplate):
 
 
 class NumberedCanvas(Canvas):
-    """Defers page output until the end so each footer can say "Page X of Y"."""
+    """Writes "Page X of Y" in every footer. Y is a form XObject defined when the canvas is
+    saved (a forward reference), so pages are emitted as they are drawn and bookmarks keep
+    pointing at the right page."""
 
     footer_left = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initialFontName", SANS)
         super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:  # noqa: N802 - reportlab API
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
+        self._footer()
+        super().showPage()
 
     def save(self) -> None:
-        total = len(self._pages)
-        for state in self._pages:
-            self.__dict__.update(state)
-            self._footer(total)
-            super().showPage()
+        self.beginForm("pageTotal")
+        self.setFont(SANS, 7.5)
+        self.setFillColor(colors.HexColor("#5A6673"))
+        self.drawString(0, 0, str(self.getPageNumber() - 1))
+        self.endForm()
         super().save()
 
-    def _footer(self, total: int) -> None:
+    def _footer(self) -> None:
         self.saveState()
         self.setFont(SANS, 7.5)
         self.setFillColor(colors.HexColor("#5A6673"))
-        self.drawString(MARGIN, MARGIN - 9 * mm, self.footer_left)
-        self.drawRightString(PAGE[0] - MARGIN, MARGIN - 9 * mm,
-                             f"Page {self._pageNumber} of {total}")
+        y = MARGIN - 9 * mm
+        self.drawString(MARGIN, y, self.footer_left)
+        text = f"Page {self.getPageNumber()} of "
+        x = PAGE[0] - MARGIN - 14 - self.stringWidth(text, SANS, 7.5)
+        self.drawString(x, y, text)
+        self.translate(x + self.stringWidth(text, SANS, 7.5), y)
+        self.doForm("pageTotal")
         self.restoreState()
 
 

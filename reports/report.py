@@ -73,7 +73,7 @@ SUMMARY_LABELS = {
 FOREST_METRICS = ("auroc", "tpr")
 METRICS_PER_TABLE = 4
 SIGNATURE_LABELS = ("Reviewer", "Second reviewer (countersignature)", "Third signatory")
-SIG_BOX = (250.0, 100.0)
+SIG_BOX = (260.0, 95.0)
 
 
 @dataclass
@@ -313,7 +313,8 @@ class _Builder:
     def _light_cell(self, level: str | None, text: str) -> Table:
         t = Table([[charts.traffic_light(level), self.cell(text)]], colWidths=[17, None],
                   hAlign="LEFT")
-        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS, 8),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("TOPPADDING", (0, 0), (-1, -1), 0),
                                ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
@@ -353,7 +354,8 @@ class _Builder:
         width = (FRAME_WIDTH - first) / n
         legend = Table([[charts.traffic_light(k), self.cell(v[2])]
                         for k, v in charts.LIGHTS.items()], colWidths=[17, 70], hAlign="LEFT")
-        legend.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        legend.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS, 8),
+                                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                     ("TOPPADDING", (0, 0), (-1, -1), 1),
                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
         return [
@@ -373,17 +375,20 @@ class _Builder:
         out: list[Any] = []
         flagged = [d for d in r.get("disparities", []) if d.get("flagged")]
         if flagged:
-            rows = [["Attribute", "Group vs reference", "Metric", "Difference [95% CI]",
-                     "Ratio [95% CI]", "Why flagged"]]
+            tol = (r.get("spec") or {}).get("tolerance") or {}
+            rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
+                                      "Difference [95% CI]", "Ratio [95% CI]"]]
             for d in flagged:
-                rows.append([self.cell(d["attribute"]),
-                             self.cell(f"{d['group']} vs {d['reference']}"),
-                             self.cell(METRIC_LABELS.get(d["metric"], d["metric"])),
-                             self.cell(_ci(d.get("difference"))), self.cell(_ci(d.get("ratio"))),
-                             self.cell(d.get("reason") or "", small=True)])
-            out += [self.p(f"<b>{len(flagged)} flagged disparities</b> (outside the tolerance "
-                           "set in the evaluation specification):"),
-                    self.table(rows, [62, 110, 70, 92, 92, FRAME_WIDTH - 426])]
+                rows.append([self.cell(d["attribute"], small=True),
+                             self.cell(f"{d['group']} vs {d['reference']}", small=True),
+                             METRIC_LABELS.get(d["metric"], d["metric"]),
+                             _ci(d.get("difference")), _ci(d.get("ratio"))])
+            out += [self.p(esc(f"{len(flagged)} flagged disparities: the gap exceeds the "
+                               f"tolerance (ratio outside [{tol.get('ratio_low')}, "
+                               f"{tol.get('ratio_high')}] or difference beyond the set limit) "
+                               "and its 95% interval excludes parity.")),
+                    self.table(rows, [70, 150, 85, 94, FRAME_WIDTH - 399], long=True,
+                               extra=self._compact())]
         else:
             out.append(self.p("No disparity was flagged against the tolerance in the evaluation "
                               "specification."))
@@ -614,63 +619,89 @@ class _Builder:
         return out
 
     def _metric_table(self, groups: list[dict[str, Any]], metrics: list[str]) -> Table:
-        header = ["Group", "n", "Events"] + [METRIC_LABELS.get(m, m) + " [95% CI]"
+        """Numbers as plain cell strings (not parsed as markup, and fast to lay out)."""
+        header = ["Group", "n", "Events"] + [METRIC_LABELS.get(m, m) + "\n[95% CI]"
                                              for m in metrics]
-        rows: list[list[Any]] = [[self.cell(h, bold=True) for h in header]]
-        extra: list[tuple[Any, ...]] = []
+        rows: list[list[Any]] = [header]
         for g in groups:
             label = g["group"] + (" ⚑" if g.get("flags") else "")
-            row = [self.cell(label), self.cell(g.get("n")), self.cell(g.get("n_pos"))]
+            row: list[Any] = [self.cell(label, small=True), str(g.get("n")), str(g.get("n_pos"))]
             for m in metrics:
                 e = (g.get("metrics") or {}).get(m)
                 if e is None:
-                    row.append(self.cell("—"))
+                    row.append("—")
                 elif e.get("value") is None:
                     row.append(self.cell(f"undefined: {e.get('reason') or 'no estimate'}",
                                          small=True))
+                elif e.get("ci_low") is not None and e.get("ci_high") is not None:
+                    row.append(f"{_fmt(e['value'])}\n[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}]")
                 else:
-                    text = _fmt(e["value"])
-                    if e.get("ci_low") is not None and e.get("ci_high") is not None:
-                        text += f"\n[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}]"
-                    elif e.get("reason"):
-                        text += f"\n(no CI: {e['reason']})"
-                    row.append(self.cell(text))
+                    row.append(f"{_fmt(e['value'])}\n(no CI)")
             rows.append(row)
-        first, nw, ew = 120.0, 38.0, 38.0
+        first, nw, ew = 110.0, 36.0, 36.0
         mw = (FRAME_WIDTH - first - nw - ew) / len(metrics)
-        return self.table(rows, [first, nw, ew] + [mw] * len(metrics), long=True, extra=extra)
+        return self.table(rows, [first, nw, ew] + [mw] * len(metrics), long=True,
+                          extra=self._compact())
+
+    @staticmethod
+    def _compact() -> list[tuple[Any, ...]]:
+        return [("FONT", (0, 0), (-1, -1), SANS, 7, 8.4),
+                ("FONT", (0, 0), (-1, 0), SANS_BOLD, 7, 8.4),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.8)]
 
     def disparities(self) -> list[Any]:
         r = self.result or {}
         out: list[Any] = [CondPageBreak(120), self.heading("Disparities against the reference "
                                                            "group", 1)]
         refs = r.get("references") or {}
-        if refs:
-            out.append(self.p("Reference groups: " + esc("; ".join(f"{a}: {g}"
-                                                                   for a, g in refs.items()))))
+        out.append(self.p("Each group is compared with its attribute's reference group "
+                          "(difference = group − reference, ratio = group / reference, with 95% "
+                          "CIs). ⚑ marks a disparity outside the tolerance whose interval "
+                          "excludes parity; numbered notes explain values that are undefined or "
+                          "not judged.", self.s.small))
         dis = r.get("disparities") or []
-        if dis:
-            rows: list[list[Any]] = [["Attribute", "Group", "Metric", "Difference [95% CI]",
-                                      "Ratio [95% CI]", "Flag"]]
-            for d in dis:
-                rows.append([self.cell(d["attribute"]), self.cell(d["group"]),
-                             self.cell(METRIC_LABELS.get(d["metric"], d["metric"])),
-                             self.cell(_ci(d.get("difference"))), self.cell(_ci(d.get("ratio"))),
-                             self.cell(("⚑ " + (d.get("reason") or "flagged")) if d.get("flagged")
-                                       else (d.get("reason") or ""), small=True,
-                                       bold=False)])
-            out.append(self.table(rows, [70, 95, 80, 100, 100, FRAME_WIDTH - 445], long=True))
-        else:
+        attrs: list[str] = []
+        for d in dis:
+            if d["attribute"] not in attrs:
+                attrs.append(d["attribute"])
+        for attr in attrs:
+            notes: dict[str, int] = {}
+            rows: list[list[Any]] = [["Group", "Metric", "Difference [95% CI]",
+                                      "Ratio [95% CI]", "Flag / note"]]
+            for d in (x for x in dis if x["attribute"] == attr):
+                flag = ""
+                if d.get("flagged"):
+                    flag = "⚑ flagged"  # the reason restates the tolerance rule given above
+                elif d.get("reason"):
+                    number = notes.setdefault(d["reason"], len(notes) + 1)
+                    flag = f"note {number}"
+                rows.append([self.cell(d["group"], small=True),
+                             METRIC_LABELS.get(d["metric"], d["metric"]),
+                             _ci(d.get("difference")), _ci(d.get("ratio")), flag])
+            out += [CondPageBreak(80),
+                    self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
+                    self.table(rows, [120, 100, 110, 110, FRAME_WIDTH - 440], long=True,
+                               extra=self._compact())]
+            if notes:
+                out += [self.p(esc(f"Note {n}: {text}"), self.s.cell_small)
+                        for text, n in notes.items()]
+        if not dis:
             out.append(self.p("No disparities computed."))
         summ = r.get("summary") or []
         if summ:
+            methods: dict[str, int] = {}
             rows = [["Attribute", "Measure", "Value [95% CI]", "Method"]]
             for s in summ:
-                rows.append([self.cell(s["attribute"]),
-                             self.cell(SUMMARY_LABELS.get(s["measure"], s["measure"])),
-                             self.cell(_ci(s)), self.cell(s.get("method") or "", small=True)])
-            out += [self.heading("Summary fairness measures", 2),
-                    self.table(rows, [80, 150, 120, FRAME_WIDTH - 350])]
+                number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
+                rows.append([self.cell(s["attribute"], small=True),
+                             SUMMARY_LABELS.get(s["measure"], s["measure"]), _ci(s),
+                             f"method {number}"])
+            out += [self.heading("Summary fairness measures", 1),
+                    self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
+                               extra=self._compact())]
+            out += [self.p(esc(f"Method {n}: {text}"), self.s.cell_small)
+                    for text, n in methods.items()]
         return out
 
     def chart_section(self) -> list[Any]:
@@ -817,7 +848,7 @@ class _Builder:
         ]
         for i in range(boxes):
             label = SIGNATURE_LABELS[i]
-            out += [self.p(f"<b>{esc(label)}</b>"),
+            out += [self.p(f"<b>{esc(label)}</b> — box reserved for the digital signature"),
                     SignatureBox(f"Signature{i + 1}", label, *SIG_BOX, self.slots),
                     Spacer(1, 14)]
         return [KeepTogether(out)]

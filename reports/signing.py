@@ -85,7 +85,17 @@ def sign_pdf(
         docmdp_permissions=fields.MDPPerm.FILL_FORMS,
     )
     signer = _simple_signer(identity)
-    style = StaticStampStyle(background=_PdfBytesPage(appearance), border_width=0)
+    from pyhanko.pdf_utils import layout
+
+    style = StaticStampStyle(
+        background=_PdfBytesPage(appearance),
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(0, 0, 0, 0),
+        ),
+    )
     pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
     out = BytesIO()
     try:
@@ -174,13 +184,13 @@ def render_signature_block(
     half = len(fp) // 2 + 1  # split after a colon: 16 bytes per line
     lines: list[tuple[str, str, float, str]] = [
         ("Digitally signed (PAdES B-B)", SANS_BOLD, 7.5, "#1F4E79"),
-        (identity.name, SANS_BOLD, 10, "#000000"),
+        (identity.name, SANS_BOLD, 11, "#000000"),
         (role, SANS, 8, "#000000"),
-        (f"Date: {when:%Y-%m-%d %H:%M:%S} UTC (signer's clock)", SANS, 7.5, "#000000"),
-        (f"Reason: {reason}" if reason else "Reason: —", SANS, 7.5, "#000000"),
-        ("Certificate SHA-256:", SANS, 6.5, "#333333"),
-        (fp[:half].rstrip(":"), MONO, 5.6, "#333333"),
-        (fp[half:], MONO, 5.6, "#333333"),
+        (f"Date: {when:%Y-%m-%d %H:%M:%S} UTC (signer's clock)", SANS, 8, "#000000"),
+        (f"Reason: {reason}" if reason else "Reason: —", SANS, 8, "#000000"),
+        ("Certificate SHA-256 fingerprint:", SANS, 6.8, "#333333"),
+        (fp[:half].rstrip(":"), MONO, 6.2, "#333333"),
+        (fp[half:], MONO, 6.2, "#333333"),
     ]
     y = height - pad
     for text, font, fs, colour in lines:
