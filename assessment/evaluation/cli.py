@@ -421,10 +421,16 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
         f"Rows: {prov['rows_read']:,} read, {prov['rows_used']:,} used, "
         f"{prov['rows_excluded']:,} excluded" + (f" ({excluded})" if excluded else "") + "\n"
     )
+    mapping = prov.get("mapping", {})
+    decision = (
+        f"predicted class from column {mapping['prediction']!r}"
+        if mapping.get("prediction") and not mapping.get("score")
+        else f"threshold {spec['threshold']:g} (positive when score >= threshold)"
+    )
     w(
-        f"Threshold {spec['threshold']:g} (positive when score >= threshold); "
-        f"{round(spec['ci_level'] * 100):d}% CIs; bootstrap B={spec['bootstrap']}, "
-        f"seed {spec['seed']}; small group: n < {spec['min_n']} or < {spec['min_events']} events\n"
+        f"Decision: {decision}; {round(spec['ci_level'] * 100):d}% CIs; bootstrap "
+        f"B={spec['bootstrap']}, seed {spec['seed']}; small group: n < {spec['min_n']} or "
+        f"< {spec['min_events']} events\n"
     )
     groups = [data["overall"], *data["groups"]]
     shown = [
