@@ -682,14 +682,14 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
                 if k_miss:
                     issues.append(
                         MappingIssue(
-                            col, f"{k_miss:,} rows have no score and will be excluded.", "warning"
+                            col, f"{_rows(k_miss)} no score and will be excluded.", "warning"
                         )
                     )
                 if k_bad:
                     issues.append(
                         MappingIssue(
                             col,
-                            f"{k_bad:,} scores are not numbers and those rows will be excluded.",
+                            f"{_rows(k_bad)} a score that is not a number and will be excluded.",
                             "warning",
                         )
                     )
@@ -731,6 +731,10 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
                 )
             )
     return issues
+
+
+def _rows(k: int) -> str:
+    return "1 row has" if k == 1 else f"{k:,} rows have"
 
 
 def _prediction(
@@ -862,7 +866,8 @@ _LABEL_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 _LABEL_NAMES = re.compile("|".join(f"(?:{p.pattern})" for p in _LABEL_PATTERNS), re.I)
 _SCORE_NAMES = re.compile(
-    r"(score|prob|proba|probability|risk|y_score|y_prob|logit|pred_prob|likelihood)", re.IGNORECASE
+    r"(score|prob|proba|probability|risk|y_score|y_prob|logit|pred_prob|likelihood|^p$|^phat$)",
+    re.IGNORECASE,
 )
 _PRED_NAMES = re.compile(r"(^pred$|prediction|predicted|y_pred|^yhat$|^y_hat$|decision)", re.I)
 _ATTR_NAMES = re.compile(

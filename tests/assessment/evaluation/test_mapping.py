@@ -361,6 +361,17 @@ def test_check_mapping_warnings_and_clean() -> None:
     assert [i.column for i in issues] == [None]
 
 
+def test_check_mapping_score_warnings() -> None:
+    n = 60
+    p = [f"{v:.2f}" for v in np.linspace(0.05, 0.95, n)]
+    p[2], p[4], p[9] = "?", "", "n.d."
+    data = table(y=[i % 2 for i in range(n)], p=p, sex=["F", "M"] * (n // 2))
+    issues = check_mapping(data, ColumnMapping(label="y", score="p", attributes=["sex"]))
+    assert [(i.column, i.severity) for i in issues] == [("p", "warning"), ("p", "warning")]
+    assert issues[0].message == "2 rows have no score and will be excluded."
+    assert issues[1].message == "1 row has a score that is not a number and will be excluded."
+
+
 def test_suggest_mapping_by_name_and_content() -> None:
     rng = np.random.default_rng(1)
     n = 200
