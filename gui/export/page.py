@@ -320,6 +320,10 @@ class SignExportPage(QWidget):
                                      on_cancelled=self._cancelled)
         self._identity_changed()
 
+    def start_export(self) -> None:
+        """Menu "Export signed PDF…" (the main window calls this after showing the page)."""
+        self.export_signed_pdf()
+
     def _freeze_document(self) -> tuple[Any, bytes | None, str]:
         """A private copy of the document for the worker, plus the saved bytes to embed.
 

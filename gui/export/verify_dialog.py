@@ -53,6 +53,7 @@ class VerifyDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.finished.connect(self._stop)
 
     def choose_file(self) -> None:
         path = self.ctx.ask_open_path("Verify a signed report", PDF_FILTER)
@@ -93,8 +94,7 @@ class VerifyDialog(QDialog):
         self._job = None
         self.open_button.setEnabled(True)
 
-    def done(self, code: int) -> None:  # noqa: D401 - Qt override
-        """Closing the dialog stops a running check (the worker returns on its own)."""
+    def _stop(self, *_: Any) -> None:
+        """Closing the dialog drops a running check (the worker returns on its own)."""
         if self._job is not None and self._job.is_running():
             self._job.cancel()
-        super().done(code)

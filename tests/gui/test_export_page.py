@@ -1,0 +1,137 @@
+"""Sign & export page and Verify dialog: identity, signed PDF in a worker, verification shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import gui.errors
+from assessment.document import Assessment, Reviewer
+from assessment.storage import save
+from gui.context import AppContext
+from gui.export import page as export_page
+from gui.export.page import NewIdentity, SignExportPage
+from gui.export.verify_dialog import VerifyDialog
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    messages: list[str] = []
+    monkeypatch.setattr(gui.errors, "show_message", lambda *a, **k: messages.append(a[2]))
+    return messages
+
+
+@pytest.fixture
+def ctx(qtbot, tmp_path) -> AppContext:
+    context = AppContext()
+    doc = Assessment.new(reviewer=Reviewer(name="Dr Zoë Ångström", role="Methodologist",
+                                           organisation="Probity QA", email="z@example.org"))
+    doc.set_field("model_card", "model_name", "Readmission <30d & risk")
+    path = tmp_path / "a.probity"
+    save(doc, path)
+    context.set_document(doc, path)
+    yield context
+    assert context.shutdown(20.0)
+
+
+@pytest.fixture
+def page(qtbot, ctx, monkeypatch) -> SignExportPage:
+    monkeypatch.setattr(
+        export_page, "ask_new_identity",
+        lambda parent, defaults: NewIdentity(defaults["name"], defaults["role"],
+                                             defaults["organisation"], defaults["email"],
+                                             PASSPHRASE),
+    )
+    widget = SignExportPage(ctx)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def create_identity(qtbot, page: SignExportPage) -> Path:
+    with qtbot.waitSignal(page.identity_created, timeout=30000) as blocker:
+        page.create_button.click()
+    return blocker.args[0]
+
+
+def export(qtbot, page: SignExportPage, out: Path, passphrase: str, monkeypatch) -> None:
+    monkeypatch.setattr(gui.errors, "ask_passphrase", lambda *a, **k: passphrase)
+    page.export_signed_pdf(out)
+
+
+def test_create_identity_and_export_verified_pdf(qtbot, page, tmp_path, monkeypatch, shown):
+    assert page.title == "Sign & export" and not page.is_complete()
+    assert not page.export_button.isEnabled()  # no identity yet
+    identity = create_identity(qtbot, page)
+    assert identity.exists() and identity.suffix == ".p12"
+    assert page.selected_identity() == identity
+    assert "Zoë" in page.identity_info.text()
+    out = tmp_path / "report.pdf"
+    with qtbot.waitSignal(page.exported, timeout=120000) as blocker:
+        export(qtbot, page, out, PASSPHRASE, monkeypatch)
+    outcome = blocker.args[0]
+    assert outcome.path == out and out.read_bytes().startswith(b"%PDF-")
+    assert outcome.verification.ok
+    assert page.is_complete()
+    view = page.verification
+    assert view.model.rowCount() == 1
+    assert view.model.frame()["Signer"].iat[0] == "Dr Zoë Ångström"
+    assert view.model.frame()["Intact"].iat[0] == "yes"
+    assert view.model.frame()["Trusted"].iat[0] == "yes"
+    assert view.banner.text().startswith("✔")
+    # The saved .probity file is embedded byte for byte.
+    import hashlib
+
+    saved = (tmp_path / "a.probity").read_bytes()
+    assert outcome.verification.assessment_sha256 == hashlib.sha256(saved).hexdigest()
+    assert not shown
+
+
+def test_wrong_passphrase_is_one_message_and_no_file(qtbot, page, tmp_path, monkeypatch,
+                                                      shown):
+    create_identity(qtbot, page)
+    out = tmp_path / "nope.pdf"
+    with qtbot.waitSignal(page.export_failed, timeout=60000):
+        export(qtbot, page, out, "wrong passphrase!!", monkeypatch)
+    assert not out.exists()
+    assert len(shown) == 1 and "passphrase" in shown[0].lower()
+    assert "Traceback" not in shown[0]
+    assert not page.is_complete()
+    assert page.export_button.isEnabled()
+
+
+def test_verify_dialog_shows_signers_and_catches_tampering(qtbot, page, ctx, tmp_path,
+                                                           monkeypatch, shown):
+    create_identity(qtbot, page)
+    out = tmp_path / "signed.pdf"
+    with qtbot.waitSignal(page.exported, timeout=120000):
+        export(qtbot, page, out, PASSPHRASE, monkeypatch)
+
+    dialog = VerifyDialog(ctx)
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(gui.errors, "ask_open_path", lambda *a, **k: out)
+    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+        dialog.open_button.click()
+    result = blocker.args[0]
+    assert result.ok and dialog.view.banner.text().startswith("✔")
+    frame = dialog.view.model.frame()
+    assert list(frame["Signer"]) == ["Dr Zoë Ångström"]
+    assert frame["Coverage"].iat[0]
+    assert "Embedded assessment" in dialog.view.details.text()
+
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(out.read_bytes())
+    data += b"\n% appended after signing\n"
+    tampered.write_bytes(bytes(data))
+    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+        dialog.verify(tampered)
+    assert not blocker.args[0].ok
+    assert dialog.view.banner.text().startswith("✖")
+
+    not_pdf = tmp_path / "x.pdf"
+    not_pdf.write_text("hello", encoding="utf-8")
+    with qtbot.waitSignal(dialog.failed, timeout=60000):
+        dialog.verify(not_pdf)
+    assert shown and "not a PDF" in shown[-1]
