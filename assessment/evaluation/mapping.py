@@ -55,7 +55,7 @@ Severity = Literal["error", "warning", "info"]
 Positive = str | list[str] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LoadedTable:
     """A user's table as read, plus what the report needs to say where it came from.
 

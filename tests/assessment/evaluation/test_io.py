@@ -168,6 +168,27 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     assert race.codes.tolist() == [0, 2, 1, 0]
 
 
+def test_parquet_categorical_and_nullable_columns(tmp_path: Path) -> None:
+    path = tmp_path / "typed.parquet"
+    frame = pd.DataFrame(
+        {
+            "y": pd.array([1, 0, None, 0, 1], dtype="Int64"),
+            "p": pd.array([0.9, 0.2, 0.5, None, 0.6], dtype="Float64"),
+            "race": pd.Categorical(["B", "A", "A", None, "B"]),
+        }
+    )
+    frame.to_parquet(path)
+    inputs = prepare_input(
+        read_table(path), ColumnMapping(label="y", score="p", attributes=["race"])
+    )
+    assert inputs.provenance.excluded == {"missing outcome": 1, "missing score": 1}
+    assert inputs.y_true.tolist() == [True, False, True]
+    assert inputs.score.tolist() == pytest.approx([0.9, 0.2, 0.6])
+    race = inputs.attribute("race")
+    assert [race.levels[c] for c in race.codes] == ["B", "A", "B"]
+    assert len({read_table(path): "cached"}) == 1  # hashable: the GUI may key caches on it
+
+
 def test_parquet_is_detected_by_content_not_name(tmp_path: Path) -> None:
     path = tmp_path / "export.dat"
     pd.DataFrame({"y": [1, 0]}).to_parquet(path)
