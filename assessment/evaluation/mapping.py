@@ -485,6 +485,12 @@ def _positive_indices(
         for neg, pos in _BOOLEAN_PAIRS:
             if canon in (neg, pos):
                 return [0] if canon == pos else []
+    if len(texts) > 20:
+        raise DataError(
+            f"The {role} column {column!r} has {len(texts):,} different values "
+            f"({_list_values(texts, limit=5)}), so it does not look like a yes/no {role}; "
+            f"choose the right column or give the value(s) that mean positive ({option} VALUE)."
+        )
     raise DataError(
         f"The {role} column {column!r} has {len(texts)} values ({_list_values(texts)}), "
         f"so say which one is the positive {role} ({option} VALUE)."

@@ -80,6 +80,12 @@ def test_several_positive_values() -> None:
     assert "'Hgh' does not occur" in message(data, mapping)
 
 
+def test_continuous_outcome_is_called_out() -> None:
+    data = table(y=list(np.linspace(0, 1, 40)), p=[0.5] * 40, sex=["F", "M"] * 20)
+    text = message(data, ColumnMapping(label="y", score="p", attributes=["sex"]))
+    assert "40 different values" in text and "does not look like a yes/no outcome" in text
+
+
 def test_two_non_boolean_values_need_positive_value() -> None:
     data = basic(y=["dead", "alive"] * 3)
     assert "positive" in message(data, ColumnMapping(label="y", score="p", attributes=["sex"]))
