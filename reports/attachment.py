@@ -8,6 +8,7 @@ appends its own revisions, which the attachment revision does not disturb).
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -82,8 +83,11 @@ def read_attachment(pdf: bytes, *, source: str = "the PDF") -> Attachment:
     for i in range(0, len(names) - 1, 2):
         if str(names[i]) != ATTACHMENT_NAME:
             continue
-        spec = names[i + 1].get_object()
-        data = spec["/EF"]["/F"].get_object().data
-        shown = str(spec.get("/UF", spec["/F"]))
+        try:
+            spec = names[i + 1].get_object()
+            data = spec["/EF"]["/F"].get_object().data
+            shown = str(spec.get("/UF", spec["/F"]))
+        except (KeyError, TypeError, ValueError, PdfError, zlib.error) as exc:
+            raise ReportError(f"The assessment embedded in {source} is damaged ({exc}).") from exc
         return Attachment(name=shown, data=data)
     raise ReportError(f"{source} has no embedded {ATTACHMENT_NAME}; it was not made by Probity.")

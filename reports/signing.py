@@ -40,6 +40,7 @@ class SignedPdf:
     field_name: str
     certified: bool
     verification: VerificationResult
+    untrusted_earlier: list[str]  # earlier signers not in this user's trusted store
 
 
 def sign_pdf(
@@ -108,10 +109,14 @@ def sign_pdf(
 
     trust = (identity.certificate, *identity.chain, *extra_trust)
     result = verify_pdf(data, extra_trust=trust, source="the signed report")
-    if not result.ok:
-        problems = "; ".join(p for s in result.signatures for p in s.problems)
+    mine = next((s for s in result.signatures if s.field == field_name), None)
+    broken = [p for s in result.signatures if not s.sound for p in s.problems]
+    if mine is None or not mine.ok or broken:
+        problems = "; ".join(broken or (mine.problems if mine else ["new signature missing"]))
         raise ReportError(f"The signed report failed re-validation ({problems}); nothing exported.")
-    return SignedPdf(data, field_name, not already_signed, result)
+    # Earlier signers need not be in this signer's trusted store: that is the verifier's call.
+    untrusted = [s.signer for s in result.signatures if not s.trusted]
+    return SignedPdf(data, field_name, not already_signed, result, untrusted)
 
 
 def _widget_size(field: object) -> tuple[float, float]:

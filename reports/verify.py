@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,6 +44,13 @@ class SignatureCheck:
     modification_level: str
     ok: bool
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def sound(self) -> bool:
+        """Intact, valid and covering the file (or followed only by permitted signatures):
+        everything except trust, which depends on who is verifying."""
+        return self.intact and self.valid and not any("not trusted" not in p
+                                                      for p in self.problems)
 
 
 @dataclass
@@ -145,6 +153,7 @@ def _validation_context(extra: tuple[x509.Certificate, ...], use_store: bool) ->
 
 
 def _check(sig: Any, context: Any, revisions: int, signed_revisions: set[int]) -> SignatureCheck:
+    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
@@ -153,7 +162,8 @@ def _check(sig: Any, context: Any, revisions: int, signed_revisions: set[int]) -
     field_name = str(sig.field_name)
     try:
         status = validate_pdf_signature(sig, context)
-    except (SignatureValidationError, ValueError) as exc:
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError,
+            zlib.error) as exc:  # a damaged file is a failed signature, not a crash
         return SignatureCheck(
             field=field_name, signer="(unreadable)", subject="", signing_time=None,
             fingerprint="", intact=False, valid=False, trusted=False, certification=False,
