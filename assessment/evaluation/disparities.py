@@ -58,9 +58,7 @@ def _sufficient(stats: GroupingStats, spec: EvaluationSpec) -> np.ndarray:
     return (c.n >= spec.min_n) & (c.n_pos >= spec.min_events) & (c.n_neg >= spec.min_events)
 
 
-def choose_reference(
-    stats: GroupingStats, spec: EvaluationSpec, notes: list[str]
-) -> int | None:
+def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int | None:
     """Index of the reference group of one grouping, or None for the overall population."""
     ref = spec.reference
     gp = stats.grouping
@@ -127,9 +125,7 @@ class _Pair:
     ratio_method: str
 
 
-def _proportion_pair(
-    stats: GroupingStats, mid: str, ref: int | None, level: float
-) -> _Pair:
+def _proportion_pair(stats: GroupingStats, mid: str, ref: int | None, level: float) -> _Pair:
     num, den, _ = stats.parts[mid]
     if ref is not None:
         d, dl, dh = iv.newcombe(num, den, num[ref], den[ref], level)
@@ -138,20 +134,19 @@ def _proportion_pair(
     num_all, den_all = num.sum(), den.sum()
     num_r, den_r = num_all - num, den_all - den
     share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
-    d0, dl0, dh0 = iv.newcombe(num, den, num_r, den_r, level)
+    _, dl0, dh0 = iv.newcombe(num, den, num_r, den_r, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_all = num_all / den_all if den_all > 0 else np.nan
         d = num / den - p_all
         r = (num / den) / p_all
         dl, dh = share_rest * dl0, share_rest * dh0
-        rho, rho_lo, rho_hi = iv.katz(num_r, den_r, num, den, level)
+        _, rho_lo, rho_hi = iv.katz(num_r, den_r, num, den, level)
         a = den / den_all
         rl = 1 / (a + share_rest * rho_hi)
         rh = 1 / (a + share_rest * rho_lo)
     whole = den_r == 0
     dl, dh = np.where(whole, 0.0, dl), np.where(whole, 0.0, dh)
     rl, rh = np.where(whole & np.isfinite(r), 1.0, rl), np.where(whole & np.isfinite(r), 1.0, rh)
-    del d0, rho
     suffix = " (group vs its complement, mapped to the comparison with the overall population)"
     return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix)
 
@@ -179,12 +174,24 @@ def _auroc_pair(
         se = np.sqrt(vlog)
         rl = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(-z * se), np.nan)
         rh = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(z * se), np.nan)
-    return _Pair(d, dl, dh, r, rl, rh, how + " (normal approximation)",
-                 how + " (delta method on the log ratio)")
+    return _Pair(
+        d,
+        dl,
+        dh,
+        r,
+        rl,
+        rh,
+        how + " (normal approximation)",
+        how + " (delta method on the log ratio)",
+    )
 
 
 def _bootstrap_pair(
-    stats: GroupingStats, overall: GroupingStats, mid: str, ref: int | None, level: float,
+    stats: GroupingStats,
+    overall: GroupingStats,
+    mid: str,
+    ref: int | None,
+    level: float,
     method: str,
 ) -> _Pair:
     vals = stats.values[mid]
@@ -250,7 +257,10 @@ def _estimate(value: float, lo: float, hi: float, method: str, why: str | None) 
 
 
 def _pairs(
-    stats: GroupingStats, overall: GroupingStats, ref: int | None, spec: EvaluationSpec,
+    stats: GroupingStats,
+    overall: GroupingStats,
+    ref: int | None,
+    spec: EvaluationSpec,
     boot_method: str,
 ) -> dict[str, _Pair]:
     level = spec.ci_level
@@ -266,8 +276,12 @@ def _pairs(
 
 
 def _grouping_disparities(
-    stats: GroupingStats, overall: GroupingStats, ref: int | None, spec: EvaluationSpec,
-    ref_label: str, boot_method: str,
+    stats: GroupingStats,
+    overall: GroupingStats,
+    ref: int | None,
+    spec: EvaluationSpec,
+    ref_label: str,
+    boot_method: str,
 ) -> list[Disparity]:
     gp = stats.grouping
     pairs = _pairs(stats, overall, ref, spec, boot_method)
@@ -293,19 +307,26 @@ def _grouping_disparities(
                 diff = Estimate(None, None, None, "", reason)
                 ratio = Estimate(None, None, None, "", reason)
             else:
-                diff = _estimate(pair.diff[g], pair.diff_lo[g], pair.diff_hi[g],
-                                 pair.diff_method, why)
+                diff = _estimate(
+                    pair.diff[g], pair.diff_lo[g], pair.diff_hi[g], pair.diff_method, why
+                )
                 if mid in NO_RATIO:
                     ratio = Estimate(None, None, None, "", NO_RATIO[mid])
                 else:
                     rwhy = why
                     if rwhy is None and ref_values[mid] == 0:
                         rwhy = "the reference value is 0, so the ratio is undefined"
-                    ratio = _estimate(pair.ratio[g], pair.ratio_lo[g], pair.ratio_hi[g],
-                                      pair.ratio_method, rwhy)
+                    ratio = _estimate(
+                        pair.ratio[g], pair.ratio_lo[g], pair.ratio_hi[g], pair.ratio_method, rwhy
+                    )
                     if ratio.value is not None and ratio.ci_low is None:
-                        ratio = Estimate(ratio.value, None, None, ratio.method,
-                                         "no interval: a count or a resampled value is 0")
+                        ratio = Estimate(
+                            ratio.value,
+                            None,
+                            None,
+                            ratio.method,
+                            "no interval: a count or a resampled value is 0",
+                        )
             flagged, reason = _flag(mid, diff, ratio, spec)
             out.append(
                 Disparity(
@@ -335,7 +356,6 @@ def _summaries(
     level = spec.ci_level
     v = stats.values
     reps = stats.reps
-    measures: list[tuple[str, np.ndarray | None, list[str], str]] = []
 
     def defined(*mids: str) -> np.ndarray:
         ok = np.ones(gp.size, dtype=bool)
@@ -352,15 +372,28 @@ def _summaries(
         ("demographic_parity_ratio", ("selection_rate",), "min / max selection rate"),
         ("auroc_gap", ("auroc",), "range of AUROC"),
     ]
-    del measures
     for name, mids, what in specs:
         ok = defined(*mids)
         if ok.sum() < 2:
-            out.append(SummaryMeasure(gp.name, name, None, None, None, what,
-                                      "fewer than two groups with a defined value"))
+            out.append(
+                SummaryMeasure(
+                    gp.name,
+                    name,
+                    None,
+                    None,
+                    None,
+                    what,
+                    "fewer than two groups with a defined value",
+                )
+            )
             continue
 
-        def stat(arrs: dict[str, np.ndarray], axis: int = -1, name: str = name) -> np.ndarray:
+        def stat(
+            arrs: dict[str, np.ndarray],
+            axis: int = -1,
+            name: str = name,
+            mids: tuple[str, ...] = mids,
+        ) -> np.ndarray:
             if name == "equalized_odds_difference":
                 return np.maximum(_range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis))
             if name == "demographic_parity_ratio":
@@ -382,8 +415,10 @@ def _summaries(
                 )
                 pct = iv.percentile_interval(stat({"auroc": draws}, axis=1), level)
                 lo, hi = clean(pct.lo[0]), clean(pct.hi[0])
-                method += (f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
-                           f"normal approximations (seed={spec.seed})")
+                method += (
+                    f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
+                    f"normal approximations (seed={spec.seed})"
+                )
             else:
                 reason = "no interval: a group lacks DeLong's variance or B = 0"
         elif reps is not None:
@@ -408,9 +443,7 @@ def compare_groups(
         ref = choose_reference(stats, spec, comp.notes)
         label = OVERALL_LABEL if ref is None else stats.grouping.labels[ref]
         comp.references[stats.grouping.name] = label
-        comp.disparities.extend(
-            _grouping_disparities(stats, overall, ref, spec, label, boot)
-        )
+        comp.disparities.extend(_grouping_disparities(stats, overall, ref, spec, label, boot))
         comp.summary.extend(_summaries(stats, spec, rng))
     comp.methods.update(
         {
@@ -421,8 +454,11 @@ def compare_groups(
             + boot,
         }
     )
-    tested = [d for d in comp.disparities if d.difference.value is not None
-              and d.metric not in NEVER_FLAGGED]
+    tested = [
+        d
+        for d in comp.disparities
+        if d.difference.value is not None and d.metric not in NEVER_FLAGGED
+    ]
     m = len(tested)
     if m > 1:
         alpha = 1 - spec.ci_level

@@ -1,4 +1,5 @@
-"""``evaluate``: subgroup and intersectional performance, intervals, disparities, representativeness.
+"""``evaluate``: subgroup and intersectional performance with intervals, disparities and
+representativeness.
 
 A pure function (STYLE.md §3): arrays in, an :class:`EvaluationResult` out, a progress callback
 and cooperative cancellation so the GUI can run it in a worker. No pandas, no per-row Python.
@@ -149,9 +150,11 @@ def _context(inputs: EvaluationInput, spec: EvaluationSpec) -> _Context:
     ss = None
     if score is not None:
         ss = SortedScores.build(score, y)
-        roc = np.unique(np.quantile(score, np.linspace(0, 1, ROC_POINTS)))
-        grid_index = np.searchsorted(grid, score, side="right")
-        roc_index = np.searchsorted(roc, score, side="right")
+        # Quantiles read off the sorted scores (the "lower" definition), no second sort.
+        at = np.round(np.linspace(0, score.size - 1, ROC_POINTS)).astype(np.intp)
+        roc = np.unique(ss.score[at])
+        grid_index = ss.bin_index(grid)
+        roc_index = ss.bin_index(roc)
     return _Context(
         y=y,
         yf=y.astype(np.float64),
@@ -177,7 +180,11 @@ def _not_available(kind: str, metric: str) -> str:
 
 
 def _point_stats(
-    gp: Grouping, ctx: _Context, kind: str, overall_place: np.ndarray | None
+    gp: Grouping,
+    ctx: _Context,
+    kind: str,
+    overall_place: np.ndarray | None,
+    overall_recal: Recalibration | None = None,
 ) -> GroupingStats:
     """All point estimates and the analytic intervals (Wilson, DeLong) of one grouping."""
     spec = ctx.spec
@@ -212,7 +219,7 @@ def _point_stats(
         parts=parts,
     )
     _auroc_stats(stats, ctx, kind, overall_place)
-    _probability_stats(stats, ctx, kind)
+    _probability_stats(stats, ctx, kind, overall_recal)
     _curves(stats, ctx, keys)
     return stats
 
@@ -240,7 +247,7 @@ def _auroc_stats(
         "DeLong's variance needs at least 2 positives and 2 negatives"
         if np.isfinite(a) and not np.isfinite(v)
         else None
-        for a, v in zip(res.auc, res.var)
+        for a, v in zip(res.auc, res.var, strict=True)
     ]
     if overall_place is not None and res.placements is not None and not gp.is_overall:
         stats.auroc_cov_overall = _placement_covariance(gp, ctx, res.placements, overall_place, c)
@@ -273,7 +280,9 @@ def _placement_covariance(
     return out
 
 
-def _probability_stats(stats: GroupingStats, ctx: _Context, kind: str) -> None:
+def _probability_stats(
+    stats: GroupingStats, ctx: _Context, kind: str, start: Recalibration | None
+) -> None:
     gp, c = stats.grouping, stats.counts
     size = gp.size
     nan = np.full(size, np.nan)
@@ -297,9 +306,9 @@ def _probability_stats(stats: GroupingStats, ctx: _Context, kind: str) -> None:
         "the group has no rows"
         if k <= 0
         else ("expected events Σp = 0: the ratio is undefined" if e <= 0 else None)
-        for k, e in zip(n, expected)
+        for k, e in zip(n, expected, strict=True)
     ]
-    recal = recalibrate(gp, ctx.x, ctx.y, c.n_pos, c.n_neg)
+    recal = recalibrate(gp, ctx.x, ctx.yf, c.n_pos, c.n_neg, start)
     stats.recal = recal
     stats.values["calibration_intercept"] = recal.intercept
     stats.values["calibration_slope"] = recal.slope
@@ -412,7 +421,7 @@ def _bootstrap(
             None
             if not np.isfinite(v) or np.isfinite(lo_)
             else f"the statistic is undefined in {100 * (1 - s):.0f}% of bootstrap resamples"
-            for v, lo_, s in zip(stats.values[mid], pct.lo, pct.defined_share)
+            for v, lo_, s in zip(stats.values[mid], pct.lo, pct.defined_share, strict=True)
         ]
 
 
@@ -518,7 +527,9 @@ def _group_curves(stats: GroupingStats, g: int, ctx: _Context) -> dict[str, Any]
     return curves
 
 
-def _group_result(stats: GroupingStats, g: int, ctx: _Context, methods: dict[str, str]) -> GroupResult:
+def _group_result(
+    stats: GroupingStats, g: int, ctx: _Context, methods: dict[str, str]
+) -> GroupResult:
     gp, c = stats.grouping, stats.counts
     flags, flag_reasons = _flags(c, g, ctx.spec)
     metrics: dict[str, MetricValue] = {}
@@ -533,7 +544,9 @@ def _group_result(stats: GroupingStats, g: int, ctx: _Context, methods: dict[str
                 if mid in BOOTSTRAP_METRICS and ctx.spec.bootstrap == 0
                 else "no interval available"
             )
-        metrics[mid] = MetricValue(value=v, ci_low=lo, ci_high=hi, method=methods[mid], reason=reason)
+        metrics[mid] = MetricValue(
+            value=v, ci_low=lo, ci_high=hi, method=methods[mid], reason=reason
+        )
     return GroupResult(
         attribute=gp.name,
         group=gp.labels[g],
@@ -652,7 +665,7 @@ def evaluate(
     all_stats = [overall_stats]
     for k, gp in enumerate(groupings[1:], start=1):
         checkpoint(0.05 + 0.25 * k / len(groupings))
-        all_stats.append(_point_stats(gp, ctx, kind, overall_place))
+        all_stats.append(_point_stats(gp, ctx, kind, overall_place, overall_stats.recal))
     checkpoint(0.3)
     if spec.bootstrap > 0:
         for k, stats in enumerate(all_stats):

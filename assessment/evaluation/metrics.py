@@ -23,7 +23,7 @@ OVERALL_GROUP = "All"
 # Probabilities of exactly 0 or 1 have an infinite logit; they are clipped to this distance
 # from the bounds before logistic recalibration (the method string says so).
 LOGIT_EPS = 1e-10
-NEWTON_TOL = 1e-10
+NEWTON_STOP = 1e-5
 NEWTON_MAX_ITER = 60
 # A recalibration coefficient beyond this size means the outcome is (quasi-)separated by the
 # score within the group: the maximum-likelihood estimate does not exist.
@@ -221,7 +221,7 @@ def threshold_metrics(c: Counts) -> dict[str, tuple[np.ndarray, list[str | None]
     tpr = _ratio(c.tp, c.n_pos)
     tnr = _ratio(c.tn, c.n_neg)
     bal = (tpr + tnr) / 2
-    out["balanced_accuracy"] = (bal, [_one_class_reason(p, q) for p, q in zip(c.n_pos, c.n_neg)])
+    out["balanced_accuracy"] = (bal, auroc_reasons(c.n_pos, c.n_neg))
     return out
 
 
@@ -242,11 +242,28 @@ class SortedScores:
     order: np.ndarray
     score: np.ndarray
     y: np.ndarray
+    has_ties: bool
 
     @classmethod
     def build(cls, score: np.ndarray, y: np.ndarray) -> SortedScores:
         order = np.argsort(score)
-        return cls(order=order, score=score[order], y=y[order])
+        s = score[order]
+        ties = bool(s.size > 1 and np.any(s[1:] == s[:-1]))
+        return cls(order=order, score=s, y=y[order], has_ties=ties)
+
+    def bin_index(self, thresholds: np.ndarray) -> np.ndarray:
+        """Per row (original order), the number of ascending ``thresholds`` ≤ its score.
+
+        Equal to ``np.searchsorted(thresholds, score, "right")`` but built from the sorted
+        scores in O(n + k log n).
+        """
+        n = self.score.size
+        pos = np.searchsorted(self.score, thresholds, side="left")
+        reps = np.diff(np.concatenate(([0], pos, [n])))
+        sorted_bins = np.repeat(np.arange(thresholds.size + 1, dtype=np.intp), reps)
+        out = np.empty(n, dtype=np.intp)
+        out[self.order] = sorted_bins
+        return out
 
 
 @dataclass(frozen=True)
@@ -278,62 +295,95 @@ def auroc_delong(
     After the global score sort, a stable radix sort by group code lays each group's scores out
     in ascending order. A tie block is a run of equal scores inside one group; the count of
     negatives before the block (exclusive cumulative sum restarted per group) gives every
-    positive's placement value, which equals (midrank among all − midrank among positives)/n0.
+    positive's placement value, which equals (midrank among all − midrank among positives)/n0,
+    so the mean placement is the Mann–Whitney AUROC with midranks. Without ties every row is
+    its own block and the block bookkeeping is skipped.
     """
     size = grouping.size
-    codes_sorted = _small_codes(grouping.codes, size)[ss.order]
-    perm = np.argsort(codes_sorted, kind="stable")
-    s = ss.score[perm]
-    yy = ss.y[perm]
-    cc = codes_sorted[perm].astype(np.intp)
-    n = s.shape[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if n == 0:
-            nan = np.full(size, np.nan)
-            return AurocResult(nan, nan, nan, nan, None)
+    n = ss.score.shape[0]
+    if n == 0:
+        nan = np.full(size, np.nan)
+        return AurocResult(nan, nan, nan, nan, None)
+    if size == 1:
+        perm = None
+        yy = ss.y
+        cc_small = np.zeros(n, dtype=np.uint8)
+    else:
+        codes_sorted = _small_codes(grouping.codes, size)[ss.order]
+        perm = np.argsort(codes_sorted, kind="stable")
+        yy = ss.y[perm]
+        cc_small = codes_sorted[perm]
+    if ss.has_ties:
+        s = ss.score if perm is None else ss.score[perm]
         new_block = np.empty(n, dtype=bool)
         new_block[0] = True
         np.not_equal(s[1:], s[:-1], out=new_block[1:])
-        new_block[1:] |= cc[1:] != cc[:-1]
+        new_block[1:] |= cc_small[1:] != cc_small[:-1]
         bid = np.cumsum(new_block) - 1
         nb = int(bid[-1]) + 1
         bpos = np.bincount(bid, weights=yy, minlength=nb)
-        bcnt = np.bincount(bid, minlength=nb).astype(np.float64)
-        bneg = bcnt - bpos
-        bgrp = cc[new_block]
-        gfirst = np.flatnonzero(np.r_[True, bgrp[1:] != bgrp[:-1]])
-        cneg = np.cumsum(bneg) - bneg
-        cpos = np.cumsum(bpos) - bpos
-        base_neg = np.zeros(size)
-        base_pos = np.zeros(size)
-        base_neg[bgrp[gfirst]] = cneg[gfirst]
-        base_pos[bgrp[gfirst]] = cpos[gfirst]
-        neg_before = cneg - base_neg[bgrp]
-        pos_before = cpos - base_pos[bgrp]
-        n1 = n_pos[bgrp]
-        n0 = n_neg[bgrp]
-        v10 = (neg_before + 0.5 * bneg) / n0
-        v01 = (n1 - pos_before - 0.5 * bpos) / n1
-        pos_weight = bpos * np.where(bpos > 0, v10, 0.0)
-        auc = np.bincount(bgrp, weights=pos_weight, minlength=size) / n_pos
+        bneg = np.bincount(bid, minlength=nb) - bpos
+        bgrp = cc_small[new_block].astype(np.intp)
+    else:
+        bid = None
+        bpos = yy.astype(np.float64)
+        bneg = 1.0 - bpos
+        bgrp = cc_small.astype(np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v10, v01 = _placements(bpos, bneg, bgrp, n_pos, n_neg, size)
+        pv = bpos * v10
+        auc = np.bincount(bgrp, weights=pv, minlength=size) / n_pos
         auc[(n_pos <= 0) | (n_neg <= 0)] = np.nan
-        d10 = np.where(bpos > 0, v10 - auc[bgrp], 0.0)
-        d01 = np.where(bneg > 0, v01 - auc[bgrp], 0.0)
-        s10 = np.bincount(bgrp, weights=bpos * d10 * d10, minlength=size) / (n_pos - 1)
-        s01 = np.bincount(bgrp, weights=bneg * d01 * d01, minlength=size) / (n_neg - 1)
+        # DeLong's S10, S01 as (Σ v² − k·mean²)/(k − 1); placements lie in [0, 1].
+        sum10 = np.bincount(bgrp, weights=pv * v10, minlength=size)
+        nv = bneg * v01
+        mean01 = np.bincount(bgrp, weights=nv, minlength=size) / n_neg
+        sum01 = np.bincount(bgrp, weights=nv * v01, minlength=size)
+        s10 = np.maximum(sum10 - n_pos * auc * auc, 0.0) / (n_pos - 1)
+        s01 = np.maximum(sum01 - n_neg * mean01 * mean01, 0.0) / (n_neg - 1)
         s10[n_pos < 2] = np.nan
         s01[n_neg < 2] = np.nan
         var = s10 / n_pos + s01 / n_neg
-        place = None
-        if placements:
-            row_val = np.where(yy, v10[bid], v01[bid])
-            place = np.empty(n)
-            place[ss.order[perm]] = row_val
+    place = None
+    if placements:
+        row_v10 = v10 if bid is None else v10[bid]
+        row_v01 = v01 if bid is None else v01[bid]
+        row_val = np.where(yy, row_v10, row_v01)
+        place = np.empty(n)
+        place[ss.order if perm is None else ss.order[perm]] = row_val
     return AurocResult(auc=auc, var=var, s10=s10, s01=s01, placements=place)
 
 
+def _placements(
+    bpos: np.ndarray,
+    bneg: np.ndarray,
+    bgrp: np.ndarray,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Placement values per block (blocks sorted by group, then score)."""
+    cneg = np.cumsum(bneg)
+    cneg -= bneg
+    cpos = np.cumsum(bpos)
+    cpos -= bpos
+    first = np.flatnonzero(np.r_[True, bgrp[1:] != bgrp[:-1]])
+    base_neg = np.zeros(size)
+    base_pos = np.zeros(size)
+    base_neg[bgrp[first]] = cneg[first]
+    base_pos[bgrp[first]] = cpos[first]
+    cneg -= base_neg[bgrp]
+    cpos -= base_pos[bgrp]
+    cneg += 0.5 * bneg
+    v10 = cneg / n_neg[bgrp]
+    n1 = n_pos[bgrp]
+    cpos += 0.5 * bpos
+    v01 = (n1 - cpos) / n1
+    return v10, v01
+
+
 def auroc_reasons(n_pos: np.ndarray, n_neg: np.ndarray) -> list[str | None]:
-    return [_one_class_reason(p, q) for p, q in zip(n_pos, n_neg)]
+    return [_one_class_reason(p, q) for p, q in zip(n_pos, n_neg, strict=True)]
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -344,7 +394,8 @@ def logit(p: np.ndarray) -> np.ndarray:
 def expit(x: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     np.negative(x, out=out)
-    np.exp(out, out=out)
+    with np.errstate(over="ignore"):  # exp(large) = inf gives expit = 0 exactly
+        np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
     return out
@@ -366,75 +417,107 @@ class Recalibration:
 
 
 def _newton_offset(
-    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray, n_pos: np.ndarray
+    codes: np.ndarray,
+    size: int,
+    x: np.ndarray,
+    n_pos: np.ndarray,
+    active: np.ndarray,
+    start: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """α per group solving Σ y = Σ expit(α + x): Newton–Raphson from α = 0."""
-    alpha = np.zeros(size)
+    """α per group solving Σ y = Σ expit(α + x) by Newton–Raphson.
+
+    Only ``active`` groups (both classes present) are iterated; a group whose α runs past
+    :data:`SEPARATION_LIMIT` is frozen as not converged. Newton converges quadratically, so
+    stopping after a step below :data:`NEWTON_STOP` leaves an error of order NEWTON_STOP².
+    """
+    alpha = np.full(size, float(start))
+    live = active.copy()
     ok = np.zeros(size, dtype=bool)
     for _ in range(NEWTON_MAX_ITER):
+        if not live.any():
+            break
         pi = expit(alpha[codes] + x)
         g = n_pos - np.bincount(codes, weights=pi, minlength=size)
         h = np.bincount(codes, weights=pi * (1 - pi), minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.where(h > 0, g / h, 0.0)
+            step = np.where(live & (h > 0), g / h, 0.0)
         step = np.clip(step, -10, 10)
         alpha += step
-        if np.all(np.abs(step) < NEWTON_TOL):
-            ok[:] = True
-            break
-    else:
-        ok = np.abs(step) < 1e-6
+        done = live & (np.abs(step) < NEWTON_STOP)
+        ok |= done
+        live &= ~done & (np.abs(alpha) < SEPARATION_LIMIT)
     return alpha, ok
 
 
 def _newton_slope(
-    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray
+    codes: np.ndarray,
+    size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    active: np.ndarray,
+    start: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, b) per group maximising the logistic likelihood of y on logit(p); Newton from (0, 1)."""
-    a = np.zeros(size)
-    b = np.ones(size)
+    """(a, b) per group maximising the logistic likelihood of y on a + b·logit(p) (Newton)."""
+    a = np.full(size, float(start[0]))
+    b = np.full(size, float(start[1]))
+    live = active.copy()
     ok = np.zeros(size, dtype=bool)
     for _ in range(NEWTON_MAX_ITER):
+        if not live.any():
+            break
         pi = expit(a[codes] + b[codes] * x)
         r = y - pi
         w = pi * (1 - pi)
         g0 = np.bincount(codes, weights=r, minlength=size)
         g1 = np.bincount(codes, weights=r * x, minlength=size)
         h00 = np.bincount(codes, weights=w, minlength=size)
-        wx = w * x
-        h01 = np.bincount(codes, weights=wx, minlength=size)
-        h11 = np.bincount(codes, weights=wx * x, minlength=size)
+        w *= x
+        h01 = np.bincount(codes, weights=w, minlength=size)
+        w *= x
+        h11 = np.bincount(codes, weights=w, minlength=size)
         det = h00 * h11 - h01 * h01
         with np.errstate(invalid="ignore", divide="ignore"):
-            good = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
+            good = live & (det > 1e-12 * np.maximum(h00 * h11, 1e-300))
             da = np.where(good, (h11 * g0 - h01 * g1) / det, 0.0)
             db = np.where(good, (h00 * g1 - h01 * g0) / det, 0.0)
         big = np.maximum(np.abs(da), np.abs(db))
         scale = np.where(big > 10, 10 / np.maximum(big, 1e-300), 1.0)
         a += da * scale
         b += db * scale
-        if np.all(big < NEWTON_TOL):
-            ok = good.copy()
-            break
-        ok = good & (big < 1e-6)
+        done = good & (big < NEWTON_STOP)
+        ok |= done
+        live &= good & ~done & (np.abs(a) < SEPARATION_LIMIT) & (np.abs(b) < SEPARATION_LIMIT)
     return a, b, ok
 
 
 def recalibrate(
-    grouping: Grouping, x: np.ndarray, y: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray
+    grouping: Grouping,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    start: Recalibration | None = None,
 ) -> Recalibration:
-    """Both recalibration fits for all groups; undefined groups get NaN and a reason."""
+    """Both recalibration fits for all groups; undefined groups get NaN and a reason.
+
+    ``start`` (the overall population's fit) gives the starting values: subgroup fits are
+    usually close to it, which saves Newton iterations over all rows.
+    """
     size = grouping.size
-    yf = y.astype(np.float64)
-    alpha, ok_a = _newton_offset(grouping.codes, size, x, yf, n_pos)
-    a, b, ok_b = _newton_slope(grouping.codes, size, x, yf)
+    yf = y if y.dtype == np.float64 else y.astype(np.float64)
+    active = (n_pos > 0) & (n_neg > 0)
+    s_alpha, s_a, s_b = 0.0, 0.0, 1.0
+    if start is not None and np.isfinite(start.slope[0]) and np.isfinite(start.intercept[0]):
+        s_alpha, s_a, s_b = start.intercept[0], start.slope_a[0], start.slope[0]
+    alpha, ok_a = _newton_offset(grouping.codes, size, x, n_pos, active, s_alpha)
+    a, b, ok_b = _newton_slope(grouping.codes, size, x, yf, active, (s_a, s_b))
     reasons: list[str | None] = []
     for g in range(size):
         why = _one_class_reason(n_pos[g], n_neg[g])
-        if why is None and not (ok_a[g] and ok_b[g]):
-            why = "the logistic recalibration did not converge"
-        if why is None and max(abs(a[g]), abs(b[g]), abs(alpha[g])) > SEPARATION_LIMIT:
+        if why is None and max(abs(a[g]), abs(b[g]), abs(alpha[g])) >= SEPARATION_LIMIT:
             why = "the score separates the outcome perfectly in this group (no finite fit)"
+        if why is None and not (ok_a[g] and ok_b[g]):
+            why = "the logistic recalibration did not converge (the outcome is nearly separated)"
         reasons.append(why)
     bad = np.array([r is not None for r in reasons], dtype=bool)
     alpha[bad] = np.nan

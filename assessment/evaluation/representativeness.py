@@ -84,30 +84,38 @@ def representativeness(
             continue
         counts = np.bincount(np.asarray(attr.codes), minlength=len(attr.levels))
         total = int(counts.sum())
-        missing = sum(int(c) for lvl, c in zip(attr.levels, counts) if lvl == MISSING_GROUP)
+        missing = sum(
+            int(c) for lvl, c in zip(attr.levels, counts, strict=True) if lvl == MISSING_GROUP
+        )
         known = total - missing
         seen: set[str] = set()
-        for level, cnt in zip(attr.levels, counts):
+        for level, cnt in zip(attr.levels, counts, strict=True):
             key = _norm(level)
             seen.add(key)
             if level == MISSING_GROUP:
                 rows.append(
                     RepresentativenessRow(
-                        attr.name, level, int(cnt), (cnt / total) if total else None,
-                        None, None, None, None, None,
+                        attr.name,
+                        level,
+                        int(cnt),
+                        (cnt / total) if total else None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
                         "share of all rows; missing values are not compared",
                     )
                 )
                 continue
             share = float(cnt) / known if known else None
             rows.append(_row(attr.name, level, int(cnt), share, training, population, key, spec))
-        extra = sorted(
-            {k for src in (training, population) if src for k in src} - seen
-        )
+        extra = sorted({k for src in (training, population) if src for k in src} - seen)
         for key in extra:
             label = _original_label(spec, target, key)
-            rows.append(_row(attr.name, label, 0, 0.0 if known else None, training, population,
-                             key, spec))
+            rows.append(
+                _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
+            )
         if extra:
             notes.append(
                 f"representativeness: {attr.name} groups {', '.join(extra)} appear in the "
@@ -138,8 +146,14 @@ def _row(
 ) -> RepresentativenessRow:
     t = training.get(key, 0.0) if training is not None else None
     r = population.get(key, 0.0) if population is not None else None
-    flags = [f for f in (_flag(share, t, "training cohort", spec),
-                         _flag(share, r, "reference population", spec)) if f[0]]
+    flags = [
+        f
+        for f in (
+            _flag(share, t, "training cohort", spec),
+            _flag(share, r, "reference population", spec),
+        )
+        if f[0]
+    ]
     flags.sort(key=lambda f: _PRIORITY[f[0] or ""])
     flag = flags[0][0] if flags else None
     reason = "; ".join(f[1] for f in flags if f[1]) or None

@@ -143,7 +143,8 @@ class EvaluationSpec:
         if self.reference.kind not in REFERENCE_KINDS:
             raise EvaluationError(
                 f"Unknown reference kind {self.reference.kind!r}; use one of "
-                + ", ".join(REFERENCE_KINDS) + "."
+                + ", ".join(REFERENCE_KINDS)
+                + "."
             )
         if self.reference.kind == "best" and self.reference.metric not in HIGHER_IS_BETTER:
             raise EvaluationError(
@@ -165,7 +166,9 @@ class EvaluationSpec:
                 f"(got {tol.ratio_low}, {tol.ratio_high}, {tol.difference})."
             )
         if self.auroc_method != "delong":
-            raise EvaluationError(f"Unknown AUROC interval method {self.auroc_method!r}; use delong.")
+            raise EvaluationError(
+                f"Unknown AUROC interval method {self.auroc_method!r}; use delong."
+            )
         if not 2 <= self.calibration_bins <= 100:
             raise EvaluationError(
                 f"Calibration bins must be between 2 and 100, not {self.calibration_bins}."
@@ -178,7 +181,8 @@ class EvaluationSpec:
             if not 2 <= len(combo) <= 3 or len(set(combo)) != len(combo):
                 raise EvaluationError(
                     "An intersection joins 2 or 3 different attributes, not "
-                    + "×".join(combo) + "."
+                    + "×".join(combo)
+                    + "."
                 )
         for name, dist in self.reference_population.items():
             if any((not math.isfinite(v)) or v < 0 for v in dist.values()):
