@@ -632,6 +632,21 @@ def _check_roles(mapping: ColumnMapping) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def distinct_values(
+    data: LoadedTable | pd.DataFrame,
+    column: str,
+    missing: Sequence[str] = DEFAULT_MISSING,
+    limit: int = 200,
+) -> list[tuple[str, int]]:
+    """A column's values exactly as the mapping compares them (1.0 -> "1", stripped, missing
+    tokens left out), most frequent first: the choices for a positive-value or reference box."""
+    table = _as_table(data)
+    col = _resolve_column(table, column, "chosen")
+    coded = _code_column(table.frame[col], missing)
+    order = np.argsort(-coded.counts, kind="stable")[:limit]
+    return [(coded.texts[i], int(coded.counts[i])) for i in order]
+
+
 def _as_table(data: LoadedTable | pd.DataFrame) -> LoadedTable:
     return data if isinstance(data, LoadedTable) else LoadedTable.from_frame(data)
 
@@ -998,6 +1013,7 @@ __all__ = [
     "MappingIssue",
     "band_labels",
     "check_mapping",
+    "distinct_values",
     "parse_bins",
     "prepare_input",
     "suggest_mapping",

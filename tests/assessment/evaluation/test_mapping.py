@@ -17,6 +17,7 @@ from assessment.evaluation.io import (
     LoadedTable,
     band_labels,
     check_mapping,
+    distinct_values,
     parse_bins,
     prepare_input,
     read_table,
@@ -78,6 +79,15 @@ def test_several_positive_values() -> None:
     assert ColumnMapping.from_json(json.loads(json.dumps(mapping.to_json()))) == mapping
     mapping.prediction_positive = ["Medium", "Hgh"]
     assert "'Hgh' does not occur" in message(data, mapping)
+
+
+def test_distinct_values_as_compared() -> None:
+    data = basic(y=[1.0, 0.0, 1.0, 0.0, 1.0, None], race=[" b", "b", "a", "?", "c", "c"])
+    assert distinct_values(data, "y") == [("1", 3), ("0", 2)]
+    assert distinct_values(data, "race") == [("b", 2), ("c", 2), ("a", 1)]
+    assert distinct_values(data, "race", missing=[]) == [("b", 2), ("c", 2), ("a", 1), ("?", 1)]
+    with pytest.raises(DataError, match="did you mean 'race'"):
+        distinct_values(data, "rac")
 
 
 def test_continuous_outcome_is_called_out() -> None:
