@@ -52,6 +52,8 @@ THRESHOLD = 0.15  # see choose_threshold_note(): roughly 1.5 x the 30-day readmi
 NO_READMISSION_POSSIBLE = {11: "expired", 13: "hospice", 14: "hospice", 19: "expired",
                            20: "expired", 21: "expired"}
 CHILD_AGE_BANDS = ("[0-10)", "[10-20)")
+UNKNOWN = "Unknown"
+RACE_ORDER = ("Caucasian", "AfricanAmerican", "Hispanic", "Asian", "Other", UNKNOWN)
 AGE_BANDS = ("[20-30)", "[30-40)", "[40-50)", "[50-60)", "[60-70)", "[70-80)", "[80-90)",
              "[90-100)")
 
@@ -146,7 +148,7 @@ class Cohort:
 
 
 def build_cohort(raw: pd.DataFrame) -> Cohort:
-    """Apply the eligibility rules: adults, and only encounters after which readmission is possible."""
+    """Apply the eligibility rules: adults, and only stays after which readmission is possible."""
     flow: dict[str, int] = {"encounters_in_file": len(raw),
                             "patients_in_file": int(raw["patient_nbr"].nunique())}
     disposition = raw["discharge_disposition_id"].astype(int)
@@ -307,17 +309,28 @@ def cross_validated_auroc(dev: pd.DataFrame) -> dict[str, Any]:
 
 
 def predictions_frame(val: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
-    """The shipped columns: '?' race and 'Unknown/Invalid' gender become missing (null)."""
-    race = val["race"].where(val["race"] != "?", None)
-    gender = val["gender"].where(val["gender"].isin(["Female", "Male"]), None)
+    """The shipped columns. Race '?' and gender 'Unknown/Invalid' are written as "Unknown".
+
+    "Unknown" rather than an empty cell because the datasheet counts unrecorded values under
+    "Unknown" (its guidance), so the validation shares and the training shares of the subgroup
+    evaluation compare like with like; the group is evaluated like any other.
+    """
     return pd.DataFrame({
         "encounter_id": val["encounter_id"].to_numpy(),
         "readmitted_30d": val["readmitted_30d"].to_numpy(),
         "predicted_probability": np.round(probability, PROBABILITY_DECIMALS),
-        "race": race.to_numpy(dtype=object),
-        "gender": gender.to_numpy(dtype=object),
+        "race": val["race"].map(race_label).to_numpy(dtype=object),
+        "gender": val["gender"].map(sex_label).to_numpy(dtype=object),
         "age_band": val["age"].to_numpy(dtype=object),
     })
+
+
+def race_label(value: str) -> str:
+    return UNKNOWN if value == "?" else value
+
+
+def sex_label(value: str) -> str:
+    return value if value in ("Female", "Male") else UNKNOWN
 
 
 def write_predictions(frame: pd.DataFrame, path: Path) -> str:
@@ -350,14 +363,18 @@ def predictions_schema() -> Any:
 
 
 def demographics(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Counts per sex, age band and race of one cohort (encounters), in the file's own labels."""
-    sex = frame["gender"].map(lambda g: g if g in ("Female", "Male") else "Not recorded")
-    race = frame["race"].map(lambda r: "Not recorded" if r == "?" else r)
+    """Encounter counts per sex, age band and race, in the labels of the shipped predictions.
+
+    Ethnicity is not a separate field of the source (Hispanic is one value of its race field), so
+    every encounter counts as ethnicity "Unknown".
+    """
+    sex = frame["gender"].map(sex_label).value_counts()
+    race = frame["race"].map(race_label).value_counts()
     return {
-        "sex": {k: int(v) for k, v in sex.value_counts().sort_index().items()},
+        "sex": {g: int(sex.get(g, 0)) for g in ("Female", "Male", UNKNOWN) if sex.get(g, 0)},
         "age_band": {band: int((frame["age"] == band).sum()) for band in AGE_BANDS},
-        "race": {k: int(v) for k, v in race.value_counts().items()},
-        "ethnicity": {"Not recorded": len(frame)},
+        "race": {g: int(race[g]) for g in RACE_ORDER if g in race.index},
+        "ethnicity": {UNKNOWN: len(frame)},
     }
 
 
@@ -386,10 +403,13 @@ def build_model_and_predictions(data_path: Path, resources: Path) -> DemoBuild:
 
     flow = dict(cohort.flow)
     flow.update({
-        "development_encounters": len(dev), "development_patients": int(dev["patient_nbr"].nunique()),
+        "development_encounters": len(dev),
+        "development_patients": int(dev["patient_nbr"].nunique()),
         "development_events": int(dev["readmitted_30d"].sum()),
         "validation_encounters": len(val), "validation_patients": int(val["patient_nbr"].nunique()),
         "validation_events": int(val["readmitted_30d"].sum()),
+        "development_patients_with_repeat_encounters":
+            int((dev.groupby("patient_nbr").size() > 1).sum()),
     })
     n_params = len(pipeline.named_steps["columns"].get_feature_names_out())
     facts: dict[str, Any] = {
@@ -420,6 +440,745 @@ def build_model_and_predictions(data_path: Path, resources: Path) -> DemoBuild:
     return DemoBuild(facts=facts, predictions_path=out, predictions_sha256=digest)
 
 
+# --------------------------------------------------------------------------- the model report
+
+REPORT_NAME = "MODEL_REPORT.md"
+REPORT = "Probity demo model report"  # the document the PROBAST answers cite, by section
+STRACK = "Strack et al. 2014, BioMed Res Int 2014:781670"
+MODEL_NAME = "Probity demo: 30-day readmission after a diabetes admission"
+MODEL_VERSION = "1.0"
+MODEL_DATE = "2026-11-23"
+
+
+def pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f} %"
+
+
+def fmt_auroc(a: dict[str, float]) -> str:
+    return f"{a['value']:.3f} (95 % CI {a['ci_low']:.3f} to {a['ci_high']:.3f})"
+
+
+def model_report(facts: dict[str, Any]) -> str:
+    """The demo model's own report, in numbered sections the PROBAST answers cite (§n)."""
+    f, perf = facts["flow"], facts["performance"]
+    val, app, cv = perf["validation"], perf["apparent"], perf["internal_cv"]
+    lines = [
+        f"# {REPORT}: {MODEL_NAME}, version {MODEL_VERSION}",
+        "",
+        "Generated by `scripts/build_demo.py` from `diabetic_data.csv` (UCI dataset 296). "
+        "For demonstrating Probity only: not a clinical tool. Section numbers (§) are cited by "
+        "the demo assessment.",
+        "",
+        "## §1 Purpose",
+        "Estimate, at discharge planning, each adult diabetes inpatient's probability of an "
+        "all-cause readmission within 30 days, so that transitional-care resources (follow-up "
+        "call, early clinic visit, medication reconciliation) can be offered to those at highest "
+        "risk. The output informs the care team; it does not decide.",
+        "",
+        "## §2 Data source",
+        "Health Facts (Cerner Corporation) electronic health records of 130 US hospitals, "
+        "1999-2008, as extracted by Strack et al. (2014): inpatient encounters with any diabetes "
+        "diagnosis, length of stay 1-14 days, with laboratory tests and medications during the "
+        f"stay. The file holds {f['encounters_in_file']:,} encounters of "
+        f"{f['patients_in_file']:,} patients (sha256 `{facts['source']['sha256'][:16]}...`).",
+        "",
+        "## §3 Eligibility and cohort flow",
+        f"- excluded: {f['excluded_died_or_hospice']:,} encounters ending in death or discharge "
+        "to hospice (dispositions 11, 13, 14, 19, 20, 21): no readmission is possible;",
+        f"- excluded: {f['excluded_age_under_20']:,} encounters of patients younger than 20 years "
+        "(outside the intended adult population);",
+        f"- eligible: {f['eligible_encounters']:,} encounters of {f['eligible_patients']:,} "
+        "patients; no further exclusions.",
+        "",
+        "## §4 Outcome",
+        "Readmission within 30 days of discharge (`readmitted == \"<30\"`), all causes, as "
+        "recorded in the database; readmissions after 30 days and no readmission are both "
+        "non-events. Only readmissions to hospitals contributing to the database are seen. "
+        f"Prevalence: {pct(app['prevalence'])} (development), {pct(val['prevalence'])} "
+        "(validation).",
+        "",
+        "## §5 Predictors",
+        "Chosen before any analysis, on clinical grounds, from fields recorded by the time of "
+        "discharge; no univariable screening. Race and payer were deliberately not used.",
+        *[f"- `{k}`: {v}" for k, v in facts["predictors"].items()],
+        "",
+        "## §6 Missing data",
+        "`weight` (97 % missing) and `payer_code` (40 % missing) are not used. `medical_specialty` "
+        "is missing for about half of encounters and kept as its own level 'not recorded', which "
+        "will also occur when the model is used. HbA1c and glucose 'None' mean the test was not "
+        "done during the stay (information available at discharge), not missing data. Race '?' "
+        "(not a predictor) is reported as 'Unknown'. No imputation was needed.",
+        "",
+        "## §7 Model and fitting",
+        f"{facts['model']}. {facts['parameters']} coefficients plus intercept; "
+        f"{f['development_events']:,} development events, i.e. {facts['events_per_parameter']} "
+        "events per coefficient. The coefficients in §10 are the final model; nothing was "
+        "selected or re-weighted after fitting.",
+        "",
+        "## §8 Validation design",
+        f"Patients (not encounters) were split at random (GroupShuffleSplit, seed {SEED}) into "
+        f"development ({f['development_encounters']:,} encounters, "
+        f"{f['development_patients']:,} patients, {f['development_events']:,} events) and "
+        f"validation ({f['validation_encounters']:,} encounters, "
+        f"{f['validation_patients']:,} patients, {f['validation_events']:,} events), so no "
+        f"patient is in both. {f['development_patients_with_repeat_encounters']:,} development "
+        "patients contribute more than one encounter; encounters are analysed as independent. "
+        f"Internal validation within development: {cv['method']}. The split is random within "
+        "one database and period: there is no temporal or geographical (external) validation.",
+        "",
+        "## §9 Performance",
+        "| | Apparent (development) | Cross-validated (development) | Validation |",
+        "|---|---|---|---|",
+        f"| AUROC | {fmt_auroc(app['auroc'])} | {cv['mean_auroc']:.3f} (5 folds "
+        f"{min(cv['fold_auroc']):.3f}-{max(cv['fold_auroc']):.3f}) | {fmt_auroc(val['auroc'])} |",
+        f"| Brier score | {app['brier']:.4f} | | {val['brier']:.4f} |",
+        f"| Calibration slope | {app['calibration_slope']:.3f} | | "
+        f"{val['calibration_slope']:.3f} |",
+        f"| Calibration intercept | {app['calibration_intercept']:.3f} | | "
+        f"{val['calibration_intercept']:.3f} |",
+        f"| Observed / expected | {app['oe_ratio']:.3f} | | {val['oe_ratio']:.3f} |",
+        f"| Sensitivity at {THRESHOLD} | {pct(app['sensitivity'])} | | {pct(val['sensitivity'])} |",
+        f"| Specificity at {THRESHOLD} | {pct(app['specificity'])} | | {pct(val['specificity'])} |",
+        f"| PPV at {THRESHOLD} | {pct(app['ppv'])} | | {pct(val['ppv'])} |",
+        f"| Share flagged at {THRESHOLD} | {pct(app['flagged_share'])} | | "
+        f"{pct(val['flagged_share'])} |",
+        "",
+        "AUROC intervals: Hanley-McNeil; calibration slope and intercept: logistic "
+        "recalibration. Validation figures use the shipped probabilities (4 decimals). The "
+        f"threshold {THRESHOLD} (about 1.3 times the prevalence) flags roughly one patient in "
+        "five, the capacity assumed for a transitional-care team.",
+        "",
+        "## §10 Coefficients (log-odds per standard deviation / per level)",
+        "| Term | Coefficient |",
+        "|---|---|",
+        *[f"| `{c['term']}` | {c['coefficient']:+.4f} |" for c in facts["coefficients"]],
+        "",
+        "## §11 Subgroups in the shipped validation predictions",
+        "`validation_predictions.parquet` keeps the outcome, the predicted probability and race, "
+        "gender and age band of every validation encounter, for the subgroup evaluation. "
+        "Race categories are those of the source (Caucasian, AfricanAmerican, Hispanic, Asian, "
+        "Other; '?' as Unknown); ethnicity was not recorded separately.",
+        "",
+        "## §12 Limitations",
+        "- Data from 1999-2008: care, coding (ICD-9, not ICD-10-CM) and readmission policy have "
+        "changed since (the US Hospital Readmissions Reduction Program began in 2012).",
+        "- Readmissions to hospitals outside the database are not captured; deaths after "
+        "discharge are not recorded.",
+        "- Race is missing ('?') for about 2 % of encounters and Hispanic ethnicity is folded into "
+        "the race field.",
+        "- Stays longer than 14 days were not extracted by the source.",
+        "- Validation is a random split of the same database, not an external validation.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the assessment
+
+DEMO_REVIEWER = {"name": "Demo Reviewer", "role": "Clinical prediction model reviewer (demo)",
+                 "organisation": "Probity demonstration", "email": "demo.reviewer@example.org"}
+
+
+def review_question() -> dict[str, str]:
+    return {
+        "intended_use": "Support discharge planning: identify adult inpatients with diabetes at "
+        "high risk of all-cause readmission within 30 days, so that transitional care (follow-up "
+        "call, early clinic visit, medication reconciliation) is offered to them first. The model "
+        "informs the team; it does not replace clinical judgement.",
+        "participants": "Adults (20 years and older) with a diabetes diagnosis admitted as "
+        "inpatients to general acute-care hospitals in the USA and discharged alive to a setting "
+        "other than hospice.",
+        "predictors": "Routinely recorded EHR data available at discharge: age, sex, admission "
+        "and planned discharge characteristics, primary diagnosis, laboratory testing (HbA1c, "
+        "glucose), diabetes medication and prior-year hospital use. Race should not be a "
+        "predictor.",
+        "outcome": "Any unplanned or planned inpatient readmission to any hospital within 30 days "
+        "of discharge (all-cause 30-day readmission).",
+    }
+
+
+def src(document: str, page: str) -> dict[str, str]:
+    return {"document": document, "page": page}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One PROBAST answer: value, rationale and where the evidence is."""
+
+    value: str
+    rationale: str
+    sources: tuple[dict[str, str], ...]
+
+
+def probast_answers(facts: dict[str, Any]) -> dict[str, Cell]:
+    """Every applicable slot of PROBAST 2019 for a development + validation study."""
+    f, perf = facts["flow"], facts["performance"]
+    cv, app, val = perf["internal_cv"], perf["apparent"], perf["validation"]
+    r = {n: src(REPORT, f"§{n}") for n in range(1, 13)}
+    strack_methods = src(STRACK, "Methods: database and inclusion criteria")
+    a: dict[str, Cell] = {}
+
+    def both(qid: str, value: str, text: str, *sources: dict[str, str],
+             val_value: str | None = None, val_text: str | None = None) -> None:
+        a[f"{qid}@development"] = Cell(value, text, sources)
+        a[f"{qid}@validation"] = Cell(val_value or value, val_text or text, sources)
+
+    # D1 Participants
+    both("1.1", "PY", "Routinely collected EHR data (Health Facts, 130 US hospitals, 1999-2008) "
+         "used as a retrospective cohort of consecutive eligible encounters: an appropriate source "
+         "for a prognostic model. Probably rather than definitely yes because the data were "
+         "recorded for care and billing, and the extraction rules were set by the dataset's "
+         "authors, not for this model.", r[2], strack_methods,
+         val_text="The validation patients are a random 30 % of the same cohort (same source, "
+         "same period), so the same reasoning applies.")
+    both("1.2", "PY", f"Source inclusion: inpatient diabetes encounters of 1-14 days with "
+         f"laboratory tests and medications. The demo excluded {f['excluded_died_or_hospice']:,} "
+         f"encounters ending in death or hospice (no readmission possible) and "
+         f"{f['excluded_age_under_20']:,} of patients under 20 (outside the intended population); "
+         "both are appropriate. The 14-day limit is inherited from the source and is an "
+         "applicability rather than a bias concern.", r[3], strack_methods)
+    # D2 Predictors
+    both("2.1", "PY", "All predictors are structured fields of one EHR extraction, defined the "
+         "same way for every encounter. Coding practice may differ between the 130 hospitals "
+         "(admitting specialty is recorded for only about half of encounters), hence probably "
+         "yes.", r[5], r[6])
+    both("2.2", "Y", "Every predictor was recorded during the index stay or the year before it, "
+         "before any readmission could happen; the outcome cannot have influenced them.", r[5])
+    both("2.3", "PY", "The planned discharge disposition, laboratory results, medications and "
+         "prior-year use are known when discharge is planned. The primary diagnosis group and "
+         "the number of diagnoses come from codes finalised by coders after discharge; the "
+         "working diagnosis and problem list give the same information at the time of use, "
+         "with small differences.", r[5], r[1])
+    # D3 Outcome
+    both("3.1", "PN", "Readmission is seen only when the patient returns to a hospital that "
+         "contributes to the database; readmissions elsewhere are recorded as non-events. The "
+         "report does not estimate how many are missed, and the share may differ between "
+         "hospitals and patient groups.", r[4], r[12])
+    both("3.2", "Y", "Standard definition: all-cause readmission within 30 days of discharge, as "
+         "used by the US Hospital Readmissions Reduction Program.", r[4], strack_methods)
+    both("3.3", "Y", "The outcome is a later admission; no predictor is part of its "
+         "definition.", r[4])
+    both("3.4", "PY", "The same database field defines the outcome for every encounter; how "
+         "completely a hospital's patients are followed into other network hospitals may vary by "
+         "site, hence probably yes.", r[4])
+    both("3.5", "Y", "Readmission is an administrative event, recorded without interpreting any "
+         "predictor (an objective outcome).", r[4])
+    both("3.6", "Y", "Predictors at discharge, outcome over the following 30 days: the horizon "
+         "matches the intended use.", r[4], r[1])
+    # D4 Analysis
+    a["4.1@development"] = Cell(
+        "Y", f"{f['development_events']:,} events in {f['development_encounters']:,} "
+        f"development encounters for {facts['parameters']} coefficients: "
+        f"{facts['events_per_parameter']} events per coefficient.", (r[7], r[8]))
+    a["4.1@validation"] = Cell(
+        "Y", f"{f['validation_events']:,} events in {f['validation_encounters']:,} validation "
+        "encounters, well above the 100 events usually recommended for validation.", (r[8],))
+    a["4.2@development"] = Cell(
+        "PY", "No continuous predictor was dichotomised; utilisation counts were log-transformed "
+        "and categorical predictors one-hot encoded with rare levels (<100 rows) pooled. Age is "
+        "only available in 10-year bands. Linearity of the other counts was assumed without "
+        "checking (no splines), hence probably yes.", (r[5], r[7]))
+    a["4.2@validation"] = Cell(
+        "Y", "Validation applied the fitted pipeline unchanged (same transformations and "
+        "categories as in development).", (r[7], r[8]))
+    a["4.3@development"] = Cell(
+        "Y", f"All {f['development_encounters']:,} eligible development encounters were "
+        "analysed; no exclusions after eligibility.", (r[3], r[8]))
+    a["4.3@validation"] = Cell(
+        "Y", f"All {f['validation_encounters']:,} validation encounters have a prediction and an "
+        "outcome in the shipped file.", (r[8], r[11]))
+    both("4.4", "PY", "Predictors with most values missing (weight, payer) were not used. "
+         "Admitting specialty 'not recorded' is kept as its own level because it will also be "
+         "missing at the time of use; 'None' for HbA1c and glucose means 'not measured', which is "
+         "information, not a missing value. No participant was dropped for missing data.", r[6])
+    a["4.5@development"] = Cell(
+        "Y", "Predictors were chosen in advance on clinical grounds; no univariable screening or "
+        "stepwise selection.", (r[5],))
+    a["4.6@development"] = Cell(
+        "PN", f"Two complexities are not handled. Clustering: "
+        f"{f['development_patients_with_repeat_encounters']:,} development patients contribute "
+        "more than one encounter, analysed as independent (the split by patient prevents "
+        "leakage, but frequent attenders weigh more). Competing risk: deaths after discharge "
+        "are not recorded, so a patient who dies without readmission counts as a non-event.",
+        (r[8], r[12]))
+    a["4.6@validation"] = Cell(
+        "PN", f"The {f['validation_encounters']:,} validation encounters of "
+        f"{f['validation_patients']:,} patients are treated as independent, so confidence "
+        "intervals are somewhat too narrow; the competing risk of death is not handled.",
+        (r[8], r[12]))
+    a["4.7@development"] = Cell(
+        "Y", "Discrimination (AUROC with CI), calibration (slope, intercept, observed/expected) "
+        "and the Brier score were reported, with classification measures at the stated "
+        "threshold as secondary.", (r[9],))
+    a["4.7@validation"] = Cell(
+        "Y", f"Validation AUROC {fmt_auroc(val['auroc'])}, calibration slope "
+        f"{val['calibration_slope']:.2f}, intercept {val['calibration_intercept']:.2f}, Brier "
+        f"{val['brier']:.3f}; this assessment adds per-group metrics with intervals "
+        "(Subgroup results).", (r[9],))
+    a["4.8@development"] = Cell(
+        "PY", f"L2-penalised regression with {facts['events_per_parameter']} events per "
+        f"coefficient; grouped 5-fold cross-validation (mean AUROC {cv['mean_auroc']:.3f}) and a "
+        f"held-out patient split ({val['auroc']['value']:.3f}) against an apparent "
+        f"{app['auroc']['value']:.3f}: optimism is small. Probably rather than definitely yes "
+        "because all validation is within one database and period.", (r[7], r[8], r[9]))
+    a["4.9@development"] = Cell(
+        "Y", "The shipped model is the fitted multivariable model; its coefficients are "
+        "reported in full and are the ones used for the predictions.", (r[7], r[10]))
+    return a
+
+
+def domain_judgements(facts: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        "main:D1": {
+            "final": "low",
+            "rationale": "All answers yes or probably yes: a cohort of routinely recorded "
+            "encounters with exclusions that match the intended use.",
+            "applicability": "unclear",
+            "applicability_rationale": "The participants match the review question (adult "
+            "diabetes inpatients in US hospitals), but the data are from 1999-2008, stays over "
+            "14 days were not extracted and the hospitals are not described; whether the case "
+            "mix resembles today's patients cannot be judged.",
+        },
+        "main:D2": {
+            "final": "low",
+            "rationale": "Predictors are routine structured data recorded before the outcome and "
+            "available, or nearly so, at discharge planning.",
+            "applicability": "low",
+            "applicability_rationale": "The predictors are routinely available at discharge in "
+            "US hospitals; diagnosis groups need mapping from ICD-9 to ICD-10-CM at chapter level, "
+            "which is straightforward.",
+        },
+        "main:D3": {
+            "final": "high",
+            "rationale": "3.1 probably no: readmissions to hospitals outside the database are "
+            "missed. This lowers the observed event rate and, if the share missed differs "
+            "between groups (e.g. by where patients live or their insurance), biases both "
+            "calibration and the subgroup comparisons this assessment is meant to inform. "
+            "The size is not reported, so the reviewer confirms high rather than unclear.",
+            "applicability": "low",
+            "applicability_rationale": "All-cause 30-day readmission matches the review "
+            "question's outcome.",
+        },
+        "main:D4": {
+            "final": "low",
+            "rationale": "Suggestion high because of 4.6 (probably no); the reviewer judges low. "
+            "Clustering of encounters within patients mainly narrows the confidence intervals; "
+            "it does not bias the performance estimates, and the split by patient removes "
+            "leakage. Unrecorded deaths after discharge: in-hospital deaths and hospice "
+            "discharges were excluded, which removes most patients with a high short-term risk "
+            "of death, so the remaining misclassification is small next to an 11 % readmission "
+            "rate (reviewer's estimate; the data cannot show it). Everything else in the "
+            "analysis is sound: ample events, no univariable selection, penalisation, internal "
+            "validation, discrimination and calibration reported.",
+        },
+    }
+
+
+def reviewer_notes(facts: dict[str, Any], result: dict[str, Any] | None) -> str:
+    """The reviewer's summary, with figures taken from the evaluation snapshot when present."""
+    paragraphs = [
+        "Overall risk of bias is high because of the outcome domain: readmissions to hospitals "
+        "outside the database are not captured (3.1). Participants, predictors and analysis are "
+        "at low risk. Applicability is unclear because the data are from 1999-2008.",
+        "Study type: recorded as development and validation because a separate set of patients "
+        "was held out and evaluated. The held-out set is a random split of the same database, "
+        "which the PROBAST explanation paper counts as internal validation; there is no "
+        "temporal or external validation, which a deployment decision would need.",
+    ]
+    if result:
+        race = [g for g in result.get("groups", []) if g.get("attribute") == "race"]
+        parts = []
+        for g in race:
+            auc = (g.get("metrics") or {}).get("auroc") or {}
+            if auc.get("value") is not None:
+                parts.append(f"{g['group']} {auc['value']:.2f} "
+                             f"({auc['ci_low']:.2f}-{auc['ci_high']:.2f}, n={g['n']:,})")
+        flagged = [d for d in result.get("disparities", []) if d.get("flagged")]
+        small = [f"{g['attribute']} {g['group']} (n={g['n']}, events={g['n_pos']})"
+                 for g in result.get("groups", []) if "insufficient_data" in (g.get("flags") or [])]
+        text = "Subgroup evaluation (validation predictions, threshold " \
+               f"{result['spec']['threshold']}): AUROC by race " + "; ".join(parts) + ". "
+        by_attribute: dict[str, int] = {}
+        for d in flagged:
+            by_attribute[d["attribute"]] = by_attribute.get(d["attribute"], 0) + 1
+        text += f"{len(flagged)} group-versus-reference comparisons are flagged (interval " \
+                "excludes parity and the gap exceeds the tolerance): " + ", ".join(
+                    f"{a} {n}" for a, n in by_attribute.items()) + ". Gaps in calibration and " \
+                "AUROC matter most for this use; gaps in selection rate partly reflect real " \
+                "differences in risk. See Subgroup results. "
+        if small:
+            text += "Too small to judge: " + "; ".join(small) + "."
+        paragraphs.append(text)
+    return "\n\n".join(paragraphs)
+
+
+def model_card(facts: dict[str, Any]) -> dict[str, Any]:
+    f, perf = facts["flow"], facts["performance"]
+    val, cv = perf["validation"], perf["internal_cv"]
+    provided, partly, not_provided = "Provided", "Partly provided", "Not provided"
+    limitations = (
+        "Built on 1999-2008 data (ICD-9 coding, before the Hospital Readmissions Reduction "
+        "Program); readmissions to other hospitals are not captured and deaths after discharge "
+        "are not recorded; race is missing for about 2 % of encounters and ethnicity was not "
+        "recorded separately; stays over 14 days were not in the source; validated only on a "
+        "random patient split of the same database."
+    )
+    return {
+        "model_name": MODEL_NAME,
+        "model_version": MODEL_VERSION,
+        "model_date": MODEL_DATE,
+        "developer": "Probity developers (demonstration model built by scripts/build_demo.py)",
+        "model_type": "Penalised (L2) logistic regression",
+        "training_info": f"{facts['model']}. Predictors: " + ", ".join(facts["predictors"])
+        + f". {facts['parameters']} coefficients; regularisation C=1.0; seed {SEED} for the "
+        "patient-level split.",
+        "paper": f"{REPORT} (resources/demo/{REPORT_NAME})",
+        "citation": "Strack B, DeShazo JP, Gennings C, et al. Impact of HbA1c measurement on "
+        "hospital readmission rates: analysis of 70,000 clinical database patient records. "
+        "BioMed Res Int 2014;2014:781670. doi:10.1155/2014/781670 (data source).",
+        "licence": "Model and derived data: CC BY 4.0 (as the UCI source data)",
+        "contact": "demo.reviewer@example.org",
+        "intended_use": "Discharge-planning aid: ranks adult inpatients with diabetes by their "
+        "estimated risk of readmission within 30 days so that a transitional-care team can "
+        "offer follow-up calls, early clinic visits and medication reconciliation to those at "
+        "highest risk. Demonstration only: not validated for clinical use.",
+        "outcome": "All-cause inpatient readmission within 30 days of discharge",
+        "primary_users": "Discharge coordinators, case managers and ward clinicians planning "
+        "transitional care; quality-improvement teams.",
+        "out_of_scope": "Children and adolescents; patients discharged to hospice; decisions to "
+        "deny or delay admission or discharge; payment or performance ranking of hospitals; "
+        "any use outside the USA or with ICD-10 data without re-validation; any clinical use "
+        "of this demonstration model.",
+        "relevant_factors": "Race, sex and age band (groups in which readmission risk and data "
+        "quality are known to differ); hospital and period (not available in the data).",
+        "evaluation_factors": "Race (Caucasian, AfricanAmerican, Hispanic, Asian, Other, "
+        "Unknown), gender (Female, Male) and 10-year age band, plus race × gender; chosen "
+        "because they are recorded and are the groups in which unequal performance would "
+        "matter for equitable access to transitional care.",
+        "performance_measures": "AUROC (discrimination), calibration slope, intercept and "
+        "observed/expected ratio, Brier score; at the operating threshold sensitivity, "
+        "specificity, PPV and share flagged.",
+        "decision_thresholds": f"Predicted probability >= {THRESHOLD}: about 1.3 times the "
+        f"prevalence; flags {pct(val['flagged_share'], 0)} of patients (the assumed capacity "
+        "of a transitional-care team). Sites should set their own threshold from their "
+        "capacity.",
+        "variation_approaches": "AUROC intervals by Hanley-McNeil; per-group intervals by Wilson "
+        "(proportions), DeLong (AUROC) and stratified bootstrap in Probity's subgroup "
+        "evaluation; internal validation by grouped 5-fold cross-validation.",
+        "eval_datasets": f"Held-out validation set: {f['validation_encounters']:,} encounters of "
+        f"{f['validation_patients']:,} patients ({f['validation_events']:,} readmitted within 30 "
+        "days), a random 30 % of patients from the same database.",
+        "eval_motivation": "Patients never seen in development; large enough for per-group "
+        "estimates in the main race, sex and age groups.",
+        "eval_preprocessing": "Same eligibility rules and pipeline as development; predictions "
+        "rounded to 4 decimals; race '?' and gender 'Unknown/Invalid' written as 'Unknown'.",
+        "training_data": f"{f['development_encounters']:,} encounters of "
+        f"{f['development_patients']:,} patients (70 % of patients), "
+        f"{f['development_events']:,} readmitted within 30 days; see the datasheet.",
+        "unitary_results": f"Validation AUROC {fmt_auroc(val['auroc'])}; calibration slope "
+        f"{val['calibration_slope']:.2f}, intercept {val['calibration_intercept']:.2f}, O/E "
+        f"{val['oe_ratio']:.2f}; Brier {val['brier']:.4f}; at {THRESHOLD}: sensitivity "
+        f"{pct(val['sensitivity'])}, specificity {pct(val['specificity'])}, PPV "
+        f"{pct(val['ppv'])}. Per-group results: see Subgroup results.",
+        "intersectional_results": "Race × gender, in Probity's subgroup evaluation.",
+        "ethics_data": "De-identified EHR data released for research by the dataset's authors; "
+        "contains race, sex and age of patients.",
+        "ethics_human_life": "Used as intended, a missed high-risk patient loses an offer of "
+        "extra support; it is not a life-critical decision on its own.",
+        "ethics_mitigations": "Race is not a predictor; per-group discrimination and calibration "
+        "are reported; the output informs staff who make the decision.",
+        "ethics_risks_harms": "Under-ascertained readmissions in some groups would make the "
+        "model under-rate their risk and withhold support from them; utilisation-based "
+        "predictors can carry unequal access to care into the scores.",
+        "ethics_use_cases": "Allocation of scarce transitional-care resources.",
+        "caveats_recommendations": limitations + " Validate locally, including per-group "
+        "calibration, before any use.",
+        "fda_regulatory_status": "Not a regulated device",
+        "fda_file_number": "Not applicable (demonstration model)",
+        "fda_indications_for_use": "Not intended for clinical use. As a design: adults with "
+        "diabetes being discharged from an inpatient stay, to prioritise transitional care.",
+        "fda_instructions_for_use": "Compute at discharge planning from the EHR fields listed in "
+        "the report; offer transitional care when the probability is at or above the site's "
+        "threshold; never use it to deny care.",
+        "fda_clinical_benefits_limitations": "Possible benefit: better targeting of follow-up "
+        "to those most likely to be readmitted. Limitations: modest discrimination "
+        f"(AUROC {val['auroc']['value']:.2f}); " + limitations,
+        "fda_workflow_phase": "Discharge planning (last 24-48 hours of an inpatient stay)",
+        "fda_inputs_outputs": "Inputs: 21 routinely recorded fields (report §5). Output: the "
+        "probability of readmission within 30 days (0-1) and a flag at the site threshold.",
+        "fda_degree_of_automation": "Informs clinical management",
+        "fda_accuracy": f"Validation AUROC {fmt_auroc(val['auroc'])}; sensitivity "
+        f"{pct(val['sensitivity'])} and specificity {pct(val['specificity'])} at {THRESHOLD}.",
+        "fda_known_biases": "Outcome under-ascertainment (readmissions elsewhere); utilisation "
+        "predictors may reflect access to care; race missing for about 2 %; subgroup results "
+        "are in this assessment.",
+        "fda_precision": "Deterministic: the same inputs always give the same probability; the "
+        "build is reproducible from the source file.",
+        "fda_data_gaps": "No data after 2008; no stays over 14 days; no ethnicity field; no "
+        "deaths after discharge; no hospital identifiers.",
+        "fda_dev_eval_limitations": "Random split of one database; encounters treated as "
+        "independent; no external or temporal validation.",
+        "fda_input_misalignment": "ICD-10-CM diagnoses must be grouped into the same 9 groups; "
+        "discharge disposition and admission source codes must be mapped to the source's IDs.",
+        "fda_evidence": f"Internal validation only ({cv['method']}; held-out patients).",
+        "fda_test_data": f"{f['validation_encounters']:,} encounters; demographics in the "
+        "evaluation's representativeness table.",
+        "fda_user_requirements": "None (demonstration model).",
+        "fda_potential_risks": "Withholding support from patients whose risk is under-rated; "
+        "automation bias if staff treat a low score as reassurance.",
+        "fda_lifecycle_risks": "Drift in coding, care pathways and readmission policy since "
+        "2008.",
+        "fda_deployment_updates": "Not deployed. A real deployment would need local validation, "
+        "monitoring of calibration by group at least quarterly and recalibration when it "
+        "drifts.",
+        "fda_dev_data": f"{f['development_encounters']:,} encounters of "
+        f"{f['development_patients']:,} patients from 130 US hospitals, 1999-2008; demographics "
+        "in the datasheet.",
+        "predictive_details_developer": provided,
+        "predictive_details_funding": provided,
+        "predictive_details_output_value": provided,
+        "predictive_details_output_type": provided,
+        "predictive_purpose_intended_use": provided,
+        "predictive_purpose_patient_population": provided,
+        "predictive_purpose_intended_users": provided,
+        "predictive_purpose_decision_role": provided,
+        "predictive_cautions_inappropriate_use": provided,
+        "predictive_cautions_risks": provided,
+        "predictive_development_criteria": provided,
+        "predictive_development_variables": provided,
+        "predictive_development_demographics": provided,
+        "predictive_development_relevance": partly,
+        "predictive_fairness_approach": partly,
+        "predictive_fairness_bias_mitigation": partly,
+        "predictive_validation_data_source": not_provided,
+        "predictive_validation_tester": not_provided,
+        "predictive_validation_demographics": not_provided,
+        "predictive_validation_process": not_provided,
+        "predictive_performance_internal_validity": provided,
+        "predictive_performance_internal_fairness": provided,
+        "predictive_performance_external_validity": not_provided,
+        "predictive_performance_external_fairness": not_provided,
+        "predictive_performance_outcome_evaluation": not_provided,
+        "predictive_maintenance_validity_monitoring": not_provided,
+        "predictive_maintenance_local_validity": not_provided,
+        "predictive_maintenance_fairness_monitoring": not_provided,
+        "predictive_maintenance_local_fairness": not_provided,
+        "predictive_updates_process": not_provided,
+        "predictive_updates_correction": not_provided,
+    }
+
+
+def datasheet(facts: dict[str, Any]) -> dict[str, Any]:
+    f = facts["flow"]
+    app = facts["performance"]["apparent"]
+    return {
+        "purpose": "Development set of the Probity demo readmission model: the 70 % of "
+        "eligible patients used to fit it. The source dataset was created by Strack et al. to "
+        "study HbA1c measurement and readmission.",
+        "creators": "Source: Strack B, DeShazo JP, Gennings C, Olmo JL, Ventura S, Cios KJ, "
+        "Clore JN. Development split: Probity developers.",
+        "funding": "Source: see Strack et al. 2014. Demo split: no external funding.",
+        "instances": "Inpatient encounters (one row per hospital stay) of adult patients with "
+        "diabetes; a patient can contribute several encounters.",
+        "instance_count": f["development_encounters"],
+        "sampling": "A random 70 % of eligible patients (GroupShuffleSplit by patient, seed "
+        f"{SEED}) of the UCI extract, itself a selection of Health Facts encounters meeting "
+        "the source's inclusion criteria.",
+        "instance_content": "Demographics (race, gender, age band), admission and discharge "
+        "codes, length of stay, counts of tests, procedures, medications and prior visits, up to "
+        "three ICD-9 diagnoses, HbA1c and glucose results, 23 diabetes medications.",
+        "label": "readmitted: '<30' (within 30 days, the event), '>30' or 'NO' (non-events).",
+        "missing_information": "'?' marks missing values: weight 97 %, payer 40 %, admitting "
+        "specialty 49 %, race about 2 %. HbA1c/glucose 'None' = not measured.",
+        "relationships": f"Encounters of the same patient share patient_nbr; "
+        f"{f['development_patients_with_repeat_encounters']:,} development patients have more "
+        "than one encounter.",
+        "splits": "Split by patient, never by encounter, so no patient is in both development "
+        "and validation.",
+        "errors_noise": "Administrative coding varies between hospitals; readmissions to "
+        "hospitals outside the database are missing.",
+        "external_resources": "IDs_mapping.csv of the UCI archive (code descriptions), not "
+        "needed to use the data.",
+        "confidential": "De-identified by the source; no names, dates or hospital identifiers.",
+        "offensive_content": "None.",
+        "relates_to_people": True,
+        "subpopulations": "Race, gender and 10-year age bands (see the demographics below).",
+        "training_total_n": f["development_encounters"],
+        "training_outcome_n": f["development_events"],
+        "training_outcome_prevalence": app["prevalence"],
+        "training_demographics": facts["training_demographics"],
+        "demographics_collection": "Counts are encounters (the unit of analysis), not "
+        f"patients ({f['development_patients']:,} patients). Race and gender as recorded in the "
+        "EHR (self-report or staff entry not documented); the source has one race field in "
+        "which Hispanic is a category, so ethnicity was not recorded separately and is "
+        "'Unknown' for all. Race '?' and gender 'Unknown/Invalid' are counted as 'Unknown'. "
+        "Age only in 10-year bands; the group names are the data's own so that the subgroup "
+        "evaluation can match them.",
+        "identifiable": "Not directly; patient and encounter numbers are pseudonymous.",
+        "sensitive_data": "Race, health conditions and medications (special-category data).",
+        "acquisition": "Extracted from the Health Facts database (Cerner) by the source's "
+        "authors.",
+        "mechanisms": "EHR extraction with the source's inclusion criteria (inpatient diabetes "
+        "encounters of 1-14 days with laboratory tests and medications).",
+        "sampling_strategy": "All encounters meeting the source criteria; the demo excluded "
+        "deaths, hospice discharges and patients under 20.",
+        "collectors": "Hospital staff during routine care; extraction by the source's authors.",
+        "timeframe": "Encounters from 1999 to 2008.",
+        "ethical_review": "Not documented for the demo; the source is a public de-identified "
+        "research dataset.",
+        "collected_from": "Hospital EHRs (indirectly from patients).",
+        "notification": "Not documented by the source.",
+        "consent": "Not documented by the source (de-identified secondary data).",
+        "consent_revocation": "Not applicable to the de-identified release.",
+        "impact_analysis": "Not documented by the source.",
+        "preprocessing_done": "Eligibility exclusions, ICD-9 grouping of the primary diagnosis, "
+        "log1p of visit counts, one-hot encoding with pooling of rare levels, standardisation.",
+        "raw_data_saved": "Yes: the unmodified UCI CSV (sha256 in the model report).",
+        "preprocessing_software": "scripts/build_demo.py (pandas, scikit-learn).",
+        "prior_uses": "Strack et al. 2014; Fairlearn's documentation and many teaching "
+        "examples.",
+        "uses_repository": "UCI Machine Learning Repository, dataset 296.",
+        "other_uses": "Teaching fairness assessment and readmission modelling.",
+        "future_use_risks": "Age of the data; race coding; under-ascertained outcome.",
+        "unsuitable_uses": "Clinical decisions about current patients.",
+        "distributed": "Yes, in the UCI Machine Learning Repository.",
+        "distribution_method": "Download from the UCI repository (CSV in a ZIP archive).",
+        "distribution_date": "2014",
+        "distribution_licence": "CC BY 4.0",
+        "ip_restrictions": "None beyond attribution.",
+        "export_controls": "None known.",
+        "maintainer": "UCI Machine Learning Repository",
+        "maintainer_contact": "Via the UCI repository page of dataset 296",
+        "erratum": "None known.",
+        "updates": "None.",
+        "retention": "Not stated.",
+        "versioning": "Single version.",
+        "contributions": "Not applicable.",
+    }
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluation_config_and_result(
+    predictions: Path, facts: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run Probity's own import + engine on the shipped file, as the GUI's Run button does."""
+    from assessment.evaluation.engine import evaluate
+    from assessment.evaluation.io import read_table
+    from assessment.evaluation.mapping import ColumnMapping, prepare_input
+    from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
+
+    table = read_table(predictions)
+    mapping = ColumnMapping(label="readmitted_30d", positive="1", score="predicted_probability",
+                            score_kind="probability", threshold=THRESHOLD,
+                            attributes=["race", "gender", "age_band"])
+    spec = EvaluationSpec(
+        threshold=THRESHOLD,
+        intersections=(("race", "gender"),),
+        reference=ReferenceSpec(kind="largest"),
+        bootstrap=1000,
+        seed=SEED,
+        training_demographics={a: {g: float(n) for g, n in groups.items()}
+                               for a, groups in facts["training_demographics"].items()},
+        demographics_map={"gender": "sex"},
+    )
+    result = evaluate(prepare_input(table, mapping), spec).to_json()
+    config = {
+        "file": predictions.name,  # beside the assessment, in resources/demo/
+        "file_name": table.file_name,
+        "sha256": table.sha256,
+        "sheet": table.sheet,
+        "mapping": mapping.to_json(),
+        "spec": spec.to_json(),
+    }
+    return config, result
+
+
+def insufficient_groups(result: dict[str, Any], attribute: str) -> list[str]:
+    return [g["group"] for g in result.get("groups", [])
+            if g.get("attribute") == attribute and "insufficient_data" in (g.get("flags") or [])]
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def fill_assessment(doc: Any, facts: dict[str, Any], *, forms: bool,
+                    skip: frozenset[str] = frozenset()) -> None:
+    """Fill ``doc`` the way a reviewer would, through the document's own mutation methods."""
+    from assessment.document import SourceRef
+
+    for field_id, value in review_question().items():
+        doc.set_field("review_question", field_id, value)
+    doc.set_study_type("development_validation")
+    if forms:
+        for field_id, value in model_card(facts).items():
+            doc.set_field("model_card", field_id, value)
+        for field_id, value in datasheet(facts).items():
+            doc.set_field("datasheet", field_id, value)
+    else:
+        doc.set_field("model_card", "model_name", MODEL_NAME)
+        doc.set_field("model_card", "model_version", MODEL_VERSION)
+    for key, cell in probast_answers(facts).items():
+        if key in skip:
+            continue
+        doc.set_answer(key, cell.value)
+        doc.set_answer_rationale(key, cell.rationale)
+        doc.set_answer_sources(key, [SourceRef(**s) for s in cell.sources])
+    for key, judgement in domain_judgements(facts).items():
+        doc.set_domain(key, **judgement)
+
+
+def new_assessment() -> Any:
+    from assessment.document import Assessment, Reviewer
+
+    return Assessment.new(instrument_id="probast-2019", reviewer=Reviewer(**DEMO_REVIEWER))
+
+
+def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
+    """demo.probity (complete, with the evaluation) and the two small judge examples."""
+    from assessment.storage import save
+
+    facts = build.facts
+    report_path = resources / "demo" / REPORT_NAME
+    report_path.write_text(model_report(facts), encoding="utf-8")
+
+    config, result = evaluation_config_and_result(build.predictions_path, facts)
+    demo = new_assessment()
+    fill_assessment(demo, facts, forms=True)
+    small = insufficient_groups(result, "race×gender")
+    demo.set_field("model_card", "intersectional_results",
+                   "Race × gender evaluated in Probity's subgroup evaluation (reference: the "
+                   "largest group). " + (f"Flagged as insufficient data: {', '.join(small)}."
+                                         if small else "No cell is below the minimums."))
+    demo.set_evaluation(config, result)
+    demo.set_notes(reviewer_notes(facts, result))
+    written = [resources / "demo" / "demo.probity"]
+    save(demo, written[0])
+    written[0].chmod(0o644)  # a shipped resource, not a private working file
+
+    examples = resources / "examples"
+    examples.mkdir(parents=True, exist_ok=True)
+    complete = new_assessment()
+    fill_assessment(complete, facts, forms=False)
+    complete.set_notes(reviewer_notes(facts, None))
+    written.append(examples / "complete.probity")
+    save(complete, written[-1])
+    written[-1].chmod(0o644)
+
+    incomplete = new_assessment()
+    fill_assessment(incomplete, facts, forms=False, skip=INCOMPLETE_SKIPPED)
+    incomplete.set_notes("Work in progress: three signalling questions still to answer.")
+    written.append(examples / "incomplete.probity")
+    save(incomplete, written[-1])
+    written[-1].chmod(0o644)
+    return [report_path, *written]
+
+
+# The example left unfinished: answers a reviewer has not given yet (instrument order).
+INCOMPLETE_SKIPPED = frozenset({"3.5@validation", "4.6@validation", "4.8@development"})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -434,7 +1193,15 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"build_demo: error: {exc}", file=sys.stderr)
         return 2
+    if build.facts["source"]["sha256"] != RAW_SHA256:
+        print(f"build_demo: warning: {args.data} differs from the UCI file the shipped demo was "
+              "built from; the outputs will differ too", file=sys.stderr)
     print(f"wrote {build.predictions_path} (sha256 {build.predictions_sha256})")
+    if args.predictions_only:
+        return 0
+    sys.path.insert(0, str(REPO_ROOT))  # the assessment package, when run as a script
+    for path in build_documents(build, args.resources):
+        print(f"wrote {path}")
     return 0
 
 
