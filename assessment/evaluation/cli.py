@@ -12,6 +12,7 @@ imported inside :func:`run`. Bad input raises a :class:`~assessment.errors.Probi
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -154,6 +155,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="comma-separated cell values meaning missing (replaces the default "
         "'?,,NA,N/A,NaN,null'; an empty item means an empty cell)",
     )
+    p.add_argument(
+        "--population",
+        metavar="FILE.csv",
+        help="reference population for the representativeness check: CSV with columns "
+        "attribute,group,proportion (proportions or percentages per attribute)",
+    )
+    p.add_argument(
+        "--training",
+        metavar="FILE.csv",
+        help="training cohort demographics: CSV with columns attribute,group,count",
+    )
     p.add_argument("--sheet", metavar="NAME", help="worksheet of an XLSX file (default: first)")
     p.add_argument("--encoding", metavar="ENC", help="text encoding (default: detected)")
     p.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: detected)")
@@ -289,6 +301,8 @@ def spec_from_args(
         values[col] = value
     kind = "value" if values else args.reference_kind
     threshold = mapping.effective_threshold
+    population = read_distribution(Path(args.population), "--population") if args.population else {}
+    training = read_distribution(Path(args.training), "--training") if args.training else {}
     return EvaluationSpec(
         threshold=0.5 if threshold is None else threshold,
         intersections=tuple(_intersections(args.intersect)),
@@ -297,7 +311,49 @@ def spec_from_args(
         seed=args.seed,
         min_n=args.min_n,
         min_events=args.min_events,
+        reference_population=population,
+        training_demographics=training,
     )
+
+
+def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
+    """{attribute: {group: number}} from a small CSV with columns attribute, group, number.
+
+    The third column may be called proportion, share, percent or count; the spec checks that
+    proportions add up to 1 (or 100) per attribute.
+    """
+    from assessment.errors import DataError
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise DataError(f"{option}: cannot read {path}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{option}: {path.name} is not UTF-8 text; save it as CSV UTF-8.") from exc
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2 or len(rows[0]) < 3:
+        raise DataError(
+            f"{option}: {path.name} needs a header row 'attribute,group,proportion' and one row "
+            "per group."
+        )
+    out: dict[str, dict[str, float]] = {}
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) < 3:
+            raise DataError(f"{option}: row {i} of {path.name} has fewer than 3 cells.")
+        attr, group, raw = row[0].strip(), row[1].strip(), row[2].strip().rstrip("%")
+        try:
+            number = float(raw.replace(",", "."))
+        except ValueError:
+            raise DataError(
+                f"{option}: row {i} of {path.name} has {row[2]!r} where a number belongs."
+            ) from None
+        if not attr or not group:
+            raise DataError(f"{option}: row {i} of {path.name} lacks the attribute or group.")
+        if group in out.setdefault(attr, {}):
+            raise DataError(f"{option}: {attr} = {group} appears twice in {path.name}.")
+        out[attr][group] = number
+    return out
 
 
 # ---- output -----------------------------------------------------------------------------------
@@ -475,5 +531,10 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
             "\nNo disparity flagged (a gap is flagged when its CI excludes parity and the ratio "
             f"is outside {tol.get('ratio_low', 0.8):g}–{tol.get('ratio_high', 1.25):g}).\n"
         )
+    rep = [r for r in data.get("representativeness", []) if r.get("flag")]
+    if data.get("representativeness"):
+        w(f"\nRepresentativeness: {len(rep)} group(s) flagged\n")
+        for r in rep:
+            w(f"  {r['attribute']}: {r['group']}: {r['flag'].replace('_', ' ')} ({r['reason']})\n")
     for note in data.get("notes", []):
         w(f"Note: {note}\n")

@@ -241,3 +241,58 @@ def test_cli_module_is_cheap_to_import() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_population_and_training_for_representativeness(
+    data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    population = tmp_path / "population.csv"
+    population.write_text(
+        "attribute,group,proportion\nrace,Black,30%\nrace,White,50%\nrace,Asian,20%\n",
+        encoding="utf-8",
+    )
+    training = tmp_path / "training.csv"
+    training.write_text("attribute,group,count\nsex,F,900\nsex,M,100\n", encoding="utf-8")
+    out_json = tmp_path / "rep.json"
+    code, out, err = run(
+        [
+            "evaluate", str(data_csv), "--label", "outcome", "--score", "prob",
+            "--group", "race", "--group", "sex", "--bootstrap", "0",
+            "--population", str(population), "--training", str(training),
+            "--json", str(out_json),
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out_json.read_text(encoding="utf-8"))
+    assert result["spec"]["reference_population"]["race"] == {
+        "Black": 30.0, "White": 50.0, "Asian": 20.0
+    }  # fmt: skip
+    assert result["spec"]["training_demographics"]["sex"] == {"F": 900.0, "M": 100.0}
+    rows = {(r["attribute"], r["group"]): r for r in result["representativeness"]}
+    assert rows["sex", "M"]["flag"] == "over_represented"
+    assert rows["sex", "F"]["flag"] == "under_represented"
+    assert rows["race", "White"]["reference_share"] == pytest.approx(0.5)
+    assert "Representativeness:" in out and "sex: M: over represented" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("attribute,group\nrace,Black\n", "needs a header row"),
+        ("attribute,group,proportion\nrace,Black,many\n", "row 2"),
+        ("attribute,group,proportion\nrace,Black,0.5\nrace,Black,0.5\n", "appears twice"),
+        ("attribute,group,proportion\nrace,Black,0.5\nrace,White,0.2\n", "add up to 0.7"),
+    ],
+)
+def test_bad_population_file(
+    data_csv: Path, tmp_path: Path, text: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    population = tmp_path / "population.csv"
+    population.write_text(text, encoding="utf-8")
+    argv = [
+        "evaluate", str(data_csv), "--label", "outcome", "--score", "prob", "--group", "race",
+        "--bootstrap", "0", "--population", str(population),
+    ]  # fmt: skip
+    code, _, err = run(argv, capsys)
+    assert expected in one_line_error(code, err)
