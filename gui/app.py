@@ -46,6 +46,9 @@ def light_palette() -> QPalette:
 
 
 def make_application(argv: Sequence[str]) -> QApplication:
+    from gui.data.none_guard import protect_none
+
+    protect_none()  # PySide6 6.12 + Python 3.11 loses references to None/True/False
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(list(argv))

@@ -64,6 +64,9 @@ class UnavailablePage(QWidget):
 
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext | None = None) -> None:
+        from gui.data.none_guard import protect_none
+
+        protect_none()  # see gui.data.none_guard: PySide6 6.12 on Python 3.11
         super().__init__()
         self.ctx = ctx or AppContext()
         self.ctx.window = self
@@ -335,7 +338,8 @@ class MainWindow(QMainWindow):
         self.file_label.setText(f"File: {name}")
         self.file_label.setToolTip(str(path) if path else "This assessment has no file yet")
         modified = self.ctx.modified
-        self.saved_label.setText("Unsaved changes" if modified else "All changes saved")
+        self.saved_label.setText("Unsaved changes" if modified else
+                                 "All changes saved" if path is not None else "No changes yet")
         self.saved_label.setStyleSheet("QLabel { color: #8c1d18; font-weight: 600; }"
                                        if modified else "QLabel { color: #135e2b; }")
         self.setWindowModified(modified)

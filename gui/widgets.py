@@ -7,8 +7,8 @@ typing), not on every keystroke: each commit is one undoable, audited change.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QTextEdit, QWidget
 
 # Traffic-light colours chosen for contrast on a light background (text colour, fill colour).
 LEVEL_COLOURS: dict[str | None, tuple[str, str]] = {
@@ -99,10 +99,9 @@ class CommitLineEdit(QLineEdit):
     def show_value(self, text: str) -> None:
         """Display the document's value without committing (keeps the cursor when unchanged)."""
         self._shown = text
-        if self.text() != text and not self.hasFocus():
+        if self.text() != text and (not self.hasFocus() or not self.isModified()):
             self.setText(text)
-        elif self.text() != text and self.hasFocus() and not self.isModified():
-            self.setText(text)
+            self.setCursorPosition(0)  # show the start of a long value, not its end
 
     def _commit(self) -> None:
         if self.text() != self._shown:
@@ -111,25 +110,30 @@ class CommitLineEdit(QLineEdit):
             self.committed.emit(self.text())
 
 
-class CommitTextEdit(QPlainTextEdit):
-    """Multi-line editor committing on focus-out or after a pause in typing.
+class CommitTextEdit(QTextEdit):
+    """Multi-line plain-text editor committing on focus-out or after a pause in typing.
 
-    Tab moves focus (keyboard users must be able to leave the field); Ctrl+Tab inserts a tab.
+    It grows with its text (from ``lines`` up to ``max_lines``, then scrolls), so a long
+    rationale is never clipped. Tab moves focus: keyboard users must be able to leave the field.
     """
 
     committed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, lines: int = 3) -> None:
+    def __init__(self, parent: QWidget | None = None, lines: int = 3, max_lines: int = 14) -> None:
         super().__init__(parent)
+        self.setAcceptRichText(False)
         self.setTabChangesFocus(True)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
         self._shown = ""
+        self._lines = lines
+        self._max_lines = max_lines
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(TYPING_PAUSE_MS)
         self._pause.timeout.connect(self.commit)
         self.textChanged.connect(self._on_text_changed)
-        line = self.fontMetrics().lineSpacing()
-        self.setFixedHeight(int(line * lines + 14))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit_height()
 
     def show_value(self, text: str) -> None:
         self._shown = text
@@ -137,10 +141,27 @@ class CommitTextEdit(QPlainTextEdit):
             self.blockSignals(True)
             self.setPlainText(text)
             self.blockSignals(False)
+            self._fit_height()
 
     def _on_text_changed(self) -> None:
+        self._fit_height()
         if self.toPlainText() != self._shown:
             self._pause.start()
+
+    def _fit_height(self) -> None:
+        line = self.fontMetrics().lineSpacing()
+        margins = int(2 * self.frameWidth() + 2 * self.document().documentMargin())
+        document = self.document()
+        width = self.viewport().width()
+        if width > 0:
+            document.setTextWidth(width)
+        content = int(document.size().height()) - int(2 * document.documentMargin())
+        lines_px = min(max(content, line * self._lines), line * self._max_lines)
+        self.setFixedHeight(lines_px + margins + 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_height()
 
     def commit(self) -> None:
         self._pause.stop()

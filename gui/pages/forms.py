@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -64,10 +65,35 @@ class DemographicsTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 110)
+        header.resizeSection(3, 80)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.setMaximumWidth(680)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._rows: list[tuple[str, str]] = []
+        self._extra: dict[str, list[str]] = {}  # groups added here, shown until a count is typed
         self.itemChanged.connect(self._item_changed)
+
+    def add_group(self) -> None:
+        """Add a group named as in the data (e.g. "[20-30)"), then edit its count."""
+        labels = [a.label for a in self.field.attributes]
+        picked = self.page.ctx.ask_item("Add a group", "Attribute:", labels, 0)
+        if picked is None:
+            return
+        attribute = self.field.attributes[labels.index(picked)]
+        name = self.page.ctx.ask_text(
+            "Add a group", f"{attribute.label} group, named as in the validation data:")
+        if name is None or not name.strip():
+            return
+        name = name.strip()
+        if (attribute.id, name) not in self._rows:
+            self._extra.setdefault(attribute.id, []).append(name)
+            self.show_value(self.page.value(self.field.id))
+        row = self._rows.index((attribute.id, name))
+        self.setFocus()
+        self.setCurrentCell(row, 2)  # the CurrentChanged edit trigger opens the count editor
 
     def rows(self) -> list[tuple[str, str]]:
         return list(self._rows)
@@ -78,6 +104,7 @@ class DemographicsTable(QTableWidget):
         for attribute in self.field.attributes:
             groups = list(attribute.groups)
             groups += [g for g in counts.get(attribute.id, {}) if g not in groups]
+            groups += [g for g in self._extra.get(attribute.id, []) if g not in groups]
             rows += [(attribute.id, attribute.label, g) for g in groups]
         self.blockSignals(True)
         self.setRowCount(len(rows))
@@ -101,8 +128,7 @@ class DemographicsTable(QTableWidget):
         self.blockSignals(False)
         height = self.horizontalHeader().height() + sum(
             self.rowHeight(r) for r in range(self.rowCount())) + 4
-        self.setMinimumHeight(min(height, 520))
-        self.setMaximumHeight(height)
+        self.setFixedHeight(height)  # the page scrolls; the table shows every group
 
     @Slot(QTableWidgetItem)
     def _item_changed(self, item: QTableWidgetItem) -> None:
@@ -176,6 +202,11 @@ class FormPage(AssessmentPage):
             grid.addWidget(label, row, 0, 1, 2)
             row += 1
             grid.addWidget(editor, row, 0, 1, 2)
+            row += 1
+            add = QPushButton("Add a group named as in the data…")
+            add.setAccessibleName(f"{field.label}: add a group")
+            add.clicked.connect(editor.add_group)
+            grid.addWidget(add, row, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
         else:
             grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(editor, row, 1)
@@ -190,7 +221,7 @@ class FormPage(AssessmentPage):
     def _editor(self, field) -> QWidget:  # noqa: ANN001, C901 - one branch per field type
         kind = field.type
         if kind == "multiline":
-            edit = CommitTextEdit(lines=3)
+            edit = CommitTextEdit(lines=2)
             edit.committed.connect(partial(self.set_value, field.id))
             return edit
         if kind in ("text", "date", "number"):

@@ -32,7 +32,7 @@ from assessment.errors import ProbityError
 from assessment.judgement import DomainResult, Slot as AnswerSlot, applicable_slots
 from gui.context import AppContext
 from gui.pages.base import AssessmentPage
-from gui.widgets import CommitLineEdit, CommitTextEdit, Heading, LevelChip, Note, level_text
+from gui.widgets import CommitTextEdit, Heading, LevelChip, Note, level_text
 
 ANSWER_STYLE = """
 QPushButton[answer] { background: #ffffff; border: 1px solid #a9aeb5; border-radius: 4px;
@@ -57,9 +57,12 @@ def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef]) -> str:
 
 
 def parse_sources(text: str) -> list[SourceRef]:
-    """"Smith 2020, p. 4; Appendix, table 2" -> [SourceRef("Smith 2020", "p. 4"), ...]."""
+    """"Smith 2020, p. 4; Appendix, table 2" -> [SourceRef("Smith 2020", "p. 4"), ...].
+
+    References are separated by ";" or new lines; the text after the last comma is the page.
+    """
     refs: list[SourceRef] = []
-    for chunk in text.split(";"):
+    for chunk in text.replace("\n", ";").split(";"):
         chunk = chunk.strip()
         if not chunk:
             continue
@@ -107,11 +110,11 @@ class SlotEditor:
             row_layout.addWidget(button)
             self.buttons[value] = button
         row_layout.addStretch(1)
-        self.rationale = CommitLineEdit()
+        self.rationale = CommitTextEdit(lines=1, max_lines=8)
         self.rationale.setPlaceholderText("Rationale: why this answer?")
         self.rationale.setAccessibleName(f"{question_id}{where}: rationale")
         self.rationale.committed.connect(self._rationale_committed)
-        self.sources = CommitLineEdit()
+        self.sources = CommitTextEdit(lines=1, max_lines=4)
         self.sources.setPlaceholderText("Source: document, page (separate several with ;)")
         self.sources.setAccessibleName(f"{question_id}{where}: source reference")
         self.sources.committed.connect(self._sources_committed)
@@ -162,6 +165,10 @@ class QuestionCard(QFrame):
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         text.setObjectName("questionText")
+        font = text.font()
+        font.setWeight(font.Weight.DemiBold)
+        text.setFont(font)
+        number.setFont(font)
         text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         head.addWidget(number)
         head.addWidget(text, 1)
@@ -299,7 +306,7 @@ class DomainPage(AssessmentPage):
         levels = self.ctx.doc.instrument.levels
         self.final_group = QButtonGroup(self)
         row = QHBoxLayout()
-        self.final_follow = QRadioButton("Use the suggestion")
+        self.final_follow = QRadioButton("Not decided yet")
         self.final_follow.setAccessibleName(f"{domain.id}: final judgement follows the suggestion")
         self.final_group.addButton(self.final_follow)
         row.addWidget(self.final_follow)
@@ -310,10 +317,11 @@ class DomainPage(AssessmentPage):
             self.final_group.addButton(radio)
             self.final_buttons[level] = radio
             row.addWidget(radio)
-        row.addStretch(1)
+        row.addSpacing(16)
         self.final_chip = LevelChip()
         self.final_chip.setObjectName("finalChip")
         row.addWidget(self.final_chip)
+        row.addStretch(1)
         grid.addLayout(row, 2, 1)
         self.final_group.buttonClicked.connect(self._final_clicked)
 
@@ -426,9 +434,11 @@ class DomainPage(AssessmentPage):
                                       if suggested else "Not yet")
         if result is not None:
             self.progress_label.setText(f"{result.answered} of {result.applicable} answers given")
+        # With a low/unclear suggestion "no explicit final" means the suggestion is the final
+        # judgement; with a high one (or none yet) it means the reviewer has not decided.
         self.final_follow.setText(
-            f"Use the suggestion ({level_text(suggested, levels)})" if suggested
-            else "Use the suggestion")
+            f"Use the suggestion ({level_text(suggested, levels)})"
+            if suggested in ("low", "unclear") else "Not decided yet")
         for widget in (*self.final_buttons.values(), self.final_follow):
             widget.blockSignals(True)
         target = self.final_buttons.get(dj.final) if dj.final else self.final_follow
@@ -443,7 +453,7 @@ class DomainPage(AssessmentPage):
         self.judgement_warning.setVisible(bool(self.judgement_warning.text()))
         self.domain_rationale.setProperty("required", bool(result and result.rationale_missing))
         self.domain_rationale.setStyleSheet(
-            "QPlainTextEdit { border: 2px solid #8c1d18; }"
+            "QTextEdit { border: 2px solid #8c1d18; }"
             if result and result.rationale_missing else "")
         if self.applicability_box is not None:
             self.app_buttons[dj.applicability].setChecked(True)

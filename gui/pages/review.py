@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QRadioButton,
     QVBoxLayout,
 )
@@ -51,8 +52,8 @@ class ReviewPage(AssessmentPage):
 
         study_box = QGroupBox("Study type")
         study_layout = QVBoxLayout(study_box)
-        if instrument.study_type_note:
-            study_layout.addWidget(Note(instrument.study_type_note))
+        # instrument.study_type_note describes the paper form's shading; the descriptions
+        # below say the same for the app, so it is not shown.
         self.study_group = QButtonGroup(self)
         self.study_buttons: dict[str, QRadioButton] = {}
         for st in instrument.study_types:
@@ -86,17 +87,23 @@ class ReviewPage(AssessmentPage):
             layout.addWidget(perf_box)
 
         rq_box = QGroupBox("Review question")
-        rq_form = QFormLayout(rq_box)
-        rq_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        rq_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        rq_layout = QVBoxLayout(rq_box)
         self.rq_edits: dict[str, CommitTextEdit] = {}
         for rq in instrument.review_question:
+            label = QLabel(f"{rq.label}:")
+            label.setWordWrap(True)
             edit = CommitTextEdit(lines=2)
             edit.setAccessibleName(rq.label)
             edit.setToolTip(rq.guidance)
-            edit.setPlaceholderText(rq.guidance)
+            label.setBuddy(edit)
             edit.committed.connect(partial(self._set, "review_question", rq.id))
-            rq_form.addRow(f"{rq.label}:", edit)
+            rq_layout.addWidget(label)
+            rq_layout.addWidget(edit)
+            if rq.guidance:
+                hint = Note(rq.guidance)
+                hint.setStyleSheet("QLabel { color: #5a5e66; font-size: 9pt; }")
+                rq_layout.addWidget(hint)
+            rq_layout.addSpacing(4)
             self.rq_edits[rq.id] = edit
         layout.addWidget(rq_box)
 

@@ -4,6 +4,8 @@ what is still open, and the reviewer's notes. Everything shown comes from ``judg
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -12,7 +14,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
-    QListWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -68,11 +69,12 @@ class SummaryPage(AssessmentPage):
 
         self.problems_box = QGroupBox("Still to do")
         problems_layout = QVBoxLayout(self.problems_box)
-        self.problems = QListWidget()
+        self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems.setAccessibleName("Open items")
-        self.problems.setMinimumHeight(80)
         problems_layout.addWidget(self.problems)
         layout.addWidget(self.problems_box)
 
@@ -142,14 +144,14 @@ class SummaryPage(AssessmentPage):
             self.table.rowHeight(r) for r in range(self.table.rowCount())) + 6
         self.table.setFixedHeight(height)
 
-        self.problems.clear()
-        for problem in judgement.problems:
-            self.problems.addItem(problem)
-        if not judgement.problems:
-            self.problems.addItem("Nothing left: every applicable question is answered and "
+        self.open_items = list(judgement.problems)
+        if self.open_items:
+            self.problems.setText("<ul style='margin-left: -20px'>" + "".join(
+                f"<li style='margin-bottom: 4px'>{html.escape(p)}</li>"
+                for p in self.open_items) + "</ul>")
+        else:
+            self.problems.setText("Nothing left: every applicable question is answered and "
                                   "every judgement is made.")
-        self.problems.setFixedHeight(min(260, max(60, 8 + sum(
-            self.problems.sizeHintForRow(r) + 2 for r in range(self.problems.count())))))
         self.evaluation_note.setText(self._evaluation_text())
         self.notes.show_value(doc.notes)
 

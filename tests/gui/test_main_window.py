@@ -13,7 +13,7 @@ from assessment import storage
 from assessment.document import Assessment
 from gui import app as gui_app
 from gui.errors import Choice
-from gui.main_window import MainWindow
+from gui.main_window import MainWindow, demo_path
 from tests.gui.helpers import click_answer, open_window
 
 
@@ -43,7 +43,7 @@ def test_steps_follow_instrument_and_study_type(qtbot):
 def test_status_bar_shows_file_and_saved_state(qtbot, tmp_path, dialogs):
     window = open_window(qtbot, answered_doc())
     assert window.file_label.text() == "File: not saved yet"
-    assert window.saved_label.text() == "All changes saved"
+    assert window.saved_label.text() == "No changes yet"
     page = window.go_to("domain:main:D1")
     click_answer(qtbot, page, "1.2@validation", "PY")
     assert window.saved_label.text() == "Unsaved changes" and window.isWindowModified()
@@ -130,7 +130,43 @@ def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialo
     dialogs.reply("ask_yes_no", False)
     gui_app.open_initial_document(fresh, [])
     assert not recovery.exists()
-    assert fresh.ctx.has_document and fresh.ctx.doc.notes == ""
+    assert fresh.ctx.has_document and fresh.ctx.doc.notes != "unsaved"
+    assert fresh.ctx.doc.title == storage.load(demo_path()).title  # the start document
+    assert not fresh.ctx.modified
+
+
+def test_no_arguments_open_the_demo_and_answers_change_its_judgements(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window, before_close_func=lambda w: w.close_without_prompt())
+    gui_app.open_initial_document(window, [])
+    window.show()
+    doc = window.ctx.doc
+    assert window.ctx.path is None  # Save As, never over the packaged demo
+    assert doc.title == storage.load(demo_path()).title
+    summary = window.go_to("summary")
+    summary.refresh_now()
+    before = {o.id: o.value for o in window.ctx.judgement().overall}
+    assert summary.overall_chips["rob"].text().lower() == before["rob"]
+    # answer every question of the domain with the worst suggestion "Y": it becomes low
+    worst = max(window.ctx.judgement().domains,
+                key=lambda d: {"low": 0, "unclear": 1, "high": 2}.get(d.suggested or "", -1))
+    page = window.go_to(f"domain:{worst.key}")
+    for card in page.cards.values():
+        for key, editor in card.editors.items():
+            if not editor.buttons["Y"].isChecked():
+                click_answer(qtbot, page, key, "Y")
+    page.refresh_now()
+    assert page.suggested_chip.property("level") == "low"
+    assert window.ctx.judgement().domain(worst.key).suggested == "low"
+    window.go_to("summary")
+    summary.refresh_now()
+    row = [d.key for d in window.ctx.judgement().domains].index(worst.key)
+    assert summary.table.item(row, 2).text() == "Low"
+    assert window.ctx.modified
+    # undo everything back to the demo's judgement
+    while window.ctx.doc.can_undo:
+        window.act_undo.trigger()
+    assert {o.id: o.value for o in window.ctx.judgement().overall} == before
 
 
 def test_saving_removes_the_recovery_file(qtbot, tmp_path, dialogs):

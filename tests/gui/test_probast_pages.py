@@ -142,9 +142,11 @@ def test_rationale_and_sources_are_stored_per_slot(qtbot, window):
     key = "1.1@validation"
     editor = page.cards["1.1"].editors[key]
     qtbot.keyClicks(editor.rationale, "Prospective cohort")
-    qtbot.keyClick(editor.rationale, Qt.Key.Key_Return)
+    # a multi-line rationale commits after a pause in typing (or on focus-out)
+    qtbot.waitUntil(lambda: window.ctx.doc.answer(key).rationale == "Prospective cohort",
+                    timeout=5000)
     qtbot.keyClicks(editor.sources, "Smith 2021, p. 4; Supplement, table S2")
-    qtbot.keyClick(editor.sources, Qt.Key.Key_Return)
+    editor.sources.commit()  # what focus-out does
     answer = window.ctx.doc.answer(key)
     assert answer.rationale == "Prospective cohort"
     assert [(s.document, s.page) for s in answer.sources] == [("Smith 2021", "p. 4"),
