@@ -10,6 +10,7 @@ binds widgets to a :class:`ColumnMapping` and an :class:`EvaluationSpec` and run
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,7 @@ class ValidationDataPage(QWidget):
         self._updating = False
         self._pending_config: dict[str, Any] | None = None
         self._value_cache: dict[str, list[str]] = {}
+        self._has_result = False
         self.setAcceptDrops(True)
         self._build()
         self._check_timer = QTimer(self)
@@ -93,6 +95,7 @@ class ValidationDataPage(QWidget):
         self._check_timer.setInterval(CHECK_DELAY_MS)
         self._check_timer.timeout.connect(self._start_check)
         ctx.document_replaced.connect(self._document_replaced)
+        ctx.changed.connect(self._document_changed)
         ctx.data_file_requested.connect(self.load_file)
         if getattr(ctx, "has_document", False):
             self._document_replaced()
@@ -289,10 +292,11 @@ class ValidationDataPage(QWidget):
 
     # ------------------------------------------------------------------ page protocol
     def is_complete(self) -> bool:
-        """Complete once an evaluation result is stored in the document."""
-        if not getattr(self.ctx, "has_document", False):
-            return False
-        return bool((self.ctx.doc.evaluation or {}).get("result"))
+        """Complete once an evaluation result is stored in the document.
+
+        Cached: ``doc.evaluation`` returns a deep copy, too costly for every step refresh.
+        """
+        return self._has_result
 
     @property
     def running(self) -> bool:
@@ -320,20 +324,41 @@ class ValidationDataPage(QWidget):
         event.ignore()
 
     def load_file(self, path: str, sheet: str | None = None) -> None:
-        """Read ``path`` in a worker; the preview and the suggested mapping follow."""
-        target = Path(path)
+        """Read ``path`` in a worker; the preview and the suggested mapping follow.
 
-        def work(progress: Any, cancelled: Any) -> tuple[Any, list[str]]:
-            from assessment.evaluation.io import list_sheets, read_table
+        Everything that scans the table (reading, guessing the mapping, listing each column's
+        values for the choosers) happens in the worker, so a million-row file never stalls
+        the window.
+        """
+        target = Path(path)
+        pending = self._pending_config
+
+        def work(progress: Any, cancelled: Any) -> _Loaded:
+            from assessment.errors import Cancelled
+            from assessment.evaluation.io import (
+                ColumnMapping,
+                list_sheets,
+                read_table,
+                suggest_mapping,
+            )
 
             sheets: list[str] = []
             if target.suffix.lower() == ".xlsx":
                 sheets = list_sheets(target)
-            progress(0.3)
-            return read_table(target, sheet=sheet), sheets
+            table = read_table(target, sheet=sheet)
+            if cancelled():
+                raise Cancelled()
+            progress(0.6)
+            mapping = None
+            if pending and pending.get("sha256") == table.sha256 and pending.get("mapping"):
+                mapping = ColumnMapping.from_json(pending["mapping"])
+            if mapping is None:
+                mapping = suggest_mapping(table)
+            values = distinct_values(table)
+            return _Loaded(target, table, sheets, mapping, values)
 
         self.status.setText(f"Reading {target.name}…")
-        self._start_job("load", work, lambda out: self._loaded(target, *out))
+        self._start_job("load", work, self._loaded)
 
     def _sheet_chosen(self) -> None:
         if self.path is not None and self.table is not None:
@@ -341,44 +366,34 @@ class ValidationDataPage(QWidget):
             if sheet and sheet != self.table.sheet:
                 self.load_file(str(self.path), sheet)
 
-    def _loaded(self, path: Path, table: Any, sheets: list[str]) -> None:
-        from assessment.evaluation.io import suggest_mapping
-
-        self.table, self.path = table, path
-        self._value_cache.clear()
+    def _loaded(self, loaded: _Loaded) -> None:
+        table = loaded.table
+        self.table, self.path = table, loaded.path
+        self._value_cache = dict(loaded.values)
         self.preview_model.set_frame(table.frame)
         where = f", sheet {table.sheet}" if table.sheet else ""
         self.file_label.setText(
             f"{table.file_name}{where} — {table.rows_read:,} rows × {len(table.columns)} columns"
         )
-        self.file_label.setToolTip(f"{path}\nSHA-256 {table.sha256}")
+        self.file_label.setToolTip(f"{loaded.path}\nSHA-256 {table.sha256}")
         self.sheet_combo.blockSignals(True)
         self.sheet_combo.clear()
-        self.sheet_combo.addItems(sheets)
+        self.sheet_combo.addItems(loaded.sheets)
         if table.sheet:
             self.sheet_combo.setCurrentText(table.sheet)
         self.sheet_combo.blockSignals(False)
+        self.set_mapping(loaded.mapping)
         pending = self._pending_config
-        mapping = None
-        if pending and pending.get("sha256") == table.sha256 and pending.get("mapping"):
-            from assessment.evaluation.io import ColumnMapping
-
-            mapping = ColumnMapping.from_json(pending["mapping"])
-        if mapping is None:
-            mapping = suggest_mapping(table)
-        self.set_mapping(mapping)
+        if pending and pending.get("sha256") == table.sha256 and pending.get("spec"):
+            self._apply_spec(pending["spec"])  # the stored run's intersections and reference
         self.status.setText(f"Loaded {table.file_name}. Check the mapping, then run.")
         self.table_loaded.emit()
         self._update_state()
 
     # ------------------------------------------------------------------ mapping form
     def _column_values(self, column: str) -> list[str]:
-        """Distinct values (as the engine will compare them) of a column, most frequent first."""
-        if column not in self._value_cache:
-            series = self.table.frame[column]
-            counts = series.astype("str").str.strip().value_counts(dropna=True)
-            self._value_cache[column] = [str(v) for v in counts.index[:200]]
-        return self._value_cache[column]
+        """Distinct values of a column, most frequent first (computed by the load worker)."""
+        return self._value_cache.get(column, [])
 
     def set_mapping(self, mapping: Any) -> None:
         """Show ``mapping`` in the form (auto-detected, restored or set by a test)."""
@@ -730,10 +745,16 @@ class ValidationDataPage(QWidget):
 
     def _evaluated(self, config: dict[str, Any], inputs: Any, spec: Any,
                    snapshot: dict[str, Any]) -> None:
-        self.session.set_run(inputs, spec, snapshot)
+        self.session.set_run(inputs, spec, snapshot)  # the results page draws this snapshot
         self._pending_config = config
         if getattr(self.ctx, "has_document", False):
-            self.ctx.doc.set_evaluation(config, snapshot)
+            # Listeners that already have the snapshot skip re-reading (a deep copy) from doc.
+            self.session.storing = True
+            try:
+                self.ctx.doc.set_evaluation(config, snapshot)
+            finally:
+                self.session.storing = False
+            self._has_result = True
         prov = snapshot.get("provenance") or {}
         excluded = prov.get("rows_excluded", 0)
         self.status.setText(
@@ -825,8 +846,13 @@ class ValidationDataPage(QWidget):
             w.setEnabled(has_table and not running)
 
     # ------------------------------------------------------------------ document
+    def _document_changed(self, path: str) -> None:
+        if path.startswith("evaluation") and not self.session.storing:  # undo/redo
+            self._has_result = bool((self.ctx.doc.evaluation or {}).get("result"))
+
     def _document_replaced(self) -> None:
         evaluation = self.ctx.doc.evaluation or {}
+        self._has_result = bool(evaluation.get("result"))
         config = evaluation.get("config") or None
         self._pending_config = config
         if config and config.get("spec"):
@@ -837,6 +863,39 @@ class ValidationDataPage(QWidget):
                 "again to re-run or to move the threshold with live metrics."
             )
         self._update_state()
+
+
+MAX_CHOICES = 200
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What the load worker hands to the UI thread."""
+
+    path: Path
+    table: Any
+    sheets: list[str]
+    mapping: Any
+    values: dict[str, list[str]]
+
+
+def distinct_values(table: Any, limit: int = MAX_CHOICES) -> dict[str, list[str]]:
+    """Per column, its values exactly as the mapping compares them, most frequent first.
+
+    The engine's ``distinct_values`` decides the spelling ("1" for 1.0, missing tokens left
+    out), so a chosen positive value or reference group always matches. Runs in the load
+    worker; a column the engine cannot resolve (a duplicated header) simply gets no list.
+    """
+    from assessment.errors import DataError
+    from assessment.evaluation.mapping import distinct_values as engine_values
+
+    out: dict[str, list[str]] = {}
+    for name in table.columns:
+        try:
+            out[name] = [text for text, _count in engine_values(table, name, limit=limit)]
+        except DataError:
+            continue
+    return out
 
 
 class _FormIssue:

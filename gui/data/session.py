@@ -30,6 +30,7 @@ class EvaluationSession(QObject):
         self.inputs: Any = None  # EvaluationInput of the last run, or None
         self.spec: Any = None  # EvaluationSpec of the last run, or None
         self.result: dict[str, Any] | None = None  # JSON snapshot of the last run
+        self.storing = False  # True while the data page writes this run into the document
 
     @classmethod
     def of(cls, ctx: QObject) -> EvaluationSession:
@@ -44,8 +45,8 @@ class EvaluationSession(QObject):
         self.result_changed.emit()
 
     def clear(self) -> None:
+        """Forget the in-memory data (the document keeps its snapshot)."""
         self.inputs = self.spec = self.result = None
-        self.result_changed.emit()
 
     def matches(self, result: dict[str, Any] | None) -> bool:
         """True when ``result`` is the snapshot of this session's run (same data, same time)."""

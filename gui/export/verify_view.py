@@ -109,9 +109,7 @@ class VerificationView(QWidget):
         self.banner.setVisible(True)
         frame = pd.DataFrame(signature_rows(result), columns=list(COLUMNS))
         self.model.set_frame(frame)
-        for c in range(len(COLUMNS) - 1):
-            self.table.resizeColumnToContents(c)
-        self.table.setColumnWidth(2, min(self.table.columnWidth(2), 220))
+        self.model.fit_columns(self.table)
         embedded = (f"Embedded assessment: {result.assessment_name} "
                     f"(SHA-256 {result.assessment_sha256})"
                     if result.assessment_name else "No assessment file is embedded.")

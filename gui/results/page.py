@@ -61,14 +61,18 @@ class ResultsPage(QWidget):
         self.live_source = ""  # "engine" | "grid" | "" (how the slider values were obtained)
         self._plots_built = False
         self._frames: dict[str, Any] = {}
+        self._view_key: tuple[int, str] | None = None
+        self._result_serial = 0
+        self._view_attribute: str | None = None
         self._build()
         self._slider_timer = QTimer(self)
         self._slider_timer.setSingleShot(True)
         self._slider_timer.setInterval(40)
         self._slider_timer.timeout.connect(self._apply_threshold)
+        self._colours: dict[str, list[tuple[QColor | None, QColor | None]]] = {}
         ctx.document_replaced.connect(self.reload)
         ctx.changed.connect(self._document_changed)
-        self.session.result_changed.connect(self.reload)
+        self.session.result_changed.connect(self._session_result)
         if getattr(ctx, "has_document", False):
             self.reload()
         else:
@@ -172,6 +176,16 @@ class ResultsPage(QWidget):
         self.reset_button.clicked.connect(self.reset_threshold)
         self.export_button.clicked.connect(self.export_tables)
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Build the plots when the page is first shown: pyqtgraph's import costs most of a
+        second, which must not land on the moment a result arrives."""
+        super().showEvent(event)
+        if not self._plots_built:
+            self._ensure_plots()
+            if self.result is not None:
+                self._draw_plots(self.metric_combo.currentData(),
+                                 self.attribute_combo.currentData(), self._frames["groups"])
+
     def _ensure_plots(self) -> None:
         """Build the pyqtgraph widgets on first need (pyqtgraph's import is not free)."""
         if self._plots_built:
@@ -196,19 +210,27 @@ class ResultsPage(QWidget):
 
     # ------------------------------------------------------------------ data in
     def _document_changed(self, path: str) -> None:
-        if path.startswith("evaluation"):
+        # A run the data page is storing was already shown from the session (no deep copy).
+        if path.startswith("evaluation") and not self.session.storing:
             self.reload()
+
+    def _session_result(self) -> None:
+        # Drawn on the next event-loop turn: the data page stores the run in the document
+        # first, so the two UI-thread pieces never add up into one long stall.
+        if self.session.result is not None:
+            QTimer.singleShot(0, self, lambda: self.show_result(self.session.result))
 
     def reload(self) -> None:
         """Take the result from the document (the saved truth) and redraw everything."""
         result = None
         if getattr(self.ctx, "has_document", False):
             result = (self.ctx.doc.evaluation or {}).get("result")
-        if not result and self.session.result is not None and not getattr(
-            self.ctx, "has_document", False
-        ):
-            result = self.session.result
-        self.result = result or None
+        self.show_result(result or None)
+
+    def show_result(self, result: dict[str, Any] | None) -> None:
+        """Show a result snapshot (treated as read-only) and reset the threshold."""
+        self.result = result
+        self._result_serial += 1
         if self.result is None:
             self._show_empty()
             return
@@ -219,6 +241,9 @@ class ResultsPage(QWidget):
 
     def _show_empty(self) -> None:
         self.result = None
+        self._view_key = None
+        self._frames = {}
+        self._colours = {}
         for model in self.models.values():
             model.set_frame(None)
         self.source_label.setText(
@@ -334,22 +359,25 @@ class ResultsPage(QWidget):
         attribute = self.attribute_combo.currentData()
         live = self._live_values(metric)
         groups = frames.groups_frame(result, metric, attribute=attribute, override=live)
-        self._frames = {
-            "groups": groups,
-            "disparities": frames.disparities_frame(result, metric),
-            "summary": frames.summary_frame(result),
-            "representativeness": frames.representativeness_frame(result),
-        }
-        for key, frame in self._frames.items():
+        view_key = (self._result_serial, metric)
+        new_frames = {"groups": groups}
+        if view_key != self._view_key:  # the rest depends on the result and metric only
+            new_frames.update({
+                "disparities": frames.disparities_frame(result, metric),
+                "summary": frames.summary_frame(result),
+                "representativeness": frames.representativeness_frame(result),
+            })
+        structure_changed = view_key != self._view_key or attribute != self._view_attribute
+        self._view_key, self._view_attribute = view_key, attribute
+        for key, frame in new_frames.items():
+            self._frames[key] = frame
+            self._colours[key] = self._row_colours(key, frame)
             self.models[key].set_frame(frame, decimals=_decimals(frame))
-            view = self.views[key]
-            if view.horizontalHeader().sortIndicatorSection() >= frame.shape[1]:
-                view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-            for c in range(frame.shape[1] - 1):
-                view.resizeColumnToContents(c)
+            if structure_changed:
+                self.models[key].fit_columns(self.views[key])
         self._update_labels(metric, live)
-        self._ensure_plots()
-        self._draw_plots(metric, attribute, groups)
+        if self._plots_built:
+            self._draw_plots(metric, attribute, groups)
         self.refreshed.emit()
 
     def _update_labels(self, metric: str, live: Any) -> None:
@@ -381,22 +409,26 @@ class ResultsPage(QWidget):
         self.notes_label.setText("\n".join(self.result.get("notes") or []))
 
     def _cell_colour(self, key: str, row: int, column: int, *, background: bool) -> QColor | None:
-        frame = self._frames.get(key)
-        if frame is None or row >= len(frame):
+        colours = self._colours.get(key)
+        if colours is None or row >= len(colours):
             return None
+        pair = colours[row]
+        return pair[0] if background else pair[1]
+
+    @staticmethod
+    def _row_colours(key: str, frame: Any) -> list[tuple[QColor | None, QColor | None]]:
+        """(background, foreground) per row, computed once per frame (data() is hot)."""
+        plain: tuple[QColor | None, QColor | None] = (None, None)
+        flag = (FLAG_BG, FLAG_FG)
+        warn = (WARN_BG, WARN_FG)
         if key == "groups":
-            flags = str(frame["Flags"].iat[row])
-            if "gap vs reference" in flags:
-                return FLAG_BG if background else FLAG_FG
-            if flags:
-                return WARN_BG if background else WARN_FG
-        elif key == "disparities":
-            if frame["Flagged"].iat[row]:
-                return FLAG_BG if background else FLAG_FG
-        elif key == "representativeness":
-            if frame["Flag"].iat[row]:
-                return WARN_BG if background else WARN_FG
-        return None
+            return [flag if "gap vs reference" in f else warn if f else plain
+                    for f in frame["Flags"].astype(str)]
+        if key == "disparities":
+            return [flag if f else plain for f in frame["Flagged"]]
+        if key == "representativeness":
+            return [warn if f else plain for f in frame["Flag"]]
+        return [plain] * len(frame)
 
     def _draw_plots(self, metric: str, attribute: str | None, groups: Any) -> None:
         assert self.result is not None

@@ -48,6 +48,7 @@ def evaluated(qtbot, ctx, tmp_path) -> tuple[ValidationDataPage, ResultsPage]:
     results = ResultsPage(ctx)
     qtbot.addWidget(data)
     qtbot.addWidget(results)
+    results.show()  # plots are built when the page is first shown
     with qtbot.waitSignal(data.table_loaded, timeout=20000):
         data.load_file(str(path))
     data.set_attributes(["site", "sex"])
