@@ -132,27 +132,33 @@ def _predictions(inputs: EvaluationInput, threshold: float) -> np.ndarray:
     return inputs.score >= threshold
 
 
-def _threshold_grid(inputs: EvaluationInput, points: int) -> np.ndarray:
-    if inputs.score is None:
-        return np.zeros(0)
-    if inputs.score_kind == "probability":
+def _sorted_quantiles(ss: SortedScores, points: int) -> np.ndarray:
+    """Distinct quantiles read off the sorted scores (no second sort)."""
+    at = np.round(np.linspace(0, ss.score.size - 1, points)).astype(np.intp)
+    return np.unique(ss.score[at])
+
+
+def _threshold_grid(kind: str, ss: SortedScores, points: int) -> np.ndarray:
+    """Probabilities: 0, 0.01, …, 1 (for 101 points); other scores: their quantiles."""
+    if kind == "probability":
         return np.linspace(0.0, 1.0, points)
-    return np.unique(np.quantile(inputs.score, np.linspace(0, 1, points)))
+    return _sorted_quantiles(ss, points)
 
 
-def _context(inputs: EvaluationInput, spec: EvaluationSpec) -> _Context:
+def _context(
+    inputs: EvaluationInput, spec: EvaluationSpec, *, curves: bool = True
+) -> _Context:
     y = np.asarray(inputs.y_true, dtype=bool)
     score = None if inputs.score is None else np.asarray(inputs.score, dtype=np.float64)
     is_prob = inputs.score_kind == "probability"
-    grid = _threshold_grid(inputs, spec.grid_points)
-    roc = np.zeros(0)
+    grid = roc = np.zeros(0)
     grid_index = roc_index = None
     ss = None
     if score is not None:
         ss = SortedScores.build(score, y)
-        # Quantiles read off the sorted scores (the "lower" definition), no second sort.
-        at = np.round(np.linspace(0, score.size - 1, ROC_POINTS)).astype(np.intp)
-        roc = np.unique(ss.score[at])
+    if score is not None and ss is not None and curves:
+        grid = _threshold_grid(inputs.score_kind, ss, spec.grid_points)
+        roc = _sorted_quantiles(ss, ROC_POINTS)
         grid_index = ss.bin_index(grid)
         roc_index = ss.bin_index(roc)
     return _Context(
@@ -185,6 +191,8 @@ def _point_stats(
     kind: str,
     overall_place: np.ndarray | None,
     overall_recal: Recalibration | None = None,
+    *,
+    curves: bool = True,
 ) -> GroupingStats:
     """All point estimates and the analytic intervals (Wilson, DeLong) of one grouping."""
     spec = ctx.spec
@@ -220,7 +228,8 @@ def _point_stats(
     )
     _auroc_stats(stats, ctx, kind, overall_place)
     _probability_stats(stats, ctx, kind, overall_recal)
-    _curves(stats, ctx, keys)
+    if curves:
+        _curves(stats, ctx, keys)
     return stats
 
 
@@ -369,16 +378,22 @@ def _bootstrap(
         assert ctx.x is not None and ctx.score is not None
         x, p, yf = ctx.x, ctx.score, ctx.yf
         ga, gb, galpha = _fit_arrays(stats.recal, size)
+        # The overall fit's score/information columns are needed only for differences against
+        # the overall population (its replicate must come from the same resample).
+        with_overall = spec.reference.kind == "overall" and not gp.is_overall
+        n_features = N_FEATURES_PROB if with_overall else F_OVERALL_FIT
         oa, ob, oalpha = _fit_arrays(overall_recal, 1)
 
         def features(rows: np.ndarray) -> np.ndarray:
             yy, xx, pp = yf[rows], x[rows], p[rows]
             cc = codes[rows]
-            f = np.empty((rows.size, N_FEATURES_PROB))
+            f = np.empty((rows.size, n_features))
             f[:, F_PRED] = predf[rows]
             f[:, F_SQ] = (pp - yy) ** 2
             f[:, F_P] = pp
-            blocks = ((F_GROUP_FIT, ga[cc], gb[cc], galpha[cc]), (F_OVERALL_FIT, oa, ob, oalpha))
+            blocks = [(F_GROUP_FIT, ga[cc], gb[cc], galpha[cc])]
+            if with_overall:
+                blocks.append((F_OVERALL_FIT, oa, ob, oalpha))
             for off, a_, b_, al_ in blocks:
                 pi = expit(a_ + b_ * xx)
                 r = yy - pi
@@ -393,7 +408,6 @@ def _bootstrap(
                 f[:, off + 6] = pio * (1 - pio)
             return f
 
-        n_features = N_FEATURES_PROB
     else:
 
         def features(rows: np.ndarray) -> np.ndarray:
@@ -461,7 +475,7 @@ def _replicate_statistics(
             reps["calibration_slope"], reps["calibration_intercept"] = _one_step(
                 tot[:, :, F_GROUP_FIT : F_GROUP_FIT + 7], stats.recal.slope, stats.recal.intercept
             )
-            if overall_recal is not None:
+            if overall_recal is not None and tot.shape[2] >= N_FEATURES_PROB:
                 s_o, i_o = _one_step(
                     all_tot[:, None, F_OVERALL_FIT : F_OVERALL_FIT + 7],
                     overall_recal.slope,
@@ -748,3 +762,39 @@ def point_metrics_at_threshold(
         "overall": overall,
         "groups": entries[1:],
     }
+
+
+def point_estimates(inputs: EvaluationInput, spec: EvaluationSpec) -> dict[str, Any]:
+    """All 16 point metrics for every group of every grouping, without intervals (bootstrap),
+    curves, disparities or representativeness: the cheapest complete table.
+
+    Same entry shape as :func:`point_metrics_at_threshold` with all metric ids.
+    """
+    _check_inputs(inputs, spec)
+    groupings = build_groupings(inputs, spec.intersections)
+    ctx = _context(inputs, spec, curves=False)
+    kind = inputs.score_kind
+    overall = _point_stats(groupings[0], ctx, kind, None, curves=False)
+    all_stats = [overall] + [
+        _point_stats(gp, ctx, kind, None, overall.recal, curves=False) for gp in groupings[1:]
+    ]
+    entries = []
+    for stats in all_stats:
+        c = stats.counts
+        for g, label in enumerate(stats.grouping.labels):
+            vals = {mid: clean(stats.values[mid][g]) for mid in METRIC_IDS}
+            entries.append(
+                {
+                    "attribute": stats.grouping.name,
+                    "group": label,
+                    "n": int(c.n[g]),
+                    "n_pos": int(c.n_pos[g]),
+                    "n_neg": int(c.n_neg[g]),
+                    "metrics": vals,
+                    "reasons": {
+                        mid: stats.reasons[mid][g] for mid in METRIC_IDS if vals[mid] is None
+                    },
+                }
+            )
+    return {"threshold": spec.threshold, "metrics": list(METRIC_IDS), "overall": entries[0],
+            "groups": entries[1:]}

@@ -23,7 +23,7 @@ OVERALL_GROUP = "All"
 # Probabilities of exactly 0 or 1 have an infinite logit; they are clipped to this distance
 # from the bounds before logistic recalibration (the method string says so).
 LOGIT_EPS = 1e-10
-NEWTON_STOP = 1e-5
+NEWTON_STOP = 1e-4
 NEWTON_MAX_ITER = 60
 # A recalibration coefficient beyond this size means the outcome is (quasi-)separated by the
 # score within the group: the maximum-likelihood estimate does not exist.

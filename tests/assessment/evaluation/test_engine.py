@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assessment.errors import Cancelled, EvaluationError
-from assessment.evaluation.engine import evaluate, point_metrics_at_threshold
+from assessment.evaluation.engine import evaluate, point_estimates, point_metrics_at_threshold
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.result import EvaluationResult
 from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec, ReferenceSpec, Tolerance
@@ -271,3 +271,25 @@ def test_point_metrics_at_threshold_matches_full_evaluation() -> None:
             assert v == g.metrics[mid].value, (entry["group"], mid)
             if v is None:
                 assert entry["reasons"][mid]
+
+
+def test_point_estimates_equal_the_full_evaluation() -> None:
+    inp = make_inputs(600, seed=10)
+    spec = EvaluationSpec(intersections=(("a0", "a1"),), bootstrap=0)
+    table = point_estimates(inp, spec)
+    full = evaluate(inp, spec)
+    assert table["metrics"] == list(METRIC_IDS)
+    for entry in [table["overall"], *table["groups"]]:
+        g = full.group(entry["attribute"], entry["group"])
+        assert entry["n"] == g.n
+        assert entry["metrics"] == {mid: m.value for mid, m in g.metrics.items()}
+
+
+def test_bootstrap_disparities_against_overall_have_intervals() -> None:
+    inp = make_inputs(900, seed=12)
+    res = evaluate(inp, EvaluationSpec(bootstrap=200, reference=ReferenceSpec("overall")))
+    for mid in ("brier", "oe_ratio", "f1", "calibration_slope", "calibration_intercept", "auroc"):
+        d = res.disparity("a1", "L12", mid)
+        assert d.difference.ci_low is not None, mid
+        assert d.difference.ci_low <= d.difference.value <= d.difference.ci_high, mid
+    assert res.disparity("a1", "L12", "calibration_slope").ratio.value is None
