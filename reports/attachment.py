@@ -77,7 +77,9 @@ def read_attachment(pdf: bytes, *, source: str = "the PDF") -> Attachment:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
     except KeyError as exc:
-        raise ReportError(f"{source} has no embedded assessment; it was not made by Probity.") from exc
+        raise ReportError(
+            f"{source} has no embedded assessment; it was not made by Probity."
+        ) from exc
     except (PdfError, ValueError) as exc:
         raise ReportError(f"{source} is not a readable PDF ({exc}).") from exc
     for i in range(0, len(names) - 1, 2):

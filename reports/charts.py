@@ -118,7 +118,7 @@ def forest_plot(rows: Sequence[ForestRow], *, metric: str, width: float,
     d.add(String(plot_x0, height - 11, metric, fontName=SANS_BOLD, fontSize=8, fillColor=AXIS))
     d.add(String(plot_x1 + 6, height - 11, "estimate [95% CI]", fontName=SANS_BOLD, fontSize=7,
                  fillColor=AXIS))
-    for t in _nice_ticks(lo, hi):
+    for t in _nice_ticks(lo, hi, 8):
         x = sx(t)
         d.add(Line(x, y_axis, x, height - top + 4, strokeColor=GRID, strokeWidth=0.5))
         d.add(Line(x, y_axis, x, y_axis - 3, strokeColor=AXIS, strokeWidth=0.6))

@@ -204,7 +204,9 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def load_identity(path: str | Path, passphrase: bytes, *, at: dt.datetime | None = None) -> Identity:
+def load_identity(
+    path: str | Path, passphrase: bytes, *, at: dt.datetime | None = None
+) -> Identity:
     """Open a PKCS#12 identity and check it can sign a report now.
 
     Raises IdentityError for: unreadable file, not a PKCS#12 file, wrong passphrase, no private

@@ -129,7 +129,8 @@ class ReportTemplate(BaseDocTemplate):
         canv.drawString(MARGIN, PAGE[1] - MARGIN + 2 * mm, self.header)
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.5)
-        canv.line(MARGIN, PAGE[1] - MARGIN + 0.5 * mm, PAGE[0] - MARGIN, PAGE[1] - MARGIN + 0.5 * mm)
+        y = PAGE[1] - MARGIN + 0.5 * mm
+        canv.line(MARGIN, y, PAGE[0] - MARGIN, y)
         canv.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab hook name

@@ -74,6 +74,7 @@ FOREST_METRICS = ("auroc", "tpr")
 METRICS_PER_TABLE = 4
 SIGNATURE_LABELS = ("Reviewer", "Second reviewer (countersignature)", "Third signatory")
 SIG_BOX = (260.0, 95.0)
+AUDIT_CLIP = 240
 
 
 @dataclass
@@ -135,6 +136,13 @@ def build_report(
         assessment_name=source_name, assessment_sha256=sha, charts=builder.chart_count,
         warnings=builder.warnings,
     )
+
+
+def _clip(text: str) -> str:
+    """Shorten one audit value for print (the full log stays in the attached file)."""
+    if len(text) <= AUDIT_CLIP:
+        return text
+    return f"{text[:AUDIT_CLIP]}… [{len(text) - AUDIT_CLIP} more characters]"
 
 
 def _version(dist: str) -> str:
@@ -471,7 +479,7 @@ class _Builder:
                         rows.append([qcell, self.cell(shown, bold=value in ("N", "PN")),
                                      self.cell(a.rationale if a and a.rationale else "—"),
                                      self.cell(sources or "—", small=True)])
-                out.append(self.table(rows, [185, 82, 168, FRAME_WIDTH - 435], long=True))
+                out.append(self.table(rows, [160, 74, 196, FRAME_WIDTH - 430], long=True))
                 out.append(Spacer(1, 4))
                 dj = self.doc.domain_judgement(res.key)
                 pairs = [
@@ -826,10 +834,14 @@ class _Builder:
         out.append(self.p(f"{len(entries)} recorded changes, oldest first.", self.s.small))
         rows: list[list[Any]] = [["When (UTC)", "Who", "Field", "Old → new"]]
         for e in entries:
-            rows.append([self.cell(e.ts, small=True), self.cell(e.reviewer, small=True),
-                         self.cell(e.field, small=True),
-                         self.cell(f"{self._value(e.old)} → {self._value(e.new)}", small=True)])
-        out.append(self.table(rows, [88, 80, 120, FRAME_WIDTH - 288], long=True))
+            change = f"{_clip(self._value(e.old))} → {_clip(self._value(e.new))}"
+            rows.append([self.cell(e.ts.replace("T", " ").replace("+00:00", ""), small=True),
+                         self.cell(e.reviewer, small=True), self.cell(e.field, small=True),
+                         self.cell(change, small=True)])
+        out.append(self.table(rows, [72, 78, 118, FRAME_WIDTH - 268], long=True,
+                              extra=self._compact()))
+        out.append(self.p(f"Values longer than {AUDIT_CLIP} characters are shortened here; the "
+                          "attached assessment file holds the full log.", self.s.small))
         return out
 
     def signature_page(self, boxes: int) -> list[Any]:

@@ -127,7 +127,9 @@ def _widget_size(field: object) -> tuple[float, float]:
     try:
         x1, y1, x2, y2 = (float(v) for v in obj["/Rect"])  # type: ignore[index]
     except (KeyError, TypeError) as exc:
-        raise ReportError("The free signature field has no visible box; rebuild the report.") from exc
+        raise ReportError(
+            "The free signature field has no visible box; rebuild the report."
+        ) from exc
     width, height = abs(x2 - x1), abs(y2 - y1)
     if width < 120 or height < 60:
         raise ReportError("The free signature field is too small for a visible signature block.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # so tests and fixtures share report_helpers
-from report_helpers import PASSPHRASE, engine_result, make_full_doc  # noqa: E402
+from report_helpers import PASSPHRASE, engine_result, make_full_doc, squash  # noqa: E402
 
 from assessment.document import Assessment  # noqa: E402
 
@@ -58,9 +58,29 @@ def report_source() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def report_pdf(report_source: bytes) -> bytes:
+def report_info(report_source: bytes):
     from assessment.storage import loads
     from reports.report import build_report
 
     return build_report(loads(report_source), source_bytes=report_source,
-                        source_name="full.probity").data
+                        source_name="full.probity")
+
+
+@pytest.fixture(scope="session")
+def report_pdf(report_info) -> bytes:
+    return report_info.data
+
+
+@pytest.fixture(scope="session")
+def report_pages(report_pdf: bytes) -> list[str]:
+    """Extracted text per page (extraction is slow: done once per session)."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(BytesIO(report_pdf)).pages]
+
+
+@pytest.fixture(scope="session")
+def report_text(report_pages: list[str]) -> str:
+    return squash("".join(report_pages))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from assessment.document import Assessment, Reviewer, SourceRef
 from assessment.judgement import applicable_slots
 
-INJECTION = '<b>bold</b> & <link href="http://evil.example/x">click</link> <img src="/etc/hostname"/>'
+INJECTION = ('<b>bold</b> & <link href="http://evil.example/x">click</link> '
+             '<img src="/etc/hostname"/>')
 REVIEWER = Reviewer(name="Zoë Ωμέγα Иванова", role="Methodologist", organisation="Łódź Ωmega QA",
                     email="zoe@example.org")
 PASSPHRASE = b"correct horse battery staple"

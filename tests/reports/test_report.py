@@ -7,7 +7,7 @@ import sys
 from io import BytesIO
 
 import pytest
-from report_helpers import INJECTION, all_text, engine_result, make_full_doc, squash
+from report_helpers import INJECTION, all_text, make_full_doc, squash
 from pypdf import PdfReader
 
 from assessment.judgement import applicable_slots, judge
@@ -17,8 +17,8 @@ from reports.report import METRIC_LABELS, _fmt, build_report
 
 
 @pytest.fixture(scope="module")
-def doc_and_text(report_source: bytes, report_pdf: bytes):
-    return loads(report_source), all_text(report_pdf)
+def doc_and_text(report_source: bytes, report_text: str):
+    return loads(report_source), report_text
 
 
 def test_every_answer_rationale_and_source_is_printed(doc_and_text) -> None:
@@ -80,8 +80,8 @@ def test_provenance_and_audit_are_printed(doc_and_text) -> None:
     assert squash(f"{len(doc.audit)} recorded changes") in text
 
 
-def test_user_markup_prints_literally_and_opens_nothing(report_pdf: bytes) -> None:
-    text = all_text(report_pdf)
+def test_user_markup_prints_literally_and_opens_nothing(report_pdf: bytes, report_text) -> None:
+    text = report_text
     assert squash(INJECTION) in text
     assert squash("Notes with <i>markup</i> & Кириллица.") in text
     reader = PdfReader(BytesIO(report_pdf))
@@ -92,12 +92,12 @@ def test_user_markup_prints_literally_and_opens_nothing(report_pdf: bytes) -> No
     assert b"/URI" not in report_pdf and b"/Link" not in report_pdf
 
 
-def test_page_x_of_y_outline_and_metadata(report_pdf: bytes) -> None:
+def test_page_x_of_y_outline_and_metadata(report_pdf: bytes, report_pages) -> None:
     reader = PdfReader(BytesIO(report_pdf))
     total = len(reader.pages)
     assert total >= 15
-    for i, page in enumerate(reader.pages, 1):
-        assert squash(f"Page {i} of {total}") in squash(page.extract_text())
+    for i, page in enumerate(report_pages, 1):
+        assert squash(f"Page {i} of {total}") in squash(page)
     titles = [o.title for o in reader.outline if not isinstance(o, list)]
     for wanted in ("Cover", "Summary", "Subgroup evaluation", "Provenance", "Signatures"):
         assert wanted in titles
@@ -125,10 +125,9 @@ def test_only_embedded_dejavu_fonts(report_pdf: bytes) -> None:
     assert seen and all(name.startswith("DejaVuSans") for name in seen), seen
 
 
-def test_long_tables_repeat_their_header(report_pdf: bytes) -> None:
-    reader = PdfReader(BytesIO(report_pdf))
+def test_long_tables_repeat_their_header(report_pages) -> None:
     header = squash("Difference [95% CI]Ratio [95% CI]Flag / note")
-    pages = [i for i, p in enumerate(reader.pages) if header in squash(p.extract_text())]
+    pages = [i for i, p in enumerate(report_pages) if header in squash(p)]
     assert len(pages) >= 2 and pages == list(range(pages[0], pages[0] + len(pages)))
 
 
@@ -148,12 +147,11 @@ def test_report_without_evaluation_and_unusual_names(tmp_path) -> None:
     assert squash("No subgroup evaluation is attached") in all_text(info.data)
 
 
-def test_charts_are_vector_drawings(report_pdf: bytes) -> None:
-    doc = make_full_doc(engine_result())
-    info = build_report(doc)
+def test_charts_are_vector_drawings(report_info, report_text) -> None:
     # 2 forest plots + ROC and calibration for sex, age and sex×age
-    assert info.charts == 8
-    text = all_text(info.data)
+    assert report_info.charts == 8
+    assert not any(page.images for page in PdfReader(BytesIO(report_info.data)).pages)
+    text = report_text
     for title in ("Forest plot: AUROC by group", "ROC curves by sex", "Calibration by age"):
         assert squash(title) in text
 
@@ -161,7 +159,8 @@ def test_charts_are_vector_drawings(report_pdf: bytes) -> None:
 def test_reports_package_never_imports_qt_and_cli_is_cheap() -> None:
     code = (
         "import sys, reports.cli\n"
-        "heavy = [m for m in ('reportlab', 'pyhanko', 'cryptography', 'pandas') if m in sys.modules]\n"
+        "heavy = [m for m in ('reportlab', 'pyhanko', 'cryptography', 'pandas')\n"
+        "         if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "import reports.report, reports.signing, reports.verify, reports.identity, reports.charts\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'gui')]\n"
