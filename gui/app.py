@@ -24,7 +24,7 @@ ENV_STARTUP_PROBE = "PROBITY_STARTUP_PROBE"
 
 
 def light_palette() -> QPalette:
-    """A light Fusion palette, set explicitly so a dark desktop theme cannot make text unreadable."""
+    """A light Fusion palette, set explicitly so that a dark desktop theme cannot hide text."""
     p = QPalette()
     roles = QPalette.ColorRole
     colours = {

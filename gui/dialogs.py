@@ -78,8 +78,12 @@ def _demo_attribution() -> str:
 
 
 def about_html() -> str:
-    from assessment.instruments import available_forms, available_instruments, load_form, \
-        load_instrument
+    from assessment.instruments import (
+        available_forms,
+        available_instruments,
+        load_form,
+        load_instrument,
+    )
 
     esc = html.escape
     parts = [f"<h2>Probity {esc(_version())}</h2>",

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -32,7 +31,7 @@ from gui import errors
 from gui.autosave import Autosave, pending_recoveries
 from gui.context import AppContext
 from gui.steps import VERIFY_DIALOG, Step, load_symbol, page_factory, steps_for
-from gui.widgets import Heading, Note, status_icon
+from gui.widgets import status_icon
 
 PROBITY_FILTER = "Probity assessments (*.probity);;All files (*)"
 DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet"})
@@ -45,21 +44,6 @@ def demo_path() -> Path | None:
 
     candidate = files("resources").joinpath("demo", "demo.probity")
     return Path(str(candidate)) if candidate.is_file() else None
-
-
-class UnavailablePage(QWidget):
-    """Shown for a step whose page is not installed in this build."""
-
-    def __init__(self, ctx: AppContext, title: str) -> None:
-        super().__init__()
-        self.title = title
-        layout = QVBoxLayout(self)
-        layout.addWidget(Heading(title))
-        layout.addWidget(Note(f"The “{title}” page is not available in this build of Probity."))
-        layout.addStretch(1)
-
-    def is_complete(self) -> bool:
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -201,11 +185,10 @@ class MainWindow(QMainWindow):
         """The page of step ``key``, built on first use."""
         if key not in self._pages:
             step = next(s for s in self._steps if s.key == key)
-            factory = page_factory(step)
-            widget = UnavailablePage(self.ctx, step.title) if factory is None else \
-                factory(self.ctx, *step.args)
+            widget = page_factory(step)(self.ctx, *step.args)
             self._pages[key] = widget
             self.stack.addWidget(widget)
+            self._refresh_timer.start()  # its step icon can now show its real state
         return self._pages[key]
 
     def built_pages(self) -> dict[str, QWidget]:
@@ -382,11 +365,7 @@ class MainWindow(QMainWindow):
         return True
 
     def open_data_file(self, path: Path) -> bool:
-        page = self.go_to("data")
-        if isinstance(page, UnavailablePage):
-            self.ctx.show_error(DocumentError(
-                f"Cannot open {path.name}: validation data are not supported in this build."))
-            return False
+        self.go_to("data")  # builds the page, which listens to data_file_requested
         self.ctx.data_file_requested.emit(str(path))
         return True
 
@@ -533,18 +512,10 @@ class MainWindow(QMainWindow):
             self.ctx.show_status("Nothing to redo", 2000)
 
     def export_pdf(self) -> None:
-        page = self.go_to("export")
-        start = getattr(page, "start_export", None)
-        if callable(start):
-            start()
+        self.go_to("export").start_export()
 
     def verify_report(self) -> None:
-        dialog_class = load_symbol(VERIFY_DIALOG)
-        if dialog_class is None:
-            self.ctx.show_error(DocumentError(
-                "Report verification is not available in this build of Probity."))
-            return
-        dialog = dialog_class(self.ctx, self)
+        dialog = load_symbol(VERIFY_DIALOG)(self.ctx, self)
         dialog.exec()
 
     def preferences(self) -> None:

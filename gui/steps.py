@@ -32,20 +32,13 @@ class Step:
     args: tuple[Any, ...] = field(default=())
 
 
-def load_symbol(target: str) -> Any | None:
-    """Import ``module:Name``; None when that module (or its package) is not installed yet."""
+def load_symbol(target: str) -> Any:
+    """Import ``module:Name`` on first use (heavy pages pull pandas/pyqtgraph in only then)."""
     module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if module_name == missing or module_name.startswith(missing + "."):
-            return None
-        raise
-    return getattr(module, attr, None)
+    return getattr(importlib.import_module(module_name), attr)
 
 
-def page_factory(step: Step) -> Callable[..., Any] | None:
+def page_factory(step: Step) -> Callable[..., Any]:
     return load_symbol(step.target)
 
 

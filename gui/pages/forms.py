@@ -245,13 +245,13 @@ class FormPage(AssessmentPage):
             combo.addItem(NOT_SET, None)
             for option in field.options:
                 combo.addItem(option, option)
-            combo.activated.connect(lambda _i, c=combo, f=field.id: self.set_value(f, c.currentData()))
+            combo.activated.connect(partial(self._combo_chosen, field.id))
             return combo
         if kind == "bool":
             combo = QComboBox()
             for text, value in BOOL_CHOICES:
                 combo.addItem(text or NOT_SET, value)
-            combo.activated.connect(lambda _i, c=combo, f=field.id: self.set_value(f, c.currentData()))
+            combo.activated.connect(partial(self._combo_chosen, field.id))
             return combo
         if kind == "multichoice":
             holder = QWidget()
@@ -284,6 +284,11 @@ class FormPage(AssessmentPage):
         except ProbityError as exc:
             self.ctx.show_error(exc)
             self.refresh_now()
+
+    def _combo_chosen(self, field_id: str, *_index: int) -> None:
+        combo = self.editors[field_id]
+        assert isinstance(combo, QComboBox)
+        self.set_value(field_id, combo.currentData())
 
     def _commit_date(self, field, text: str) -> None:  # noqa: ANN001
         text = text.strip()

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from assessment.document import SourceRef
 from assessment.errors import ProbityError
-from assessment.judgement import DomainResult, Slot as AnswerSlot, applicable_slots
+from assessment.judgement import DomainResult, applicable_slots
+from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
 from gui.pages.base import AssessmentPage
 from gui.widgets import CommitTextEdit, Heading, LevelChip, Note, level_text

@@ -147,7 +147,7 @@ class ReviewPage(AssessmentPage):
         card = doc.model_card
         for field_id, edit in self.model_edits.items():
             edit.show_value(str(card.get(field_id) or ""))
-        for st_id, radio in self.study_buttons.items():
+        for radio in self.study_buttons.values():
             radio.blockSignals(True)
         self.study_group.setExclusive(False)
         for st_id, radio in self.study_buttons.items():

@@ -8,7 +8,6 @@ import time
 import pytest
 
 from assessment.errors import Cancelled, DataError
-from gui import errors
 from gui.context import AppContext
 
 
@@ -94,9 +93,7 @@ def test_new_job_cancels_the_running_one(qtbot, ctx):
     assert results == ["fresh"]
 
 
-def test_errors_go_to_the_funnel(qtbot, ctx, monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(errors, "show_message", lambda parent, title, text, icon=None: shown.append(text))
+def test_errors_go_to_the_funnel(qtbot, ctx, dialogs):
 
     def bad(progress, cancelled):
         raise DataError("Column 'score' in demo.csv is not numeric (row 3). Map another column.")
@@ -104,12 +101,11 @@ def test_errors_go_to_the_funnel(qtbot, ctx, monkeypatch):
     job = ctx.run_job(bad)
     with qtbot.waitSignal(job.failed, timeout=5000):
         pass
-    assert shown == ["Column 'score' in demo.csv is not numeric (row 3). Map another column."]
+    assert dialogs.messages == [
+        "Column 'score' in demo.csv is not numeric (row 3). Map another column."]
 
 
-def test_unexpected_errors_show_one_sentence_and_log_the_traceback(qtbot, ctx, monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(errors, "show_message", lambda parent, title, text, icon=None: shown.append(text))
+def test_unexpected_errors_show_one_sentence_and_log_the_traceback(qtbot, ctx, dialogs):
 
     def buggy(progress, cancelled):
         return 1 / 0
@@ -117,6 +113,7 @@ def test_unexpected_errors_show_one_sentence_and_log_the_traceback(qtbot, ctx, m
     job = ctx.run_job(buggy)
     with qtbot.waitSignal(job.failed, timeout=5000):
         pass
+    shown = dialogs.messages
     assert len(shown) == 1 and "Traceback" not in shown[0]
     assert "ZeroDivisionError" in shown[0] and "work is kept" in shown[0]
     assert "Traceback" in ctx.paths.crash_log.read_text()

@@ -74,7 +74,8 @@ def test_ai_evaluation_d4_is_answered_per_performance_type(qtbot):
     multi = [q for q in doc.instrument.part("evaluation").domain("D4").questions if q.perf_types]
     assert multi
     for question in multi:
-        expected = [f"{question.id}@{p}" for p in ("internal", "external") if p in question.perf_types]
+        expected = [f"{question.id}@{p}" for p in ("internal", "external")
+                    if p in question.perf_types]
         if expected:
             assert list(page.cards[question.id].editors) == expected
     # changing the performance types rebuilds the page
