@@ -130,13 +130,14 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
 
     finished: list[bool] = []
     data_page.evaluation_finished.connect(lambda: finished.append(True))
+    # The worker's result reaches the UI thread: from here on it is storing and drawing.
+    data_page.session.result_changed.connect(lambda: probe.enter("store"))
     probe.enter("evaluate")
     t0 = time.perf_counter()
     data_page.run_evaluation()
     wait(lambda: bool(finished))
     timings["evaluate_s"] = time.perf_counter() - t0
-    probe.enter("after")
-    end = time.perf_counter() + 0.5
+    end = time.perf_counter() + 1.0  # the results page draws on the next event-loop turns
     wait(lambda: time.perf_counter() > end)
 
     probe.enter("slider")
@@ -177,8 +178,10 @@ def write_results(fig: dict[str, float]) -> None:
         f"{fig.get('stall_load_ms', 0):.0f} ms |\n"
         f"| check mapping (worker) | {fig['check_s']:.2f} s | "
         f"{fig.get('stall_check_ms', 0):.0f} ms |\n"
-        f"| evaluate + store + redraw results | {fig['evaluate_s']:.2f} s | "
+        f"| evaluate (worker) | {fig['evaluate_s']:.2f} s | "
         f"**{fig['stall_evaluate_ms']:.0f} ms** |\n"
+        f"| store in document + draw results (UI thread) | — | "
+        f"{fig.get('stall_store_ms', 0):.0f} ms |\n"
         f"| threshold slider, 8 moves (engine fast path) | {fig['slider_s']:.2f} s | "
         f"{fig.get('stall_slider_ms', 0):.0f} ms |\n\n"
         f"Goal: no stall over {GOAL_MS:.0f} ms while evaluating — "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from shiboken6 import isValid
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -99,6 +100,7 @@ class ValidationDataPage(QWidget):
         ctx.data_file_requested.connect(self.load_file)
         if getattr(ctx, "has_document", False):
             self._document_replaced()
+        self._kind_changed(check=False)
         self._update_state()
 
     # ------------------------------------------------------------------ layout
@@ -203,7 +205,7 @@ class ValidationDataPage(QWidget):
         self.threshold_spin.setToolTip("A case is predicted positive when its score ≥ threshold.")
         self.attr_list = QListWidget()
         self.attr_list.setAccessibleName("Sensitive attributes")
-        self.attr_list.setMinimumHeight(110)
+        self.attr_list.setMinimumHeight(60)
         self.bins_edit = QLineEdit()
         self.bins_edit.setPlaceholderText("age: 30, 50, 70")
         self.bins_edit.setToolTip(
@@ -262,7 +264,7 @@ class ValidationDataPage(QWidget):
         self.reference_value_combos: dict[str, QComboBox] = {}
         self.intersection_list = QListWidget()
         self.intersection_list.setAccessibleName("Intersections")
-        self.intersection_list.setMinimumHeight(80)
+        self.intersection_list.setMinimumHeight(40)
         self.bootstrap_spin = QSpinBox()
         self.bootstrap_spin.setRange(0, 100_000)
         self.bootstrap_spin.setSingleStep(100)
@@ -371,6 +373,7 @@ class ValidationDataPage(QWidget):
         self.table, self.path = table, loaded.path
         self._value_cache = dict(loaded.values)
         self.preview_model.set_frame(table.frame)
+        self.preview_model.fit_columns(self.preview, sample=100, max_width=220)
         where = f", sheet {table.sheet}" if table.sheet else ""
         self.file_label.setText(
             f"{table.file_name}{where} — {table.rows_read:,} rows × {len(table.columns)} columns"
@@ -428,6 +431,7 @@ class ValidationDataPage(QWidget):
             self.missing_edit.setText(", ".join(m if m else "(empty)" for m in mapping.missing))
         finally:
             self._updating = False
+        _fit_list_height(self.attr_list, 8)
         self._kind_changed(check=False)
         self._attributes_changed()
 
@@ -492,6 +496,7 @@ class ValidationDataPage(QWidget):
                     Qt.CheckState.Checked if combo in checked else Qt.CheckState.Unchecked
                 )
                 self.intersection_list.addItem(item)
+        _fit_list_height(self.intersection_list, 6)
         self._rebuild_reference_values()
         self._form_changed()
 
@@ -774,12 +779,16 @@ class ValidationDataPage(QWidget):
 
         def release() -> bool:
             """Forget the job if it is still ours; False when a newer job replaced it."""
+            if not isValid(self):  # the page was closed while its worker ran
+                return False
             mine = bool(holder) and self._job is holder[0]
             if mine:
                 self._job = None
             return mine
 
         def done(out: Any) -> None:
+            if not isValid(self):
+                return
             release()
             try:
                 on_done(out)
@@ -787,6 +796,8 @@ class ValidationDataPage(QWidget):
                 self._after_job()
 
         def failed(exc: BaseException) -> None:
+            if not isValid(self):
+                return
             release()
             if kind == "evaluate":
                 self.status.setText("The evaluation stopped; nothing was changed.")
@@ -812,7 +823,7 @@ class ValidationDataPage(QWidget):
             self._after_job()
 
         def progressed(value: float) -> None:
-            if kind == "evaluate":
+            if kind == "evaluate" and isValid(self):
                 self.progress.setValue(int(value * 1000))
 
         self._job_kind = kind
@@ -926,6 +937,13 @@ def _set_messages(label: QLabel, issues: list[Any]) -> None:
     label.setText("\n".join(f"{marks.get(i.severity, '•')} {i.message}" for i in issues))
     label.setStyleSheet({"error": ERROR_STYLE, "warning": WARNING_STYLE}.get(worst, INFO_STYLE))
     label.setVisible(True)
+
+
+def _fit_list_height(widget: QListWidget, max_rows: int) -> None:
+    """Show up to ``max_rows`` items without a scroll bar; longer lists scroll."""
+    rows = max(1, min(widget.count(), max_rows))
+    row_height = widget.sizeHintForRow(0) if widget.count() else widget.fontMetrics().height() + 4
+    widget.setFixedHeight(rows * max(row_height, 16) + 2 * widget.frameWidth() + 4)
 
 
 def _num(x: float) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from shiboken6 import isValid
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -152,7 +153,9 @@ class SignExportPage(QWidget):
         self.import_button = QPushButton("&Import .p12…")
         row.addWidget(self.create_button)
         row.addWidget(self.import_button)
-        ident_form.addRow("&Identity:", row)
+        identity_label = QLabel("&Identity:")
+        identity_label.setBuddy(self.identity_combo)
+        ident_form.addRow(identity_label, row)
         self.identity_info = QLabel("")
         self.identity_info.setWordWrap(True)
         self.identity_info.setTextFormat(Qt.TextFormat.PlainText)
@@ -168,9 +171,9 @@ class SignExportPage(QWidget):
         self.export_button.setDefault(True)
         self.verify_button = QPushButton("&Verify a report…")
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
+        self.progress.setVisible(False)  # shown (busy) only while a report is being made
         run_row.addWidget(self.export_button)
         run_row.addWidget(self.verify_button)
         run_row.addWidget(self.progress, 1)
@@ -315,9 +318,14 @@ class SignExportPage(QWidget):
 
         self.verification.clear()
         self.status.setText(f"Building and signing {out.name}…")
-        self.progress.setRange(0, 0)
-        self._job = self.ctx.run_job(work, self._exported, None, self._failed,
-                                     on_cancelled=self._cancelled)
+        self.progress.setVisible(True)
+        self._job = self.ctx.run_job(
+            work,
+            lambda out: self._exported(out) if isValid(self) else None,
+            None,
+            lambda exc: self._failed(exc) if isValid(self) else None,
+            on_cancelled=lambda: self._cancelled() if isValid(self) else None,
+        )
         self._identity_changed()
 
     def start_export(self) -> None:
@@ -349,8 +357,7 @@ class SignExportPage(QWidget):
     def _exported(self, outcome: ExportOutcome) -> None:
         self._job = None
         self.outcome = outcome
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        self.progress.setVisible(False)
         self.verification.show_result(outcome.verification)
         verdict = "and verified" if outcome.verification.ok else "but verification FAILED"
         self.status.setText(f"Exported {outcome.path} ({outcome.pages} pages), signed {verdict}.")
@@ -359,8 +366,7 @@ class SignExportPage(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._job = None
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.setVisible(False)
         self.status.setText("The signed report was not exported.")
         self._identity_changed()
         self.export_failed.emit(exc)
@@ -368,8 +374,7 @@ class SignExportPage(QWidget):
 
     def _cancelled(self) -> None:
         self._job = None
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.setVisible(False)
         self.status.setText("Export cancelled; nothing was written.")
         self._identity_changed()
 
@@ -429,11 +434,18 @@ def _build_sign_verify(
 def _certificate_summary(pem: Path) -> str:
     """Subject and validity of an identity's certificate, for the reviewer to check."""
     try:
-        from reports.identity import fingerprint, load_certificates
+        from cryptography.x509.oid import NameOID
+
+        from reports.identity import fingerprint, load_certificates, subject_field
 
         cert = load_certificates(pem)[0]
     except Exception:  # an unreadable .pem only loses the summary line
         return ""
+    parts = [subject_field(cert, oid) for oid in (NameOID.COMMON_NAME, NameOID.TITLE,
+                                                  NameOID.ORGANIZATION_NAME,
+                                                  NameOID.EMAIL_ADDRESS)]
+    who = ", ".join(p for p in parts if p)
+    self_signed = " (self-signed)" if cert.issuer == cert.subject else ""
     until = cert.not_valid_after_utc.strftime("%Y-%m-%d")
-    return (f"{cert.subject.rfc4514_string()} — valid until {until}\n"
-            f"SHA-256 {fingerprint(cert)}")
+    return (f"{who}{self_signed} — valid until {until}\n"
+            f"Certificate SHA-256 {fingerprint(cert)}")

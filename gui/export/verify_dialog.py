@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
+from shiboken6 import isValid
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -71,8 +72,13 @@ class VerifyDialog(QDialog):
 
             return verify_file(self.path)
 
-        self._job = self.ctx.run_job(work, self._done, None, self._failed,
-                                     on_cancelled=self._cancelled)
+        self._job = self.ctx.run_job(
+            work,
+            lambda out: self._done(out) if isValid(self) else None,
+            None,
+            lambda exc: self._failed(exc) if isValid(self) else None,
+            on_cancelled=lambda: self._cancelled() if isValid(self) else None,
+        )
 
     def _done(self, result: Any) -> None:
         self._job = None

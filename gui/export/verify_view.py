@@ -49,6 +49,7 @@ class VerificationView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result: Any = None
+        self.rows: list[dict[str, str]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.banner = QLabel("")
@@ -62,6 +63,7 @@ class VerificationView(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setWordWrap(False)
@@ -71,22 +73,24 @@ class VerificationView(QWidget):
         self.details.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.banner)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
         layout.addWidget(self.details)
+        layout.addStretch(1)
 
     def _cell_colour(self, row: int, column: int) -> Any:
         from PySide6.QtGui import QColor
 
         frame = self.model.frame()
-        if frame is None:
+        if frame is None or column == 0:
             return None
-        if frame.iat[row, column] == "NO" or (COLUMNS[column] == "Problems"
-                                               and frame.iat[row, column]):
+        value = frame.iat[row, column]
+        if value == "NO" or (COLUMNS[row] == "Problems" and value):
             return QColor("#9B1C1C")
         return None
 
     def clear(self) -> None:
         self.result = None
+        self.rows = []
         self.banner.setVisible(False)
         self.model.set_frame(None)
         self.details.setText("")
@@ -107,9 +111,18 @@ class VerificationView(QWidget):
             self.banner.setStyleSheet(BAD_STYLE)
         self.banner.setText(text)
         self.banner.setVisible(True)
-        frame = pd.DataFrame(signature_rows(result), columns=list(COLUMNS))
+        self.rows = signature_rows(result)
+        # One column per signature, one row per fact: a full fingerprint stays readable and a
+        # countersigned report reads side by side.
+        frame = pd.DataFrame(
+            {"": list(COLUMNS),
+             **{f"Signature {i}": [row[c] for c in COLUMNS]
+                for i, row in enumerate(self.rows, start=1)}}
+        )
         self.model.set_frame(frame)
-        self.model.fit_columns(self.table)
+        self.model.fit_columns(self.table, max_width=560)
+        self.table.setFixedHeight(self.table.horizontalHeader().height()
+                                  + 22 * len(COLUMNS) + 2 * self.table.frameWidth() + 2)
         embedded = (f"Embedded assessment: {result.assessment_name} "
                     f"(SHA-256 {result.assessment_sha256})"
                     if result.assessment_name else "No assessment file is embedded.")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QSlider,
     QSplitter,
@@ -113,7 +114,7 @@ class ResultsPage(QWidget):
         slider_label.setBuddy(self.slider)
         self.threshold_label = QLabel("")
         self.threshold_label.setMinimumWidth(56)
-        self.reset_button = QPushButton("Evaluated")
+        self.reset_button = QPushButton("&Reset")
         self.reset_button.setToolTip("Back to the threshold the evaluation used")
         controls.addWidget(slider_label)
         controls.addWidget(self.slider, 1)
@@ -158,17 +159,16 @@ class ResultsPage(QWidget):
             view.setAccessibleName(f"{label} table")
             self.models[key], self.proxies[key], self.views[key] = model, proxy, view
             self.table_tabs.addTab(view, label)
+        self.notes_view = QPlainTextEdit()
+        self.notes_view.setReadOnly(True)
+        self.notes_view.setAccessibleName("Notes on the evaluation")
+        self.table_tabs.addTab(self.notes_view, "Notes")
         self.splitter.addWidget(self.table_tabs)
         self.plot_tabs = QTabWidget()
         self.splitter.addWidget(self.plot_tabs)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         outer.addWidget(self.splitter, 1)
-        self.notes_label = QLabel("")
-        self.notes_label.setWordWrap(True)
-        self.notes_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.notes_label.setStyleSheet("color: #3d4a5c;")
-        outer.addWidget(self.notes_label)
 
         self.metric_combo.activated.connect(lambda *_: self.refresh())
         self.attribute_combo.activated.connect(lambda *_: self.refresh())
@@ -196,7 +196,7 @@ class ResultsPage(QWidget):
         self.roc = CurvePlot("ROC curves", "False positive rate (1 − specificity)",
                              "True positive rate (sensitivity)")
         self.calibration = CurvePlot("Calibration", "Mean predicted risk",
-                                     "Observed event rate")
+                                     "Observed event rate", legend_offset=(10, 10), fit=True)
         self.shares = ShareBars()
         self.plot_tabs.addTab(self.forest.widget, "Forest plot")
         self.plot_tabs.addTab(self.roc.widget, "ROC by group")
@@ -250,7 +250,7 @@ class ResultsPage(QWidget):
             "No evaluation yet: load validation data and run the evaluation on the "
             "Validation data step."
         )
-        self.notes_label.setText("")
+        self.notes_view.setPlainText("")
         self.threshold_note.setText("")
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
                   self.export_button):
@@ -406,7 +406,15 @@ class ResultsPage(QWidget):
                     f"disparity flags refer to the evaluated threshold "
                     f"{self.evaluated_threshold:.3g} — re-run to get them here.")
         self.threshold_note.setText(note)
-        self.notes_label.setText("\n".join(self.result.get("notes") or []))
+        notes = list(self.result.get("notes") or [])
+        methods = self.result.get("methods") or {}
+        text = "\n\n".join(notes)
+        if methods:
+            text += "\n\nMethods:\n" + "\n".join(
+                f"• {frames.metric_label(k)}: {v}" for k, v in methods.items())
+        self.notes_view.setPlainText(text)
+        self.table_tabs.setTabText(self.table_tabs.indexOf(self.notes_view),
+                                   f"Notes ({len(notes)})")
 
     def _cell_colour(self, key: str, row: int, column: int, *, background: bool) -> QColor | None:
         colours = self._colours.get(key)
@@ -479,7 +487,9 @@ class ResultsPage(QWidget):
 
     # ------------------------------------------------------------------ export
     def current_table_key(self) -> str:
-        return list(self.models)[self.table_tabs.currentIndex()]
+        keys = list(self.models)
+        index = self.table_tabs.currentIndex()
+        return keys[index] if 0 <= index < len(keys) else "groups"
 
     def export_tables(self) -> None:
         if self.result is None:

@@ -38,6 +38,7 @@ def _plot_widget(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
         axis.setPen(pg.mkPen(AXIS_COLOUR))
         axis.setTextPen(pg.mkPen(AXIS_COLOUR))
         axis.setStyle(tickFont=QFont("DejaVu Sans", 9))
+        axis.enableAutoSIPrefix(False)  # proportions read 0.65, never "650 (x0.001)"
     item.setLabel("bottom", x_label, color=AXIS_COLOUR)
     item.setLabel("left", y_label, color=AXIS_COLOUR)
     item.showGrid(x=True, y=True, alpha=0.15)
@@ -46,10 +47,10 @@ def _plot_widget(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     return widget
 
 
-def _legend(item: pg.PlotItem) -> pg.LegendItem:
-    legend = item.addLegend(offset=(-10, 10), labelTextColor=AXIS_COLOUR,
-                            brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#bbbbbb"))
-    return legend
+def _legend(item: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
+    """Legend in a corner the data leaves free: (-x, -y) = bottom right, (x, y) = top left."""
+    return item.addLegend(offset=offset, labelTextColor=AXIS_COLOUR,
+                          brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#bbbbbb"))
 
 
 def _nan(v: Any) -> float:
@@ -116,9 +117,12 @@ class ForestPlot:
 class CurvePlot:
     """ROC or calibration curves, one per group of an attribute, with the diagonal."""
 
-    def __init__(self, title: str, x_label: str, y_label: str) -> None:
+    def __init__(self, title: str, x_label: str, y_label: str, *,
+                 legend_offset: tuple[int, int] = (-10, -10), fit: bool = False) -> None:
         self.title = title
         self.widget = _plot_widget(title, x_label, y_label)
+        self.legend_offset = legend_offset
+        self.fit = fit  # zoom to the data (calibration: risks are often all below 0.3)
         self.shown: dict[str, tuple[list[float], list[float]]] = {}
 
     def show(self, subtitle: str, curves: list[tuple[str, list[Any], list[Any]]],
@@ -128,7 +132,7 @@ class CurvePlot:
         if item.legend is not None:
             item.legend.clear()
         else:
-            _legend(item)
+            _legend(item, self.legend_offset)
         item.setTitle(f"{self.title} — {subtitle}" if subtitle else self.title,
                       color=AXIS_COLOUR, size="11pt")
         diag = pg.PlotDataItem([0, 1], [0, 1],
@@ -149,8 +153,12 @@ class CurvePlot:
                               symbolPen=pg.mkPen("w"))
             item.addItem(pg.PlotDataItem(x, y, **kwargs))
             self.shown[label] = (x.tolist(), y.tolist())
-        item.setXRange(0, 1, padding=0.02)
-        item.setYRange(0, 1, padding=0.02)
+        top = 1.0
+        if self.fit and self.shown:
+            top = max(max(max(xs + ys) for xs, ys in self.shown.values()) * 1.1, 0.1)
+            top = min(1.0, top)
+        item.setXRange(0, top, padding=0.02)
+        item.setYRange(0, top, padding=0.02)
 
 
 class ShareBars:
@@ -170,7 +178,7 @@ class ShareBars:
         if item.legend is not None:
             item.legend.clear()
         else:
-            _legend(item)
+            _legend(item, (-10, 10))
         item.setTitle(f"Representativeness — {attribute}" if attribute else "Representativeness",
                       color=AXIS_COLOUR, size="11pt")
         labels = [str(r["group"]) for r in rows]
@@ -185,9 +193,7 @@ class ShareBars:
             bars = pg.BarGraphItem(x=xs[keep], height=heights[keep], width=width * 0.92,
                                    brush=pg.mkBrush(col), pen=pg.mkPen(QColor(col).darker(130)),
                                    name=name)
-            item.addItem(bars)
-            if item.legend is not None:
-                item.legend.addItem(bars, name)
+            item.addItem(bars)  # a named item joins the legend by itself
             self.shown[key] = heights.tolist()
             if keep.any():
                 top = max(top, float(heights[keep].max()))

@@ -76,10 +76,10 @@ def test_create_identity_and_export_verified_pdf(qtbot, page, tmp_path, monkeypa
     assert outcome.verification.ok
     assert page.is_complete()
     view = page.verification
-    assert view.model.rowCount() == 1
-    assert view.model.frame()["Signer"].iat[0] == "Dr Zoë Ångström"
-    assert view.model.frame()["Intact"].iat[0] == "yes"
-    assert view.model.frame()["Trusted"].iat[0] == "yes"
+    assert view.model.columnCount() == 2  # facts + one signature
+    assert [r["Signer"] for r in view.rows] == ["Dr Zoë Ångström"]
+    assert view.rows[0]["Intact"] == "yes" and view.rows[0]["Trusted"] == "yes"
+    assert view.model.frame()["Signature 1"].iat[0] == "Dr Zoë Ångström"
     assert view.banner.text().startswith("✔")
     # The saved .probity file is embedded byte for byte.
     import hashlib
@@ -116,9 +116,9 @@ def test_verify_dialog_shows_signers_and_catches_tampering(qtbot, page, ctx, tmp
         dialog.open_button.click()
     result = blocker.args[0]
     assert result.ok and dialog.view.banner.text().startswith("✔")
-    frame = dialog.view.model.frame()
-    assert list(frame["Signer"]) == ["Dr Zoë Ångström"]
-    assert frame["Coverage"].iat[0]
+    rows = dialog.view.rows
+    assert [r["Signer"] for r in rows] == ["Dr Zoë Ångström"]
+    assert rows[0]["Coverage"]
     assert "Embedded assessment" in dialog.view.details.text()
 
     tampered = tmp_path / "tampered.pdf"
