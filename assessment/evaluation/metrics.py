@@ -402,18 +402,50 @@ def expit(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class NewtonRows:
+    """Per-row Newton quantities of the overall fit at its last evaluation point.
+
+    Every subgroup fit starts from that point, where its rows' quantities are these same
+    arrays, so the first Newton iteration of every grouping needs only bincounts (no exp).
+    """
+
+    alpha: float
+    a: float
+    b: float
+    offset_rows: tuple[np.ndarray, np.ndarray]  # π, π(1 − π) of the offset model
+    slope_rows: tuple[np.ndarray, ...]  # r, r·x, w, w·x, w·x² of the slope model
+
+
+@dataclass(frozen=True)
 class Recalibration:
     """Logistic recalibration per group.
 
     - ``intercept``: calibration-in-the-large, α in logit P(y) = α + logit(p) (offset model).
     - ``slope_a``, ``slope``: a and b in logit P(y) = a + b·logit(p).
     ``reasons[g]`` is None when both fits converged, else why the values are undefined.
+    ``rows`` (overall fit only) seeds the subgroup fits.
     """
 
     intercept: np.ndarray
     slope_a: np.ndarray
     slope: np.ndarray
     reasons: list[str | None]
+    rows: NewtonRows | None = None
+
+
+def _offset_rows(alpha_rows: np.ndarray | float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pi = expit(alpha_rows + x)
+    return pi, pi * (1 - pi)
+
+
+def _slope_rows(
+    a_rows: np.ndarray | float, b_rows: np.ndarray | float, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    pi = expit(a_rows + b_rows * x)
+    r = y - pi
+    w = pi * (1 - pi)
+    wx = w * x
+    return r, r * x, w, wx, wx * x
 
 
 def _newton_offset(
@@ -423,22 +455,31 @@ def _newton_offset(
     n_pos: np.ndarray,
     active: np.ndarray,
     start: float,
-) -> tuple[np.ndarray, np.ndarray]:
+    first: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, tuple[np.ndarray, np.ndarray]] | None]:
     """α per group solving Σ y = Σ expit(α + x) by Newton–Raphson.
 
     Only ``active`` groups (both classes present) are iterated; a group whose α runs past
     :data:`SEPARATION_LIMIT` is frozen as not converged. Newton converges quadratically, so
     stopping after a step below :data:`NEWTON_STOP` leaves an error of order NEWTON_STOP².
+    ``first``: the rows' quantities at ``start`` when already known. Returns the last
+    evaluation point and its rows for a single-group fit (to seed other fits).
     """
     alpha = np.full(size, float(start))
     live = active.copy()
     ok = np.zeros(size, dtype=bool)
-    for _ in range(NEWTON_MAX_ITER):
+    last = None
+    for it in range(NEWTON_MAX_ITER):
         if not live.any():
             break
-        pi = expit(alpha[codes] + x)
-        g = n_pos - np.bincount(codes, weights=pi, minlength=size)
-        h = np.bincount(codes, weights=pi * (1 - pi), minlength=size)
+        if it == 0 and first is not None:
+            rows = first
+        else:
+            rows = _offset_rows(alpha[0] if size == 1 else alpha[codes], x)
+        if size == 1:
+            last = (float(alpha[0]), rows)
+        g = n_pos - np.bincount(codes, weights=rows[0], minlength=size)
+        h = np.bincount(codes, weights=rows[1], minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
             step = np.where(live & (h > 0), g / h, 0.0)
         step = np.clip(step, -10, 10)
@@ -446,7 +487,7 @@ def _newton_offset(
         done = live & (np.abs(step) < NEWTON_STOP)
         ok |= done
         live &= ~done & (np.abs(alpha) < SEPARATION_LIMIT)
-    return alpha, ok
+    return alpha, ok, last
 
 
 def _newton_slope(
@@ -456,25 +497,26 @@ def _newton_slope(
     y: np.ndarray,
     active: np.ndarray,
     start: tuple[float, float],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    first: tuple[np.ndarray, ...] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, tuple[np.ndarray, ...]] | None]:
     """(a, b) per group maximising the logistic likelihood of y on a + b·logit(p) (Newton)."""
     a = np.full(size, float(start[0]))
     b = np.full(size, float(start[1]))
     live = active.copy()
     ok = np.zeros(size, dtype=bool)
-    for _ in range(NEWTON_MAX_ITER):
+    last = None
+    for it in range(NEWTON_MAX_ITER):
         if not live.any():
             break
-        pi = expit(a[codes] + b[codes] * x)
-        r = y - pi
-        w = pi * (1 - pi)
-        g0 = np.bincount(codes, weights=r, minlength=size)
-        g1 = np.bincount(codes, weights=r * x, minlength=size)
-        h00 = np.bincount(codes, weights=w, minlength=size)
-        w *= x
-        h01 = np.bincount(codes, weights=w, minlength=size)
-        w *= x
-        h11 = np.bincount(codes, weights=w, minlength=size)
+        if it == 0 and first is not None:
+            rows = first
+        elif size == 1:
+            rows = _slope_rows(a[0], b[0], x, y)
+        else:
+            rows = _slope_rows(a[codes], b[codes], x, y)
+        if size == 1:
+            last = (float(a[0]), float(b[0]), rows)
+        g0, g1, h00, h01, h11 = (np.bincount(codes, weights=v, minlength=size) for v in rows)
         det = h00 * h11 - h01 * h01
         with np.errstate(invalid="ignore", divide="ignore"):
             good = live & (det > 1e-12 * np.maximum(h00 * h11, 1e-300))
@@ -487,7 +529,7 @@ def _newton_slope(
         done = good & (big < NEWTON_STOP)
         ok |= done
         live &= good & ~done & (np.abs(a) < SEPARATION_LIMIT) & (np.abs(b) < SEPARATION_LIMIT)
-    return a, b, ok
+    return a, b, ok, last
 
 
 def recalibrate(
@@ -500,17 +542,33 @@ def recalibrate(
 ) -> Recalibration:
     """Both recalibration fits for all groups; undefined groups get NaN and a reason.
 
-    ``start`` (the overall population's fit) gives the starting values: subgroup fits are
-    usually close to it, which saves Newton iterations over all rows.
+    ``start`` (the overall population's fit) seeds the subgroup fits: they begin at its last
+    Newton evaluation point, whose per-row quantities are reused for their first iteration.
     """
     size = grouping.size
     yf = y if y.dtype == np.float64 else y.astype(np.float64)
     active = (n_pos > 0) & (n_neg > 0)
     s_alpha, s_a, s_b = 0.0, 0.0, 1.0
-    if start is not None and np.isfinite(start.slope[0]) and np.isfinite(start.intercept[0]):
-        s_alpha, s_a, s_b = start.intercept[0], start.slope_a[0], start.slope[0]
-    alpha, ok_a = _newton_offset(grouping.codes, size, x, n_pos, active, s_alpha)
-    a, b, ok_b = _newton_slope(grouping.codes, size, x, yf, active, (s_a, s_b))
+    first_off = first_slope = None
+    if start is not None and start.rows is not None:
+        seed = start.rows
+        s_alpha, s_a, s_b = seed.alpha, seed.a, seed.b
+        first_off, first_slope = seed.offset_rows, seed.slope_rows
+    alpha, ok_a, last_off = _newton_offset(
+        grouping.codes, size, x, n_pos, active, s_alpha, first_off
+    )
+    a, b, ok_b, last_slope = _newton_slope(
+        grouping.codes, size, x, yf, active, (s_a, s_b), first_slope
+    )
+    rows = None
+    if size == 1 and last_off is not None and last_slope is not None:
+        rows = NewtonRows(
+            alpha=last_off[0],
+            a=last_slope[0],
+            b=last_slope[1],
+            offset_rows=last_off[1],
+            slope_rows=last_slope[2],
+        )
     reasons: list[str | None] = []
     for g in range(size):
         why = _one_class_reason(n_pos[g], n_neg[g])
@@ -523,7 +581,9 @@ def recalibrate(
     alpha[bad] = np.nan
     a[bad] = np.nan
     b[bad] = np.nan
-    return Recalibration(intercept=alpha, slope_a=a, slope=b, reasons=reasons)
+    if bad.any():
+        rows = None
+    return Recalibration(intercept=alpha, slope_a=a, slope=b, reasons=reasons, rows=rows)
 
 
 def grid_counts(
