@@ -145,8 +145,8 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
     t0 = time.perf_counter()
     for value in range(100, 900, 100):
         results.slider.setValue(value)
-        end = time.perf_counter() + 0.08
-        wait(lambda: time.perf_counter() > end)
+        pause = time.perf_counter() + 0.08
+        wait(lambda pause=pause: time.perf_counter() > pause)
     timings["slider_s"] = time.perf_counter() - t0
     timer.stop()
     ctx.shutdown()

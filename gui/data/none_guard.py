@@ -7,7 +7,8 @@ without taking a reference, so ``None``'s reference count falls by one per call.
 tens of thousands of such calls (a model tester run, a long session) CPython aborts with
 "Fatal Python error: none_dealloc". Python 3.12 made ``None`` immortal, which hides the bug;
 on 3.11 we give ``None`` the same property by raising its count far out of reach, once per
-process. The same was seen for ``True``/``False`` (a bool QVariant). No object is freed by this and no memory is touched besides that one counter.
+process. The same was seen for ``True``/``False`` (a bool QVariant). No object is freed by
+this and no memory is touched besides those counters.
 """
 
 from __future__ import annotations

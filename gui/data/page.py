@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from shiboken6 import isValid
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
@@ -421,7 +421,8 @@ class ValidationDataPage(QWidget):
             for c in columns:
                 item = QListWidgetItem(c)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if c in chosen else Qt.CheckState.Unchecked)
+                checked = c in chosen
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
                 self.attr_list.addItem(item)
             self.bins_edit.setText(
                 "; ".join(
@@ -551,8 +552,8 @@ class ValidationDataPage(QWidget):
 
     def current_mapping(self) -> Any:
         """The form as a :class:`ColumnMapping` (bin edges parsed by the engine's parser)."""
-        from assessment.evaluation.io import ColumnMapping, parse_bins
         from assessment.errors import DataError
+        from assessment.evaluation.io import ColumnMapping, parse_bins
 
         kind = self.output_kind.currentData()
         column = self.score_combo.currentData()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
@@ -39,6 +40,7 @@ FLAG_FG = QColor("#7F1D1D")
 WARN_BG = QColor("#FFF3CD")
 WARN_FG = QColor("#5C4400")
 SLIDER_STEPS = 1000
+PENDING = object()  # sentinel: live values are being computed in the worker
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
 
 
@@ -64,6 +66,10 @@ class ResultsPage(QWidget):
         self._frames: dict[str, Any] = {}
         self._view_key: tuple[int, str] | None = None
         self._result_serial = 0
+        self._live_cache: dict[tuple[int, float], Any] = {}
+        self._live_pending: tuple[int, float] | None = None
+        self._live_job: Any = None
+        self._plot_request: Any = None
         self._view_attribute: str | None = None
         self._build()
         self._slider_timer = QTimer(self)
@@ -325,25 +331,68 @@ class ResultsPage(QWidget):
             self.threshold = t
             self.refresh()
 
-    def _live_values(self, metric: str) -> dict[tuple[str, str], float | None] | None:
-        """Values of ``metric`` at the slider threshold, or None at the evaluated threshold."""
+    def _live_values(self, metric: str) -> Any:
+        """Values of ``metric`` at the slider threshold; None at the evaluated threshold;
+        :data:`PENDING` while the engine's fast path runs in the worker."""
         assert self.result is not None
         self.live_source = ""
         if self.threshold is None or metric not in frames.THRESHOLD_METRICS:
             return None
         if self.session.inputs is not None and self.session.matches(self.result):
-            from gui.results.live import metrics_at_threshold
-
-            values = metrics_at_threshold(self.session.inputs, self.session.spec,
-                                          self.threshold, metric)
+            key = (self._result_serial, self.threshold)
+            cached = self._live_cache.get(key)
+            if cached is None:
+                self._request_live(self.threshold)
+                return PENDING
             self.live_source = "engine"
-            return values
+            return cached.get(metric, {})
         grid = frames.grid_metrics_at(self.result, metric, self.threshold)
         if grid is None:
             return None
         self.threshold = grid[0]
         self.live_source = "grid"
         return grid[1]
+
+    def _request_live(self, threshold: float) -> None:
+        """Run the fast path in a worker (a million rows take longer than a frame).
+
+        ``ctx.run_job`` runs one job at a time and cancels the previous one; while another
+        job (an evaluation) runs, the fast path is computed here instead of cancelling it.
+        """
+        from gui.results.live import metrics_at_threshold
+
+        inputs, spec, serial = self.session.inputs, self.session.spec, self._result_serial
+        if self._live_pending == (serial, threshold):
+            return
+        if self.ctx.current_job is not None and self._live_job is None:
+            self._live_ready(serial, threshold, metrics_at_threshold(inputs, spec, threshold))
+            return
+        self._live_pending = (serial, threshold)
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            return metrics_at_threshold(inputs, spec, threshold)
+
+        def forget() -> None:
+            if isValid(self):
+                self._live_job = None
+                self._live_pending = None
+
+        self._live_job = self.ctx.run_job(
+            work,
+            lambda out: self._live_ready(serial, threshold, out) if isValid(self) else None,
+            None,
+            lambda exc: (forget(), self.ctx.show_error(exc)) if isValid(self) else None,
+            on_cancelled=forget,
+        )
+
+    def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
+        self._live_job = None
+        self._live_pending = None
+        self._live_cache[(serial, threshold)] = values
+        if len(self._live_cache) > 64:
+            self._live_cache.pop(next(iter(self._live_cache)))
+        if serial == self._result_serial and self.threshold == threshold:
+            self.refresh()
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
@@ -358,6 +407,9 @@ class ResultsPage(QWidget):
         metric = self.metric_combo.currentData()
         attribute = self.attribute_combo.currentData()
         live = self._live_values(metric)
+        if live is PENDING:  # the worker's answer redraws; meanwhile only the label moves
+            self.threshold_label.setText(f"{self.threshold:.3g}")
+            return
         groups = frames.groups_frame(result, metric, attribute=attribute, override=live)
         view_key = (self._result_serial, metric)
         new_frames = {"groups": groups}
@@ -377,7 +429,18 @@ class ResultsPage(QWidget):
                 self.models[key].fit_columns(self.views[key])
         self._update_labels(metric, live)
         if self._plots_built:
-            self._draw_plots(metric, attribute, groups)
+            # Plots on the next event-loop turn: tables first, so no single turn is long.
+            self._plot_request = (metric, attribute, groups)
+            QTimer.singleShot(0, self, self._draw_requested_plots)
+        else:
+            self.refreshed.emit()
+
+    def _draw_requested_plots(self) -> None:
+        if self._plot_request is None or self.result is None:
+            return
+        metric, attribute, groups = self._plot_request
+        self._plot_request = None
+        self._draw_plots(metric, attribute, groups)
         self.refreshed.emit()
 
     def _update_labels(self, metric: str, live: Any) -> None:

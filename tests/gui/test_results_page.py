@@ -67,9 +67,11 @@ def rows(page: ResultsPage, key: str = "groups") -> list[dict]:
     ]
 
 
-def select_metric(page: ResultsPage, metric: str) -> None:
+def select_metric(qtbot, page: ResultsPage, metric: str) -> None:
+    """Choose a metric and let the whole redraw (tables now, plots next turn) finish."""
     page.metric_combo.setCurrentIndex(page.metric_combo.findData(metric))
-    page.refresh()
+    with qtbot.waitSignal(page.refreshed, timeout=5000):
+        page.refresh()
 
 
 def test_empty_before_evaluation(qtbot, ctx):
@@ -81,11 +83,11 @@ def test_empty_before_evaluation(qtbot, ctx):
     assert not page.export_button.isEnabled()
 
 
-def test_tables_show_the_stored_result(evaluated, ctx):
+def test_tables_show_the_stored_result(qtbot, evaluated, ctx):
     _, page = evaluated
     result = ctx.doc.evaluation["result"]
     assert page.is_complete() and page.title == "Subgroup results"
-    select_metric(page, "auroc")
+    select_metric(qtbot, page, "auroc")
     page.attribute_combo.setCurrentIndex(page.attribute_combo.findData("site"))
     page.refresh()
     shown = rows(page)
@@ -106,20 +108,20 @@ def test_tables_show_the_stored_result(evaluated, ctx):
     assert page.models["representativeness"].rowCount() == len(result["representativeness"])
 
 
-def test_sorting_by_value(evaluated):
+def test_sorting_by_value(qtbot, evaluated):
     _, page = evaluated
-    select_metric(page, "tpr")
+    select_metric(qtbot, page, "tpr")
     page.views["groups"].sortByColumn(4, Qt.SortOrder.DescendingOrder)
     values = [r["Value"] for r in rows(page) if r["Value"] is not None]
     assert values == sorted(values, reverse=True) and len(values) > 3
 
 
-def test_flag_colours(evaluated, ctx):
+def test_flag_colours(qtbot, evaluated, ctx):
     _, page = evaluated
     result = ctx.doc.evaluation["result"]
     flagged = [d for d in result["disparities"] if d["flagged"]]
     metric = flagged[0]["metric"] if flagged else "tpr"
-    select_metric(page, metric)
+    select_metric(qtbot, page, metric)
     model = page.models["groups"]
     for r in range(model.rowCount()):
         flags = model.data(model.index(r, 7), RAW_ROLE) or ""
@@ -131,12 +133,13 @@ def test_flag_colours(evaluated, ctx):
         assert "gap vs reference" in match[0]["Flags"]
 
 
-def test_plots_draw_the_numbers(evaluated, ctx):
+def test_plots_draw_the_numbers(qtbot, evaluated, ctx):
     _, page = evaluated
     result = ctx.doc.evaluation["result"]
-    select_metric(page, "auroc")
+    select_metric(qtbot, page, "auroc")
     page.attribute_combo.setCurrentIndex(page.attribute_combo.findData("sex"))
-    page.refresh()
+    with qtbot.waitSignal(page.refreshed, timeout=5000):  # plots follow the tables
+        page.refresh()
     sex = {g["group"]: g for g in result["groups"] if g["attribute"] == "sex"}
     assert page.forest.shown["labels"] == list(sex)
     assert page.forest.shown["values"] == pytest.approx(
@@ -155,7 +158,7 @@ def test_plots_draw_the_numbers(evaluated, ctx):
 
 def test_threshold_slider_uses_engine_fast_path(qtbot, evaluated, ctx):
     _, page = evaluated
-    select_metric(page, "tpr")
+    select_metric(qtbot, page, "tpr")
     with qtbot.waitSignal(page.refreshed, timeout=5000):
         page.slider.setValue(200)  # 0.2 on a probability score
     assert page.threshold == pytest.approx(0.2)
@@ -170,7 +173,8 @@ def test_threshold_slider_uses_engine_fast_path(qtbot, evaluated, ctx):
             assert r["Value"] == pytest.approx(by_key[(r["Attribute"], r["Group"])])
         assert r["CI low"] is None  # intervals belong to the evaluated threshold only
     assert "0.2" in page.threshold_note.text()
-    assert page.forest.shown["values"]
+    assert page.forest.shown["values"] == pytest.approx(
+        [r["Value"] for r in rows(page) if r["Attribute"] != "(all)" and r["Value"] is not None])
     page.reset_threshold()
     assert page.threshold is None
     assert rows(page)[0]["CI low"] is not None
@@ -181,7 +185,7 @@ def test_threshold_from_stored_grid_without_data(qtbot, evaluated, ctx):
     stored = Assessment.from_json(ctx.doc.to_json())
     EvaluationSession.of(ctx).clear()
     ctx.set_document(stored)
-    select_metric(page, "ppv")
+    select_metric(qtbot, page, "ppv")
     page.set_threshold(0.3)
     assert page.live_source == "grid"
     grid = stored.evaluation["result"]["threshold_grid"]
@@ -194,7 +198,7 @@ def test_threshold_from_stored_grid_without_data(qtbot, evaluated, ctx):
 
 def test_export_csv_and_xlsx_neutralise_formulas(qtbot, evaluated, tmp_path, monkeypatch):
     _, page = evaluated
-    select_metric(page, "tpr")
+    select_metric(qtbot, page, "tpr")
     page.attribute_combo.setCurrentIndex(page.attribute_combo.findData("site"))
     page.refresh()
     out_csv = tmp_path / "groups.csv"
@@ -224,7 +228,7 @@ def test_export_csv_and_xlsx_neutralise_formulas(qtbot, evaluated, tmp_path, mon
     assert "'" + EVIL[0] in seen
 
 
-def test_export_error_goes_to_funnel(evaluated, tmp_path, monkeypatch):
+def test_export_error_goes_to_funnel(qtbot, evaluated, tmp_path, monkeypatch):
     _, page = evaluated
     shown: list[str] = []
     monkeypatch.setattr(gui.errors, "show_message", lambda *a, **k: shown.append(a[2]))
