@@ -37,9 +37,9 @@ from gui.widgets import CommitTextEdit, Heading, LevelChip, Note, level_text
 
 ANSWER_STYLE = """
 QPushButton[answer] { background: #ffffff; border: 1px solid #a9aeb5; border-radius: 4px;
-                      padding: 3px 6px; min-width: 34px; color: #1d1d1f; }
+                      padding: 3px 2px; color: #1d1d1f; }
 QPushButton[answer]:hover { background: #eef2f8; }
-QPushButton[answer]:focus { border: 2px solid #2458a6; padding: 2px 5px; }
+QPushButton[answer]:focus { border: 2px solid #2458a6; padding: 2px 1px; }
 QPushButton[answer="Y"]:checked, QPushButton[answer="PY"]:checked
     { background: #d7f0de; border: 2px solid #135e2b; color: #135e2b; font-weight: 700; }
 QPushButton[answer="N"]:checked, QPushButton[answer="PN"]:checked
@@ -92,7 +92,7 @@ class SlotEditor:
         self.page = page
         self.key = slot.key
         self.label = QLabel(slot_label)
-        self.label.setMinimumWidth(84)
+        self.label.setFixedWidth(page.slot_label_width)
         self.buttons: dict[str, QPushButton] = {}
         box = QWidget()
         row_layout = QHBoxLayout(box)
@@ -104,6 +104,7 @@ class SlotEditor:
             button.setCheckable(True)
             button.setProperty("answer", value)
             button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            button.setFixedWidth(page.answer_button_width)
             name = answer_names.get(value, value)
             button.setToolTip(name)
             button.setAccessibleName(f"{question_id}{where}: {name}")
@@ -111,6 +112,8 @@ class SlotEditor:
             row_layout.addWidget(button)
             self.buttons[value] = button
         row_layout.addStretch(1)
+        # Room for the longest answer set (with NA) on every row, so columns line up.
+        box.setFixedWidth(page.answer_box_width)
         self.rationale = CommitTextEdit(lines=1, max_lines=8)
         self.rationale.setPlaceholderText("Rationale: why this answer?")
         self.rationale.setAccessibleName(f"{question_id}{where}: rationale")
@@ -244,6 +247,13 @@ class DomainPage(AssessmentPage):
 
         slots = self._slots()
         self._signature = tuple(s.key for s in slots)
+        metrics = self.fontMetrics()
+        self.answer_button_width = max(metrics.horizontalAdvance("PY") + 26, 46)
+        widest = max((len(q.answers) for q in domain.questions), default=6)
+        self.answer_box_width = widest * self.answer_button_width + (widest - 1) * 4 + 2
+        labels = [label for label in self._slot_labels(slots).values() if label]
+        self.slot_label_width = (max(metrics.horizontalAdvance(label) for label in labels) + 12
+                                 if labels else 0)
         self.cards = {}
         self.notice = Note()
         self.notice.setObjectName("domainNotice")

@@ -289,3 +289,39 @@ def test_about_dialog_cites_the_instruments(qtbot, instrument):
     for fid in ("model-card", "datasheet"):
         assert load_form(fid).citation[0] in text
     assert "PySide6" in text and "LGPL" in text
+
+
+def test_preferences_are_stored_and_used_for_new_assessments(qtbot, dialogs, config_dir):
+    from gui.dialogs import PreferencesDialog
+    from gui.paths import Settings
+
+    window = open_window(qtbot, answered_doc())
+    dialog = PreferencesDialog(window.ctx, window)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("Dr Jane Roe")
+    dialog.organisation.setText("Trust Hospital")
+    dialog.instrument.setCurrentIndex(dialog.instrument.findData("probast-ai-2025"))
+    dialog.accept()
+    stored = Settings(config_dir / "settings.json")
+    assert stored.get("reviewer_name") == "Dr Jane Roe"
+    assert stored.get("default_instrument") == "probast-ai-2025"
+    dialogs.reply("ask_item", dialogs_label("probast-ai-2025"))
+    window.new_document()
+    assert window.ctx.doc.reviewer.name == "Dr Jane Roe"
+    assert window.ctx.doc.reviewer.organisation == "Trust Hospital"
+    assert dialogs.calls[-1][1][3] == 1  # the preferred instrument is offered first
+
+
+def dialogs_label(instrument_id: str) -> str:
+    from assessment.instruments import available_instruments
+
+    return next(f"{name} ({iid})" for iid, name in available_instruments() if iid == instrument_id)
+
+
+def test_damaged_settings_file_falls_back_to_defaults(config_dir):
+    from gui.paths import Settings
+
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "settings.json").write_text("{not json")
+    settings = Settings(config_dir / "settings.json")
+    assert settings.get("recent_files") == [] and settings.get("open_demo_at_start") is True
