@@ -36,6 +36,7 @@ from assessment.evaluation.metrics import (
     expit,
     grid_counts,
     logit,
+    placement_covariance,
     proportion_parts,
     recalibrate,
     reliability,
@@ -259,34 +260,15 @@ def _auroc_stats(
         for a, v in zip(res.auc, res.var, strict=True)
     ]
     if overall_place is not None and res.placements is not None and not gp.is_overall:
-        stats.auroc_cov_overall = _placement_covariance(gp, ctx, res.placements, overall_place, c)
-
-
-def _placement_covariance(
-    gp: Grouping, ctx: _Context, place_g: np.ndarray, place_o: np.ndarray, c: Counts
-) -> np.ndarray:
-    """Cov(AUROC_group, AUROC_overall) from DeLong's structural components.
-
-    Both estimates are U-statistics on shared rows: linearising each as a sum of its rows'
-    placement values gives Cov = C10/n1_all + C01/n0_all, with C10 (C01) the within-group sample
-    covariance of the group's and the overall placement values over the group's positives
-    (negatives).
-    """
-    size = gp.size
-    out = np.zeros(size)
-    n_all = (c.n_pos.sum(), c.n_neg.sum())
-    for cls, n_cls, n_total in ((True, c.n_pos, n_all[0]), (False, c.n_neg, n_all[1])):
-        rows = ctx.y == cls
-        codes = gp.codes[rows]
-        a = place_g[rows]
-        b = place_o[rows]
-        sab = np.bincount(codes, weights=a * b, minlength=size)
-        sa = np.bincount(codes, weights=a, minlength=size)
-        sb = np.bincount(codes, weights=b, minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = (sab - sa * sb / n_cls) / (n_cls - 1)
-        out += np.where(n_cls > 1, cov, np.nan) / n_total
-    return out
+        stats.auroc_cov_overall = placement_covariance(
+            gp.codes,
+            np.zeros(gp.size, dtype=np.intp),
+            ctx.y,
+            res.placements,
+            overall_place,
+            (c.n_pos, c.n_neg),
+            (np.array([c.n_pos.sum()]), np.array([c.n_neg.sum()])),
+        )
 
 
 def _probability_stats(

@@ -25,6 +25,7 @@ OVERALL_GROUP = "All"
 LOGIT_EPS = 1e-10
 NEWTON_STOP = 1e-4
 NEWTON_MAX_ITER = 60
+WARM_START_ROWS = 50_000
 # A recalibration coefficient beyond this size means the outcome is (quasi-)separated by the
 # score within the group: the maximum-likelihood estimate does not exist.
 SEPARATION_LIMIT = 1e3
@@ -382,6 +383,41 @@ def _placements(
     return v10, v01
 
 
+def placement_covariance(
+    codes: np.ndarray,
+    parent_of: np.ndarray,
+    y: np.ndarray,
+    place_child: np.ndarray,
+    place_parent: np.ndarray,
+    child_n: tuple[np.ndarray, np.ndarray],
+    parent_n: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Cov(AUROC of a group, AUROC of the larger group containing it), e.g. group vs overall.
+
+    Both estimates are U-statistics on shared rows. Linearising each as a sum over its rows of
+    DeLong placement values (positives: V10, negatives: V01) gives
+    Cov = C10 / n1_parent + C01 / n0_parent, where C10 (C01) is the sample covariance, over the
+    group's positives (negatives), of the group's and the parent's placement values.
+    ``codes`` are the child group codes per row, ``parent_of[g]`` the parent of child group g,
+    ``child_n``/``parent_n`` the (positives, negatives) counts per group.
+    """
+    size = parent_of.size
+    out = np.zeros(size)
+    for cls, n_cls, n_parent in ((True, child_n[0], parent_n[0]), (False, child_n[1],
+                                                                   parent_n[1])):
+        rows = y == cls
+        c = codes[rows]
+        a = place_child[rows]
+        b = place_parent[rows]
+        sab = np.bincount(c, weights=a * b, minlength=size)
+        sa = np.bincount(c, weights=a, minlength=size)
+        sb = np.bincount(c, weights=b, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = (sab - sa * sb / n_cls) / (n_cls - 1)
+        out += np.where(n_cls > 1, cov, np.nan) / n_parent[parent_of]
+    return out
+
+
 def auroc_reasons(n_pos: np.ndarray, n_neg: np.ndarray) -> list[str | None]:
     return [_one_class_reason(p, q) for p, q in zip(n_pos, n_neg, strict=True)]
 
@@ -532,6 +568,22 @@ def _newton_slope(
     return a, b, ok, last
 
 
+def _warm_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Starting values for a single large fit from a systematic subsample of about
+    :data:`WARM_START_ROWS` rows: Newton then needs fewer passes over all rows; the final
+    estimates still solve the full-data equations."""
+    step = x.size // WARM_START_ROWS
+    xs, ys = x[::step], y[::step]
+    zeros = np.zeros(xs.size, dtype=np.intp)
+    n_pos = np.array([ys.sum()])
+    active = np.array([0 < n_pos[0] < ys.size])
+    alpha, ok_a, _ = _newton_offset(zeros, 1, xs, n_pos, active, 0.0, None)
+    a, b, ok_b, _ = _newton_slope(zeros, 1, xs, ys, active, (0.0, 1.0), None)
+    if not (ok_a[0] and ok_b[0]):
+        return 0.0, 0.0, 1.0
+    return float(alpha[0]), float(a[0]), float(b[0])
+
+
 def recalibrate(
     grouping: Grouping,
     x: np.ndarray,
@@ -554,6 +606,8 @@ def recalibrate(
         seed = start.rows
         s_alpha, s_a, s_b = seed.alpha, seed.a, seed.b
         first_off, first_slope = seed.offset_rows, seed.slope_rows
+    elif size == 1 and x.size > WARM_START_ROWS * 2:
+        s_alpha, s_a, s_b = _warm_start(x, yf)
     alpha, ok_a, last_off = _newton_offset(
         grouping.codes, size, x, n_pos, active, s_alpha, first_off
     )

@@ -14,6 +14,14 @@ import pytest
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
+from assessment.evaluation.metrics import (
+    SortedScores,
+    auroc_delong,
+    build_groupings,
+    confusion_counts,
+    placement_covariance,
+    stratum_keys,
+)
 from assessment.evaluation.result import EvaluationResult
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
@@ -170,3 +178,49 @@ def test_bootstrap_coverage_brier_f1_oe_and_calibration_slope() -> None:
     for metric, value in truth.items():
         cover = _coverage(res, metric, value)
         assert 0.92 <= cover <= 0.97, (metric, cover)
+
+
+@pytest.mark.slow
+def test_auroc_difference_against_the_containing_population_covers() -> None:
+    """DeLong difference group − overall with the nested covariance (placement_covariance):
+    1000 simulated datasets (levels of "sim"), each with arms A and B (cells of sim×arm)."""
+    rng = np.random.default_rng(17)
+    (na1, na0, nb1, nb0), (mu_a, mu_b) = (40, 60, 80, 120), (0.8, 1.5)
+    per = na1 + na0 + nb1 + nb0
+    arm = np.tile(np.r_[np.zeros(na1 + na0, np.int32), np.ones(nb1 + nb0, np.int32)], SIMS)
+    y = np.tile(np.r_[np.ones(na1, bool), np.zeros(na0, bool), np.ones(nb1, bool),
+                      np.zeros(nb0, bool)], SIMS)
+    shift = np.where(arm == 0, mu_a, mu_b) * y
+    score = rng.standard_normal(SIMS * per) + shift
+    sim = np.repeat(np.arange(SIMS, dtype=np.int32), per)
+    n = y.size
+    inp = EvaluationInput(y, score, None, "score", (
+        Attribute("sim", sim, tuple(str(i) for i in range(SIMS))),
+        Attribute("arm", arm, ("A", "B"))), Provenance("s", "0" * 64, n, n))
+    parent, _, cells = build_groupings(inp, (("sim", "arm"),))[1:]
+    ss = SortedScores.build(score, y)
+    pred = score >= 0
+    cp = confusion_counts(parent, stratum_keys(parent, y), pred)
+    cc = confusion_counts(cells, stratum_keys(cells, y), pred)
+    ap = auroc_delong(parent, ss, cp.n_pos, cp.n_neg, placements=True)
+    ac = auroc_delong(cells, ss, cc.n_pos, cc.n_neg, placements=True)
+    parent_of = np.zeros(cells.size, dtype=np.intp)
+    parent_of[cells.codes] = parent.codes
+    cov = placement_covariance(cells.codes, parent_of, y, ac.placements, ap.placements,
+                               (cc.n_pos, cc.n_neg), (cp.n_pos, cp.n_neg))
+    diff = ac.auc - ap.auc[parent_of]
+    lo, hi = iv.normal_interval(diff, ac.var + ap.var[parent_of] - 2 * cov, 0.95)
+    phi = NormalDist().cdf
+    w_a = na1 / (na1 + nb1)
+    truth_all = w_a * phi(mu_a / np.sqrt(2)) + (1 - w_a) * phi(mu_b / np.sqrt(2))
+    arm_of_cell = np.zeros(cells.size, dtype=np.intp)
+    arm_of_cell[cells.codes] = arm
+    truth = np.where(arm_of_cell == 0, phi(mu_a / np.sqrt(2)), phi(mu_b / np.sqrt(2))) - truth_all
+    for a in (0, 1):
+        sel = arm_of_cell == a
+        cover = np.mean((lo[sel] <= truth[sel]) & (truth[sel] <= hi[sel]))
+        assert 0.93 <= cover <= 0.97, (a, cover)
+    # ignoring the covariance (as if independent) would over-cover badly
+    lo_ind, hi_ind = iv.normal_interval(diff, ac.var + ap.var[parent_of], 0.95)
+    sel = arm_of_cell == 0
+    assert np.mean((lo_ind[sel] <= truth[sel]) & (truth[sel] <= hi_ind[sel])) > 0.98

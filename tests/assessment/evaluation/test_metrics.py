@@ -32,6 +32,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from assessment.evaluation import metrics as metrics_module
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.metrics import (
@@ -259,7 +260,13 @@ def _nll_slope(beta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum(np.logaddexp(0, eta) - y * eta))
 
 
-def test_logistic_recalibration_equals_direct_maximum_likelihood() -> None:
+@pytest.mark.parametrize("warm_start_rows", [50_000, 200])
+def test_logistic_recalibration_equals_direct_maximum_likelihood(
+    warm_start_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with the subsample warm start of large overall fits (forced here by a small
+    WARM_START_ROWS): the final estimates solve the full-data equations either way."""
+    monkeypatch.setattr(metrics_module, "WARM_START_ROWS", warm_start_rows)
     rng = np.random.default_rng(21)
     n = 3000
     codes = rng.integers(0, 3, n).astype(np.int32)
@@ -285,6 +292,10 @@ def test_logistic_recalibration_equals_direct_maximum_likelihood() -> None:
     assert slopes[1] == pytest.approx(0.5, abs=0.1)
     assert res.group("g", "G2").metrics["calibration_intercept"].value == pytest.approx(
         -0.5, abs=0.15)
+    x_all = np.log(score / (1 - score))
+    fit_all = minimize(_nll_slope, np.array([0.0, 1.0]), args=(x_all, y.astype(float)),
+                       method="BFGS", options={"gtol": 1e-10})
+    assert res.overall.metrics["calibration_slope"].value == pytest.approx(fit_all.x[1], abs=1e-6)
 
 
 def test_separated_group_has_no_calibration_fit() -> None:
