@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         self._step_signature = signature
         for key in [k for k in self._pages if k not in signature]:
             widget = self._pages.pop(key)
+            if hasattr(widget, "detach"):
+                widget.detach()
             self.stack.removeWidget(widget)
             widget.deleteLater()
         self.step_list.blockSignals(True)

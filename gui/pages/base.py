@@ -64,6 +64,12 @@ class AssessmentPage(QWidget):
         elif focus is not None and hasattr(focus, "editingFinished"):
             focus.editingFinished.emit()
 
+    def detach(self) -> None:
+        """Stop following the document (the main window is about to delete this page)."""
+        self.ctx.changed.disconnect(self._on_changed)
+        self.ctx.document_replaced.disconnect(self._on_replaced)
+        self._refresh_timer.stop()
+
     # --- machinery -------------------------------------------------------------------------------
     def _rebuild(self) -> None:
         old = self.scroll.takeWidget()  # deleted later: we may be inside one of its slots

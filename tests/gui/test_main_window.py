@@ -325,3 +325,18 @@ def test_damaged_settings_file_falls_back_to_defaults(config_dir):
     (config_dir / "settings.json").write_text("{not json")
     settings = Settings(config_dir / "settings.json")
     assert settings.get("recent_files") == [] and settings.get("open_demo_at_start") is True
+
+
+def test_switching_instrument_replaces_the_domain_pages_cleanly(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    for step in window.steps:
+        window.go_to(step.key)
+    dialogs.reply("ask_item", dialogs_label("probast-ai-2025"))
+    assert window.new_document()
+    assert dialogs.messages == []
+    assert not any(k.startswith("domain:main:") for k in window.built_pages())
+    page = window.go_to("domain:evaluation:D1")
+    assert page.cards == {} and page.notice.isVisibleTo(page)  # no study type yet
+    window.ctx.doc.set_study_type("evaluation")
+    page.refresh_now()
+    assert page.cards and all(q.startswith("E-") for q in page.cards)
