@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -451,6 +452,7 @@ STRACK = "Strack et al. 2014, BioMed Res Int 2014:781670"
 MODEL_NAME = "Probity demo: 30-day readmission after a diabetes admission"
 MODEL_VERSION = "1.0"
 MODEL_DATE = "2026-11-23"
+BUILD_TIMESTAMP = f"{MODEL_DATE}T12:00:00+00:00"  # see save_reproducibly()
 
 
 def pct(x: float, digits: int = 1) -> str:
@@ -1146,10 +1148,32 @@ def new_assessment() -> Any:
     return Assessment.new(instrument_id="probast-2019", reviewer=Reviewer(**DEMO_REVIEWER))
 
 
-def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
-    """demo.probity (complete, with the evaluation) and the two small judge examples."""
+def save_reproducibly(doc: Any, path: Path) -> Path:
+    """Save ``doc`` with its clock pinned to BUILD_TIMESTAMP and a name-based id.
+
+    The same idea as SOURCE_DATE_EPOCH in reproducible builds: rebuilding from unchanged inputs
+    gives the same bytes, so a rebuild shows in git only when the content changed. The audit log
+    keeps every change in order; only the wall-clock times are replaced. The pinned document is
+    re-validated by ``Assessment.from_json`` and written by the atomic ``storage.save``.
+    """
+    from assessment.document import Assessment
     from assessment.storage import save
 
+    data = doc.to_json()
+    data["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"probity-demo:{path.name}"))
+    data["created"] = data["modified"] = BUILD_TIMESTAMP
+    for entry in data["audit"]:
+        entry["ts"] = BUILD_TIMESTAMP
+    result = (data.get("evaluation") or {}).get("result")
+    if isinstance(result, dict):
+        result["created"] = BUILD_TIMESTAMP
+    save(Assessment.from_json(data, source=path.name), path)
+    path.chmod(0o644)  # a shipped resource, not a private working file
+    return path
+
+
+def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
+    """demo.probity (complete, with the evaluation) and the two small judge examples."""
     facts = build.facts
     report_path = resources / "demo" / REPORT_NAME
     report_path.write_text(model_report(facts), encoding="utf-8")
@@ -1164,25 +1188,19 @@ def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
                                          if small else "No cell is below the minimums."))
     demo.set_evaluation(config, result)
     demo.set_notes(reviewer_notes(facts, result))
-    written = [resources / "demo" / "demo.probity"]
-    save(demo, written[0])
-    written[0].chmod(0o644)  # a shipped resource, not a private working file
+    written = [save_reproducibly(demo, resources / "demo" / "demo.probity")]
 
     examples = resources / "examples"
     examples.mkdir(parents=True, exist_ok=True)
     complete = new_assessment()
     fill_assessment(complete, facts, forms=False)
     complete.set_notes(reviewer_notes(facts, None))
-    written.append(examples / "complete.probity")
-    save(complete, written[-1])
-    written[-1].chmod(0o644)
+    written.append(save_reproducibly(complete, examples / "complete.probity"))
 
     incomplete = new_assessment()
     fill_assessment(incomplete, facts, forms=False, skip=INCOMPLETE_SKIPPED)
     incomplete.set_notes("Work in progress: three signalling questions still to answer.")
-    written.append(examples / "incomplete.probity")
-    save(incomplete, written[-1])
-    written[-1].chmod(0o644)
+    written.append(save_reproducibly(incomplete, examples / "incomplete.probity"))
     return [report_path, *written]
 
 
