@@ -70,6 +70,7 @@ class ResultsPage(QWidget):
         self._live_pending: tuple[int, float] | None = None
         self._live_job: Any = None
         self._plot_request: Any = None
+        self._curves_key: tuple[int, str | None] | None = None
         self._view_attribute: str | None = None
         self._build()
         self._slider_timer = QTimer(self)
@@ -188,6 +189,7 @@ class ResultsPage(QWidget):
         super().showEvent(event)
         if not self._plots_built:
             self._ensure_plots()
+            self._curves_key = None
             if self.result is not None:
                 self._draw_plots(self.metric_combo.currentData(),
                                  self.attribute_combo.currentData(), self._frames["groups"])
@@ -368,26 +370,35 @@ class ResultsPage(QWidget):
             self._live_ready(serial, threshold, metrics_at_threshold(inputs, spec, threshold))
             return
         self._live_pending = (serial, threshold)
+        holder: list[Any] = []
 
         def work(progress: Any, cancelled: Any) -> Any:
             return metrics_at_threshold(inputs, spec, threshold)
 
         def forget() -> None:
-            if isValid(self):
+            """Drop this job's bookkeeping, unless a newer request already replaced it."""
+            if isValid(self) and holder and self._live_job is holder[0]:
                 self._live_job = None
                 self._live_pending = None
+
+        def failed(exc: BaseException) -> None:
+            if isValid(self):
+                forget()
+                self.ctx.show_error(exc)
 
         self._live_job = self.ctx.run_job(
             work,
             lambda out: self._live_ready(serial, threshold, out) if isValid(self) else None,
             None,
-            lambda exc: (forget(), self.ctx.show_error(exc)) if isValid(self) else None,
+            failed,
             on_cancelled=forget,
         )
+        holder.append(self._live_job)
 
     def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
-        self._live_job = None
-        self._live_pending = None
+        if self._live_pending == (serial, threshold):
+            self._live_job = None
+            self._live_pending = None
         self._live_cache[(serial, threshold)] = values
         if len(self._live_cache) > 64:
             self._live_cache.pop(next(iter(self._live_cache)))
@@ -526,6 +537,11 @@ class ResultsPage(QWidget):
             f" at threshold {self.threshold:.3g}")
         self.forest.show(f"{label} by group ({where}){suffix}", rows, overall)
 
+        # Curves and shares depend on the result and attribute only, not on metric/threshold.
+        curves_key = (self._result_serial, attribute)
+        if curves_key == self._curves_key:
+            return
+        self._curves_key = curves_key
         curve_attr = attribute or (frames.attributes(result) or [""])[0]
         entries = [g for g in result.get("groups") or [] if g["attribute"] == curve_attr]
         roc = []
