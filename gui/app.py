@@ -83,6 +83,7 @@ def install_excepthook(window: object) -> None:
             if autosave is not None:
                 try:
                     autosave.write_now()
+                    autosave.flush()
                 except Exception:  # noqa: BLE001 - never fail inside the excepthook
                     pass
             exc.__traceback__ = tb

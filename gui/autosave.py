@@ -1,25 +1,35 @@
 """Never lose work: a debounced recovery snapshot after every change, offered back after a crash.
 
-Every document change restarts a single-shot timer; when the reviewer pauses, the whole document
-is written (atomically, by :mod:`assessment.storage`) to a recovery file in the config folder.
-Saving, discarding or closing cleanly removes it, so a recovery file that exists at start-up
-means the previous session ended without saving — a crash, a kill or a power cut.
+Every document change restarts a single-shot timer; when the reviewer pauses, a copy of the
+document's data is taken on the UI thread and written (atomically, by :mod:`assessment.storage`)
+to a recovery file in the config folder by a short-lived background thread, so serialising and
+fsyncing a large document (the demo's evaluation snapshot is ~1 MB) never stalls the window.
+Saving, discarding or closing cleanly removes the file, so a recovery file that exists at
+start-up means the previous session ended without saving — a crash, a kill or a power cut.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from assessment import storage
+from assessment.document import Assessment
 from assessment.errors import ProbityError
 from gui.context import AppContext
 
 
+class _Bridge(QObject):
+    """Created on the UI thread; the writer thread emits on it (queued to the UI thread)."""
+
+    finished = Signal()
+
+
 class Autosave(QObject):
-    """Writes ``ctx.doc`` to its recovery file shortly after each change."""
+    """Writes a snapshot of ``ctx.doc`` to its recovery file shortly after each change."""
 
     def __init__(self, ctx: AppContext, delay_ms: int | None = None) -> None:
         super().__init__(ctx)
@@ -31,13 +41,17 @@ class Autosave(QObject):
         self._timer.timeout.connect(self.write_now)
         self._written: Path | None = None  # recovery file of the current document, if any
         self._failed_once = False
+        self._thread: threading.Thread | None = None
+        self._outcome: Path | BaseException | None = None
+        self._bridge = _Bridge()
+        self._bridge.finished.connect(self._collect)
         ctx.changed.connect(self._on_changed)
         ctx.modified_changed.connect(self._on_modified_changed)
         ctx.document_replaced.connect(self._on_replaced)
 
     @property
     def pending(self) -> bool:
-        return self._timer.isActive()
+        return self._timer.isActive() or self._thread is not None
 
     @property
     def recovery_file(self) -> Path | None:
@@ -50,38 +64,61 @@ class Autosave(QObject):
     @Slot(bool)
     def _on_modified_changed(self, modified: bool) -> None:
         if not modified:  # saved: the snapshot is obsolete
-            self._timer.stop()
             self.discard()
 
     @Slot()
     def _on_replaced(self) -> None:
         self._timer.stop()
+        self.flush()
         self._written = None
         if self.ctx.modified:  # a recovered document: keep a snapshot of it straight away
             self.write_now()
 
     @Slot()
     def write_now(self) -> None:
-        """Write the snapshot now (also used by the excepthook before showing an error)."""
+        """Start writing the snapshot now; :meth:`flush` waits for it (excepthook, tests)."""
         self._timer.stop()
         if not self.ctx.has_document or not self.ctx.modified:
             return
+        self.flush()  # one writer at a time; the previous one is nearly always done
+        snapshot = Assessment(self.ctx.doc.to_json())  # a deep copy: edits may go on meanwhile
+        folder, original = self.ctx.paths.recovery_dir, self.ctx.path
+        self._thread = threading.Thread(target=self._write, args=(snapshot, folder, original),
+                                        name="probity-autosave")
+        self._thread.start()
+
+    def _write(self, snapshot: Assessment, folder: Path, original: Path | None) -> None:
         try:
-            self.ctx.paths.recovery_dir.mkdir(parents=True, exist_ok=True)
-            self._written = storage.write_recovery(
-                self.ctx.doc, self.ctx.paths.recovery_dir, self.ctx.path
-            )
+            folder.mkdir(parents=True, exist_ok=True)
+            self._outcome = storage.write_recovery(snapshot, folder, original)
         except (ProbityError, OSError) as exc:
+            self._outcome = exc
+        self._bridge.finished.emit()
+
+    @Slot()
+    def _collect(self) -> None:
+        """Join the finished writer and take its outcome (UI thread)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        outcome, self._outcome = self._outcome, None
+        if isinstance(outcome, Path):
+            self._written = outcome
+            self.ctx.show_status("Unsaved edits kept in a recovery file", 2000)
+        elif outcome is not None and not self._failed_once:
             # Tell the reviewer once per session; autosave keeps trying on later changes.
-            if not self._failed_once:
-                self._failed_once = True
-                self.ctx.show_error(exc)
-            return
-        self.ctx.show_status("Unsaved edits kept in a recovery file", 2000)
+            self._failed_once = True
+            self.ctx.show_error(outcome)
+
+    def flush(self) -> None:
+        """Wait until a running write has finished and its outcome is recorded."""
+        if self._thread is not None:
+            self._collect()
 
     def discard(self) -> None:
         """Remove this document's snapshot (after a save, or when edits are discarded)."""
         self._timer.stop()
+        self.flush()  # a write still running would otherwise recreate the file
         if self.ctx.has_document:
             with contextlib.suppress(OSError):
                 storage.discard_recovery(

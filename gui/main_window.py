@@ -571,18 +571,22 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        keep_recovery = self._closing_confirmed and self.ctx.has_document and self.ctx.modified
         if not self._closing_confirmed:
             for page in self._pages.values():
                 commit = getattr(page, "commit_pending", None)
                 if commit is not None:
                     commit()
-            if not self.confirm_discard("closing"):
+            if not self.confirm_discard("closing"):  # saved, or the reviewer chose to discard
                 event.ignore()
                 return
         self._closing_confirmed = True
         self._warmup_timer.stop()
         self.ctx.shutdown()
-        if not self.ctx.modified:
+        if keep_recovery:  # closed without the question (session end): edits stay recoverable
+            self.autosave.write_now()
+            self.autosave.flush()
+        else:
             self.autosave.discard()
         event.accept()
 

@@ -123,6 +123,7 @@ def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialo
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("unsaved")
     window.autosave.write_now()
+    window.autosave.flush()
     recovery = window.autosave.recovery_file
     window.close_without_prompt()
     fresh = MainWindow()
@@ -173,6 +174,7 @@ def test_saving_removes_the_recovery_file(qtbot, tmp_path, dialogs):
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("x")
     window.autosave.write_now()
+    window.autosave.flush()
     recovery = window.autosave.recovery_file
     assert recovery.is_file()
     dialogs.reply("ask_save_path", tmp_path / "s.probity")
@@ -194,6 +196,17 @@ def test_close_prompt_cancel_save_and_discard(qtbot, tmp_path, dialogs):
     dialogs.reply("ask_save_path", path)
     assert window.close()
     assert storage.load(path).notes == "unsaved words"
+
+
+def test_closing_with_discard_leaves_no_recovery_file(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("throw away")
+    window.autosave.write_now()
+    window.autosave.flush()
+    assert window.autosave.recovery_file.is_file()
+    dialogs.reply("ask_save_discard_cancel", Choice.DISCARD)
+    assert window.close()
+    assert list(window.ctx.paths.recovery_dir.glob("*")) == []
 
 
 def test_close_without_changes_does_not_ask(qtbot, dialogs):
