@@ -11,12 +11,15 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"}
+
+
 def esc(value: Any) -> str:
     """Escape any value for Paragraph markup; None prints as an em dash, newlines as <br/>."""
     if value is None:
         return "—"
     text = value if isinstance(value, str) else str(value)
-    text = "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)  # drop control chars
+    text = text.translate(_CONTROL)  # control characters cannot be drawn
     return escape(text, {'"': "&quot;"}).replace("\n", "<br/>")
 
 

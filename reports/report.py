@@ -74,7 +74,6 @@ FOREST_METRICS = ("auroc", "tpr")
 METRICS_PER_TABLE = 4
 SIGNATURE_LABELS = ("Reviewer", "Second reviewer (countersignature)", "Third signatory")
 SIG_BOX = (260.0, 95.0)
-AUDIT_CLIP = 240
 
 
 @dataclass
@@ -106,6 +105,9 @@ def build_report(
     from assessment.storage import atomic_write_bytes, dumps
 
     register_fonts()
+    from reportlab import rl_config
+
+    rl_config.useA85 = 0  # binary (Flate only) streams: smaller and faster than ASCII85 text
     if not 1 <= signature_boxes <= len(SIGNATURE_LABELS):
         raise ValueError(f"signature_boxes must be 1..{len(SIGNATURE_LABELS)}")
     embedded = source_bytes if source_bytes is not None else dumps(doc)
@@ -138,11 +140,23 @@ def build_report(
     )
 
 
-def _clip(text: str) -> str:
-    """Shorten one audit value for print (the full log stays in the attached file)."""
-    if len(text) <= AUDIT_CLIP:
+def _clip_cell(text: str, width: float, size: float = 7) -> str:
+    """Plain (unparsed, fast) table text cut to the column width; used for data labels that
+    are printed in full elsewhere in the report."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    text = " ".join(str(text)[: int(width / (size * 0.25)) + 2].split())  # no glyph is narrower
+    limit = width - 6
+    if stringWidth(text, SANS, size) <= limit:
         return text
-    return f"{text[:AUDIT_CLIP]}… [{len(text) - AUDIT_CLIP} more characters]"
+    lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis (binary search)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if stringWidth(text[:mid] + "…", SANS, size) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
 
 
 def _version(dist: str) -> str:
@@ -214,9 +228,8 @@ class _Builder:
         if header:
             style += [("BACKGROUND", (0, 0), (-1, header - 1), HEAD_BG),
                       ("FONT", (0, 0), (-1, header - 1), SANS_BOLD, 8)]
-        for r in range(header, len(rows)):
-            if (r - header) % 2 == 1:
-                style.append(("BACKGROUND", (0, r), (-1, r), ZEBRA))
+        if len(rows) > header + 1:
+            style.append(("ROWBACKGROUNDS", (0, header), (-1, -1), [None, ZEBRA]))
         style.extend(extra)
         t.setStyle(TableStyle(style))
         return t
@@ -387,8 +400,8 @@ class _Builder:
             rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
                                       "Difference [95% CI]", "Ratio [95% CI]"]]
             for d in flagged:
-                rows.append([self.cell(d["attribute"], small=True),
-                             self.cell(f"{d['group']} vs {d['reference']}", small=True),
+                rows.append([_clip_cell(d["attribute"], 68),
+                             _clip_cell(f"{d['group']} vs {d['reference']}", 148),
                              METRIC_LABELS.get(d["metric"], d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
             out += [self.p(esc(f"{len(flagged)} flagged disparities: the gap exceeds the "
@@ -513,16 +526,22 @@ class _Builder:
             if form is not None:
                 out.append(self.p(esc(f"{form.title} (version {form.version})"), self.s.small))
                 for section, fields in self._sections(form):
-                    rows = []
+                    rows, empty = [], []
                     for f in fields:
                         shown.add(f.id)
                         if f.type == "demographics":
                             continue
-                        rows.append([self.cell(f.label, bold=True),
-                                     self.cell(self._value(values.get(f.id)))])
+                        value = self._value(values.get(f.id))
+                        if value == "—":
+                            empty.append(f.label)
+                            continue
+                        rows.append([self.cell(f.label, bold=True), self.cell(value)])
+                    out.append(self.heading(section.title, 1))
                     if rows:
-                        out += [self.heading(section.title, 1),
-                                self.table(rows, [170, FRAME_WIDTH - 170], header=0)]
+                        out.append(self.table(rows, [170, FRAME_WIDTH - 170], header=0))
+                    if empty:
+                        out.append(self.p("<b>Not answered:</b> " + esc("; ".join(empty)),
+                                          self.s.small))
             rest = [(k, v) for k, v in values.items() if k not in shown
                     and k != "training_demographics"]
             if rest:
@@ -684,8 +703,8 @@ class _Builder:
                 elif d.get("reason"):
                     number = notes.setdefault(d["reason"], len(notes) + 1)
                     flag = f"note {number}"
-                rows.append([self.cell(d["group"], small=True),
-                             METRIC_LABELS.get(d["metric"], d["metric"]),
+                rows.append([_clip_cell(d["group"], 118), METRIC_LABELS.get(d["metric"],
+                                                                             d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio")), flag])
             out += [CondPageBreak(80),
                     self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
@@ -831,17 +850,17 @@ class _Builder:
     def audit(self) -> list[Any]:
         out: list[Any] = [self.heading("Appendix: audit log")]
         entries = self.doc.audit
-        out.append(self.p(f"{len(entries)} recorded changes, oldest first.", self.s.small))
+        out.append(self.p(f"{len(entries)} recorded changes, oldest first, one line each (long "
+                          "values are cut at the column edge; the attached assessment file "
+                          "holds the complete log).", self.s.small))
         rows: list[list[Any]] = [["When (UTC)", "Who", "Field", "Old → new"]]
         for e in entries:
-            change = f"{_clip(self._value(e.old))} → {_clip(self._value(e.new))}"
-            rows.append([self.cell(e.ts.replace("T", " ").replace("+00:00", ""), small=True),
-                         self.cell(e.reviewer, small=True), self.cell(e.field, small=True),
-                         self.cell(change, small=True)])
-        out.append(self.table(rows, [72, 78, 118, FRAME_WIDTH - 268], long=True,
+            change = f"{self._value(e.old)} → {self._value(e.new)}"
+            rows.append([e.ts.replace("T", " ").replace("+00:00", ""),
+                         _clip_cell(e.reviewer, 76), _clip_cell(e.field, 128),
+                         _clip_cell(change, FRAME_WIDTH - 278)])
+        out.append(self.table(rows, [72, 78, 128, FRAME_WIDTH - 278], long=True,
                               extra=self._compact()))
-        out.append(self.p(f"Values longer than {AUDIT_CLIP} characters are shortened here; the "
-                          "attached assessment file holds the full log.", self.s.small))
         return out
 
     def signature_page(self, boxes: int) -> list[Any]:

@@ -14,7 +14,8 @@ from assessment.judgement import applicable_slots
 from assessment.storage import load
 from reports.report import METRIC_LABELS, _fmt
 
-DEMO = Path(str(resources.files("resources") / "demo" / "demo.probity"))
+SHIPPED_DEMO = Path(str(resources.files("resources") / "demo" / "demo.probity"))
+DEMO = SHIPPED_DEMO  # replaced by a private copy (below) so a demo rebuild cannot race the tests
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +32,11 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cli")
+    global DEMO
+    folder = tmp_path_factory.mktemp("cli")
+    DEMO = folder / "demo.probity"
+    DEMO.write_bytes(SHIPPED_DEMO.read_bytes())
+    return folder
 
 
 @pytest.fixture
