@@ -217,3 +217,17 @@ def test_step_icons_follow_completion(qtbot, window):
     items = [window.step_list.item(r) for r in range(window.step_list.count())]
     item = next(i for i in items if i.data(Qt.ItemDataRole.UserRole + 1) == "domain:main:D2")
     assert item.toolTip() == "Complete"
+
+
+def test_arrow_keys_move_the_final_judgement(qtbot, window):
+    page = domain_page(window, "main", "D1")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    low = page.final_buttons["low"]
+    low.setFocus()
+    qtbot.waitUntil(low.hasFocus, timeout=3000)
+    qtbot.keyClick(low, Qt.Key.Key_Space)
+    assert window.ctx.doc.domain_judgement("main:D1").final == "low"
+    qtbot.keyClick(low, Qt.Key.Key_Right)
+    assert window.ctx.doc.domain_judgement("main:D1").final == "unclear"
+    assert page.final_buttons["unclear"].hasFocus()
