@@ -74,6 +74,7 @@ class ValidationDataPage(QWidget):
     evaluation_cancelled = Signal()
     evaluation_failed = Signal(object)
     check_finished = Signal()  # inline mapping messages refreshed
+    completion_changed = Signal()  # is_complete() may have changed
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -769,6 +770,7 @@ class ValidationDataPage(QWidget):
         )
         self.progress.setValue(1000)
         self.evaluation_finished.emit()
+        self.completion_changed.emit()
 
     def cancel(self) -> None:
         if self._job is not None and self._job.is_running():

@@ -119,6 +119,7 @@ class SignExportPage(QWidget):
     title = "Sign & export"
 
     exported = Signal(object)  # ExportOutcome
+    completion_changed = Signal()  # is_complete() may have changed without a document edit
     export_failed = Signal(object)
     identity_created = Signal(object)  # Path
 
@@ -176,7 +177,9 @@ class SignExportPage(QWidget):
         self.progress.setVisible(False)  # shown (busy) only while a report is being made
         run_row.addWidget(self.export_button)
         run_row.addWidget(self.verify_button)
-        run_row.addWidget(self.progress, 1)
+        self.progress.setMaximumWidth(320)
+        run_row.addWidget(self.progress)
+        run_row.addStretch(1)
         outer.addLayout(run_row)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -363,6 +366,7 @@ class SignExportPage(QWidget):
         self.status.setText(f"Exported {outcome.path} ({outcome.pages} pages), signed {verdict}.")
         self._identity_changed()
         self.exported.emit(outcome)
+        self.completion_changed.emit()
 
     def _failed(self, exc: BaseException) -> None:
         self._job = None
@@ -391,6 +395,8 @@ class SignExportPage(QWidget):
         return dialog
 
     def _document_replaced(self) -> None:
+        if self.outcome is not None:
+            self.completion_changed.emit()
         self.outcome = None
         self.verification.clear()
         self.status.setText("")

@@ -152,13 +152,17 @@ def long_groups_frame(result: dict[str, Any]) -> Any:
     return pd.DataFrame(rows)
 
 
-def disparities_frame(result: dict[str, Any], metric: str | None = None) -> Any:
-    """Difference and ratio to the reference group with CIs; ``metric`` filters if given."""
+def disparities_frame(result: dict[str, Any], metric: str | None = None,
+                      attribute: str | None = None) -> Any:
+    """Difference and ratio to the reference group with CIs; ``metric`` and ``attribute``
+    filter when given."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
     for d in result.get("disparities") or []:
         if metric is not None and d.get("metric") != metric:
+            continue
+        if attribute is not None and d.get("attribute") != attribute:
             continue
         diff, ratio = d.get("difference") or {}, d.get("ratio") or {}
         rows.append(

@@ -173,8 +173,9 @@ class ResultsPage(QWidget):
         self.splitter.addWidget(self.table_tabs)
         self.plot_tabs = QTabWidget()
         self.splitter.addWidget(self.plot_tabs)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([300, 450])
         outer.addWidget(self.splitter, 1)
 
         self.metric_combo.activated.connect(lambda *_: self.refresh())
@@ -424,9 +425,10 @@ class ResultsPage(QWidget):
         groups = frames.groups_frame(result, metric, attribute=attribute, override=live)
         view_key = (self._result_serial, metric)
         new_frames = {"groups": groups}
+        if view_key != self._view_key or attribute != self._view_attribute:
+            new_frames["disparities"] = frames.disparities_frame(result, metric, attribute)
         if view_key != self._view_key:  # the rest depends on the result and metric only
             new_frames.update({
-                "disparities": frames.disparities_frame(result, metric),
                 "summary": frames.summary_frame(result),
                 "representativeness": frames.representativeness_frame(result),
             })
