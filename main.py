@@ -14,6 +14,9 @@ import sys
 
 __version__ = "0.1.0"
 
+# `python main.py FILE` opens FILE in the GUI when it is an assessment or a validation data file.
+GUI_FILE_SUFFIXES = (".probity", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet")
+
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
 CLI_MODULES = ("assessment.cli", "assessment.evaluation.cli", "reports.cli")
 
@@ -68,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    opens_file = bool(argv) and argv[0].lower().endswith(GUI_FILE_SUFFIXES)
+    args, rest = parser.parse_known_args([] if opens_file else argv)
+    if opens_file:  # `probity FILE.probity` / `probity data.csv`: open it in the GUI
+        rest = list(argv)
     if args.command is None:
         message = check_qt()
         if message is not None:

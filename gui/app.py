@@ -127,11 +127,12 @@ def run(argv: Sequence[str]) -> int:
 
     window = MainWindow()
     install_excepthook(window)
-    open_initial_document(window, [a for a in argv[1:] if not a.startswith("-")])
+    # Qt removes its own options (-style, -platform ...) from app.arguments().
+    open_initial_document(window, [a for a in app.arguments()[1:] if not a.startswith("-")])
     probe = None
     if os.environ.get(ENV_STARTUP_PROBE):
         def report_and_exit() -> None:
-            print(f"probity-first-paint {time.time():.6f}", flush=True)
+            print(f"probity-first-paint {time.time():.6f} {window.ctx.doc.title}", flush=True)
             window.close_without_prompt()  # benchmark: nothing to save, leave at once
             app.exit(0)
 
