@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -28,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SECTION = "## UI responsiveness (bench_ui_responsiveness.py)"
 GOAL_MS = 100.0
 PROBE_MS = 5
 
@@ -82,10 +80,12 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
     from gui.data.page import ValidationDataPage
     from gui.results.page import ResultsPage
 
-    folder = Path(tempfile.mkdtemp(prefix="probity-bench-ui-"))
+    folder = Path(tempfile.gettempdir()) / f"probity-bench-ui-{rows}"
+    folder.mkdir(exist_ok=True)
     os.environ.setdefault("PROBITY_CONFIG_DIR", str(folder / "config"))
     data = folder / "validation.parquet"
-    make_data(data, rows)
+    if not data.exists():
+        make_data(data, rows)
 
     ctx = AppContext()
     ctx.set_document(Assessment.new())
@@ -154,6 +154,10 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
     timings["slider_s"] = time.perf_counter() - t0
     timer.stop()
     ctx.shutdown()
+    data_page.close()
+    results.close()
+    data_page.deleteLater()
+    results.deleteLater()
     groups = len((ctx.doc.evaluation.get("result") or {}).get("groups") or [])
     out = {
         "rows": rows,
@@ -165,53 +169,83 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
     return out
 
 
-def write_results(fig: dict[str, float]) -> None:
+BEGIN = "<!-- bench_ui_responsiveness:begin -->"
+END = "<!-- bench_ui_responsiveness:end -->"
+PHASES = (
+    ("load", "read file + suggest mapping (worker)", "load_s"),
+    ("check", "check mapping (worker)", "check_s"),
+    ("evaluate", "**evaluate (worker)**", "evaluate_s"),
+    ("store", "store in document + draw results (UI thread)", None),
+    ("metric", "switch metric (tables + forest plot)", None),
+    ("slider", "threshold slider, 8 moves (engine fast path in worker)", "slider_s"),
+)
+
+
+def write_results(trials: list[dict[str, float]]) -> None:
+    """Replace this benchmark's section of RESULTS.md (between its begin/end markers)."""
+    import datetime as dt
+    import statistics
+
     path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    ok = fig["stall_evaluate_ms"] < GOAL_MS
-    body = (
-        f"{SECTION}\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, offscreen Qt. Probe: a {PROBE_MS} ms QTimer on the UI "
-        "thread; stall = longest gap between firings minus the interval.\n"
-        f"Workload: {fig['rows']:,} rows (Parquet), attributes with 2, 5 and 6 levels plus "
-        f"their 3-way intersection ({fig['groups']} groups), bootstrap B = {fig['bootstrap']}, "
-        "run through the Validation data page's worker with the Subgroup results page open.\n\n"
-        "| phase | wall time | longest UI stall |\n|---|---|---|\n"
-        f"| read file + suggest mapping (worker) | {fig['load_s']:.2f} s | "
-        f"{fig.get('stall_load_ms', 0):.0f} ms |\n"
-        f"| check mapping (worker) | {fig['check_s']:.2f} s | "
-        f"{fig.get('stall_check_ms', 0):.0f} ms |\n"
-        f"| evaluate (worker) | {fig['evaluate_s']:.2f} s | "
-        f"**{fig['stall_evaluate_ms']:.0f} ms** |\n"
-        f"| store in document + draw results (UI thread) | — | "
-        f"{fig.get('stall_store_ms', 0):.0f} ms |\n"
-        f"| switch metric (tables + forest plot) | — | {fig.get('stall_metric_ms', 0):.0f} ms |\n"
-        f"| threshold slider, 8 moves (engine fast path) | {fig['slider_s']:.2f} s | "
-        f"{fig.get('stall_slider_ms', 0):.0f} ms |\n\n"
-        f"Goal: no stall over {GOAL_MS:.0f} ms while evaluating — "
-        f"{'met' if ok else 'NOT met'}.\n"
-    )
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    if pattern.search(text):
-        text = pattern.sub(body.rstrip("\n"), text)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    first = trials[0]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = []
+    for key, label, wall in PHASES:
+        stalls = [t.get(f"stall_{key}_ms", 0.0) for t in trials]
+        walls = [t[wall] for t in trials] if wall else []
+        wall_text = f"{statistics.median(walls):.2f} s" if walls else "—"
+        rows.append(f"| {label} | {wall_text} | {statistics.median(stalls):.0f} ms | "
+                    f"{max(stalls):.0f} ms |")
+    worst_eval = max(t["stall_evaluate_ms"] for t in trials)
+    verdict = "met" if worst_eval < GOAL_MS else "NOT met"
+    body = "\n".join([
+        BEGIN,
+        "## UI responsiveness during an evaluation (`bench_ui_responsiveness.py`)",
+        "",
+        f"{stamp}, Python {platform.python_version()}, QT_QPA_PLATFORM=offscreen, "
+        f"{len(trials)} trials; load average {load:.1f} on {os.cpu_count()} cores during the "
+        f"run. Probe: a {PROBE_MS} ms QTimer on the UI thread; stall = longest gap between two "
+        "firings minus the interval. Workload: the real pages (Validation data + Subgroup "
+        f"results) on {int(first['rows']):,} rows (Parquet), attributes with 2, 5 and 6 levels "
+        f"and their 3-way intersection ({int(first['groups'])} groups), bootstrap "
+        f"B = {int(first['bootstrap'])}.",
+        "",
+        "| phase | wall time (median) | longest UI stall (median) | (max) |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        f"Goal: no UI-thread stall over {GOAL_MS:.0f} ms while the evaluation runs — {verdict} "
+        f"(worst {worst_eval:.0f} ms). After the run the document's `set_evaluation` deep-copies "
+        "the result snapshot several times on the UI thread, which dominates the 'store' row; "
+        "the load/check rows are pandas/pyarrow calls in the worker that hold the GIL.",
+        END,
+    ])
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + body + rest.split(END, 1)[1]
     else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    fig = run(args.rows, args.bootstrap)
-    for k, v in fig.items():
-        print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
+    trials = []
+    for _ in range(args.trials):
+        fig = run(args.rows, args.bootstrap)
+        trials.append(fig)
+        print(", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in fig.items()), flush=True)
     if not args.no_write:
-        write_results(fig)
-    return 0 if fig["stall_evaluate_ms"] < GOAL_MS else 1
+        write_results(trials)
+    return 0 if max(t["stall_evaluate_ms"] for t in trials) < GOAL_MS else 1
 
 
 if __name__ == "__main__":

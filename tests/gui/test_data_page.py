@@ -212,3 +212,26 @@ def test_restores_settings_from_document(qtbot, ctx, csv_file):
     assert page.seed_spin.value() == 99
     assert page.min_n_spin.value() == 40
     assert page.reference_combo.currentData() == "overall"
+
+
+def test_reopening_the_same_file_restores_the_stored_mapping(qtbot, ctx, csv_file):
+    first = ValidationDataPage(ctx)
+    qtbot.addWidget(first)
+    load(qtbot, first, csv_file)
+    choose_positive(first, "<30")
+    first.set_attributes(["race", "sex"])
+    first.set_intersections([("race", "sex")])
+    first.bootstrap_spin.setValue(30)
+    with qtbot.waitSignal(first.evaluation_finished, timeout=60000):
+        first.run_evaluation()
+    stored = Assessment.from_json(ctx.doc.to_json())
+    ctx.set_document(stored)
+    second = ValidationDataPage(ctx)
+    qtbot.addWidget(second)
+    assert second.is_complete()
+    assert second.bootstrap_spin.value() == 30
+    load(qtbot, second, csv_file)
+    mapping = second.current_mapping()
+    assert mapping.positive == "<30"
+    assert mapping.attributes == ["race", "sex"]
+    assert second.current_spec().intersections == (("race", "sex"),)
