@@ -647,9 +647,9 @@ class _Builder:
 
     def _metric_table(self, groups: list[dict[str, Any]], metrics: list[str]) -> Table:
         """Numbers as plain cell strings (not parsed as markup, and fast to lay out)."""
-        header = ["Group", "n", "Events"] + [METRIC_LABELS.get(m, m) + "\n[95% CI]"
+        header = ["Group", "n", "Events"] + [METRIC_LABELS.get(m, m) + " [95% CI]"
                                              for m in metrics]
-        rows: list[list[Any]] = [header]
+        rows: list[list[Any]] = [[Paragraph(esc(h), self.s.cell_bold) for h in header]]
         for g in groups:
             label = g["group"] + (" ⚑" if g.get("flags") else "")
             row: list[Any] = [self.cell(label, small=True), str(g.get("n")), str(g.get("n_pos"))]
