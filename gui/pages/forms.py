@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.errors import DocumentError, ProbityError
+from assessment.instruments import FormField
 from gui.context import AppContext
 from gui.pages.base import AssessmentPage
 from gui.widgets import CommitLineEdit, CommitTextEdit, Heading, Note
@@ -52,7 +53,7 @@ class DemographicsTable(QTableWidget):
 
     COLUMNS = ("Attribute", "Group", "Count", "Share")
 
-    def __init__(self, page: FormPage, field) -> None:  # noqa: ANN001 - FormField
+    def __init__(self, page: FormPage, field: FormField) -> None:
         super().__init__(0, len(self.COLUMNS))
         self.page = page
         self.field = field
@@ -186,7 +187,7 @@ class FormPage(AssessmentPage):
                 row = self._add_field(grid, row, field)
             layout.addWidget(box)
 
-    def _add_field(self, grid: QGridLayout, row: int, field) -> int:  # noqa: ANN001
+    def _add_field(self, grid: QGridLayout, row: int, field: FormField) -> int:
         label = QLabel(f"{field.label}{' *' if field.required else ''}")
         label.setWordWrap(True)
         label.setMinimumWidth(180)
@@ -218,7 +219,7 @@ class FormPage(AssessmentPage):
                        1, 1 if field.type != "demographics" else 2)
         return row + 1
 
-    def _editor(self, field) -> QWidget:  # noqa: ANN001, C901 - one branch per field type
+    def _editor(self, field: FormField) -> QWidget:  # one branch per field type
         kind = field.type
         if kind == "multiline":
             edit = CommitTextEdit(lines=2)
@@ -290,7 +291,7 @@ class FormPage(AssessmentPage):
         assert isinstance(combo, QComboBox)
         self.set_value(field_id, combo.currentData())
 
-    def _commit_date(self, field, text: str) -> None:  # noqa: ANN001
+    def _commit_date(self, field: FormField, text: str) -> None:
         text = text.strip()
         if text:
             try:
@@ -302,7 +303,7 @@ class FormPage(AssessmentPage):
                 return
         self.set_value(field.id, text)
 
-    def _commit_number(self, field, text: str) -> None:  # noqa: ANN001
+    def _commit_number(self, field: FormField, text: str) -> None:
         text = text.strip().replace(",", ".")
         if not text:
             self.set_value(field.id, None)

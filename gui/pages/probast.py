@@ -9,6 +9,7 @@ performance types) and applicability come from ``assessment.instruments`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import Qt, Slot
@@ -27,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assessment.document import SourceRef
+from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
+from assessment.instruments import Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
@@ -151,7 +153,7 @@ class SlotEditor:
 class QuestionCard(QFrame):
     """One signalling question with its guidance (collapsed) and one editor per slot."""
 
-    def __init__(self, page: DomainPage, question, slots: list[AnswerSlot],
+    def __init__(self, page: DomainPage, question: Question, slots: list[AnswerSlot],
                  slot_labels: dict[str, str], answer_names: dict[str, str]) -> None:
         super().__init__()
         self.setObjectName("questionCard")
@@ -296,7 +298,7 @@ class DomainPage(AssessmentPage):
         return {s.key: names.get(s.column or s.perf_type or "", "") if multi else ""
                 for s in slots}
 
-    def _build_judgement(self, part, domain) -> QGroupBox:
+    def _build_judgement(self, part: Part, domain: Domain) -> QGroupBox:
         box = QGroupBox(part.judgement_label)
         box.setObjectName("judgementBox")
         grid = QGridLayout(box)
@@ -351,7 +353,7 @@ class DomainPage(AssessmentPage):
         grid.addWidget(self.judgement_warning, 4, 0, 1, 2)
         return box
 
-    def _build_applicability(self, part, domain) -> QGroupBox:
+    def _build_applicability(self, part: Part, domain: Domain) -> QGroupBox:
         app = domain.applicability
         box = QGroupBox("Concern regarding applicability")
         box.setObjectName("applicabilityBox")
@@ -385,7 +387,7 @@ class DomainPage(AssessmentPage):
         return box
 
     # --- editing ---------------------------------------------------------------------------------
-    def apply(self, change) -> None:  # noqa: ANN001 - callable(doc)
+    def apply(self, change: Callable[[Assessment], None]) -> None:
         """Run one document mutation; a refused value goes to the error funnel."""
         try:
             change(self.ctx.doc)

@@ -5,6 +5,7 @@ The review-question fields, study types and performance types come from the inst
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import Slot
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from assessment.document import Assessment
 from assessment.errors import ProbityError
 from gui.pages.base import AssessmentPage
 from gui.widgets import CommitLineEdit, CommitTextEdit, Heading, Note
@@ -119,7 +121,7 @@ class ReviewPage(AssessmentPage):
         layout.addWidget(reviewer_box)
 
     # --- editing ---------------------------------------------------------------------------------
-    def _apply(self, change) -> None:  # noqa: ANN001 - callable(doc)
+    def _apply(self, change: Callable[[Assessment], None]) -> None:
         try:
             change(self.ctx.doc)
         except ProbityError as exc:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from assessment.judgement import Judgement
 from gui.pages.base import AssessmentPage
 from gui.pages.probast import domain_complete
 from gui.widgets import LEVEL_COLOURS, CommitTextEdit, Heading, LevelChip, Note, level_text
@@ -155,7 +156,7 @@ class SummaryPage(AssessmentPage):
         self.evaluation_note.setText(self._evaluation_text())
         self.notes.show_value(doc.notes)
 
-    def _fill_overall(self, judgement, levels: dict[str, str]) -> None:  # noqa: ANN001
+    def _fill_overall(self, judgement: Judgement, levels: dict[str, str]) -> None:
         ids = [o.id for o in judgement.overall]
         if list(self.overall_chips) != ids:
             while self.overall_grid.count():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ class ScriptedDialogs:
     def _message(self, parent: object, title: str, text: str, icon: object = None) -> None:
         self.calls.append(("show_message", (title, text)))
 
-    def _question(self, name: str):  # noqa: ANN202
+    def _question(self, name: str) -> Callable[..., object]:
         def ask(parent: object, *args: object, **kwargs: object) -> object:
             self.calls.append((name, args))
             if not self._replies[name]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -227,7 +228,7 @@ def test_new_assessment_asks_for_the_instrument(qtbot, dialogs):
     assert window.current_key() == "review"
 
 
-def drop(window: MainWindow, path) -> None:  # noqa: ANN001
+def drop(window: MainWindow, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
