@@ -177,7 +177,9 @@ def run_extract(args: argparse.Namespace) -> int:
     if b"%PDF-" not in data[:1024]:
         raise ReportError(f"{args.pdf} is not a PDF file.")
     attachment = read_attachment(data, source=str(args.pdf))
-    out = args.out or Path(Path(attachment.name).name or "assessment.probity")
+    out = args.out or Path(Path(attachment.name).name or "assessment.probity")  # basename only
+    if args.out is None and out.exists():
+        raise ReportError(f"{out} already exists; choose where to write with --out.")
     atomic_write_bytes(out, attachment.data)
     print(f"Wrote {out} ({len(attachment.data)} bytes, SHA-256 {attachment.sha256}).")
     return 0

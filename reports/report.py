@@ -573,7 +573,12 @@ class _Builder:
                                        "population")]
         training = self.doc.training_demographics
         reference = self.doc.reference_population
-        reps = (self.result or {}).get("representativeness") or []
+        # The engine's demographics_map says which data column is which datasheet attribute
+        # (e.g. data "gender" = datasheet "sex"); show them in one table.
+        mapped = ((self.result or {}).get("spec") or {}).get("demographics_map") or {}
+        reps = [dict(x, attribute=mapped.get(x["attribute"], x["attribute"]),
+                     column=x["attribute"])
+                for x in (self.result or {}).get("representativeness") or []]
         attrs: list[str] = []
         for a in [*training, *reference, *(x["attribute"] for x in reps)]:
             if a not in attrs:
@@ -603,7 +608,9 @@ class _Builder:
                 rows.append([self.cell(g), self.cell(tshare), self.cell(vshare),
                              self.cell(f"{ref:.1%}" if ref is not None else "—"),
                              self.cell(flag, bold=bool(flag))])
-            out += [self.heading(attr, 1),
+            columns = sorted({x["column"] for x in rep.values() if x["column"] != attr})
+            title = attr + (f" (validation data column {', '.join(columns)})" if columns else "")
+            out += [self.heading(title, 1),
                     self.table(rows, [130, 95, 95, 80, FRAME_WIDTH - 400])]
         return out
 

@@ -148,3 +148,11 @@ def test_identity_trust_and_list(signed_demo, capsys, monkeypatch, tmp_path) -> 
     assert code == 0 and "Second Reviewer" in out
     code, out, _ = run(["identity", "list"], capsys)
     assert code == 0 and "Second Reviewer" in out
+
+
+def test_extract_default_name_never_overwrites(signed_demo, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["extract", signed_demo["second"]], capsys)
+    assert code == 0 and (tmp_path / "demo.probity").read_bytes() == DEMO.read_bytes()
+    code, _, err = run(["extract", signed_demo["second"]], capsys)
+    assert code == 2 and "already exists" in err
