@@ -450,7 +450,7 @@ def build_model_and_predictions(data_path: Path, resources: Path, *,
 
 REPORT_NAME = "MODEL_REPORT.md"
 REPORT = "Probity demo model report"  # the document the PROBAST answers cite, by section
-STRACK = "Strack et al. 2014, BioMed Res Int 2014:781670"
+STRACK = "Strack et al. 2014"  # BioMed Res Int 2014:781670, cited in full in ATTRIBUTION.md
 MODEL_NAME = "Probity demo: 30-day readmission after a diabetes admission"
 MODEL_VERSION = "1.0"
 MODEL_DATE = "2026-11-23"
@@ -630,7 +630,7 @@ def probast_answers(facts: dict[str, Any]) -> dict[str, Cell]:
     f, perf = facts["flow"], facts["performance"]
     cv, app, val = perf["internal_cv"], perf["apparent"], perf["validation"]
     r = {n: src(REPORT, f"§{n}") for n in range(1, 13)}
-    strack_methods = src(STRACK, "Methods: database and inclusion criteria")
+    strack_methods = src(STRACK, "Methods: data set")
     a: dict[str, Cell] = {}
 
     def both(qid: str, value: str, text: str, *sources: dict[str, str],
