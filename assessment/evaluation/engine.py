@@ -679,6 +679,13 @@ def evaluate(
     )
     methods.update(comparison.methods)
     notes = [*_score_notes(inputs, ctx), *comparison.notes, *rep_notes]
+    small = sum("insufficient_data" in g.flags for g in groups)
+    if small:
+        notes.append(
+            f"insufficient data: {small} of {len(groups)} groups have fewer than {spec.min_n} "
+            f"rows or fewer than {spec.min_events} events or non-events; they are shown and "
+            "flagged, with wide intervals, and their gaps should not be over-read."
+        )
     empty = [(gp.name, gp.empty_cells) for gp in groupings if gp.empty_cells]
     for name, k in empty:
         notes.append(

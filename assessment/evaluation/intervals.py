@@ -34,7 +34,7 @@ DELONG = "DeLong (normal approximation, structural components)"
 # (mean m·f̄, covariance m·Σ̂), which a sum of more than this many bootstrap draws of bounded
 # quantities already follows closely. Counts of 0/1 indicators are always drawn exactly
 # (binomial), whatever the stratum size.
-EXACT_RESAMPLE_MAX = 1000
+EXACT_RESAMPLE_MAX = 500
 # A bootstrap interval is reported only when at least this share of replicates is defined.
 MIN_DEFINED_SHARE = 0.9
 

@@ -293,3 +293,31 @@ def test_bootstrap_disparities_against_overall_have_intervals() -> None:
         assert d.difference.ci_low is not None, mid
         assert d.difference.ci_low <= d.difference.value <= d.difference.ci_high, mid
     assert res.disparity("a1", "L12", "calibration_slope").ratio.value is None
+
+
+def test_bad_inputs_are_typed_errors() -> None:
+    inp = make_inputs(50)
+    prov = inp.provenance
+    empty = EvaluationInput(inp.y_true[:0], inp.score[:0], None, "probability",
+                            tuple(Attribute(a.name, a.codes[:0], a.levels)
+                                  for a in inp.attributes), prov)
+    with pytest.raises(EvaluationError, match="no rows"):
+        evaluate(empty, EvaluationSpec())
+    outside = EvaluationInput(inp.y_true, inp.score * 3, None, "probability", inp.attributes,
+                              prov)
+    with pytest.raises(EvaluationError, match="0–1"):
+        evaluate(outside, EvaluationSpec())
+    nan = inp.score.copy()
+    nan[3] = np.nan
+    with pytest.raises(EvaluationError, match="missing"):
+        evaluate(EvaluationInput(inp.y_true, nan, None, "probability", inp.attributes, prov),
+                 EvaluationSpec())
+    with pytest.raises(EvaluationError, match="attribute"):
+        evaluate(EvaluationInput(inp.y_true, inp.score, None, "probability", (), prov),
+                 EvaluationSpec())
+
+
+def test_notes_name_small_groups_and_empty_cells() -> None:
+    inp = make_inputs(120, seed=2, levels=(2, 3))
+    res = evaluate(inp, EvaluationSpec(bootstrap=20, intersections=(("a0", "a1"),)))
+    assert any(n.startswith("insufficient data:") for n in res.notes)

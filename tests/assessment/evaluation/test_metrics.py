@@ -91,7 +91,7 @@ def _sk(metric, *args, **kw) -> float:  # noqa: ANN001 - sklearn callables
         return float(metric(*args, **kw))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets(), st.sampled_from([0.0, 0.3, 0.5, 0.51, 1.0]))
 def test_point_estimates_equal_sklearn(data, threshold: float) -> None:  # noqa: ANN001
     y, score, codes, k = data
