@@ -173,3 +173,27 @@ def _repo():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2]
+
+
+def test_probast_ai_report_shows_both_parts_and_performance_types() -> None:
+    from assessment.document import Assessment, Reviewer
+
+    doc = Assessment.new("probast-ai-2025", reviewer=Reviewer(name="Ana"))
+    inst = doc.instrument
+    doc.set_study_type("development_evaluation")
+    doc.set_performance_types(["internal", "external"])
+    slots = applicable_slots(inst, doc.study_type, doc.performance_types)
+    for s in slots:
+        q = inst.question(s.question)
+        doc.set_answer(s.key, "PY" if "PY" in q.answers else q.answers[0])
+        doc.set_answer_rationale(s.key, f"why {s.key}")
+    info = build_report(doc, signature_boxes=3)
+    text = all_text(info.data)
+    assert len(info.slots) == 3
+    for s in slots:
+        assert squash(f"why {s.key}") in text
+    labels = {p.id: p.label for p in inst.performance_types}
+    assert any("@" in s.key for s in slots)
+    assert squash(f"{labels['internal']}: PY") in text
+    for part in inst.parts:
+        assert squash(f"Signalling questions: {part.label}") in text
