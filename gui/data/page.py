@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -125,7 +126,11 @@ class ValidationDataPage(QWidget):
         self.sheet_combo = QComboBox()
         self.sheet_combo.setMinimumContentsLength(12)
         self.sheet_combo.activated.connect(self._sheet_chosen)
+        self.reopen_button = QPushButton("")
+        self.reopen_button.setVisible(False)
+        self.reopen_button.clicked.connect(self._reopen_stored_file)
         file_row.addWidget(self.open_button)
+        file_row.addWidget(self.reopen_button)
         file_row.addWidget(self.file_label, 1)
         file_row.addWidget(self.sheet_label)
         file_row.addWidget(self.sheet_combo)
@@ -142,7 +147,20 @@ class ValidationDataPage(QWidget):
         self.preview.verticalHeader().setDefaultSectionSize(22)
         self.preview.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.preview.setAccessibleName("Data preview")
-        splitter.addWidget(self.preview)
+        self.placeholder = QLabel(
+            "Drop a CSV, TSV, Excel or Parquet file here,\nor use “Open data file…”.\n\n"
+            "Expected: one row per patient with the true outcome, the model's score (or "
+            "predicted class) and the attributes to compare (e.g. sex, race, age band)."
+        )
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet(
+            "color: #3d4a5c; border: 2px dashed #9aa5b1; border-radius: 8px; padding: 24px;"
+        )
+        self.preview_stack = QStackedWidget()
+        self.preview_stack.addWidget(self.placeholder)
+        self.preview_stack.addWidget(self.preview)
+        splitter.addWidget(self.preview_stack)
 
         form_host = QWidget()
         form_box = QVBoxLayout(form_host)
@@ -156,6 +174,9 @@ class ValidationDataPage(QWidget):
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([640, 460])
+        _fit_list_height(self.attr_list, 8)
+        _fit_list_height(self.intersection_list, 6)
         outer.addWidget(splitter, 1)
 
         run_row = QHBoxLayout()
@@ -374,6 +395,8 @@ class ValidationDataPage(QWidget):
         self.table, self.path = table, loaded.path
         self._value_cache = dict(loaded.values)
         self.preview_model.set_frame(table.frame)
+        self.preview_stack.setCurrentWidget(self.preview)
+        self.reopen_button.setVisible(False)
         self.preview_model.fit_columns(self.preview, sample=100, max_width=220)
         where = f", sheet {table.sheet}" if table.sheet else ""
         self.file_label.setText(
@@ -876,7 +899,16 @@ class ValidationDataPage(QWidget):
                 f"The stored evaluation used {config.get('file_name', 'a data file')}; open it "
                 "again to re-run or to move the threshold with live metrics."
             )
+        stored = Path(config["file"]) if config and config.get("file") else None
+        can_reopen = stored is not None and stored.is_file() and self.table is None
+        self.reopen_button.setText(f"Reopen {stored.name}" if stored else "")
+        self.reopen_button.setToolTip(str(stored) if stored else "")
+        self.reopen_button.setVisible(can_reopen)
         self._update_state()
+
+    def _reopen_stored_file(self) -> None:
+        if self._pending_config and self._pending_config.get("file"):
+            self.load_file(str(self._pending_config["file"]), self._pending_config.get("sheet"))
 
 
 MAX_CHOICES = 200

@@ -57,16 +57,30 @@ def _nan(v: Any) -> float:
     return float("nan") if v is None else float(v)
 
 
+ROW_PX = 22  # vertical room per group so labels never overlap; more rows scroll
+
+
 class ForestPlot:
-    """A metric by group with its CI as horizontal error bars; reference line at overall."""
+    """A metric by group with its CI as horizontal error bars; reference line at overall.
+
+    ``widget`` is a scroll area: with many intersection cells the plot grows taller (one
+    ``ROW_PX`` per group) instead of squeezing its labels on top of each other.
+    """
 
     def __init__(self) -> None:
-        self.widget = _plot_widget("", "", "")
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
+        self.plot = _plot_widget("", "", "")
+        self.widget = QScrollArea()
+        self.widget.setFrameShape(QFrame.Shape.NoFrame)
+        self.widget.setWidgetResizable(True)
+        self.widget.setWidget(self.plot)
         self.shown: dict[str, Any] = {"labels": [], "values": [], "low": [], "high": []}
 
     def show(self, title: str, rows: list[dict[str, Any]], overall: float | None) -> None:
         """``rows``: dicts with label, value, low, high, flagged, insufficient (top to bottom)."""
-        item = self.widget.getPlotItem()
+        item = self.plot.getPlotItem()
+        self.plot.setMinimumHeight(max(240, 90 + ROW_PX * len(rows)))
         item.clear()
         item.setTitle(title, color=AXIS_COLOUR, size="11pt")
         item.setLabel("bottom", title.split(" by ")[0], color=AXIS_COLOUR)

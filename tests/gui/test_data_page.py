@@ -235,3 +235,16 @@ def test_reopening_the_same_file_restores_the_stored_mapping(qtbot, ctx, csv_fil
     assert mapping.positive == "<30"
     assert mapping.attributes == ["race", "sex"]
     assert second.current_spec().intersections == (("race", "sex"),)
+
+
+def test_reopen_button_loads_the_stored_file(qtbot, ctx, csv_file):
+    doc = Assessment.new()
+    doc.set_evaluation({"file": str(csv_file), "file_name": csv_file.name, "sha256": "x"}, None)
+    ctx.set_document(doc)
+    page = ValidationDataPage(ctx)
+    qtbot.addWidget(page)
+    assert page.reopen_button.isVisibleTo(page)
+    assert csv_file.name in page.reopen_button.text()
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.reopen_button.click()
+    assert page.table is not None and not page.reopen_button.isVisibleTo(page)
