@@ -279,8 +279,9 @@ class MainWindow(QMainWindow):
             attention = page.needs_attention() if hasattr(page, "needs_attention") else False
             state = "done" if complete else ("attention" if attention else "todo")
             item.setIcon(status_icon(state, level))
-            item.setToolTip({"done": "Complete", "attention": "Needs your decision",
-                             "todo": "Not complete yet"}[state])
+            tip = {"done": "Complete", "attention": "Needs your decision",
+                   "todo": "Not complete yet"}[state]
+            item.setToolTip(f"{tip} — judgement: {level}" if level else tip)
         self.act_undo.setEnabled(self.ctx.doc.can_undo)
         self.act_redo.setEnabled(self.ctx.doc.can_redo)
 

@@ -2,6 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" python -m gui.screenshots OUTDIR [FILE.probity]
 
+(``PROBITY_SHOT_SIZE=1024x700`` checks a small screen.)
+
 Opens the given assessment (default: the demo, else a new PROBAST assessment), shows the real
 window, visits every step and saves ``OUTDIR/NN-<step>.png`` from ``QWidget.grab()``; also the
 About and Help dialogs. Uses a throw-away config folder so no recovery file is offered or left.
@@ -41,7 +43,8 @@ def main(argv: list[str]) -> int:
     source = Path(argv[2]) if len(argv) > 2 else demo_path()
     doc = storage.load(source) if source is not None else Assessment.new()
     window.set_document(doc, None)
-    window.resize(1360, 860)
+    width, height = (int(v) for v in os.environ.get("PROBITY_SHOT_SIZE", "1360x860").split("x"))
+    window.resize(width, height)
     window.show()
     settle(500)
     for index, step in enumerate(window.steps, start=1):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -116,7 +117,7 @@ class SlotEditor:
         row_layout.addStretch(1)
         # Room for the longest answer set (with NA) on every row, so columns line up.
         box.setFixedWidth(page.answer_box_width)
-        self.rationale = CommitTextEdit(lines=1, max_lines=8)
+        self.rationale = CommitTextEdit(lines=1, max_lines=12)
         self.rationale.setPlaceholderText("Rationale: why this answer?")
         self.rationale.setAccessibleName(f"{question_id}{where}: rationale")
         self.rationale.committed.connect(self._rationale_committed)
@@ -124,10 +125,22 @@ class SlotEditor:
         self.sources.setPlaceholderText("Source: document, page (separate several with ;)")
         self.sources.setAccessibleName(f"{question_id}{where}: source reference")
         self.sources.committed.connect(self._sources_committed)
+        self._grid, self._row, self._box = grid, row, box
         grid.addWidget(self.label, row, 0, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(box, row, 1, Qt.AlignmentFlag.AlignTop)
-        grid.addWidget(self.rationale, row, 2)
-        grid.addWidget(self.sources, row + 1, 2)
+        self.place(compact=False)
+
+    def place(self, compact: bool) -> None:
+        """Wide pages: texts beside the buttons; narrow ones: below them, at full width."""
+        grid, row = self._grid, self._row
+        grid.removeWidget(self.rationale)
+        grid.removeWidget(self.sources)
+        if compact:
+            grid.addWidget(self.rationale, row + 1, 1, 1, 2)
+            grid.addWidget(self.sources, row + 2, 1, 1, 2)
+        else:
+            grid.addWidget(self.rationale, row, 2)
+            grid.addWidget(self.sources, row + 1, 2)
 
     def _clicked(self, value: str) -> None:
         # clicked() is connected without its bool (PySide picks the no-argument overload for
@@ -202,7 +215,7 @@ class QuestionCard(QFrame):
         self.editors: dict[str, SlotEditor] = {}
         for index, slot in enumerate(slots):
             self.editors[slot.key] = SlotEditor(
-                page, slot, slot_labels.get(slot.key, ""), grid, index * 2,
+                page, slot, slot_labels.get(slot.key, ""), grid, index * 3,
                 question.answers, answer_names, question.id,
             )
         layout.addLayout(grid)
@@ -290,6 +303,8 @@ class DomainPage(AssessmentPage):
         if domain.applicability is not None:
             self.applicability_box = self._build_applicability(part, domain)
             layout.addWidget(self.applicability_box)
+        self._compact: bool | None = None
+        self._apply_compact()
 
     def _slot_labels(self, slots: list[AnswerSlot]) -> dict[str, str]:
         instrument = self.ctx.doc.instrument
@@ -385,6 +400,23 @@ class DomainPage(AssessmentPage):
                 lambda doc: doc.set_domain(self.key, applicability_rationale=text)))
         grid.addWidget(self.app_rationale, 2, 1)
         return box
+
+    # --- layout ----------------------------------------------------------------------------------
+    COMPACT_BELOW_PX = 1000  # narrower pages put rationale and source under the answer buttons
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._apply_compact()
+
+    def _apply_compact(self) -> None:
+        # The page's own width: its scroll area's viewport is resized only after this event.
+        compact = self.width() < self.COMPACT_BELOW_PX
+        if compact == self._compact:
+            return
+        self._compact = compact
+        for card in self.cards.values():
+            for editor in card.editors.values():
+                editor.place(compact)
 
     # --- editing ---------------------------------------------------------------------------------
     def apply(self, change: Callable[[Assessment], None]) -> None:

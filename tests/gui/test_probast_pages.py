@@ -216,7 +216,7 @@ def test_step_icons_follow_completion(qtbot, window):
     window.refresh_steps()
     items = [window.step_list.item(r) for r in range(window.step_list.count())]
     item = next(i for i in items if i.data(Qt.ItemDataRole.UserRole + 1) == "domain:main:D2")
-    assert item.toolTip() == "Complete"
+    assert item.toolTip() == "Complete — judgement: low"
 
 
 def test_arrow_keys_move_the_final_judgement(qtbot, window):
@@ -231,3 +231,17 @@ def test_arrow_keys_move_the_final_judgement(qtbot, window):
     qtbot.keyClick(low, Qt.Key.Key_Right)
     assert window.ctx.doc.domain_judgement("main:D1").final == "unclear"
     assert page.final_buttons["unclear"].hasFocus()
+
+
+def test_narrow_window_puts_texts_under_the_answer_buttons(qtbot, window):
+    page = domain_page(window, "main", "D1")
+    editor = page.cards["1.1"].editors["1.1@development"]
+
+    def rationale_column() -> int:
+        grid = editor._grid
+        return grid.getItemPosition(grid.indexOf(editor.rationale))[1]
+
+    window.resize(1400, 800)
+    qtbot.waitUntil(lambda: rationale_column() == 2, timeout=3000)
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: rationale_column() == 1, timeout=3000)
