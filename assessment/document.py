@@ -101,6 +101,8 @@ class _History:
 
 
 _MISSING = object()
+# Values stored without a further deep copy: replaced whole, never edited in place.
+_SHARED_PATHS = frozenset({("evaluation",)})
 
 
 def _path_label(path: tuple[str, ...]) -> str:
@@ -155,7 +157,9 @@ class Assessment:
         return cls(validate_document(data, source=source))
 
     def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy(self._data)
+        """A deep copy of the document tree (the evaluation snapshot is shared, read-only)."""
+        return {k: (self.evaluation if k == "evaluation" else copy.deepcopy(v))
+                for k, v in self._data.items()}
 
     # ------------------------------------------------------------------ read accessors
     @property
@@ -240,7 +244,13 @@ class Assessment:
 
     @property
     def evaluation(self) -> dict[str, Any]:
-        return copy.deepcopy(self._data["evaluation"])
+        """The evaluation config (a copy) and result snapshot.
+
+        The result snapshot is large and never edited in place (it is replaced as a whole by
+        :meth:`set_evaluation`), so it is shared, not copied: treat it as read-only.
+        """
+        ev = self._data["evaluation"]
+        return {"config": copy.deepcopy(ev.get("config")), "result": ev.get("result")}
 
     @property
     def audit(self) -> list[AuditEntry]:
@@ -325,6 +335,8 @@ class Assessment:
         self._change(("reference_population",), clean)
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
+        # One copy protects the document from later edits by the caller; _apply does not copy
+        # the snapshot again (see _SHARED_PATHS).
         self._change(("evaluation",), {"config": copy.deepcopy(config),
                                        "result": copy.deepcopy(result)})
 
@@ -406,7 +418,7 @@ class Assessment:
             node.pop(path[-1], None)
             value = None
         else:
-            node[path[-1]] = copy.deepcopy(value)
+            node[path[-1]] = value if path in _SHARED_PATHS else copy.deepcopy(value)
         self._data["modified"] = now_iso()
         field_label = _path_label(path) if label is None else f"{_path_label(path)} ({label})"
         self._audit(field_label, _audit_value(path, None if old is _MISSING else old),
