@@ -354,3 +354,24 @@ def test_switching_instrument_replaces_the_domain_pages_cleanly(qtbot, dialogs):
     window.ctx.doc.set_study_type("evaluation")
     page.refresh_now()
     assert page.cards and all(q.startswith("E-") for q in page.cards)
+
+
+def test_autosave_is_debounced_and_off_the_ui_thread(qtbot, monkeypatch):
+    import threading
+
+    window = open_window(qtbot, answered_doc())
+    writes: list[str] = []
+    real = storage.write_recovery
+
+    def counting(doc, folder, original):  # noqa: ANN001, ANN202
+        writes.append(threading.current_thread().name)
+        return real(doc, folder, original)
+
+    monkeypatch.setattr(storage, "write_recovery", counting)
+    for text in ("a", "ab", "abc", "abcd", "abcde"):
+        window.ctx.doc.set_notes(text)
+    assert window.autosave.pending and writes == []
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    assert writes == ["probity-autosave"]
+    payload = json.loads(window.autosave.recovery_file.read_text())
+    assert payload["document"]["notes"] == "abcde"
