@@ -12,11 +12,25 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
-from reportlab.lib import colors
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab import rl_config
 
-from reports.fonts import SANS, SANS_BOLD
+# Per-assignment attribute validation of shapes is a development aid (reportlab's docs say to
+# switch it off in production); it must be set before reportlab.graphics.shapes is imported.
+rl_config.shapeChecking = 0
+
+from reportlab.graphics.shapes import (  # noqa: E402
+    Circle,
+    Drawing,
+    Group,
+    Line,
+    PolyLine,
+    Rect,
+    String,
+)
+from reportlab.lib import colors  # noqa: E402
+from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: E402
+
+from reports.fonts import SANS, SANS_BOLD  # noqa: E402
 
 PALETTE = [colors.HexColor(h) for h in (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
@@ -211,8 +225,6 @@ def curve_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: st
     d.add(String((x0 + x1) / 2, y0 - 21, xlabel, fontName=SANS, fontSize=7.5,
                  textAnchor="middle", fillColor=AXIS))
     ylab = String(0, 0, ylabel, fontName=SANS, fontSize=7.5, textAnchor="middle", fillColor=AXIS)
-    from reportlab.graphics.shapes import Group
-
     g = Group(ylab)
     g.rotate(90)
     g.translate((y0 + y1) / 2, -9)
