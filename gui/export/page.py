@@ -295,6 +295,8 @@ class SignExportPage(QWidget):
             return
         if not getattr(self.ctx, "has_document", False):
             return
+        if not _worker_free(self.ctx):
+            return
         doc = self.ctx.doc
         if out is None:
             suggested = (self.ctx.path.with_suffix(".pdf").name if self.ctx.path
@@ -400,6 +402,18 @@ class SignExportPage(QWidget):
         self.outcome = None
         self.verification.clear()
         self.status.setText("")
+
+
+def _worker_free(ctx: Any) -> bool:
+    """One background job at a time: starting another would cancel a running evaluation."""
+    if ctx.current_job is None:
+        return True
+    from assessment.errors import ProbityError
+
+    ctx.show_error(ProbityError(
+        "Another task (an evaluation or a check) is still running; wait for it to finish or "
+        "cancel it, then try again."))
+    return False
 
 
 def _build_sign_verify(

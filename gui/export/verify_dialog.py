@@ -62,6 +62,10 @@ class VerifyDialog(QDialog):
             self.verify(Path(path))
 
     def verify(self, path: Path) -> None:
+        from gui.export.page import _worker_free
+
+        if not _worker_free(self.ctx):
+            return
         self.path = Path(path)
         self.view.clear()
         self.file_label.setText(f"Checking {self.path.name}…")

@@ -135,3 +135,23 @@ def test_verify_dialog_shows_signers_and_catches_tampering(qtbot, page, ctx, tmp
     with qtbot.waitSignal(dialog.failed, timeout=60000):
         dialog.verify(not_pdf)
     assert shown and "not a PDF" in shown[-1]
+
+
+def test_export_does_not_cancel_a_running_evaluation(qtbot, page, ctx, tmp_path, monkeypatch,
+                                                     shown):
+    import time
+
+    create_identity(qtbot, page)
+
+    def long_task(progress, cancelled):
+        end = time.monotonic() + 10
+        while not cancelled() and time.monotonic() < end:
+            time.sleep(0.01)
+
+    job = ctx.run_job(long_task)
+    export(qtbot, page, tmp_path / "r.pdf", PASSPHRASE, monkeypatch)
+    assert job.is_running() and job.state == "running"
+    assert shown and "still running" in shown[-1]
+    assert not (tmp_path / "r.pdf").exists()
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        job.cancel()
