@@ -10,6 +10,7 @@ binds widgets to a :class:`ColumnMapping` and an :class:`EvaluationSpec` and run
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -969,7 +970,8 @@ def _set_messages(label: QLabel, issues: list[Any]) -> None:
         elif i.severity == "warning" and worst != "error":
             worst = "warning"
     marks = {"error": "✖", "warning": "⚠", "info": "ℹ"}
-    label.setText("\n".join(f"{marks.get(i.severity, '•')} {i.message}" for i in issues))
+    label.setText("\n".join(f"{marks.get(i.severity, '•')} {_gui_wording(i.message)}"
+                            for i in issues))
     label.setStyleSheet({"error": ERROR_STYLE, "warning": WARNING_STYLE}.get(worst, INFO_STYLE))
     label.setVisible(True)
 
@@ -979,6 +981,15 @@ def _fit_list_height(widget: QListWidget, max_rows: int) -> None:
     rows = max(1, min(widget.count(), max_rows))
     row_height = widget.sizeHintForRow(0) if widget.count() else widget.fontMetrics().height() + 4
     widget.setFixedHeight(rows * max(row_height, 16) + 2 * widget.frameWidth() + 4)
+
+
+_CLI_HINT = re.compile(r"\s*\((?:use )?--[a-z][a-z-]*(?: [A-Z]+)?\)")
+
+
+def _gui_wording(message: str) -> str:
+    """The engine's messages also serve the CLI; drop a trailing "(--positive VALUE)" hint,
+    which names a command-line option the form shows as a field."""
+    return _CLI_HINT.sub("", message)
 
 
 def _num(x: float) -> str:
