@@ -99,6 +99,7 @@ def main() -> int:
     load = os.getloadavg()[0]
     median = statistics.median(walls)
     verdict = "MEETS" if median <= GOAL else "MISSES"
+    cpu_verdict = "MEETS" if statistics.median(cpus) <= GOAL else "MISSES"
     lines = [
         BEGIN,
         "## Report: build + sign + re-validate the demo report, whole process "
@@ -124,10 +125,11 @@ def main() -> int:
         *[f"| {k} | {v:.3f} |" for k, v in parts.items() if k not in ("pages", "charts",
                                                                         "bytes")],
         "",
-        f"The whole command {verdict} the {GOAL} s goal (median wall time). CPU time is the "
-        "steadier figure on this shared machine: with a load average above the core count, "
-        "wall times stretch. The PKCS#12 decryption cost is deliberate (600 000 PBKDF2 rounds "
-        "protect the reviewer's key).",
+        f"By median wall time the whole command {verdict} the {GOAL} s goal; by median CPU "
+        f"time, which is what the wall time approaches on an idle machine, it {cpu_verdict} it. "
+        "With a load average above the core count, wall times on this shared machine stretch. "
+        "Fixed costs outside the report: importing pyHanko (it pulls in aiohttp) and the "
+        "deliberate PKCS#12 decryption (600 000 PBKDF2 rounds protect the reviewer's key).",
         END,
     ]
     section = "\n".join(lines)

@@ -45,12 +45,13 @@ class SignatureCheck:
     ok: bool
     problems: list[str] = field(default_factory=list)
 
+    coverage_ok: bool = False  # whole file, or followed only by permitted signatures
+
     @property
     def sound(self) -> bool:
         """Intact, valid and covering the file (or followed only by permitted signatures):
         everything except trust, which depends on who is verifying."""
-        return self.intact and self.valid and not any("not trusted" not in p
-                                                      for p in self.problems)
+        return self.intact and self.valid and self.coverage_ok
 
 
 @dataclass
@@ -185,6 +186,7 @@ def _check(sig: Any, context: Any, revisions: int, signed_revisions: set[int]) -
         problems.append(f"{field_name}: the cryptographic signature does not verify")
     if not status.trusted:
         problems.append(f"{field_name}: certificate of {signer} is not trusted (pass --trust CERT)")
+    covered_before = len(problems)
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         coverage = "whole file"
     elif status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
@@ -216,6 +218,7 @@ def _check(sig: Any, context: Any, revisions: int, signed_revisions: set[int]) -
         modification_level=_level(level),
         ok=not problems,
         problems=problems,
+        coverage_ok=len(problems) == covered_before,
     )
 
 
