@@ -497,6 +497,10 @@ class ValidationDataPage(QWidget):
         self.pred_positive_combo.setVisible(is_class)
         self.threshold_label.setVisible(not is_class)
         self.threshold_spin.setVisible(not is_class)
+        if self.output_kind.currentData() == "probability":
+            self.threshold_spin.setRange(0.0, 1.0)  # a probability threshold lies in [0, 1]
+        else:
+            self.threshold_spin.setRange(-1e9, 1e9)
         if is_class:
             self._fill_pred_positive_choices()
         if check:

@@ -155,3 +155,20 @@ def test_export_does_not_cancel_a_running_evaluation(qtbot, page, ctx, tmp_path,
     assert not (tmp_path / "r.pdf").exists()
     with qtbot.waitSignal(job.ended, timeout=5000):
         job.cancel()
+
+
+def test_import_organisation_identity(qtbot, page, tmp_path, monkeypatch, shown):
+    from reports.identity import create_identity
+
+    issued = create_identity("Org Signer", b"org-passphrase-1", organisation="Hospital",
+                             out=tmp_path / "issued.p12")
+    monkeypatch.setattr(gui.errors, "ask_open_path", lambda *a, **k: issued)
+    monkeypatch.setattr(gui.errors, "ask_passphrase", lambda *a, **k: "wrong-passphrase")
+    page.import_button.click()
+    assert shown and "passphrase" in shown[-1].lower()
+    monkeypatch.setattr(gui.errors, "ask_passphrase", lambda *a, **k: "org-passphrase-1")
+    page.import_button.click()
+    assert page.selected_identity() is not None
+    assert page.selected_identity().name == "issued.p12"
+    assert "Org Signer" in page.identity_info.text() or "issued" in page.identity_info.text()
+    assert page.export_button.isEnabled()
