@@ -717,9 +717,9 @@ class _Builder:
                     self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
                     self.table(rows, [120, 100, 110, 110, FRAME_WIDTH - 440], long=True,
                                extra=self._compact())]
-            if notes:
-                out += [self.p(esc(f"Note {n}: {text}"), self.s.cell_small)
-                        for text, n in notes.items()]
+            if notes:  # one paragraph, so a page break cannot strand a single note
+                out.append(self.p("<br/>".join(esc(f"Note {n}: {text}")
+                                               for text, n in notes.items()), self.s.cell_small))
         if not dis:
             out.append(self.p("No disparities computed."))
         summ = r.get("summary") or []

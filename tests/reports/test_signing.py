@@ -96,15 +96,17 @@ def test_single_byte_flip_inside_signed_ranges_is_caught(countersigned, identiti
     assert _caught(bytes(flipped), identities), offset
 
 
-def test_appended_page_is_caught(countersigned, identities) -> None:
+@pytest.mark.parametrize("which", ["signed", "countersigned"])
+def test_appended_page_is_caught(request, identities, which) -> None:
     from pypdf import PdfWriter
 
-    writer = PdfWriter(BytesIO(countersigned.data), incremental=True)
+    original = request.getfixturevalue(which).data
+    writer = PdfWriter(BytesIO(original), incremental=True)
     writer.add_blank_page(595, 842)
     out = BytesIO()
     writer.write(out)
     data = out.getvalue()
-    assert data.startswith(countersigned.data)  # a genuine incremental update
+    assert data.startswith(original)  # a genuine incremental update
     result = verify_pdf(data, extra_trust=_trust(identities))
     assert not result.ok
     assert any("changed after" in p for s in result.signatures for p in s.problems)
