@@ -13,12 +13,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from gui import errors
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 ENV_STARTUP_PROBE = "PROBITY_STARTUP_PROBE"
 
@@ -94,29 +98,26 @@ def install_excepthook(window: object) -> None:
     sys.excepthook = hook
 
 
-def open_initial_document(window: object, files: Sequence[str]) -> None:
-    """A file given on the command line, else recovered edits, else the demo, else a new one."""
+def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
+    """The first .probity file given, else recovered edits, else the demo (only when no data
+    file was given either), else a new assessment; then any data files go to the data page."""
     from assessment.document import Assessment
+    from gui.main_window import demo_path
 
-    for name in files:
-        path = Path(name)
-        if path.suffix.lower() == ".probity" and window.load_file(path):  # type: ignore[attr-defined]
-            return
-    data_files = [Path(n) for n in files if Path(n).suffix.lower() != ".probity"]
-    if not window.ctx.has_document and not data_files and window.offer_recovery():  # type: ignore[attr-defined]
-        return
-    if not window.ctx.has_document:  # type: ignore[attr-defined]
-        opened = False
-        if window.ctx.settings.get("open_demo_at_start"):  # type: ignore[attr-defined]
-            from gui.main_window import demo_path
-
-            opened = demo_path() is not None and window.open_demo()  # type: ignore[attr-defined]
-        if not opened:
-            instrument = window.ctx.settings.get("default_instrument")  # type: ignore[attr-defined]
-            doc = Assessment.new(instrument, reviewer=window.reviewer_from_settings())  # type: ignore[attr-defined]
-            window.set_document(doc, None)  # type: ignore[attr-defined]
+    paths = [Path(name) for name in files]
+    assessments = [p for p in paths if p.suffix.lower() == ".probity"]
+    data_files = [p for p in paths if p.suffix.lower() != ".probity"]
+    opened = bool(assessments) and window.load_file(assessments[0])
+    if not opened:
+        opened = window.offer_recovery()
+    if not opened and not data_files and window.ctx.settings.get("open_demo_at_start"):
+        opened = demo_path() is not None and window.open_demo()
+    if not opened:
+        instrument = window.ctx.settings.get("default_instrument")
+        window.set_document(Assessment.new(instrument, reviewer=window.reviewer_from_settings()),
+                            None)
     for path in data_files:
-        window.open_data_file(path)  # type: ignore[attr-defined]
+        window.open_data_file(path)
 
 
 def run(argv: Sequence[str]) -> int:

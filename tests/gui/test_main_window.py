@@ -375,3 +375,15 @@ def test_autosave_is_debounced_and_off_the_ui_thread(qtbot, monkeypatch):
     assert writes == ["probity-autosave"]
     payload = json.loads(window.autosave.recovery_file.read_text())
     assert payload["document"]["notes"] == "abcde"
+
+
+def test_a_data_file_at_start_opens_a_new_assessment_on_the_data_page(qtbot, tmp_path):
+    data = tmp_path / "predictions.csv"
+    data.write_text("y,score\n1,0.9\n0,0.2\n")
+    window = MainWindow()
+    qtbot.addWidget(window, before_close_func=lambda w: w.close_without_prompt())
+    received: list[str] = []
+    window.ctx.data_file_requested.connect(received.append)
+    gui_app.open_initial_document(window, [str(data)])
+    assert window.ctx.doc.title == "Untitled assessment"
+    assert received == [str(data)] and window.current_key() == "data"
