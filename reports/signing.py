@@ -66,6 +66,11 @@ def sign_pdf(
     existing = list(fields.enumerate_sig_fields(writer.prev))
     already_signed = any(value is not None for _, value, _ in existing)
     free = [(name, ref) for name, value, ref in existing if value is None]
+    if not existing:
+        raise ReportError(
+            "This PDF has no signature box; sign reports made by 'probity report' (they reserve "
+            "the boxes on their signature page)."
+        )
     if not free:
         raise ReportError(
             "Every signature box of this report is already signed; rebuild the report with "

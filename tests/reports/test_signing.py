@@ -160,3 +160,16 @@ def test_visible_signature_uses_embedded_dejavu(signed) -> None:
     assert b"/Courier" not in data and b"/Helvetica" not in data
     assert data.count(b"DejaVuSans") >= 2
 
+
+
+def test_pdf_without_signature_boxes_is_refused(identities) -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = BytesIO()
+    canvas = Canvas(buf)
+    canvas.drawString(72, 720, "not a Probity report")
+    canvas.save()
+    with pytest.raises(ReportError, match="no signature box"):
+        sign_pdf(buf.getvalue(), identities["first"])
+    with pytest.raises(ReportError, match="not a readable PDF"):
+        sign_pdf(b"%PDF-1.7\nbroken", identities["first"])
