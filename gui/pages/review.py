@@ -84,7 +84,9 @@ class ReviewPage(AssessmentPage):
                 box.clicked.connect(self._perf_clicked)
                 perf_layout.addWidget(box)
                 if option.description:
-                    perf_layout.addWidget(Note(option.description))
+                    description = Note(option.description)
+                    description.setContentsMargins(24, 0, 0, 6)
+                    perf_layout.addWidget(description)
                 self.perf_boxes[option.id] = box
             layout.addWidget(perf_box)
 
