@@ -387,3 +387,18 @@ def test_a_data_file_at_start_opens_a_new_assessment_on_the_data_page(qtbot, tmp
     gui_app.open_initial_document(window, [str(data)])
     assert window.ctx.doc.title == "Untitled assessment"
     assert received == [str(data)] and window.current_key() == "data"
+
+
+def test_export_and_verify_menu_actions_reach_the_export_step(qtbot, monkeypatch):
+    from gui.export import verify_dialog
+    from gui.export.page import SignExportPage
+
+    started: list[bool] = []
+    shown: list[object] = []
+    monkeypatch.setattr(SignExportPage, "start_export", lambda self: started.append(True))
+    monkeypatch.setattr(verify_dialog.VerifyDialog, "exec", lambda self: shown.append(self) or 0)
+    window = open_window(qtbot, answered_doc())
+    window.act_export.trigger()
+    assert started == [True] and window.current_key() == "export"
+    window.act_verify.trigger()
+    assert len(shown) == 1 and shown[0].parent() is window
