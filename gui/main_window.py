@@ -455,11 +455,15 @@ class MainWindow(QMainWindow):
             path = path.with_name(path.name + ".probity")
         return self._save_to(path)
 
-    def _save_to(self, path: Path) -> bool:
-        for page in self._pages.values():  # commit text the reviewer is still typing
+    def commit_pending(self) -> None:
+        """Commit text the reviewer is still typing, so it counts as an edit."""
+        for page in self._pages.values():
             commit = getattr(page, "commit_pending", None)
             if commit is not None:
                 commit()
+
+    def _save_to(self, path: Path) -> bool:
+        self.commit_pending()
         try:
             storage.save(self.ctx.doc, path)
         except ProbityError as exc:
@@ -473,7 +477,10 @@ class MainWindow(QMainWindow):
 
     def confirm_discard(self, doing: str) -> bool:
         """Before losing unsaved edits: Save / Discard / Cancel. True means go ahead."""
-        if not self.ctx.has_document or not self.ctx.modified:
+        if not self.ctx.has_document:
+            return True
+        self.commit_pending()
+        if not self.ctx.modified:
             return True
         choice = errors.ask_save_discard_cancel(
             self, "Unsaved changes",
@@ -574,10 +581,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         keep_recovery = self._closing_confirmed and self.ctx.has_document and self.ctx.modified
         if not self._closing_confirmed:
-            for page in self._pages.values():
-                commit = getattr(page, "commit_pending", None)
-                if commit is not None:
-                    commit()
             if not self.confirm_discard("closing"):  # saved, or the reviewer chose to discard
                 event.ignore()
                 return

@@ -402,3 +402,14 @@ def test_export_and_verify_menu_actions_reach_the_export_step(qtbot, monkeypatch
     assert started == [True] and window.current_key() == "export"
     window.act_verify.trigger()
     assert len(shown) == 1 and shown[0].parent() is window
+
+
+def test_text_still_being_typed_counts_before_closing(qtbot, dialogs):
+    window = open_window(qtbot, answered_doc())
+    summary = window.go_to("summary")
+    summary.notes.setFocus()
+    summary.notes.insertPlainText("typed, not yet committed")
+    assert not window.ctx.modified
+    dialogs.reply("ask_save_discard_cancel", Choice.CANCEL)
+    assert not window.close()
+    assert window.ctx.doc.notes == "typed, not yet committed"
