@@ -54,6 +54,7 @@ QPushButton[answer="NA"]:checked
 """
 
 LEVEL_ORDER = ("low", "unclear", "high")
+JUDGEMENT_LABEL_WIDTH = 230  # the judgement and applicability boxes share one label column
 
 
 def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef]) -> str:
@@ -318,6 +319,7 @@ class DomainPage(AssessmentPage):
         box.setObjectName("judgementBox")
         grid = QGridLayout(box)
         grid.setColumnStretch(1, 1)
+        grid.setColumnMinimumWidth(0, JUDGEMENT_LABEL_WIDTH)
         grid.addWidget(QLabel("Suggested from the answers:"), 0, 0)
         suggested_row = QHBoxLayout()
         self.suggested_chip = LevelChip()
@@ -374,6 +376,7 @@ class DomainPage(AssessmentPage):
         box.setObjectName("applicabilityBox")
         grid = QGridLayout(box)
         grid.setColumnStretch(1, 1)
+        grid.setColumnMinimumWidth(0, JUDGEMENT_LABEL_WIDTH)
         grid.addWidget(Note(app.prompt), 0, 0, 1, 2)
         grid.addWidget(QLabel("Concern:"), 1, 0)
         self.app_group = QButtonGroup(self)
