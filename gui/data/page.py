@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.data.quick import QuickJobs
 from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
 
@@ -87,11 +88,12 @@ class ValidationDataPage(QWidget):
         self.issues: list[Any] = []  # MappingIssue list of the current mapping
         self._job: Any = None
         self._job_kind = ""
-        self._check_pending = False
         self._updating = False
         self._pending_config: dict[str, Any] | None = None
         self._value_cache: dict[str, list[str]] = {}
         self._has_result = False
+        self._check_serial = 0
+        self.quick = QuickJobs(self)
         self.setAcceptDrops(True)
         self._build()
         self._check_timer = QTimer(self)
@@ -676,9 +678,6 @@ class ValidationDataPage(QWidget):
         """Check the mapping in a worker (a million-row check takes longer than a frame)."""
         if self.table is None:
             return
-        if self.running:
-            self._check_pending = True
-            return
         try:
             mapping = self.current_mapping()
         except Exception as exc:  # DataError from the bin parser
@@ -691,13 +690,25 @@ class ValidationDataPage(QWidget):
 
             return check_mapping(table, mapping)
 
-        self._start_job("check", work, self._show_issues, quiet=True)
+        self._check_serial += 1
+        serial = self._check_serial
+
+        def done(issues: list[Any]) -> None:
+            if isValid(self) and serial == self._check_serial:  # a newer edit supersedes it
+                self._show_issues(issues)
+
+        def failed(exc: BaseException) -> None:
+            if isValid(self) and serial == self._check_serial:
+                self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
+
+        self.quick.start(work, done, failed)
 
     def check_now(self) -> list[Any]:
         """Check synchronously (tests; small tables) and show the messages."""
         from assessment.evaluation.io import check_mapping
 
         self._check_timer.stop()
+        self._check_serial += 1  # a check still running in a worker is now out of date
         try:
             issues = check_mapping(self.table, self.current_mapping())
         except Exception as exc:
@@ -805,7 +816,8 @@ class ValidationDataPage(QWidget):
             self._job.cancel()
             self.status.setText("Cancelling…")
 
-    def _start_job(self, kind: str, fn: Any, on_done: Any, *, quiet: bool = False) -> None:
+    def _start_job(self, kind: str, fn: Any, on_done: Any) -> None:
+        """Run a long step ("load" or "evaluate") through ``ctx.run_job``."""
         holder: list[Any] = []
 
         def release() -> bool:
@@ -836,10 +848,7 @@ class ValidationDataPage(QWidget):
                 self.evaluation_failed.emit(exc)
             elif kind == "load":
                 self.status.setText("The file could not be read.")
-            if kind == "check":
-                self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
-            else:
-                self.ctx.show_error(exc)
+            self.ctx.show_error(exc)
             self._after_job()
 
         def cancelled() -> None:
@@ -858,8 +867,7 @@ class ValidationDataPage(QWidget):
                 self.progress.setValue(int(value * 1000))
 
         self._job_kind = kind
-        if not quiet:
-            self.progress.setRange(0, 1000 if kind == "evaluate" else 0)
+        self.progress.setRange(0, 1000 if kind == "evaluate" else 0)
         self._job = self.ctx.run_job(fn, done, progressed, failed, on_cancelled=cancelled)
         holder.append(self._job)
         self._update_state()
@@ -867,12 +875,9 @@ class ValidationDataPage(QWidget):
     def _after_job(self) -> None:
         self.progress.setRange(0, 1000)
         self._update_state()
-        if self._check_pending:
-            self._check_pending = False
-            self._check_timer.start()
 
     def _update_state(self) -> None:
-        running = self.running and self._job_kind in ("evaluate", "load")
+        running = self.running
         has_table = self.table is not None
         self.open_button.setEnabled(not running)
         self.run_button.setEnabled(has_table and not running and not self.has_errors())

@@ -411,8 +411,8 @@ def _worker_free(ctx: Any) -> bool:
     from assessment.errors import ProbityError
 
     ctx.show_error(ProbityError(
-        "Another task (an evaluation or a check) is still running; wait for it to finish or "
-        "cancel it, then try again."))
+        "Another task (reading a file, an evaluation or an export) is still running; wait "
+        "for it to finish or cancel it, then try again."))
     return False
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.data.quick import QuickJobs
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
 from gui.results import frames
@@ -68,7 +69,7 @@ class ResultsPage(QWidget):
         self._result_serial = 0
         self._live_cache: dict[tuple[int, float], Any] = {}
         self._live_pending: tuple[int, float] | None = None
-        self._live_job: Any = None
+        self.quick = QuickJobs(self)
         self._plot_request: Any = None
         self._curves_key: tuple[int, str | None] | None = None
         self._view_attribute: str | None = None
@@ -359,46 +360,33 @@ class ResultsPage(QWidget):
     def _request_live(self, threshold: float) -> None:
         """Run the fast path in a worker (a million rows take longer than a frame).
 
-        ``ctx.run_job`` runs one job at a time and cancels the previous one; while another
-        job (an evaluation) runs, the fast path is computed here instead of cancelling it.
+        A quick job (:mod:`gui.data.quick`): it neither cancels a running evaluation nor
+        gets cancelled by one. Answers for thresholds the slider has left are cached, not drawn.
         """
         from gui.results.live import metrics_at_threshold
 
         inputs, spec, serial = self.session.inputs, self.session.spec, self._result_serial
         if self._live_pending == (serial, threshold):
             return
-        if self.ctx.current_job is not None and self._live_job is None:
-            self._live_ready(serial, threshold, metrics_at_threshold(inputs, spec, threshold))
-            return
         self._live_pending = (serial, threshold)
-        holder: list[Any] = []
 
         def work(progress: Any, cancelled: Any) -> Any:
             return metrics_at_threshold(inputs, spec, threshold)
 
-        def forget() -> None:
-            """Drop this job's bookkeeping, unless a newer request already replaced it."""
-            if isValid(self) and holder and self._live_job is holder[0]:
-                self._live_job = None
-                self._live_pending = None
-
         def failed(exc: BaseException) -> None:
             if isValid(self):
-                forget()
+                if self._live_pending == (serial, threshold):
+                    self._live_pending = None
                 self.ctx.show_error(exc)
 
-        self._live_job = self.ctx.run_job(
+        self.quick.start(
             work,
             lambda out: self._live_ready(serial, threshold, out) if isValid(self) else None,
-            None,
             failed,
-            on_cancelled=forget,
         )
-        holder.append(self._live_job)
 
     def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
         if self._live_pending == (serial, threshold):
-            self._live_job = None
             self._live_pending = None
         self._live_cache[(serial, threshold)] = values
         if len(self._live_cache) > 64:
