@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--boot-rows", type=int, default=10_000)
     parser.add_argument("--boot-b", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-fairlearn", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
