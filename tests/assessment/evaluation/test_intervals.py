@@ -224,3 +224,24 @@ def test_auroc_difference_against_the_containing_population_covers() -> None:
     lo_ind, hi_ind = iv.normal_interval(diff, ac.var + ap.var[parent_of], 0.95)
     sel = arm_of_cell == 0
     assert np.mean((lo_ind[sel] <= truth[sel]) & (truth[sel] <= hi_ind[sel])) > 0.98
+
+
+def test_large_strata_bootstrap_matches_the_stratified_normal_interval() -> None:
+    """Strata above EXACT_RESAMPLE_MAX rows draw their totals from the normal limit: the Brier
+    interval must then agree with the stratified CLT interval of the mean squared error."""
+    rng = np.random.default_rng(8)
+    n = 6000
+    y = rng.random(n) < 0.3
+    score = np.clip(rng.beta(2, 5, n) + 0.35 * y, 0, 1)
+    inp = EvaluationInput(y, score, None, "probability",
+                          (Attribute("g", np.zeros(n, np.int32), ("all",)),),
+                          Provenance("s", "0" * 64, n, n))
+    assert min(y.sum(), (~y).sum()) > iv.EXACT_RESAMPLE_MAX
+    res = evaluate(inp, EvaluationSpec(bootstrap=4000, seed=2))
+    m = res.overall.metrics["brier"]
+    sq = (score - y) ** 2
+    var = sum(sq[y == k].var() * np.sum(y == k) for k in (True, False)) / n**2
+    half = 1.959963984540054 * np.sqrt(var)
+    assert m.ci_low == pytest.approx(m.value - half, abs=0.08 * half)
+    assert m.ci_high == pytest.approx(m.value + half, abs=0.08 * half)
+    assert "normal limit" in m.method
