@@ -1167,9 +1167,6 @@ def save_reproducibly(doc: Any, path: Path) -> Path:
     data["created"] = data["modified"] = BUILD_TIMESTAMP
     for entry in data["audit"]:
         entry["ts"] = BUILD_TIMESTAMP
-    result = (data.get("evaluation") or {}).get("result")
-    if isinstance(result, dict):
-        result["created"] = BUILD_TIMESTAMP
     save(Assessment.from_json(data, source=path.name), path)
     path.chmod(0o644)  # a shipped resource, not a private working file
     return path
@@ -1182,6 +1179,7 @@ def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
     report_path.write_text(model_report(facts), encoding="utf-8")
 
     config, result = evaluation_config_and_result(build.predictions_path, facts)
+    result["created"] = BUILD_TIMESTAMP  # pinned before the audit log quotes it
     demo = new_assessment()
     fill_assessment(demo, facts, forms=True)
     small = insufficient_groups(result, "race×gender")
