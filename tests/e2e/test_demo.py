@@ -249,3 +249,29 @@ def test_rebuild_reproduces_the_shipped_predictions(shared_data: Path, tmp_path:
         assert build.predictions_sha256 == sha256(PREDICTIONS)
     assert build.facts["flow"] == facts["flow"]
     assert build.facts["training_demographics"] == facts["training_demographics"]
+
+
+def test_shipped_documents_are_what_the_script_writes(tmp_path: Path,
+                                                      facts: dict[str, Any]) -> None:
+    """No hand edits: from the shipped facts and predictions the script writes the same files
+    (the evaluation snapshot itself is compared numerically in the test above)."""
+    script = build_script()
+    (tmp_path / "demo").mkdir()
+    predictions = tmp_path / "demo" / PREDICTIONS.name
+    predictions.write_bytes(PREDICTIONS.read_bytes())
+    build = script.DemoBuild(facts=facts, predictions_path=predictions,
+                             predictions_sha256=sha256(predictions))
+    script.build_documents(build, tmp_path)
+    stale = "differs from what scripts/build_demo.py writes: run .venv/bin/python " \
+            "scripts/build_demo.py and commit resources/demo and resources/examples"
+    assert (tmp_path / "demo" / "MODEL_REPORT.md").read_text(encoding="utf-8") == \
+        (DEMO / "MODEL_REPORT.md").read_text(encoding="utf-8"), f"MODEL_REPORT.md {stale}"
+    for name in ("complete.probity", "incomplete.probity"):
+        assert (tmp_path / "examples" / name).read_bytes() == (EXAMPLES / name).read_bytes(), \
+            f"{name} {stale}"
+    rebuilt = json.loads((tmp_path / "demo" / "demo.probity").read_text(encoding="utf-8"))
+    shipped = json.loads((DEMO / "demo.probity").read_text(encoding="utf-8"))
+    for data in (rebuilt, shipped):
+        data["evaluation"]["result"] = None
+        data["audit"] = [e for e in data["audit"] if e["field"] != "evaluation"]
+    assert rebuilt == shipped, f"demo.probity {stale}"
