@@ -30,6 +30,7 @@ DEMO = REPO_ROOT / "resources" / "demo"
 EXAMPLES = REPO_ROOT / "resources" / "examples"
 PREDICTIONS = DEMO / "validation_predictions.parquet"
 UNANSWERED = ["3.5@validation", "4.6@validation", "4.8@development"]
+REBUILD = "the demo is stale: run .venv/bin/python scripts/build_demo.py and commit resources/"
 
 
 def sha256(path: Path) -> str:
@@ -173,13 +174,13 @@ def test_evaluation_snapshot_is_the_engines_result_on_the_shipped_file(demo: Any
         result["overall"]["metrics"]["auroc"]["value"], abs=1e-12)
     key = ("attribute", "group", "n", "n_pos", "flags")
     assert [tuple(g[k] for k in key) for g in fresh["groups"]] == \
-        [tuple(g[k] for k in key) for g in result["groups"]]
+        [tuple(g[k] for k in key) for g in result["groups"]], REBUILD
     # counts-based metrics are exact; the calibration slope is an iterative fit (tolerance 1e-6)
     for new, old in zip(fresh["groups"], result["groups"], strict=True):
         for metric in ("auroc", "tpr", "fpr", "ppv", "calibration_slope"):
             a, b = new["metrics"][metric]["value"], old["metrics"][metric]["value"]
-            assert (a is None and b is None) or a == pytest.approx(b, abs=1e-6), (new["group"],
-                                                                                  metric)
+            assert (a is None and b is None) or a == pytest.approx(b, abs=1e-6), \
+                (new["group"], metric, REBUILD)
     rep = {(r["attribute"], r["group"]): r for r in result["representativeness"]}
     assert rep[("race", "Caucasian")]["training_share"] is not None
     assert rep[("gender", "Female")]["training_share"] is not None  # gender -> datasheet "sex"
@@ -262,8 +263,7 @@ def test_shipped_documents_are_what_the_script_writes(tmp_path: Path,
     build = script.DemoBuild(facts=facts, predictions_path=predictions,
                              predictions_sha256=sha256(predictions))
     script.build_documents(build, tmp_path)
-    stale = "differs from what scripts/build_demo.py writes: run .venv/bin/python " \
-            "scripts/build_demo.py and commit resources/demo and resources/examples"
+    stale = f"differs from what scripts/build_demo.py writes; {REBUILD}"
     assert (tmp_path / "demo" / "MODEL_REPORT.md").read_text(encoding="utf-8") == \
         (DEMO / "MODEL_REPORT.md").read_text(encoding="utf-8"), f"MODEL_REPORT.md {stale}"
     for name in ("complete.probity", "incomplete.probity"):
