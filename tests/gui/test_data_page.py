@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,14 @@ from assessment.document import Assessment
 from gui.context import AppContext
 from gui.data.page import ValidationDataPage
 from gui.data.session import EvaluationSession
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_ui_thread():
+    """Collect this test's widget garbage on the UI thread. Left to chance, Python's cyclic GC
+    can run inside a later test's worker thread and delete QObjects there (a segfault)."""
+    yield
+    gc.collect()
 
 
 def make_frame(n: int = 1500, seed: int = 3) -> pd.DataFrame:

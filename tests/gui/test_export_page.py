@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,14 @@ from gui.export.page import NewIdentity, SignExportPage
 from gui.export.verify_dialog import VerifyDialog
 
 PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_ui_thread():
+    """Collect this test's widget garbage on the UI thread. Left to chance, Python's cyclic GC
+    can run inside a later test's worker thread and delete QObjects there (a segfault)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,14 @@ from gui.data.table_model import RAW_ROLE
 from gui.results.page import ResultsPage
 
 EVIL = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@cmd"]
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_ui_thread():
+    """Collect this test's widget garbage on the UI thread. Left to chance, Python's cyclic GC
+    can run inside a later test's worker thread and delete QObjects there (a segfault)."""
+    yield
+    gc.collect()
 
 
 def frame(n: int = 2400, seed: int = 5) -> pd.DataFrame:

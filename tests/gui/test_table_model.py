@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
 import pandas as pd
+import pytest
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
 from gui.data.table_model import RAW_ROLE, SORT_ROLE, DataFrameModel, format_value
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_ui_thread():
+    """Collect this test's widget garbage on the UI thread. Left to chance, Python's cyclic GC
+    can run inside a later test's worker thread and delete QObjects there (a segfault)."""
+    yield
+    gc.collect()
 
 
 def _frame() -> pd.DataFrame:
@@ -102,3 +112,26 @@ def test_invalid_qvariants_do_not_exhaust_none() -> None:
     for _ in range(200_000):
         proxy.data(index, Qt.ItemDataRole.DecorationRole)
     assert sys.getrefcount(None) > 1 << 39
+
+
+def test_ui_thread_gc_collects_from_the_event_loop(qtbot) -> None:
+    from gui.data.ui_gc import install_ui_thread_gc
+
+    collector = install_ui_thread_gc(interval_ms=10)
+    try:
+        assert install_ui_thread_gc() is collector
+        import gc as gc_module
+
+        assert not gc_module.isenabled()
+
+        class Cycle:
+            pass
+
+        for _ in range(collector.thresholds[0] + 50):
+            a, b = Cycle(), Cycle()
+            a.other, b.other = b, a
+        qtbot.waitUntil(lambda: gc_module.get_count()[0] < collector.thresholds[0], timeout=2000)
+    finally:
+        collector.uninstall()
+        collector.setParent(None)
+    assert gc_module.isenabled()
