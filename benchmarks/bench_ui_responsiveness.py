@@ -217,9 +217,11 @@ def write_results(trials: list[dict[str, float]]) -> None:
         *rows,
         "",
         f"Goal: no UI-thread stall over {GOAL_MS:.0f} ms while the evaluation runs — {verdict} "
-        f"(worst {worst_eval:.0f} ms). After the run the document's `set_evaluation` deep-copies "
-        "the result snapshot several times on the UI thread, which dominates the 'store' row; "
-        "the load/check rows are pandas/pyarrow calls in the worker that hold the GIL.",
+        f"(worst {worst_eval:.0f} ms). The 'store' row is the UI thread's share once the result "
+        "arrives: the document's `set_evaluation` (which deep-copies the snapshot into the "
+        "document and its audit log) and the results redraw, split over separate event-loop "
+        "turns. Stalls in the load/check rows come from pandas/pyarrow calls in the worker "
+        "that hold the GIL (the first trial also imports pyarrow there).",
         END,
     ])
     if BEGIN in text and END in text:
