@@ -389,6 +389,7 @@ class SignExportPage(QWidget):
 
         dialog = VerifyDialog(self.ctx, self)
         dialog.setModal(False)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per click, freed on close
         dialog.show()
         if path is not None:
             dialog.verify(Path(path))

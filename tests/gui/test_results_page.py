@@ -246,3 +246,14 @@ def test_export_error_goes_to_funnel(qtbot, evaluated, tmp_path, monkeypatch):
     page.export_button.click()
     assert shown and "does not exist" in shown[0]
     assert not Path(tmp_path / "missing").exists()
+
+
+def test_undo_of_the_evaluation_clears_the_results(qtbot, evaluated, ctx):
+    data, page = evaluated
+    assert page.is_complete() and data.is_complete()
+    assert ctx.doc.undo()
+    assert not page.is_complete() and not data.is_complete()
+    assert page.models["groups"].rowCount() == 0
+    assert ctx.doc.redo()
+    assert page.is_complete() and page.models["groups"].rowCount() > 0
+    assert data.is_complete()
