@@ -2,7 +2,7 @@
 
 Every document change restarts a single-shot timer; when the reviewer pauses, a copy of the
 document's data is taken on the UI thread and written (atomically, by :mod:`assessment.storage`)
-to a recovery file in the config folder by a short-lived background thread, so serialising and
+to a recovery file in the config folder by a short-lived Python thread, so serialising and
 fsyncing a large document (the demo's evaluation snapshot is ~1 MB) never stalls the window.
 Saving, discarding or closing cleanly removes the file, so a recovery file that exists at
 start-up means the previous session ended without saving — a crash, a kill or a power cut.
@@ -14,18 +14,14 @@ import contextlib
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 
 from assessment import storage
 from assessment.document import Assessment
 from assessment.errors import ProbityError
 from gui.context import AppContext
 
-
-class _Bridge(QObject):
-    """Created on the UI thread; the writer thread emits on it (queued to the UI thread)."""
-
-    finished = Signal()
+POLL_MS = 30
 
 
 class Autosave(QObject):
@@ -43,8 +39,11 @@ class Autosave(QObject):
         self._failed_once = False
         self._thread: threading.Thread | None = None
         self._outcome: Path | BaseException | None = None
-        self._bridge = _Bridge()
-        self._bridge.finished.connect(self._collect)
+        # The writer thread never touches Qt (see gui.context on cross-thread signals): a
+        # UI-thread timer notices when it has finished.
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._collect_if_done)
         ctx.changed.connect(self._on_changed)
         ctx.modified_changed.connect(self._on_modified_changed)
         ctx.document_replaced.connect(self._on_replaced)
@@ -86,6 +85,7 @@ class Autosave(QObject):
         self._thread = threading.Thread(target=self._write, args=(snapshot, folder, original),
                                         name="probity-autosave")
         self._thread.start()
+        self._poll.start()
 
     def _write(self, snapshot: Assessment, folder: Path, original: Path | None) -> None:
         try:
@@ -93,11 +93,15 @@ class Autosave(QObject):
             self._outcome = storage.write_recovery(snapshot, folder, original)
         except (ProbityError, OSError) as exc:
             self._outcome = exc
-        self._bridge.finished.emit()
 
     @Slot()
+    def _collect_if_done(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._collect()
+
     def _collect(self) -> None:
         """Join the finished writer and take its outcome (UI thread)."""
+        self._poll.stop()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()

@@ -10,20 +10,22 @@ One object, created by the main window, holds what pages share:
 * the config paths and settings (:mod:`gui.paths`);
 * ``run_job``: runs a pure function ``fn(progress, cancelled) -> result`` in a QThreadPool worker
   (Orange3's pattern): one job at a time — a new job cancels the old one —, progress throttled to
-  20 updates a second, only plain Python objects cross threads, callbacks run on the UI thread.
+  20 updates a second, only plain Python objects cross threads (through a Python queue that the
+  job's UI-thread timer drains), callbacks run on the UI thread.
 
 Pages edit the document only through its own methods; nothing here holds a rule.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from assessment.errors import Cancelled
@@ -39,23 +41,38 @@ IsCancelled = Callable[[], bool]
 JobFunction = Callable[[Progress, IsCancelled], Any]
 
 PROGRESS_INTERVAL_S = 0.05
+PUMP_INTERVAL_MS = 25
+
+# Messages from a worker to the UI thread. They travel through a Python queue that a UI-thread
+# timer drains, never through a Qt signal emitted on a worker thread: PySide6 6.12 on Python
+# 3.11 mishandles references of Python objects marshalled across threads (see
+# gui.data.none_guard), and an intermittent segfault was seen delivering queued cross-thread
+# signals while the worker ran native code. A queue touched only by Python is immune to both.
+_PROGRESS, _DONE, _ERROR, _CANCELLED = "progress", "done", "error", "cancelled"
 
 
-class _Bridge(QObject):
-    """Lives on the UI thread; the worker emits on it, so delivery is queued to the UI thread."""
+# Runnables stay referenced here until the pool is idle. A runnable's ``finished`` event is set
+# inside ``run()``, before the pool thread has returned from it; freeing the runnable in that
+# window (a Job deleted, a test's context collected) would free a C++ object a worker thread
+# is still inside — heap corruption that surfaced as random segfaults elsewhere.
+_LIVE_RUNNABLES: list[_Runnable] = []
 
-    progress = Signal(float)
-    done = Signal(object)
-    error = Signal(object)
-    cancelled = Signal()
+
+def _release_idle_runnables() -> None:
+    """Forget retained runnables once no pool thread runs anything (all run() calls returned)."""
+    if QThreadPool.globalInstance().activeThreadCount() == 0:
+        _LIVE_RUNNABLES.clear()
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: JobFunction, bridge: _Bridge, cancel: threading.Event) -> None:
+    def __init__(self, fn: JobFunction, inbox: queue.SimpleQueue[tuple[str, Any]],
+                 cancel: threading.Event) -> None:
         super().__init__()
-        self.setAutoDelete(False)  # Python (the Job) owns it; Qt must not delete it
-        self._fn = fn
-        self._bridge = bridge
+        self.setAutoDelete(False)  # Python owns it (see _LIVE_RUNNABLES); Qt must not delete it
+        _release_idle_runnables()
+        _LIVE_RUNNABLES.append(self)
+        self._fn: JobFunction | None = fn
+        self._inbox = inbox
         self._cancel = cancel
         self._last_progress = 0.0
         self.finished = threading.Event()
@@ -65,20 +82,20 @@ class _Runnable(QRunnable):
         value = min(max(float(value), 0.0), 1.0)
         if value >= 1.0 or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self._bridge.progress.emit(value)
+            self._inbox.put((_PROGRESS, value))
 
     def run(self) -> None:
+        fn, self._fn = self._fn, None  # the closure may hold large data: do not retain it
+        if fn is None:
+            return
         try:
-            result = self._fn(self._progress, self._cancel.is_set)
+            result = fn(self._progress, self._cancel.is_set)
         except Cancelled:
-            self._bridge.cancelled.emit()
+            self._inbox.put((_CANCELLED, None))
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the error funnel
-            self._bridge.error.emit(exc)
+            self._inbox.put((_ERROR, exc))
         else:
-            if self._cancel.is_set():
-                self._bridge.cancelled.emit()
-            else:
-                self._bridge.done.emit(result)
+            self._inbox.put((_CANCELLED, None) if self._cancel.is_set() else (_DONE, result))
         finally:
             self.finished.set()
 
@@ -107,13 +124,14 @@ class Job(QObject):
         self._on_error = on_error
         self._on_cancelled = on_cancelled
         self._cancel = threading.Event()
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._handle_progress)
-        self._bridge.done.connect(self._handle_done)
-        self._bridge.error.connect(self._handle_error)
-        self._bridge.cancelled.connect(self._handle_cancelled)
-        self.runnable = _Runnable(fn, self._bridge, self._cancel)
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.runnable = _Runnable(fn, self._inbox, self._cancel)
         self.state = "running"
+        # Created on the UI thread just before the runnable starts: poll the inbox from there.
+        self._pump = QTimer(self)
+        self._pump.setInterval(PUMP_INTERVAL_MS)
+        self._pump.timeout.connect(self.deliver)
+        self._pump.start()
 
     def cancel(self) -> None:
         """Ask the function to stop (its ``cancelled()`` returns True); results are dropped."""
@@ -131,14 +149,41 @@ class Job(QObject):
         """Block until the worker function returned (tests and shutdown only)."""
         return self.runnable.finished.wait(timeout_s)
 
-    @Slot(float)
+    @Slot()
+    def deliver(self) -> None:
+        """Hand the worker's messages to the callbacks (UI thread, from the job's own timer)."""
+        latest_progress: float | None = None
+        while True:
+            try:
+                kind, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind == _PROGRESS:
+                latest_progress = payload  # coalesce: only the newest value matters
+                continue
+            if latest_progress is not None:
+                self._handle_progress(latest_progress)
+                latest_progress = None
+            if kind == _DONE:
+                self._handle_done(payload)
+            elif kind == _ERROR:
+                self._handle_error(payload)
+            else:
+                self._handle_cancelled()
+        if latest_progress is not None:
+            self._handle_progress(latest_progress)
+        if not self.is_running():
+            self._pump.stop()
+
+    def stop_delivery(self) -> None:
+        self._pump.stop()
+
     def _handle_progress(self, value: float) -> None:
         if self.state == "running":
             self.progressed.emit(value)
             if self._on_progress is not None:
                 self._on_progress(value)
 
-    @Slot(object)
     def _handle_done(self, result: object) -> None:
         if self.state != "running":
             self._handle_cancelled()
@@ -151,7 +196,6 @@ class Job(QObject):
         finally:
             self.ended.emit()
 
-    @Slot(object)
     def _handle_error(self, exc: BaseException) -> None:
         if self.state == "cancelling":
             self._handle_cancelled()
@@ -163,7 +207,6 @@ class Job(QObject):
         finally:
             self.ended.emit()
 
-    @Slot()
     def _handle_cancelled(self) -> None:
         self.state = "cancelled"
         try:
@@ -306,7 +349,7 @@ class AppContext(QObject):
         ``cancelled()`` is True. ``on_error`` defaults to the error funnel.
         """
         self.cancel_job()
-        self._jobs = [job for job in self._jobs if not job.thread_finished()]
+        self._forget_ended_jobs()
         job = Job(fn, on_done, on_progress, on_error or self.show_error, on_cancelled, self)
         job.ended.connect(self._job_ended)
         self._jobs.append(job)
@@ -324,6 +367,16 @@ class AppContext(QObject):
         if self._current_job is not None:
             self._current_job.cancel()
 
+    def _forget_ended_jobs(self) -> None:
+        """Drop jobs whose callbacks have all run and whose thread has returned."""
+        keep: list[Job] = []
+        for job in self._jobs:
+            if job.is_running() or not job.thread_finished():
+                keep.append(job)
+            else:
+                job.deleteLater()
+        self._jobs = keep
+
     @Slot()
     def _job_ended(self) -> None:
         if self._current_job is not None and not self._current_job.is_running():
@@ -335,5 +388,7 @@ class AppContext(QObject):
         self.cancel_job()
         deadline = time.monotonic() + timeout_s
         finished = all(job.wait(max(0.0, deadline - time.monotonic())) for job in self._jobs)
+        for job in self._jobs:  # closing: late results are not delivered to pages being destroyed
+            job.stop_delivery()
         self._jobs = [job for job in self._jobs if not job.thread_finished()]
         return finished
