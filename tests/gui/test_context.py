@@ -117,3 +117,22 @@ def test_unexpected_errors_show_one_sentence_and_log_the_traceback(qtbot, ctx, d
     assert len(shown) == 1 and "Traceback" not in shown[0]
     assert "ZeroDivisionError" in shown[0] and "work is kept" in shown[0]
     assert "Traceback" in ctx.paths.crash_log.read_text()
+
+
+def test_runnables_outlive_their_job_until_the_pool_is_idle(qtbot, ctx):
+    from PySide6.QtCore import QThreadPool
+
+    from gui import context
+
+    job = ctx.run_job(lambda p, c: "x")
+    runnable = job.runnable
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        pass
+    assert runnable in context._LIVE_RUNNABLES  # kept even if the Job goes away now
+    assert runnable._fn is None  # ...but without the closure and its data
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    second = ctx.run_job(lambda p, c: "y")
+    assert runnable not in context._LIVE_RUNNABLES and second.runnable in context._LIVE_RUNNABLES
+    with qtbot.waitSignal(second.ended, timeout=5000):
+        pass
+
