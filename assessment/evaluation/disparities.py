@@ -10,6 +10,15 @@ the problem into the independent comparison of the group with its complement, an
 p_g / p_all = 1 / (d_g/d_all + (d_rest/d_all)·p_rest/p_g) is monotone in p_rest/p_g, so the
 Newcombe and Katz intervals of group vs complement map exactly onto intervals for the comparison
 with the overall population.
+
+A bootstrap difference or ratio gets an interval only when both the group and its reference have a
+usable bootstrap interval of their own: if one side's resamples are degenerate (a group of two
+rows), the replicate differences would carry only the other side's uncertainty.
+
+Flags: a gap is flagged when its interval excludes parity and it exceeds the tolerance. A group (or
+reference) with insufficient data keeps such a flag — a small group's large, interval-supported
+gap is exactly what a reviewer must not miss — but the flag's reason then starts with
+"insufficient data (…)" so the flag is never read as firm evidence.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from assessment.evaluation import intervals as iv
 from assessment.evaluation.metrics import (
     OVERALL_GROUP,
     PROPORTION_METRICS,
+    Counts,
+    Grouping,
     GroupingStats,
 )
 from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
@@ -58,6 +69,75 @@ def _sufficient(stats: GroupingStats, spec: EvaluationSpec) -> np.ndarray:
     return (c.n >= spec.min_n) & (c.n_pos >= spec.min_events) & (c.n_neg >= spec.min_events)
 
 
+def insufficiency(c: Counts, g: int, spec: EvaluationSpec) -> tuple[str, ...]:
+    """Why group ``g`` has insufficient data (empty when it has enough)."""
+    n, npos, nneg = int(c.n[g]), int(c.n_pos[g]), int(c.n_neg[g])
+    if n == 0:
+        return ("no rows in the validation data",)
+    why = []
+    if n < spec.min_n:
+        why.append(f"n = {n} < {spec.min_n}")
+    if npos < spec.min_events:
+        why.append(f"events (positive outcomes) = {npos} < {spec.min_events}")
+    if nneg < spec.min_events:
+        why.append(f"non-events (negative outcomes) = {nneg} < {spec.min_events}")
+    return tuple(why)
+
+
+REFERENCE_RULE = (
+    "named value: each attribute's reference is its named level; an intersection's reference is "
+    "the cell matching the named levels of its components, and components without a named level "
+    "take the level that makes that cell the largest (most rows) among the matching cells (ties: "
+    "first level in order); with no named level, or no cell with rows matching them, the largest "
+    "cell is used (a note says which)"
+)
+
+
+def _describe(gp: Grouping, named: dict[int, str]) -> str:
+    return ", ".join(f"{gp.components[j]} = {v}" for j, v in sorted(named.items()))
+
+
+def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int:
+    """The reference for ``kind == "value"`` (rule: :data:`REFERENCE_RULE`).
+
+    Naming only some components of an intersection (``race=Caucasian`` for race×sex) must give
+    a cell consistent with that choice (Caucasian×<largest sex among Caucasians>), never the
+    largest cell overall, which may have another race.
+    """
+    gp = stats.grouping
+    n = stats.counts.n
+    largest = int(np.argmax(n))
+    values = spec.reference.values
+    named = {j: values[c] for j, c in enumerate(gp.components) if c in values}
+    if not named:
+        notes.append(
+            f"{gp.name}: no reference value was chosen; the largest group "
+            f"({gp.labels[largest]}) is the reference."
+        )
+        return largest
+    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
+    matching = [
+        g
+        for g in range(gp.size)
+        if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
+    ]
+    if not matching:
+        notes.append(
+            f"{gp.name}: no group with rows has {_describe(gp, named)} (the chosen reference); "
+            f"the largest group ({gp.labels[largest]}) is used instead."
+        )
+        return largest
+    idx = max(matching, key=lambda g: (n[g], -g))
+    free = [c for j, c in enumerate(gp.components) if j not in named]
+    if free:
+        notes.append(
+            f"{gp.name}: the reference is {gp.labels[idx]}, the largest cell with "
+            f"{_describe(gp, named)} as chosen ({', '.join(free)}: no reference value was "
+            f"chosen, so the level with the most rows among those cells, n = {int(n[idx])})."
+        )
+    return idx
+
+
 def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int | None:
     """Index of the reference group of one grouping, or None for the overall population."""
     ref = spec.reference
@@ -67,28 +147,7 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
     if ref.kind == "overall":
         return None
     if ref.kind == "value":
-        wanted = [ref.values.get(comp) for comp in gp.components]
-        if all(w is not None for w in wanted):
-            label = "×".join(str(w) for w in wanted)
-            if label in gp.labels:
-                idx = gp.labels.index(label)
-                if n[idx] > 0:
-                    return idx
-                notes.append(
-                    f"{gp.name}: the chosen reference {label} has no rows; the largest group "
-                    f"({gp.labels[largest]}) is used instead."
-                )
-                return largest
-            notes.append(
-                f"{gp.name}: the chosen reference {label} is not a group in the data; the largest "
-                f"group ({gp.labels[largest]}) is used instead."
-            )
-        else:
-            notes.append(
-                f"{gp.name}: no reference value was chosen; the largest group "
-                f"({gp.labels[largest]}) is the reference."
-            )
-        return largest
+        return _named_reference(stats, spec, notes)
     if ref.kind == "best":
         vals = stats.values[ref.metric]
         ok = np.isfinite(vals) & _sufficient(stats, spec)
@@ -123,6 +182,9 @@ class _Pair:
     ratio_hi: np.ndarray
     diff_method: str
     ratio_method: str
+    # why an interval is missing where the estimate exists (None: no particular reason)
+    diff_reasons: list[str | None] | None = None
+    ratio_reasons: list[str | None] | None = None
 
 
 def _proportion_pair(stats: GroupingStats, mid: str, ref: int | None, level: float) -> _Pair:
@@ -151,20 +213,41 @@ def _proportion_pair(stats: GroupingStats, mid: str, ref: int | None, level: flo
     return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix)
 
 
+def _no_delong(var: float) -> str:
+    if np.isfinite(var):
+        return "a DeLong variance of 0 (perfect separation or one score for all)"
+    return "no DeLong variance (it needs at least 2 positives and 2 negatives)"
+
+
 def _auroc_pair(
     stats: GroupingStats, overall: GroupingStats, ref: int | None, level: float
 ) -> _Pair | None:
     if stats.auroc is None or overall.auroc is None:
         return None
-    a, v = stats.auroc.auc, stats.auroc.var
+    # A DeLong variance of 0 (perfect separation in the group) is no measure of uncertainty:
+    # the comparison then has no interval, like the group's own AUROC.
+    a, v = stats.auroc.auc, np.where(stats.auroc.var > 0, stats.auroc.var, np.nan)
     if ref is None:
-        ar, vr = overall.auroc.auc[0], overall.auroc.var[0]
+        ar = overall.auroc.auc[0]
+        vr = overall.auroc.var[0] if overall.auroc.var[0] > 0 else np.nan
         cov = stats.auroc_cov_overall if stats.auroc_cov_overall is not None else np.nan
         how = "DeLong, with the covariance of group and overall estimates"
     else:
         ar, vr, cov = a[ref], v[ref], 0.0
         how = "DeLong, independent groups"
     z = iv.z_value(level)
+    raw_ref = overall.auroc.var[0] if ref is None else stats.auroc.var[ref]
+    why: list[str | None] = [
+        None
+        if not np.isfinite(ag)
+        else (
+            f"no interval: the group's AUROC has {_no_delong(raw)}"
+            if not np.isfinite(vg)
+            else (f"no interval: the reference's AUROC has {_no_delong(raw_ref)}"
+                  if not np.isfinite(vr) else None)
+        )
+        for ag, vg, raw in zip(a, v, stats.auroc.var, strict=True)
+    ]
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
         vd = v + vr - 2 * cov
@@ -183,6 +266,8 @@ def _auroc_pair(
         rh,
         how + " (normal approximation)",
         how + " (delta method on the log ratio)",
+        why,
+        why,
     )
 
 
@@ -205,13 +290,47 @@ def _bootstrap_pair(
     reps = stats.reps[mid]
     assert stats.overall_reps is not None
     ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, ref : ref + 1]
+    # Against the overall population a group that is everyone is exactly equal to it.
+    exact = (
+        (stats.counts.n == overall.counts.n[0]) if ref is None else np.zeros(vals.size, bool)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        dp = iv.percentile_interval(reps - ref_reps, level)
-        rp = iv.percentile_interval(reps / ref_reps, level)
-    return _Pair(d, dp.lo, dp.hi, r, rp.lo, rp.hi, method, method)
+        dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
+        rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
+    ref_lo = overall.lo[mid][0] if ref is None else stats.lo[mid][ref]
+    ref_why = overall.ci_reasons[mid][0] if ref is None else stats.ci_reasons[mid][ref]
+    blocked: list[str | None] = [None] * vals.size
+    for g in range(vals.size):
+        if exact[g] or not np.isfinite(vals[g]):
+            continue
+        if not np.isfinite(stats.lo[mid][g]):
+            blocked[g] = f"no interval for the group itself ({stats.ci_reasons[mid][g]})"
+        elif not np.isfinite(ref_lo):
+            blocked[g] = f"no interval for the reference group ({ref_why})"
+    out = []
+    for est in (dp, rp):
+        lo, hi, why = est.lo.copy(), est.hi.copy(), list(est.reasons)
+        for g, b in enumerate(blocked):
+            if b is not None:
+                lo[g] = hi[g] = np.nan
+                why[g] = b
+        out.append((lo, hi, why))
+    (dl, dh, dwhy), (rl, rh, rwhy) = out
+    return _Pair(d, dl, dh, r, rl, rh, method, method, dwhy, rwhy)
 
 
 def _flag(
+    mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec, caveat: str | None = None
+) -> tuple[bool, str | None]:
+    """Flag a gap whose interval excludes parity and which exceeds the tolerance; a flag on a
+    group or reference with insufficient data carries ``caveat`` at the front of its reason."""
+    flagged, reason = _gap_flag(mid, diff, ratio, spec)
+    if flagged and caveat:
+        return True, f"{caveat}: {reason}"
+    return flagged, reason
+
+
+def _gap_flag(
     mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec
 ) -> tuple[bool, str | None]:
     tol = spec.tolerance
@@ -249,11 +368,33 @@ def _flag(
     return False, None
 
 
-def _estimate(value: float, lo: float, hi: float, method: str, why: str | None) -> Estimate:
+def _estimate(
+    value: float,
+    lo: float,
+    hi: float,
+    method: str,
+    why: str | None,
+    ci_why: str | None = None,
+) -> Estimate:
     v = clean(value)
     lo_, hi_ = (clean(lo), clean(hi)) if v is not None else (None, None)
-    reason = why if v is None else (None if lo_ is not None else "no interval available")
+    if lo_ is None or hi_ is None:
+        lo_ = hi_ = None
+    reason = why if v is None else (None if lo_ is not None else ci_why or "no interval available")
     return Estimate(value=v, ci_low=lo_, ci_high=hi_, method=method, reason=reason)
+
+
+def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec) -> str | None:
+    """"insufficient data (…)" for a group or reference below the minimums, else None."""
+    parts = []
+    own = insufficiency(stats.counts, g, spec)
+    if own:
+        parts.append("; ".join(own))
+    if ref is not None:
+        theirs = insufficiency(stats.counts, ref, spec)
+        if theirs:
+            parts.append("reference group: " + "; ".join(theirs))
+    return f"insufficient data ({'; '.join(parts)})" if parts else None
 
 
 def _pairs(
@@ -308,7 +449,12 @@ def _grouping_disparities(
                 ratio = Estimate(None, None, None, "", reason)
             else:
                 diff = _estimate(
-                    pair.diff[g], pair.diff_lo[g], pair.diff_hi[g], pair.diff_method, why
+                    pair.diff[g],
+                    pair.diff_lo[g],
+                    pair.diff_hi[g],
+                    pair.diff_method,
+                    why,
+                    pair.diff_reasons[g] if pair.diff_reasons is not None else None,
                 )
                 if mid in NO_RATIO:
                     ratio = Estimate(None, None, None, "", NO_RATIO[mid])
@@ -317,17 +463,15 @@ def _grouping_disparities(
                     if rwhy is None and ref_values[mid] == 0:
                         rwhy = "the reference value is 0, so the ratio is undefined"
                     ratio = _estimate(
-                        pair.ratio[g], pair.ratio_lo[g], pair.ratio_hi[g], pair.ratio_method, rwhy
+                        pair.ratio[g],
+                        pair.ratio_lo[g],
+                        pair.ratio_hi[g],
+                        pair.ratio_method,
+                        rwhy,
+                        (pair.ratio_reasons[g] if pair.ratio_reasons is not None else None)
+                        or diff.reason,
                     )
-                    if ratio.value is not None and ratio.ci_low is None:
-                        ratio = Estimate(
-                            ratio.value,
-                            None,
-                            None,
-                            ratio.method,
-                            "no interval: a count or a resampled value is 0",
-                        )
-            flagged, reason = _flag(mid, diff, ratio, spec)
+            flagged, reason = _flag(mid, diff, ratio, spec, _caveat(stats, g, ref, spec))
             out.append(
                 Disparity(
                     attribute=gp.name,
@@ -346,6 +490,17 @@ def _grouping_disparities(
 def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
+
+
+def _checked(
+    reps: np.ndarray, value: float, level: float
+) -> tuple[float | None, float | None, str | None]:
+    """A summary measure's percentile interval, refused when its resamples are degenerate."""
+    out = iv.bootstrap_interval(reps, np.array([value]), level)
+    lo, hi = clean(out.lo[0]), clean(out.hi[0])
+    if lo is None or hi is None:
+        return None, None, out.reasons[0] or "no interval available"
+    return lo, hi, None
 
 
 def _summaries(
@@ -409,22 +564,20 @@ def _summaries(
         if name == "auroc_gap":
             assert stats.auroc is not None
             var = stats.auroc.var[ok]
-            if spec.bootstrap > 0 and np.all(np.isfinite(var)):
+            if spec.bootstrap > 0 and np.all(np.isfinite(var) & (var > 0)):
                 draws = v["auroc"][ok] + rng.standard_normal((spec.bootstrap, ok.sum())) * np.sqrt(
                     var
                 )
-                pct = iv.percentile_interval(stat({"auroc": draws}, axis=1), level)
-                lo, hi = clean(pct.lo[0]), clean(pct.hi[0])
+                lo, hi, reason = _checked(stat({"auroc": draws}, axis=1), value, level)
                 method += (
                     f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
                     f"normal approximations (seed={spec.seed})"
                 )
             else:
-                reason = "no interval: a group lacks DeLong's variance or B = 0"
+                reason = "no interval: a group lacks DeLong's variance (or it is 0) or B = 0"
         elif reps is not None:
             arrs = {m: reps[m][:, ok] for m in mids}
-            pct = iv.percentile_interval(stat(arrs, axis=1), level)
-            lo, hi = clean(pct.lo[0]), clean(pct.hi[0])
+            lo, hi, reason = _checked(stat(arrs, axis=1), value, level)
             method += f"; CI: {boot}"
         else:
             reason = "bootstrap disabled (B = 0)"
@@ -445,8 +598,13 @@ def compare_groups(
         comp.references[stats.grouping.name] = label
         comp.disparities.extend(_grouping_disparities(stats, overall, ref, spec, label, boot))
         comp.summary.extend(_summaries(stats, spec, rng))
+    if spec.reference.kind == "value":
+        comp.methods["reference_group"] = REFERENCE_RULE
     comp.methods.update(
         {
+            "disparity_flag": "flagged when the interval excludes parity and the gap exceeds the "
+            "tolerance; on a group or reference with insufficient data the flag is kept and its "
+            "reason starts with 'insufficient data (…)'",
             "disparity_difference_proportion": iv.NEWCOMBE,
             "disparity_ratio_proportion": iv.KATZ,
             "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",

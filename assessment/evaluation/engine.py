@@ -17,7 +17,7 @@ import numpy as np
 
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
-from assessment.evaluation.disparities import compare_groups
+from assessment.evaluation.disparities import compare_groups, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
     LOGIT_EPS,
@@ -251,13 +251,22 @@ def _auroc_stats(
     stats.auroc = res
     stats.values["auroc"] = res.auc
     stats.reasons["auroc"] = auroc_reasons(c.n_pos, c.n_neg)
-    lo, hi = iv.normal_interval(res.auc, res.var, ctx.spec.ci_level, (0.0, 1.0))
+    # DeLong's variance is 0 when every positive and every negative has the same placement
+    # (perfect separation, or one score for everyone): a zero-width interval would claim an
+    # exactly known AUROC, so there is no interval.
+    var = np.where(res.var > 0, res.var, np.nan)
+    lo, hi = iv.normal_interval(res.auc, var, ctx.spec.ci_level, (0.0, 1.0))
     stats.lo["auroc"], stats.hi["auroc"] = lo, hi
     stats.ci_reasons["auroc"] = [
-        "DeLong's variance needs at least 2 positives and 2 negatives"
-        if np.isfinite(a) and not np.isfinite(v)
-        else None
-        for a, v in zip(res.auc, res.var, strict=True)
+        None
+        if not np.isfinite(a) or np.isfinite(w)
+        else (
+            "DeLong's variance needs at least 2 positives and 2 negatives"
+            if not np.isfinite(v)
+            else "DeLong's variance is 0 (every positive and every negative has the same "
+            "placement, e.g. perfect separation): no interval"
+        )
+        for a, v, w in zip(res.auc, res.var, var, strict=True)
     ]
     if overall_place is not None and res.placements is not None and not gp.is_overall:
         stats.auroc_cov_overall = placement_covariance(
@@ -411,14 +420,9 @@ def _bootstrap(
             continue
         r = reps[mid]
         r[:, ~np.isfinite(stats.values[mid])] = np.nan
-        pct = iv.percentile_interval(r, level)
-        stats.lo[mid], stats.hi[mid] = pct.lo, pct.hi
-        stats.ci_reasons[mid] = [
-            None
-            if not np.isfinite(v) or np.isfinite(lo_)
-            else f"the statistic is undefined in {100 * (1 - s):.0f}% of bootstrap resamples"
-            for v, lo_, s in zip(stats.values[mid], pct.lo, pct.defined_share, strict=True)
-        ]
+        checked = iv.bootstrap_interval(r, stats.values[mid], level)
+        stats.lo[mid], stats.hi[mid] = checked.lo, checked.hi
+        stats.ci_reasons[mid] = checked.reasons
 
 
 def _replicate_statistics(
@@ -480,18 +484,8 @@ def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[
 
 
 def _flags(c: Counts, g: int, spec: EvaluationSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    n, npos, nneg = int(c.n[g]), int(c.n_pos[g]), int(c.n_neg[g])
-    why = []
-    if n == 0:
-        why.append("no rows in the validation data")
-    else:
-        if n < spec.min_n:
-            why.append(f"n = {n} < {spec.min_n}")
-        if npos < spec.min_events:
-            why.append(f"events (positive outcomes) = {npos} < {spec.min_events}")
-        if nneg < spec.min_events:
-            why.append(f"non-events (negative outcomes) = {nneg} < {spec.min_events}")
-    return (("insufficient_data",) if why else ()), tuple(why)
+    why = insufficiency(c, g, spec)
+    return (("insufficient_data",) if why else ()), why
 
 
 def _opt_list(a: np.ndarray) -> list[float | None]:
@@ -684,7 +678,8 @@ def evaluate(
         notes.append(
             f"insufficient data: {small} of {len(groups)} groups have fewer than {spec.min_n} "
             f"rows or fewer than {spec.min_events} events or non-events; they are shown and "
-            "flagged, with wide intervals, and their gaps should not be over-read."
+            "flagged, with wide intervals, and their gaps should not be over-read; a "
+            "disparity flag on such a group keeps an 'insufficient data (…)' reason."
         )
     empty = [(gp.name, gp.empty_cells) for gp in groupings if gp.empty_cells]
     for name, k in empty:

@@ -4,7 +4,8 @@ Analytic where the method is valid (they are exact to compute and cost nothing):
 - Wilson score interval for a proportion (Wilson 1927);
 - Newcombe's hybrid score interval for a difference of independent proportions (Newcombe 1998,
   method 10);
-- Katz's log method for a ratio of independent proportions (Katz et al. 1978);
+- Katz's log method for a ratio of independent proportions (Katz et al. 1978), with the 0.5
+  continuity correction at the boundaries (see :func:`katz`);
 - DeLong et al. (1988) for AUROC, using the structural components from
   :func:`assessment.evaluation.metrics.auroc_delong`.
 
@@ -26,7 +27,10 @@ from assessment.errors import Cancelled
 
 WILSON = "Wilson score interval"
 NEWCOMBE = "Newcombe hybrid score interval (method 10)"
-KATZ = "Katz log method"
+KATZ = (
+    "Katz log method (0.5 added to every cell when a count is 0 or equals its denominator)"
+)
+KATZ_CORRECTION = 0.5
 DELONG = "DeLong (normal approximation, structural components)"
 
 # Strata up to this many rows are resampled exactly (multinomial counts per row); larger strata
@@ -84,15 +88,31 @@ def newcombe(
 def katz(
     k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratio p1 / p2 with Katz's log-method interval (NaN limits when a count is 0)."""
+    """Ratio p1 / p2 with Katz's log-method interval (Katz et al. 1978).
+
+    The plain log method breaks down at the boundaries: with k = 0 the log ratio is infinite, and
+    with k = n (e.g. one negative that is a true negative) the variance term 1/k − 1/n is 0, so a
+    group of 1 or 2 rows would get a near-zero-width interval. Where any of the four cells (k1,
+    n1 − k1, k2, n2 − k2) is 0, 0.5 is added to every cell (the Haldane–Anscombe continuity
+    correction, i.e. k + 0.5 of n + 1) before the interval is computed. The reported ratio stays
+    the observed one, and the interval is the union of the corrected interval and the observed
+    ratio: with k1 = 0 the lower limit is 0 (a zero count cannot exclude a zero ratio), and at
+    confidence levels far below 95% the corrected interval may otherwise miss an observed ratio
+    it was shifted away from. NaN where a denominator is 0; an infinite ratio (k2 = 0) has an
+    infinite upper limit.
+    """
     z = z_value(level)
     k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (k1 / n1) / (k2 / n2)
-        se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
-        ok = (k1 > 0) & (k2 > 0) & (n1 > 0) & (n2 > 0)
-        lo = np.where(ok, r * np.exp(-z * se), np.nan)
-        hi = np.where(ok, r * np.exp(z * se), np.nan)
+        boundary = (k1 == 0) | (k1 == n1) | (k2 == 0) | (k2 == n2)
+        c = np.where(boundary, KATZ_CORRECTION, 0.0)
+        a1, m1, a2, m2 = k1 + c, n1 + 2 * c, k2 + c, n2 + 2 * c
+        rc = (a1 / m1) / (a2 / m2)
+        se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
+        ok = (n1 > 0) & (n2 > 0) & ~np.isnan(r)
+        lo = np.where(ok, np.minimum(rc * np.exp(-z * se), r), np.nan)
+        hi = np.where(ok, np.maximum(rc * np.exp(z * se), r), np.nan)
     return r, lo, hi
 
 
@@ -141,6 +161,69 @@ def percentile_interval(reps: np.ndarray, level: float) -> Percentiles:
         lo[ok] = qs[0]
         hi[ok] = qs[1]
     return Percentiles(lo=lo, hi=hi, defined_share=share)
+
+
+TOO_FEW_FOR_BOOTSTRAP = "too few observations for a bootstrap interval"
+
+
+@dataclass(frozen=True)
+class BootstrapInterval:
+    """A checked percentile interval: NaN limits with ``reasons`` where it is not usable."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    reasons: list[str | None]
+
+
+def bootstrap_interval(
+    reps: np.ndarray, estimate: np.ndarray, level: float, *, exact: np.ndarray | None = None
+) -> BootstrapInterval:
+    """Percentile interval per column of ``reps``, refused where the bootstrap cannot judge.
+
+    The percentile bootstrap needs replicates that vary around the estimate. With a few rows per
+    stratum (a group with one positive and one negative) or a statistic stuck at a boundary in
+    every resample (F1 with no true positives), all replicates are equal and the "interval" would
+    have zero width, which claims certainty the data do not have; when fewer than
+    (1 − level)/2 of the replicates fall on one side of the estimate the interval excludes the
+    estimate, a sign of a too-discrete bootstrap distribution. Both are reported as NaN with the
+    reason :data:`TOO_FEW_FOR_BOOTSTRAP`. ``exact`` marks columns whose value is determined
+    exactly (e.g. a group against the overall population when the group is everyone): their
+    interval is the point itself. Limits that miss the estimate only by rounding are widened to
+    it.
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    pct = percentile_interval(reps, level)
+    lo, hi = pct.lo.copy(), pct.hi.copy()
+    reasons: list[str | None] = [None] * est.size
+    tol = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(est)))
+    finite = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+    with np.errstate(invalid="ignore"):
+        flat = finite & (hi - lo <= tol)
+        outside = finite & ~flat & ((lo > est + tol) | (hi < est - tol))
+        lo = np.where(finite, np.minimum(lo, est), lo)
+        hi = np.where(finite, np.maximum(hi, est), hi)
+    for j in np.flatnonzero(flat | outside):
+        reasons[j] = TOO_FEW_FOR_BOOTSTRAP + (
+            ": every resample gives the same value"
+            if flat[j]
+            else f": fewer than {100 * (1 - level) / 2:g}% of resamples lie on one side of "
+            "the estimate"
+        )
+    bad = flat | outside
+    lo[bad] = np.nan
+    hi[bad] = np.nan
+    for j in np.flatnonzero(np.isfinite(est) & ~np.isfinite(pct.lo) & ~bad):
+        reasons[j] = (
+            f"the statistic is undefined in {100 * (1 - pct.defined_share[j]):.0f}% of "
+            "bootstrap resamples"
+        )
+    if exact is not None:
+        ex = np.asarray(exact, dtype=bool) & np.isfinite(est)
+        lo[ex] = est[ex]
+        hi[ex] = est[ex]
+        for j in np.flatnonzero(ex):
+            reasons[j] = None
+    return BootstrapInterval(lo=lo, hi=hi, reasons=reasons)
 
 
 def bootstrap_method(b: int, seed: int) -> str:

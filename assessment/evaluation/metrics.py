@@ -64,6 +64,9 @@ class Grouping:
     labels: tuple[str, ...]
     components: tuple[str, ...]
     empty_cells: int = 0
+    # cells[g][j]: group g's level of components[j] (labels joined by "×" are for display only;
+    # a level name may itself contain "×").
+    cells: tuple[tuple[str, ...], ...] = ()
 
     @property
     def size(self) -> int:
@@ -109,7 +112,15 @@ def build_groupings(
             )
         if n and (codes.min() < 0 or codes.max() >= len(attr.levels)):
             raise EvaluationError(f"Attribute {attr.name!r} has codes outside its levels.")
-        out.append(Grouping(attr.name, codes.astype(np.intp), tuple(attr.levels), (attr.name,)))
+        out.append(
+            Grouping(
+                attr.name,
+                codes.astype(np.intp),
+                tuple(attr.levels),
+                (attr.name,),
+                cells=tuple((str(level),) for level in attr.levels),
+            )
+        )
     for combo in intersections:
         attrs = []
         for name in combo:
@@ -129,13 +140,15 @@ def build_groupings(
         remap = np.cumsum(present) - 1
         cells = np.flatnonzero(present)
         labels = []
+        cell_levels = []
         for cell in cells:
             parts = []
             rest = int(cell)
             for a in reversed(attrs):
                 rest, k = divmod(rest, len(a.levels))
-                parts.append(a.levels[k])
-            labels.append(INTERSECTION_SEP.join(reversed(parts)))
+                parts.append(str(a.levels[k]))
+            cell_levels.append(tuple(reversed(parts)))
+            labels.append(INTERSECTION_SEP.join(cell_levels[-1]))
         out.append(
             Grouping(
                 INTERSECTION_SEP.join(combo),
@@ -143,6 +156,7 @@ def build_groupings(
                 tuple(labels),
                 tuple(combo),
                 empty_cells=int(total - cells.size),
+                cells=tuple(cell_levels),
             )
         )
     return out
@@ -427,11 +441,24 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
+# exp(EXP_MAX) is finite in float64 (exp overflows just above 709.78).
+EXP_MAX = 709.0
+
+
 def expit(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    np.negative(x, out=out)
-    with np.errstate(over="ignore"):  # exp(large) = inf gives expit = 0 exactly
-        np.exp(out, out=out)
+    """Logistic function 1 / (1 + exp(−x)) that cannot overflow.
+
+    A separated tiny group drives its recalibration coefficients towards
+    :data:`SEPARATION_LIMIT`, so a + b·logit(p) reaches ±10⁴ and exp(−x) would overflow. The
+    exponent is clipped at :data:`EXP_MAX`: for x < −709 the result is 1/(1 + e⁷⁰⁹) ≈ 1.2e−308
+    instead of a value even closer to 0, an absolute error below the smallest normal double,
+    which no weight π(1 − π) or residual y − π can resolve. For x ≥ −709 the result is the
+    plain formula's, bit for bit. (Four in-place passes: this runs on every row in each Newton
+    iteration and bootstrap feature block.)
+    """
+    out = np.negative(x)
+    np.minimum(out, EXP_MAX, out=out)
+    np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
     return out

@@ -57,8 +57,13 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 class ReferenceSpec:
     """How the reference group of each attribute is chosen.
 
-    - ``value``: the named level per attribute (``values``); intersections use the combination of
-      their components' named levels. Attributes without a named value fall back to ``largest``.
+    - ``value``: the named level per attribute (``values``). An intersection's reference is the
+      cell matching its components' named levels; components without a named level take the
+      level that makes the cell largest among the matching cells (``race=Caucasian`` for
+      race×sex gives Caucasian×<the sex with most Caucasian rows>, never a cell of another
+      race). Attributes, or intersections, without any named value fall back to ``largest``;
+      so does a choice no cell with rows matches (a note in the result says so). The rule is
+      stated in the result's ``methods["reference_group"]`` and each choice in its notes.
     - ``largest``: the group with most rows.
     - ``best``: the group with the best value of ``metric`` among groups with sufficient data.
     - ``overall``: the whole population (differences then use the group's complement, see

@@ -51,7 +51,52 @@ def test_katz_log_ratio() -> None:
     assert r[0] == pytest.approx(1.5)
     assert lo[0] == pytest.approx(1.5 * np.exp(-1.959963984540054 * se))
     assert hi[0] == pytest.approx(1.5 * np.exp(1.959963984540054 * se))
-    assert r[1] == 0.0 and np.isnan(lo[1]) and np.isnan(hi[1])
+    # 0/50 vs 10/50: 0.5 added to every cell (0.5/51 vs 10.5/51); the lower limit is 0
+    se_c = np.sqrt(1 / 0.5 - 1 / 51 + 1 / 10.5 - 1 / 51)
+    assert r[1] == 0.0 and lo[1] == 0.0
+    assert hi[1] == pytest.approx((0.5 / 10.5) * np.exp(1.959963984540054 * se_c))
+
+
+def test_katz_continuity_correction_at_the_boundaries() -> None:
+    """A count of 0 or equal to its denominator: 0.5 is added to all four cells, so a 1/1 group
+    gets a wide interval, not the near-zero width of the plain log method."""
+    z = 1.959963984540054
+    r, lo, hi = iv.katz(np.array([1]), np.array([1]), np.array([300]), np.array([500]), 0.95)
+    se = np.sqrt(1 / 1.5 - 1 / 2 + 1 / 300.5 - 1 / 501)
+    rc = (1.5 / 2) / (300.5 / 501)
+    assert r[0] == pytest.approx(1 / 0.6)
+    assert (lo[0], hi[0]) == pytest.approx((rc * np.exp(-z * se), rc * np.exp(z * se)))
+    assert lo[0] < 1 < hi[0]
+    # reference at its boundary (k2 = n2) also triggers the correction; k2 = 0: infinite ratio
+    r, lo, hi = iv.katz(np.array([5, 5, 0]), np.array([10, 10, 10]), np.array([20, 0, 0]),
+                        np.array([20, 20, 20]), 0.95)
+    se = np.sqrt(1 / 5.5 - 1 / 11 + 1 / 20.5 - 1 / 21)
+    assert lo[0] == pytest.approx((5.5 / 11) / (20.5 / 21) * np.exp(-z * se))
+    assert r[1] == np.inf and hi[1] == np.inf and np.isfinite(lo[1])
+    assert np.isnan(r[2]) and np.isnan(lo[2]) and np.isnan(hi[2])
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.95, 0.99])
+def test_katz_interval_always_contains_the_observed_ratio(level: float) -> None:
+    """Every table with n1, n2 <= 40 (both ratios defined): lo <= r <= hi, lo < hi."""
+    n1, k1, n2, k2 = (a.ravel().astype(float) for a in np.meshgrid(
+        np.arange(1, 41), np.arange(0, 41), np.arange(1, 41), np.arange(1, 41), indexing="ij"))
+    keep = (k1 <= n1) & (k2 <= n2)
+    r, lo, hi = iv.katz(k1[keep], n1[keep], k2[keep], n2[keep], level)
+    assert np.all(lo <= r) and np.all(r <= hi) and np.all(lo < hi)
+
+
+def test_bootstrap_interval_refuses_degenerate_replicates() -> None:
+    rng = np.random.default_rng(0)
+    reps = np.c_[np.zeros(200), rng.normal(0.5, 0.1, 200), rng.normal(2.0, 0.01, 200),
+                 rng.normal(0.3, 0.1, 200)]
+    est = np.array([0.0, 0.5, 0.5, 0.3])
+    out = iv.bootstrap_interval(reps, est, 0.95, exact=np.array([False, False, False, True]))
+    assert np.isnan(out.lo[0]) and "every resample gives the same value" in out.reasons[0]
+    assert out.lo[1] < 0.5 < out.hi[1] and out.reasons[1] is None
+    assert np.isnan(out.lo[2]) and "one side of the estimate" in out.reasons[2]
+    assert out.lo[3] == out.hi[3] == 0.3 and out.reasons[3] is None
+    assert all(r is None or r.startswith(iv.TOO_FEW_FOR_BOOTSTRAP) for r in out.reasons)
 
 
 def _simulated(n_pos: int, n_neg: int, shift: float, seed: int) -> EvaluationInput:
