@@ -50,12 +50,12 @@ def light_palette() -> QPalette:
 
 
 def make_application(argv: Sequence[str]) -> QApplication:
-    from gui.data.none_guard import protect_none
+    from gui.data.ui_gc import install_ui_thread_gc
 
-    protect_none()  # PySide6 6.12 + Python 3.11 loses references to None/True/False
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(list(argv))
+    install_ui_thread_gc()  # Qt objects must never be destroyed by a collection in a worker
     app.setApplicationName("Probity")
     app.setOrganizationName("Probity")
     app.setApplicationDisplayName("Probity")

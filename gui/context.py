@@ -45,9 +45,10 @@ PUMP_INTERVAL_MS = 25
 
 # Messages from a worker to the UI thread. They travel through a Python queue that a UI-thread
 # timer drains, never through a Qt signal emitted on a worker thread: PySide6 6.12 on Python
-# 3.11 mishandles references of Python objects marshalled across threads (see
-# gui.data.none_guard), and an intermittent segfault was seen delivering queued cross-thread
-# signals while the worker ran native code. A queue touched only by Python is immune to both.
+# 3.11 mishandled references of Python objects marshalled across threads (hence the pin to
+# 6.11.3, see tests/gui/test_qt_refcounts.py), and an intermittent segfault was seen delivering
+# queued cross-thread signals while the worker ran native code. A queue touched only by Python
+# is immune to both.
 _PROGRESS, _DONE, _ERROR, _CANCELLED = "progress", "done", "error", "cancelled"
 
 

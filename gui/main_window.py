@@ -48,9 +48,6 @@ def demo_path() -> Path | None:
 
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext | None = None) -> None:
-        from gui.data.none_guard import protect_none
-
-        protect_none()  # see gui.data.none_guard: PySide6 6.12 on Python 3.11
         super().__init__()
         self.ctx = ctx or AppContext()
         self.ctx.window = self
