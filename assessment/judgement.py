@@ -63,6 +63,17 @@ class DomainResult:
     answered: int
     applicable: int
 
+    @property
+    def complete(self) -> bool:
+        """Nothing left to ask about this domain: answers, decision, rationale, applicability."""
+        return (
+            self.final is not None
+            and not self.unanswered
+            and not self.needs_decision
+            and not self.rationale_missing
+            and (not self.has_applicability or self.applicability is not None)
+        )
+
 
 @dataclass(frozen=True)
 class OverallResult:

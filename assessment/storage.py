@@ -27,8 +27,19 @@ def dumps(doc: Assessment) -> bytes:
     return (json.dumps(doc.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically (temp file + fsync + rename + fsync of the folder)."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes, *,
+                       private: bool = False) -> None:
+    """Write ``payload`` to ``path`` atomically (temp file + fsync + rename + fsync of the folder).
+
+    A new file gets the permissions an ordinary ``open()`` would give it (0666 less the umask),
+    or 0600 when ``private``; an existing file keeps its permissions.
+    """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -39,9 +50,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        if target.exists():
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if target.exists():
                 os.chmod(tmp_name, target.stat().st_mode & 0o777)
+            elif not private:
+                os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -131,7 +144,8 @@ def write_recovery(doc: Assessment, folder: Path, original: str | os.PathLike[st
         "saved": now_iso(),
         "document": doc.to_json(),
     }
-    atomic_write_bytes(target, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(target, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                       private=True)
     return target
 
 

@@ -78,13 +78,7 @@ def parse_sources(text: str) -> list[SourceRef]:
 
 def domain_complete(result: DomainResult) -> bool:
     """A domain step is done when the judgement has nothing left to ask about it."""
-    return (
-        result.final is not None
-        and not result.unanswered
-        and not result.needs_decision
-        and not result.rationale_missing
-        and (not result.has_applicability or result.applicability is not None)
-    )
+    return result.complete
 
 
 class SlotEditor:

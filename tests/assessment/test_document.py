@@ -148,3 +148,18 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         storage.load(tmp_path / "nope.probity")
     with pytest.raises(DocumentError, match="is a folder"):
         storage.load(tmp_path)
+
+
+def test_new_files_get_ordinary_permissions_recovery_stays_private(doc: Assessment,
+                                                                  tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        storage.save(doc, tmp_path / "shared.probity")
+        rec = storage.write_recovery(doc, tmp_path, None)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.probity").stat().st_mode & 0o777 == 0o644
+    assert rec.stat().st_mode & 0o777 == 0o600
+    (tmp_path / "shared.probity").chmod(0o640)
+    storage.save(doc, tmp_path / "shared.probity")
+    assert (tmp_path / "shared.probity").stat().st_mode & 0o777 == 0o640
