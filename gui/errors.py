@@ -19,7 +19,14 @@ from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
 
 from assessment.errors import Cancelled, ProbityError
 
@@ -82,6 +89,12 @@ def report(parent: QWidget | None, exc: BaseException, log_file: Path | None = N
 # --- modal dialogs: replaced wholesale in tests -------------------------------------------------
 
 
+def run_modal(dialog: QDialog) -> int:
+    """Run a dialog modally and return its result code: the one place that enters a dialog's
+    event loop (Qt's ``QDialog.exec``; no Python code is evaluated), so tests can stand in for it."""
+    return int(dialog.exec())
+
+
 def show_message(
     parent: QWidget | None,
     title: str,
@@ -90,7 +103,7 @@ def show_message(
 ) -> None:
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
-    box.exec()
+    run_modal(box)
 
 
 def inform(parent: QWidget | None, title: str, text: str) -> None:
@@ -103,7 +116,7 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str, default_yes: bool 
     box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setDefaultButton(default)
-    return box.exec() == QMessageBox.StandardButton.Yes
+    return run_modal(box) == QMessageBox.StandardButton.Yes
 
 
 def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> Choice:
@@ -115,7 +128,7 @@ def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> Ch
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, buttons, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setDefaultButton(QMessageBox.StandardButton.Save)
-    result = box.exec()
+    result = run_modal(box)
     if result == QMessageBox.StandardButton.Save:
         return Choice.SAVE
     if result == QMessageBox.StandardButton.Discard:

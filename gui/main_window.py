@@ -523,22 +523,22 @@ class MainWindow(QMainWindow):
 
     def verify_report(self) -> None:
         dialog = load_symbol(VERIFY_DIALOG)(self.ctx, self)
-        dialog.exec()
+        errors.run_modal(dialog)
 
     def preferences(self) -> None:
         from gui.dialogs import PreferencesDialog
 
-        PreferencesDialog(self.ctx, self).exec()
+        errors.run_modal(PreferencesDialog(self.ctx, self))
 
     def show_about(self) -> None:
         from gui.dialogs import AboutDialog
 
-        AboutDialog(self.ctx, self).exec()
+        errors.run_modal(AboutDialog(self.ctx, self))
 
     def show_help(self) -> None:
         from gui.dialogs import HelpDialog
 
-        HelpDialog(self).exec()
+        errors.run_modal(HelpDialog(self))
 
     # ------------------------------------------------------------------ drag and drop
     @staticmethod

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.errors import run_modal
 from gui.export.verify_view import VerificationView
 
 P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
@@ -101,7 +102,7 @@ class NewIdentityDialog(QDialog):
 def ask_new_identity(parent: QWidget | None, defaults: dict[str, str]) -> NewIdentity | None:
     """Modal create-identity dialog (module level so tests replace it, like gui.errors.ask_*)."""
     dialog = NewIdentityDialog(parent, defaults)
-    return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    return dialog.value() if run_modal(dialog) == QDialog.DialogCode.Accepted else None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ refresh never writes back to the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
@@ -44,16 +46,14 @@ class AssessmentPage(QWidget):
         ctx.document_replaced.connect(self._on_replaced)
 
     # --- subclass API ----------------------------------------------------------------------------
-    def build(self, layout: QVBoxLayout) -> None:
-        """Create the widgets for the current document into ``layout``."""
-        raise NotImplementedError
-
-    def refresh(self) -> None:
-        """Show the document's current values (signals of editors blocked by the caller's care)."""
-        raise NotImplementedError
-
-    def is_complete(self) -> bool:
-        raise NotImplementedError
+    # Every page defines these three (a QWidget cannot also be an ABC, so they are declared here
+    # as attributes for the type checker rather than as abstract methods):
+    #   build(layout)  create the widgets for the current document into ``layout``;
+    #   refresh()      show the document's current values (editors' signals blocked);
+    #   is_complete()  whether the step has nothing left to do.
+    build: Callable[[QVBoxLayout], None]
+    refresh: Callable[[], None]
+    is_complete: Callable[[], bool]
 
     def commit_pending(self) -> None:
         """Commit text still being typed (before Save or close). Default: move focus away."""
