@@ -30,6 +30,28 @@ def _opt(d: dict[str, Any], key: str) -> float | None:
     return None if v is None else float(v)
 
 
+def _interval_json(x: MetricValue | Estimate | SummaryMeasure) -> dict[str, Any]:
+    """The five interval keys every estimate carries, in the schema's order."""
+    return {
+        "value": x.value,
+        "ci_low": x.ci_low,
+        "ci_high": x.ci_high,
+        "method": x.method,
+        "reason": x.reason,
+    }
+
+
+def _interval_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments for the five interval keys, read back from JSON."""
+    return {
+        "value": _opt(d, "value"),
+        "ci_low": _opt(d, "ci_low"),
+        "ci_high": _opt(d, "ci_high"),
+        "method": str(d.get("method", "")),
+        "reason": d.get("reason"),
+    }
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """One estimate with its interval; ``reason`` says why value or interval is missing."""
@@ -41,23 +63,11 @@ class MetricValue:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "method": self.method,
-            "reason": self.reason,
-        }
+        return _interval_json(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> MetricValue:
-        return cls(
-            value=_opt(d, "value"),
-            ci_low=_opt(d, "ci_low"),
-            ci_high=_opt(d, "ci_high"),
-            method=str(d.get("method", "")),
-            reason=d.get("reason"),
-        )
+        return cls(**_interval_fields(d))
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class GroupResult:
     curves: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
 
     def metric(self, metric_id: str) -> MetricValue:
+        """One metric of this group (KeyError for an id outside METRIC_IDS)."""
         return self.metrics[metric_id]
 
     def to_json(self) -> dict[str, Any]:
@@ -119,23 +130,11 @@ class Estimate:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "method": self.method,
-            "reason": self.reason,
-        }
+        return _interval_json(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Estimate:
-        return cls(
-            value=_opt(d, "value"),
-            ci_low=_opt(d, "ci_low"),
-            ci_high=_opt(d, "ci_high"),
-            method=str(d.get("method", "")),
-            reason=d.get("reason"),
-        )
+        return cls(**_interval_fields(d))
 
 
 @dataclass(frozen=True)
@@ -190,26 +189,14 @@ class SummaryMeasure:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "attribute": self.attribute,
-            "measure": self.measure,
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "method": self.method,
-            "reason": self.reason,
-        }
+        return {"attribute": self.attribute, "measure": self.measure, **_interval_json(self)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SummaryMeasure:
         return cls(
             attribute=str(d["attribute"]),
             measure=str(d["measure"]),
-            value=_opt(d, "value"),
-            ci_low=_opt(d, "ci_low"),
-            ci_high=_opt(d, "ci_high"),
-            method=str(d.get("method", "")),
-            reason=d.get("reason"),
+            **_interval_fields(d),
         )
 
 
@@ -286,9 +273,11 @@ class EvaluationResult:
         raise KeyError(f"no group {attribute}={group}")
 
     def groups_of(self, attribute: str) -> list[GroupResult]:
+        """The groups of one attribute or intersection, in result order."""
         return [g for g in self.groups if g.attribute == attribute]
 
     def disparity(self, attribute: str, group: str, metric: str) -> Disparity:
+        """One group's comparison with its reference on one metric; KeyError if absent."""
         for d in self.disparities:
             if d.attribute == attribute and d.group == group and d.metric == metric:
                 return d
