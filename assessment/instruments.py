@@ -14,13 +14,13 @@ This module is pure Python: no Qt, no reportlab.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from assessment.errors import InstrumentError
 
@@ -116,6 +116,7 @@ class Question:
 
     @property
     def allows_na(self) -> bool:
+        """Whether "Not applicable" is an allowed answer (the instrument's conditional items)."""
         return NOT_APPLICABLE in self.answers
 
 
@@ -130,6 +131,8 @@ class Applicability:
 
 @dataclass(frozen=True)
 class Domain:
+    """A domain of one part (e.g. D1 Participants): its questions and judgement wording."""
+
     id: str
     part_id: str
     number: int
@@ -150,6 +153,8 @@ class Domain:
 
 @dataclass(frozen=True)
 class Part:
+    """One assessed part: "main" (PROBAST 2019) or "development"/"evaluation" (PROBAST+AI)."""
+
     id: str
     label: str
     axis: str
@@ -158,17 +163,14 @@ class Part:
     domains: tuple[Domain, ...]
 
     def domain(self, domain_id: str) -> Domain:
-        for domain in self.domains:
-            if domain.id == domain_id:
-                return domain
-        known = ", ".join(d.id for d in self.domains)
-        raise InstrumentError(
-            f"Part '{self.id}' has no domain '{domain_id}'; known domains: {known}."
-        )
+        """The domain with ``domain_id``; InstrumentError listing known domains otherwise."""
+        return _find(self.domains, domain_id, f"Part '{self.id}' has no domain", "domains")
 
 
 @dataclass(frozen=True)
 class StudyType:
+    """A kind of study being assessed and the parts and answer columns it fills in."""
+
     id: str
     label: str
     description: str
@@ -231,6 +233,8 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Instrument:
+    """A validated risk-of-bias instrument; lookups raise InstrumentError naming known ids."""
+
     id: str
     version: str
     name: str
@@ -265,40 +269,50 @@ class Instrument:
                 for question in domain.questions:
                     yield part, domain, question
 
-    def question(self, qid: str) -> Question:
+    def _entry(self, qid: str) -> tuple[Part, Domain, Question]:
         try:
-            return self._questions[qid][2]
+            return self._questions[qid]
         except KeyError:
             raise InstrumentError(
                 f"{self.title} has no signalling question '{qid}'; "
                 f"known questions: {', '.join(self._questions)}."
             ) from None
 
+    def question(self, qid: str) -> Question:
+        """A signalling question by id (e.g. "1.1", "E-4.2")."""
+        return self._entry(qid)[2]
+
     def question_location(self, qid: str) -> tuple[Part, Domain]:
-        self.question(qid)
-        part, domain, _ = self._questions[qid]
+        """The part and domain a signalling question belongs to."""
+        part, domain, _ = self._entry(qid)
         return part, domain
 
     def part(self, part_id: str) -> Part:
+        """A part by id."""
         return _find(self.parts, part_id, f"{self.title} has no part", "parts")
 
     def domain(self, part_id: str, domain_id: str) -> Domain:
+        """A domain by its part and id."""
         return self.part(part_id).domain(domain_id)
 
     def study_type(self, study_type_id: str) -> StudyType:
+        """A study type by id."""
         return _find(self.study_types, study_type_id, f"{self.title} has no study type",
                      "study types")
 
     def overall_rule(self, overall_id: str) -> OverallRule:
+        """A Step-4 overall table by id."""
         return _find(self.overall, overall_id, f"{self.title} has no overall table",
                      "overall tables")
 
     @property
     def column_ids(self) -> tuple[str, ...]:
+        """Answer column ids in form order (PROBAST 2019; empty for +AI)."""
         return tuple(c.id for c in self.columns)
 
     @property
     def performance_type_ids(self) -> tuple[str, ...]:
+        """Performance type ids in form order (PROBAST+AI; empty for 2019)."""
         return tuple(p.id for p in self.performance_types)
 
     def applicable_columns(self, qid: str, study_type_id: str) -> tuple[str, ...]:
@@ -309,8 +323,7 @@ class Instrument:
 
     def study_types_for(self, qid: str) -> tuple[str, ...]:
         """Study types in which ``qid`` is answered (its part is used and, in 2019, a column)."""
-        part, _ = self.question_location(qid)
-        question = self.question(qid)
+        part, _, question = self._entry(qid)
         result = []
         for st in self.study_types:
             if part.id not in st.parts:
@@ -323,6 +336,8 @@ class Instrument:
 
 @dataclass(frozen=True)
 class DemographicAttribute:
+    """One attribute of a demographics field (e.g. sex) and its groups in display order."""
+
     id: str
     label: str
     groups: tuple[str, ...]
@@ -330,6 +345,8 @@ class DemographicAttribute:
 
 @dataclass(frozen=True)
 class FormField:
+    """One field of a form; ``options`` for choice types, ``attributes`` for demographics."""
+
     id: str
     section_id: str
     label: str
@@ -342,12 +359,15 @@ class FormField:
     unit: str | None = None
 
     def attribute(self, attribute_id: str) -> DemographicAttribute:
+        """A demographics attribute of this field by id."""
         return _find(self.attributes, attribute_id, f"Field '{self.id}' has no attribute",
                      "attributes")
 
 
 @dataclass(frozen=True)
 class FormSection:
+    """A titled section of a form with its source citation."""
+
     id: str
     title: str
     source: str
@@ -357,6 +377,8 @@ class FormSection:
 
 @dataclass(frozen=True)
 class Form:
+    """A validated form instrument (model card, datasheet)."""
+
     id: str
     version: str
     name: str
@@ -367,22 +389,31 @@ class Form:
     source: str = ""
 
     def iter_fields(self) -> Iterator[tuple[FormSection, FormField]]:
+        """All fields in form order, with their section."""
         for section in self.sections:
             for form_field in section.fields:
                 yield section, form_field
 
     def field(self, field_id: str) -> FormField:
-        for _, form_field in self.iter_fields():
-            if form_field.id == field_id:
-                return form_field
-        known = ", ".join(f.id for _, f in self.iter_fields())
-        raise InstrumentError(f"{self.title} has no field '{field_id}'; known fields: {known}.")
+        """A field by its (form-wide unique) id; InstrumentError listing known fields otherwise."""
+        fields = [form_field for _, form_field in self.iter_fields()]
+        return _find(fields, field_id, f"{self.title} has no field", "fields")
 
     def section(self, section_id: str) -> FormSection:
+        """A section by id."""
         return _find(self.sections, section_id, f"{self.title} has no section", "sections")
 
 
-def _find(items: Sequence[Any], item_id: str, what: str, plural: str) -> Any:
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_HasId)
+
+
+def _find(items: Sequence[_Item], item_id: str, what: str, plural: str) -> _Item:
+    """The item with ``item_id``; otherwise an InstrumentError listing the ids that exist."""
     for item in items:
         if item.id == item_id:
             return item
@@ -399,44 +430,43 @@ def available_instruments() -> list[tuple[str, str]]:
 
 
 def available_forms() -> list[tuple[str, str]]:
+    """(id, display title) of every form instrument."""
     return [(fid, load_form(fid).title) for fid in FORM_FILES]
 
 
 @cache
 def load_instrument(instrument_id: str) -> Instrument:
     """Load and validate a risk-of-bias instrument (cached: instruments are immutable)."""
-    filename = INSTRUMENT_FILES.get(instrument_id)
-    if filename is None:
-        raise InstrumentError(
-            f"Unknown instrument '{instrument_id}'; known instruments: "
-            f"{', '.join(INSTRUMENT_FILES)}."
-        )
-    source = f"{RESOURCE_PACKAGE}/{RESOURCE_FOLDER}/{filename}"
-    instrument = validate_instrument_data(_read_json(filename, source), source)
-    if instrument.id != instrument_id:
-        raise InstrumentError(
-            f"Instrument file {source} is invalid at $.id: it declares '{instrument.id}' but is "
-            f"installed as '{instrument_id}'. Reinstall Probity or correct the file."
-        )
-    return instrument
+    return _load(instrument_id, INSTRUMENT_FILES, "instrument", validate_instrument_data)
 
 
 @cache
 def load_form(form_id: str) -> Form:
-    """Load and validate a form instrument (model card, datasheet)."""
-    filename = FORM_FILES.get(form_id)
+    """Load and validate a form instrument (model card, datasheet); cached like instruments."""
+    return _load(form_id, FORM_FILES, "form", validate_form_data)
+
+
+_Loaded = TypeVar("_Loaded", Instrument, Form)
+
+
+def _load(
+    item_id: str,
+    files: Mapping[str, str],
+    noun: str,
+    validate: Callable[[Any, str], _Loaded],
+) -> _Loaded:
+    """Read, validate and check that the file declares the id it is installed under."""
+    filename = files.get(item_id)
     if filename is None:
-        raise InstrumentError(
-            f"Unknown form '{form_id}'; known forms: {', '.join(FORM_FILES)}."
-        )
+        raise InstrumentError(f"Unknown {noun} '{item_id}'; known {noun}s: {', '.join(files)}.")
     source = f"{RESOURCE_PACKAGE}/{RESOURCE_FOLDER}/{filename}"
-    form = validate_form_data(_read_json(filename, source), source)
-    if form.id != form_id:
+    loaded = validate(_read_json(filename, source), source)
+    if loaded.id != item_id:
         raise InstrumentError(
-            f"Instrument file {source} is invalid at $.id: it declares '{form.id}' but is "
-            f"installed as '{form_id}'. Reinstall Probity or correct the file."
+            f"Instrument file {source} is invalid at $.id: it declares '{loaded.id}' but is "
+            f"installed as '{item_id}'. Reinstall Probity or correct the file."
         )
-    return form
+    return loaded
 
 
 def installed_files() -> list[str]:
