@@ -29,6 +29,7 @@ import numpy as np
 
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.metrics import (
+    BOOTSTRAP_METRICS,
     OVERALL_GROUP,
     PROPORTION_METRICS,
     Counts,
@@ -38,14 +39,6 @@ from assessment.evaluation.metrics import (
 from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
 from assessment.evaluation.spec import HIGHER_IS_BETTER, METRIC_IDS, EvaluationSpec
 
-BOOTSTRAP_DISPARITY = (
-    "f1",
-    "balanced_accuracy",
-    "brier",
-    "oe_ratio",
-    "calibration_intercept",
-    "calibration_slope",
-)
 NO_RATIO = {
     "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
     "(a signed log-odds shift); see the difference",
@@ -411,7 +404,7 @@ def _pairs(
     auroc = _auroc_pair(stats, overall, ref, level)
     if auroc is not None:
         out["auroc"] = auroc
-    for mid in BOOTSTRAP_DISPARITY:
+    for mid in BOOTSTRAP_METRICS:
         out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
     return out
 

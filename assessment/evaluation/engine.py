@@ -20,6 +20,7 @@ from assessment.evaluation import intervals as iv
 from assessment.evaluation.disparities import compare_groups, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
+    BOOTSTRAP_METRICS,
     LOGIT_EPS,
     OVERALL_ATTRIBUTE,
     PROPORTION_METRICS,
@@ -55,14 +56,6 @@ from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
 
-BOOTSTRAP_METRICS: tuple[str, ...] = (
-    "f1",
-    "balanced_accuracy",
-    "brier",
-    "oe_ratio",
-    "calibration_intercept",
-    "calibration_slope",
-)
 PROBABILITY_METRICS: tuple[str, ...] = (
     "brier",
     "oe_ratio",

@@ -41,6 +41,16 @@ PROPORTION_METRICS: tuple[str, ...] = (
     "prevalence",
     "accuracy",
 )
+# Metrics with no closed-form interval: their CIs, and those of their disparities, come from the
+# stratified bootstrap.
+BOOTSTRAP_METRICS: tuple[str, ...] = (
+    "f1",
+    "balanced_accuracy",
+    "brier",
+    "oe_ratio",
+    "calibration_intercept",
+    "calibration_slope",
+)
 THRESHOLD_METRICS: tuple[str, ...] = (
     "tpr",
     "fpr",
