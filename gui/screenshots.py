@@ -50,6 +50,11 @@ def main(argv: list[str]) -> int:
     for index, step in enumerate(window.steps, start=1):
         page = window.go_to(step.key)
         settle()
+        for _ in range(300):  # a page that loads its data on show: shoot it loaded (<= 30 s)
+            if window.ctx.current_job is None:
+                break
+            settle(100)
+        settle()
         name = step.key.replace(":", "-")
         window.grab().save(str(out / f"{index:02d}-{name}.png"))
         content = getattr(page, "content", None)  # the whole scrollable page, top to bottom

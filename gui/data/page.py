@@ -92,6 +92,8 @@ class ValidationDataPage(QWidget):
         self._pending_config: dict[str, Any] | None = None
         self._value_cache: dict[str, list[str]] = {}
         self._has_result = False
+        self._stored_candidates: list[Path] = []
+        self._auto_reopen = False
         self._check_serial = 0
         self.quick = QuickJobs(self)
         self.setAcceptDrops(True)
@@ -131,7 +133,7 @@ class ValidationDataPage(QWidget):
         self.sheet_combo.activated.connect(self._sheet_chosen)
         self.reopen_button = QPushButton("")
         self.reopen_button.setVisible(False)
-        self.reopen_button.clicked.connect(self._reopen_stored_file)
+        self.reopen_button.clicked.connect(self._reopen_clicked)
         file_row.addWidget(self.open_button)
         file_row.addWidget(self.reopen_button)
         file_row.addWidget(self.file_label, 1)
@@ -359,6 +361,7 @@ class ValidationDataPage(QWidget):
         """
         target = Path(path)
         pending = self._pending_config
+        self._auto_reopen = False  # the reviewer's own choice wins over the stored file
 
         def work(progress: Any, cancelled: Any) -> _Loaded:
             from assessment.errors import Cancelled
@@ -909,16 +912,142 @@ class ValidationDataPage(QWidget):
                 f"The stored evaluation used {config.get('file_name', 'a data file')}; open it "
                 "again to re-run or to move the threshold with live metrics."
             )
-        stored = Path(config["file"]) if config and config.get("file") else None
-        can_reopen = stored is not None and stored.is_file() and self.table is None
-        self.reopen_button.setText(f"Reopen {stored.name}" if stored else "")
-        self.reopen_button.setToolTip(str(stored) if stored else "")
-        self.reopen_button.setVisible(can_reopen)
+        self._stored_candidates = stored_file_candidates(
+            config, getattr(self.ctx, "path", None), _demo_folder()
+        )
+        self._auto_reopen = bool(self._stored_candidates) and self.table is None
+        first = self._stored_candidates[0] if self._stored_candidates else None
+        self.reopen_button.setText(f"Load {first.name}" if first else "")
+        self.reopen_button.setToolTip(
+            f"{first}\nLoaded only if its SHA-256 matches the stored evaluation's." if first else ""
+        )
+        self.reopen_button.setVisible(first is not None and self.table is None)
         self._update_state()
+        if self._auto_reopen and self.isVisible():
+            self._reopen_stored_file(auto=True)
 
-    def _reopen_stored_file(self) -> None:
-        if self._pending_config and self._pending_config.get("file"):
-            self.load_file(str(self._pending_config["file"]), self._pending_config.get("sheet"))
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Load the stored evaluation's data file the first time the page is shown.
+
+        Only a file whose SHA-256 matches the stored one is loaded without asking; the demo
+        thereby opens complete (its parquet file sits in the bundled demo folder).
+        """
+        super().showEvent(event)
+        if self._auto_reopen and self.table is None and not self.running:
+            self._reopen_stored_file(auto=True)
+
+    def _reopen_clicked(self) -> None:
+        self._reopen_stored_file(auto=False)
+
+    def _reopen_stored_file(self, auto: bool = False) -> None:
+        """Find the stored evaluation's file (stored path, beside the .probity, bundled demo),
+        verify its SHA-256 in a worker, then load it; a file that differs is loaded only when the
+        reviewer agrees after being told."""
+        self._auto_reopen = False
+        config = self._pending_config or {}
+        candidates = list(getattr(self, "_stored_candidates", []))
+        expected = str(config.get("sha256") or "")
+        sheet = config.get("sheet")
+        if not candidates:
+            return
+
+        def work(progress: Any, cancelled: Any) -> tuple[Path | None, list[tuple[Path, str]]]:
+            from assessment.errors import Cancelled
+
+            differing: list[tuple[Path, str]] = []
+            for candidate in candidates:
+                if cancelled():
+                    raise Cancelled()
+                try:
+                    digest = file_sha256(candidate)
+                except OSError:  # unreadable: try the next place
+                    continue
+                if digest == expected:
+                    return candidate, differing
+                differing.append((candidate, digest))
+            return None, differing
+
+        def verified(out: tuple[Path | None, list[tuple[Path, str]]]) -> None:
+            match, differing = out
+            if match is not None:
+                self.load_file(str(match), sheet)
+                return
+            if not differing:
+                self.status.setText(f"{candidates[0].name} could not be read; use Open data file.")
+                return
+            path, digest = differing[0]
+            text = (
+                f"{path} has SHA-256 {digest[:16]}…, but the stored evaluation used a file with "
+                f"SHA-256 {expected[:16]}…. It is a different file; results from it will not "
+                "match the stored evaluation."
+            )
+            if auto:
+                self.status.setText(text + " Use the Load button to load it anyway.")
+                return
+            if self.ctx.ask_yes_no("Different data file", text + "\n\nLoad it anyway?"):
+                self.load_file(str(path), sheet)
+            else:
+                self.status.setText("Nothing was loaded. " + text)
+
+        self.status.setText(f"Checking {candidates[0].name}…")
+        self._start_job("load", work, verified)
+
+
+def _demo_folder() -> Path | None:
+    """The bundled demo folder (resources/demo), where the demo's data file ships."""
+    from importlib.resources import files
+
+    folder = files("resources").joinpath("demo")
+    return Path(str(folder)) if folder.is_dir() else None
+
+
+def stored_file_candidates(
+    config: dict[str, Any] | None, document_path: Path | None, demo_folder: Path | None
+) -> list[Path]:
+    """Existing files that may be the stored evaluation's data file, most likely first.
+
+    The stored path (absolute, or relative to the open .probity file), then a file with the same
+    name beside the .probity file, then one in the bundled demo folder. Only existence is
+    checked here; the caller verifies the SHA-256 before trusting any of them.
+    """
+    if not config:
+        return []
+    stored = str(config.get("file") or "")
+    name = str(config.get("file_name") or Path(stored).name or "")
+    folder = document_path.parent if document_path is not None else None
+    raw: list[Path] = []
+    if stored:
+        path = Path(stored)
+        if path.is_absolute():
+            raw.append(path)
+        elif folder is not None:
+            raw.append(folder / path)
+    if name and Path(name).name == name:  # a bare file name, never a path from the document
+        if folder is not None:
+            raw.append(folder / name)
+        if demo_folder is not None:
+            raw.append(demo_folder / name)
+    out: list[Path] = []
+    for path in raw:
+        try:
+            resolved = path.resolve()
+            exists = resolved.is_file()
+        except OSError:
+            continue
+        if exists and resolved not in out:
+            out.append(resolved)
+    return out
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, streamed (the same digest read_table records)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 MAX_CHOICES = 200

@@ -14,7 +14,8 @@ from PySide6.QtGui import QDropEvent
 import gui.errors
 from assessment.document import Assessment
 from gui.context import AppContext
-from gui.data.page import ValidationDataPage
+from gui.data.page import ValidationDataPage, file_sha256, stored_file_candidates
+from gui.main_window import MainWindow
 from gui.data.session import EvaluationSession
 
 
@@ -248,7 +249,8 @@ def test_reopening_the_same_file_restores_the_stored_mapping(qtbot, ctx, csv_fil
 
 def test_reopen_button_loads_the_stored_file(qtbot, ctx, csv_file):
     doc = Assessment.new()
-    doc.set_evaluation({"file": str(csv_file), "file_name": csv_file.name, "sha256": "x"}, None)
+    doc.set_evaluation({"file": str(csv_file), "file_name": csv_file.name,
+                        "sha256": file_sha256(csv_file)}, None)
     ctx.set_document(doc)
     page = ValidationDataPage(ctx)
     qtbot.addWidget(page)
@@ -257,3 +259,55 @@ def test_reopen_button_loads_the_stored_file(qtbot, ctx, csv_file):
     with qtbot.waitSignal(page.table_loaded, timeout=20000):
         page.reopen_button.click()
     assert page.table is not None and not page.reopen_button.isVisibleTo(page)
+
+
+def test_a_stored_file_whose_hash_differs_is_loaded_only_after_asking(qtbot, ctx, csv_file,
+                                                                     dialogs):
+    doc = Assessment.new()
+    doc.set_evaluation({"file": str(csv_file), "file_name": csv_file.name,
+                        "sha256": "0" * 64}, None)
+    ctx.set_document(doc)
+    page = ValidationDataPage(ctx)
+    qtbot.addWidget(page)
+    page.show()  # shown: the automatic load refuses the differing file and says why
+    qtbot.waitUntil(lambda: "different file" in page.status.text(), timeout=20000)
+    assert page.table is None and page.reopen_button.isVisibleTo(page)
+    dialogs.reply("ask_yes_no", False)
+    page.reopen_button.click()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Nothing was loaded"), timeout=20000)
+    assert page.table is None
+    dialogs.reply("ask_yes_no", True)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.reopen_button.click()
+    assert page.path == csv_file.resolve()
+
+
+def test_stored_file_is_found_beside_the_probity_file_when_its_path_is_stale(tmp_path, csv_file):
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    beside = moved / csv_file.name
+    beside.write_bytes(csv_file.read_bytes())
+    config = {"file": "/no/such/folder/" + csv_file.name, "file_name": csv_file.name}
+    found = stored_file_candidates(config, moved / "review.probity", None)
+    assert found == [beside.resolve()]
+    relative = {"file": csv_file.name, "file_name": csv_file.name}
+    assert stored_file_candidates(relative, None, moved) == [beside.resolve()]
+    hostile = {"file": "", "file_name": "../" + csv_file.name}  # names only, never paths
+    assert stored_file_candidates(hostile, moved / "review.probity", moved) == []
+
+
+def test_the_demo_opens_with_its_verified_validation_data(qtbot, dialogs):
+    window = MainWindow()
+    qtbot.addWidget(window, before_close_func=lambda w: w.close_without_prompt())
+    assert window.open_demo()
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.page("data")
+    config = window.ctx.doc.evaluation["config"]
+    with qtbot.waitSignal(page.table_loaded, timeout=30000):
+        window.go_to("data")
+    assert page.table.file_name == config["file_name"]
+    assert page.table.sha256 == config["sha256"]
+    assert page.current_mapping().to_json() == config["mapping"]
+    assert not window.ctx.modified  # loading the data is not an edit
+    assert dialogs.messages == []
