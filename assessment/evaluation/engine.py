@@ -8,7 +8,7 @@ and cooperative cancellation so the GUI can run it in a worker. No pandas, no pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -716,29 +716,10 @@ def point_metrics_at_threshold(
     for gp in groupings:
         c = confusion_counts(gp, stratum_keys(gp, y), pred)
         tm = threshold_metrics(c)
-        for g, label in enumerate(gp.labels):
-            vals = {mid: clean(tm[mid][0][g]) for mid in THRESHOLD_METRICS}
-            entries.append(
-                {
-                    "attribute": gp.name,
-                    "group": label,
-                    "n": int(c.n[g]),
-                    "n_pos": int(c.n_pos[g]),
-                    "n_neg": int(c.n_neg[g]),
-                    "metrics": vals,
-                    "reasons": {
-                        mid: tm[mid][1][g] for mid in THRESHOLD_METRICS if vals[mid] is None
-                    },
-                }
-            )
-    overall = entries[0]
-    assert overall["attribute"] == OVERALL_ATTRIBUTE
-    return {
-        "threshold": float(threshold),
-        "metrics": list(THRESHOLD_METRICS),
-        "overall": overall,
-        "groups": entries[1:],
-    }
+        values = {mid: tm[mid][0] for mid in THRESHOLD_METRICS}
+        reasons = {mid: tm[mid][1] for mid in THRESHOLD_METRICS}
+        entries += _point_entries(gp, c, THRESHOLD_METRICS, values, reasons)
+    return _point_table(float(threshold), THRESHOLD_METRICS, entries)
 
 
 def point_estimates(inputs: EvaluationInput, spec: EvaluationSpec) -> dict[str, Any]:
@@ -757,21 +738,45 @@ def point_estimates(inputs: EvaluationInput, spec: EvaluationSpec) -> dict[str, 
     ]
     entries = []
     for stats in all_stats:
-        c = stats.counts
-        for g, label in enumerate(stats.grouping.labels):
-            vals = {mid: clean(stats.values[mid][g]) for mid in METRIC_IDS}
-            entries.append(
-                {
-                    "attribute": stats.grouping.name,
-                    "group": label,
-                    "n": int(c.n[g]),
-                    "n_pos": int(c.n_pos[g]),
-                    "n_neg": int(c.n_neg[g]),
-                    "metrics": vals,
-                    "reasons": {
-                        mid: stats.reasons[mid][g] for mid in METRIC_IDS if vals[mid] is None
-                    },
-                }
-            )
-    return {"threshold": spec.threshold, "metrics": list(METRIC_IDS), "overall": entries[0],
-            "groups": entries[1:]}
+        entries += _point_entries(
+            stats.grouping, stats.counts, METRIC_IDS, stats.values, stats.reasons
+        )
+    return _point_table(spec.threshold, METRIC_IDS, entries)
+
+
+def _point_entries(
+    gp: Grouping,
+    c: Counts,
+    metric_ids: tuple[str, ...],
+    values: Mapping[str, np.ndarray],
+    reasons: Mapping[str, Sequence[str | None]],
+) -> list[dict[str, Any]]:
+    """One point-table entry per group of ``gp``; a reason is kept only for an undefined value."""
+    entries = []
+    for g, label in enumerate(gp.labels):
+        vals = {mid: clean(values[mid][g]) for mid in metric_ids}
+        entries.append(
+            {
+                "attribute": gp.name,
+                "group": label,
+                "n": int(c.n[g]),
+                "n_pos": int(c.n_pos[g]),
+                "n_neg": int(c.n_neg[g]),
+                "metrics": vals,
+                "reasons": {mid: reasons[mid][g] for mid in metric_ids if vals[mid] is None},
+            }
+        )
+    return entries
+
+
+def _point_table(
+    threshold: float, metric_ids: tuple[str, ...], entries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The point-table envelope; the first grouping is always the whole population."""
+    assert entries[0]["attribute"] == OVERALL_ATTRIBUTE
+    return {
+        "threshold": threshold,
+        "metrics": list(metric_ids),
+        "overall": entries[0],
+        "groups": entries[1:],
+    }
