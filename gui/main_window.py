@@ -351,12 +351,12 @@ class MainWindow(QMainWindow):
         """Open ``path`` (.probity) or hand a data file to the validation data page."""
         if path.suffix.lower() in DATA_SUFFIXES:
             return self.open_data_file(path)
-        if not self.confirm_discard("opening another assessment"):
-            return False
-        try:
+        try:  # read first: a damaged file must not cost the open document its recovery copy
             doc = storage.load(path)
         except ProbityError as exc:
             self.ctx.show_error(exc)
+            return False
+        if not self.confirm_discard("opening another assessment"):
             return False
         self.autosave.discard()
         self.ctx.set_document(doc, path.resolve())

@@ -91,11 +91,36 @@ def test_damaged_file_gives_one_clear_message_and_keeps_the_work(qtbot, tmp_path
     window.ctx.doc.set_notes("typed by the reviewer")
     broken = tmp_path / "broken.probity"
     broken.write_text('{"format": "probity-assessment", "schema_version": 1, "answ')
-    dialogs.reply("ask_save_discard_cancel", Choice.DISCARD)
     assert not window.load_file(broken)
     assert len(dialogs.messages) == 1
     message = dialogs.messages[0]
     assert "broken.probity" in message and "Traceback" not in message
+    assert window.ctx.doc.notes == "typed by the reviewer"
+
+
+@pytest.mark.parametrize("via", ["open", "drop"])
+def test_damaged_file_is_refused_before_the_unsaved_question(qtbot, tmp_path, dialogs, via):
+    """A damaged file never costs the open document its recovery copy: no Save/Discard
+    question for a file that cannot be opened anyway."""
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("typed by the reviewer")
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    recovery = window.autosave.recovery_file
+    broken = tmp_path / "truncated.probity"
+    broken.write_text(demo_path().read_text(encoding="utf-8")[:5000], encoding="utf-8")
+    if via == "open":
+        dialogs.reply("ask_open_path", broken)
+        assert not window.open_dialog()
+    else:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(broken))])
+        window.dropEvent(QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
+                                    Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        qtbot.waitUntil(lambda: len(dialogs.calls) > 0, timeout=5000)  # loads after the drop
+    assert dialogs.asked("ask_save_discard_cancel") == 0
+    assert len(dialogs.messages) == 1 and "truncated.probity" in dialogs.messages[0]
+    assert "Traceback" not in dialogs.messages[0]
+    assert recovery.is_file() and window.ctx.modified
     assert window.ctx.doc.notes == "typed by the reviewer"
 
 
