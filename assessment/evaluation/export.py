@@ -14,7 +14,8 @@ import csv
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +61,22 @@ def _table(frame: Any) -> tuple[list[Any], Iterable[Sequence[Any]]]:
     return header, frame.itertuples(index=False, name=None)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
+@contextmanager
+def _atomic_write(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (fd, temp path) beside ``path``; rename over ``path`` only if the body succeeds.
+
+    The body must flush and fsync what it wrote; on any exception the temp file is removed.
+    """
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DataError(f"Cannot export to {path}: the folder {folder} does not exist.")
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-
-
-def _replace(tmp: str, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        yield fd, tmp
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     try:
         os.replace(tmp, path)
     except OSError as exc:
@@ -77,21 +86,16 @@ def _replace(tmp: str, path: Path) -> None:
 
 def write_csv(frame: Any, path: str | os.PathLike[str]) -> None:
     """Write one table as UTF-8 CSV (with BOM so Excel reads accents), cells neutralised."""
-    target = Path(path)
-    fd, tmp = _atomic_target(target)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            header, rows = _table(frame)
-            for row in _rows(header, rows):
-                writer.writerow(["" if v is None else v for v in row])
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _replace(tmp, target)
+    with (
+        _atomic_write(Path(path)) as (fd, _),
+        os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh,
+    ):
+        writer = csv.writer(fh)
+        header, rows = _table(frame)
+        for row in _rows(header, rows):
+            writer.writerow(["" if v is None else v for v in row])
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
@@ -135,15 +139,8 @@ def write_xlsx(sheets: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         for c, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = max(8, width + 2)
         ws.freeze_panes = "A2"
-    target = Path(path)
-    fd, tmp = _atomic_target(target)
-    os.close(fd)
-    try:
+    with _atomic_write(Path(path)) as (fd, tmp):
+        os.close(fd)
         wb.save(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _replace(tmp, target)

@@ -65,3 +65,25 @@ def test_missing_folder_is_typed_error(tmp_path) -> None:
         write_csv(_frame(), tmp_path / "nope" / "t.csv")
     with pytest.raises(DataError, match="no table"):
         write_xlsx({}, tmp_path / "t.xlsx")
+
+
+class _BrokenFrame:
+    """A table whose rows fail half-way, as a failing export would."""
+
+    columns = ["group"]
+
+    def itertuples(self, index: bool = False, name: str | None = None):
+        yield ("ok",)
+        raise RuntimeError("disk on fire")
+
+
+def test_failed_write_leaves_old_file_and_no_temp(tmp_path) -> None:
+    out = tmp_path / "t.csv"
+    out.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_csv(_BrokenFrame(), out)
+    assert out.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_xlsx({"T": _BrokenFrame()}, tmp_path / "t.xlsx")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
