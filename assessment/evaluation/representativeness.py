@@ -19,6 +19,7 @@ from assessment.evaluation.spec import EvaluationSpec
 
 
 def _norm(label: str) -> str:
+    """Case-, space- and padding-insensitive group key ("Black " matches "black")."""
     return " ".join(label.strip().casefold().split())
 
 
@@ -95,16 +96,16 @@ def representativeness(
             if level == MISSING_GROUP:
                 rows.append(
                     RepresentativenessRow(
-                        attr.name,
-                        level,
-                        int(cnt),
-                        (cnt / total) if total else None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        "share of all rows; missing values are not compared",
+                        attribute=attr.name,
+                        group=level,
+                        validation_n=int(cnt),
+                        validation_share=float(cnt) / total if total else None,
+                        training_share=None,
+                        reference_share=None,
+                        difference_training=None,
+                        difference_reference=None,
+                        flag=None,
+                        reason="share of all rows; missing values are not compared",
                     )
                 )
                 continue
