@@ -79,10 +79,12 @@ class ReferenceSpec:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ReferenceSpec:
+        """Build from JSON; missing keys take the field defaults."""
+        default = cls()
         return cls(
-            kind=d.get("kind", "largest"),
+            kind=d.get("kind", default.kind),
             values={str(k): str(v) for k, v in d.get("values", {}).items()},
-            metric=str(d.get("metric", "auroc")),
+            metric=str(d.get("metric", default.metric)),
         )
 
 
@@ -105,10 +107,12 @@ class Tolerance:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Tolerance:
+        """Build from JSON; missing keys take the field defaults."""
+        default = cls()
         return cls(
-            ratio_low=float(d.get("ratio_low", 0.8)),
-            ratio_high=float(d.get("ratio_high", 1.25)),
-            difference=float(d.get("difference", 0.1)),
+            ratio_low=float(d.get("ratio_low", default.ratio_low)),
+            ratio_high=float(d.get("ratio_high", default.ratio_high)),
+            difference=float(d.get("difference", default.difference)),
         )
 
 
@@ -205,6 +209,7 @@ class EvaluationSpec:
                 raise EvaluationError(f"Training counts for {name!r} must be numbers >= 0.")
 
     def with_threshold(self, threshold: float) -> EvaluationSpec:
+        """The same settings at another decision threshold (validated again)."""
         return replace(self, threshold=float(threshold))
 
     def to_json(self) -> dict[str, Any]:
@@ -229,20 +234,21 @@ class EvaluationSpec:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> EvaluationSpec:
         """Build from JSON; missing keys take their defaults, wrong types become EvaluationError."""
+        default = cls()
         try:
             return cls(
-                threshold=float(d.get("threshold", 0.5)),
+                threshold=float(d.get("threshold", default.threshold)),
                 intersections=tuple(tuple(str(a) for a in c) for c in d.get("intersections", [])),
                 reference=ReferenceSpec.from_json(d.get("reference", {})),
-                bootstrap=int(d.get("bootstrap", 1000)),
-                seed=int(d.get("seed", 20240601)),
-                min_n=int(d.get("min_n", 30)),
-                min_events=int(d.get("min_events", 10)),
-                ci_level=float(d.get("ci_level", 0.95)),
+                bootstrap=int(d.get("bootstrap", default.bootstrap)),
+                seed=int(d.get("seed", default.seed)),
+                min_n=int(d.get("min_n", default.min_n)),
+                min_events=int(d.get("min_events", default.min_events)),
+                ci_level=float(d.get("ci_level", default.ci_level)),
                 tolerance=Tolerance.from_json(d.get("tolerance", {})),
-                auroc_method=d.get("auroc_method", "delong"),
-                calibration_bins=int(d.get("calibration_bins", 10)),
-                grid_points=int(d.get("grid_points", 101)),
+                auroc_method=d.get("auroc_method", default.auroc_method),
+                calibration_bins=int(d.get("calibration_bins", default.calibration_bins)),
+                grid_points=int(d.get("grid_points", default.grid_points)),
                 training_demographics={
                     str(k): {str(g): float(c) for g, c in v.items()}
                     for k, v in d.get("training_demographics", {}).items()

@@ -259,6 +259,12 @@ def test_spec_json_round_trip() -> None:
     assert EvaluationSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
 
 
+def test_spec_from_empty_json_is_the_default_spec() -> None:
+    """A stored config written before a setting existed reads back with that setting's default."""
+    assert EvaluationSpec.from_json({}) == EvaluationSpec()
+    assert EvaluationSpec.from_json({}).to_json() == EvaluationSpec().to_json()
+
+
 def test_point_metrics_at_threshold_matches_full_evaluation() -> None:
     inp = make_inputs(500, seed=9)
     spec = EvaluationSpec(intersections=(("a0", "a1"),), bootstrap=0)
