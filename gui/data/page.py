@@ -419,7 +419,12 @@ class ValidationDataPage(QWidget):
         pending = self._pending_config
         if pending and pending.get("sha256") == table.sha256 and pending.get("spec"):
             self._apply_spec(pending["spec"])  # the stored run's intersections and reference
-        self.status.setText(f"Loaded {table.file_name}. Check the mapping, then run.")
+        status = f"Loaded {table.file_name}. Check the mapping, then run."
+        if len(loaded.sheets) > 1:  # the first sheet is rarely known to be the data
+            status = (f"Loaded sheet “{table.sheet}” of {table.file_name}, which has "
+                      f"{len(loaded.sheets)} sheets; choose another under Sheet if this is not "
+                      "the validation data.")
+        self.status.setText(status)
         self.table_loaded.emit()
         self._update_state()
 

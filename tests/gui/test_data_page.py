@@ -155,6 +155,21 @@ def test_xlsx_sheet_choice(qtbot, page, tmp_path):
     assert page.table.sheet == "Data"
 
 
+def test_a_workbook_with_several_sheets_says_which_one_is_shown(qtbot, page, tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"a": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+        make_frame(120).to_excel(writer, sheet_name="Data", index=False)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.load_file(str(path))
+    assert page.table.sheet == "Notes"
+    assert "“Notes”" in page.status.text() and "2 sheets" in page.status.text()
+    page.sheet_combo.setCurrentIndex(1)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.sheet_combo.activated.emit(1)
+    assert page.table.sheet == "Data" and page.current_mapping().label == "readmitted"
+
+
 def test_bad_file_is_one_clear_message(qtbot, page, tmp_path, errors_shown):
     path = tmp_path / "empty.csv"
     path.write_text("label,score\n", encoding="utf-8")
@@ -311,3 +326,4 @@ def test_the_demo_opens_with_its_verified_validation_data(qtbot, dialogs):
     assert page.current_mapping().to_json() == config["mapping"]
     assert not window.ctx.modified  # loading the data is not an edit
     assert dialogs.messages == []
+
