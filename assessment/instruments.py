@@ -282,11 +282,6 @@ class Instrument:
         """A signalling question by id (e.g. "1.1", "E-4.2")."""
         return self._entry(qid)[2]
 
-    def question_location(self, qid: str) -> tuple[Part, Domain]:
-        """The part and domain a signalling question belongs to."""
-        part, domain, _ = self._entry(qid)
-        return part, domain
-
     def part(self, part_id: str) -> Part:
         """A part by id."""
         return _find(self.parts, part_id, f"{self.title} has no part", "parts")
