@@ -126,6 +126,7 @@ class ValidationDataPage(QWidget):
         self.open_button = QPushButton("&Open data file…")
         self.open_button.clicked.connect(self.choose_file)
         self.file_label = QLabel("No data file loaded.")
+        self.file_label.setTextFormat(Qt.TextFormat.PlainText)  # file names are not markup
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sheet_label = QLabel("Sheet:")
         self.sheet_combo = QComboBox()
@@ -195,6 +196,7 @@ class ValidationDataPage(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("%p%")
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes file and sheet names
         self.status.setWordWrap(True)
         run_row.addWidget(self.run_button)
         run_row.addWidget(self.cancel_button)

@@ -327,3 +327,11 @@ def test_the_demo_opens_with_its_verified_validation_data(qtbot, dialogs):
     assert not window.ctx.modified  # loading the data is not an edit
     assert dialogs.messages == []
 
+
+def test_file_names_that_look_like_markup_are_shown_literally(qtbot, page, tmp_path):
+    path = tmp_path / "<img src=x>&amp;<b>evil<b>.csv"
+    make_frame(200).to_csv(path, index=False)
+    load(qtbot, page, path)
+    for label in (page.file_label, page.status):
+        assert path.name in label.text()
+        assert label.textFormat() == Qt.TextFormat.PlainText
