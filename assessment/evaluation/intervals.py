@@ -44,6 +44,7 @@ MIN_DEFINED_SHARE = 0.9
 
 
 def z_value(level: float) -> float:
+    """Two-sided standard-normal quantile for a confidence level (1.959964 at 0.95)."""
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
@@ -64,7 +65,7 @@ def wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.n
     lo = np.where(bad, np.nan, lo)
     hi = np.where(bad, np.nan, hi)
     # Exact boundaries: the Wilson limit at p = 0 (or 1) is 0 (or 1) analytically.
-    lo = np.where(k == 0, 0.0, lo)
+    lo = np.where((k == 0) & ~bad, 0.0, lo)
     hi = np.where((k == n) & ~bad, 1.0, hi)
     return lo, hi
 

@@ -35,6 +35,13 @@ def test_wilson_reference_values() -> None:
     assert hi == pytest.approx([0.3662, 0.2775, 0.1718], abs=1e-4)
 
 
+def test_wilson_empty_group_has_no_interval() -> None:
+    # 0 of 0: both limits undefined (the k = 0 boundary rule must not give a lower limit of 0).
+    lo, hi = iv.wilson(np.array([0, 0]), np.array([0, 5]), 0.95)
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    assert lo[1] == 0.0 and 0 < hi[1] < 1
+
+
 def test_newcombe_method_10_reference_values() -> None:
     # Newcombe (1998b) Table II, method 10: 56/70 − 48/80 and 9/10 − 3/10
     d, lo, hi = iv.newcombe(np.array([56, 9]), np.array([70, 10]), np.array([48, 3]),
