@@ -511,10 +511,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ edit, dialogs
     def undo(self) -> None:
+        # Text still being typed is the newest edit: commit it so Undo takes it back, instead
+        # of reverting an older change while the typing lands afterwards.
+        self.commit_pending()
         if not self.ctx.doc.undo():
             self.ctx.show_status("Nothing to undo", 2000)
 
     def redo(self) -> None:
+        self.commit_pending()
         if not self.ctx.doc.redo():
             self.ctx.show_status("Nothing to redo", 2000)
 

@@ -173,6 +173,26 @@ def test_undo_and_redo_reach_the_page(qtbot, window):
     assert window.ctx.doc.answer(key).value == "N"
 
 
+def test_edit_undo_while_typing_takes_back_the_typing_not_an_older_answer(qtbot, window):
+    page = domain_page(window, "main", "D1")
+    key = "1.1@development"
+    editor = page.cards["1.1"].editors[key]
+    click_answer(qtbot, page, key, "N")
+    editor.rationale.setFocus()
+    qtbot.keyClicks(editor.rationale, "typed, not yet committed")
+    window.act_undo.trigger()  # Edit > Undo while the typing pause is still running
+    page.refresh_now()
+    assert window.ctx.doc.answer(key).value == "N"  # the older answer is kept
+    assert window.ctx.doc.answer(key).rationale == ""
+    qtbot.wait(1500)  # longer than the typing pause: nothing is committed behind the undo
+    assert window.ctx.doc.answer(key).rationale == ""
+    assert editor.rationale.toPlainText() == ""
+    window.act_redo.trigger()
+    page.refresh_now()
+    assert window.ctx.doc.answer(key).rationale == "typed, not yet committed"
+    assert editor.rationale.toPlainText() == "typed, not yet committed"
+
+
 def test_guidance_is_collapsible(qtbot, window):
     page = domain_page(window, "main", "D2")
     card = page.cards["2.1"]
