@@ -17,9 +17,9 @@ import difflib
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
@@ -647,6 +647,9 @@ def distinct_values(
     return [(coded.texts[i], int(coded.counts[i])) for i in order]
 
 
+_T = TypeVar("_T")
+
+
 def _as_table(data: LoadedTable | pd.DataFrame) -> LoadedTable:
     return data if isinstance(data, LoadedTable) else LoadedTable.from_frame(data)
 
@@ -661,7 +664,8 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
     issues: list[MappingIssue] = []
     n = table.rows_read
 
-    def attempt(column: str | None, fn: Any) -> Any:
+    def attempt(column: str | None, fn: Callable[[], _T]) -> _T | None:
+        """``fn()``, or None after recording its DataError as an issue of ``column``."""
         try:
             return fn()
         except DataError as exc:
@@ -998,7 +1002,12 @@ def _name_rank(col: str, pattern: re.Pattern[str]) -> int:
     return 2 if m.group(0).casefold() == col.casefold() else 1
 
 
-def _best(candidates: list[str], key: Any, require: Any = None) -> str | None:
+def _best(
+    candidates: list[str],
+    key: Callable[[str], Any],
+    require: Callable[[str], bool] | None = None,
+) -> str | None:
+    """The candidate with the highest ``key`` among those passing ``require``; ties: first."""
     pool = [c for c in candidates if require is None or require(c)]
     if not pool:
         return None
