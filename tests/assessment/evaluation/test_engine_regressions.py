@@ -27,7 +27,7 @@ from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.mapping import ColumnMapping, prepare_input
 from assessment.evaluation.metrics import expit
-from assessment.evaluation.result import EvaluationResult, Estimate, MetricValue
+from assessment.evaluation.result import Estimate, EvaluationResult, MetricValue
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
 AEQUITAS = (
@@ -38,7 +38,8 @@ AEQUITAS = (
 
 def _inputs(y: np.ndarray, score: np.ndarray, *attrs: Attribute) -> EvaluationInput:
     n = y.size
-    return EvaluationInput(y, score, None, "probability", attrs, Provenance("t.csv", "0" * 64, n, n))
+    provenance = Provenance("t.csv", "0" * 64, n, n)
+    return EvaluationInput(y, score, None, "probability", attrs, provenance)
 
 
 # ------------------------------------------------------------ 1. reference of an intersection
