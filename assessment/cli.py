@@ -49,16 +49,20 @@ def format_judgement(doc: Any, judgement: Any) -> str:
     for d in judgement.domains:
         final = _cell(d.final) + (" *" if d.final_is_override else "")
         app = _cell(d.applicability) if d.has_applicability else "n/a"
-        lines.append(f"{d.part + ':' + d.domain + ' ' + d.name:<{width}}  "
-                     f"{_cell(d.suggested):<9}  {final:<9}  {app}")
+        lines.append(
+            f"{d.part + ':' + d.domain + ' ' + d.name:<{width}}  "
+            f"{_cell(d.suggested):<9}  {final:<9}  {app}"
+        )
     if any(d.final_is_override for d in judgement.domains):
         lines.append("* the reviewer's final judgement departs from the suggestion")
     lines.append("")
     for o in judgement.overall:
         lines.append(f"{o.label}: {_cell(o.value)}" + (" (provisional)" if o.provisional else ""))
     if judgement.unanswered:
-        lines.append(f"incomplete: {len(judgement.unanswered)} questions unanswered: "
-                     + ", ".join(judgement.unanswered))
+        lines.append(
+            f"incomplete: {len(judgement.unanswered)} questions unanswered: "
+            + ", ".join(judgement.unanswered)
+        )
     other = [p for p in judgement.problems if "questions unanswered" not in p]
     if other:
         lines.append("incomplete: " + ("; ".join(other)))
@@ -74,8 +78,9 @@ def run_judge(args: argparse.Namespace) -> int:
     doc = load(args.file)
     judgement = judge(doc)
     if args.json:
-        json.dump(judgement_json(doc, judgement, args.file), sys.stdout, indent=2,
-                  ensure_ascii=False)
+        json.dump(
+            judgement_json(doc, judgement, args.file), sys.stdout, indent=2, ensure_ascii=False
+        )
         sys.stdout.write("\n")
     else:
         print(format_judgement(doc, judgement))

@@ -83,8 +83,13 @@ class AuditEntry:
     new: Any
 
     def to_json(self) -> dict[str, Any]:
-        return {"ts": self.ts, "reviewer": self.reviewer, "field": self.field,
-                "old": self.old, "new": self.new}
+        return {
+            "ts": self.ts,
+            "reviewer": self.reviewer,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+        }
 
 
 @dataclass
@@ -120,7 +125,9 @@ class Assessment:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def new(cls, instrument_id: str = "probast-2019", reviewer: Reviewer | None = None) -> Assessment:
+    def new(
+        cls, instrument_id: str = "probast-2019", reviewer: Reviewer | None = None
+    ) -> Assessment:
         from assessment.instruments import load_instrument
 
         load_instrument(instrument_id)  # refuse unknown instruments up front
@@ -158,8 +165,10 @@ class Assessment:
 
     def to_json(self) -> dict[str, Any]:
         """A deep copy of the document tree (the evaluation snapshot is shared, read-only)."""
-        return {k: (self.evaluation if k == "evaluation" else copy.deepcopy(v))
-                for k, v in self._data.items()}
+        return {
+            k: (self.evaluation if k == "evaluation" else copy.deepcopy(v))
+            for k, v in self._data.items()
+        }
 
     # ------------------------------------------------------------------ read accessors
     @property
@@ -276,7 +285,9 @@ class Assessment:
     def set_answer(self, key: str, value: str | None) -> None:
         self._check_slot(key)
         if value is not None and value not in ANSWER_VALUES:
-            raise DocumentError(f"{value!r} is not an answer; use one of {', '.join(ANSWER_VALUES)}.")
+            raise DocumentError(
+                f"{value!r} is not an answer; use one of {', '.join(ANSWER_VALUES)}."
+            )
         if value is not None:
             self._check_answer_allowed(key, value)
         self._change(("answers", key, "value"), value)
@@ -287,7 +298,9 @@ class Assessment:
 
     def set_answer_sources(self, key: str, sources: Iterable[SourceRef | dict[str, str]]) -> None:
         self._check_slot(key)
-        refs = [s.to_json() if isinstance(s, SourceRef) else SourceRef(**s).to_json() for s in sources]
+        refs = [
+            s.to_json() if isinstance(s, SourceRef) else SourceRef(**s).to_json() for s in sources
+        ]
         self._change(("answers", key, "sources"), refs)
 
     def set_domain(self, domain_key: str, **changes: Any) -> None:
@@ -305,7 +318,9 @@ class Assessment:
 
     def set_field(self, section: str, field_id: str, value: Any) -> None:
         if section not in FIELD_SECTIONS:
-            raise DocumentError(f"unknown section {section!r}; use one of {', '.join(FIELD_SECTIONS)}")
+            raise DocumentError(
+                f"unknown section {section!r}; use one of {', '.join(FIELD_SECTIONS)}"
+            )
         if section == "reviewer" and field_id not in REVIEWER_FIELDS:
             raise DocumentError(f"unknown reviewer field {field_id!r}")
         self._change((section, field_id), copy.deepcopy(value))
@@ -330,15 +345,18 @@ class Assessment:
         self._change(("notes",), str(text))
 
     def set_reference_population(self, population: dict[str, dict[str, float]]) -> None:
-        clean = {str(a): {str(g): float(p) for g, p in groups.items()}
-                 for a, groups in population.items()}
+        clean = {
+            str(a): {str(g): float(p) for g, p in groups.items()}
+            for a, groups in population.items()
+        }
         self._change(("reference_population",), clean)
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
         # One copy protects the document from later edits by the caller; _apply does not copy
         # the snapshot again (see _SHARED_PATHS).
-        self._change(("evaluation",), {"config": copy.deepcopy(config),
-                                       "result": copy.deepcopy(result)})
+        self._change(
+            ("evaluation",), {"config": copy.deepcopy(config), "result": copy.deepcopy(result)}
+        )
 
     # ------------------------------------------------------------------ undo / redo
     @property
@@ -421,20 +439,28 @@ class Assessment:
             node[path[-1]] = value if path in _SHARED_PATHS else copy.deepcopy(value)
         self._data["modified"] = now_iso()
         field_label = _path_label(path) if label is None else f"{_path_label(path)} ({label})"
-        self._audit(field_label, _audit_value(path, None if old is _MISSING else old),
-                    _audit_value(path, value))
+        self._audit(
+            field_label,
+            _audit_value(path, None if old is _MISSING else old),
+            _audit_value(path, value),
+        )
         self.dirty = True
         for listener in list(self._listeners):
             listener(_path_label(path))
 
     def _audit(self, field_label: str, old: Any, new: Any) -> None:
-        entry = AuditEntry(ts=now_iso(), reviewer=self.reviewer.name or "(unnamed reviewer)",
-                           field=field_label, old=copy.deepcopy(old), new=copy.deepcopy(new))
+        entry = AuditEntry(
+            ts=now_iso(),
+            reviewer=self.reviewer.name or "(unnamed reviewer)",
+            field=field_label,
+            old=copy.deepcopy(old),
+            new=copy.deepcopy(new),
+        )
         self._data["audit"].append(entry.to_json())
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:
-    """Keep the audit log readable: an evaluation snapshot is logged by its identity, not in full."""
+    """Keep the audit log readable: an evaluation snapshot is logged by identity, not in full."""
     if path[:1] != ("evaluation",) or not isinstance(value, dict):
         return value
     result = value.get("result")
@@ -453,6 +479,8 @@ def _answer_from(raw: dict[str, Any]) -> Answer:
     return Answer(
         value=raw.get("value"),
         rationale=raw.get("rationale", ""),
-        sources=tuple(SourceRef(document=s.get("document", ""), page=s.get("page", ""))
-                      for s in raw.get("sources", [])),
+        sources=tuple(
+            SourceRef(document=s.get("document", ""), page=s.get("page", ""))
+            for s in raw.get("sources", [])
+        ),
     )

@@ -120,16 +120,26 @@ def worst_of(values: list[str | None]) -> str | None:
     return max(known, key=ORDER.__getitem__)
 
 
-def _question_slots(instrument: Instrument, part: Part, domain: Domain, q: Question,
-                    columns: list[str] | None, perf_types: list[str] | None) -> list[Slot]:
+def _question_slots(
+    instrument: Instrument,
+    part: Part,
+    domain: Domain,
+    q: Question,
+    columns: list[str] | None,
+    perf_types: list[str] | None,
+) -> list[Slot]:
     if instrument.columns:
         use = [c.id for c in instrument.columns] if columns is None else columns
-        return [Slot(f"{q.id}@{c}", part.id, domain.id, q.id, column=c)
-                for c in use if c in q.columns]
+        return [
+            Slot(f"{q.id}@{c}", part.id, domain.id, q.id, column=c) for c in use if c in q.columns
+        ]
     if q.perf_types:
         use = list(q.perf_types) if perf_types is None else perf_types
-        return [Slot(f"{q.id}@{p}", part.id, domain.id, q.id, perf_type=p)
-                for p in use if p in q.perf_types]
+        return [
+            Slot(f"{q.id}@{p}", part.id, domain.id, q.id, perf_type=p)
+            for p in use
+            if p in q.perf_types
+        ]
     return [Slot(q.id, part.id, domain.id, q.id)]
 
 
@@ -154,8 +164,9 @@ def all_slot_keys(instrument: Instrument) -> frozenset[str]:
     return _all_slot_keys(instrument)
 
 
-def applicable_slots(instrument: Instrument, study_type: str | None,
-                     performance_types: list[str]) -> list[Slot]:
+def applicable_slots(
+    instrument: Instrument, study_type: str | None, performance_types: list[str]
+) -> list[Slot]:
     """The answer cells the reviewer must fill for this study type (in instrument order)."""
     if study_type is None:
         return []
@@ -166,8 +177,11 @@ def applicable_slots(instrument: Instrument, study_type: str | None,
             continue
         for domain in part.domains:
             for q in domain.questions:
-                slots.extend(_question_slots(instrument, part, domain, q, list(st.columns),
-                                             list(performance_types)))
+                slots.extend(
+                    _question_slots(
+                        instrument, part, domain, q, list(st.columns), list(performance_types)
+                    )
+                )
     return slots
 
 
@@ -211,8 +225,11 @@ def judge(doc: Assessment) -> Judgement:
             flagged = [s.key for s, v in zip(dslots, values, strict=True) if v in CONCERNING]
             suggested = suggest(values)
             dj = doc.domain_judgement(key)
-            label = f"{part.label} {domain.id} {domain.name}" if len(st.parts) > 1 else \
-                f"{domain.id} {domain.name}"
+            label = (
+                f"{part.label} {domain.id} {domain.name}"
+                if len(st.parts) > 1
+                else f"{domain.id} {domain.name}"
+            )
             if dj.final is not None:
                 final: str | None = dj.final
                 override = suggested is not None and dj.final != suggested
@@ -223,14 +240,26 @@ def judge(doc: Assessment) -> Judgement:
             rationale_missing = override and not dj.rationale.strip()
             needs_decision = dj.final is None and suggested == "high"
             has_app = domain.applicability is not None
-            result.domains.append(DomainResult(
-                part=part.id, domain=domain.id, key=key, name=domain.name, suggested=suggested,
-                final=final, final_is_override=override, rationale=dj.rationale,
-                rationale_missing=rationale_missing, flagged=flagged, unanswered=unanswered,
-                applicability=dj.applicability if has_app else None, has_applicability=has_app,
-                needs_decision=needs_decision, answered=len(dslots) - len(unanswered),
-                applicable=len(dslots),
-            ))
+            result.domains.append(
+                DomainResult(
+                    part=part.id,
+                    domain=domain.id,
+                    key=key,
+                    name=domain.name,
+                    suggested=suggested,
+                    final=final,
+                    final_is_override=override,
+                    rationale=dj.rationale,
+                    rationale_missing=rationale_missing,
+                    flagged=flagged,
+                    unanswered=unanswered,
+                    applicability=dj.applicability if has_app else None,
+                    has_applicability=has_app,
+                    needs_decision=needs_decision,
+                    answered=len(dslots) - len(unanswered),
+                    applicable=len(dslots),
+                )
+            )
             result.unanswered.extend(unanswered)
             if needs_decision:
                 qs = ", ".join(sorted({k.split("@")[0] for k in flagged}))
@@ -247,23 +276,38 @@ def judge(doc: Assessment) -> Judgement:
                 result.problems.append(f"{label}: rate the concern about applicability.")
 
     if result.unanswered:
-        result.problems.insert(0, f"{len(result.unanswered)} applicable questions unanswered: "
-                                  + ", ".join(result.unanswered))
+        result.problems.insert(
+            0,
+            f"{len(result.unanswered)} applicable questions unanswered: "
+            + ", ".join(result.unanswered),
+        )
 
     open_work = bool(result.problems)
     for rule in instrument.overall:
         if rule.part not in st.parts:
             continue
-        domains = [d for d in result.domains
-                   if d.part == rule.part and (not rule.domains or d.domain in rule.domains)]
+        domains = [
+            d
+            for d in result.domains
+            if d.part == rule.part and (not rule.domains or d.domain in rule.domains)
+        ]
         if rule.axis == "applicability":
             values = [d.applicability for d in domains if d.has_applicability]
         else:
-            values = [d.final if d.final is not None else
-                      ("high" if d.suggested == "high" else None) for d in domains]
-        result.overall.append(OverallResult(id=rule.id, label=rule.label, axis=rule.axis,
-                                            part=rule.part, value=worst_of(values),
-                                            provisional=open_work))
+            values = [
+                d.final if d.final is not None else ("high" if d.suggested == "high" else None)
+                for d in domains
+            ]
+        result.overall.append(
+            OverallResult(
+                id=rule.id,
+                label=rule.label,
+                axis=rule.axis,
+                part=rule.part,
+                value=worst_of(values),
+                provisional=open_work,
+            )
+        )
     overall_values = {o.id: o.value for o in result.overall}
     for prompt in instrument.prompts:
         if prompt.applies(doc.study_type, doc.performance_types, overall_values):

@@ -39,8 +39,15 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "audit": list,
 }
 
-_TYPE_NAMES = {str: "text", int: "a whole number", dict: "an object", list: "a list",
-               type(None): "null", float: "a number", bool: "true/false"}
+_TYPE_NAMES = {
+    str: "text",
+    int: "a whole number",
+    dict: "an object",
+    list: "a list",
+    type(None): "null",
+    float: "a number",
+    bool: "true/false",
+}
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -59,7 +66,7 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         raise _fail(source, "top level", "expected a JSON object")
     if data.get("format") != FILE_FORMAT:
         raise DocumentError(
-            f"{source} is not a Probity assessment (no \"format\": \"{FILE_FORMAT}\" marker)."
+            f'{source} is not a Probity assessment (no "format": "{FILE_FORMAT}" marker).'
         )
     version = data.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
@@ -75,8 +82,9 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         if key not in data:
             raise _fail(source, key, "missing")
         if not isinstance(data[key], expected) or (expected is int and isinstance(data[key], bool)):
-            raise _fail(source, key, f"expected {_type_name(expected)}, found "
-                        f"{_type_name(type(data[key]))}")
+            raise _fail(
+                source, key, f"expected {_type_name(expected)}, found {_type_name(type(data[key]))}"
+            )
 
     from assessment.instruments import load_instrument
     from assessment.judgement import all_slot_keys
@@ -108,14 +116,19 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         if value is not None:
             question = instrument.question(key.split("@", 1)[0])
             if value not in ANSWER_VALUES or value not in question.answers:
-                raise _fail(source, f"{where}.value",
-                            f"{value!r} is not an allowed answer ({', '.join(question.answers)})")
+                raise _fail(
+                    source,
+                    f"{where}.value",
+                    f"{value!r} is not an allowed answer ({', '.join(question.answers)})",
+                )
         if not isinstance(raw.get("rationale", ""), str):
             raise _fail(source, f"{where}.rationale", "expected text")
         sources = raw.get("sources", [])
         if not isinstance(sources, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("document", ""), str)
-            and isinstance(s.get("page", ""), str) for s in sources
+            isinstance(s, dict)
+            and isinstance(s.get("document", ""), str)
+            and isinstance(s.get("page", ""), str)
+            for s in sources
         ):
             raise _fail(source, f"{where}.sources", "expected a list of {document, page} objects")
 
@@ -143,8 +156,11 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         if not isinstance(groups, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in groups.values()
         ):
-            raise _fail(source, f"reference_population[{attr!r}]",
-                        "expected an object of group -> proportion")
+            raise _fail(
+                source,
+                f"reference_population[{attr!r}]",
+                "expected an object of group -> proportion",
+            )
     evaluation = data["evaluation"]
     for name in ("config", "result"):
         if not isinstance(evaluation.get(name), dict | type(None)):

@@ -3,7 +3,7 @@
 Saving writes a temporary file in the target's folder, flushes and fsyncs it, then renames it over
 the old file (and fsyncs the folder), so a crash at any moment leaves either the old or the new
 file, never half of one. Loading diagnoses every way a file can be unusable with one message and
-never writes anything. Recovery files hold unsaved edits so the app can offer them back after a crash.
+never writes anything. Recovery files hold unsaved edits, offered back after a crash.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes, *,
-                       private: bool = False) -> None:
+def atomic_write_bytes(
+    path: str | os.PathLike[str], payload: bytes, *, private: bool = False
+) -> None:
     """Write ``payload`` to ``path`` atomically (temp file + fsync + rename + fsync of the folder).
 
     A new file gets the permissions an ordinary ``open()`` would give it (0666 less the umask),
@@ -59,8 +60,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes, *,
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
-        raise DocumentError(f"cannot save {target}: {exc.strerror or exc}. "
-                            "The previous file, if any, is unchanged.") from exc
+        raise DocumentError(
+            f"cannot save {target}: {exc.strerror or exc}. The previous file, if any, is unchanged."
+        ) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
@@ -144,8 +146,9 @@ def write_recovery(doc: Assessment, folder: Path, original: str | os.PathLike[st
         "saved": now_iso(),
         "document": doc.to_json(),
     }
-    atomic_write_bytes(target, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                       private=True)
+    atomic_write_bytes(
+        target, json.dumps(payload, ensure_ascii=False).encode("utf-8"), private=True
+    )
     return target
 
 
@@ -159,8 +162,14 @@ def list_recoveries(folder: Path) -> list[Recovery]:
             title = Assessment.from_json(data["document"], source=str(path)).title
         except (OSError, ValueError, KeyError, TypeError, DocumentError):
             continue  # an unreadable snapshot is not offered (and never deleted silently)
-        found.append(Recovery(path=path, original=data.get("original"),
-                              saved=str(data.get("saved", "")), title=title))
+        found.append(
+            Recovery(
+                path=path,
+                original=data.get("original"),
+                saved=str(data.get("saved", "")),
+                title=title,
+            )
+        )
     return found
 
 

@@ -15,7 +15,9 @@ SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(autouse=True)
-def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     folder = tmp_path_factory.mktemp("probity-config")
     monkeypatch.setenv("PROBITY_CONFIG_DIR", str(folder))
     return folder
@@ -29,5 +31,7 @@ def repo_root() -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared real data is missing at {SHARED_DATA}; CI keeps it beside the repo")
+        pytest.fail(
+            f"the shared real data is missing at {SHARED_DATA}; CI keeps it beside the repo"
+        )
     return SHARED_DATA

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pkgutil
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
-
 
 import assessment
 import reports
@@ -32,8 +31,9 @@ def test_pure_packages_never_load_qt(package) -> None:
         "('PySide6', 'shiboken6', 'pyqtgraph', 'gui'))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "", f"{package.__name__} pulled in: {out.stdout.strip()}"
 
 
@@ -45,8 +45,9 @@ def test_assessment_never_loads_reportlab() -> None:
         "    importlib.import_module(name)\n"
         "print(','.join(sorted(m for m in sys.modules if m.startswith('reportlab'))))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
 
 
@@ -63,7 +64,8 @@ def test_version_is_fast_path() -> None:
         " if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert "Probity" in out.stdout
     assert out.stdout.strip().endswith("HEAVY="), out.stdout

@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "main.py", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_judge_incomplete_lists_ids(tmp_path: Path) -> None:
     assert "incomplete: 16 questions unanswered: 1.2@validation, 2.1@validation" in out.stdout
 
 
-@pytest.mark.parametrize("payload", [b"", b"{\"format\": \"probity-assessment\", \"sch", b"\x00\xff"])
+@pytest.mark.parametrize("payload", [b"", b'{"format": "probity-assessment", "sch', b"\x00\xff"])
 def test_judge_broken_file_one_line_exit_2(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "broken.probity"
     path.write_bytes(payload)

@@ -66,8 +66,9 @@ def test_save_load_round_trip(doc: Assessment, tmp_path: Path) -> None:
     assert again.title == "ReadmitRisk"
 
 
-def test_crash_during_save_keeps_previous_file(doc: Assessment, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_during_save_keeps_previous_file(
+    doc: Assessment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "a.probity"
     storage.save(doc, path)
     before = path.read_bytes()
@@ -124,11 +125,20 @@ def _mutated(doc: Assessment, **changes) -> str:
         (lambda d: "[1, 2]", "expected a JSON object"),
         (lambda d: '{"hello": 1}', "not a Probity assessment"),
         (lambda d: _mutated(d, schema_version=99), "newer Probity"),
-        (lambda d: _mutated(d, answers={"9.9@validation": {"value": "Y"}}), "unknown question '9.9'"),
-        (lambda d: _mutated(d, answers={"1.1@validation": {"value": "maybe"}}), "not an allowed answer"),
+        (
+            lambda d: _mutated(d, answers={"9.9@validation": {"value": "Y"}}),
+            "unknown question '9.9'",
+        ),
+        (
+            lambda d: _mutated(d, answers={"1.1@validation": {"value": "maybe"}}),
+            "not an allowed answer",
+        ),
         (lambda d: _mutated(d, notes=42), "notes: expected text"),
         (lambda d: _mutated(d, **{"domains": {"main:D9": {}}}), "unknown domain"),
-        (lambda d: _mutated(d, **{"domains": {"main:D1": {"final": "medium"}}}), "not low, unclear or high"),
+        (
+            lambda d: _mutated(d, **{"domains": {"main:D1": {"final": "medium"}}}),
+            "not low, unclear or high",
+        ),
         (lambda d: _mutated(d, study_type="prospective"), "unknown study type"),
         (lambda d: _mutated(d, **{"instrument": {"id": "quadas-2"}}), "instrument.id"),
     ],
@@ -150,8 +160,9 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         storage.load(tmp_path)
 
 
-def test_new_files_get_ordinary_permissions_recovery_stays_private(doc: Assessment,
-                                                                  tmp_path: Path) -> None:
+def test_new_files_get_ordinary_permissions_recovery_stays_private(
+    doc: Assessment, tmp_path: Path
+) -> None:
     old = os.umask(0o022)
     try:
         storage.save(doc, tmp_path / "shared.probity")

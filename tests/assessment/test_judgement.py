@@ -78,8 +78,9 @@ def test_probast2019_applicable_questions(study_type, n_slots, dev_only_present)
     keys = [s.key for s in applicable_slots(doc.instrument, study_type, [])]
     assert len(keys) == n_slots
     assert ("4.5@development" in keys) is dev_only_present
-    assert not any(k.startswith(("4.5@validation", "4.8@validation", "4.9@validation"))
-                   for k in keys)
+    assert not any(
+        k.startswith(("4.5@validation", "4.8@validation", "4.9@validation")) for k in keys
+    )
 
 
 def test_all_yes_gives_low_and_complete() -> None:
@@ -231,8 +232,12 @@ def test_probast_ai_na_only_where_allowed_and_four_overall_tables() -> None:
     _rate_applicability(doc)
     j = judge(doc)
     assert j.complete, j.problems
-    assert {o.id for o in j.overall} == {"dev_quality", "eval_rob", "dev_applicability",
-                                         "eval_applicability"}
+    assert {o.id for o in j.overall} == {
+        "dev_quality",
+        "eval_rob",
+        "dev_applicability",
+        "eval_applicability",
+    }
     assert all(o.value == "low" for o in j.overall)
     doc.set_answer("E-4.7@internal", "N")
     j = judge(doc)
