@@ -64,7 +64,8 @@ def stages(identity: Path, work: Path) -> dict[str, float]:
     signed = sign_pdf(info.data, ident, reason="benchmark")
     t4 = time.perf_counter()
     (work / "stage.pdf").write_bytes(signed.data)
-    return {"imports (reportlab, pyHanko incl. aiohttp, cryptography)": t1 - t0, "build (reportlab + attachment)": t2 - t1,
+    return {"imports (reportlab, pyHanko incl. aiohttp, cryptography)": t1 - t0,
+            "build (reportlab + attachment)": t2 - t1,
             "open PKCS#12 (PBKDF2 600k)": t3 - t2, "sign + re-validate": t4 - t3,
             "pages": float(info.pages), "charts": float(info.charts),
             "bytes": float(len(signed.data))}

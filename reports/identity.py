@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from assessment.errors import ReportError
 from assessment import paths
+from assessment.errors import ReportError
 
 # RFC 9336 id-kp-documentSigning; cryptography 50 has no named constant for it.
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
-
 _CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"}
 
 

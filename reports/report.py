@@ -38,7 +38,6 @@ from reports import charts
 from reports.attachment import SignatureSlot, finish_pdf
 from reports.fonts import SANS, SANS_BOLD, missing_glyphs, register_fonts
 from reports.layout import (
-
     FRAME_WIDTH,
     HEAD_BG,
     RULE,

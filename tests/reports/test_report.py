@@ -7,8 +7,8 @@ import sys
 from io import BytesIO
 
 import pytest
-from report_helpers import INJECTION, all_text, make_full_doc, squash
 from pypdf import PdfReader
+from report_helpers import INJECTION, all_text, make_full_doc, squash
 
 from assessment.judgement import applicable_slots, judge
 from assessment.storage import loads
