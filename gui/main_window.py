@@ -325,8 +325,10 @@ class MainWindow(QMainWindow):
                                  "All changes saved" if path is not None else "No changes yet")
         self.saved_label.setStyleSheet("QLabel { color: #8c1d18; font-weight: 600; }"
                                        if modified else "QLabel { color: #135e2b; }")
-        self.setWindowModified(modified)
+        # Title first: marking a native window modified needs the "[*]" placeholder in place
+        # (recovering at start-up marks it before the document's title was ever shown).
         self.setWindowTitle(f"{self.ctx.doc.title} [*] — Probity")
+        self.setWindowModified(modified)
         self.act_undo.setEnabled(self.ctx.doc.can_undo)
         self.act_redo.setEnabled(self.ctx.doc.can_redo)
 

@@ -145,6 +145,24 @@ def test_recovery_after_a_simulated_crash(qtbot, dialogs):
     assert fresh.ctx.modified and fresh.saved_label.text() == "Unsaved changes"
 
 
+def test_recovering_into_a_native_window_marks_it_modified_without_a_qt_warning(qtbot, dialogs):
+    """At start-up the recovery question (a dialog parented to the window) gives the window a
+    native handle before any document title is shown; marking it modified must not warn."""
+    window = open_window(qtbot, answered_doc())
+    window.ctx.doc.set_notes("unsaved")
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.close_without_prompt()
+
+    fresh = MainWindow()
+    qtbot.addWidget(fresh, before_close_func=lambda w: w.close_without_prompt())
+    fresh.winId()  # the native window exists, as under a real display
+    dialogs.reply("ask_yes_no", True)
+    assert fresh.offer_recovery()
+    assert fresh.isWindowModified() and "[*]" in fresh.windowTitle()
+    assert fresh.ctx.doc.notes == "unsaved"  # the Qt-warning check (conftest) does the rest
+
+
 def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialogs):
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("unsaved")
