@@ -8,6 +8,7 @@ pyqtgraph is imported only when the results page builds its plots, keeping start
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -82,8 +83,8 @@ class ForestPlot:
         item = self.plot.getPlotItem()
         self.plot.setMinimumHeight(max(240, 90 + ROW_PX * len(rows)))
         item.clear()
-        item.setTitle(title, color=AXIS_COLOUR, size="11pt")
-        item.setLabel("bottom", title.split(" by ")[0], color=AXIS_COLOUR)
+        item.setTitle(_text(title), color=AXIS_COLOUR, size="11pt")
+        item.setLabel("bottom", _text(title.split(" by ")[0]), color=AXIS_COLOUR)
         rows = [r for r in rows if r.get("value") is not None]
         labels = [r["label"] for r in rows]
         values = np.array([_nan(r["value"]) for r in rows], dtype=float)
@@ -94,7 +95,7 @@ class ForestPlot:
         axis = item.getAxis("left")
         if not rows:
             axis.setTicks([[]])
-            item.setTitle(f"{title} — no values to show", color=AXIS_COLOUR, size="11pt")
+            item.setTitle(_text(f"{title} — no values to show"), color=AXIS_COLOUR, size="11pt")
             return
         ys = np.arange(len(rows), dtype=float)[::-1]
         has_ci = ~(np.isnan(low) | np.isnan(high))
@@ -147,7 +148,7 @@ class CurvePlot:
             item.legend.clear()
         else:
             _legend(item, self.legend_offset)
-        item.setTitle(f"{self.title} — {subtitle}" if subtitle else self.title,
+        item.setTitle(_text(f"{self.title} — {subtitle}" if subtitle else self.title),
                       color=AXIS_COLOUR, size="11pt")
         diag = pg.PlotDataItem([0, 1], [0, 1],
                                pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
@@ -161,7 +162,7 @@ class CurvePlot:
             if x.size == 0:
                 continue
             pen = pg.mkPen(colour(i), width=2)
-            kwargs: dict[str, Any] = {"pen": pen, "name": label}
+            kwargs: dict[str, Any] = {"pen": pen, "name": _text(label)}
             if markers:
                 kwargs.update(symbol="o", symbolSize=6, symbolBrush=colour(i),
                               symbolPen=pg.mkPen("w"))
@@ -193,7 +194,8 @@ class ShareBars:
             item.legend.clear()
         else:
             _legend(item, (-10, 10))
-        item.setTitle(f"Representativeness — {attribute}" if attribute else "Representativeness",
+        item.setTitle(_text(f"Representativeness — {attribute}" if attribute
+                            else "Representativeness"),
                       color=AXIS_COLOUR, size="11pt")
         labels = [str(r["group"]) for r in rows]
         present = [s for s in self.SERIES if any(r.get(s[0]) is not None for r in rows)]
@@ -214,3 +216,9 @@ class ShareBars:
         item.getAxis("bottom").setTicks([[(float(i), lab) for i, lab in enumerate(labels)]])
         item.setXRange(-0.6, max(len(rows), 1) - 0.4, padding=0)
         item.setYRange(0, max(top * 1.15, 0.05), padding=0)
+
+
+def _text(text: str) -> str:
+    """Plain text for pyqtgraph's titles, axis labels and legend entries, which render HTML:
+    column and group names come from the reviewer's data file and must show literally."""
+    return html.escape(str(text), quote=False)

@@ -257,3 +257,31 @@ def test_undo_of_the_evaluation_clears_the_results(qtbot, evaluated, ctx):
     assert ctx.doc.redo()
     assert page.is_complete() and page.models["groups"].rowCount() > 0
     assert data.is_complete()
+
+
+def test_plot_titles_and_legends_show_names_from_the_data_literally(qtbot):
+    """pyqtgraph renders titles, axis labels and legend entries as HTML; group and column
+    names come from the reviewer's file and must appear exactly as written."""
+    from gui.results.plots import CurvePlot, ForestPlot, ShareBars
+
+    hostile = "<b>x</b> &amp; <img src=/etc/hostname>"
+    curves = CurvePlot("ROC", "1 - specificity", "Sensitivity")
+    qtbot.addWidget(curves.widget)
+    curves.show(hostile, [(hostile, [0.0, 0.5, 1.0], [0.0, 0.7, 1.0])])
+    item = curves.widget.getPlotItem()
+    assert item.titleLabel.item.toPlainText() == f"ROC — {hostile}"
+    legend_label = item.legend.items[0][1]
+    assert legend_label.item.toPlainText() == hostile
+
+    forest = ForestPlot()
+    qtbot.addWidget(forest.widget)
+    forest.show(f"AUROC by group ({hostile})", [
+        {"label": hostile, "value": 0.7, "low": 0.6, "high": 0.8}], 0.7)
+    title = forest.plot.getPlotItem().titleLabel.item.toPlainText()
+    assert title == f"AUROC by group ({hostile})"
+
+    shares = ShareBars()
+    qtbot.addWidget(shares.widget)
+    shares.show(hostile, [{"group": hostile, "validation_share": 0.5}])
+    assert shares.widget.getPlotItem().titleLabel.item.toPlainText() == (
+        f"Representativeness — {hostile}")
