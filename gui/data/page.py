@@ -9,6 +9,7 @@ binds widgets to a :class:`ColumnMapping` and an :class:`EvaluationSpec` and run
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from dataclasses import dataclass
@@ -410,7 +411,7 @@ class ValidationDataPage(QWidget):
         self.file_label.setText(
             f"{table.file_name}{where} — {table.rows_read:,} rows × {len(table.columns)} columns"
         )
-        self.file_label.setToolTip(f"{loaded.path}\nSHA-256 {table.sha256}")
+        self.file_label.setToolTip(plain_tooltip(f"{loaded.path}\nSHA-256 {table.sha256}"))
         self.sheet_combo.blockSignals(True)
         self.sheet_combo.clear()
         self.sheet_combo.addItems(loaded.sheets)
@@ -925,9 +926,9 @@ class ValidationDataPage(QWidget):
         self._auto_reopen = bool(self._stored_candidates) and self.table is None
         first = self._stored_candidates[0] if self._stored_candidates else None
         self.reopen_button.setText(f"Load {first.name}" if first else "")
-        self.reopen_button.setToolTip(
+        self.reopen_button.setToolTip(plain_tooltip(
             f"{first}\nLoaded only if its SHA-256 matches the stored evaluation's." if first else ""
-        )
+        ))
         self.reopen_button.setVisible(first is not None and self.table is None)
         self._update_state()
         if self._auto_reopen and self.isVisible():
@@ -1044,6 +1045,14 @@ def stored_file_candidates(
         if exists and resolved not in out:
             out.append(resolved)
     return out
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` literally: Qt renders a tooltip that looks like HTML as
+    HTML, and file paths come from the reviewer's disk."""
+    if not text:
+        return ""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QTextDocument
 
 import gui.errors
 from assessment.document import Assessment
@@ -335,3 +335,6 @@ def test_file_names_that_look_like_markup_are_shown_literally(qtbot, page, tmp_p
     for label in (page.file_label, page.status):
         assert path.name in label.text()
         assert label.textFormat() == Qt.TextFormat.PlainText
+    shown = QTextDocument()
+    shown.setHtml(page.file_label.toolTip())  # how Qt renders a tooltip that looks like HTML
+    assert str(path) in shown.toPlainText()
