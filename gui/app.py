@@ -107,7 +107,9 @@ def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     paths = [Path(name) for name in files]
     assessments = [p for p in paths if p.suffix.lower() == ".probity"]
     data_files = [p for p in paths if p.suffix.lower() != ".probity"]
-    opened = bool(assessments) and window.load_file(assessments[0])
+    opened = bool(assessments) and window.offer_recovery(only=assessments[0])
+    if not opened and assessments:
+        opened = window.load_file(assessments[0])
     if not opened:
         opened = window.offer_recovery()
     if not opened and not data_files and window.ctx.settings.get("open_demo_at_start"):

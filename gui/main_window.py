@@ -38,6 +38,16 @@ DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet"}
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def _same_file(original: str | None, path: Path) -> bool:
+    """Whether a recovery's original file is ``path`` (compared as resolved absolute paths)."""
+    if not original:
+        return False
+    try:
+        return Path(original).resolve() == path.resolve()
+    except OSError:
+        return False
+
+
 def demo_path() -> Path | None:
     """The bundled demo assessment (resources/demo/demo.probity), if it is installed."""
     from importlib.resources import files
@@ -491,9 +501,15 @@ class MainWindow(QMainWindow):
             return True
         return False
 
-    def offer_recovery(self) -> bool:
-        """At start-up: offer the edits a crashed session left behind. True if one was opened."""
+    def offer_recovery(self, only: Path | None = None) -> bool:
+        """At start-up: offer the edits a crashed session left behind. True if one was opened.
+
+        ``only``: offer just the edits of that .probity file (it was named on the command line;
+        opening it without asking would let its next autosave overwrite the crashed edits).
+        """
         for recovery in pending_recoveries(self.ctx):
+            if only is not None and not _same_file(recovery.original, only):
+                continue
             where = recovery.original or "a document that was never saved"
             text = (f"Probity did not close properly. Unsaved edits of “{recovery.title}” "
                     f"({where}) were kept at {recovery.saved}.\n\nRecover them? "

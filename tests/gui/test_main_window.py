@@ -163,6 +163,27 @@ def test_recovering_into_a_native_window_marks_it_modified_without_a_qt_warning(
     assert fresh.ctx.doc.notes == "unsaved"  # the Qt-warning check (conftest) does the rest
 
 
+def test_opening_a_file_with_crashed_edits_offers_them_first(qtbot, tmp_path, dialogs):
+    """Started with a .probity file (double-click) whose edits a crash left behind: the
+    recovery is offered, not silently overwritten by the next autosave of that file."""
+    window = open_window(qtbot, answered_doc())
+    saved = tmp_path / "review.probity"
+    dialogs.reply("ask_save_path", saved)
+    assert window.save_as()
+    window.ctx.doc.set_notes("typed after saving, then the process died")
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.close_without_prompt()
+
+    fresh = MainWindow()
+    qtbot.addWidget(fresh, before_close_func=lambda w: w.close_without_prompt())
+    dialogs.reply("ask_yes_no", True)
+    gui_app.open_initial_document(fresh, [str(saved)])
+    assert dialogs.asked("ask_yes_no") == 1
+    assert fresh.ctx.doc.notes == "typed after saving, then the process died"
+    assert fresh.ctx.path == saved.resolve() and fresh.ctx.modified
+
+
 def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialogs):
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("unsaved")
