@@ -371,6 +371,8 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard("opening another assessment"):
             return False
         self.autosave.discard()
+        if self.offer_recovery(only=path):  # a crash left edits of this file: offer them first,
+            return True  # before its next autosave would overwrite them
         self.ctx.set_document(doc, path.resolve())
         self.ctx.settings.add_recent(path)
         self.ctx.show_status(f"Opened {path.name}")

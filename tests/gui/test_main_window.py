@@ -184,6 +184,25 @@ def test_opening_a_file_with_crashed_edits_offers_them_first(qtbot, tmp_path, di
     assert fresh.ctx.path == saved.resolve() and fresh.ctx.modified
 
 
+def test_file_open_of_a_file_with_crashed_edits_offers_them(qtbot, tmp_path, dialogs):
+    window = open_window(qtbot, answered_doc())
+    saved = tmp_path / "review.probity"
+    dialogs.reply("ask_save_path", saved)
+    assert window.save_as()
+    window.ctx.doc.set_notes("typed after saving, then the process died")
+    qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
+    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.close_without_prompt()
+
+    running = open_window(qtbot, answered_doc())  # a later session, on another document
+    dialogs.reply("ask_open_path", saved)
+    dialogs.reply("ask_yes_no", True)
+    assert running.open_dialog()
+    assert dialogs.asked("ask_yes_no") == 1
+    assert running.ctx.doc.notes == "typed after saving, then the process died"
+    assert running.ctx.path == saved.resolve() and running.ctx.modified
+
+
 def test_declining_recovery_deletes_it_and_opens_the_start_document(qtbot, dialogs):
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("unsaved")
