@@ -246,11 +246,7 @@ def _read_delimited(
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path.name} is empty; choose the file that holds the data.") from exc
     except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        raise DataError(
-            f"Cannot parse {path.name} as text separated by {_delim_name(delim)}: {detail}; "
-            "check the delimiter and quoting."
-        ) from exc
+        raise DataError(_parser_error_message(path.name, delim, str(exc))) from exc
     names = [str(c) for c in frame.columns]
     duplicates = _duplicates_from_raw(raw_header, names)
     return LoadedTable(
@@ -263,6 +259,28 @@ def _read_delimited(
         encoding=encoding,
         decimal=decimal,
         duplicates=duplicates,
+    )
+
+
+def _parser_error_message(file_name: str, delim: str, detail: str) -> str:
+    """Say what pandas' C parser found in the user's words (which line, how many fields)."""
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+    if fields:
+        want, line, saw = fields.groups()
+        return (
+            f"{file_name}: line {line} has {saw} fields but the header has {want} "
+            f"(separator {_delim_name(delim)}); fix that line (a stray separator or an "
+            "unclosed quote) or choose the right delimiter."
+        )
+    if "EOF inside string" in detail:
+        return (
+            f"{file_name}: a quoted value is never closed (a lone \" character); "
+            "fix the quoting and load the file again."
+        )
+    last = detail.strip().splitlines()[-1] if detail.strip() else "unreadable text"
+    return (
+        f"Cannot read {file_name} as text separated by {_delim_name(delim)} ({last}); "
+        "check the delimiter and quoting."
     )
 
 

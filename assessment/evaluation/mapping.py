@@ -718,7 +718,20 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
                             "warning",
                         )
                     )
+        n_before = len(issues)
         attempt(mapping.score, lambda: _check_threshold(mapping))
+        if mapping.score_kind == "score" and len(issues) == n_before:
+            # A raw score's threshold is the model's decision rule, not something to guess:
+            # say plainly which rule will be applied (suggest_mapping starts at the median).
+            issues.append(
+                MappingIssue(
+                    mapping.score,
+                    f"Raw scores (not probabilities): a case counts as predicted positive when "
+                    f"{mapping.score} ≥ {mapping.effective_threshold:g}. Set the threshold the "
+                    "model is used with; calibration metrics need probabilities.",
+                    "info",
+                )
+            )
     elif roles_ok and mapping.prediction:
         col = attempt(
             mapping.prediction, lambda: _resolve_column(table, mapping.prediction, "prediction")

@@ -448,3 +448,13 @@ def test_prepare_one_million_rows_is_vectorised() -> None:
     assert inputs.provenance.excluded == {"missing score": len(range(0, n, 997))}
     # A Python loop over rows takes tens of seconds here; vectorised code well under one.
     assert elapsed < 3.0, f"prepare_input took {elapsed:.2f} s for 1M rows"
+
+
+def test_raw_scores_say_which_decision_rule_applies() -> None:
+    frame = pd.DataFrame({"y": [0, 1, 0, 1] * 10, "risk": [3.0, 7.5, 1.0, 9.0] * 10,
+                          "sex": ["F", "M"] * 20})
+    mapping = suggest_mapping(frame)
+    assert mapping.score == "risk" and mapping.score_kind == "score"
+    infos = [i for i in check_mapping(frame, mapping) if i.severity == "info"]
+    assert len(infos) == 1 and "risk ≥" in infos[0].message
+    assert not [i for i in check_mapping(frame, mapping) if i.severity == "error"]
