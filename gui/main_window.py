@@ -48,6 +48,16 @@ def _same_file(original: str | None, path: Path) -> bool:
         return False
 
 
+def _local_time(iso: str) -> str:
+    """An ISO-8601 timestamp as the reviewer reads it: local time, minutes precision."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return iso or "an unknown time"
+
+
 def demo_path() -> Path | None:
     """The bundled demo assessment (resources/demo/demo.probity), if it is installed."""
     from importlib.resources import files
@@ -514,7 +524,7 @@ class MainWindow(QMainWindow):
                 continue
             where = recovery.original or "a document that was never saved"
             text = (f"Probity did not close properly. Unsaved edits of “{recovery.title}” "
-                    f"({where}) were kept at {recovery.saved}.\n\nRecover them? "
+                    f"({where}) were kept at {_local_time(recovery.saved)}.\n\nRecover them? "
                     "Choosing No deletes the recovered edits.")
             if self.ctx.ask_yes_no("Recover unsaved edits", text, default_yes=True):
                 try:

@@ -15,8 +15,8 @@ import gui.errors
 from assessment.document import Assessment
 from gui.context import AppContext
 from gui.data.page import ValidationDataPage, file_sha256, stored_file_candidates
-from gui.main_window import MainWindow
 from gui.data.session import EvaluationSession
+from gui.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)
