@@ -90,8 +90,11 @@ def report(parent: QWidget | None, exc: BaseException, log_file: Path | None = N
 
 
 def run_modal(dialog: QDialog) -> int:
-    """Run a dialog modally and return its result code: the one place that enters a dialog's
-    event loop (Qt's ``QDialog.exec``; no Python code is evaluated), so tests can stand in for it."""
+    """Run a dialog modally and return its result code.
+
+    The one place that enters a dialog's event loop (Qt's ``QDialog.exec``; no Python code is
+    evaluated), so tests can stand in for it.
+    """
     return int(dialog.exec())
 
 
