@@ -33,6 +33,46 @@ def _lookup(source: dict[str, dict[str, float]], name: str) -> dict[str, float] 
     return None
 
 
+# Names under which a data attribute usually appears for a datasheet's demographic attribute.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sex": ("sex", "gender"),
+    "age_band": ("age_band", "age band", "age_group", "age group", "agegroup", "age_cat", "age"),
+    "race": ("race",),
+    "ethnicity": ("ethnicity", "ethnic_group", "ethnic group", "ethnic"),
+}
+
+
+def suggest_demographics_map(
+    attributes: list[str], demographics: dict[str, dict[str, float]]
+) -> dict[str, str]:
+    """{data attribute: demographics attribute} for attributes that are named differently.
+
+    An attribute whose name already matches (ignoring case and spacing) needs no entry; others
+    are matched through the usual synonyms ("gender" -> "sex", "age_cat" -> "age_band"). Each
+    demographics attribute is used at most once; anything ambiguous is left unmapped for the
+    user rather than guessed.
+    """
+    targets = {_norm(t): t for t in demographics}
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for attr in attributes:
+        if _norm(attr) in targets:
+            used.add(targets[_norm(attr)])
+    for attr in attributes:
+        if _norm(attr) in targets:
+            continue
+        key = _norm(attr.replace("_", " "))
+        hits = [
+            t for t in demographics
+            if t not in used
+            and key in {_norm(s.replace("_", " ")) for s in _SYNONYMS.get(_norm(t), ())}
+        ]
+        if len(hits) == 1:
+            out[attr] = hits[0]
+            used.add(hits[0])
+    return out
+
+
 def _shares(dist: dict[str, float] | None) -> dict[str, float] | None:
     if not dist:
         return None

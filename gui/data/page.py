@@ -96,6 +96,8 @@ class ValidationDataPage(QWidget):
         self._stored_candidates: list[Path] = []
         self._auto_reopen = False
         self._check_serial = 0
+        # The stored run's {data attribute: demographics attribute} choices, kept on re-runs.
+        self._stored_demographics_map: dict[str, str] = {}
         self.quick = QuickJobs(self)
         self.setAcceptDrops(True)
         self._build()
@@ -651,6 +653,13 @@ class ValidationDataPage(QWidget):
             }
             population = doc.reference_population or {}
         kind_choice = self.output_kind.currentData()
+        from assessment.evaluation.representativeness import suggest_demographics_map
+
+        attributes = list(self.current_mapping().attributes) if self.table is not None else []
+        demographics_map = suggest_demographics_map(attributes, {**population, **training})
+        demographics_map.update(
+            {a: t for a, t in self._stored_demographics_map.items() if a in attributes}
+        )
         return EvaluationSpec(
             threshold=float(self.threshold_spin.value()) if kind_choice != "class" else 0.5,
             intersections=intersections,
@@ -661,6 +670,7 @@ class ValidationDataPage(QWidget):
             min_events=int(self.min_events_spin.value()),
             training_demographics=training,
             reference_population=population,
+            demographics_map=demographics_map,
         )
 
     def _apply_spec(self, spec: dict[str, Any]) -> None:
@@ -677,6 +687,9 @@ class ValidationDataPage(QWidget):
             if attr in self.reference_value_combos:
                 self.reference_value_combos[attr].setCurrentText(str(value))
         self.set_intersections([tuple(c) for c in spec.get("intersections") or []])
+        self._stored_demographics_map = {
+            str(k): str(v) for k, v in (spec.get("demographics_map") or {}).items()
+        }
 
     # ------------------------------------------------------------------ inline validation
     def _form_changed(self, *_: Any) -> None:

@@ -196,8 +196,9 @@ class SignExportPage(QWidget):
         self.identity_combo.currentIndexChanged.connect(self._identity_changed)
         self.create_button.clicked.connect(self.create_identity)
         self.import_button.clicked.connect(self.import_identity)
-        self.export_button.clicked.connect(self.export_signed_pdf)
-        self.verify_button.clicked.connect(self.open_verify_dialog)
+        # clicked(bool) would pass its "checked" flag as the first argument: call without it.
+        self.export_button.clicked.connect(lambda: self.export_signed_pdf())
+        self.verify_button.clicked.connect(lambda: self.open_verify_dialog())
 
     # ------------------------------------------------------------------ page protocol
     def is_complete(self) -> bool:

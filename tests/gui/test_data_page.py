@@ -338,3 +338,20 @@ def test_file_names_that_look_like_markup_are_shown_literally(qtbot, page, tmp_p
     shown = QTextDocument()
     shown.setHtml(page.file_label.toolTip())  # how Qt renders a tooltip that looks like HTML
     assert str(path) in shown.toPlainText()
+
+
+
+def test_rerun_keeps_the_demographics_mapping(qtbot, dialogs):
+    """Re-running the demo from the GUI keeps gender → sex, so representativeness still has
+    the gender rows the stored result has."""
+    window = MainWindow()
+    qtbot.addWidget(window, before_close_func=lambda w: w.close_without_prompt())
+    assert window.open_demo()
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.page("data")
+    with qtbot.waitSignal(page.table_loaded, timeout=30000):
+        window.go_to("data")
+    stored = window.ctx.doc.evaluation["config"]["spec"]["demographics_map"]
+    assert stored.get("gender") == "sex"
+    assert page.current_spec().demographics_map == stored

@@ -6,6 +6,7 @@ import gc
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 import gui.errors
 from assessment.document import Assessment, Reviewer
@@ -181,3 +182,20 @@ def test_import_organisation_identity(qtbot, page, tmp_path, monkeypatch, shown)
     assert page.selected_identity().name == "issued.p12"
     assert "Org Signer" in page.identity_info.text() or "issued" in page.identity_info.text()
     assert page.export_button.isEnabled()
+
+
+def test_export_button_click_asks_for_the_path_and_exports(qtbot, page, ctx, tmp_path,
+                                                           monkeypatch, shown):
+    """The real button, clicked: its clicked(bool) flag must not reach export_signed_pdf."""
+    create_identity(qtbot, page)
+    out = tmp_path / "clicked.pdf"
+    monkeypatch.setattr(ctx, "ask_save_path", lambda *a, **k: out)
+    monkeypatch.setattr(gui.errors, "ask_passphrase", lambda *a, **k: PASSPHRASE)
+    with qtbot.waitSignal(page.exported, timeout=120000) as blocker:
+        qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].path == out and blocker.args[0].verification.ok
+    assert not shown
+    qtbot.mouseClick(page.verify_button, Qt.MouseButton.LeftButton)
+    dialogs = page.findChildren(VerifyDialog)
+    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    dialogs[0].close()
