@@ -280,6 +280,7 @@ def spec_from_args(
 ) -> EvaluationSpec:
     """EvaluationSpec from the options; --reference values are checked against the groups."""
     from assessment.errors import DataError
+    from assessment.evaluation.representativeness import suggest_demographics_map
     from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
     values: dict[str, str] = {}
@@ -313,6 +314,9 @@ def spec_from_args(
         min_events=args.min_events,
         reference_population=population,
         training_demographics=training,
+        demographics_map=suggest_demographics_map(
+            list(mapping.attributes), {**population, **training}
+        ),
     )
 
 

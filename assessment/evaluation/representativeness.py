@@ -33,13 +33,18 @@ def _lookup(source: dict[str, dict[str, float]], name: str) -> dict[str, float] 
     return None
 
 
-# Names under which a data attribute usually appears for a datasheet's demographic attribute.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "sex": ("sex", "gender"),
-    "age_band": ("age_band", "age band", "age_group", "age group", "agegroup", "age_cat", "age"),
-    "race": ("race",),
-    "ethnicity": ("ethnicity", "ethnic_group", "ethnic group", "ethnic"),
-}
+# Names that denote the same demographic attribute in data files and datasheets.
+_EQUIVALENT_NAMES: tuple[frozenset[str], ...] = (
+    frozenset({"sex", "gender"}),
+    frozenset({"age band", "age group", "agegroup", "age cat", "age"}),
+    frozenset({"race"}),
+    frozenset({"ethnicity", "ethnic group", "ethnic"}),
+)
+
+
+def _name_class(name: str) -> frozenset[str] | None:
+    key = _norm(name.replace("_", " "))
+    return next((c for c in _EQUIVALENT_NAMES if key in c), None)
 
 
 def suggest_demographics_map(
@@ -48,25 +53,18 @@ def suggest_demographics_map(
     """{data attribute: demographics attribute} for attributes that are named differently.
 
     An attribute whose name already matches (ignoring case and spacing) needs no entry; others
-    are matched through the usual synonyms ("gender" -> "sex", "age_cat" -> "age_band"). Each
-    demographics attribute is used at most once; anything ambiguous is left unmapped for the
-    user rather than guessed.
+    are matched through names that mean the same ("gender" and "sex", "age_cat" and
+    "age_band"), in either direction. Each demographics attribute is used at most once; anything
+    ambiguous is left unmapped for the user rather than guessed.
     """
     targets = {_norm(t): t for t in demographics}
+    used = {targets[_norm(a)] for a in attributes if _norm(a) in targets}
     out: dict[str, str] = {}
-    used: set[str] = set()
     for attr in attributes:
-        if _norm(attr) in targets:
-            used.add(targets[_norm(attr)])
-    for attr in attributes:
-        if _norm(attr) in targets:
+        cls = _name_class(attr)
+        if _norm(attr) in targets or cls is None:
             continue
-        key = _norm(attr.replace("_", " "))
-        hits = [
-            t for t in demographics
-            if t not in used
-            and key in {_norm(s.replace("_", " ")) for s in _SYNONYMS.get(_norm(t), ())}
-        ]
+        hits = [t for t in demographics if t not in used and _name_class(t) == cls]
         if len(hits) == 1:
             out[attr] = hits[0]
             used.add(hits[0])

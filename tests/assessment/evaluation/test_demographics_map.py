@@ -20,3 +20,8 @@ def test_ambiguous_or_taken_targets_are_left_to_the_user() -> None:
     assert suggest_demographics_map(["sex", "gender"], DEMOGRAPHICS) == {}
     assert suggest_demographics_map(["insurance"], DEMOGRAPHICS) == {}
     assert suggest_demographics_map(["gender"], {}) == {}
+
+
+def test_matching_works_in_both_directions() -> None:
+    assert suggest_demographics_map(["sex", "age_cat"], {"gender": {}, "age group": {}}) == {
+        "sex": "gender", "age_cat": "age group"}
