@@ -207,8 +207,10 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
         training_demographics={a: {g: float(c) for g, c in groups.items()}
                                for a, groups in ctx.doc.training_demographics.items()},
         reference_population=ctx.doc.reference_population,
+        demographics_map={"gender": "sex"},  # the datasheet says "sex", the data "gender"
     )
     assert stored["config"]["spec"] == spec.to_json()
+    assert {r["attribute"] for r in stored["result"]["representativeness"]} >= {"gender", "race"}
     expected = evaluate(prepare_input(table, mapping), spec).to_json()
     assert stored["result"]["groups"] == expected["groups"]
 
