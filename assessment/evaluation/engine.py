@@ -139,9 +139,7 @@ def _threshold_grid(kind: str, ss: SortedScores, points: int) -> np.ndarray:
     return _sorted_quantiles(ss, points)
 
 
-def _context(
-    inputs: EvaluationInput, spec: EvaluationSpec, *, curves: bool = True
-) -> _Context:
+def _context(inputs: EvaluationInput, spec: EvaluationSpec, *, curves: bool = True) -> _Context:
     y = np.asarray(inputs.y_true, dtype=bool)
     score = None if inputs.score is None else np.asarray(inputs.score, dtype=np.float64)
     is_prob = inputs.score_kind == "probability"
@@ -305,8 +303,8 @@ def _probability_stats(
     stats.recal = recal
     stats.values["calibration_intercept"] = recal.intercept
     stats.values["calibration_slope"] = recal.slope
-    stats.reasons["calibration_intercept"] = list(recal.reasons)
-    stats.reasons["calibration_slope"] = list(recal.reasons)
+    stats.reasons["calibration_intercept"] = list(recal.intercept_reasons)
+    stats.reasons["calibration_slope"] = list(recal.slope_reasons)
     for mid in PROBABILITY_METRICS:
         stats.lo[mid] = nan.copy()
         stats.hi[mid] = nan.copy()
@@ -556,8 +554,10 @@ def _methods(spec: EvaluationSpec, kind: str) -> dict[str, str]:
     m["brier"] = boot
     m["oe_ratio"] = boot
     recal = (
-        f"logistic recalibration by Newton–Raphson on logit(p) (p clipped to "
-        f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]); CI: {boot}; replicates take one Newton step from "
+        f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "
+        f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]) by damped Newton–Raphson with step halving on the "
+        f"log-likelihood; separation and constant scores are detected exactly (no finite "
+        f"slope); CI: {boot}; replicates take one Newton step from "
         "the full-sample fit (one-step bootstrap, Moulton & Zeger 1991)"
     )
     m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
@@ -601,11 +601,21 @@ def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:
             "reported; the threshold grid uses score quantiles."
         )
     elif ctx.score is not None:
-        clipped = int(np.count_nonzero((ctx.score < LOGIT_EPS) | (ctx.score > 1 - LOGIT_EPS)))
-        if clipped:
+        s = ctx.score
+        exact = int(np.count_nonzero((s == 0) | (s == 1)))
+        near = int(np.count_nonzero((s < LOGIT_EPS) | (s > 1 - LOGIT_EPS))) - exact
+        if exact or near:
+            parts = []
+            if exact:
+                parts.append(f"{exact} predicted probabilities of exactly 0 or 1")
+            if near:
+                parts.append(
+                    f"{near} other{'s' if near != 1 else ''} within {LOGIT_EPS:g} of 0 or 1"
+                )
             notes.append(
-                f"calibration: {clipped} predicted probabilities of exactly 0 or 1 were clipped "
-                f"to [{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}] before taking logits."
+                f"calibration: {' and '.join(parts)} were clipped to [{LOGIT_EPS:g}, "
+                f"1 − {LOGIT_EPS:g}] before taking logits (logit ±23.03), so they enter the "
+                "calibration fits as very confident predictions."
             )
     return notes
 

@@ -5,7 +5,8 @@ with the data. Each grouping (an attribute, an intersection, or everyone) is a v
 group codes; counts come from ``np.bincount`` on ``code * 2 + outcome``; AUROC comes from a single
 global sort of the scores followed by a (radix, stable) sort of the group codes, which puts every
 group's scores in ascending order side by side, so tie blocks and rank sums are found for all
-groups at once. Logistic recalibration is a Newton–Raphson fit run for all groups together.
+groups at once. Logistic recalibration is a damped Newton–Raphson fit (step halving on the
+log-likelihood) run for all groups together.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ OVERALL_GROUP = "All"
 # Probabilities of exactly 0 or 1 have an infinite logit; they are clipped to this distance
 # from the bounds before logistic recalibration (the method string says so).
 LOGIT_EPS = 1e-10
-NEWTON_STOP = 1e-4
-NEWTON_MAX_ITER = 60
+# Damped Newton: stop when a step is below NEWTON_TOL·(1 + |θ|); give up after NEWTON_MAX_ITER
+# iterations or MAX_HALVINGS halvings of one step (neither happens when the MLE exists).
+NEWTON_TOL = 1e-9
+NEWTON_MAX_ITER = 100
+MAX_HALVINGS = 40
 WARM_START_ROWS = 50_000
-# A recalibration coefficient beyond this size means the outcome is (quasi-)separated by the
-# score within the group: the maximum-likelihood estimate does not exist.
-SEPARATION_LIMIT = 1e3
 
 PROPORTION_METRICS: tuple[str, ...] = (
     "tpr",
@@ -427,8 +428,7 @@ def placement_covariance(
     """
     size = parent_of.size
     out = np.zeros(size)
-    for cls, n_cls, n_parent in ((True, child_n[0], parent_n[0]), (False, child_n[1],
-                                                                   parent_n[1])):
+    for cls, n_cls, n_parent in ((True, child_n[0], parent_n[0]), (False, child_n[1], parent_n[1])):
         rows = y == cls
         c = codes[rows]
         a = place_child[rows]
@@ -458,13 +458,11 @@ EXP_MAX = 709.0
 def expit(x: np.ndarray) -> np.ndarray:
     """Logistic function 1 / (1 + exp(−x)) that cannot overflow.
 
-    A separated tiny group drives its recalibration coefficients towards
-    :data:`SEPARATION_LIMIT`, so a + b·logit(p) reaches ±10⁴ and exp(−x) would overflow. The
-    exponent is clipped at :data:`EXP_MAX`: for x < −709 the result is 1/(1 + e⁷⁰⁹) ≈ 1.2e−308
-    instead of a value even closer to 0, an absolute error below the smallest normal double,
-    which no weight π(1 − π) or residual y − π can resolve. For x ≥ −709 the result is the
-    plain formula's, bit for bit. (Four in-place passes: this runs on every row in each Newton
-    iteration and bootstrap feature block.)
+    The exponent is clipped at :data:`EXP_MAX`: for x < −709 the result is 1/(1 + e⁷⁰⁹) ≈
+    1.2e−308 instead of a value even closer to 0, an absolute error below the smallest normal
+    double, which no weight π(1 − π) or residual y − π can resolve. For x ≥ −709 the result is
+    the plain formula's, bit for bit. (Four in-place passes: this runs on every row of each
+    bootstrap feature block.)
     """
     out = np.negative(x)
     np.minimum(out, EXP_MAX, out=out)
@@ -474,9 +472,152 @@ def expit(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _loglik_rows(eta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row Bernoulli log-likelihood y·η − log(1 + e^η) and π = expit(η), both stable for
+    any η (one exp and one log1p of e^−|η|, which never overflows)."""
+    e = np.exp(-np.abs(eta))
+    inv = 1.0 / (1.0 + e)
+    pi = np.where(eta >= 0, inv, e * inv)
+    ll = y * eta - np.maximum(eta, 0.0) - np.log1p(e)
+    return ll, pi
+
+
+def _model_rows(theta_rows: np.ndarray, x: np.ndarray, y: np.ndarray, slope: bool) -> np.ndarray:
+    """Columns (ll, score…, information…) per row at the given per-row coefficients.
+
+    Offset model (calibration-in-the-large, η = α + x): ll, r, w. Slope model (η = a + b·x):
+    ll, r, r·x, w, w·x, w·x² — with r = y − π and w = π(1 − π).
+    """
+    if slope:
+        eta = theta_rows[..., 0] + theta_rows[..., 1] * x
+    else:
+        eta = theta_rows[..., 0] + x
+    ll, pi = _loglik_rows(eta, y)
+    r = y - pi
+    w = pi * (1.0 - pi)
+    if not slope:
+        return np.stack((ll, r, w))
+    wx = w * x
+    return np.stack((ll, r, r * x, w, wx, wx * x))
+
+
+def _group_totals(codes: np.ndarray, size: int, rows: np.ndarray) -> np.ndarray:
+    """Per-group sums of each row column (columns × groups)."""
+    return np.stack([np.bincount(codes, weights=col, minlength=size) for col in rows])
+
+
+def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Newton step H⁻¹·U per group from totals (ll, U…, H…); ``ok`` is False where H is
+    singular (numerically)."""
+    if not slope:
+        _, u, h = tot
+        ok = h > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, u / h, 0.0)[:, None], ok
+    _, u0, u1, h00, h01, h11 = tot
+    det = h00 * h11 - h01 * h01
+    ok = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d0 = np.where(ok, (h11 * u0 - h01 * u1) / det, 0.0)
+        d1 = np.where(ok, (h00 * u1 - h01 * u0) / det, 0.0)
+    return np.stack((d0, d1), axis=1), ok
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """One model's coefficients per group (NaN where not converged), the point where the
+    per-row quantities were last evaluated and those rows (single-group fits only)."""
+
+    theta: np.ndarray  # groups × k
+    converged: np.ndarray
+    iterations: int
+    eval_theta: np.ndarray | None = None
+    eval_rows: np.ndarray | None = None
+
+
+def damped_newton(
+    codes: np.ndarray,
+    size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    active: np.ndarray,
+    start: np.ndarray,
+    slope: bool,
+    first: np.ndarray | None = None,
+) -> FitResult:
+    """Maximum-likelihood logistic recalibration fits of all ``active`` groups at once.
+
+    Damped Newton–Raphson: the full Newton step is tried and halved while it lowers the group's
+    log-likelihood (step halving, as in IRLS implementations, e.g. R's glm.fit); a group stops
+    when its Newton step is below :data:`NEWTON_TOL`·(1 + |θ|), at which point the quadratic
+    convergence of Newton leaves an error of order NEWTON_TOL². The log-likelihood of a
+    logistic model is concave, so every accepted step increases it and the iteration converges
+    to the maximum whenever it exists; callers rule out the cases where it does not (one class,
+    separation, constant scores) before fitting. Each iteration is one pass over the rows of the
+    groups still iterating. ``first``: the per-row columns at ``start`` when already known.
+    """
+    k = 2 if slope else 1
+    theta = np.broadcast_to(np.asarray(start, dtype=np.float64), (size, k)).copy()
+    single = size == 1
+
+    def evaluate_at(th: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if single:
+            rows = _model_rows(th[0], x, y, slope)
+            return rows.sum(axis=1)[:, None], rows
+        if need.all():
+            return _group_totals(codes, size, _model_rows(th[codes], x, y, slope)), None
+        idx = np.flatnonzero(need[codes])
+        cc = codes[idx]
+        rows = _model_rows(th[cc], x[idx], y[idx], slope)
+        return _group_totals(cc, size, rows), None
+
+    if first is not None:
+        tot = first.sum(axis=1)[:, None] if single else _group_totals(codes, size, first)
+        last_rows = first if single else None
+    else:
+        tot, last_rows = evaluate_at(theta, active)
+    eval_theta = theta.copy()
+    direction, invertible = _newton_direction(tot, slope)
+    live = active & invertible
+    ok = np.zeros(size, dtype=bool)
+    scale = np.ones(size)
+    iterations = 0
+    for it in range(1, NEWTON_MAX_ITER + 1):
+        if not live.any():
+            break
+        iterations = it
+        tiny = live & (
+            np.max(np.abs(direction), axis=1) <= NEWTON_TOL * (1 + np.max(np.abs(theta), axis=1))
+        )
+        theta[tiny] += direction[tiny]
+        ok |= tiny
+        live &= ~tiny
+        if not live.any():
+            break
+        trial = theta + scale[:, None] * direction
+        new, rows = evaluate_at(np.where(live[:, None], trial, theta), live)
+        with np.errstate(invalid="ignore"):
+            better = live & (new[0] >= tot[0] - 1e-12 * np.abs(tot[0]))
+        theta[better] = trial[better]
+        tot[:, better] = new[:, better]
+        if single and better[0]:
+            last_rows, eval_theta = rows, theta.copy()
+        scale[better] = 1.0
+        step, inv = _newton_direction(tot, slope)
+        direction[better] = step[better]
+        live &= ~(better & ~inv)
+        worse = live & ~better
+        scale[worse] *= 0.5
+        live &= scale > 2.0**-MAX_HALVINGS
+    theta[~ok] = np.nan
+    if single:
+        return FitResult(theta, ok, iterations, eval_theta, last_rows)
+    return FitResult(theta, ok, iterations)
+
+
 @dataclass(frozen=True)
 class NewtonRows:
-    """Per-row Newton quantities of the overall fit at its last evaluation point.
+    """Per-row quantities of the overall fits at their last evaluation points.
 
     Every subgroup fit starts from that point, where its rows' quantities are these same
     arrays, so the first Newton iteration of every grouping needs only bincounts (no exp).
@@ -485,8 +626,8 @@ class NewtonRows:
     alpha: float
     a: float
     b: float
-    offset_rows: tuple[np.ndarray, np.ndarray]  # π, π(1 − π) of the offset model
-    slope_rows: tuple[np.ndarray, ...]  # r, r·x, w, w·x, w·x² of the slope model
+    offset_rows: np.ndarray  # ll, r, w of the offset model
+    slope_rows: np.ndarray  # ll, r, r·x, w, w·x, w·x² of the slope model
 
 
 @dataclass(frozen=True)
@@ -495,114 +636,65 @@ class Recalibration:
 
     - ``intercept``: calibration-in-the-large, α in logit P(y) = α + logit(p) (offset model).
     - ``slope_a``, ``slope``: a and b in logit P(y) = a + b·logit(p).
-    ``reasons[g]`` is None when both fits converged, else why the values are undefined.
-    ``rows`` (overall fit only) seeds the subgroup fits.
+    The two fits are independent: ``intercept_reasons[g]`` / ``slope_reasons[g]`` is None when
+    that fit converged, else why its value is undefined. ``rows`` (overall fit only) seeds the
+    subgroup fits.
     """
 
     intercept: np.ndarray
     slope_a: np.ndarray
     slope: np.ndarray
-    reasons: list[str | None]
+    intercept_reasons: list[str | None]
+    slope_reasons: list[str | None]
     rows: NewtonRows | None = None
+    iterations: int = 0
 
 
-def _offset_rows(alpha_rows: np.ndarray | float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pi = expit(alpha_rows + x)
-    return pi, pi * (1 - pi)
+CONSTANT_SCORE = (
+    "the score is constant in this group: a calibration slope needs at least two distinct "
+    "predicted probabilities"
+)
+SEPARATED = (
+    "the score separates the outcome in this group (every event scored at or above every "
+    "non-event, or the reverse): the maximum-likelihood slope is infinite"
+)
+NOT_CONVERGED = "the logistic recalibration did not converge within {n} Newton iterations"
 
 
-def _slope_rows(
-    a_rows: np.ndarray | float, b_rows: np.ndarray | float, x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    pi = expit(a_rows + b_rows * x)
-    r = y - pi
-    w = pi * (1 - pi)
-    wx = w * x
-    return r, r * x, w, wx, wx * x
+def score_ranges(
+    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (group, outcome) minimum and maximum of ``x`` (size × 2 each; ±inf where empty)."""
+    key = codes * 2 + y.astype(np.intp)
+    lo = np.full(2 * size, np.inf)
+    hi = np.full(2 * size, -np.inf)
+    np.minimum.at(lo, key, x)
+    np.maximum.at(hi, key, x)
+    return lo.reshape(size, 2), hi.reshape(size, 2)
 
 
-def _newton_offset(
-    codes: np.ndarray,
-    size: int,
-    x: np.ndarray,
-    n_pos: np.ndarray,
-    active: np.ndarray,
-    start: float,
-    first: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[np.ndarray, np.ndarray, tuple[float, tuple[np.ndarray, np.ndarray]] | None]:
-    """α per group solving Σ y = Σ expit(α + x) by Newton–Raphson.
+def slope_identifiable(
+    codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray, active: np.ndarray
+) -> list[str | None]:
+    """Why the slope model's maximum-likelihood estimate does not exist, per active group.
 
-    Only ``active`` groups (both classes present) are iterated; a group whose α runs past
-    :data:`SEPARATION_LIMIT` is frozen as not converged. Newton converges quadratically, so
-    stopping after a step below :data:`NEWTON_STOP` leaves an error of order NEWTON_STOP².
-    ``first``: the rows' quantities at ``start`` when already known. Returns the last
-    evaluation point and its rows for a single-group fit (to seed other fits).
+    With one covariate and an intercept the MLE exists exactly when the events' and non-events'
+    score ranges overlap in an open interval (Albert & Anderson 1984): separation (complete, or
+    quasi-complete with ties at the boundary) means min x over events ≥ max x over non-events,
+    or the reverse. A constant score is reported as such, not as separation.
     """
-    alpha = np.full(size, float(start))
-    live = active.copy()
-    ok = np.zeros(size, dtype=bool)
-    last = None
-    for it in range(NEWTON_MAX_ITER):
-        if not live.any():
-            break
-        if it == 0 and first is not None:
-            rows = first
+    lo, hi = score_ranges(codes, size, x, y)
+    out: list[str | None] = []
+    for g in range(size):
+        if not active[g]:
+            out.append(None)
+        elif min(lo[g]) == max(hi[g]):
+            out.append(CONSTANT_SCORE)
+        elif lo[g, 1] >= hi[g, 0] or hi[g, 1] <= lo[g, 0]:
+            out.append(SEPARATED)
         else:
-            rows = _offset_rows(alpha[0] if size == 1 else alpha[codes], x)
-        if size == 1:
-            last = (float(alpha[0]), rows)
-        g = n_pos - np.bincount(codes, weights=rows[0], minlength=size)
-        h = np.bincount(codes, weights=rows[1], minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.where(live & (h > 0), g / h, 0.0)
-        step = np.clip(step, -10, 10)
-        alpha += step
-        done = live & (np.abs(step) < NEWTON_STOP)
-        ok |= done
-        live &= ~done & (np.abs(alpha) < SEPARATION_LIMIT)
-    return alpha, ok, last
-
-
-def _newton_slope(
-    codes: np.ndarray,
-    size: int,
-    x: np.ndarray,
-    y: np.ndarray,
-    active: np.ndarray,
-    start: tuple[float, float],
-    first: tuple[np.ndarray, ...] | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, tuple[np.ndarray, ...]] | None]:
-    """(a, b) per group maximising the logistic likelihood of y on a + b·logit(p) (Newton)."""
-    a = np.full(size, float(start[0]))
-    b = np.full(size, float(start[1]))
-    live = active.copy()
-    ok = np.zeros(size, dtype=bool)
-    last = None
-    for it in range(NEWTON_MAX_ITER):
-        if not live.any():
-            break
-        if it == 0 and first is not None:
-            rows = first
-        elif size == 1:
-            rows = _slope_rows(a[0], b[0], x, y)
-        else:
-            rows = _slope_rows(a[codes], b[codes], x, y)
-        if size == 1:
-            last = (float(a[0]), float(b[0]), rows)
-        g0, g1, h00, h01, h11 = (np.bincount(codes, weights=v, minlength=size) for v in rows)
-        det = h00 * h11 - h01 * h01
-        with np.errstate(invalid="ignore", divide="ignore"):
-            good = live & (det > 1e-12 * np.maximum(h00 * h11, 1e-300))
-            da = np.where(good, (h11 * g0 - h01 * g1) / det, 0.0)
-            db = np.where(good, (h00 * g1 - h01 * g0) / det, 0.0)
-        big = np.maximum(np.abs(da), np.abs(db))
-        scale = np.where(big > 10, 10 / np.maximum(big, 1e-300), 1.0)
-        a += da * scale
-        b += db * scale
-        done = good & (big < NEWTON_STOP)
-        ok |= done
-        live &= good & ~done & (np.abs(a) < SEPARATION_LIMIT) & (np.abs(b) < SEPARATION_LIMIT)
-    return a, b, ok, last
+            out.append(None)
+    return out
 
 
 def _warm_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -612,13 +704,15 @@ def _warm_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     step = x.size // WARM_START_ROWS
     xs, ys = x[::step], y[::step]
     zeros = np.zeros(xs.size, dtype=np.intp)
-    n_pos = np.array([ys.sum()])
-    active = np.array([0 < n_pos[0] < ys.size])
-    alpha, ok_a, _ = _newton_offset(zeros, 1, xs, n_pos, active, 0.0, None)
-    a, b, ok_b, _ = _newton_slope(zeros, 1, xs, ys, active, (0.0, 1.0), None)
-    if not (ok_a[0] and ok_b[0]):
-        return 0.0, 0.0, 1.0
-    return float(alpha[0]), float(a[0]), float(b[0])
+    active = np.array([0 < ys.sum() < ys.size])
+    off = damped_newton(zeros, 1, xs, ys, active, np.zeros(1), slope=False)
+    alpha = float(off.theta[0, 0]) if off.converged[0] else 0.0
+    if slope_identifiable(zeros, 1, xs, ys, active)[0] is not None:
+        return alpha, 0.0, 1.0
+    sl = damped_newton(zeros, 1, xs, ys, active, np.array([0.0, 1.0]), slope=True)
+    if not sl.converged[0]:
+        return alpha, 0.0, 1.0
+    return alpha, float(sl.theta[0, 0]), float(sl.theta[0, 1])
 
 
 def recalibrate(
@@ -631,12 +725,17 @@ def recalibrate(
 ) -> Recalibration:
     """Both recalibration fits for all groups; undefined groups get NaN and a reason.
 
+    The intercept (offset model) exists whenever both outcomes occur and is fitted on its own;
+    the slope additionally needs non-constant, non-separating scores (checked exactly first).
     ``start`` (the overall population's fit) seeds the subgroup fits: they begin at its last
     Newton evaluation point, whose per-row quantities are reused for their first iteration.
     """
     size = grouping.size
+    codes = grouping.codes
     yf = y if y.dtype == np.float64 else y.astype(np.float64)
     active = (n_pos > 0) & (n_neg > 0)
+    slope_why = slope_identifiable(codes, size, x, yf, active)
+    slope_active = active & np.array([w is None for w in slope_why], dtype=bool)
     s_alpha, s_a, s_b = 0.0, 0.0, 1.0
     first_off = first_slope = None
     if start is not None and start.rows is not None:
@@ -645,36 +744,39 @@ def recalibrate(
         first_off, first_slope = seed.offset_rows, seed.slope_rows
     elif size == 1 and x.size > WARM_START_ROWS * 2:
         s_alpha, s_a, s_b = _warm_start(x, yf)
-    alpha, ok_a, last_off = _newton_offset(
-        grouping.codes, size, x, n_pos, active, s_alpha, first_off
-    )
-    a, b, ok_b, last_slope = _newton_slope(
-        grouping.codes, size, x, yf, active, (s_a, s_b), first_slope
-    )
+    off = damped_newton(codes, size, x, yf, active, np.array([s_alpha]), False, first_off)
+    sl = damped_newton(codes, size, x, yf, slope_active, np.array([s_a, s_b]), True, first_slope)
     rows = None
-    if size == 1 and last_off is not None and last_slope is not None:
+    if (
+        size == 1
+        and off.eval_rows is not None
+        and sl.eval_rows is not None
+        and off.eval_theta is not None
+        and sl.eval_theta is not None
+    ):
         rows = NewtonRows(
-            alpha=last_off[0],
-            a=last_slope[0],
-            b=last_slope[1],
-            offset_rows=last_off[1],
-            slope_rows=last_slope[2],
+            alpha=float(off.eval_theta[0, 0]),
+            a=float(sl.eval_theta[0, 0]),
+            b=float(sl.eval_theta[0, 1]),
+            offset_rows=off.eval_rows,
+            slope_rows=sl.eval_rows,
         )
-    reasons: list[str | None] = []
+    not_conv = NOT_CONVERGED.format(n=NEWTON_MAX_ITER)
+    i_reasons: list[str | None] = []
+    s_reasons: list[str | None] = []
     for g in range(size):
         why = _one_class_reason(n_pos[g], n_neg[g])
-        if why is None and max(abs(a[g]), abs(b[g]), abs(alpha[g])) >= SEPARATION_LIMIT:
-            why = "the score separates the outcome perfectly in this group (no finite fit)"
-        if why is None and not (ok_a[g] and ok_b[g]):
-            why = "the logistic recalibration did not converge (the outcome is nearly separated)"
-        reasons.append(why)
-    bad = np.array([r is not None for r in reasons], dtype=bool)
-    alpha[bad] = np.nan
-    a[bad] = np.nan
-    b[bad] = np.nan
-    if bad.any():
-        rows = None
-    return Recalibration(intercept=alpha, slope_a=a, slope=b, reasons=reasons, rows=rows)
+        i_reasons.append(why or (None if off.converged[g] else not_conv))
+        s_reasons.append(why or slope_why[g] or (None if sl.converged[g] else not_conv))
+    return Recalibration(
+        intercept=off.theta[:, 0],
+        slope_a=sl.theta[:, 0],
+        slope=sl.theta[:, 1],
+        intercept_reasons=i_reasons,
+        slope_reasons=s_reasons,
+        rows=rows,
+        iterations=max(off.iterations, sl.iterations),
+    )
 
 
 def grid_counts(
