@@ -419,6 +419,7 @@ class _Builder:
             out += [self.p("• " + esc(f"{g['attribute']} = {g['group']}: "
                                       + "; ".join(g.get("flag_reasons") or [])), self.s.small)
                     for g in thin]
+        out += self.missingness_findings()
         reps = [x for x in r.get("representativeness", []) if x.get("flag")]
         if reps:
             out.append(self.p(f"<b>{len(reps)} representativeness flags</b>:"))
@@ -428,6 +429,51 @@ class _Builder:
         else:
             out.append(self.p("No representativeness flag."))
         return out
+
+    def missingness_findings(self) -> list[Any]:
+        """Groups that lose more (or fewer) rows to exclusion than the rest."""
+        rows = (self.result or {}).get("missingness") or []
+        hits = [m for m in rows if m.get("flagged_adjusted") or m.get("flagged")]
+        if not rows:
+            return []
+        if not hits:
+            return [self.p("No differential missingness: no group's exclusion rate differs "
+                           "from the rest beyond the tolerance with an interval excluding 0.")]
+        out = [self.p(f"<b>{len(hits)} groups with differential missingness</b> (exclusion "
+                      "rate vs the rest, Newcombe 95% CI; their metrics come from a selected "
+                      "subset):")]
+        for m in hits:
+            how = "flagged after adjustment" if m.get("flagged_adjusted") else \
+                "unadjusted interval only"
+            out.append(self.p("• " + esc(
+                f"{m['attribute']} = {m['group']}: {m['excluded']} of {m['rows_read']} rows "
+                f"excluded ({(m.get('rate') or 0):.1%} vs {(m.get('rest_rate') or 0):.1%}); "
+                f"difference {_ci(m.get('difference'))}; {how}"), self.s.small))
+        return out
+
+    def exclusions_table(self) -> list[Any]:
+        """Excluded rows per group and reason (every group of every attribute)."""
+        rows_m = (self.result or {}).get("missingness") or []
+        if not rows_m:
+            return []
+        rows: list[list[Any]] = [["Attribute", "Group", "Rows read", "Excluded (by reason)",
+                                  "Rate vs rest [95% CI]", "Flag"]]
+        for m in rows_m:
+            reasons = "; ".join(f"{k}: {v}" for k, v in (m.get("by_reason") or {}).items())
+            flag = ("⚑ adjusted" if m.get("flagged_adjusted") else
+                    "unadjusted only" if m.get("flagged") else "")
+            rows.append([_clip_cell(m["attribute"], 78), _clip_cell(m["group"], 98),
+                         str(m.get("rows_read")),
+                         _clip_cell(f"{m.get('excluded')} ({reasons or 'none'})", 128),
+                         _ci(m.get("difference")), flag])
+        return [CondPageBreak(80), self.heading("Excluded rows by group", 1),
+                self.p("Rows without an outcome, score or prediction are excluded (each under "
+                       "its first reason). Each group's exclusion rate is compared with that of "
+                       "all other rows (difference, Newcombe 95% CI); ⚑ marks a difference "
+                       "beyond the tolerance whose multiplicity-adjusted p-value is below 0.05.",
+                       self.s.small),
+                self.table(rows, [80, 100, 50, 130, 110, FRAME_WIDTH - 470], long=True,
+                           extra=self._compact())]
 
     # ------------------------------------------------------------------ questions
     def review_question(self) -> list[Any]:
@@ -644,6 +690,7 @@ class _Builder:
                 out.append(self._metric_table(rows_g, chunk))
                 out.append(Spacer(1, 6))
         out += self.disparities()
+        out += self.exclusions_table()
         out += self.chart_section()
         notes = r.get("notes") or []
         if notes:

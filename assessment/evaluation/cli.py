@@ -535,6 +535,7 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
             "\nNo disparity flagged (a gap is flagged when its CI excludes parity and the ratio "
             f"is outside {tol.get('ratio_low', 0.8):g}–{tol.get('ratio_high', 1.25):g}).\n"
         )
+    _print_missingness(data, w)
     rep = [r for r in data.get("representativeness", []) if r.get("flag")]
     if data.get("representativeness"):
         w(f"\nRepresentativeness: {len(rep)} group(s) flagged\n")
@@ -542,3 +543,26 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
             w(f"  {r['attribute']}: {r['group']}: {r['flag'].replace('_', ' ')} ({r['reason']})\n")
     for note in data.get("notes", []):
         w(f"Note: {note}\n")
+
+
+def _print_missingness(data: dict[str, Any], w: Any) -> None:
+    """Excluded rows per group and reason; groups losing more (or fewer) rows than the rest."""
+    rows = data.get("missingness") or []
+    if not rows:
+        return
+    w("\nExcluded rows by group (differential missingness: group vs the rest, Newcombe CI):\n")
+    for m in rows:
+        if not m["excluded"] and not m.get("flagged"):
+            continue
+        diff = m.get("difference") or {}
+        reasons = ", ".join(f"{v:,} {k}" for k, v in (m.get("by_reason") or {}).items())
+        mark = (
+            "  FLAGGED (adjusted)"
+            if m.get("flagged_adjusted")
+            else ("  flagged (unadjusted only)" if m.get("flagged") else "")
+        )
+        w(
+            f"  {m['attribute']}: {m['group']}: {m['excluded']:,} of {m['rows_read']:,} "
+            f"({(m.get('rate') or 0):.1%}; {reasons or 'none'}); vs rest "
+            f"{_with_ci(diff)}{mark}\n"
+        )

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.inputs import MISSING_GROUP
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     OVERALL_GROUP,
@@ -77,13 +78,67 @@ def insufficiency(c: Counts, g: int, spec: EvaluationSpec) -> tuple[str, ...]:
     return tuple(why)
 
 
+# A decision rule that calls almost everyone positive (or almost no one) makes TPR/FPR gaps
+# meaningless: COMPAS deciles at a threshold of 1 give TPR = FPR = 1 in every group.
+EXTREME_SELECTION = 0.01
+
+
+def decision_notes(kind: str, threshold: float, pred: np.ndarray) -> list[str]:
+    """A warning when >= 99 % or <= 1 % of the rows are predicted positive."""
+    if pred.size == 0:
+        return []
+    share = float(np.count_nonzero(pred)) / pred.size
+    if EXTREME_SELECTION < share < 1 - EXTREME_SELECTION:
+        return []
+    rule = (
+        "the predicted classes" if kind == "class" else f"the decision rule score >= {threshold:g}"
+    )
+    what = "positive" if share >= 1 - EXTREME_SELECTION else "negative"
+    return [
+        f"decision rule: {rule} predicts {share:.1%} of the rows positive, almost everyone "
+        f"{what}; TPR, FPR, PPV and selection-rate gaps then say little. Check the threshold "
+        "(the model's stated operating point)."
+    ]
+
+
 REFERENCE_RULE = (
     "named value: each attribute's reference is its named level; an intersection's reference is "
     "the cell matching the named levels of its components, and components without a named level "
     "take the level that makes that cell the largest (most rows) among the matching cells (ties: "
     "first level in order); with no named level, or no cell with rows matching them, the largest "
-    "cell is used (a note says which)"
+    "cell is used (a note says which); a missing-value group or cell is chosen only when no "
+    "group with a known value has rows"
 )
+LARGEST_RULE = (
+    "largest group with a known value: the group with most rows, never the '(missing)' group "
+    "(or an intersection cell with a missing component) unless no other group has rows; a note "
+    "says when a missing-value group was larger"
+)
+
+
+def _has_missing(gp: Grouping, g: int) -> bool:
+    """Is group ``g`` the "(missing)" level, or an intersection cell with one?"""
+    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
+    return MISSING_GROUP in cells[g]
+
+
+def largest_group(stats: GroupingStats, notes: list[str] | None = None) -> int:
+    """The largest group whose value is known: a "(missing)" group (or a cell with a missing
+    component) is a reference only when no other group has rows. ``notes`` gets a line when a
+    missing-value group was larger than the one chosen."""
+    gp, n = stats.grouping, stats.counts.n
+    known = np.array([not _has_missing(gp, g) for g in range(gp.size)]) & (n > 0)
+    if not known.any():
+        return int(np.argmax(n))
+    idx = int(np.argmax(np.where(known, n, -1)))
+    top = int(np.argmax(n))
+    if notes is not None and n[top] > n[idx]:
+        notes.append(
+            f"{gp.name}: the missing-value group {gp.labels[top]} (n = {int(n[top]):,}) is "
+            f"larger, but a reference must be a known group; the largest known group "
+            f"({gp.labels[idx]}, n = {int(n[idx]):,}) is used."
+        )
+    return idx
 
 
 def _describe(gp: Grouping, named: dict[int, str]) -> str:
@@ -99,10 +154,10 @@ def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
     """
     gp = stats.grouping
     n = stats.counts.n
-    largest = int(np.argmax(n))
     values = spec.reference.values
     named = {j: values[c] for j, c in enumerate(gp.components) if c in values}
     if not named:
+        largest = largest_group(stats, notes)
         notes.append(
             f"{gp.name}: no reference value was chosen; the largest group "
             f"({gp.labels[largest]}) is the reference."
@@ -110,17 +165,17 @@ def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
         return largest
     cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
     matching = [
-        g
-        for g in range(gp.size)
-        if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
+        g for g in range(gp.size) if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
     ]
     if not matching:
+        largest = largest_group(stats, notes)
         notes.append(
             f"{gp.name}: no group with rows has {_describe(gp, named)} (the chosen reference); "
             f"the largest group ({gp.labels[largest]}) is used instead."
         )
         return largest
-    idx = max(matching, key=lambda g: (n[g], -g))
+    known = [g for g in matching if not _has_missing(gp, g)]
+    idx = max(known or matching, key=lambda g: (n[g], -g))
     free = [c for j, c in enumerate(gp.components) if j not in named]
     if free:
         notes.append(
@@ -135,18 +190,20 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
     """Index of the reference group of one grouping, or None for the overall population."""
     ref = spec.reference
     gp = stats.grouping
-    n = stats.counts.n
-    largest = int(np.argmax(n))
     if ref.kind == "overall":
         return None
     if ref.kind == "value":
         return _named_reference(stats, spec, notes)
     if ref.kind == "best":
         vals = stats.values[ref.metric]
-        ok = np.isfinite(vals) & _sufficient(stats, spec)
+        known = np.array([not _has_missing(gp, g) for g in range(gp.size)])
+        ok = np.isfinite(vals) & _sufficient(stats, spec) & known
+        if not ok.any():
+            ok = np.isfinite(vals) & known
         if not ok.any():
             ok = np.isfinite(vals)
         if not ok.any():
+            largest = largest_group(stats, notes)
             notes.append(
                 f"{gp.name}: no group has a defined {ref.metric}; the largest group "
                 f"({gp.labels[largest]}) is the reference."
@@ -160,6 +217,12 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
             "to be overstated (selection effect)."
         )
         return idx
+    largest = largest_group(stats, notes)
+    if _has_missing(gp, largest):
+        notes.append(
+            f"{gp.name}: every group with rows has a missing value; the largest "
+            f"({gp.labels[largest]}) is the reference."
+        )
     return largest
 
 
@@ -236,8 +299,11 @@ def _auroc_pair(
         else (
             f"no interval: the group's AUROC has {_no_delong(raw)}"
             if not np.isfinite(vg)
-            else (f"no interval: the reference's AUROC has {_no_delong(raw_ref)}"
-                  if not np.isfinite(vr) else None)
+            else (
+                f"no interval: the reference's AUROC has {_no_delong(raw_ref)}"
+                if not np.isfinite(vr)
+                else None
+            )
         )
         for ag, vg, raw in zip(a, v, stats.auroc.var, strict=True)
     ]
@@ -284,9 +350,7 @@ def _bootstrap_pair(
     assert stats.overall_reps is not None
     ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, ref : ref + 1]
     # Against the overall population a group that is everyone is exactly equal to it.
-    exact = (
-        (stats.counts.n == overall.counts.n[0]) if ref is None else np.zeros(vals.size, bool)
-    )
+    exact = (stats.counts.n == overall.counts.n[0]) if ref is None else np.zeros(vals.size, bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
         rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
@@ -378,7 +442,7 @@ def _estimate(
 
 
 def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec) -> str | None:
-    """"insufficient data (…)" for a group or reference below the minimums, else None."""
+    """ "insufficient data (…)" for a group or reference below the minimums, else None."""
     parts = []
     own = insufficiency(stats.counts, g, spec)
     if own:
@@ -593,6 +657,8 @@ def compare_groups(
         comp.summary.extend(_summaries(stats, spec, rng))
     if spec.reference.kind == "value":
         comp.methods["reference_group"] = REFERENCE_RULE
+    elif spec.reference.kind == "largest":
+        comp.methods["reference_group"] = LARGEST_RULE
     comp.methods.update(
         {
             "disparity_flag": "flagged when the interval excludes parity and the gap exceeds the "

@@ -17,7 +17,7 @@ import numpy as np
 
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
-from assessment.evaluation.disparities import compare_groups, insufficiency
+from assessment.evaluation.disparities import compare_groups, decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
@@ -44,6 +44,7 @@ from assessment.evaluation.metrics import (
     stratum_keys,
     threshold_metrics,
 )
+from assessment.evaluation.missingness import missingness
 from assessment.evaluation.representativeness import representativeness
 from assessment.evaluation.result import (
     EvaluationResult,
@@ -589,7 +590,7 @@ def _grid_json(all_stats: list[GroupingStats], ctx: _Context) -> dict[str, Any]:
 
 
 def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:
-    notes = []
+    notes = decision_notes(inputs.score_kind, ctx.spec.threshold, ctx.pred)
     if inputs.score_kind == "class":
         notes.append(
             "Only predicted classes were given: AUROC, Brier score, O/E ratio, calibration and "
@@ -669,13 +670,15 @@ def evaluate(
     comparison = compare_groups(all_stats[1:], overall_stats, spec)
     checkpoint(0.92)
     rep_rows, rep_notes = representativeness(inputs, spec)
+    miss_rows, miss_notes, methods_missing = missingness(inputs.provenance, spec)
     groups = tuple(
         _group_result(stats, g, ctx, methods)
         for stats in all_stats[1:]
         for g in range(stats.grouping.size)
     )
     methods.update(comparison.methods)
-    notes = [*_score_notes(inputs, ctx), *comparison.notes, *rep_notes]
+    methods["differential_missingness"] = methods_missing
+    notes = [*_score_notes(inputs, ctx), *comparison.notes, *miss_notes, *rep_notes]
     small = sum("insufficient_data" in g.flags for g in groups)
     if small:
         notes.append(
@@ -703,6 +706,7 @@ def evaluate(
         threshold_grid=_grid_json(all_stats, ctx),
         representativeness=tuple(rep_rows),
         notes=tuple(notes),
+        missingness=tuple(miss_rows),
     )
     checkpoint(1.0)
     return result

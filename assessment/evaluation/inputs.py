@@ -42,6 +42,10 @@ class Provenance:
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> row count
     mapping: dict[str, Any] = field(default_factory=dict)  # the ColumnMapping as JSON
     sheet: str | None = None
+    # {attribute: {group: rows read}} and {attribute: {group: {reason: rows excluded}}}, counted
+    # before exclusion, so a group that loses rows (or all of them) stays visible.
+    rows_by_group: dict[str, dict[str, int]] = field(default_factory=dict)
+    excluded_by_group: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,11 @@ class Provenance:
             "rows_excluded": sum(self.excluded.values()),
             "excluded": dict(self.excluded),
             "mapping": dict(self.mapping),
+            "rows_by_group": {a: dict(g) for a, g in self.rows_by_group.items()},
+            "excluded_by_group": {
+                a: {g: dict(r) for g, r in groups.items()}
+                for a, groups in self.excluded_by_group.items()
+            },
         }
 
     @classmethod
@@ -65,6 +74,17 @@ class Provenance:
             excluded={str(k): int(v) for k, v in d.get("excluded", {}).items()},
             mapping=dict(d.get("mapping", {})),
             sheet=d.get("sheet"),
+            rows_by_group={
+                str(a): {str(g): int(k) for g, k in groups.items()}
+                for a, groups in d.get("rows_by_group", {}).items()
+            },
+            excluded_by_group={
+                str(a): {
+                    str(g): {str(r): int(k) for r, k in reasons.items()}
+                    for g, reasons in groups.items()
+                }
+                for a, groups in d.get("excluded_by_group", {}).items()
+            },
         )
 
 

@@ -815,22 +815,23 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
     )
     excluded_mask = y_missing.copy()
     excluded: dict[str, int] = {}
-    _count(excluded, "missing outcome", y_missing)
+    reasons: list[tuple[str, np.ndarray]] = []  # (reason, rows first excluded for it)
+    _count(excluded, "missing outcome", y_missing, reasons)
     score: np.ndarray | None = None
     y_pred: np.ndarray | None = None
     if mapping.score:
         col = _resolve_column(table, mapping.score, "score")
         _check_threshold(mapping)
         values, s_missing, s_bad = _score_column(table, col, mapping)
-        _count(excluded, "missing score", s_missing & ~excluded_mask)
+        _count(excluded, "missing score", s_missing & ~excluded_mask, reasons)
         excluded_mask |= s_missing
-        _count(excluded, "unparseable score", s_bad & ~excluded_mask)
+        _count(excluded, "unparseable score", s_bad & ~excluded_mask, reasons)
         excluded_mask |= s_bad
         score = values
     else:
         col = _resolve_column(table, mapping.prediction, "prediction")
         p_pos, p_missing = _prediction(table, col, mapping)
-        _count(excluded, "missing prediction", p_missing & ~excluded_mask)
+        _count(excluded, "missing prediction", p_missing & ~excluded_mask, reasons)
         excluded_mask |= p_missing
         y_pred = p_pos
     if not mapping.attributes:
@@ -840,6 +841,7 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
         for a in dict.fromkeys(mapping.attributes)
     ]
     keep = ~excluded_mask
+    rows_by_group, excluded_by_group = _exclusions_by_group(attrs, reasons)
     rows_used = int(keep.sum())
     if rows_used == 0:
         reasons = ", ".join(f"{v:,} {k}" for k, v in excluded.items())
@@ -861,6 +863,8 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
         excluded=excluded,
         mapping=mapping.to_json(),
         sheet=table.sheet,
+        rows_by_group=rows_by_group,
+        excluded_by_group=excluded_by_group,
     )
     return EvaluationInput(
         y_true=np.ascontiguousarray(y_true, dtype=bool),
@@ -872,10 +876,40 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
     )
 
 
-def _count(excluded: dict[str, int], reason: str, mask: np.ndarray) -> None:
+def _count(
+    excluded: dict[str, int],
+    reason: str,
+    mask: np.ndarray,
+    reasons: list[tuple[str, np.ndarray]],
+) -> None:
     k = int(mask.sum())
     if k:
         excluded[reason] = excluded.get(reason, 0) + k
+        reasons.append((reason, mask))
+
+
+def _exclusions_by_group(
+    attrs: Sequence[Attribute], reasons: Sequence[tuple[str, np.ndarray]]
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, dict[str, int]]]]:
+    """Rows read and rows excluded (by reason) per level of every attribute, from all rows.
+
+    Counted before exclusion, so a group that loses every row still appears. One bincount per
+    attribute and reason: O(rows × reasons).
+    """
+    rows: dict[str, dict[str, int]] = {}
+    excluded: dict[str, dict[str, dict[str, int]]] = {}
+    for a in attrs:
+        size = len(a.levels)
+        total = np.bincount(a.codes, minlength=size)
+        rows[a.name] = {lvl: int(k) for lvl, k in zip(a.levels, total, strict=True) if k}
+        per: dict[str, dict[str, int]] = {}
+        for reason, mask in reasons:
+            counts = np.bincount(a.codes[mask], minlength=size)
+            for lvl, k in zip(a.levels, counts, strict=True):
+                if k:
+                    per.setdefault(lvl, {})[reason] = int(k)
+        excluded[a.name] = per
+    return rows, excluded
 
 
 def _subset_attribute(a: Attribute, keep: np.ndarray) -> Attribute:

@@ -246,6 +246,61 @@ class RepresentativenessRow:
 
 
 @dataclass(frozen=True)
+class MissingnessRow:
+    """Rows of one group excluded from the evaluation (missing outcome, score or prediction),
+    compared with the rest of the data: a differential-missingness check."""
+
+    attribute: str
+    group: str
+    rows_read: int
+    excluded: int
+    by_reason: dict[str, int]
+    rate: float | None
+    rest_rate: float | None
+    difference: Estimate
+    p_value: float | None
+    p_adjusted: float | None
+    flagged: bool
+    flagged_adjusted: bool
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attribute": self.attribute,
+            "group": self.group,
+            "rows_read": self.rows_read,
+            "excluded": self.excluded,
+            "by_reason": dict(self.by_reason),
+            "rate": self.rate,
+            "rest_rate": self.rest_rate,
+            "difference": self.difference.to_json(),
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "flagged": self.flagged,
+            "flagged_adjusted": self.flagged_adjusted,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> MissingnessRow:
+        return cls(
+            attribute=str(d["attribute"]),
+            group=str(d["group"]),
+            rows_read=int(d["rows_read"]),
+            excluded=int(d["excluded"]),
+            by_reason={str(k): int(v) for k, v in d.get("by_reason", {}).items()},
+            rate=_opt(d, "rate"),
+            rest_rate=_opt(d, "rest_rate"),
+            difference=Estimate.from_json(d["difference"]),
+            p_value=_opt(d, "p_value"),
+            p_adjusted=_opt(d, "p_adjusted"),
+            flagged=bool(d.get("flagged", False)),
+            flagged_adjusted=bool(d.get("flagged_adjusted", False)),
+            reason=d.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
 class EvaluationResult:
     """Everything :func:`assessment.evaluation.engine.evaluate` computed, JSON-ready."""
 
@@ -262,6 +317,7 @@ class EvaluationResult:
     representativeness: tuple[RepresentativenessRow, ...]
     notes: tuple[str, ...]
     engine_version: str = ENGINE_VERSION
+    missingness: tuple[MissingnessRow, ...] = ()
 
     def group(self, attribute: str, group: str) -> GroupResult:
         """The entry of one group; KeyError names what exists."""
@@ -299,6 +355,7 @@ class EvaluationResult:
             "threshold_grid": self.threshold_grid,
             "representativeness": [r.to_json() for r in self.representativeness],
             "notes": list(self.notes),
+            "missingness": [m.to_json() for m in self.missingness],
         }
 
     @classmethod
@@ -325,6 +382,7 @@ class EvaluationResult:
                     RepresentativenessRow.from_json(x) for x in d["representativeness"]
                 ),
                 notes=tuple(str(x) for x in d["notes"]),
+                missingness=tuple(MissingnessRow.from_json(x) for x in d.get("missingness", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise EvaluationError(f"This evaluation result is damaged ({exc}).") from exc

@@ -15,6 +15,9 @@ from assessment.errors import EvaluationError
 
 ReferenceKind = Literal["value", "largest", "best", "overall"]
 AurocMethod = Literal["delong"]
+ToleranceKind = Literal["ratio", "diff"]
+MultiplicityMethod = Literal["holm", "bh"]
+MULTIPLICITY_METHODS: tuple[str, ...] = ("holm", "bh")
 
 REFERENCE_KINDS: tuple[str, ...] = ("value", "largest", "best", "overall")
 
@@ -117,6 +120,116 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class MetricTolerance:
+    """How large a gap on one metric must be to count.
+
+    ``ratio``: group / reference outside [``low``, ``high``] (the four-fifths rule and its
+    inverse by default), for rates where a ratio is meaningful (TPR, FPR, FNR, PPV, selection
+    rate). ``diff``: |group − reference| > ``limit``, for metrics near a ceiling or on a scale
+    where ratios mislead (AUROC, accuracy, TNR, NPV, calibration): a TNR of 0.95 vs 0.80 is the
+    same gap as an FPR of 0.05 vs 0.20, which a ratio band on TNR would never see.
+    """
+
+    kind: ToleranceKind = "ratio"
+    low: float = 0.8
+    high: float = 1.25
+    limit: float = 0.0
+
+    def describe(self) -> str:
+        if self.kind == "ratio":
+            return f"ratio outside [{self.low:g}, {self.high:g}]"
+        return f"|difference| > {self.limit:g}"
+
+    def to_text(self) -> str:
+        """The ``--tolerance`` spelling: ``ratio:0.8,1.25`` or ``diff:0.05``."""
+        return (
+            f"ratio:{self.low:g},{self.high:g}" if self.kind == "ratio" else f"diff:{self.limit:g}"
+        )
+
+    def check(self, metric: str) -> None:
+        if self.kind == "ratio":
+            if metric in NO_RATIO_METRICS:
+                raise EvaluationError(
+                    f"A ratio tolerance is not meaningful for {metric} (a signed quantity); "
+                    f"use diff:LIMIT, e.g. {metric}=diff:0.2."
+                )
+            if (
+                not (math.isfinite(self.low) and math.isfinite(self.high))
+                or not 0 < self.low <= 1 <= self.high
+            ):
+                raise EvaluationError(
+                    f"The ratio tolerance of {metric} needs 0 < low <= 1 <= high "
+                    f"(got {self.low:g}, {self.high:g})."
+                )
+        elif self.kind == "diff":
+            if not (math.isfinite(self.limit) and self.limit >= 0):
+                raise EvaluationError(
+                    f"The difference tolerance of {metric} must be a number >= 0, not "
+                    f"{self.limit!r}."
+                )
+        else:
+            raise EvaluationError(
+                f"Unknown tolerance kind {self.kind!r} for {metric}; use ratio or diff."
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> MetricTolerance:
+        """``ratio:LOW,HIGH`` or ``diff:LIMIT`` (EvaluationError naming the form otherwise)."""
+        kind, sep, rest = text.strip().partition(":")
+        kind = kind.strip().lower()
+        try:
+            if sep and kind == "ratio":
+                low, high = (float(x) for x in rest.split(","))
+                return cls("ratio", low=low, high=high)
+            if sep and kind in ("diff", "difference"):
+                return cls("diff", limit=float(rest))
+        except ValueError:
+            pass
+        raise EvaluationError(
+            f"A tolerance is ratio:LOW,HIGH (e.g. ratio:0.8,1.25) or diff:LIMIT (e.g. "
+            f"diff:0.05), not {text!r}."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        if self.kind == "ratio":
+            return {"kind": "ratio", "low": self.low, "high": self.high}
+        return {"kind": self.kind, "limit": self.limit}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> MetricTolerance:
+        kind = d.get("kind", "ratio")
+        if kind == "ratio":
+            return cls("ratio", low=float(d.get("low", 0.8)), high=float(d.get("high", 1.25)))
+        return cls(kind, limit=float(d.get("limit", 0.0)))
+
+
+# Metrics without a meaningful ratio (signed log-odds quantities) and the one never flagged.
+NO_RATIO_METRICS: tuple[str, ...] = ("calibration_intercept", "calibration_slope")
+UNFLAGGED_METRICS: tuple[str, ...] = ("prevalence",)
+
+# Documented defaults (README "Evaluation engine: methods"). Ratio bands where ratios are
+# meaningful (rates that can be small: TPR, FPR, FNR, PPV, selection rate); absolute differences
+# for metrics near a ceiling or on their own scale.
+DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
+    "tpr": MetricTolerance("ratio", 0.8, 1.25),
+    "fpr": MetricTolerance("ratio", 0.8, 1.25),
+    "fnr": MetricTolerance("ratio", 0.8, 1.25),
+    "ppv": MetricTolerance("ratio", 0.8, 1.25),
+    "selection_rate": MetricTolerance("ratio", 0.8, 1.25),
+    "auroc": MetricTolerance("diff", limit=0.05),
+    "tnr": MetricTolerance("diff", limit=0.05),
+    "npv": MetricTolerance("diff", limit=0.05),
+    "accuracy": MetricTolerance("diff", limit=0.05),
+    "balanced_accuracy": MetricTolerance("diff", limit=0.05),
+    "f1": MetricTolerance("diff", limit=0.05),
+    "brier": MetricTolerance("diff", limit=0.02),
+    "oe_ratio": MetricTolerance("diff", limit=0.1),
+    "calibration_intercept": MetricTolerance("diff", limit=0.2),
+    "calibration_slope": MetricTolerance("diff", limit=0.2),
+}
+
+
+@dataclass(frozen=True)
 class EvaluationSpec:
     """All settings of one evaluation (JSON-serialisable, stored in ``doc.evaluation["config"]``).
 
@@ -135,6 +248,9 @@ class EvaluationSpec:
     min_events: int = 10
     ci_level: float = 0.95
     tolerance: Tolerance = field(default_factory=Tolerance)
+    # per-metric overrides of DEFAULT_TOLERANCES (see tolerance_for)
+    tolerances: dict[str, MetricTolerance] = field(default_factory=dict)
+    multiplicity: MultiplicityMethod = "holm"
     auroc_method: AurocMethod = "delong"
     calibration_bins: int = 10
     grid_points: int = 101
@@ -174,6 +290,23 @@ class EvaluationSpec:
                 "The tolerance needs 0 < ratio_low <= 1 <= ratio_high and difference >= 0 "
                 f"(got {tol.ratio_low}, {tol.ratio_high}, {tol.difference})."
             )
+        for mid, mt in self.tolerances.items():
+            if mid not in METRIC_IDS:
+                raise EvaluationError(
+                    f"Unknown metric {mid!r} in the tolerances; use one of "
+                    + ", ".join(DEFAULT_TOLERANCES)
+                    + "."
+                )
+            if mid in UNFLAGGED_METRICS:
+                raise EvaluationError(
+                    f"{mid} describes the data, not the model, and is never flagged; it takes "
+                    "no tolerance."
+                )
+            mt.check(mid)
+        if self.multiplicity not in MULTIPLICITY_METHODS:
+            raise EvaluationError(
+                f"Unknown multiplicity adjustment {self.multiplicity!r}; use holm or bh."
+            )
         if self.auroc_method != "delong":
             raise EvaluationError(
                 f"Unknown AUROC interval method {self.auroc_method!r}; use delong."
@@ -208,6 +341,24 @@ class EvaluationSpec:
             if any((not math.isfinite(v)) or v < 0 for v in counts.values()):
                 raise EvaluationError(f"Training counts for {name!r} must be numbers >= 0.")
 
+    def tolerance_for(self, metric: str) -> MetricTolerance:
+        """The tolerance that applies to ``metric``: the spec's override, else the default.
+
+        A stored spec from before per-metric tolerances may carry a changed single
+        ``tolerance``: its ratio band then applies to the ratio-kind metrics and its
+        difference to the calibration intercept and slope (its documented scope).
+        """
+        if metric in self.tolerances:
+            return self.tolerances[metric]
+        default = DEFAULT_TOLERANCES[metric]
+        legacy = self.tolerance
+        if legacy != Tolerance():
+            if default.kind == "ratio":
+                return MetricTolerance("ratio", legacy.ratio_low, legacy.ratio_high)
+            if metric in NO_RATIO_METRICS and legacy.difference != Tolerance().difference:
+                return MetricTolerance("diff", limit=legacy.difference)
+        return default
+
     def with_threshold(self, threshold: float) -> EvaluationSpec:
         """The same settings at another decision threshold (validated again)."""
         return replace(self, threshold=float(threshold))
@@ -223,6 +374,11 @@ class EvaluationSpec:
             "min_events": self.min_events,
             "ci_level": self.ci_level,
             "tolerance": self.tolerance.to_json(),
+            "tolerances": {m: t.to_json() for m, t in self.tolerances.items()},
+            "effective_tolerances": {
+                m: self.tolerance_for(m).to_json() for m in DEFAULT_TOLERANCES
+            },
+            "multiplicity": self.multiplicity,
             "auroc_method": self.auroc_method,
             "calibration_bins": self.calibration_bins,
             "grid_points": self.grid_points,
@@ -246,6 +402,11 @@ class EvaluationSpec:
                 min_events=int(d.get("min_events", default.min_events)),
                 ci_level=float(d.get("ci_level", default.ci_level)),
                 tolerance=Tolerance.from_json(d.get("tolerance", {})),
+                tolerances={
+                    str(m): MetricTolerance.from_json(t)
+                    for m, t in (d.get("tolerances") or {}).items()
+                },
+                multiplicity=d.get("multiplicity", default.multiplicity),
                 auroc_method=d.get("auroc_method", default.auroc_method),
                 calibration_bins=int(d.get("calibration_bins", default.calibration_bins)),
                 grid_points=int(d.get("grid_points", default.grid_points)),

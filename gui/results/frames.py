@@ -234,6 +234,41 @@ def representativeness_frame(result: dict[str, Any]) -> Any:
     return frame
 
 
+def missingness_frame(result: dict[str, Any]) -> Any:
+    """Rows excluded per group and reason, with the differential-missingness check."""
+    import pandas as pd
+
+    rows = []
+    for m in result.get("missingness") or []:
+        diff = m.get("difference") or {}
+        rows.append(
+            {
+                "Attribute": m["attribute"],
+                "Group": m["group"],
+                "Rows read": int(m.get("rows_read") or 0),
+                "Excluded": int(m.get("excluded") or 0),
+                "By reason": "; ".join(
+                    f"{k}: {v:,}" for k, v in (m.get("by_reason") or {}).items()
+                ),
+                "Rate": _f(m.get("rate")),
+                "Rest rate": _f(m.get("rest_rate")),
+                "Difference": _f(diff.get("value")),
+                "Diff. CI low": _f(diff.get("ci_low")),
+                "Diff. CI high": _f(diff.get("ci_high")),
+                "Adjusted p": _f(m.get("p_adjusted")),
+                "Flagged": "flagged" if m.get("flagged_adjusted") else (
+                    "unadjusted only" if m.get("flagged") else ""),
+                "Reason": m.get("reason") or "",
+            }
+        )
+    columns = ["Attribute", "Group", "Rows read", "Excluded", "By reason", "Rate", "Rest rate",
+               "Difference", "Diff. CI low", "Diff. CI high", "Adjusted p", "Flagged", "Reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in columns[5:11]:
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
 def grid_metrics_at(result: dict[str, Any], metric: str, threshold: float
                     ) -> tuple[float, dict[tuple[str, str], float | None]] | None:
     """Nearest stored threshold-grid point for a metric the grid holds, or None.

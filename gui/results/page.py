@@ -143,7 +143,8 @@ class ResultsPage(QWidget):
         self.views: dict[str, QTableView] = {}
         for key, label in (("groups", "Groups"), ("disparities", "Disparities"),
                            ("summary", "Summary measures"),
-                           ("representativeness", "Representativeness")):
+                           ("representativeness", "Representativeness"),
+                           ("missingness", "Exclusions")):
             model = DataFrameModel(
                 parent=self,
                 background=lambda r, c, k=key: self._cell_colour(k, r, c, background=True),
@@ -419,6 +420,7 @@ class ResultsPage(QWidget):
             new_frames.update({
                 "summary": frames.summary_frame(result),
                 "representativeness": frames.representativeness_frame(result),
+                "missingness": frames.missingness_frame(result),
             })
         structure_changed = view_key != self._view_key or attribute != self._view_attribute
         self._view_key, self._view_attribute = view_key, attribute
@@ -500,6 +502,8 @@ class ResultsPage(QWidget):
             return [flag if f else plain for f in frame["Flagged"]]
         if key == "representativeness":
             return [warn if f else plain for f in frame["Flag"]]
+        if key == "missingness":
+            return [flag if f == "flagged" else warn if f else plain for f in frame["Flagged"]]
         return [plain] * len(frame)
 
     def _draw_plots(self, metric: str, attribute: str | None, groups: Any) -> None:

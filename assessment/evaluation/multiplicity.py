@@ -1,0 +1,146 @@
+"""p-values for group comparisons and their multiplicity adjustment (Holm, Benjamini–Hochberg).
+
+Each p-value is the inversion of the interval the comparison reports, so "p < α" and "the
+(1 − α) interval excludes parity" say the same thing:
+
+- difference of proportions: Newcombe's hybrid score interval (method 10) inverted by bisection
+  on z (the interval shrinks monotonically as z falls);
+- ratio of proportions: Katz's log method is a Wald interval on log(ratio), so
+  p = 2·Φ(−|log r| / SE) with the same 0.5 boundary correction;
+- normal approximations (DeLong): p = 2·Φ(−|d| / SE);
+- percentile bootstrap: p = min(1, 2·min(share of replicate gaps ≤ 0, share ≥ 0)), the level at
+  which the percentile interval reaches parity.
+
+Adjustments follow Holm (1979) (step-down, family-wise error) and Benjamini & Hochberg (1995)
+(step-up, false discovery rate); NaN p-values are not part of the family and stay NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy.special import ndtr
+
+from assessment.evaluation.intervals import KATZ_CORRECTION
+
+Method = Literal["holm", "bh"]
+METHODS: dict[str, str] = {
+    "holm": "Holm (1979) step-down adjustment (family-wise error rate)",
+    "bh": "Benjamini–Hochberg (1995) step-up adjustment (false discovery rate)",
+}
+# Bisection on z for the Newcombe inversion: 0 .. Z_MAX (p below 2·Φ(−Z_MAX) ≈ 1e-23 is reported
+# as that bound; every adjusted decision at usual levels is the same).
+Z_MAX = 10.0
+BISECTIONS = 60
+
+
+def adjust(p: np.ndarray, method: Method) -> np.ndarray:
+    """Adjusted p-values over the finite entries of ``p`` (one family); NaN stays NaN."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    q = p[ok]
+    order = np.argsort(q, kind="stable")
+    ranked = q[order]
+    if method == "holm":
+        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    elif method == "bh":
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown adjustment {method!r}; use holm or bh")
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 1.0)
+    out[ok] = res
+    return out
+
+
+def _wilson_z(k: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson limits with a z per entry (the bisection moves each group's z separately)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        z2 = z * z
+        denom = 1 + z2 / n
+        centre = (p + z2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def _newcombe_gap(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, z: np.ndarray
+) -> np.ndarray:
+    """Distance of Newcombe's interval at ``z`` from 0 on the side of the estimate (> 0: the
+    interval excludes 0)."""
+    l1, u1 = _wilson_z(k1, n1, z)
+    l2, u2 = _wilson_z(k2, n2, z)
+    with np.errstate(invalid="ignore"):
+        p1, p2 = k1 / n1, k2 / n2
+        d = p1 - p2
+        lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return np.where(d >= 0, lo, -hi)
+
+
+def newcombe_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of p1 − p2 = 0 by inverting Newcombe's interval (NaN where n = 0)."""
+    k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
+    shape = np.broadcast(k1, n1, k2, n2).shape
+    k1, n1, k2, n2 = (np.broadcast_to(a, shape) for a in (k1, n1, k2, n2))
+    ok = (n1 > 0) & (n2 > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = k1 / n1 - k2 / n2
+    lo = np.zeros(shape)
+    hi = np.full(shape, Z_MAX)
+    # At z = 0 the interval is the point d: it excludes 0 unless d = 0 (then p = 1).
+    for _ in range(BISECTIONS):
+        mid = (lo + hi) / 2
+        excludes = _newcombe_gap(k1, n1, k2, n2, mid) > 0
+        lo = np.where(excludes, mid, lo)
+        hi = np.where(excludes, hi, mid)
+    z = (lo + hi) / 2
+    p = 2 * ndtr(-z)
+    p = np.where(d == 0, 1.0, p)
+    return np.where(ok & np.isfinite(d), p, np.nan)
+
+
+def katz_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of p1 / p2 = 1 from Katz's log method (0.5 boundary correction as in
+    :func:`assessment.evaluation.intervals.katz`)."""
+    k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boundary = (k1 == 0) | (k1 == n1) | (k2 == 0) | (k2 == n2)
+        c = np.where(boundary, KATZ_CORRECTION, 0.0)
+        a1, m1, a2, m2 = k1 + c, n1 + 2 * c, k2 + c, n2 + 2 * c
+        log_r = np.log((a1 / m1) / (a2 / m2))
+        se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
+        p = 2 * ndtr(-np.abs(log_r) / se)
+        p = np.where(log_r == 0, 1.0, p)
+    ok = (n1 > 0) & (n2 > 0) & np.isfinite(p)
+    return np.where(ok, p, np.nan)
+
+
+def normal_p(estimate: np.ndarray, variance: np.ndarray, null: float = 0.0) -> np.ndarray:
+    """Two-sided Wald p-value of ``estimate == null`` (NaN where the variance is not > 0)."""
+    est = np.asarray(estimate, dtype=np.float64)
+    var = np.asarray(variance, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * ndtr(-np.abs(est - null) / np.sqrt(var))
+    return np.where(np.isfinite(est) & np.isfinite(var) & (var > 0), p, np.nan)
+
+
+def bootstrap_p(reps: np.ndarray, null: float = 0.0, min_defined: float = 0.9) -> np.ndarray:
+    """Percentile-bootstrap p-value per column of ``reps`` (B × k) for ``parameter == null``.
+
+    NaN where fewer than ``min_defined`` of the replicates are defined (as for the interval).
+    """
+    reps = np.asarray(reps, dtype=np.float64)
+    defined = np.isfinite(reps)
+    count = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = np.where(defined, reps <= null, False).sum(axis=0) / count
+        above = np.where(defined, reps >= null, False).sum(axis=0) / count
+        p = np.minimum(1.0, 2 * np.minimum(below, above))
+    return np.where(count >= min_defined * reps.shape[0], p, np.nan)
