@@ -375,9 +375,6 @@ class EvaluationSpec:
             "ci_level": self.ci_level,
             "tolerance": self.tolerance.to_json(),
             "tolerances": {m: t.to_json() for m, t in self.tolerances.items()},
-            "effective_tolerances": {
-                m: self.tolerance_for(m).to_json() for m in DEFAULT_TOLERANCES
-            },
             "multiplicity": self.multiplicity,
             "auroc_method": self.auroc_method,
             "calibration_bins": self.calibration_bins,
