@@ -2,8 +2,10 @@
 
 One object, created by the main window, holds what pages share:
 
-* the current :class:`~assessment.document.Assessment` (``ctx.doc``) and its file (``ctx.path``);
-  ``document_replaced`` fires when New/Open/Recover swaps it, ``changed(path)`` relays every
+* the document session (``ctx.session``, :mod:`gui.document_session`): the current
+  :class:`~assessment.document.Assessment` (``ctx.doc``), its file (``ctx.path``), its saved state
+  and every page's state for it; ``document_replaced`` (pages reset) then ``document_shown``
+  (the window refreshes) fire when New/Open/Recover swaps it, ``changed(path)`` relays every
   document listener call (answer set, undo, redo, ...), ``modified_changed(bool)`` the saved state;
 * the error funnel (``show_error``) and the modal ``ask_*`` helpers (thin wrappers over
   :mod:`gui.errors`, which tests replace);
@@ -25,11 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtWidgets import QWidget
 
 from assessment.errors import Cancelled
 from gui import errors
+from gui.document_session import DocumentSession
 from gui.paths import Paths, Settings
 
 if TYPE_CHECKING:
@@ -219,12 +222,14 @@ class Job(QObject):
 
 
 class AppContext(QObject):
-    """Shared state and services handed to every page as ``Page(ctx)``."""
+    """Shared state and services handed to every page as ``Page(ctx)``.
 
-    document_replaced = Signal()
-    changed = Signal(str)
-    modified_changed = Signal(bool)
-    file_changed = Signal(object)  # Path | None
+    The document and its per-document state live in ``ctx.session`` (a
+    :class:`~gui.document_session.DocumentSession`); ``ctx.doc``, ``ctx.path``, ``ctx.modified``
+    and the document signals are shortcuts to it. ``document_replaced`` (pages reset) fires
+    before ``document_shown`` (the window refreshes its steps from the reset pages).
+    """
+
     status_message = Signal(str, int)  # text, timeout in ms (0 = until replaced)
     data_file_requested = Signal(str)  # a data file was dropped/opened: the data page loads it
     navigate_requested = Signal(str)  # a page asks the main window to show step ``key``
@@ -236,72 +241,60 @@ class AppContext(QObject):
         self.paths = paths or Paths.resolve()
         self.settings = Settings(self.paths.settings_file)
         self.window: QWidget | None = None  # parent of dialogs; set by the main window
-        self._doc: Assessment | None = None
-        self._path: Path | None = None
-        self._modified = False
+        self.session = DocumentSession(self)
         self._jobs: list[Job] = []
         self._current_job: Job | None = None
         self._pool = QThreadPool.globalInstance()
-        self._judgement: Judgement | None = None
 
-    # --- the document --------------------------------------------------------------------------
+    # --- the document (owned by the session) ---------------------------------------------------
+
+    @property
+    def document_replaced(self) -> SignalInstance:
+        return self.session.replaced
+
+    @property
+    def document_shown(self) -> SignalInstance:
+        return self.session.shown
+
+    @property
+    def changed(self) -> SignalInstance:
+        return self.session.changed
+
+    @property
+    def modified_changed(self) -> SignalInstance:
+        return self.session.modified_changed
+
+    @property
+    def file_changed(self) -> SignalInstance:
+        return self.session.file_changed
 
     @property
     def doc(self) -> Assessment:
-        if self._doc is None:
-            raise RuntimeError("no assessment is open yet")
-        return self._doc
+        return self.session.doc
 
     @property
     def has_document(self) -> bool:
-        return self._doc is not None
+        return self.session.has_document
 
     @property
     def path(self) -> Path | None:
-        return self._path
+        return self.session.path
 
     @property
     def modified(self) -> bool:
-        return self._modified
+        return self.session.modified
 
     def set_document(self, doc: Assessment, path: Path | None = None) -> None:
-        """Replace the open assessment (New, Open, Recover). Pages rebuild on ``document_replaced``.
-
-        The saved state is the document's own ``dirty`` flag (a recovered document is dirty).
-        """
-        if self._doc is not None:
-            self._doc.remove_listener(self._relay)
-        self._doc = doc
-        self._judgement = None
-        doc.add_listener(self._relay)
-        self._path = path
-        self._set_modified(bool(doc.dirty))
-        self.file_changed.emit(path)
-        self.document_replaced.emit()
+        """Replace the open assessment (New, Open, Recover): see ``DocumentSession``."""
+        self.session.set_document(doc, path)
 
     def mark_saved(self, path: Path) -> None:
         """Called after ``assessment.storage.save`` wrote the document to ``path``."""
-        self._path = path
-        self._set_modified(bool(self.doc.dirty))
-        self.file_changed.emit(path)
+        self.session.mark_saved(path)
 
     def judgement(self) -> Judgement:
         """``assessment.judgement.judge(doc)``, computed once per document change and shared."""
-        if self._judgement is None:
-            from assessment.judgement import judge
-
-            self._judgement = judge(self.doc)
-        return self._judgement
-
-    def _relay(self, path: str) -> None:
-        self._judgement = None
-        self._set_modified(bool(self.doc.dirty))
-        self.changed.emit(path)
-
-    def _set_modified(self, value: bool) -> None:
-        if value != self._modified:
-            self._modified = value
-            self.modified_changed.emit(value)
+        return self.session.judgement()
 
     # --- messages and dialogs (looked up in gui.errors at call time, so tests can replace them) --
 

@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
 
-        self.ctx.document_replaced.connect(self._on_document_replaced)
+        self.ctx.document_shown.connect(self._on_document_shown)  # after the pages reset
         self.ctx.changed.connect(self._on_changed)
         self.ctx.modified_changed.connect(self._update_file_state)
         self.ctx.file_changed.connect(self._update_file_state)
@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
         self._warmup_timer.start(delay_ms)
 
     @Slot()
-    def _on_document_replaced(self) -> None:
+    def _on_document_shown(self) -> None:
         self._step_signature = ()
         self._rebuild_step_list()
         self._update_file_state()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,34 @@ def is_data_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in DATA_SUFFIXES
 
 
+@dataclass
+class DataDocumentState:
+    """What the page holds for the open document only (kept in ``ctx.session.page_state``).
+
+    A new document gets a fresh instance: nothing of the previous study (its data file,
+    mapping, stored run, values) can reach the next one.
+    """
+
+    table: Any = None  # LoadedTable
+    path: Path | None = None
+    issues: list[Any] = field(default_factory=list)  # MappingIssue list of the current mapping
+    pending_config: dict[str, Any] | None = None  # the stored evaluation's config
+    value_cache: dict[str, list[str]] = field(default_factory=dict)
+    has_result: bool = False
+    stored_candidates: list[Path] = field(default_factory=list)
+    auto_reopen: bool = False
+    # The stored run's {data attribute: demographics attribute} choices, kept on re-runs.
+    stored_demographics_map: dict[str, str] = field(default_factory=dict)
+
+
+# The settings a new document starts with (and the form shows before any file is loaded).
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 20240601
+DEFAULT_MIN_N = 30
+DEFAULT_MIN_EVENTS = 10
+
+
 class ValidationDataPage(QWidget):
     """Step "Validation data": file, preview, column mapping, evaluation settings, Run."""
 
@@ -84,20 +112,10 @@ class ValidationDataPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = EvaluationSession.of(ctx)
-        self.table: Any = None  # LoadedTable
-        self.path: Path | None = None
-        self.issues: list[Any] = []  # MappingIssue list of the current mapping
         self._job: Any = None
         self._job_kind = ""
         self._updating = False
-        self._pending_config: dict[str, Any] | None = None
-        self._value_cache: dict[str, list[str]] = {}
-        self._has_result = False
-        self._stored_candidates: list[Path] = []
-        self._auto_reopen = False
         self._check_serial = 0
-        # The stored run's {data attribute: demographics attribute} choices, kept on re-runs.
-        self._stored_demographics_map: dict[str, str] = {}
         self.quick = QuickJobs(self)
         self.setAcceptDrops(True)
         self._build()
@@ -233,7 +251,7 @@ class ValidationDataPage(QWidget):
         self.threshold_spin.setDecimals(4)
         self.threshold_spin.setRange(-1e9, 1e9)
         self.threshold_spin.setSingleStep(0.01)
-        self.threshold_spin.setValue(0.5)
+        self.threshold_spin.setValue(DEFAULT_THRESHOLD)
         self.threshold_spin.setToolTip("A case is predicted positive when its score ≥ threshold.")
         self.attr_list = QListWidget()
         self.attr_list.setAccessibleName("Sensitive attributes")
@@ -300,20 +318,20 @@ class ValidationDataPage(QWidget):
         self.bootstrap_spin = QSpinBox()
         self.bootstrap_spin.setRange(0, 100_000)
         self.bootstrap_spin.setSingleStep(100)
-        self.bootstrap_spin.setValue(1000)
+        self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
         self.bootstrap_spin.setToolTip(
             "Bootstrap replicates for the Brier score, calibration and disparity intervals "
             "(0 = analytic intervals only)."
         )
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setValue(20240601)
+        self.seed_spin.setValue(DEFAULT_SEED)
         self.min_n_spin = QSpinBox()
         self.min_n_spin.setRange(0, 1_000_000)
-        self.min_n_spin.setValue(30)
+        self.min_n_spin.setValue(DEFAULT_MIN_N)
         self.min_events_spin = QSpinBox()
         self.min_events_spin.setRange(0, 1_000_000)
-        self.min_events_spin.setValue(10)
+        self.min_events_spin.setValue(DEFAULT_MIN_EVENTS)
         form.addRow("&Reference group:", self.reference_combo)
         form.addRow("", self.reference_values)
         form.addRow("&Intersections:", self.intersection_list)
@@ -330,11 +348,40 @@ class ValidationDataPage(QWidget):
 
         Cached: ``doc.evaluation`` returns a deep copy, too costly for every step refresh.
         """
-        return self._has_result
+        return self.state.has_result
 
     @property
     def running(self) -> bool:
         return self._job is not None and self._job.is_running()
+
+    # ------------------------------------------------------------------ per-document state
+    @property
+    def state(self) -> DataDocumentState:
+        return self.ctx.session.page_state("data", DataDocumentState)
+
+    @property
+    def table(self) -> Any:
+        return self.state.table
+
+    @table.setter
+    def table(self, value: Any) -> None:
+        self.state.table = value
+
+    @property
+    def path(self) -> Path | None:
+        return self.state.path
+
+    @path.setter
+    def path(self, value: Path | None) -> None:
+        self.state.path = value
+
+    @property
+    def issues(self) -> list[Any]:
+        return self.state.issues
+
+    @issues.setter
+    def issues(self, value: list[Any]) -> None:
+        self.state.issues = value
 
     # ------------------------------------------------------------------ file loading
     def choose_file(self) -> None:
@@ -365,8 +412,8 @@ class ValidationDataPage(QWidget):
         the window.
         """
         target = Path(path)
-        pending = self._pending_config
-        self._auto_reopen = False  # the reviewer's own choice wins over the stored file
+        pending = self.state.pending_config
+        self.state.auto_reopen = False  # the reviewer's own choice wins over the stored file
 
         def work(progress: Any, cancelled: Any) -> _Loaded:
             from assessment.errors import Cancelled
@@ -404,7 +451,7 @@ class ValidationDataPage(QWidget):
     def _loaded(self, loaded: _Loaded) -> None:
         table = loaded.table
         self.table, self.path = table, loaded.path
-        self._value_cache = dict(loaded.values)
+        self.state.value_cache = dict(loaded.values)
         self.preview_model.set_frame(table.frame)
         self.preview_stack.setCurrentWidget(self.preview)
         self.reopen_button.setVisible(False)
@@ -421,7 +468,7 @@ class ValidationDataPage(QWidget):
             self.sheet_combo.setCurrentText(table.sheet)
         self.sheet_combo.blockSignals(False)
         self.set_mapping(loaded.mapping)
-        pending = self._pending_config
+        pending = self.state.pending_config
         if pending and pending.get("sha256") == table.sha256 and pending.get("spec"):
             self._apply_spec(pending["spec"])  # the stored run's intersections and reference
         status = f"Loaded {table.file_name}. Check the mapping, then run."
@@ -436,7 +483,7 @@ class ValidationDataPage(QWidget):
     # ------------------------------------------------------------------ mapping form
     def _column_values(self, column: str) -> list[str]:
         """Distinct values of a column, most frequent first (computed by the load worker)."""
-        return self._value_cache.get(column, [])
+        return self.state.value_cache.get(column, [])
 
     def set_mapping(self, mapping: Any) -> None:
         """Show ``mapping`` in the form (auto-detected, restored or set by a test)."""
@@ -658,7 +705,7 @@ class ValidationDataPage(QWidget):
         attributes = list(self.current_mapping().attributes) if self.table is not None else []
         demographics_map = suggest_demographics_map(attributes, {**population, **training})
         demographics_map.update(
-            {a: t for a, t in self._stored_demographics_map.items() if a in attributes}
+            {a: t for a, t in self.state.stored_demographics_map.items() if a in attributes}
         )
         return EvaluationSpec(
             threshold=float(self.threshold_spin.value()) if kind_choice != "class" else 0.5,
@@ -675,10 +722,10 @@ class ValidationDataPage(QWidget):
 
     def _apply_spec(self, spec: dict[str, Any]) -> None:
         """Restore stored settings (threshold, reference, B, seed, minimums) into the form."""
-        self.bootstrap_spin.setValue(int(spec.get("bootstrap", 1000)))
-        self.seed_spin.setValue(int(spec.get("seed", 20240601)))
-        self.min_n_spin.setValue(int(spec.get("min_n", 30)))
-        self.min_events_spin.setValue(int(spec.get("min_events", 10)))
+        self.bootstrap_spin.setValue(int(spec.get("bootstrap", DEFAULT_BOOTSTRAP)))
+        self.seed_spin.setValue(int(spec.get("seed", DEFAULT_SEED)))
+        self.min_n_spin.setValue(int(spec.get("min_n", DEFAULT_MIN_N)))
+        self.min_events_spin.setValue(int(spec.get("min_events", DEFAULT_MIN_EVENTS)))
         ref = spec.get("reference") or {}
         idx = self.reference_combo.findData(ref.get("kind", "largest"))
         self.reference_combo.setCurrentIndex(max(idx, 0))
@@ -687,7 +734,7 @@ class ValidationDataPage(QWidget):
             if attr in self.reference_value_combos:
                 self.reference_value_combos[attr].setCurrentText(str(value))
         self.set_intersections([tuple(c) for c in spec.get("intersections") or []])
-        self._stored_demographics_map = {
+        self.state.stored_demographics_map = {
             str(k): str(v) for k, v in (spec.get("demographics_map") or {}).items()
         }
 
@@ -816,7 +863,7 @@ class ValidationDataPage(QWidget):
     def _evaluated(self, config: dict[str, Any], inputs: Any, spec: Any,
                    snapshot: dict[str, Any]) -> None:
         self.session.set_run(inputs, spec, snapshot)  # the results page draws this snapshot
-        self._pending_config = config
+        self.state.pending_config = config
         if getattr(self.ctx, "has_document", False):
             # Listeners that already have the snapshot skip re-reading (a deep copy) from doc.
             self.session.storing = True
@@ -824,7 +871,7 @@ class ValidationDataPage(QWidget):
                 self.ctx.doc.set_evaluation(config, snapshot)
             finally:
                 self.session.storing = False
-            self._has_result = True
+            self.state.has_result = True
         prov = snapshot.get("provenance") or {}
         excluded = prov.get("rows_excluded", 0)
         self.status.setText(
@@ -919,13 +966,60 @@ class ValidationDataPage(QWidget):
     # ------------------------------------------------------------------ document
     def _document_changed(self, path: str) -> None:
         if path.startswith("evaluation") and not self.session.storing:  # undo/redo
-            self._has_result = bool((self.ctx.doc.evaluation or {}).get("result"))
+            self.state.has_result = bool((self.ctx.doc.evaluation or {}).get("result"))
+
+    def _reset_form(self) -> None:
+        """Every widget back to a new document's defaults; work for the old one is dropped.
+
+        The per-document state (file, mapping, values, issues) is already fresh: the session
+        dropped the old one. A load or evaluation still running belonged to the previous
+        document: it is cancelled and its result never delivered.
+        """
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
+        self._check_timer.stop()
+        self._check_serial += 1  # a mapping check still running is now out of date
+        self._updating = True
+        try:
+            self.preview_model.set_frame(None)
+            self.preview_stack.setCurrentWidget(self.placeholder)
+            self.file_label.setText("No data file loaded.")
+            self.file_label.setToolTip("")
+            self.sheet_combo.clear()
+            for combo in (self.outcome_combo, self.score_combo, self.positive_combo,
+                          self.pred_positive_combo):
+                combo.clear()
+            self.output_kind.setCurrentIndex(0)
+            self.threshold_spin.setValue(DEFAULT_THRESHOLD)
+            self.attr_list.clear()
+            self.bins_edit.clear()
+            self.missing_edit.clear()
+            self.reference_combo.setCurrentIndex(0)
+            self.intersection_list.clear()
+            self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
+            self.seed_spin.setValue(DEFAULT_SEED)
+            self.min_n_spin.setValue(DEFAULT_MIN_N)
+            self.min_events_spin.setValue(DEFAULT_MIN_EVENTS)
+            for label in (self.outcome_msg, self.score_msg, self.attr_msg, self.general_msg):
+                _set_messages(label, [])
+            self.status.setText("")
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+        finally:
+            self._updating = False
+        self._reference_kind_changed()
+        _fit_list_height(self.attr_list, 8)
+        _fit_list_height(self.intersection_list, 6)
+        self._kind_changed(check=False)
 
     def _document_replaced(self) -> None:
+        """Show what the new document holds, and nothing of the previous one."""
+        self._reset_form()
         evaluation = self.ctx.doc.evaluation or {}
-        self._has_result = bool(evaluation.get("result"))
+        self.state.has_result = bool(evaluation.get("result"))
         config = evaluation.get("config") or None
-        self._pending_config = config
+        self.state.pending_config = config
         if config and config.get("spec"):
             self._apply_spec(config["spec"])
         if config and self.table is None:
@@ -933,18 +1027,18 @@ class ValidationDataPage(QWidget):
                 f"The stored evaluation used {config.get('file_name', 'a data file')}; open it "
                 "again to re-run or to move the threshold with live metrics."
             )
-        self._stored_candidates = stored_file_candidates(
+        self.state.stored_candidates = stored_file_candidates(
             config, getattr(self.ctx, "path", None), _demo_folder()
         )
-        self._auto_reopen = bool(self._stored_candidates) and self.table is None
-        first = self._stored_candidates[0] if self._stored_candidates else None
+        self.state.auto_reopen = bool(self.state.stored_candidates) and self.table is None
+        first = self.state.stored_candidates[0] if self.state.stored_candidates else None
         self.reopen_button.setText(f"Load {first.name}" if first else "")
         self.reopen_button.setToolTip(plain_tooltip(
             f"{first}\nLoaded only if its SHA-256 matches the stored evaluation's." if first else ""
         ))
         self.reopen_button.setVisible(first is not None and self.table is None)
         self._update_state()
-        if self._auto_reopen and self.isVisible():
+        if self.state.auto_reopen and self.isVisible():
             self._reopen_stored_file(auto=True)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -954,7 +1048,7 @@ class ValidationDataPage(QWidget):
         thereby opens complete (its parquet file sits in the bundled demo folder).
         """
         super().showEvent(event)
-        if self._auto_reopen and self.table is None and not self.running:
+        if self.state.auto_reopen and self.table is None and not self.running:
             self._reopen_stored_file(auto=True)
 
     def _reopen_clicked(self) -> None:
@@ -964,9 +1058,9 @@ class ValidationDataPage(QWidget):
         """Find the stored evaluation's file (stored path, beside the .probity, bundled demo),
         verify its SHA-256 in a worker, then load it; a file that differs is loaded only when the
         reviewer agrees after being told."""
-        self._auto_reopen = False
-        config = self._pending_config or {}
-        candidates = list(getattr(self, "_stored_candidates", []))
+        self.state.auto_reopen = False
+        config = self.state.pending_config or {}
+        candidates = list(self.state.stored_candidates)
         expected = str(config.get("sha256") or "")
         sheet = config.get("sheet")
         if not candidates:

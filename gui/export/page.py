@@ -381,6 +381,8 @@ class SignExportPage(QWidget):
         self.ctx.show_error(exc)
 
     def _cancelled(self) -> None:
+        if self._job is None:  # the document was replaced: its export was dropped
+            return
         self._job = None
         self.progress.setVisible(False)
         self.status.setText("Export cancelled; nothing was written.")
@@ -400,11 +402,19 @@ class SignExportPage(QWidget):
         return dialog
 
     def _document_replaced(self) -> None:
+        """Another document: an export of the previous one is cancelled and forgotten."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
         if self.outcome is not None:
             self.completion_changed.emit()
         self.outcome = None
         self.verification.clear()
         self.status.setText("")
+        self.progress.setVisible(False)
+        self.reason_edit.setText(DEFAULT_REASON)
+        self.location_edit.setText("")
+        self._identity_changed()
 
 
 def _worker_free(ctx: Any) -> bool:

@@ -42,6 +42,7 @@ WARN_BG = QColor("#FFF3CD")
 WARN_FG = QColor("#5C4400")
 SLIDER_STEPS = 1000
 PENDING = object()  # sentinel: live values are being computed in the worker
+DEFAULT_METRIC = "auroc"
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
 
 
@@ -79,7 +80,7 @@ class ResultsPage(QWidget):
         self._slider_timer.setInterval(40)
         self._slider_timer.timeout.connect(self._apply_threshold)
         self._colours: dict[str, list[tuple[QColor | None, QColor | None]]] = {}
-        ctx.document_replaced.connect(self.reload)
+        ctx.document_replaced.connect(self._document_replaced)
         ctx.changed.connect(self._document_changed)
         self.session.result_changed.connect(self._session_result)
         if getattr(ctx, "has_document", False):
@@ -100,7 +101,7 @@ class ResultsPage(QWidget):
         self.metric_combo = QComboBox()
         for metric_id in frames.METRIC_IDS:
             self.metric_combo.addItem(frames.metric_label(metric_id), metric_id)
-        self.metric_combo.setCurrentIndex(self.metric_combo.findData("auroc"))
+        self.metric_combo.setCurrentIndex(self.metric_combo.findData(DEFAULT_METRIC))
         self.metric_combo.setAccessibleName("Metric")
         self.attribute_combo = QComboBox()
         self.attribute_combo.setAccessibleName("Attribute")
@@ -231,6 +232,18 @@ class ResultsPage(QWidget):
         if self.session.result is not None:
             QTimer.singleShot(0, self, lambda: self.show_result(self.session.result))
 
+    def _document_replaced(self) -> None:
+        """Another document: tabs, metric, attribute and threshold back to their defaults."""
+        self._live_cache.clear()
+        self._live_pending = None
+        self._plot_request = None
+        self.threshold = None
+        self.metric_combo.setCurrentIndex(self.metric_combo.findData(DEFAULT_METRIC))
+        self.attribute_combo.clear()
+        self.table_tabs.setCurrentIndex(0)
+        self.plot_tabs.setCurrentIndex(0)
+        self.reload()
+
     def reload(self) -> None:
         """Take the result from the document (the saved truth) and redraw everything."""
         result = None
@@ -262,7 +275,17 @@ class ResultsPage(QWidget):
             "Validation data step."
         )
         self.notes_view.setPlainText("")
+        self.table_tabs.setTabText(self.table_tabs.indexOf(self.notes_view), "Notes")
         self.threshold_note.setText("")
+        self.threshold_label.setText("")
+        self.slider.blockSignals(True)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self._plot_request = None
+        self._curves_key = None
+        if self._plots_built:
+            for plot in (self.forest, self.roc, self.calibration, self.shares):
+                plot.clear()
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
                   self.export_button):
             w.setEnabled(False)

@@ -78,6 +78,14 @@ class ForestPlot:
         self.widget.setWidget(self.plot)
         self.shown: dict[str, Any] = {"labels": [], "values": [], "low": [], "high": []}
 
+    def clear(self) -> None:
+        """Nothing drawn (no evaluation, or another document)."""
+        item = self.plot.getPlotItem()
+        item.clear()
+        item.setTitle("")
+        item.getAxis("left").setTicks([[]])
+        self.shown = {"labels": [], "values": [], "low": [], "high": []}
+
     def show(self, title: str, rows: list[dict[str, Any]], overall: float | None) -> None:
         """``rows``: dicts with label, value, low, high, flagged, insufficient (top to bottom)."""
         item = self.plot.getPlotItem()
@@ -140,6 +148,10 @@ class CurvePlot:
         self.fit = fit  # zoom to the data (calibration: risks are often all below 0.3)
         self.shown: dict[str, tuple[list[float], list[float]]] = {}
 
+    def clear(self) -> None:
+        """Only the diagonal (no evaluation, or another document)."""
+        self.show("", [])
+
     def show(self, subtitle: str, curves: list[tuple[str, list[Any], list[Any]]],
              markers: bool = False) -> None:
         item = self.widget.getPlotItem()
@@ -186,6 +198,11 @@ class ShareBars:
     def __init__(self) -> None:
         self.widget = _plot_widget("Representativeness", "", "Share of people")
         self.shown: dict[str, list[float]] = {}
+
+    def clear(self) -> None:
+        """No bars (no evaluation, or another document)."""
+        self.show("", [])
+        self.shown = {}
 
     def show(self, attribute: str, rows: list[dict[str, Any]]) -> None:
         item = self.widget.getPlotItem()

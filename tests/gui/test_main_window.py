@@ -132,7 +132,7 @@ def test_recovery_after_a_simulated_crash(qtbot, dialogs):
     recovery = window.autosave.recovery_file
     assert recovery.is_file()
     # the process dies: no close prompt, no clean-up
-    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.ctx.doc.remove_listener(window.ctx.session._relay)
     window.close_without_prompt()
     assert recovery.is_file()
 
@@ -151,7 +151,7 @@ def test_recovering_into_a_native_window_marks_it_modified_without_a_qt_warning(
     window = open_window(qtbot, answered_doc())
     window.ctx.doc.set_notes("unsaved")
     qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
-    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.ctx.doc.remove_listener(window.ctx.session._relay)
     window.close_without_prompt()
 
     fresh = MainWindow()
@@ -172,7 +172,7 @@ def test_opening_a_file_with_crashed_edits_offers_them_first(qtbot, tmp_path, di
     assert window.save_as()
     window.ctx.doc.set_notes("typed after saving, then the process died")
     qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
-    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.ctx.doc.remove_listener(window.ctx.session._relay)
     window.close_without_prompt()
 
     fresh = MainWindow()
@@ -191,7 +191,7 @@ def test_file_open_of_a_file_with_crashed_edits_offers_them(qtbot, tmp_path, dia
     assert window.save_as()
     window.ctx.doc.set_notes("typed after saving, then the process died")
     qtbot.waitUntil(lambda: window.autosave.recovery_file is not None, timeout=5000)
-    window.ctx.doc.remove_listener(window.ctx._relay)
+    window.ctx.doc.remove_listener(window.ctx.session._relay)
     window.close_without_prompt()
 
     running = open_window(qtbot, answered_doc())  # a later session, on another document
