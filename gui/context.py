@@ -249,6 +249,10 @@ class AppContext(QObject):
     # --- the document (owned by the session) ---------------------------------------------------
 
     @property
+    def document_replacing(self) -> SignalInstance:
+        return self.session.replacing
+
+    @property
     def document_replaced(self) -> SignalInstance:
         return self.session.replaced
 

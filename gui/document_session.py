@@ -7,8 +7,10 @@ each page keeps for this document (``page_state``). Replacing the document (New,
 file, Recover) drops all of that before anyone is told, then announces the change in two
 phases, so no page and no step icon can show the previous document:
 
-1. ``replaced``: the pages reset to what the new document holds (data file, mapping, seed,
-   tabs, threshold, results, export outcome);
+0. ``replacing``: the window retires the pages the new document has no step for (another
+   instrument has other domains);
+1. ``replaced``: the remaining pages reset to what the new document holds (data file, mapping,
+   seed, tabs, threshold, results, export outcome);
 2. ``shown``: the window rebuilds its step list and step icons, which read the pages' state.
 
 The session holds no rules: edits go through the document's own methods, and ``changed(path)``
@@ -35,6 +37,7 @@ State = TypeVar("State")
 class DocumentSession(QObject):
     """The current assessment, its file and modified state, and its per-document page state."""
 
+    replacing = Signal()  # phase 0: pages without a step in the new document are retired
     replaced = Signal()  # phase 1: pages reset to the new document
     shown = Signal()  # phase 2: the window refreshes steps and icons from the reset pages
     changed = Signal(str)  # the document changed at this path (edit, undo, redo)
@@ -74,7 +77,8 @@ class DocumentSession(QObject):
         """Replace the open assessment (New, Open, drop, Recover).
 
         Everything of the previous document (its in-memory evaluation data, every page's
-        state) is forgotten first; then ``replaced`` and ``shown`` fire in that order. The
+        state) is forgotten first; then ``replacing``, ``replaced`` and ``shown`` fire in
+        that order. The
         saved state is the document's own ``dirty`` flag (a recovered document is dirty).
         """
         if self._doc is not None:
@@ -88,6 +92,7 @@ class DocumentSession(QObject):
         self._path = path
         self._set_modified(bool(doc.dirty))
         self.file_changed.emit(path)
+        self.replacing.emit()
         self.replaced.emit()
         self.shown.emit()
 

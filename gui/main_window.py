@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
 
+        self.ctx.document_replacing.connect(self._retire_pages)  # before the pages reset
         self.ctx.document_shown.connect(self._on_document_shown)  # after the pages reset
         self.ctx.changed.connect(self._on_changed)
         self.ctx.modified_changed.connect(self._update_file_state)
@@ -249,12 +250,7 @@ class MainWindow(QMainWindow):
         current = self.current_key()
         self._steps = steps
         self._step_signature = signature
-        for key in [k for k in self._pages if k not in signature]:
-            widget = self._pages.pop(key)
-            if hasattr(widget, "detach"):
-                widget.detach()
-            self.stack.removeWidget(widget)
-            widget.deleteLater()
+        self._drop_pages(signature)
         self.step_list.blockSignals(True)
         self.step_list.clear()
         group = None
@@ -274,6 +270,19 @@ class MainWindow(QMainWindow):
             self.step_list.addItem(item)
         self.step_list.blockSignals(False)
         self.go_to(current if current in signature else steps[0].key)
+
+    def _drop_pages(self, keep: tuple[str, ...]) -> None:
+        for key in [k for k in self._pages if k not in keep]:
+            widget = self._pages.pop(key)
+            if hasattr(widget, "detach"):
+                widget.detach()
+            self.stack.removeWidget(widget)
+            widget.deleteLater()
+
+    @Slot()
+    def _retire_pages(self) -> None:
+        """A new document: its steps may differ (instrument), so pages without one go first."""
+        self._drop_pages(tuple(s.key for s in steps_for(self.ctx.doc)))
 
     @Slot()
     def refresh_steps(self) -> None:

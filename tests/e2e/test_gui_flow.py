@@ -280,7 +280,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert recovery_answer(recovery, "3.1@validation") == "Y"  # written by the autosave
     assert ctx.modified  # nothing was saved
     # The process dies: no close prompt, no further autosave.
-    ctx.doc.remove_listener(ctx._relay)
+    ctx.doc.remove_listener(ctx.session._relay)
     window.close_without_prompt()
     assert recovery.is_file()
 
