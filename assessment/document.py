@@ -18,17 +18,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError
+from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
 
-SCHEMA_VERSION = 1
-FILE_FORMAT = "probity-assessment"
+if TYPE_CHECKING:
+    from assessment.instruments import Instrument
 
-ANSWER_VALUES = ("Y", "PY", "PN", "N", "NI", "NA")
-LEVELS = ("low", "unclear", "high")
 FIELD_SECTIONS = ("review_question", "model_card", "datasheet", "reviewer")
-REVIEWER_FIELDS = ("name", "role", "organisation", "email")
 
 Listener = Callable[[str], None]
 
@@ -159,8 +158,6 @@ class Assessment:
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "the file") -> Assessment:
-        from assessment.schema import validate_document
-
         return cls(validate_document(data, source=source))
 
     def to_json(self) -> dict[str, Any]:
@@ -188,14 +185,15 @@ class Assessment:
         return str(self._data["instrument"]["id"])
 
     @property
-    def instrument(self):  # -> Instrument (import kept lazy: instruments load JSON)
+    def instrument(self) -> Instrument:  # import kept lazy: instruments load JSON
         from assessment.instruments import load_instrument
 
         return load_instrument(self.instrument_id)
 
     @property
     def study_type(self) -> str | None:
-        return self._data["study_type"]
+        study_type: str | None = self._data["study_type"]
+        return study_type
 
     @property
     def performance_types(self) -> list[str]:
@@ -284,9 +282,9 @@ class Assessment:
     # ------------------------------------------------------------------ mutations
     def set_answer(self, key: str, value: str | None) -> None:
         self._check_slot(key)
-        if value is not None and value not in ANSWER_VALUES:
+        if value is not None and value not in ANSWER_CODES:
             raise DocumentError(
-                f"{value!r} is not an answer; use one of {', '.join(ANSWER_VALUES)}."
+                f"{value!r} is not an answer; use one of {', '.join(ANSWER_CODES)}."
             )
         if value is not None:
             self._check_answer_allowed(key, value)

@@ -22,18 +22,13 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any, NoReturn, Protocol, TypeVar
 
+from assessment.catalogue import ANSWER_CODES, BASE_ANSWERS, LEVELS, NOT_APPLICABLE
 from assessment.errors import InstrumentError
 
 SCHEMA = "probity-instrument/1"
 RESOURCE_PACKAGE = "resources"
 RESOURCE_FOLDER = "instruments"
 
-#: Every answer code Probity knows; an instrument offers a subset of these.
-ANSWER_CODES: tuple[str, ...] = ("Y", "PY", "PN", "N", "NI", "NA")
-#: The answers every signalling question must offer (PROBAST's five-point scale).
-BASE_ANSWERS: tuple[str, ...] = ("Y", "PY", "PN", "N", "NI")
-NOT_APPLICABLE = "NA"
-LEVELS: tuple[str, ...] = ("low", "high", "unclear")
 PART_AXES: tuple[str, ...] = ("rob", "quality")
 OVERALL_AXES: tuple[str, ...] = ("rob", "quality", "applicability")
 CONFIDENCE_TAGS: tuple[str, ...] = ("V", "S", "R", "D")
@@ -532,7 +527,8 @@ class _Checker:
         return value
 
     def opt_string(self, obj: Mapping[str, Any], key: str, path: str) -> str | None:
-        return self.string(obj.get(key), f"{path}.{key}", nullable=True)
+        text: str | None = self.string(obj.get(key), f"{path}.{key}", nullable=True)
+        return text
 
     def boolean(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
@@ -577,7 +573,7 @@ class _Checker:
         if value not in CONFIDENCE_TAGS:
             self.fail(f"{path}.confidence",
                       f"expected one of {', '.join(CONFIDENCE_TAGS)}, found {value!r}")
-        return value
+        return str(value)
 
     def header(self, data: Any, kind: str) -> dict[str, Any]:
         if not isinstance(data, dict):

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from assessment.document import (
-    ANSWER_VALUES,
-    FILE_FORMAT,
-    LEVELS,
-    REVIEWER_FIELDS,
-    SCHEMA_VERSION,
-)
+from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError, InstrumentError
+
+SCHEMA_VERSION = 1
+FILE_FORMAT = "probity-assessment"
 
 _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "format": str,
@@ -115,7 +112,7 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         value = raw.get("value")
         if value is not None:
             question = instrument.question(key.split("@", 1)[0])
-            if value not in ANSWER_VALUES or value not in question.answers:
+            if value not in ANSWER_CODES or value not in question.answers:
                 raise _fail(
                     source,
                     f"{where}.value",

@@ -30,7 +30,7 @@ from assessment.errors import DocumentError, ProbityError
 from gui import errors
 from gui.autosave import Autosave, pending_recoveries
 from gui.context import AppContext
-from gui.steps import VERIFY_DIALOG, Step, load_symbol, page_factory, steps_for
+from gui.steps import VERIFY_DIALOG, Step, StepPage, load_symbol, page_factory, steps_for
 from gui.widgets import status_icon
 
 PROBITY_FILTER = "Probity assessments (*.probity);;All files (*)"
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
                 item.setIcon(status_icon("todo"))
                 item.setToolTip("Not opened yet")
                 continue
-            complete = bool(page.is_complete())
+            complete = isinstance(page, StepPage) and page.is_complete()
             level = page.level() if hasattr(page, "level") else None
             attention = page.needs_attention() if hasattr(page, "needs_attention") else False
             state = "done" if complete else ("attention" if attention else "todo")
@@ -562,7 +562,11 @@ class MainWindow(QMainWindow):
             self.ctx.show_status("Nothing to redo", 2000)
 
     def export_pdf(self) -> None:
-        self.go_to("export").start_export()
+        from gui.export.page import SignExportPage
+
+        page = self.go_to("export")
+        if isinstance(page, SignExportPage):
+            page.start_export()
 
     def verify_report(self) -> None:
         dialog = load_symbol(VERIFY_DIALOG)(self.ctx, self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
@@ -19,6 +19,13 @@ DATA_PAGE = "gui.data.page:ValidationDataPage"
 RESULTS_PAGE = "gui.results.page:ResultsPage"
 EXPORT_PAGE = "gui.export.page:SignExportPage"
 VERIFY_DIALOG = "gui.export.verify_dialog:VerifyDialog"
+
+
+@runtime_checkable
+class StepPage(Protocol):
+    """What the step list asks of every page: is its part of the assessment complete?"""
+
+    def is_complete(self) -> bool: ...
 
 
 @dataclass(frozen=True)

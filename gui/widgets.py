@@ -6,7 +6,7 @@ typing), not on every keystroke: each commit is one undoable, audited change.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QTextEdit, QWidget
 
@@ -81,7 +81,7 @@ def status_icon(state: str, level: str | None = None, size: int = 16) -> QIcon:
     else:
         painter.setBrush(QColor(bg) if level else Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor("#7a7a7a"), 1.5))
-        painter.drawEllipse(rect.adjusted(margin, margin, -margin, -margin))
+        painter.drawEllipse(QRectF(rect).adjusted(margin, margin, -margin, -margin))
     painter.end()
     return QIcon(pixmap)
 

@@ -8,6 +8,7 @@ appends its own revisions, which the attachment revision does not disturb).
 from __future__ import annotations
 
 import hashlib
+import math
 import zlib
 from dataclasses import dataclass
 from io import BytesIO
@@ -61,10 +62,11 @@ def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, nam
     embed.embed_file(writer, spec)
     for slot in slots:
         fields.append_signature_field(
-            writer, fields.SigFieldSpec(slot.field_name, on_page=slot.page, box=slot.box)
+            writer,
+            fields.SigFieldSpec(slot.field_name, on_page=slot.page, box=_whole_points(slot.box)),
         )
     out = BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]  # pyHanko leaves write() unannotated
     return out.getvalue()
 
 
@@ -93,3 +95,9 @@ def read_attachment(pdf: bytes, *, source: str = "the PDF") -> Attachment:
             raise ReportError(f"The assessment embedded in {source} is damaged ({exc}).") from exc
         return Attachment(name=shown, data=data)
     raise ReportError(f"{source} has no embedded {ATTACHMENT_NAME}; it was not made by Probity.")
+
+
+def _whole_points(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """A field box in whole points (pyHanko's SigFieldSpec), rounded outwards to keep the box."""
+    x1, y1, x2, y2 = box
+    return math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reportlab import rl_config
 
@@ -28,6 +29,7 @@ from reportlab.graphics.shapes import (  # noqa: E402
     String,
 )
 from reportlab.lib import colors  # noqa: E402
+from reportlab.lib.colors import Color  # noqa: E402
 from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: E402
 
 from reports.fonts import SANS, SANS_BOLD  # noqa: E402
@@ -49,11 +51,34 @@ LIGHTS = {
 }
 
 
+def _rect(
+    x: float, y: float, w: float, h: float, *, fill: Color | None = None,
+    stroke: Color | None = None, stroke_width: float = 1.0,
+) -> Rect:
+    """A rectangle with an optional fill and outline (None: not painted)."""
+    r = Rect(x, y, w, h)
+    r.fillColor = fill
+    r.strokeColor = stroke
+    r.strokeWidth = stroke_width
+    return r
+
+
+_Stroked = TypeVar("_Stroked", Line, PolyLine)
+
+
+def _dashed(shape: _Stroked, dash: list[float] | None) -> _Stroked:
+    """The shape with a dash pattern (None: solid, reportlab's default)."""
+    if dash is not None:
+        shape.strokeDashArray = dash
+    return shape
+
+
 def _drawing(width: float, height: float) -> Drawing:
     """A Drawing whose renderer starts in DejaVu (its default would be non-embedded Helvetica)."""
     d = Drawing(width, height)
-    d.initialFontName = SANS
-    d.initialFontSize = 7
+    # types-reportlab does not declare the renderer's initialFont* attributes of a Drawing
+    d.initialFontName = SANS  # type: ignore[attr-defined]
+    d.initialFontSize = 7  # type: ignore[attr-defined]
     return d
 
 
@@ -148,8 +173,7 @@ def forest_plot(rows: Sequence[ForestRow], *, metric: str, width: float,
     for i, r in enumerate(rows):
         y = height - top - row_h * (i + 0.5)
         if i % 2 == 0:
-            d.add(Rect(0, y - row_h / 2, width, row_h, fillColor=colors.HexColor("#F6F8FA"),
-                       strokeColor=None))
+            d.add(_rect(0, y - row_h / 2, width, row_h, fill=colors.HexColor("#F6F8FA")))
         colour = PALETTE[1] if r.flagged else PALETTE[0]
         d.add(String(0, y - 2.5, _fit(r.label, SANS, 7, label_w), fontName=SANS, fontSize=7,
                      fillColor=AXIS))
@@ -166,7 +190,7 @@ def forest_plot(rows: Sequence[ForestRow], *, metric: str, width: float,
             text = f"{r.value:.3f} [{r.low:.3f}, {r.high:.3f}]"
         else:
             text = f"{r.value:.3f}"
-        d.add(Rect(sx(r.value) - 2.6, y - 2.6, 5.2, 5.2, fillColor=colour, strokeColor=None))
+        d.add(_rect(sx(r.value) - 2.6, y - 2.6, 5.2, 5.2, fill=colour))
         if r.flagged:
             text += " ⚑"
         d.add(String(plot_x1 + 6, y - 2.5, text, fontName=SANS, fontSize=6.5, fillColor=AXIS))
@@ -221,7 +245,7 @@ def curve_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: st
                      textAnchor="middle", fillColor=AXIS))
         d.add(String(x0 - 4, py(t) - 2.3, f"{t:.1f}", fontName=SANS, fontSize=6.5,
                      textAnchor="end", fillColor=AXIS))
-    d.add(Rect(x0, y0, side, side, fillColor=None, strokeColor=AXIS, strokeWidth=0.6))
+    d.add(_rect(x0, y0, side, side, stroke=AXIS, stroke_width=0.6))
     d.add(String((x0 + x1) / 2, y0 - 21, xlabel, fontName=SANS, fontSize=7.5,
                  textAnchor="middle", fillColor=AXIS))
     ylab = String(0, 0, ylabel, fontName=SANS, fontSize=7.5, textAnchor="middle", fillColor=AXIS)
@@ -239,15 +263,15 @@ def curve_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: st
         dash = DASHES[i % len(DASHES)]
         pts = _thin(s.xs, s.ys)
         if len(pts) >= 4:
-            d.add(PolyLine([px(v) if k % 2 == 0 else py(v) for k, v in enumerate(pts)],
-                           strokeColor=colour, strokeWidth=1.2, strokeDashArray=dash))
+            d.add(_dashed(PolyLine([px(v) if k % 2 == 0 else py(v) for k, v in enumerate(pts)],
+                                   strokeColor=colour, strokeWidth=1.2), dash))
         if markers:
             for k in range(0, len(pts), 2):
                 d.add(Circle(px(pts[k]), py(pts[k + 1]), 1.8, fillColor=colour,
                              strokeColor=None))
         y = ly - 12 * i
-        d.add(Line(lx, y + 2.5, lx + 16, y + 2.5, strokeColor=colour, strokeWidth=1.4,
-                   strokeDashArray=dash))
+        d.add(_dashed(Line(lx, y + 2.5, lx + 16, y + 2.5, strokeColor=colour, strokeWidth=1.4),
+                      dash))
         d.add(String(lx + 20, y, _fit(s.label, SANS, 7, legend_w - 24), fontName=SANS,
                      fontSize=7, fillColor=AXIS))
     if diagonal:

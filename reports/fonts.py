@@ -47,6 +47,10 @@ def missing_glyphs(text: str, font: str = SANS) -> set[str]:
     """Characters of ``text`` the bundled font cannot draw (reported, never silently boxed)."""
     register_fonts()
     from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
 
-    face = pdfmetrics.getFont(font).face
+    registered = pdfmetrics.getFont(font)
+    if not isinstance(registered, TTFont):
+        raise ValueError(f"{font} is not one of the bundled TrueType fonts")
+    face = registered.face
     return {ch for ch in text if not ch.isspace() and ord(ch) not in face.charToGlyph}

@@ -310,7 +310,7 @@ class _Builder:
     def summary(self) -> list[Any]:
         out: list[Any] = [self.heading("Summary")]
         levels = self.inst.levels
-        rows = [["Overall judgement", "Rating"]]
+        rows: list[list[Any]] = [["Overall judgement", "Rating"]]
         for o in self.j.overall:
             value = _level(o.value, levels) + (" (provisional)" if o.provisional else "")
             rows.append([self.cell(o.label), self._light_cell(o.value, value)])
@@ -351,9 +351,9 @@ class _Builder:
             header += [prefix + part.judgement_label, prefix + "Applicability"]
         rows: list[list[Any]] = [[self.cell(h, bold=True) for h in header]]
         names: list[str] = []
-        for d in self.j.domains:
-            if d.domain not in names:
-                names.append(d.domain)
+        for dom in self.j.domains:
+            if dom.domain not in names:
+                names.append(dom.domain)
         for did in names:
             row: list[Any] = []
             label = ""

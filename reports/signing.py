@@ -27,7 +27,11 @@ from reports.fonts import MONO, SANS, SANS_BOLD, register_fonts
 from reports.identity import Identity, check_signing_certificate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cryptography import x509
+    from pyhanko.pdf_utils.content import PdfContent
+    from pyhanko.sign.signers import SimpleSigner
 
     from reports.verify import VerificationResult
 
@@ -141,7 +145,7 @@ def _widget_size(field: object) -> tuple[float, float]:
     return width, height
 
 
-def _simple_signer(identity: Identity) -> object:
+def _simple_signer(identity: Identity) -> SimpleSigner:
     from asn1crypto import keys
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
@@ -161,7 +165,8 @@ def _simple_signer(identity: Identity) -> object:
     return signers.SimpleSigner(
         signing_cert=cert,
         signing_key=keys.PrivateKeyInfo.load(der_key),
-        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),
+        # pyhanko-certvalidator leaves from_certs unannotated
+        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),  # type: ignore[no-untyped-call]
     )
 
 
@@ -176,7 +181,8 @@ def render_signature_block(
     register_fonts()
     width, height = size
     buf = BytesIO()
-    canvas = Canvas(buf, pagesize=size, initialFontName=SANS, initialFontSize=8)
+    # types-reportlab types initialFontName as a float (reportlab takes the font's name)
+    canvas = Canvas(buf, pagesize=size, initialFontName=SANS, initialFontSize=8)  # type: ignore[arg-type]
     canvas.setFillColor(HexColor("#F2F6FB"))
     canvas.setStrokeColor(HexColor("#1F4E79"))
     canvas.setLineWidth(1)
@@ -217,7 +223,7 @@ def render_signature_block(
     return buf.getvalue()
 
 
-def _pdf_bytes_page_class() -> type:
+def _pdf_bytes_page_class() -> Callable[[bytes], PdfContent]:
     from pyhanko.pdf_utils.content import PdfContent
     from pyhanko.pdf_utils.layout import BoxConstraints
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -242,5 +248,5 @@ def _pdf_bytes_page_class() -> type:
     return PdfBytesPage
 
 
-def _PdfBytesPage(data: bytes) -> object:  # noqa: N802 - reads like the class it builds
+def _PdfBytesPage(data: bytes) -> PdfContent:  # noqa: N802 - reads like the class it builds
     return _pdf_bytes_page_class()(data)

@@ -13,7 +13,8 @@ import logging
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field  # a SignatureCheck attribute is named `field`
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ class SignatureCheck:
     coverage: str
     modification_level: str
     ok: bool
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = dataclass_field(default_factory=list)
 
     coverage_ok: bool = False  # whole file, or followed only by permitted signatures
 

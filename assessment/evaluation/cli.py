@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from assessment.evaluation.inputs import EvaluationInput
     from assessment.evaluation.mapping import ColumnMapping
-    from assessment.evaluation.spec import EvaluationSpec
+    from assessment.evaluation.spec import EvaluationSpec, ReferenceKind
 
 # Columns of the printed group table: (metric id, header). AUROC needs a score.
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
@@ -300,7 +300,7 @@ def spec_from_args(
                 + "."
             )
         values[col] = value
-    kind = "value" if values else args.reference_kind
+    kind: ReferenceKind = "value" if values else args.reference_kind
     threshold = mapping.effective_threshold
     population = read_distribution(Path(args.population), "--population") if args.population else {}
     training = read_distribution(Path(args.training), "--training") if args.training else {}

@@ -501,9 +501,9 @@ def _grouping_disparities(
             if why is None and not np.isfinite(ref_values[mid]):
                 why = f"undefined for the reference group: {ref_reason[mid]}"
             if pair is None:
-                reason = why or "not available"
-                diff = Estimate(None, None, None, "", reason)
-                ratio = Estimate(None, None, None, "", reason)
+                missing = why or "not available"
+                diff = Estimate(None, None, None, "", missing)
+                ratio = Estimate(None, None, None, "", missing)
             else:
                 diff = _estimate(
                     pair.diff[g],
@@ -546,7 +546,8 @@ def _grouping_disparities(
 
 def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
+        spread: np.ndarray = np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
+    return spread
 
 
 def _checked(
@@ -607,11 +608,15 @@ def _summaries(
             mids: tuple[str, ...] = mids,
         ) -> np.ndarray:
             if name == "equalized_odds_difference":
-                return np.maximum(_range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis))
+                widest: np.ndarray = np.maximum(
+                    _range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis)
+                )
+                return widest
             if name == "demographic_parity_ratio":
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sel = arrs["selection_rate"]
-                    return np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
+                    ratio: np.ndarray = np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
+                return ratio
             return _range_stat(arrs[mids[0]], axis)
 
         value = float(stat({m: v[m][ok] for m in mids}))

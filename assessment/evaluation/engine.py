@@ -394,7 +394,8 @@ def _bootstrap(
     else:
 
         def features(rows: np.ndarray) -> np.ndarray:
-            return predf[rows][:, None]
+            column: np.ndarray = predf[rows][:, None]
+            return column
 
         n_features = 1
     strata = stratum_keys(gp, ctx.y)

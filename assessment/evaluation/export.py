@@ -123,7 +123,8 @@ def write_xlsx(sheets: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     if not sheets:
         raise DataError("There is no table to export; run the evaluation first.")
     wb = Workbook(write_only=False)
-    wb.remove(wb.active)
+    for blank in list(wb.worksheets):  # the workbook's default empty sheet
+        wb.remove(blank)
     used: set[str] = set()
     for name, frame in sheets.items():
         ws = wb.create_sheet(_sheet_title(str(name), used))

@@ -14,6 +14,7 @@ a few hashing passes, not a Python loop.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import math
 import re
@@ -699,21 +700,23 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
     attempt(None, lambda: _check_roles(mapping))
     roles_ok = len(issues) == n_before
     if roles_ok and mapping.score:
-        col = attempt(mapping.score, lambda: _resolve_column(table, mapping.score, "score"))
-        if col is not None:
-            res = attempt(col, lambda: _score_column(table, col, mapping))
-            if res is not None:
-                k_miss, k_bad = int(res[1].sum()), int(res[2].sum())
+        score_col = attempt(
+            mapping.score, lambda: _resolve_column(table, mapping.score, "score")
+        )
+        if score_col is not None:
+            scored = attempt(score_col, lambda: _score_column(table, score_col, mapping))
+            if scored is not None:
+                k_miss, k_bad = int(scored[1].sum()), int(scored[2].sum())
                 if k_miss:
                     issues.append(
                         MappingIssue(
-                            col, f"{_rows(k_miss)} no score and will be excluded.", "warning"
+                            score_col, f"{_rows(k_miss)} no score and will be excluded.", "warning"
                         )
                     )
                 if k_bad:
                     issues.append(
                         MappingIssue(
-                            col,
+                            score_col,
                             f"{_rows(k_bad)} a score that is not a number and will be excluded.",
                             "warning",
                         )
@@ -733,25 +736,25 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
                 )
             )
     elif roles_ok and mapping.prediction:
-        col = attempt(
+        pred_col = attempt(
             mapping.prediction, lambda: _resolve_column(table, mapping.prediction, "prediction")
         )
-        if col is not None:
-            attempt(col, lambda: _prediction(table, col, mapping))
+        if pred_col is not None:
+            attempt(pred_col, lambda: _prediction(table, pred_col, mapping))
     if not mapping.attributes:
         issues.append(
             MappingIssue(None, "Choose at least one sensitive attribute (e.g. sex, race).", "error")
         )
     used = {c for c in (mapping.label, mapping.score, mapping.prediction) if c}
     for attr in mapping.attributes:
-        col = attempt(attr, lambda attr=attr: _resolve_column(table, attr, "attribute"))
+        col = attempt(attr, functools.partial(_resolve_column, table, attr, "attribute"))
         if col is None:
             continue
         if col in used:
             issues.append(
                 MappingIssue(col, f"Column {col!r} is also mapped as outcome or score.", "warning")
             )
-        a = attempt(col, lambda col=col: _attribute(table, col, mapping))
+        a = attempt(col, functools.partial(_attribute, table, col, mapping))
         if a is not None and col not in mapping.bins and len(a.levels) > 50:
             issues.append(
                 MappingIssue(

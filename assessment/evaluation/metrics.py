@@ -184,20 +184,24 @@ class Counts:
 
     @property
     def n(self) -> np.ndarray:
-        return self.n_pos + self.n_neg
+        total: np.ndarray = self.n_pos + self.n_neg
+        return total
 
     @property
     def fn(self) -> np.ndarray:
-        return self.n_pos - self.tp
+        missed: np.ndarray = self.n_pos - self.tp
+        return missed
 
     @property
     def tn(self) -> np.ndarray:
-        return self.n_neg - self.fp
+        rejected: np.ndarray = self.n_neg - self.fp
+        return rejected
 
 
 def stratum_keys(grouping: Grouping, y: np.ndarray) -> np.ndarray:
     """``code * 2 + outcome``: the group × outcome stratum of each row."""
-    return grouping.codes * 2 + y
+    keys: np.ndarray = grouping.codes * 2 + y
+    return keys
 
 
 def confusion_counts(grouping: Grouping, keys: np.ndarray, pred: np.ndarray) -> Counts:
@@ -347,7 +351,8 @@ def auroc_delong(
         new_block[1:] |= cc_small[1:] != cc_small[:-1]
         bid = np.cumsum(new_block) - 1
         nb = int(bid[-1]) + 1
-        bpos = np.bincount(bid, weights=yy, minlength=nb)
+        bpos: np.ndarray = np.bincount(bid, weights=yy, minlength=nb)
+        bneg: np.ndarray
         bneg = np.bincount(bid, minlength=nb) - bpos
         bgrp = cc_small[new_block].astype(np.intp)
     else:
@@ -448,7 +453,8 @@ def auroc_reasons(n_pos: np.ndarray, n_neg: np.ndarray) -> list[str | None]:
 
 def logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
-    return np.log(q) - np.log1p(-q)
+    out: np.ndarray = np.log(q) - np.log1p(-q)
+    return out
 
 
 # exp(EXP_MAX) is finite in float64 (exp overflows just above 709.78).
@@ -464,7 +470,7 @@ def expit(x: np.ndarray) -> np.ndarray:
     the plain formula's, bit for bit. (Four in-place passes: this runs on every row of each
     bootstrap feature block.)
     """
-    out = np.negative(x)
+    out: np.ndarray = np.negative(x)
     np.minimum(out, EXP_MAX, out=out)
     np.exp(out, out=out)
     out += 1.0

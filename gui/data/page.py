@@ -780,6 +780,7 @@ class ValidationDataPage(QWidget):
 
         self._check_timer.stop()
         self._check_serial += 1  # a check still running in a worker is now out of date
+        issues: list[Any]
         try:
             issues = check_mapping(self.table, self.current_mapping())
         except Exception as exc:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from gui.errors import run_modal
+from gui.export.busy import worker_free
 from gui.export.verify_view import VerificationView
 
 P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
@@ -297,7 +298,7 @@ class SignExportPage(QWidget):
             return
         if not getattr(self.ctx, "has_document", False):
             return
-        if not _worker_free(self.ctx):
+        if not worker_free(self.ctx):
             return
         doc = self.ctx.doc
         if out is None:
@@ -415,18 +416,6 @@ class SignExportPage(QWidget):
         self.reason_edit.setText(DEFAULT_REASON)
         self.location_edit.setText("")
         self._identity_changed()
-
-
-def _worker_free(ctx: Any) -> bool:
-    """One background job at a time: starting another would cancel a running evaluation."""
-    if ctx.current_job is None:
-        return True
-    from assessment.errors import ProbityError
-
-    ctx.show_error(ProbityError(
-        "Another task (reading a file, an evaluation or an export) is still running; wait "
-        "for it to finish or cancel it, then try again."))
-    return False
 
 
 def _build_sign_verify(

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.export.busy import worker_free
 from gui.export.verify_view import VerificationView
 
 PDF_FILTER = "PDF reports (*.pdf);;All files (*)"
@@ -62,19 +63,17 @@ class VerifyDialog(QDialog):
             self.verify(Path(path))
 
     def verify(self, path: Path) -> None:
-        from gui.export.page import _worker_free
-
-        if not _worker_free(self.ctx):
+        if not worker_free(self.ctx):
             return
-        self.path = Path(path)
+        self.path = target = Path(path)
         self.view.clear()
-        self.file_label.setText(f"Checking {self.path.name}…")
+        self.file_label.setText(f"Checking {target.name}…")
         self.open_button.setEnabled(False)
 
         def work(progress: Any, cancelled: Any) -> Any:
             from reports.verify import verify_file
 
-            return verify_file(self.path)
+            return verify_file(target)
 
         self._job = self.ctx.run_job(
             work,

@@ -35,10 +35,10 @@ class AssessmentPage(QWidget):
         self._refresh_timer.timeout.connect(self._refresh_now)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        outer.addWidget(self.scroll)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(self.scroll_area)
         self.content: QWidget | None = None
         self.layout_: QVBoxLayout
         self._rebuild()
@@ -72,7 +72,7 @@ class AssessmentPage(QWidget):
 
     # --- machinery -------------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        old = self.scroll.takeWidget()  # deleted later: we may be inside one of its slots
+        old = self.scroll_area.takeWidget()  # deleted later: we may be inside one of its slots
         self.content = QWidget()
         self.content.setObjectName("pageContent")
         self.layout_ = QVBoxLayout(self.content)
@@ -83,7 +83,7 @@ class AssessmentPage(QWidget):
             self.build(self.layout_)
         self.layout_.addStretch(1)
         self.content.setMaximumWidth(CONTENT_MAX_WIDTH)
-        self.scroll.setWidget(self.content)
+        self.scroll_area.setWidget(self.content)
         if old is not None:
             old.deleteLater()
         self._stale = True

@@ -206,7 +206,8 @@ class FormPage(AssessmentPage):
             row += 1
             add = QPushButton("Add a group named as in the data…")
             add.setAccessibleName(f"{field.label}: add a group")
-            add.clicked.connect(editor.add_group)
+            if isinstance(editor, DemographicsTable):
+                add.clicked.connect(editor.add_group)
             grid.addWidget(add, row, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
         else:
             grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)

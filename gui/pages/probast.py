@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
-from assessment.instruments import Domain, Part, Question
+from assessment.instruments import Applicability, Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
@@ -296,7 +296,7 @@ class DomainPage(AssessmentPage):
         layout.addWidget(self._build_judgement(part, domain))
         self.applicability_box = None
         if domain.applicability is not None:
-            self.applicability_box = self._build_applicability(part, domain)
+            self.applicability_box = self._build_applicability(part, domain, domain.applicability)
             layout.addWidget(self.applicability_box)
         self._compact: bool | None = None
         self._apply_compact()
@@ -364,8 +364,7 @@ class DomainPage(AssessmentPage):
         grid.addWidget(self.judgement_warning, 4, 0, 1, 2)
         return box
 
-    def _build_applicability(self, part: Part, domain: Domain) -> QGroupBox:
-        app = domain.applicability
+    def _build_applicability(self, part: Part, domain: Domain, app: Applicability) -> QGroupBox:
         box = QGroupBox("Concern regarding applicability")
         box.setObjectName("applicabilityBox")
         grid = QGridLayout(box)
@@ -485,7 +484,7 @@ class DomainPage(AssessmentPage):
             widget.blockSignals(True)
         target = self.final_buttons.get(dj.final) if dj.final else self.final_follow
         self.final_group.setExclusive(True)
-        target.setChecked(True)
+        (target or self.final_follow).setChecked(True)
         for widget in (*self.final_buttons.values(), self.final_follow):
             widget.blockSignals(False)
         final = result.final if result else None

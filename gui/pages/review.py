@@ -94,21 +94,21 @@ class ReviewPage(AssessmentPage):
         rq_layout = QVBoxLayout(rq_box)
         self.rq_edits: dict[str, CommitTextEdit] = {}
         for rq in instrument.review_question:
-            label = QLabel(f"{rq.label}:")
-            label.setWordWrap(True)
-            edit = CommitTextEdit(lines=2)
-            edit.setAccessibleName(rq.label)
-            edit.setToolTip(rq.guidance)
-            label.setBuddy(edit)
-            edit.committed.connect(partial(self._set, "review_question", rq.id))
-            rq_layout.addWidget(label)
-            rq_layout.addWidget(edit)
+            rq_label = QLabel(f"{rq.label}:")
+            rq_label.setWordWrap(True)
+            rq_edit = CommitTextEdit(lines=2)
+            rq_edit.setAccessibleName(rq.label)
+            rq_edit.setToolTip(rq.guidance)
+            rq_label.setBuddy(rq_edit)
+            rq_edit.committed.connect(partial(self._set, "review_question", rq.id))
+            rq_layout.addWidget(rq_label)
+            rq_layout.addWidget(rq_edit)
             if rq.guidance:
                 hint = Note(rq.guidance)
                 hint.setStyleSheet("QLabel { color: #5a5e66; font-size: 9pt; }")
                 rq_layout.addWidget(hint)
             rq_layout.addSpacing(4)
-            self.rq_edits[rq.id] = edit
+            self.rq_edits[rq.id] = rq_edit
         layout.addWidget(rq_box)
 
         reviewer_box = QGroupBox("Reviewer")
@@ -163,8 +163,8 @@ class ReviewPage(AssessmentPage):
         for pt, box in self.perf_boxes.items():
             box.setChecked(pt in chosen)
         rq = doc.review_question
-        for field_id, edit in self.rq_edits.items():
-            edit.show_value(str(rq.get(field_id) or ""))
+        for field_id, rq_edit in self.rq_edits.items():
+            rq_edit.show_value(str(rq.get(field_id) or ""))
         reviewer = doc.reviewer
         for field_id, edit in self.reviewer_edits.items():
             edit.show_value(getattr(reviewer, field_id))

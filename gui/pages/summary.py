@@ -161,8 +161,9 @@ class SummaryPage(AssessmentPage):
         if list(self.overall_chips) != ids:
             while self.overall_grid.count():
                 item = self.overall_grid.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.deleteLater()
             self.overall_chips, self.overall_notes = {}, {}
             for row, overall in enumerate(judgement.overall):
                 label = QLabel(f"{overall.label}:")
@@ -178,11 +179,11 @@ class SummaryPage(AssessmentPage):
                                                  "judgements."), 0, 0)
         for overall in judgement.overall:
             self.overall_chips[overall.id].set_level(overall.value)
-            note = ("provisional: the assessment is not complete yet" if overall.provisional
+            text = ("provisional: the assessment is not complete yet" if overall.provisional
                     else "")
             if overall.value is None:
-                note = "not decided yet"
-            self.overall_notes[overall.id].setText(note)
+                text = "not decided yet"
+            self.overall_notes[overall.id].setText(text)
 
     def _evaluation_text(self) -> str:
         result = (self.ctx.doc.evaluation or {}).get("result")

@@ -9,6 +9,7 @@ the fast path gives point estimates, and pretending otherwise would mislead a re
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,8 @@ class ResultsPage(QWidget):
                            ("missingness", "Exclusions")):
             model = DataFrameModel(
                 parent=self,
-                background=lambda r, c, k=key: self._cell_colour(k, r, c, background=True),
-                foreground=lambda r, c, k=key: self._cell_colour(k, r, c, background=False),
+                background=partial(self._cell_colour, key, background=True),
+                foreground=partial(self._cell_colour, key, background=False),
             )
             proxy = QSortFilterProxyModel(self)
             proxy.setSourceModel(model)
