@@ -634,7 +634,7 @@ def test_rule_prompt_references(p19):
     expect_error(p19, "$.prompts[0].study_types[0]", "unknown study type 'derivation'")
     p19 = raw("probast-2019.json")
     p19["prompts"][0]["when"] = "moderate"
-    expect_error(p19, "$.prompts[0].when", "low, high, unclear")
+    expect_error(p19, "$.prompts[0].when", "low, unclear, high")
 
 
 def test_rule_part_axis(p19):
