@@ -847,8 +847,8 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
     rows_by_group, excluded_by_group = _exclusions_by_group(attrs, reasons)
     rows_used = int(keep.sum())
     if rows_used == 0:
-        reasons = ", ".join(f"{v:,} {k}" for k, v in excluded.items())
-        raise DataError(f"No usable rows in {table.file_name}: {reasons}; check the mapping.")
+        counts = ", ".join(f"{v:,} {k}" for k, v in excluded.items())
+        raise DataError(f"No usable rows in {table.file_name}: {counts}; check the mapping.")
     y_true = y_pos[keep]
     n_pos = int(y_true.sum())
     if n_pos == 0 or n_pos == rows_used:

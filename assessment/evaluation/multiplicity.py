@@ -81,7 +81,8 @@ def _newcombe_gap(
         d = p1 - p2
         lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
         hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return np.where(d >= 0, lo, -hi)
+    gap: np.ndarray = np.where(d >= 0, lo, -hi)
+    return gap
 
 
 def newcombe_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray) -> np.ndarray:
