@@ -517,16 +517,19 @@ def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndar
     singular (numerically)."""
     if not slope:
         _, u, h = tot
-        ok = h > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(ok, u / h, 0.0)[:, None], ok
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            step = u / h
+        # A Hessian this small (every fitted p at 0 or 1) gives no usable step: singular.
+        ok = (h > 0) & np.isfinite(step)
+        return np.where(ok, step, 0.0)[:, None], ok
     _, u0, u1, h00, h01, h11 = tot
     det = h00 * h11 - h01 * h01
     ok = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d0 = np.where(ok, (h11 * u0 - h01 * u1) / det, 0.0)
-        d1 = np.where(ok, (h00 * u1 - h01 * u0) / det, 0.0)
-    return np.stack((d0, d1), axis=1), ok
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        r0 = (h11 * u0 - h01 * u1) / det
+        r1 = (h00 * u1 - h01 * u0) / det
+    ok = ok & np.isfinite(r0) & np.isfinite(r1)
+    return np.stack((np.where(ok, r0, 0.0), np.where(ok, r1, 0.0)), axis=1), ok
 
 
 @dataclass(frozen=True)
