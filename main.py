@@ -15,7 +15,11 @@ import sys
 __version__ = "0.1.0"
 
 # `python main.py FILE` opens FILE in the GUI when it is an assessment or a validation data file.
-GUI_FILE_SUFFIXES = (".probity", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet")
+# (The suffixes come from the catalogue, a pure module that costs nothing to import.)
+def _gui_file_suffixes() -> tuple[str, ...]:
+    from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES
+
+    return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
 CLI_MODULES = ("assessment.cli", "assessment.evaluation.cli", "reports.cli")
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    opens_file = bool(argv) and argv[0].lower().endswith(GUI_FILE_SUFFIXES)
+    opens_file = bool(argv) and argv[0].lower().endswith(_gui_file_suffixes())
     args, rest = parser.parse_known_args([] if opens_file else argv)
     if opens_file:  # `probity FILE.probity` / `probity data.csv`: open it in the GUI
         rest = list(argv)

@@ -46,7 +46,10 @@ class Metric:
     needs: Needs
     threshold_dependent: bool
     interval: IntervalFamily
-    tolerance_kind: ToleranceKind
+    tolerance_kind: ToleranceKind | None
+    """The default tolerance's kind; None: descriptive of the data, never flagged."""
+    tolerance_limit: float | None = None
+    """The default |difference| of a ``diff`` tolerance (ratio bands use :data:`RATIO_BAND`)."""
     target: float | None = None
     description: str = ""
 
@@ -71,52 +74,62 @@ def _m(
     needs: Needs,
     threshold: bool,
     interval: IntervalFamily,
-    tolerance: ToleranceKind,
+    tolerance: ToleranceKind | float | None,
     description: str,
     target: float | None = None,
 ) -> Metric:
+    """``tolerance``: "ratio" (the default band), a number (a difference limit) or None."""
+    if isinstance(tolerance, float):
+        kind: ToleranceKind | None = "diff"
+        limit: float | None = tolerance
+    else:
+        kind, limit = tolerance, None
     return Metric(
-        id, label, short, direction, needs, threshold, interval, tolerance, target, description
+        id, label, short, direction, needs, threshold, interval, kind, limit, target, description
     )
+
+
+#: The default ratio band of a ``ratio`` tolerance: the four-fifths rule and its inverse.
+RATIO_BAND: tuple[float, float] = (0.8, 1.25)
 
 
 #: Every metric, in the engine's (and every table's) order.
 # fmt: off
 METRICS: tuple[Metric, ...] = (
-    _m("auroc", "AUROC", "AUROC", "higher", "score", False, "delong", "diff",
+    _m("auroc", "AUROC", "AUROC", "higher", "score", False, "delong", 0.05,
        "area under the ROC curve: the chance that a random event is ranked above a random "
        "non-event"),
     _m("tpr", "Sensitivity (TPR)", "TPR", "higher", "decision", True, "wilson", "ratio",
        "share of events predicted positive"),
     _m("fpr", "False positive rate (FPR)", "FPR", "lower", "decision", True, "wilson", "ratio",
        "share of non-events predicted positive"),
-    _m("tnr", "Specificity (TNR)", "TNR", "higher", "decision", True, "wilson", "diff",
+    _m("tnr", "Specificity (TNR)", "TNR", "higher", "decision", True, "wilson", 0.05,
        "share of non-events predicted negative"),
     _m("fnr", "False negative rate (FNR)", "FNR", "lower", "decision", True, "wilson", "ratio",
        "share of events predicted negative"),
     _m("ppv", "Precision (PPV)", "PPV", "higher", "decision", True, "wilson", "ratio",
        "share of predicted positives that are events"),
     _m("npv", "Negative predictive value (NPV)", "NPV", "higher", "decision", True, "wilson",
-       "diff", "share of predicted negatives that are non-events"),
+       0.05, "share of predicted negatives that are non-events"),
     _m("selection_rate", "Selection rate", "Selected", "neutral", "decision", True, "wilson",
        "ratio", "share of all cases predicted positive"),
-    _m("prevalence", "Prevalence", "Prev.", "neutral", "label", False, "wilson", "ratio",
+    _m("prevalence", "Prevalence", "Prev.", "neutral", "label", False, "wilson", None,
        "share of cases that are events"),
-    _m("accuracy", "Accuracy", "Acc.", "higher", "decision", True, "wilson", "diff",
+    _m("accuracy", "Accuracy", "Acc.", "higher", "decision", True, "wilson", 0.05,
        "share of cases predicted correctly"),
     _m("balanced_accuracy", "Balanced accuracy", "Bal. acc.", "higher", "decision", True,
-       "bootstrap", "diff", "mean of sensitivity and specificity"),
-    _m("f1", "F1 score", "F1", "higher", "decision", True, "bootstrap", "diff",
+       "bootstrap", 0.05, "mean of sensitivity and specificity"),
+    _m("f1", "F1 score", "F1", "higher", "decision", True, "bootstrap", 0.05,
        "harmonic mean of precision and sensitivity"),
-    _m("brier", "Brier score", "Brier", "lower", "probability", False, "bootstrap", "diff",
+    _m("brier", "Brier score", "Brier", "lower", "probability", False, "bootstrap", 0.02,
        "mean squared error of the predicted probabilities"),
     _m("oe_ratio", "Observed/expected ratio (O/E)", "O/E", "target", "probability", False,
-       "bootstrap", "diff", "observed events divided by the sum of predicted probabilities",
+       "bootstrap", 0.1, "observed events divided by the sum of predicted probabilities",
        target=1.0),
     _m("calibration_intercept", "Calibration intercept", "Cal. int.", "target", "probability",
-       False, "bootstrap", "diff", "calibration-in-the-large (logit(p) as offset)", target=0.0),
+       False, "bootstrap", 0.2, "calibration-in-the-large (logit(p) as offset)", target=0.0),
     _m("calibration_slope", "Calibration slope", "Cal. slope", "target", "probability", False,
-       "bootstrap", "diff", "coefficient of logit(p) in a logistic recalibration", target=1.0),
+       "bootstrap", 0.2, "coefficient of logit(p) in a logistic recalibration", target=1.0),
 )
 # fmt: on
 
@@ -180,7 +193,9 @@ LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
 )
 LEVEL_RANK: Mapping[str, int] = MappingProxyType({lv: i for i, lv in enumerate(LEVELS)})
 NO_LEVEL = "—"
-"""What a table shows where no judgement has been made."""
+"""What a compact cell or chip shows where no judgement has been made."""
+NOT_RATED = "Not rated"
+"""What a legend, a choice or a report row says where no judgement has been made."""
 
 
 def level_label(level: str | None) -> str:
@@ -208,6 +223,8 @@ ANSWER_LABELS: Mapping[str, str] = MappingProxyType(
 #: Answers that, when given, need the reviewer's explicit final judgement (PROBAST: an N/PN
 #: answer suggests but does not settle high risk).
 CONCERN_ANSWERS: frozenset[str] = frozenset({"N", "PN"})
+#: Answers that support a low risk of bias (NA does not count against it).
+FAVOURABLE_ANSWERS: frozenset[str] = frozenset({"Y", "PY", "NA"})
 
 # ----------------------------------------------------------------------------- reviewer
 

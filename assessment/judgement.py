@@ -23,13 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from assessment.catalogue import CONCERN_ANSWERS, FAVOURABLE_ANSWERS, LEVEL_RANK
+
 if TYPE_CHECKING:
     from assessment.document import Assessment
     from assessment.instruments import Domain, Instrument, Part, Question
 
-ORDER = {"low": 0, "unclear": 1, "high": 2}
-CONCERNING = frozenset({"N", "PN"})
-FAVOURABLE = frozenset({"Y", "PY", "NA"})
+ORDER = LEVEL_RANK
+CONCERNING = CONCERN_ANSWERS
+FAVOURABLE = FAVOURABLE_ANSWERS
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from assessment import storage
+from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES, data_file_filter
 from assessment.document import Assessment, Reviewer
 from assessment.errors import DocumentError, ProbityError
 from gui import errors
@@ -34,7 +35,6 @@ from gui.steps import VERIFY_DIALOG, Step, StepPage, load_symbol, page_factory, 
 from gui.widgets import status_icon
 
 PROBITY_FILTER = "Probity assessments (*.probity);;All files (*)"
-DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet"})
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -451,8 +451,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> bool:
         directory = str(self.ctx.path.parent) if self.ctx.path else ""
-        filters = ("Probity assessments (*.probity);;Validation data (*.csv *.tsv *.txt "
-                   "*.xlsx *.xlsm *.parquet);;All files (*)")
+        filters = f"Probity assessments (*{ASSESSMENT_SUFFIX});;{data_file_filter()}"
         path = self.ctx.ask_open_path("Open", filters, directory)
         return self.load_file(path) if path is not None else False
 
@@ -597,7 +596,7 @@ class MainWindow(QMainWindow):
         if len(urls) != 1:
             return None
         path = Path(urls[0].toLocalFile())
-        if path.suffix.lower() in DATA_SUFFIXES | {".probity"}:
+        if path.suffix.lower() in (*DATA_SUFFIXES, ASSESSMENT_SUFFIX):
             return path
         return None
 

@@ -10,6 +10,8 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QTextEdit, QWidget
 
+from assessment.catalogue import level_label
+
 # Traffic-light colours chosen for contrast on a light background (text colour, fill colour).
 LEVEL_COLOURS: dict[str | None, tuple[str, str]] = {
     "low": ("#135e2b", "#d7f0de"),
@@ -17,17 +19,14 @@ LEVEL_COLOURS: dict[str | None, tuple[str, str]] = {
     "high": ("#8c1d18", "#f9d6d3"),
     None: ("#4a4a4a", "#e6e6e6"),
 }
-LEVEL_WORDS = {"low": "Low", "unclear": "Unclear", "high": "High", None: "—"}
 
 TYPING_PAUSE_MS = 1200
 
 
 def level_text(level: str | None, levels: dict[str, str] | None = None) -> str:
-    if level is None:
-        return LEVEL_WORDS[None]
-    if levels and level in levels:
+    if level is not None and levels and level in levels:
         return levels[level]
-    return LEVEL_WORDS.get(level, level)
+    return level_label(level)
 
 
 class LevelChip(QLabel):

@@ -32,6 +32,7 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.colors import Color  # noqa: E402
 from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: E402
 
+from assessment.catalogue import NOT_RATED, level_label  # noqa: E402
 from reports.fonts import SANS, SANS_BOLD  # noqa: E402
 
 PALETTE = [colors.HexColor(h) for h in (
@@ -44,10 +45,10 @@ MAX_CURVE_POINTS = 160
 
 # Traffic-light convention (robvis style): colour AND symbol, so it survives greyscale print.
 LIGHTS = {
-    "low": ("+", colors.HexColor("#3BA55C"), "Low"),
-    "unclear": ("?", colors.HexColor("#F2C12E"), "Unclear"),
-    "high": ("−", colors.HexColor("#D7263D"), "High"),
-    None: ("·", colors.HexColor("#B0B7BF"), "Not rated"),
+    "low": ("+", colors.HexColor("#3BA55C"), level_label("low")),
+    "unclear": ("?", colors.HexColor("#F2C12E"), level_label("unclear")),
+    "high": ("−", colors.HexColor("#D7263D"), level_label("high")),
+    None: ("·", colors.HexColor("#B0B7BF"), NOT_RATED),
 }
 
 

@@ -34,6 +34,13 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from assessment.catalogue import (
+    FOREST_METRICS,
+    NOT_RATED,
+    METRIC_LABELS,
+    metric_label,
+    summary_measure_label,
+)
 from reports import charts
 from reports.attachment import SignatureSlot, finish_pdf
 from reports.fonts import SANS, SANS_BOLD, missing_glyphs, register_fonts
@@ -55,21 +62,6 @@ if TYPE_CHECKING:
     from assessment.document import Assessment
     from assessment.judgement import Judgement
 
-METRIC_LABELS = {
-    "auroc": "AUROC", "tpr": "TPR (sensitivity)", "fpr": "FPR", "tnr": "TNR (specificity)",
-    "fnr": "FNR", "ppv": "PPV", "npv": "NPV", "selection_rate": "Selection rate",
-    "prevalence": "Prevalence", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
-    "f1": "F1", "brier": "Brier score", "oe_ratio": "O/E ratio",
-    "calibration_intercept": "Calibration intercept", "calibration_slope": "Calibration slope",
-}
-SUMMARY_LABELS = {
-    "equalized_odds_difference": "Equalized odds difference",
-    "demographic_parity_difference": "Demographic parity difference",
-    "demographic_parity_ratio": "Demographic parity ratio",
-    "equal_opportunity_difference": "Equal opportunity difference",
-    "auroc_gap": "AUROC gap (max − min)",
-}
-FOREST_METRICS = ("auroc", "tpr")
 METRICS_PER_TABLE = 4
 SIGNATURE_LABELS = ("Reviewer", "Second reviewer (countersignature)", "Third signatory")
 SIG_BOX = (260.0, 95.0)
@@ -183,7 +175,7 @@ def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
 
 
 def _level(level: str | None, labels: dict[str, str] | Any) -> str:
-    return "Not rated" if level is None else str(labels.get(level, level))
+    return NOT_RATED if level is None else str(labels.get(level, level))
 
 
 class _Builder:
@@ -401,7 +393,7 @@ class _Builder:
             for d in flagged:
                 rows.append([_clip_cell(d["attribute"], 68),
                              _clip_cell(f"{d['group']} vs {d['reference']}", 148),
-                             METRIC_LABELS.get(d["metric"], d["metric"]),
+                             metric_label(d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
             out += [self.p(esc(f"{len(flagged)} flagged disparities: the gap exceeds the "
                                f"tolerance (ratio outside [{tol.get('ratio_low')}, "
@@ -700,7 +692,7 @@ class _Builder:
 
     def _metric_table(self, groups: list[dict[str, Any]], metrics: list[str]) -> Table:
         """Numbers as plain cell strings (not parsed as markup, and fast to lay out)."""
-        header = ["Group", "n", "Events"] + [METRIC_LABELS.get(m, m) + " [95% CI]"
+        header = ["Group", "n", "Events"] + [metric_label(m) + " [95% CI]"
                                              for m in metrics]
         rows: list[list[Any]] = [[Paragraph(esc(h), self.s.cell_bold) for h in header]]
         for g in groups:
@@ -756,8 +748,7 @@ class _Builder:
                 elif d.get("reason"):
                     number = notes.setdefault(d["reason"], len(notes) + 1)
                     flag = f"note {number}"
-                rows.append([_clip_cell(d["group"], 118), METRIC_LABELS.get(d["metric"],
-                                                                             d["metric"]),
+                rows.append([_clip_cell(d["group"], 118), metric_label(d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio")), flag])
             out += [CondPageBreak(80),
                     self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
@@ -775,7 +766,7 @@ class _Builder:
             for s in summ:
                 number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
                 rows.append([self.cell(s["attribute"], small=True),
-                             SUMMARY_LABELS.get(s["measure"], s["measure"]), _ci(s),
+                             summary_measure_label(s["measure"]), _ci(s),
                              f"method {number}"])
             out += [self.heading("Summary fairness measures", 1),
                     self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
@@ -803,8 +794,8 @@ class _Builder:
                 continue
             ref = ((overall.get("metrics") or {}).get(metric) or {}).get("value")
             out += [CondPageBreak(60 + 13 * len(rows)),
-                    self.heading(f"Forest plot: {METRIC_LABELS[metric]} by group", 2),
-                    charts.forest_plot(rows, metric=f"{METRIC_LABELS[metric]} (95% CI)",
+                    self.heading(f"Forest plot: {metric_label(metric)} by group", 2),
+                    charts.forest_plot(rows, metric=f"{metric_label(metric)} (95% CI)",
                                        width=FRAME_WIDTH, reference=ref,
                                        reference_label="all patients"),
                     self.p("Squares: estimates; whiskers: 95% CI; dashed line: whole validation "
@@ -894,7 +885,7 @@ class _Builder:
             methods = r.get("methods") or {}
             if methods:
                 out += [self.heading("Statistical methods", 1),
-                        self.kv_table([(METRIC_LABELS.get(k, k), v) for k, v in methods.items()],
+                        self.kv_table([(metric_label(k), v) for k, v in methods.items()],
                                       150)]
         if self.doc.notes.strip():
             out += [self.heading("Reviewer's notes", 1), self.p(esc(self.doc.notes))]

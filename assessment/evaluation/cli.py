@@ -20,19 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from assessment.catalogue import SUMMARY_METRICS, data_suffixes_text, metric_short
+
 if TYPE_CHECKING:
     from assessment.evaluation.inputs import EvaluationInput
     from assessment.evaluation.mapping import ColumnMapping
     from assessment.evaluation.spec import EvaluationSpec, ReferenceKind
 
-# Columns of the printed group table: (metric id, header). AUROC needs a score.
-SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
-    ("auroc", "AUROC"),
-    ("tpr", "TPR"),
-    ("fpr", "FPR"),
-    ("ppv", "PPV"),
-    ("brier", "Brier"),
-)
 MAX_FLAGS_PRINTED = 25
 CSV_COLUMNS: tuple[str, ...] = (
     "attribute",
@@ -69,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "is predicted positive when its score >= the threshold."
         ),
     )
-    p.add_argument("data", metavar="DATA", help="validation data: .csv, .tsv, .xlsx or .parquet")
+    p.add_argument("data", metavar="DATA", help=f"validation data: {data_suffixes_text()}")
     p.add_argument("--label", required=True, metavar="COL", help="true outcome column")
     p.add_argument(
         "--positive",
@@ -495,7 +489,7 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
     groups = [data["overall"], *data["groups"]]
     shown = [
         (k, h)
-        for k, h in SUMMARY_METRICS
+        for k, h in ((m, metric_short(m)) for m in SUMMARY_METRICS)
         if any(g["metrics"].get(k, {}).get("value") is not None for g in groups)
     ]
     name_w = max(12, *(len(g["group"]) for g in groups))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from assessment.catalogue import PROBABILITY_METRICS
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.disparities import compare_groups, decision_notes, insufficiency
@@ -57,12 +58,6 @@ from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
 
-PROBABILITY_METRICS: tuple[str, ...] = (
-    "brier",
-    "oe_ratio",
-    "calibration_intercept",
-    "calibration_slope",
-)
 ROC_POINTS = 101
 
 # Per-row bootstrap features (columns of the matrix handed to intervals.stratified_totals).

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assessment.catalogue import TAB_SUFFIXES, data_format
 from assessment.errors import DataError
 from assessment.evaluation.mapping import (
     DEFAULT_MISSING,
@@ -144,9 +145,10 @@ def _detect_format(path: Path, head: bytes) -> str:
         )
     if head.startswith(b"\x1f\x8b"):
         raise DataError(f"{path.name} is gzip-compressed; decompress it first.")
-    if suffix in {".xlsx", ".xlsm"}:
+    fmt = data_format(suffix)
+    if fmt is not None and fmt.id == "excel":
         raise DataError(f"{path.name} is not a valid XLSX workbook (it may be damaged).")
-    if suffix in {".parquet", ".pq"}:
+    if fmt is not None and fmt.id == "parquet":
         raise DataError(f"{path.name} is not a valid Parquet file (it may be damaged).")
     is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in head[:8192] and not is_utf16:
@@ -168,7 +170,7 @@ def _sniff_delimiter(sample: str, suffix: str) -> str:
         lines = lines[:-1]  # the sample may cut the last line
     lines = [ln for ln in lines[:200] if ln.strip()]
     if not lines:
-        return "\t" if suffix in {".tsv", ".tab"} else ","
+        return "\t" if suffix in TAB_SUFFIXES else ","
     best: tuple[int, int, str] | None = None
     for rank, cand in enumerate(_ordered_candidates(suffix)):
         counts = [len(row) for row in csv.reader(lines, delimiter=cand)]
@@ -182,11 +184,11 @@ def _sniff_delimiter(sample: str, suffix: str) -> str:
             best = (counts[0], -rank, cand)
     if best is not None:
         return best[2]
-    return "\t" if suffix in {".tsv", ".tab"} else ","
+    return "\t" if suffix in TAB_SUFFIXES else ","
 
 
 def _ordered_candidates(suffix: str) -> tuple[str, ...]:
-    if suffix in {".tsv", ".tab"}:
+    if suffix in TAB_SUFFIXES:
         return ("\t", ",", ";", "|")
     return CANDIDATE_DELIMITERS
 

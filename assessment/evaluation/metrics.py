@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The metric families are views of the catalogue (re-exported for the engine's modules).
+from assessment.catalogue import BOOTSTRAP_METRICS as BOOTSTRAP_METRICS
+from assessment.catalogue import PROPORTION_METRICS as PROPORTION_METRICS
+from assessment.catalogue import THRESHOLD_METRICS as THRESHOLD_METRICS
 from assessment.errors import EvaluationError
 from assessment.evaluation.inputs import INTERSECTION_SEP, EvaluationInput
 
@@ -31,39 +35,6 @@ NEWTON_MAX_ITER = 100
 MAX_HALVINGS = 40
 WARM_START_ROWS = 50_000
 
-PROPORTION_METRICS: tuple[str, ...] = (
-    "tpr",
-    "fpr",
-    "tnr",
-    "fnr",
-    "ppv",
-    "npv",
-    "selection_rate",
-    "prevalence",
-    "accuracy",
-)
-# Metrics with no closed-form interval: their CIs, and those of their disparities, come from the
-# stratified bootstrap.
-BOOTSTRAP_METRICS: tuple[str, ...] = (
-    "f1",
-    "balanced_accuracy",
-    "brier",
-    "oe_ratio",
-    "calibration_intercept",
-    "calibration_slope",
-)
-THRESHOLD_METRICS: tuple[str, ...] = (
-    "tpr",
-    "fpr",
-    "tnr",
-    "fnr",
-    "ppv",
-    "npv",
-    "selection_rate",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-)
 
 
 @dataclass(frozen=True)

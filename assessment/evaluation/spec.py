@@ -11,49 +11,19 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+# Views of the catalogue, re-exported for the modules that read them from the spec.
+from assessment.catalogue import HIGHER_IS_BETTER as HIGHER_IS_BETTER
+from assessment.catalogue import METRIC_IDS as METRIC_IDS
+from assessment.catalogue import METRICS, RATIO_BAND
+from assessment.catalogue import ToleranceKind as ToleranceKind
 from assessment.errors import EvaluationError
 
 ReferenceKind = Literal["value", "largest", "best", "overall"]
 AurocMethod = Literal["delong"]
-ToleranceKind = Literal["ratio", "diff"]
 MultiplicityMethod = Literal["holm", "bh"]
 MULTIPLICITY_METHODS: tuple[str, ...] = ("holm", "bh")
 
 REFERENCE_KINDS: tuple[str, ...] = ("value", "largest", "best", "overall")
-
-METRIC_IDS: tuple[str, ...] = (
-    "auroc",
-    "tpr",
-    "fpr",
-    "tnr",
-    "fnr",
-    "ppv",
-    "npv",
-    "selection_rate",
-    "prevalence",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "brier",
-    "oe_ratio",
-    "calibration_intercept",
-    "calibration_slope",
-)
-
-# For "best" reference and summary measures: does a larger value mean better performance?
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "auroc": True,
-    "tpr": True,
-    "fpr": False,
-    "tnr": True,
-    "fnr": False,
-    "ppv": True,
-    "npv": True,
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "f1": True,
-    "brier": False,
-}
 
 
 @dataclass(frozen=True)
@@ -204,28 +174,20 @@ class MetricTolerance:
 
 
 # Metrics without a meaningful ratio (signed log-odds quantities) and the one never flagged.
-NO_RATIO_METRICS: tuple[str, ...] = ("calibration_intercept", "calibration_slope")
-UNFLAGGED_METRICS: tuple[str, ...] = ("prevalence",)
+NO_RATIO_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS if not m.ratio_meaningful)
+UNFLAGGED_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS if m.tolerance_kind is None)
 
 # Documented defaults (README "Evaluation engine: methods"). Ratio bands where ratios are
 # meaningful (rates that can be small: TPR, FPR, FNR, PPV, selection rate); absolute differences
 # for metrics near a ceiling or on their own scale.
 DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
-    "tpr": MetricTolerance("ratio", 0.8, 1.25),
-    "fpr": MetricTolerance("ratio", 0.8, 1.25),
-    "fnr": MetricTolerance("ratio", 0.8, 1.25),
-    "ppv": MetricTolerance("ratio", 0.8, 1.25),
-    "selection_rate": MetricTolerance("ratio", 0.8, 1.25),
-    "auroc": MetricTolerance("diff", limit=0.05),
-    "tnr": MetricTolerance("diff", limit=0.05),
-    "npv": MetricTolerance("diff", limit=0.05),
-    "accuracy": MetricTolerance("diff", limit=0.05),
-    "balanced_accuracy": MetricTolerance("diff", limit=0.05),
-    "f1": MetricTolerance("diff", limit=0.05),
-    "brier": MetricTolerance("diff", limit=0.02),
-    "oe_ratio": MetricTolerance("diff", limit=0.1),
-    "calibration_intercept": MetricTolerance("diff", limit=0.2),
-    "calibration_slope": MetricTolerance("diff", limit=0.2),
+    m.id: (
+        MetricTolerance("ratio", *RATIO_BAND)
+        if m.tolerance_kind == "ratio"
+        else MetricTolerance("diff", limit=m.tolerance_limit or 0.0)
+    )
+    for m in METRICS
+    if m.tolerance_kind is not None
 }
 
 

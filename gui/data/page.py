@@ -42,15 +42,12 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from assessment.catalogue import data_file_filter, data_format
 from gui.data.quick import QuickJobs
 from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
 
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".pq")
-DATA_FILTER = (
-    "Validation data (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;CSV/TSV (*.csv *.tsv *.txt);;"
-    "Excel workbook (*.xlsx);;Parquet (*.parquet *.pq);;All files (*)"
-)
+DATA_FILTER = data_file_filter()
 NONE_CHOICE = "(none)"
 REFERENCE_KINDS = (
     ("largest", "Largest group of each attribute"),
@@ -65,7 +62,7 @@ CHECK_DELAY_MS = 250
 
 
 def is_data_file(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in DATA_SUFFIXES
+    return data_format(Path(path).suffix) is not None
 
 
 @dataclass

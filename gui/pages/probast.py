@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assessment.catalogue import LEVELS, NOT_RATED
 from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
 from assessment.instruments import Applicability, Domain, Part, Question
@@ -53,7 +54,6 @@ QPushButton[answer="NA"]:checked
     { background: #e2e4e8; border: 2px solid #4a4a4a; color: #1d1d1f; font-weight: 700; }
 """
 
-LEVEL_ORDER = ("low", "unclear", "high")
 JUDGEMENT_LABEL_WIDTH = 230  # the judgement and applicability boxes share one label column
 
 
@@ -335,7 +335,7 @@ class DomainPage(AssessmentPage):
         self.final_group.addButton(self.final_follow)
         row.addWidget(self.final_follow)
         self.final_buttons: dict[str, QRadioButton] = {}
-        for level in LEVEL_ORDER:
+        for level in LEVELS:
             radio = QRadioButton(level_text(level, dict(levels)))
             radio.setAccessibleName(f"{domain.id}: final judgement {level}")
             self.final_group.addButton(radio)
@@ -376,8 +376,8 @@ class DomainPage(AssessmentPage):
         row = QHBoxLayout()
         self.app_buttons: dict[str | None, QRadioButton] = {}
         levels = dict(self.ctx.doc.instrument.levels)
-        for level in (None, *LEVEL_ORDER):
-            radio = QRadioButton("Not rated" if level is None else level_text(level, levels))
+        for level in (None, *LEVELS):
+            radio = QRadioButton(NOT_RATED if level is None else level_text(level, levels))
             radio.setAccessibleName(f"{domain.id}: applicability concern {level or 'not rated'}")
             self.app_group.addButton(radio)
             self.app_buttons[level] = radio

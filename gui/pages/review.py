@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from assessment.catalogue import REVIEWER_LABELS
 from assessment.document import Assessment
 from assessment.errors import ProbityError
 from gui.pages.base import AssessmentPage
@@ -26,8 +27,6 @@ from gui.widgets import CommitLineEdit, CommitTextEdit, Heading, Note
 
 MODEL_FIELDS = (("model_name", "Model name"), ("model_version", "Model version"),
                 ("developer", "Developer"))
-REVIEWER_FIELDS = (("name", "Name"), ("role", "Role"), ("organisation", "Organisation"),
-                   ("email", "E-mail"))
 
 
 class ReviewPage(AssessmentPage):
@@ -114,7 +113,7 @@ class ReviewPage(AssessmentPage):
         reviewer_box = QGroupBox("Reviewer")
         reviewer_form = QFormLayout(reviewer_box)
         self.reviewer_edits: dict[str, CommitLineEdit] = {}
-        for field_id, label in REVIEWER_FIELDS:
+        for field_id, label in REVIEWER_LABELS.items():
             edit = CommitLineEdit()
             edit.setAccessibleName(f"Reviewer {label.lower()}")
             edit.committed.connect(partial(self._set, "reviewer", field_id))

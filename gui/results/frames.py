@@ -9,37 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-METRIC_LABELS: dict[str, str] = {
-    "auroc": "AUROC",
-    "tpr": "Sensitivity (TPR)",
-    "fpr": "False positive rate",
-    "tnr": "Specificity (TNR)",
-    "fnr": "False negative rate",
-    "ppv": "PPV (precision)",
-    "npv": "NPV",
-    "selection_rate": "Selection rate",
-    "prevalence": "Prevalence",
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "f1": "F1",
-    "brier": "Brier score",
-    "oe_ratio": "Observed/expected",
-    "calibration_intercept": "Calibration intercept",
-    "calibration_slope": "Calibration slope",
-}
-METRIC_IDS: tuple[str, ...] = tuple(METRIC_LABELS)
-
-THRESHOLD_METRICS: frozenset[str] = frozenset(
-    {"tpr", "fpr", "tnr", "fnr", "ppv", "npv", "selection_rate", "accuracy",
-     "balanced_accuracy", "f1"}
-)
-"""Metrics that change with the decision threshold (the slider recomputes these)."""
+# Views of the catalogue, re-exported for the results page.
+from assessment.catalogue import METRIC_IDS as METRIC_IDS
+from assessment.catalogue import METRIC_LABELS as METRIC_LABELS
+from assessment.catalogue import THRESHOLD_METRICS as THRESHOLD_METRICS
+from assessment.catalogue import metric_label as metric_label
 
 GROUP_COLUMNS = ("Attribute", "Group", "n", "Events", "Value", "CI low", "CI high", "Flags")
 
-
-def metric_label(metric_id: str) -> str:
-    return METRIC_LABELS.get(metric_id, metric_id)
 
 
 def group_entries(result: dict[str, Any], *, include_overall: bool = True) -> list[dict[str, Any]]:
