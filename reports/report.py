@@ -36,8 +36,8 @@ from reportlab.platypus import (
 
 from assessment.catalogue import (
     FOREST_METRICS,
-    NOT_RATED,
     METRIC_LABELS,
+    NOT_RATED,
     metric_label,
     summary_measure_label,
 )
