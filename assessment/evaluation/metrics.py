@@ -33,6 +33,7 @@ LOGIT_EPS = 1e-10
 NEWTON_TOL = 1e-9
 NEWTON_MAX_ITER = 100
 MAX_HALVINGS = 40
+MAX_NEWTON_STEP = 8.0  # logit units per Newton iteration (trust region)
 WARM_START_ROWS = 50_000
 
 
@@ -484,15 +485,20 @@ def _group_totals(codes: np.ndarray, size: int, rows: np.ndarray) -> np.ndarray:
 
 
 def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Newton step H⁻¹·U per group from totals (ll, U…, H…); ``ok`` is False where H is
-    singular (numerically)."""
+    """Newton step H⁻¹·U per group from totals (ll, U…, H…), no longer than
+    :data:`MAX_NEWTON_STEP` in any coordinate; ``ok`` is False where H is singular.
+
+    The cap is a trust region on the logit scale: where nearly every fitted p sits at 0 or 1
+    (over-confident scores, exact 0/1 predictions) the Hessian is tiny, the raw step
+    astronomically long and step halving alone could not bring it back within the
+    log-likelihood's reach. Near the maximum the cap is inactive, so convergence stays quadratic.
+    """
     if not slope:
         _, u, h = tot
+        ok = (h > 0) & np.isfinite(u)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            step = u / h
-        # A Hessian this small (every fitted p at 0 or 1) gives no usable step: singular.
-        ok = (h > 0) & np.isfinite(step)
-        return np.where(ok, step, 0.0)[:, None], ok
+            raw = np.where(np.abs(u) < MAX_NEWTON_STEP * h, u / h, np.sign(u) * MAX_NEWTON_STEP)
+        return np.where(ok, raw, 0.0)[:, None], ok
     _, u0, u1, h00, h01, h11 = tot
     det = h00 * h11 - h01 * h01
     ok = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
@@ -500,7 +506,10 @@ def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndar
         r0 = (h11 * u0 - h01 * u1) / det
         r1 = (h00 * u1 - h01 * u0) / det
     ok = ok & np.isfinite(r0) & np.isfinite(r1)
-    return np.stack((np.where(ok, r0, 0.0), np.where(ok, r1, 0.0)), axis=1), ok
+    step = np.stack((np.where(ok, r0, 0.0), np.where(ok, r1, 0.0)), axis=1)
+    longest = np.max(np.abs(step), axis=1)
+    shrink = np.where(longest > MAX_NEWTON_STEP, MAX_NEWTON_STEP / np.maximum(longest, 1e-300), 1.0)
+    return step * shrink[:, None], ok
 
 
 @dataclass(frozen=True)
