@@ -2,7 +2,8 @@
 
 reportlab has no API for embedded files or signature fields, so both are added with pyHanko in
 one incremental update right after the build and before anything is signed (signing later
-appends its own revisions, which the attachment revision does not disturb).
+appends its own revisions, which the attachment revision does not disturb). The same update
+records the names of the reserved signature boxes in the catalog (``/ProbityReservedBoxes``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from assessment.errors import ReportError
 
 ATTACHMENT_NAME = "assessment.probity"
 ATTACHMENT_MIME = "application/json"
+RESERVED_BOXES_KEY = "/ProbityReservedBoxes"  # catalog: names of the reserved signature boxes
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, nam
             writer,
             fields.SigFieldSpec(slot.field_name, on_page=slot.page, box=_whole_points(slot.box)),
         )
+    # The reserved boxes, recorded in the revision the first signature certifies: countersigning
+    # accepts only these, and reports.verify refuses any other field (a planted box).
+    writer.root[RESERVED_BOXES_KEY] = generic.ArrayObject(
+        generic.TextStringObject(slot.field_name) for slot in slots
+    )
+    writer.update_root()
     out = BytesIO()
     writer.write(out)  # type: ignore[no-untyped-call]  # pyHanko leaves write() unannotated
     return out.getvalue()

@@ -38,6 +38,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("extract", help="write out the assessment embedded in a report")
     p.add_argument("pdf", type=Path)
     p.add_argument("--out", type=Path, help="file to write (default: the embedded file name)")
+    p.add_argument("--trust", type=Path, action="append", default=[], metavar="CERT.pem",
+                   help="trust this signer certificate (repeatable), besides the trusted store")
+    p.add_argument("--unverified", action="store_true",
+                   help="write the attachment even if the report does not verify (warns)")
     p.set_defaults(func=run_extract)
 
     p = subparsers.add_parser("identity", help="create, import, trust and list signing identities")
@@ -144,23 +148,33 @@ def format_result(result: Any) -> str:
              f"{result.revisions} revision(s)"]
     for i, s in enumerate(result.signatures, 1):
         kind = "certification" if s.certification else "approval"
+        trusted = ("not assessed (changed after signing)" if s.changed
+                   else "yes" if s.trusted else "NO")
         lines += [
-            f"Signature {i} ({s.field}, {kind}): {'OK' if s.ok else 'FAILED'}",
+            f"Signature {i} ({s.field}, {kind}{', ' + s.box if s.box else ''}): "
+            f"{'OK' if s.ok else 'FAILED'}",
             f"  signer:       {s.signer}",
             f"  subject:      {s.subject}",
             f"  signing time: {s.signing_time or 'not stated'} (claimed by the signer's clock)",
             f"  fingerprint:  SHA-256 {s.fingerprint}",
             f"  intact:       {'yes' if s.intact else 'NO'}",
             f"  coverage:     {s.coverage}",
-            f"  trusted:      {'yes' if s.trusted else 'NO'}",
+            f"  certificate:  {'acceptable' if s.certificate_ok else 'NOT ACCEPTABLE'}",
+            f"  trusted:      {trusted}",
             f"  later changes: {s.modification_level}",
         ]
         lines += [f"  problem: {p}" for p in s.problems]
+    lines += [f"{change}" for change in result.changes]
     if result.assessment_sha256:
         lines.append(f"Embedded assessment {result.assessment_name}: SHA-256 "
                      f"{result.assessment_sha256}")
+        if result.cover_sha256 is None:
+            lines.append("  the cover page prints no assessment SHA-256 to compare with")
+        elif result.cover_sha256 == result.assessment_sha256:
+            lines.append("  matches the SHA-256 printed on the signed cover page")
     else:
         lines.append("No embedded assessment found.")
+    lines += [f"Problem: {p}" for p in result.problems]
     lines.append("Result: VALID" if result.ok else "Result: NOT VALID")
     return "\n".join(lines)
 
@@ -169,6 +183,8 @@ def run_extract(args: argparse.Namespace) -> int:
     from assessment.errors import ReportError
     from assessment.storage import atomic_write_bytes
     from reports.attachment import read_attachment
+    from reports.identity import load_certificates
+    from reports.verify import NotVerifiable, verify_pdf
 
     try:
         data = args.pdf.read_bytes()
@@ -176,12 +192,30 @@ def run_extract(args: argparse.Namespace) -> int:
         raise ReportError(f"Cannot read {args.pdf}: {exc.strerror}.") from exc
     if b"%PDF-" not in data[:1024]:
         raise ReportError(f"{args.pdf} is not a PDF file.")
+    trust = tuple(c for path in args.trust for c in load_certificates(path))
+    try:
+        result = verify_pdf(data, extra_trust=trust, source=str(args.pdf))
+        verified = result.ok
+        why = (result.all_problems or ["it does not verify"])[0]
+    except NotVerifiable as exc:
+        if not args.unverified:
+            raise
+        verified, why = False, exc.message
+    if not verified:
+        if not args.unverified:
+            print(f"probity: error: {args.pdf} does not verify ({why}); nothing extracted. "
+                  "Run 'probity verify' for details, or pass --unverified to extract anyway.",
+                  file=sys.stderr)
+            return 1
+        print(f"probity: warning: {args.pdf} does NOT verify ({why}); the extracted "
+              "assessment may not be the one that was signed.", file=sys.stderr)
     attachment = read_attachment(data, source=str(args.pdf))
     out = args.out or Path(Path(attachment.name).name or "assessment.probity")  # basename only
     if args.out is None and out.exists():
         raise ReportError(f"{out} already exists; choose where to write with --out.")
     atomic_write_bytes(out, attachment.data)
-    print(f"Wrote {out} ({len(attachment.data)} bytes, SHA-256 {attachment.sha256}).")
+    state = "verified" if verified else "UNVERIFIED"
+    print(f"Wrote {out} ({len(attachment.data)} bytes, SHA-256 {attachment.sha256}, {state}).")
     return 0
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from assessment.errors import ReportError
 from reports.fonts import MONO, SANS, SANS_BOLD, register_fonts
 from reports.identity import Identity, check_signing_certificate
+from reports.verify import form_fields
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,18 +70,25 @@ def sign_pdf(
         raise ReportError(f"Cannot sign: the input is not a readable PDF ({exc}).") from exc
     existing = list(fields.enumerate_sig_fields(writer.prev))
     already_signed = any(value is not None for _, value, _ in existing)
-    free = [(name, ref) for name, value, ref in existing if value is None]
     if not existing:
         raise ReportError(
             "This PDF has no signature box; sign reports made by 'probity report' (they reserve "
             "the boxes on their signature page)."
         )
+    reserved = _reserved_boxes(writer.prev, already_signed)
+    foreign = [name for name in form_fields(writer.prev) if name not in reserved]
+    if foreign:
+        raise ReportError(
+            f"This report has a form field the certified report did not reserve ({foreign[0]!r}),"
+            " added later by someone else; it may hide report content, so it is not signed."
+        )
+    free = [(name, ref) for name, value, ref in existing if value is None and name in reserved]
     if not free:
         raise ReportError(
             "Every signature box of this report is already signed; rebuild the report with "
             "more signature boxes to add another signer."
         )
-    field_name, field_ref = free[0]
+    field_name, field_ref = min(free, key=lambda item: reserved.index(item[0]))
     width, height = _widget_size(field_ref.get_object())
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     appearance = render_signature_block(identity, reason=reason, when=when, size=(width, height))
@@ -106,6 +114,11 @@ def sign_pdf(
             margins=layout.Margins(0, 0, 0, 0),
         ),
     )
+    if already_signed:
+        # pyHanko rewrites /Info and the XMP stream (ModDate, Producer) on every signing; after
+        # certification a metadata change is refused by reports.verify, so a countersignature
+        # changes nothing but its own box.
+        writer._update_meta = lambda: None  # type: ignore[method-assign]
     pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
     out = BytesIO()
     try:
@@ -119,13 +132,37 @@ def sign_pdf(
     trust = (identity.certificate, *identity.chain, *extra_trust)
     result = verify_pdf(data, extra_trust=trust, source="the signed report")
     mine = next((s for s in result.signatures if s.field == field_name), None)
-    broken = [p for s in result.signatures if not s.sound for p in s.problems]
+    broken = [*result.problems, *(p for s in result.signatures if not s.sound for p in s.problems)]
     if mine is None or not mine.ok or broken:
         problems = "; ".join(broken or (mine.problems if mine else ["new signature missing"]))
         raise ReportError(f"The signed report failed re-validation ({problems}); nothing exported.")
     # Earlier signers need not be in this signer's trusted store: that is the verifier's call.
     untrusted = [s.signer for s in result.signatures if not s.trusted]
     return SignedPdf(data, field_name, not already_signed, result, untrusted)
+
+
+def _reserved_boxes(reader: object, already_signed: bool) -> list[str]:
+    """Names of the signature boxes the report reserved, read from the certified revision once
+    the report is certified (a later revision cannot add boxes)."""
+    from reports.verify import reserved_boxes
+
+    handler = reader
+    if already_signed:
+        try:
+            sigs = list(reader.embedded_regular_signatures)  # type: ignore[attr-defined]
+            first = next((s for s in sigs if s.docmdp_level is not None), sigs[0])
+            handler = reader.get_historical_resolver(first.signed_revision)  # type: ignore
+        except Exception as exc:  # a hostile signature dictionary: refuse, never crash
+            raise ReportError(
+                f"Cannot countersign: the existing signatures cannot be read ({exc})."
+            ) from exc
+    reserved = reserved_boxes(handler)
+    if not reserved:
+        raise ReportError(
+            "This PDF does not record which signature boxes the report reserved; only reports "
+            "made by 'probity report' can be signed (rebuild the report)."
+        )
+    return reserved
 
 
 def _widget_size(field: object) -> tuple[float, float]:

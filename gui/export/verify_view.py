@@ -106,8 +106,9 @@ class VerificationView(QWidget):
             self.banner.setStyleSheet(OK_STYLE)
         else:
             failing = [s for s in result.signatures if not s.ok]
-            reasons = "; ".join(p for s in failing for p in s.problems) or "see the table"
-            text = f"✖ Not valid: {len(failing)} of {n} signatures fail ({reasons})."
+            reasons = "; ".join(result.all_problems) or "see the table"
+            text = (f"✖ Not valid: {len(failing)} of {n} signatures fail ({reasons})."
+                    if failing else f"✖ Not valid: {reasons}.")
             self.banner.setStyleSheet(BAD_STYLE)
         self.banner.setText(text)
         self.banner.setVisible(True)
@@ -126,7 +127,8 @@ class VerificationView(QWidget):
         embedded = (f"Embedded assessment: {result.assessment_name} "
                     f"(SHA-256 {result.assessment_sha256})"
                     if result.assessment_name else "No assessment file is embedded.")
+        changes = "".join(f"\n{line}" for line in result.changes)
         self.details.setText(
             f"{result.source} — {result.revisions} revision(s), file SHA-256 "
-            f"{result.file_sha256}\n{embedded}"
+            f"{result.file_sha256}\n{embedded}{changes}"
         )

@@ -119,9 +119,12 @@ def test_appended_bytes_are_caught(signed, identities, tail) -> None:
     assert any("appended" in p for p in result.signatures[0].problems)
 
 
-def test_appended_bytes_that_break_the_trailer_are_refused(signed) -> None:
-    with pytest.raises(NotVerifiable, match="not a readable PDF"):
-        verify_pdf(signed.data + b"\n%%EOF\n")
+def test_appended_bytes_that_break_the_trailer_are_not_valid(signed) -> None:
+    """A signed file made unreadable by appended bytes was changed after signing (exit 1), not
+    'not a PDF' (exit 2)."""
+    result = verify_pdf(signed.data + b"\n%%EOF\n")
+    assert not result.ok
+    assert "changed after signing" in result.all_problems[0]
 
 
 def test_not_a_pdf_and_unsigned_pdf_are_not_verifiable(report_pdf) -> None:
