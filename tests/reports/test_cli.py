@@ -126,8 +126,9 @@ def test_verify_not_pdf_or_unsigned_exit_2(signed_demo, capsys, tmp_path) -> Non
 
 def test_extract_round_trips_byte_for_byte(signed_demo, capsys, tmp_path) -> None:
     out_file = tmp_path / "back.probity"
-    code, out, _ = run(["extract", signed_demo["second"], "--out", out_file], capsys)
-    assert code == 0 and out_file.read_bytes() == DEMO.read_bytes()
+    trust = ["--trust", signed_demo["a_cert"], "--trust", signed_demo["b_cert"]]
+    code, out, _ = run(["extract", signed_demo["second"], "--out", out_file, *trust], capsys)
+    assert code == 0 and out_file.read_bytes() == DEMO.read_bytes() and "verified" in out
 
 
 def test_signing_errors_are_one_line(signed_demo, capsys, tmp_path) -> None:
@@ -152,7 +153,8 @@ def test_identity_trust_and_list(signed_demo, capsys, monkeypatch, tmp_path) -> 
 
 def test_extract_default_name_never_overwrites(signed_demo, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(["extract", signed_demo["second"]], capsys)
+    trust = ["--trust", signed_demo["a_cert"], "--trust", signed_demo["b_cert"]]
+    code, out, _ = run(["extract", signed_demo["second"], *trust], capsys)
     assert code == 0 and (tmp_path / "demo.probity").read_bytes() == DEMO.read_bytes()
-    code, _, err = run(["extract", signed_demo["second"]], capsys)
+    code, _, err = run(["extract", signed_demo["second"], *trust], capsys)
     assert code == 2 and "already exists" in err
