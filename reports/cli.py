@@ -113,15 +113,12 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    from assessment.errors import ReportError
     from assessment.storage import atomic_write_bytes
     from reports.signing import sign_pdf
+    from reports.verify import read_pdf
 
     identity = _load_identity(args)
-    try:
-        data = args.pdf.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"Cannot read {args.pdf}: {exc.strerror}.") from exc
+    data = read_pdf(args.pdf)
     signed = sign_pdf(data, identity, reason=args.reason, location=args.location)
     atomic_write_bytes(args.out, signed.data)
     kind = "certified" if signed.certified else "countersigned"
@@ -184,12 +181,9 @@ def run_extract(args: argparse.Namespace) -> int:
     from assessment.storage import atomic_write_bytes
     from reports.attachment import read_attachment
     from reports.identity import load_certificates
-    from reports.verify import NotVerifiable, verify_pdf
+    from reports.verify import NotVerifiable, read_pdf, verify_pdf
 
-    try:
-        data = args.pdf.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"Cannot read {args.pdf}: {exc.strerror}.") from exc
+    data = read_pdf(args.pdf)
     if b"%PDF-" not in data[:1024]:
         raise ReportError(f"{args.pdf} is not a PDF file.")
     trust = tuple(c for path in args.trust for c in load_certificates(path))

@@ -11,8 +11,9 @@ check for a document signature.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from assessment.errors import ReportError
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 PBKDF2_ROUNDS = 600_000
 MIN_PASSPHRASE = 8
+MAX_PASSPHRASE = 1024  # bytes on line 1 of a passphrase file
+MAX_PASSPHRASE_FILE = 64 * 1024
+MAX_IDENTITY_FILE = 10 * 1024 * 1024  # a PKCS#12 or certificate file (a few KB in practice)
 
 
 class IdentityError(ReportError):
@@ -72,15 +76,50 @@ def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
-def read_passphrase(path: str | Path) -> bytes:
-    """Read a passphrase file: its first line, without the line ending."""
+def read_small_file(path: str | Path, limit: int, *, what: str) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, refusing anything else in one sentence
+    (a FIFO would block for ever, /dev/zero or a huge file would fill the memory)."""
+    path = Path(path)
     try:
-        raw = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise IdentityError(f"Cannot read passphrase file {path}: {exc.strerror}.") from exc
+        raise IdentityError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IdentityError(f"The {what} {path} is not a regular file; give a file.")
+        if info.st_size > limit:
+            raise IdentityError(
+                f"The {what} {path} is {info.st_size:,} bytes; at most {limit:,} are accepted."
+            )
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # grew while being read
+            raise IdentityError(f"The {what} {path} is over {limit:,} bytes; it is not accepted.")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise IdentityError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    finally:
+        os.close(fd)
+
+
+def read_passphrase(path: str | Path) -> bytes:
+    """Read a passphrase file: its first line, without the line ending (the file may hold at
+    most MAX_PASSPHRASE_FILE bytes, the passphrase at most MAX_PASSPHRASE)."""
+    raw = read_small_file(path, MAX_PASSPHRASE_FILE, what="passphrase file")
     line = raw.splitlines()[0] if raw.splitlines() else b""
     if not line:
         raise IdentityError(f"Passphrase file {path} is empty; put the passphrase on line 1.")
+    if len(line) > MAX_PASSPHRASE:
+        raise IdentityError(
+            f"The passphrase in {path} is {len(line):,} bytes long; at most {MAX_PASSPHRASE} "
+            "are accepted (is this the right file?)."
+        )
     return line
 
 
@@ -197,11 +236,33 @@ def _self_signed(
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write key material readable by the owner only, atomically."""
+    """Write key material readable by the owner only, atomically.
+
+    The temporary ``NAME.p12.tmp`` is created with O_EXCL | O_NOFOLLOW and mode 0600, so a
+    planted symlink is never followed (and refused) and a stale file's mode is never reused."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    if tmp.is_symlink():
+        raise IdentityError(
+            f"{tmp} is a symbolic link, which Probity never writes key material through; "
+            "delete it (someone may have planted it) and try again."
+        )
+    if tmp.exists():  # left behind by a crash: never reuse it (its mode may be 0644)
+        tmp.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise IdentityError(f"Cannot write {tmp}: {exc.strerror}.") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_identity(
@@ -214,10 +275,7 @@ def load_identity(
     and nonRepudiation.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IdentityError(f"Cannot read identity file {path}: {exc.strerror}.") from exc
+    data = read_small_file(path, MAX_IDENTITY_FILE, what="identity file")
     identity = identity_from_bytes(data, passphrase, source=str(path))
     identity = Identity(path, identity.key, identity.certificate, identity.chain)
     check_signing_certificate(identity.certificate, source=str(path), at=at)
@@ -274,6 +332,16 @@ def check_signing_certificate(
             f"The certificate of {who} in {source} is not valid before "
             f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC; check the computer's clock."
         )
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        raise IdentityError(
+            f"The RSA key of {who} in {source} has {key.key_size} bits; at least 2048 are needed "
+            "for a signature verifiers accept."
+        )
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.key_size < 256:
+        raise IdentityError(
+            f"The EC key of {who} in {source} has {key.key_size} bits; at least 256 are needed."
+        )
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -300,8 +368,8 @@ def import_identity(src: str | Path, passphrase: bytes) -> Path:
     dest = paths.identities_dir() / Path(src).name
     if dest.exists():
         raise IdentityError(f"An identity named {dest.name} already exists in {dest.parent}.")
-    shutil.copyfile(src, dest)
-    dest.chmod(0o600)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(dest, read_small_file(src, MAX_IDENTITY_FILE, what="identity file"))
     trust_certificate(identity.certificate)
     return dest
 
@@ -320,10 +388,7 @@ def list_identities() -> list[Path]:
 def load_certificates(path: str | Path) -> list[x509.Certificate]:
     """Read one or more certificates from a PEM or DER file."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IdentityError(f"Cannot read certificate file {path}: {exc.strerror}.") from exc
+    data = read_small_file(path, MAX_IDENTITY_FILE, what="certificate file")
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             return x509.load_pem_x509_certificates(data)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 _PARSE_ERRORS = (Exception,)
 
 STRONG_DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
+MAX_PDF_BYTES = 512 * 1024 * 1024
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 _HEX_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
@@ -110,9 +111,16 @@ class VerificationResult:
 
     @property
     def all_problems(self) -> list[str]:
-        """Every reason for NOT VALID, changes first, trust last."""
-        problems = list(self.problems) + [p for s in self.signatures for p in s.problems]
-        return sorted(problems, key=lambda p: "not trusted" in p)
+        """Every reason for NOT VALID: changed bytes first, then later revisions and
+        certificates, trust last (a changed file is not a trust question)."""
+        problems = [p for s in self.signatures for p in s.problems] + list(self.problems)
+
+        def rank(problem: str) -> int:
+            if "changed after signing" in problem or "is damaged" in problem:
+                return 0
+            return 2 if "not trusted" in problem else 1
+
+        return sorted(problems, key=rank)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -127,12 +135,19 @@ def verify_file(
     use_store: bool = True,
     now: dt.datetime | None = None,
 ) -> VerificationResult:
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NotVerifiable(f"Cannot read {path}: {exc.strerror}.") from exc
+    data = read_pdf(path)
     return verify_pdf(data, extra_trust=extra_trust, use_store=use_store, source=str(path), now=now)
+
+
+def read_pdf(path: str | Path) -> bytes:
+    """The bytes of a PDF to verify: a regular file of at most MAX_PDF_BYTES (a FIFO or
+    /dev/zero is refused in one sentence, NotVerifiable)."""
+    from reports.identity import IdentityError, read_small_file
+
+    try:
+        return read_small_file(path, MAX_PDF_BYTES, what="PDF")
+    except IdentityError as exc:
+        raise NotVerifiable(exc.message) from exc
 
 
 def verify_pdf(
@@ -828,6 +843,7 @@ def describe_revisions(
         xmp_now = _xmp(cur)
         if xmp_now != prev_xmp:
             bad.append("document metadata changed (XMP metadata stream)")
+        rewritten = {(r.idnum, r.generation) for r in cur.explicit_refs_in_revision()}
         pages_now = pages(cur)
         if len(pages_now) != len(prev_pages):
             bad.append(f"page count changed ({len(prev_pages)} → {len(pages_now)})")
@@ -843,6 +859,10 @@ def describe_revisions(
                     bad.append(f"form field box added on page {i}")
             if old_refs - {r for r, _ in new_a}:
                 bad.append(f"annotation removed on page {i}")
+            own = fields_now[sig.field]["widgets"] if sig and sig.field in fields_now else set()
+            for ref, subtype in new_a:
+                if ref in old_refs and ref in rewritten and ref not in own:
+                    bad.append(f"annotation changed on page {i} ({subtype.lstrip('/')})")
         for i, (old_c, new_c) in enumerate(zip(prev_content, content_now, strict=False), 1):
             if old_c != new_c:
                 bad.append(f"page {i} content or resources changed")

@@ -811,3 +811,120 @@ def test_verify_exit_codes(countersigned, report_pdf, tmp_path, capsys) -> None:
     assert main(["verify", str(tmp_path / "unsigned.pdf")]) == 2
     assert main(["verify", str(tmp_path / "notpdf.pdf")]) == 2
     capsys.readouterr()
+
+
+# ---- 9. the key temp file and the passphrase file --------------------------------------
+
+
+def test_key_temp_file_never_follows_a_planted_symlink(tmp_path, monkeypatch) -> None:
+    from reports.identity import IdentityError, create_identity
+
+    monkeypatch.setenv("PROBITY_CONFIG_DIR", str(tmp_path / "cfg"))
+    target = tmp_path / "attacker-readable.bin"
+    target.write_bytes(b"")
+    out = tmp_path / "ana.p12"
+    (tmp_path / "ana.p12.tmp").symlink_to(target)
+    with pytest.raises(IdentityError, match="symbolic link"):
+        create_identity("Ana", PASSPHRASE, out=out, key_type="ec-p256")
+    assert target.read_bytes() == b"" and not out.exists()
+
+
+def test_key_temp_file_is_new_and_0600_even_after_a_stale_0644_one(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from reports.identity import create_identity, import_identity
+
+    monkeypatch.setenv("PROBITY_CONFIG_DIR", str(tmp_path / "cfg"))
+    out = tmp_path / "ana.p12"
+    stale = tmp_path / "ana.p12.tmp"
+    stale.write_bytes(b"left by a crash")
+    stale.chmod(0o644)
+    old_umask = os.umask(0)  # the most permissive umask: the mode must still be 0600
+    try:
+        path = create_identity("Ana", PASSPHRASE, out=out, key_type="ec-p256")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and not stale.exists()
+    assert load_identity(path, PASSPHRASE).name == "Ana"
+    imported = import_identity(path, PASSPHRASE)
+    assert stat.S_IMODE(imported.stat().st_mode) == 0o600
+
+
+def test_huge_passphrase_file_gives_one_line_and_little_memory(tmp_path) -> None:
+    import os
+    import sys
+
+    big = tmp_path / "pass.txt"
+    with big.open("wb") as fh:  # 270 MB, sparse: nothing is written to disk
+        fh.truncate(270 * 1024 * 1024)
+    code = (
+        "import resource, sys\n"
+        "from main import main\n"
+        "rc = main(['identity', 'create', '--name', 'X', '--out', sys.argv[2],"
+        " '--passphrase-file', sys.argv[1]])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "PROBITY_CONFIG_DIR": str(tmp_path / "cfg")}
+
+    def create_with(passphrase_file: Path) -> tuple[int, str, int]:
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(passphrase_file), str(tmp_path / "x.p12")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=Path(__file__).parents[2],
+            check=False,
+        )
+        return run.returncode, run.stderr.strip(), int(run.stdout.strip())
+
+    short = tmp_path / "short.txt"
+    short.write_bytes(b"abc\n")  # refused too (too short), after the same imports
+    _, _, baseline_kib = create_with(short)
+    code_, err, kib = create_with(big)
+    assert code_ == 2
+    assert len(err.splitlines()) == 1 and "283,115,520 bytes" in err and "at most" in err
+    assert kib - baseline_kib < 64 * 1024  # the 270 MB file is never read into memory
+
+
+def test_passphrase_fifo_and_device_are_refused_without_blocking(tmp_path) -> None:
+    import os
+
+    from reports.identity import IdentityError, read_passphrase
+
+    fifo = tmp_path / "pass.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(IdentityError, match="not a regular file"):
+        read_passphrase(fifo)
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    with pytest.raises(IdentityError, match="not a regular file"):
+        read_passphrase(tmp_path / "zero")
+    long_line = tmp_path / "long.txt"
+    long_line.write_bytes(b"x" * 5000 + b"\n")
+    with pytest.raises(IdentityError, match="at most 1024"):
+        read_passphrase(long_line)
+    with pytest.raises(NotVerifiable, match="not a regular file"):
+        from reports.verify import verify_file
+
+        verify_file(fifo)
+
+
+def test_reserved_box_moved_after_certification_is_not_valid(signed, identities, trust) -> None:
+    from pyhanko.pdf_utils import generic
+
+    def move(writer) -> None:
+        for ref in writer.root["/AcroForm"]["/Fields"]:
+            box = ref.get_object()
+            if str(box.get("/T")) == "Signature2":
+                box["/Rect"] = generic.ArrayObject(
+                    generic.FloatObject(v) for v in (40, 560, 560, 760)
+                )
+                writer.update_container(box)
+        writer._update_meta = lambda: None
+
+    data = incremental(signed, move)
+    assert_not_valid(data, trust, "annotation changed on page")
+    with pytest.raises(ReportError, match="re-validation"):
+        sign_pdf(data, identities["second"])
