@@ -72,7 +72,7 @@ def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, nam
     writer.root[RESERVED_BOXES_KEY] = generic.ArrayObject(
         generic.TextStringObject(slot.field_name) for slot in slots
     )
-    writer.update_root()
+    writer.update_root()  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
     out = BytesIO()
     writer.write(out)  # type: ignore[no-untyped-call]  # pyHanko leaves write() unannotated
     return out.getvalue()

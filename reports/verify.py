@@ -102,8 +102,9 @@ class VerificationResult:
     assessment_name: str | None
     assessment_sha256: str | None
     cover_sha256: str | None = None  # the assessment hash printed on the signed cover page
-    changes: list[str] = field(default_factory=list)  # one line per revision after the first
-    problems: list[str] = field(default_factory=list)  # document-level reasons for NOT VALID
+    # one line per revision after the certified one, and the document-level reasons for NOT VALID
+    changes: list[str] = dataclass_field(default_factory=list)
+    problems: list[str] = dataclass_field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -352,10 +353,11 @@ def byte_range_problems(
         )
     gap = data[len1:start2]
     if not _HEX_GAP.fullmatch(gap):
+        head = _HEX_GAP.match(gap)
         if gap[:1] == b"(":
             what = "a literal string (...) instead of the hex string <...> the standard requires"
-        elif gap[:1] == b"<" and _HEX_GAP.match(gap):
-            what = f"a hex string followed by {len(gap) - _HEX_GAP.match(gap).end()} other bytes"
+        elif head is not None:
+            what = f"a hex string followed by {len(gap) - head.end()} other bytes"
         else:
             what = "something other than one hex string <...>"
         problems.append(
@@ -411,13 +413,15 @@ def certificate_problems(
             f"{name}: now ({now:%Y-%m-%d %H:%M} UTC) the certificate of {who} is "
             f"not yet valid ({period})"
         )
+    usage: x509.KeyUsage | None = None  # no KeyUsage extension: no restriction (RFC 5280)
+    unreadable = False
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        usage = None  # no KeyUsage extension: no restriction (RFC 5280 §4.2.1.3)
+        pass
     except ValueError:
-        usage = False
-    if usage is False:
+        unreadable = True
+    if unreadable:
         problems.append(f"{name}: the key usage of the certificate of {who} cannot be read")
     elif usage is not None and not (usage.digital_signature or usage.content_commitment):
         allowed = [
