@@ -99,6 +99,13 @@ class Judgement:
     def complete(self) -> bool:
         return not self.problems
 
+    @property
+    def open_items(self) -> int:
+        """Every open item counted once: each unanswered question (not the one line listing
+        them), each applicability rating and each pending decision or missing rationale."""
+        listed = 1 if self.unanswered else 0
+        return len(self.unanswered) + len(self.problems) - listed
+
     def domain(self, key: str) -> DomainResult:
         for d in self.domains:
             if d.key == key:

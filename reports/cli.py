@@ -89,6 +89,7 @@ def _load_identity(args: argparse.Namespace) -> Any:
 def run_report(args: argparse.Namespace) -> int:
     from assessment.errors import ReportError
     from assessment.storage import atomic_write_bytes, loads
+    from reports.model import Signer
     from reports.report import build_report
 
     identity = _load_identity(args) if args.sign else None  # fail fast, before the build
@@ -97,15 +98,18 @@ def run_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ReportError(f"Cannot read {args.file}: {exc.strerror}.") from exc
     doc = loads(raw, source=str(args.file))
+    signer = (Signer(identity.name, identity.role, identity.organisation)
+              if identity is not None else None)
     info = build_report(doc, source_bytes=raw, source_name=args.file.name,
-                        signature_boxes=args.signature_boxes)
+                        signature_boxes=args.signature_boxes, signer=signer)
     for warning in info.warnings:
         print(f"probity: warning: {warning}", file=sys.stderr)
     data = info.data
     if identity is not None:
         from reports.signing import sign_pdf
 
-        data = sign_pdf(data, identity, reason=args.reason, location=args.location).data
+        reason = info.model.signature_reason(args.reason) if info.model else args.reason
+        data = sign_pdf(data, identity, reason=reason, location=args.location).data
     atomic_write_bytes(args.out, data)
     signed = f", signed by {identity.name} and re-validated" if identity else ""
     print(f"Wrote {args.out} ({info.pages} pages{signed}).")

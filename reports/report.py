@@ -23,6 +23,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportlab.lib import colors
 from reportlab.platypus import (
     CondPageBreak,
     KeepTogether,
@@ -57,6 +58,7 @@ from reports.layout import (
     numbered_canvas,
 )
 from reports.markup import esc
+from reports.model import ReportModel, Signer, report_model
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
@@ -79,6 +81,7 @@ class ReportInfo:
     assessment_sha256: str
     charts: int
     warnings: list[str] = field(default_factory=list)
+    model: ReportModel | None = None
 
 
 def build_report(
@@ -89,11 +92,13 @@ def build_report(
     source_name: str = "assessment.probity",
     signature_boxes: int = 2,
     generated: dt.datetime | None = None,
+    signer: Signer | None = None,
 ) -> ReportInfo:
-    """Render the report. ``source_bytes`` is the .probity file to embed (byte-for-byte); without
-    it the document is serialised with assessment.storage.dumps."""
+    """Render the report of one snapshot. ``source_bytes`` is the .probity file to embed
+    (byte-for-byte) and the report states exactly what it holds; without it the document is
+    serialised with assessment.storage.dumps. ``signer``: who will sign (named on the cover)."""
     from assessment.judgement import judge
-    from assessment.storage import atomic_write_bytes, dumps
+    from assessment.storage import atomic_write_bytes, dumps, loads
 
     register_fonts()
     from reportlab import rl_config
@@ -102,9 +107,12 @@ def build_report(
     if not 1 <= signature_boxes <= len(SIGNATURE_LABELS):
         raise ValueError(f"signature_boxes must be 1..{len(SIGNATURE_LABELS)}")
     embedded = source_bytes if source_bytes is not None else dumps(doc)
+    if source_bytes is not None:  # one snapshot: the report says what the attachment holds
+        doc = loads(source_bytes, source=source_name)
     sha = hashlib.sha256(embedded).hexdigest()
     when = (generated or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    builder = _Builder(doc, judge(doc), make_styles(), sha, source_name, when)
+    model = report_model(doc, signer=signer)
+    builder = _Builder(doc, judge(doc), make_styles(), sha, source_name, when, model)
     story = builder.story(signature_boxes)
     buf = BytesIO()
     reviewer = doc.reviewer
@@ -127,8 +135,14 @@ def build_report(
     return ReportInfo(
         data=pdf, out_path=out_path, pages=template.page, slots=list(builder.slots),
         assessment_name=source_name, assessment_sha256=sha, charts=builder.chart_count,
-        warnings=builder.warnings,
+        warnings=list(dict.fromkeys([*model.warnings, *builder.warnings])),
+        model=model,
     )
+
+
+def _count(n: float) -> str:
+    """A count as typed in the datasheet (500, not 500.0)."""
+    return f"{n:g}" if n != int(n) else f"{int(n)}"
 
 
 def _clip_cell(text: str, width: float, size: float = 7) -> str:
@@ -182,8 +196,8 @@ class _Builder:
     """Turns one assessment into a list of flowables (one method per report section)."""
 
     def __init__(self, doc: Assessment, judgement: Judgement, styles: Styles, sha: str,
-                 source_name: str, when: dt.datetime) -> None:
-        self.doc, self.j, self.s = doc, judgement, styles
+                 source_name: str, when: dt.datetime, model: ReportModel) -> None:
+        self.doc, self.j, self.s, self.model = doc, judgement, styles, model
         self.sha, self.source_name, self.when = sha, source_name, when
         self.inst = doc.instrument
         self.result: dict[str, Any] | None = (doc.evaluation or {}).get("result")
@@ -273,14 +287,14 @@ class _Builder:
             ("Intended use", mc.get("intended_use") or "—"),
             ("Study type", study),
             ("Instrument", f"{self.inst.title} ({self.inst.id}, version {self.inst.version})"),
-            ("Reviewer", reviewer.name or "—"),
-            ("Role", reviewer.role or "—"),
-            ("Organisation", reviewer.organisation or "—"),
+            ("Assessed by", ", ".join(x for x in (reviewer.name, reviewer.role,
+                                                  reviewer.organisation) if x) or "—"),
+            ("Signed by", self.model.signed_by.describe() if self.model.signed_by
+             else "not signed (see the signature page)"),
             ("Report date", f"{self.when:%Y-%m-%d %H:%M} UTC"),
             ("Assessment file", self.source_name),
             ("Assessment SHA-256", self.sha),
-            ("Assessment status", "Complete" if self.j.complete else
-             f"Incomplete ({len(self.j.problems)} open items, listed in the summary)"),
+            ("Assessment status", self.model.status),
             ("Probity version", _version("probity")),
         ]
         return [
@@ -301,6 +315,18 @@ class _Builder:
     # ------------------------------------------------------------------ summary
     def summary(self) -> list[Any]:
         out: list[Any] = [self.heading("Summary")]
+        banner = self.model.stale_banner
+        if banner:
+            box = Table([[self.p(esc(banner), self.s.body)]], colWidths=[FRAME_WIDTH],
+                        hAlign="LEFT")
+            box.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS, 8),
+                                     ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#B42318")),
+                                     ("BACKGROUND", (0, 0), (-1, -1),
+                                      colors.HexColor("#FDECEA")),
+                                     ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                                     ("TOPPADDING", (0, 0), (-1, -1), 5),
+                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+            out += [box, Spacer(1, 8)]
         levels = self.inst.levels
         rows: list[list[Any]] = [["Overall judgement", "Rating"]]
         for o in self.j.overall:
@@ -608,45 +634,30 @@ class _Builder:
         out: list[Any] = [CondPageBreak(150),
                           self.heading("Training cohort vs validation data vs reference "
                                        "population")]
-        training = self.doc.training_demographics
-        reference = self.doc.reference_population
-        # The engine's demographics_map says which data column is which datasheet attribute
-        # (e.g. data "gender" = datasheet "sex"); show them in one table.
-        mapped = ((self.result or {}).get("spec") or {}).get("demographics_map") or {}
-        reps = [dict(x, attribute=mapped.get(x["attribute"], x["attribute"]),
-                     column=x["attribute"])
-                for x in (self.result or {}).get("representativeness") or []]
-        attrs: list[str] = []
-        for a in [*training, *reference, *(x["attribute"] for x in reps)]:
-            if a not in attrs:
-                attrs.append(a)
-        if not attrs:
+        tables = self.model.demographics
+        if not tables:
             return out + [self.p("No demographics recorded.")]
-        out.append(self.p("Shares are proportions of each cohort; “flag” comes from the "
-                          "evaluation's representativeness check.", self.s.small))
-        for attr in attrs:
+        source = ("the evaluation's inputs (see the summary if the document changed since)"
+                  if self.result else "the datasheet and the reference population")
+        out.append(self.p("Shares are proportions of each cohort; groups are matched ignoring "
+                          "case and spacing, as the engine matches them; counts are those of "
+                          f"{source}; “flag” comes from the evaluation's representativeness "
+                          "check.", self.s.small))
+        for t in tables:
             rows: list[list[Any]] = [["Group", "Training n (share)", "Validation n (share)",
                                       "Reference share", "Flag"]]
-            tr = training.get(attr, {})
-            total = sum(v for v in tr.values() if isinstance(v, int | float)) or 0
-            rep = {x["group"]: x for x in reps if x["attribute"] == attr}
-            groups: list[str] = []
-            for g in [*tr, *reference.get(attr, {}), *rep]:
-                if g not in groups:
-                    groups.append(g)
-            for g in groups:
-                n = tr.get(g)
-                tshare = f"{n} ({n / total:.1%})" if n is not None and total else "—"
-                x = rep.get(g, {})
-                vshare = (f"{x['validation_n']} ({x['validation_share']:.1%})"
-                          if x.get("validation_share") is not None else "—")
-                ref = reference.get(attr, {}).get(g)
-                flag = (x.get("flag") or "").replace("_", " ")
-                rows.append([self.cell(g), self.cell(tshare), self.cell(vshare),
-                             self.cell(f"{ref:.1%}" if ref is not None else "—"),
+            for r in t.rows:
+                tshare = (f"{_count(r.training_n)} ({r.training_share:.1%})"
+                          if r.training_n is not None and r.training_share is not None else "—")
+                vshare = (f"{r.validation_n} ({r.validation_share:.1%})"
+                          if r.validation_share is not None else "—")
+                flag = (r.flag or "").replace("_", " ")
+                rows.append([self.cell(r.group), self.cell(tshare), self.cell(vshare),
+                             self.cell(f"{r.reference_share:.1%}"
+                                       if r.reference_share is not None else "—"),
                              self.cell(flag, bold=bool(flag))])
-            columns = sorted({x["column"] for x in rep.values() if x["column"] != attr})
-            title = attr + (f" (validation data column {', '.join(columns)})" if columns else "")
+            title = t.attribute + (f" (validation data column {', '.join(t.columns)})"
+                                   if t.columns else "")
             out += [self.heading(title, 1),
                     self.table(rows, [130, 95, 95, 80, FRAME_WIDTH - 400])]
         return out

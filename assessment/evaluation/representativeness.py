@@ -18,17 +18,20 @@ from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
 
 
-def _norm(label: str) -> str:
-    """Case-, space- and padding-insensitive group key ("Black " matches "black")."""
+def group_key(label: str) -> str:
+    """Case-, space- and padding-insensitive group key ("Black " matches "black").
+
+    The one normaliser for joining group names across the data, the datasheet and the reference
+    population (the engine's representativeness check and the report's tables both use it)."""
     return " ".join(label.strip().casefold().split())
 
 
 def _lookup(source: dict[str, dict[str, float]], name: str) -> dict[str, float] | None:
     if name in source:
         return source[name]
-    key = _norm(name)
+    key = group_key(name)
     for k, v in source.items():
-        if _norm(k) == key:
+        if group_key(k) == key:
             return v
     return None
 
@@ -43,7 +46,7 @@ _EQUIVALENT_NAMES: tuple[frozenset[str], ...] = (
 
 
 def _name_class(name: str) -> frozenset[str] | None:
-    key = _norm(name.replace("_", " "))
+    key = group_key(name.replace("_", " "))
     return next((c for c in _EQUIVALENT_NAMES if key in c), None)
 
 
@@ -57,12 +60,12 @@ def suggest_demographics_map(
     "age_band"), in either direction. Each demographics attribute is used at most once; anything
     ambiguous is left unmapped for the user rather than guessed.
     """
-    targets = {_norm(t): t for t in demographics}
-    used = {targets[_norm(a)] for a in attributes if _norm(a) in targets}
+    targets = {group_key(t): t for t in demographics}
+    used = {targets[group_key(a)] for a in attributes if group_key(a) in targets}
     out: dict[str, str] = {}
     for attr in attributes:
         cls = _name_class(attr)
-        if _norm(attr) in targets or cls is None:
+        if group_key(attr) in targets or cls is None:
             continue
         hits = [t for t in demographics if t not in used and _name_class(t) == cls]
         if len(hits) == 1:
@@ -77,7 +80,7 @@ def _shares(dist: dict[str, float] | None) -> dict[str, float] | None:
     total = float(sum(dist.values()))
     if total <= 0:
         return None
-    return {_norm(k): float(v) / total for k, v in dist.items()}
+    return {group_key(k): float(v) / total for k, v in dist.items()}
 
 
 def _flag(
@@ -129,7 +132,7 @@ def representativeness(
         known = total - missing
         seen: set[str] = set()
         for level, cnt in zip(attr.levels, counts, strict=True):
-            key = _norm(level)
+            key = group_key(level)
             seen.add(key)
             if level == MISSING_GROUP:
                 rows.append(
@@ -168,7 +171,7 @@ def _original_label(spec: EvaluationSpec, target: str, key: str) -> str:
     for src in (spec.training_demographics, spec.reference_population):
         dist = _lookup(src, target) or {}
         for k in dist:
-            if _norm(k) == key:
+            if group_key(k) == key:
                 return k
     return key
 

@@ -432,6 +432,7 @@ def _build_sign_verify(
     from assessment.errors import Cancelled
     from assessment.storage import atomic_write_bytes
     from reports.identity import load_identity
+    from reports.model import Signer
     from reports.report import build_report
     from reports.signing import sign_pdf
     from reports.verify import verify_file
@@ -439,7 +440,10 @@ def _build_sign_verify(
     doc, source, name = job_input
     identity = load_identity(identity_path, passphrase)  # wrong passphrase -> IdentityError
     progress(0.1)
-    info = build_report(doc, source_bytes=source, source_name=name)
+    signer = Signer(identity.name, identity.role, identity.organisation)
+    info = build_report(doc, source_bytes=source, source_name=name, signer=signer)
+    if info.model is not None:  # an incomplete assessment is signed as a draft
+        reason = info.model.signature_reason(reason)
     if cancelled():
         raise Cancelled()
     progress(0.6)
