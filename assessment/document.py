@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError
 from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
@@ -32,8 +33,13 @@ FIELD_SECTIONS = ("review_question", "model_card", "datasheet", "reviewer")
 Listener = Callable[[str], None]
 
 
+def _now() -> datetime:
+    """The clock of the audit log (one function, so tests can move time)."""
+    return datetime.now(UTC)
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _now().isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -75,20 +81,58 @@ class Reviewer:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One logged change. Long values are digests (see :mod:`assessment.audit`) with a ``diff``;
+    a coalesced entry stands for ``edits`` commits made from ``ts`` ``until`` its last one."""
+
     ts: str
     reviewer: str
     field: str
     old: Any
     new: Any
+    diff: str | None = None
+    edits: int = 1
+    until: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ts": self.ts,
             "reviewer": self.reviewer,
             "field": self.field,
             "old": self.old,
             "new": self.new,
         }
+        # Optional keys only when used, so entries of older files keep their exact shape.
+        if self.diff is not None:
+            out["diff"] = self.diff
+        if self.edits != 1:
+            out["edits"] = self.edits
+        if self.until is not None:
+            out["until"] = self.until
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> AuditEntry:
+        return cls(
+            ts=raw["ts"],
+            reviewer=raw["reviewer"],
+            field=raw["field"],
+            old=raw.get("old"),
+            new=raw.get("new"),
+            diff=raw.get("diff"),
+            edits=raw.get("edits", 1),
+            until=raw.get("until"),
+        )
+
+
+@dataclass
+class _OpenEntry:
+    """The newest log entry while further commits of its text field may still fold into it."""
+
+    index: int
+    field: str
+    reviewer: str
+    old: Any  # the value before the first commit, in full (the entry may hold only a digest)
+    last: datetime
 
 
 @dataclass
@@ -120,6 +164,7 @@ class Assessment:
         self._data = data
         self._history = _History()
         self._listeners: list[Listener] = []
+        self._open_entry: _OpenEntry | None = None
         self.dirty = False
 
     # ------------------------------------------------------------------ construction
@@ -261,7 +306,12 @@ class Assessment:
 
     @property
     def audit(self) -> list[AuditEntry]:
-        return [AuditEntry(**e) for e in self._data["audit"]]
+        return [AuditEntry.from_json(e) for e in self._data["audit"]]
+
+    @property
+    def audit_raw(self) -> list[dict[str, Any]]:
+        """The log as stored (read-only view for summaries; no copies of 100,000 entries)."""
+        return self._data["audit"]
 
     @property
     def title(self) -> str:
@@ -292,7 +342,7 @@ class Assessment:
 
     def set_answer_rationale(self, key: str, text: str) -> None:
         self._check_slot(key)
-        self._change(("answers", key, "rationale"), str(text))
+        self._change(("answers", key, "rationale"), str(text), typed=True)
 
     def set_answer_sources(self, key: str, sources: Iterable[SourceRef | dict[str, str]]) -> None:
         self._check_slot(key)
@@ -312,7 +362,7 @@ class Assessment:
                 raise DocumentError(f"{value!r} is not a judgement; use low, unclear or high.")
             if name in ("rationale", "applicability_rationale"):
                 value = str(value)
-            self._change(("domains", domain_key, name), value)
+            self._change(("domains", domain_key, name), value, typed=isinstance(value, str))
 
     def set_field(self, section: str, field_id: str, value: Any) -> None:
         if section not in FIELD_SECTIONS:
@@ -321,7 +371,7 @@ class Assessment:
             )
         if section == "reviewer" and field_id not in REVIEWER_FIELDS:
             raise DocumentError(f"unknown reviewer field {field_id!r}")
-        self._change((section, field_id), copy.deepcopy(value))
+        self._change((section, field_id), copy.deepcopy(value), typed=isinstance(value, str))
 
     def set_study_type(self, study_type: str | None) -> None:
         if study_type is not None:
@@ -340,7 +390,7 @@ class Assessment:
         self._change(("performance_types",), chosen)
 
     def set_notes(self, text: str) -> None:
-        self._change(("notes",), str(text))
+        self._change(("notes",), str(text), typed=True)
 
     def set_reference_population(self, population: dict[str, dict[str, float]]) -> None:
         clean = {
@@ -417,15 +467,24 @@ class Assessment:
             node = node[part]
         return node
 
-    def _change(self, path: tuple[str, ...], new: Any) -> None:
+    def _change(self, path: tuple[str, ...], new: Any, *, typed: bool = False) -> None:
+        """``typed``: free text the reviewer types (its commits may be coalesced in the log)."""
         old = self._get(path)
         if old is not _MISSING and old == new:
             return
         self._history.undo.append(_Change(path, old, new))
         self._history.redo.clear()
-        self._apply(path, new, record=True, label=None)
+        self._apply(path, new, record=True, label=None, typed=typed)
 
-    def _apply(self, path: tuple[str, ...], value: Any, *, record: bool, label: str | None) -> None:
+    def _apply(
+        self,
+        path: tuple[str, ...],
+        value: Any,
+        *,
+        record: bool,
+        label: str | None,
+        typed: bool = False,
+    ) -> None:
         old = self._get(path)
         node = self._data
         for part in path[:-1]:
@@ -441,20 +500,62 @@ class Assessment:
             field_label,
             _audit_value(path, None if old is _MISSING else old),
             _audit_value(path, value),
+            typed=typed,
         )
         self.dirty = True
         for listener in list(self._listeners):
             listener(_path_label(path))
 
-    def _audit(self, field_label: str, old: Any, new: Any) -> None:
+    def _audit(self, field_label: str, old: Any, new: Any, *, typed: bool = False) -> None:
+        """Append an entry, or fold a further commit of the same text into the newest one.
+
+        Folding needs: a typed edit (not undo/redo, not an answer or a judgement), the same
+        field and reviewer as the newest entry, within ``COALESCE_SECONDS`` of its last commit,
+        and no save or load in between (``dirty``: an entry already in the file is never
+        rewritten).
+        """
+        now = _now()
+        stamp = now.isoformat(timespec="seconds")
+        reviewer = self.reviewer.name or "(unnamed reviewer)"
+        log = self._data["audit"]
+        text = typed and audit_log.is_text_value(old) and audit_log.is_text_value(new)
+        open_entry = self._open_entry
+        if (
+            text
+            and self.dirty
+            and open_entry is not None
+            and open_entry.index == len(log) - 1
+            and open_entry.field == field_label
+            and open_entry.reviewer == reviewer
+            and 0 <= (now - open_entry.last).total_seconds() <= audit_log.COALESCE_SECONDS
+        ):
+            first = AuditEntry.from_json(log[-1])
+            logged_old, logged_new, diff = audit_log.logged_values(open_entry.old, new)
+            log[-1] = AuditEntry(
+                ts=first.ts,
+                reviewer=reviewer,
+                field=field_label,
+                old=logged_old,
+                new=logged_new,
+                diff=diff,
+                edits=first.edits + 1,
+                until=stamp,
+            ).to_json()
+            open_entry.last = now
+            return
+        logged_old, logged_new, diff = audit_log.logged_values(old, new)
         entry = AuditEntry(
-            ts=now_iso(),
-            reviewer=self.reviewer.name or "(unnamed reviewer)",
+            ts=stamp,
+            reviewer=reviewer,
             field=field_label,
-            old=copy.deepcopy(old),
-            new=copy.deepcopy(new),
+            old=copy.deepcopy(logged_old),
+            new=copy.deepcopy(logged_new),
+            diff=diff,
         )
-        self._data["audit"].append(entry.to_json())
+        log.append(entry.to_json())
+        self._open_entry = (
+            _OpenEntry(len(log) - 1, field_label, reviewer, old, now) if text else None
+        )
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:

@@ -167,4 +167,16 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
             raise _fail(source, f"audit[{i}]", "expected {ts, reviewer, field, old, new}")
         entry.setdefault("old", None)
         entry.setdefault("new", None)
+        _check_audit_extras(entry, source, i)
     return data
+
+
+def _check_audit_extras(entry: dict[str, Any], source: str, i: int) -> None:
+    """The optional keys of compact and coalesced entries (assessment.audit)."""
+    if "diff" in entry and not isinstance(entry["diff"], str):
+        raise _fail(source, f"audit[{i}].diff", "expected text")
+    if "until" in entry and not isinstance(entry["until"], str):
+        raise _fail(source, f"audit[{i}].until", "expected text")
+    edits = entry.get("edits", 1)
+    if isinstance(edits, bool) or not isinstance(edits, int) or edits < 1:
+        raise _fail(source, f"audit[{i}].edits", "expected a whole number of at least 1")

@@ -4,7 +4,9 @@ Runs ``python main.py report resources/demo/demo.probity --out … --sign ID.p12
 --passphrase-file F`` several times (a fresh interpreter each time, after one warm-up) and
 records wall and CPU time; then times the stages once in-process (imports, build, PKCS#12
 decryption, signing with re-validation) to show where the time goes. Goal: ≤ 1.5 s for the
-whole command. Writes its section of benchmarks/RESULTS.md between its own markers.
+whole command. Then builds the report of the demo with 100,000 further audit entries (a log
+used for years; issue 8 measured 465 s before the appendix was bounded): goal ≤ 10 s. Writes
+its section of benchmarks/RESULTS.md between its own markers.
 
     .venv/bin/python benchmarks/bench_report.py [--trials 7]
 """
@@ -27,6 +29,8 @@ DEMO = ROOT / "resources" / "demo" / "demo.probity"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_report:begin -->", "<!-- bench_report:end -->"
 GOAL = 1.5
+LONG_LOG = 100_000
+LONG_LOG_GOAL = 10.0
 PASSPHRASE = b"benchmark passphrase"
 
 
@@ -71,6 +75,31 @@ def stages(identity: Path, work: Path) -> dict[str, float]:
             "bytes": float(len(signed.data))}
 
 
+def long_log(entries: int) -> dict[str, float]:
+    """Build the demo's report with ``entries`` further audit entries, in this process."""
+    import json
+
+    from assessment.document import Assessment
+    from assessment.storage import dumps, loads
+    from reports.report import build_report
+
+    data = json.loads(DEMO.read_bytes())
+    data["audit"] += [
+        {"ts": f"2026-02-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+00:00",
+         "reviewer": ("Ana Silva", "Bo Chen")[i % 2], "field": "notes",
+         "old": f"note version {i}", "new": f"note version {i + 1}"}
+        for i in range(entries)
+    ]
+    raw = dumps(Assessment.from_json(data))
+    t0 = time.perf_counter()
+    doc = loads(raw)
+    t1 = time.perf_counter()
+    info = build_report(doc, source_bytes=raw, source_name="long-log.probity")
+    t2 = time.perf_counter()
+    return {"load": t1 - t0, "build": t2 - t1, "pages": float(info.pages),
+            "file_mb": len(raw) / 1e6, "pdf_mb": len(info.data) / 1e6}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=7)
@@ -97,6 +126,7 @@ def main() -> int:
         verify = [sys.executable, "main.py", "verify", str(work / "r.pdf")]
         v_wall, v_cpu = run_once(verify, env)
         parts = stages(identity, work)
+        log = long_log(LONG_LOG)
     load = os.getloadavg()[0]
     median = statistics.median(walls)
     verdict = "MEETS" if median <= GOAL else "MISSES"
@@ -131,6 +161,14 @@ def main() -> int:
         "With a load average above the core count, wall times on this shared machine stretch. "
         "Fixed costs outside the report: importing pyHanko (it pulls in aiohttp) and the "
         "deliberate PKCS#12 decryption (600 000 PBKDF2 rounds protect the reviewer's key).",
+        "",
+        f"Long audit log: the demo with {LONG_LOG:,} further audit entries "
+        f"({log['file_mb']:.1f} MB .probity) loads in {log['load']:.2f} s and its report "
+        f"builds in {log['build']:.2f} s ({int(log['pages'])} pages, {log['pdf_mb']:.1f} MB "
+        "PDF with the .probity and the full log as `audit-log.csv` attached); goal "
+        f"{LONG_LOG_GOAL:.0f} s: {'MEETS' if log['build'] <= LONG_LOG_GOAL else 'MISSES'}. "
+        "Before the appendix was bounded (summary, counts and the newest 100 entries) the "
+        "same report took 465 s (issue 8).",
         END,
     ]
     section = "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -41,8 +42,27 @@ class Attachment:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, name: str) -> bytes:
-    """Add the assessment as an EmbeddedFile (Data relationship) and empty signature fields."""
+@dataclass(frozen=True)
+class ExtraFile:
+    """A further file embedded after the assessment (e.g. the full audit log)."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    description: str
+
+
+def finish_pdf(
+    pdf: bytes,
+    assessment: bytes,
+    slots: list[SignatureSlot],
+    *,
+    name: str,
+    extra: Sequence[ExtraFile] = (),
+) -> bytes:
+    """Add the assessment as an EmbeddedFile (Data relationship), then any ``extra`` files
+    (Supplement relationship; names must sort after ``assessment.probity``, the name tree is
+    flat and ordered), and empty signature fields."""
     from pyhanko.pdf_utils import embed, generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields
@@ -62,6 +82,25 @@ def finish_pdf(pdf: bytes, assessment: bytes, slots: list[SignatureSlot], *, nam
         af_relationship=generic.pdf_name("/Data"),
     )
     embed.embed_file(writer, spec)
+    for item in sorted(extra, key=lambda f: f.name):
+        if item.name <= ATTACHMENT_NAME:
+            raise ValueError(f"extra attachment {item.name!r} must sort after {ATTACHMENT_NAME}")
+        data = embed.EmbeddedFileObject.from_file_data(
+            writer,
+            data=item.data,
+            mime_type=item.mime_type,
+            params=embed.EmbeddedFileParams(embed_size=True, embed_checksum=True),
+        )
+        embed.embed_file(
+            writer,
+            embed.FileSpec(
+                file_spec_string=item.name,
+                file_name=item.name,
+                embedded_data=data,
+                description=item.description,
+                af_relationship=generic.pdf_name("/Supplement"),
+            ),
+        )
     for slot in slots:
         fields.append_signature_field(
             writer,

@@ -42,8 +42,9 @@ from assessment.catalogue import (
     metric_label,
     summary_measure_label,
 )
+from assessment.document import AuditEntry
 from reports import charts
-from reports.attachment import SignatureSlot, finish_pdf
+from reports.attachment import ExtraFile, SignatureSlot, finish_pdf
 from reports.fonts import SANS, SANS_BOLD, missing_glyphs, register_fonts
 from reports.layout import (
     FRAME_WIDTH,
@@ -67,6 +68,9 @@ if TYPE_CHECKING:
 METRICS_PER_TABLE = 4
 SIGNATURE_LABELS = ("Reviewer", "Second reviewer (countersignature)", "Third signatory")
 SIG_BOX = (260.0, 95.0)
+AUDIT_LAST = 100  # audit entries printed in the appendix; the full log is attached
+AUDIT_ATTACHMENT = "audit-log.csv"
+AUDIT_CELL = 400  # characters of a change summary printed (wrapped) in the appendix
 
 
 @dataclass
@@ -128,7 +132,12 @@ def build_report(
         lang="en",
     )
     template.build(story, canvasmaker=numbered_canvas(f"Assessment SHA-256 {sha[:16]}…"))
-    pdf = finish_pdf(buf.getvalue(), embedded, builder.slots, name=source_name)
+    from assessment import audit as audit_log
+
+    full_log = ExtraFile(AUDIT_ATTACHMENT, audit_log.csv_bytes(doc.audit_raw), "text/csv",
+                         "The complete audit log of the assessment, one row per change")
+    pdf = finish_pdf(buf.getvalue(), embedded, builder.slots, name=source_name,
+                     extra=[full_log])
     if out_path is not None:
         out_path = Path(out_path)
         atomic_write_bytes(out_path, pdf)
@@ -143,6 +152,15 @@ def build_report(
 def _count(n: float) -> str:
     """A count as typed in the datasheet (500, not 500.0)."""
     return f"{n:g}" if n != int(n) else f"{int(n)}"
+
+
+def _when(ts: str) -> str:
+    """An audit timestamp as the appendix prints it (UTC, no offset)."""
+    return ts.replace("T", " ").replace("+00:00", "")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _clip_cell(text: str, width: float, size: float = 7) -> str:
@@ -903,20 +921,67 @@ class _Builder:
         return out
 
     def audit(self) -> list[Any]:
+        """Bounded whatever the log's size: counts, then only the newest AUDIT_LAST entries; the
+        whole log is attached to the PDF (AUDIT_ATTACHMENT) and is inside the assessment file."""
+        from assessment import audit as audit_log
+
+        raw = self.doc.audit_raw
+        summary = audit_log.summarise(raw)
         out: list[Any] = [self.heading("Appendix: audit log")]
-        entries = self.doc.audit
-        out.append(self.p(f"{len(entries)} recorded changes, oldest first, one line each (long "
-                          "values are cut at the column edge; the attached assessment file "
-                          "holds the complete log).", self.s.small))
+        span = ""
+        if summary.first and summary.last:
+            span = f" from {_when(summary.first)} to {_when(summary.last)} (UTC)"
+        folded = (f"; {summary.coalesced:,} entries each fold successive commits of one text "
+                  f"field ({summary.edits:,} commits in all)" if summary.coalesced else "")
+        digests = (f"; {summary.digests:,} long values are logged by length and SHA-256 with a "
+                   "summary of the change" if summary.digests else "")
+        out.append(self.p(
+            f"{summary.entries} recorded changes{span}{folded}{digests}. The complete log is "
+            f"attached to this PDF as {AUDIT_ATTACHMENT} (one row per change) and is part of "
+            f"the attached assessment file.", self.s.small))
+        counts: list[list[Any]] = [["Reviewer", "Changes"]]
+        counts += [[_clip_cell(name, 300), f"{n:,}"] for name, n in summary.by_reviewer[:10]]
+        if len(summary.by_reviewer) > 10:
+            rest = sum(n for _, n in summary.by_reviewer[10:])
+            counts.append([f"{len(summary.by_reviewer) - 10:,} more reviewers", f"{rest:,}"])
+        sections: list[list[Any]] = [["Part of the assessment", "Changes"]]
+        sections += [[_clip_cell(name, 300), f"{n:,}"] for name, n in summary.by_section[:12]]
+        if len(summary.by_section) > 12:
+            rest = sum(n for _, n in summary.by_section[12:])
+            sections.append([f"{len(summary.by_section) - 12:,} more", f"{rest:,}"])
+        out += [self.table(counts, [300, 80], extra=self._compact()), Spacer(1, 6),
+                self.table(sections, [300, 80], extra=self._compact()), Spacer(1, 8)]
+        shown = raw[-AUDIT_LAST:]
+        if len(raw) > len(shown):
+            out.append(self.p(f"The newest {len(shown):,} of {len(raw):,} changes, oldest "
+                              "first (long values are cut at the column edge):", self.s.small))
+        else:
+            out.append(self.p("Every change, oldest first (long values are cut at the column "
+                              "edge):", self.s.small))
         rows: list[list[Any]] = [["When (UTC)", "Who", "Field", "Old → new"]]
-        for e in entries:
-            change = f"{self._value(e.old)} → {self._value(e.new)}"
-            rows.append([e.ts.replace("T", " ").replace("+00:00", ""),
-                         _clip_cell(e.reviewer, 76), _clip_cell(e.field, 128),
-                         _clip_cell(change, FRAME_WIDTH - 278)])
+        for e in shown:
+            entry = AuditEntry.from_json(e)
+            if entry.diff:  # long values: what changed, then the hashes that prove it
+                change = (f"{entry.diff}; SHA-256 {self._audit_hash(entry.old)} → "
+                          f"{self._audit_hash(entry.new)}")
+                cell: Any = Paragraph(esc(_cut(change, AUDIT_CELL)), self.s.cell_small)
+            else:
+                change = f"{self._value(entry.old)} → {self._value(entry.new)}"
+                cell = _clip_cell(change, FRAME_WIDTH - 278)
+            when = _when(entry.ts)
+            if entry.edits > 1:
+                when += f" ×{entry.edits}"
+            rows.append([when, _clip_cell(entry.reviewer, 76), _clip_cell(entry.field, 128), cell])
         out.append(self.table(rows, [72, 78, 128, FRAME_WIDTH - 278], long=True,
                               extra=self._compact()))
         return out
+
+    def _audit_hash(self, value: Any) -> str:
+        from assessment import audit as audit_log
+
+        if audit_log.is_digest(value):
+            return f"{str(value['sha256'])[:12]}…"
+        return _cut(self._value(value), 40)
 
     def signature_page(self, boxes: int) -> list[Any]:
         out: list[Any] = [
