@@ -212,14 +212,61 @@ def test_coalesced_long_text_keeps_the_digest_of_the_value_before_the_first_comm
     assert f"at character {len(base) + 1:,}: inserted 18 characters" in (entry.diff or "")
 
 
+def legacy_file(tmp_path: Path) -> tuple[Path, bytes]:
+    """A file as earlier versions wrote it: every value logged in full, however long."""
+    data = new_doc().to_json()
+    long_note = "Earlier versions logged this note in full on every edit. " * 400
+    data["notes"] = long_note + "!"
+    data["audit"] += [
+        {
+            "ts": "2025-06-01T10:00:00+00:00",
+            "reviewer": "Ada Reviewer",
+            "field": "notes",
+            "old": "",
+            "new": long_note,
+        },
+        {
+            "ts": "2025-06-01T10:00:05+00:00",
+            "reviewer": "Ada Reviewer",
+            "field": "notes",
+            "old": long_note,
+            "new": long_note + "!",
+        },
+        {
+            "ts": "2025-06-01T10:01:00+00:00",
+            "reviewer": "Ada Reviewer",
+            "field": "datasheet.training_demographics",
+            "old": None,
+            "new": {"race": {f"g{i}": i for i in range(400)}},
+        },
+    ]
+    raw = (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    path = tmp_path / "legacy.probity"
+    path.write_bytes(raw)
+    return path, raw
+
+
+def test_old_audit_logs_load_and_save_unchanged(tmp_path: Path, clock) -> None:
+    path, raw = legacy_file(tmp_path)
+    doc = storage.load(path)
+    assert doc.audit_raw == json.loads(raw)["audit"]
+    assert doc.audit[-2].new == doc.notes  # full values read as they were written
+    out = tmp_path / "again.probity"
+    storage.save(doc, out)
+    assert out.read_bytes() == raw
+    # editing it appends new-style entries and leaves the old ones as they were
+    clock.advance(1)
+    doc.set_notes(doc.notes + "?")
+    assert doc.audit_raw[:-1] == json.loads(raw)["audit"]
+    assert doc.audit[-1].diff is not None
+
+
 @pytest.mark.parametrize("name", ["complete.probity", "incomplete.probity"])
-def test_old_audit_logs_load_and_save_unchanged(tmp_path: Path, name: str) -> None:
+def test_shipped_examples_load_and_save_unchanged(tmp_path: Path, name: str) -> None:
     source = REPO / "resources" / "examples" / name
     raw = source.read_bytes()
-    doc = storage.load(source)
-    assert doc.audit_raw == json.loads(raw)["audit"]
     out = tmp_path / name
-    storage.save(doc, out)
+    storage.save(storage.load(source), out)
     assert out.read_bytes() == raw
 
 

@@ -24,11 +24,14 @@ def with_log(doc: Assessment, n: int) -> tuple[Assessment, bytes]:
     """``doc`` with ``n`` further audit entries (in the stored form, as a long-used file has)."""
     data = doc.to_json()
     extra = [
-        {"ts": f"2026-02-{1 + i // 4000 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
-               f"{i % 60:02d}+00:00",
-         "reviewer": ("Ana Silva", "Bo Chen", "Cleo Ortiz")[i % 3],
-         "field": f"answers.{1 + i % 4}.{1 + i % 3}@development.rationale",
-         "old": f"rationale version {i}", "new": f"rationale version {i + 1}"}
+        {
+            "ts": f"2026-02-{1 + i // 4000 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+            f"{i % 60:02d}+00:00",
+            "reviewer": ("Ana Silva", "Bo Chen", "Cleo Ortiz")[i % 3],
+            "field": f"answers.{1 + i % 4}.{1 + i % 3}@development.rationale",
+            "old": f"rationale version {i}",
+            "new": f"rationale version {i + 1}",
+        }
         for i in range(n)
     ]
     data["audit"] = data["audit"] + extra
@@ -83,8 +86,10 @@ def test_full_log_is_attached_as_csv_and_the_assessment_is_unchanged(small_and_h
     assert read_attachment(huge.data).data == huge_raw  # `extract` still gets it byte for byte
     reader = PdfReader(BytesIO(huge.data))
     tree = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
-    assert [str(tree[i]) for i in range(0, len(tree), 2)] == ["assessment.probity",
-                                                               AUDIT_ATTACHMENT]
+    assert [str(tree[i]) for i in range(0, len(tree), 2)] == [
+        "assessment.probity",
+        AUDIT_ATTACHMENT,
+    ]
     files = reader.attachments  # keyed by each file's names (pypdf, an independent reader)
     assert files["huge.probity"] == [huge_raw]
     rows = list(csv.reader(io.StringIO(files[AUDIT_ATTACHMENT][0].decode("utf-8"))))
@@ -93,8 +98,11 @@ def test_full_log_is_attached_as_csv_and_the_assessment_is_unchanged(small_and_h
     for i in (0, 1, len(stored) // 2, len(stored) - 1):
         row, entry = rows[i + 1], stored[i]
         assert (row[0], row[2], row[3]) == (entry["ts"], entry["reviewer"], entry["field"])
-        expected_new = entry["new"] if isinstance(entry["new"], str) else json.dumps(
-            entry["new"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        expected_new = (
+            entry["new"]
+            if isinstance(entry["new"], str)
+            else json.dumps(entry["new"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        )
         assert row[6] == expected_new
 
 
@@ -109,12 +117,18 @@ def test_short_log_is_printed_in_full(small_and_huge) -> None:
 def test_compact_and_coalesced_entries_print_their_digest_and_diff() -> None:
     doc = make_full_doc()
     data = doc.to_json()
-    data["audit"].append({
-        "ts": "2026-03-01T09:00:02+00:00", "reviewer": "Ana Silva", "field": "notes",
-        "old": {"sha256": "ab" * 32, "chars": 2_000_000, "type": "text"},
-        "new": {"sha256": "cd" * 32, "chars": 2_000_012, "type": "text"},
-        "diff": "at character 1,000,001: inserted 12 characters “ [edit one] ”",
-        "edits": 7, "until": "2026-03-01T09:01:00+00:00"})
+    data["audit"].append(
+        {
+            "ts": "2026-03-01T09:00:02+00:00",
+            "reviewer": "Ana Silva",
+            "field": "notes",
+            "old": {"sha256": "ab" * 32, "chars": 2_000_000, "type": "text"},
+            "new": {"sha256": "cd" * 32, "chars": 2_000_012, "type": "text"},
+            "diff": "at character 1,000,001: inserted 12 characters “ [edit one] ”",
+            "edits": 7,
+            "until": "2026-03-01T09:01:00+00:00",
+        }
+    )
     raw = dumps(Assessment.from_json(data))
     info = build_report(loads(raw), source_bytes=raw)
     text = squash(appendix_text(info.data))
