@@ -311,7 +311,8 @@ class Assessment:
     @property
     def audit_raw(self) -> list[dict[str, Any]]:
         """The log as stored (read-only view for summaries; no copies of 100,000 entries)."""
-        return self._data["audit"]
+        log: list[dict[str, Any]] = self._data["audit"]
+        return log
 
     @property
     def title(self) -> str:
