@@ -1,16 +1,36 @@
 """Validation (and migration) of .probity documents read from disk.
 
-A damaged or foreign file must give one message naming what is wrong and where (JSON path), so
-the reviewer can fix or report it; it must never be half-loaded. Documents from a newer schema are
-refused, older ones migrated here.
+A damaged or foreign file must give one message naming what is wrong and where, as a JSON path
+(``$.evaluation.result.groups[3].metrics.tpr.value: expected a number or null, got "abc"``), so
+the reviewer can fix or report it; it must never be half-loaded. The *whole* file is checked,
+including the stored evaluation (read back with :meth:`EvaluationResult.from_json`, whose
+errors carry their JSON path) and its settings, so that whatever loads can be shown, judged,
+saved and reported without a traceback. Documents from a newer schema are refused, older ones
+migrated here.
+
+Two passes: a generic one over every value (nesting depth, lone surrogates in text that no
+UTF-8 file can hold, integers too large and non-finite numbers), then the shape of each field.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
-from assessment.errors import DocumentError, InstrumentError
+from assessment.errors import DocumentError, InstrumentError, ProbityError
+from assessment.jsoncheck import (
+    Invalid,
+    check_json_values,
+    expect_int,
+    expect_list,
+    expect_num,
+    expect_obj,
+    expect_str,
+    expect_strings,
+    key_path,
+    show,
+)
 
 SCHEMA_VERSION = 1
 FILE_FORMAT = "probity-assessment"
@@ -35,6 +55,117 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "evaluation": dict,
     "audit": list,
 }
+# old/new are digests for long values, with a one-line ``diff``; ``edits``/``until`` mark a
+# coalesced entry (assessment.audit).
+_AUDIT_KEYS = ("ts", "reviewer", "field", "old", "new", "diff", "edits", "until")
+_ANSWER_KEYS = ("value", "rationale", "sources")
+_DOMAIN_KEYS = ("final", "rationale", "applicability", "applicability_rationale")
+_SOURCE_KEYS = ("document", "page")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _fail(source: str, path: str, problem: str) -> DocumentError:
+    return DocumentError(f"{source} is not a valid assessment: {path}: {problem}")
+
+
+# ------------------------------------------------------------------------------ the document
+
+
+def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
+    """Return the (migrated) document dict, or raise DocumentError naming the problem."""
+    if not isinstance(data, dict):
+        raise _fail(source, "$", "expected a JSON object at the top level")
+    if data.get("format") != FILE_FORMAT:
+        raise DocumentError(
+            f'{source} is not a Probity assessment (no "format": "{FILE_FORMAT}" marker).'
+        )
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _fail(source, "$.schema_version", f"missing or not a whole number: {show(version)}")
+    if version > SCHEMA_VERSION:
+        raise DocumentError(
+            f"{source} was written by a newer Probity (schema {version}; this version reads up to "
+            f"{SCHEMA_VERSION}). Open it with a newer Probity; nothing was changed."
+        )
+    if version < 1:
+        raise _fail(source, "$.schema_version", f"unknown schema version {version}")
+    try:
+        check_json_values(data)
+        _check_document(data)
+    except Invalid as exc:
+        raise _fail(source, exc.path, exc.problem) from None
+    return data
+
+
+def _check_document(data: dict[str, Any]) -> None:
+    for key, expected in _TOP_LEVEL.items():
+        if key not in data:
+            raise Invalid(key_path("$", key), "missing")
+        value = data[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise Invalid(key_path("$", key), f"expected {_type_name(expected)}, got {show(value)}")
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise Invalid(key_path("$", key), "unknown key; this version of Probity writes none")
+    if not _ID.match(data["id"]):
+        raise Invalid(
+            "$.id", f"expected an identifier (letters, digits, -), got {show(data['id'])}"
+        )
+
+    from assessment.instruments import load_instrument
+
+    expect_obj(data["instrument"], "$.instrument", ("id", "version"))
+    instrument_id = expect_str(data["instrument"].get("id"), "$.instrument.id")
+    try:
+        instrument = load_instrument(str(instrument_id))
+    except InstrumentError as exc:
+        raise Invalid("$.instrument.id", exc.message) from exc
+
+    st = data["study_type"]
+    if st is not None and st not in {s.id for s in instrument.study_types}:
+        known = ", ".join(s.id for s in instrument.study_types)
+        raise Invalid("$.study_type", f"unknown study type {st!r} (known: {known})")
+    known_perf = {p.id for p in instrument.performance_types}
+    seen: set[str] = set()
+    for i, p in enumerate(data["performance_types"]):
+        where = f"$.performance_types[{i}]"
+        expect_str(p, where)
+        if p not in known_perf:
+            raise Invalid(where, f"unknown performance type {p!r}")
+        if p in seen:
+            raise Invalid(where, f"{p!r} is listed twice")
+        seen.add(p)
+    for key, value in data["review_question"].items():
+        expect_str(value, key_path("$.review_question", key), null=True)
+    _check_answers(data["answers"], instrument)
+    _check_domains(data["domains"], instrument)
+    _check_form(data["model_card"], "model-card", "$.model_card")
+    _check_form(data["datasheet"], "datasheet", "$.datasheet")
+    for attr, groups in data["reference_population"].items():
+        where = key_path("$.reference_population", attr)
+        expect_obj(groups, where)
+        for group, share in groups.items():
+            expect_num(share, key_path(where, group), minimum=0)
+    for key, value in data["reviewer"].items():
+        if key not in REVIEWER_FIELDS:
+            raise Invalid(key_path("$.reviewer", key), "unknown reviewer field")
+        expect_str(value, key_path("$.reviewer", key))
+    _check_evaluation(data["evaluation"])
+    for i, entry in enumerate(data["audit"]):
+        where = f"$.audit[{i}]"
+        expect_obj(entry, where, _AUDIT_KEYS)
+        for name in ("ts", "reviewer", "field"):
+            if name not in entry:
+                raise Invalid(f"{where}.{name}", "missing")
+            expect_str(entry[name], f"{where}.{name}")
+        for name in ("diff", "until"):
+            if name in entry:
+                expect_str(entry[name], f"{where}.{name}")
+        if "edits" in entry:
+            expect_int(entry["edits"], f"{where}.edits", minimum=1)
+        entry.setdefault("old", None)
+        entry.setdefault("new", None)
+
 
 _TYPE_NAMES = {
     str: "text",
@@ -53,130 +184,127 @@ def _type_name(t: type | tuple[type, ...]) -> str:
     return _TYPE_NAMES.get(t, t.__name__)
 
 
-def _fail(source: str, path: str, problem: str) -> DocumentError:
-    return DocumentError(f"{source} is not a valid assessment: {path}: {problem}")
-
-
-def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
-    """Return the (migrated) document dict, or raise DocumentError naming the problem."""
-    if not isinstance(data, dict):
-        raise _fail(source, "top level", "expected a JSON object")
-    if data.get("format") != FILE_FORMAT:
-        raise DocumentError(
-            f'{source} is not a Probity assessment (no "format": "{FILE_FORMAT}" marker).'
-        )
-    version = data.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise _fail(source, "schema_version", "missing or not a whole number")
-    if version > SCHEMA_VERSION:
-        raise DocumentError(
-            f"{source} was written by a newer Probity (schema {version}; this version reads up to "
-            f"{SCHEMA_VERSION}). Open it with a newer Probity; nothing was changed."
-        )
-    if version < 1:
-        raise _fail(source, "schema_version", f"unknown schema version {version}")
-    for key, expected in _TOP_LEVEL.items():
-        if key not in data:
-            raise _fail(source, key, "missing")
-        if not isinstance(data[key], expected) or (expected is int and isinstance(data[key], bool)):
-            raise _fail(
-                source, key, f"expected {_type_name(expected)}, found {_type_name(type(data[key]))}"
-            )
-
-    from assessment.instruments import load_instrument
+def _check_answers(answers: dict[str, Any], instrument: Any) -> None:
     from assessment.judgement import all_slot_keys
 
-    instrument_id = data["instrument"].get("id")
-    try:
-        instrument = load_instrument(str(instrument_id))
-    except InstrumentError as exc:
-        raise _fail(source, "instrument.id", exc.message) from exc
-
-    st = data["study_type"]
-    if st is not None and st not in {s.id for s in instrument.study_types}:
-        known = ", ".join(s.id for s in instrument.study_types)
-        raise _fail(source, "study_type", f"unknown study type {st!r} (known: {known})")
-    known_perf = {p.id for p in instrument.performance_types}
-    for i, p in enumerate(data["performance_types"]):
-        if p not in known_perf:
-            raise _fail(source, f"performance_types[{i}]", f"unknown performance type {p!r}")
-
     slots = all_slot_keys(instrument)
-    for key, raw in data["answers"].items():
-        where = f"answers[{key!r}]"
+    for key, raw in answers.items():
+        where = key_path("$.answers", key)
         if key not in slots:
             qid = key.split("@", 1)[0]
-            raise _fail(source, where, f"unknown question {qid!r} for {instrument.id}")
-        if not isinstance(raw, dict):
-            raise _fail(source, where, "expected an object")
+            raise Invalid(where, f"unknown question {qid!r} for {instrument.id}")
+        expect_obj(raw, where, _ANSWER_KEYS)
         value = raw.get("value")
         if value is not None:
             question = instrument.question(key.split("@", 1)[0])
             if value not in ANSWER_CODES or value not in question.answers:
-                raise _fail(
-                    source,
+                raise Invalid(
                     f"{where}.value",
-                    f"{value!r} is not an allowed answer ({', '.join(question.answers)})",
+                    f"{show(value)} is not an allowed answer ({', '.join(question.answers)})",
                 )
-        if not isinstance(raw.get("rationale", ""), str):
-            raise _fail(source, f"{where}.rationale", "expected text")
-        sources = raw.get("sources", [])
-        if not isinstance(sources, list) or not all(
-            isinstance(s, dict)
-            and isinstance(s.get("document", ""), str)
-            and isinstance(s.get("page", ""), str)
-            for s in sources
-        ):
-            raise _fail(source, f"{where}.sources", "expected a list of {document, page} objects")
+        expect_str(raw.get("rationale", ""), f"{where}.rationale")
+        sources = expect_list(raw.get("sources", []), f"{where}.sources")
+        for j, s in enumerate(sources):
+            spath = f"{where}.sources[{j}]"
+            expect_obj(s, spath, _SOURCE_KEYS)
+            for name in _SOURCE_KEYS:
+                expect_str(s.get(name, ""), f"{spath}.{name}")
 
-    for key, raw in data["domains"].items():
-        where = f"domains[{key!r}]"
+
+def _check_domains(domains: dict[str, Any], instrument: Any) -> None:
+    for key, raw in domains.items():
+        where = key_path("$.domains", key)
         part_id, _, domain_id = key.partition(":")
         try:
             instrument.domain(part_id, domain_id)
         except (InstrumentError, KeyError) as exc:
-            raise _fail(source, where, f"unknown domain for {instrument.id}") from exc
-        if not isinstance(raw, dict):
-            raise _fail(source, where, "expected an object")
+            raise Invalid(where, f"unknown domain for {instrument.id}") from exc
+        expect_obj(raw, where, _DOMAIN_KEYS)
         for name in ("final", "applicability"):
             v = raw.get(name)
             if v is not None and v not in LEVELS:
-                raise _fail(source, f"{where}.{name}", f"{v!r} is not low, unclear or high")
+                raise Invalid(f"{where}.{name}", f"{show(v)} is not low, unclear or high")
         for name in ("rationale", "applicability_rationale"):
-            if not isinstance(raw.get(name, ""), str):
-                raise _fail(source, f"{where}.{name}", "expected text")
+            expect_str(raw.get(name, ""), f"{where}.{name}")
 
-    for key in data["reviewer"]:
-        if key not in REVIEWER_FIELDS:
-            raise _fail(source, f"reviewer.{key}", "unknown reviewer field")
-    for attr, groups in data["reference_population"].items():
-        if not isinstance(groups, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in groups.values()
-        ):
-            raise _fail(
-                source,
-                f"reference_population[{attr!r}]",
-                "expected an object of group -> proportion",
+
+def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
+    """Each answered field has the JSON type its form declares (unknown fields: any value)."""
+    from assessment.instruments import load_form
+
+    try:
+        form = load_form(form_id)
+    except InstrumentError:  # a broken resource is reported where forms are shown
+        return
+    types = {f.id: f.type for _, f in form.iter_fields()}
+    for key, value in values.items():
+        where = key_path(path, key)
+        kind = types.get(key)
+        if kind is None or value is None:
+            continue
+        if kind in ("text", "multiline", "date", "choice"):
+            expect_str(value, where)
+        elif kind == "number":
+            if value != "":
+                expect_num(value, where)
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise Invalid(where, f"expected true, false or null, got {show(value)}")
+        elif kind == "multichoice":
+            expect_strings(value, where)
+        elif kind == "demographics":
+            expect_obj(value, where)
+            for attr, groups in value.items():
+                apath = key_path(where, attr)
+                expect_obj(groups, apath)
+                for group, count in groups.items():
+                    expect_num(count, key_path(apath, group), null=True, minimum=0)
+
+
+def _check_evaluation(evaluation: dict[str, Any]) -> None:
+    expect_obj(evaluation, "$.evaluation", ("config", "result"))
+    config = evaluation.get("config")
+    if config is not None:
+        _check_config(expect_obj(config, "$.evaluation.config"))
+    result = evaluation.get("result")
+    if result is not None:
+        from assessment.evaluation.result import EvaluationResult, ResultFormatError
+
+        try:
+            EvaluationResult.from_json(
+                expect_obj(result, "$.evaluation.result"), path="$.evaluation.result"
             )
-    evaluation = data["evaluation"]
-    for name in ("config", "result"):
-        if not isinstance(evaluation.get(name), dict | type(None)):
-            raise _fail(source, f"evaluation.{name}", "expected an object or null")
-    for i, entry in enumerate(data["audit"]):
-        if not isinstance(entry, dict) or not {"ts", "reviewer", "field"} <= set(entry):
-            raise _fail(source, f"audit[{i}]", "expected {ts, reviewer, field, old, new}")
-        entry.setdefault("old", None)
-        entry.setdefault("new", None)
-        _check_audit_extras(entry, source, i)
-    return data
+        except ResultFormatError as exc:
+            raise Invalid(exc.path, exc.problem) from None
 
 
-def _check_audit_extras(entry: dict[str, Any], source: str, i: int) -> None:
-    """The optional keys of compact and coalesced entries (assessment.audit)."""
-    if "diff" in entry and not isinstance(entry["diff"], str):
-        raise _fail(source, f"audit[{i}].diff", "expected text")
-    if "until" in entry and not isinstance(entry["until"], str):
-        raise _fail(source, f"audit[{i}].until", "expected text")
-    edits = entry.get("edits", 1)
-    if isinstance(edits, bool) or not isinstance(edits, int) or edits < 1:
-        raise _fail(source, f"audit[{i}].edits", "expected a whole number of at least 1")
+def _check_config(config: dict[str, Any]) -> None:
+    """The stored evaluation settings, as the GUI reads them back to re-run the evaluation."""
+    for name in ("file", "file_name", "sha256", "sheet"):
+        expect_str(config.get(name), f"$.evaluation.config.{name}", null=True)
+    mapping = config.get("mapping")
+    if mapping is not None:
+        from assessment.evaluation.result import check_mapping_json
+
+        check_mapping_json(mapping, "$.evaluation.config.mapping")
+    spec = config.get("spec")
+    if spec is not None:
+        from assessment.evaluation.spec import EvaluationSpec
+
+        _rebuild(
+            EvaluationSpec.from_json,
+            expect_obj(spec, "$.evaluation.config.spec"),
+            "$.evaluation.config.spec",
+        )
+
+
+def _rebuild(build: Any, value: Any, path: str) -> None:
+    """Run a from_json; its error (which names no path) becomes a problem at ``path``."""
+    try:
+        build(value)
+    except Invalid:
+        raise
+    except ProbityError as exc:
+        raise Invalid(path, exc.message.rstrip(".")) from exc
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise Invalid(path, f"malformed ({type(exc).__name__}: {exc})") from exc

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assessment.document import Assessment, now_iso
 from assessment.errors import DocumentError
+from assessment.fileio import atomic_write, read_regular_bytes
 
 SUFFIX = ".probity"
 RECOVERY_SUFFIX = ".recovery.json"
@@ -27,87 +27,87 @@ def dumps(doc: Assessment) -> bytes:
     return (json.dumps(doc.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write_bytes(
     path: str | os.PathLike[str], payload: bytes, *, private: bool = False
 ) -> None:
-    """Write ``payload`` to ``path`` atomically (temp file + fsync + rename + fsync of the folder).
-
-    A new file gets the permissions an ordinary ``open()`` would give it (0666 less the umask),
-    or 0600 when ``private``; an existing file keeps its permissions.
-    """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise DocumentError(f"cannot save {target}: the folder {folder} does not exist.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):
-            if target.exists():
-                os.chmod(tmp_name, target.stat().st_mode & 0o777)
-            elif not private:
-                os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise DocumentError(
-            f"cannot save {target}: {exc.strerror or exc}. The previous file, if any, is unchanged."
-        ) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """:func:`assessment.fileio.atomic_write` with DocumentError (kept for existing callers)."""
+    atomic_write(path, payload, private=private, error=DocumentError)
 
 
 def save(doc: Assessment, path: str | os.PathLike[str]) -> None:
-    atomic_write_bytes(path, dumps(doc))
+    atomic_write(path, dumps(doc), error=DocumentError)
     doc.dirty = False
 
 
-def read_json_file(path: str | os.PathLike[str], *, what: str = "assessment") -> Any:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise DocumentError(f"{p} does not exist.") from exc
-    except IsADirectoryError as exc:
-        raise DocumentError(f"{p} is a folder, not an {what} file.") from exc
-    except PermissionError as exc:
-        raise DocumentError(f"{p} cannot be read: permission denied.") from exc
-    except OSError as exc:
-        raise DocumentError(f"{p} cannot be read: {exc.strerror or exc}.") from exc
+#: Largest .probity (or recovery) file read: far above any real assessment (the demo with its
+#: evaluation snapshot is ~1 MB), small enough that parsing it cannot exhaust memory.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: Longest integer literal accepted in a document (a count or a seed has at most ~20 digits).
+MAX_INT_DIGITS = 40
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_constant(name: str) -> Any:
+    raise _BadNumber(f"the non-number {name}")
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _BadNumber(f"an integer with {digits:,} digits")
+    return int(text)
+
+
+def read_document_bytes(path: str | os.PathLike[str], *, what: str = "assessment") -> bytes:
+    """The bytes of a .probity file: a regular file of at most :data:`MAX_DOCUMENT_BYTES`."""
+    return read_regular_bytes(
+        path,
+        what=f"Probity {what} file",
+        max_bytes=MAX_DOCUMENT_BYTES,
+        limit_hint="no assessment is that large, so it is probably not one",
+        error=DocumentError,
+    )
+
+
+def parse_document_json(raw: bytes, *, source: str, what: str = "assessment") -> Any:
+    """Decode and parse a document's bytes; every way it can fail is one DocumentError."""
     if not raw.strip():
-        raise DocumentError(f"{p} is empty; it is not an {what} file.")
+        raise DocumentError(f"{source} is empty; it is not an {what} file.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DocumentError(
-            f"{p} is not a Probity {what} (not UTF-8 text; byte {exc.start} is invalid)."
+            f"{source} is not a Probity {what} (not UTF-8 text; byte {exc.start} is invalid)."
         ) from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_parse_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         hint = " — the file looks truncated" if exc.pos >= len(text.rstrip()) - 1 else ""
         raise DocumentError(
-            f"{p} is damaged: invalid JSON at line {exc.lineno}, column {exc.colno} "
+            f"{source} is damaged: invalid JSON at line {exc.lineno}, column {exc.colno} "
             f"({exc.msg}){hint}. Nothing was changed; restore it from a backup or a recovery file."
         ) from exc
+    except _BadNumber as exc:
+        raise DocumentError(
+            f"{source} is damaged: it contains {exc}, which no Probity {what} holds. Nothing "
+            "was changed; restore it from a backup or a recovery file."
+        ) from exc
+    except RecursionError as exc:
+        raise DocumentError(
+            f"{source} is damaged: its JSON is nested too deeply to be a Probity {what}. "
+            "Nothing was changed; restore it from a backup or a recovery file."
+        ) from exc
+    except ValueError as exc:  # e.g. Python's own limit on very long integers
+        raise DocumentError(
+            f"{source} is damaged: {str(exc).splitlines()[0]}. Nothing was changed."
+        ) from exc
+
+
+def read_json_file(path: str | os.PathLike[str], *, what: str = "assessment") -> Any:
+    return parse_document_json(read_document_bytes(path, what=what), source=str(path), what=what)
 
 
 def load(path: str | os.PathLike[str]) -> Assessment:
@@ -116,11 +116,7 @@ def load(path: str | os.PathLike[str]) -> Assessment:
 
 
 def loads(payload: bytes, *, source: str = "the embedded assessment") -> Assessment:
-    try:
-        data = json.loads(payload.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DocumentError(f"{source} is not valid JSON: {exc}") from exc
-    return Assessment.from_json(data, source=source)
+    return Assessment.from_json(parse_document_json(payload, source=source), source=source)
 
 
 # ---------------------------------------------------------------------- recovery
@@ -146,8 +142,11 @@ def write_recovery(doc: Assessment, folder: Path, original: str | os.PathLike[st
         "saved": now_iso(),
         "document": doc.to_json(),
     }
-    atomic_write_bytes(
-        target, json.dumps(payload, ensure_ascii=False).encode("utf-8"), private=True
+    atomic_write(
+        target,
+        json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        private=True,
+        error=DocumentError,
     )
     return target
 
@@ -158,9 +157,9 @@ def list_recoveries(folder: Path) -> list[Recovery]:
         return found
     for path in sorted(folder.glob(f"*{RECOVERY_SUFFIX}")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _recovery_data(read_json_file(path, what="recovery"), path)
             title = Assessment.from_json(data["document"], source=str(path)).title
-        except (OSError, ValueError, KeyError, TypeError, DocumentError):
+        except DocumentError:
             continue  # an unreadable snapshot is not offered (and never deleted silently)
         found.append(
             Recovery(
@@ -174,10 +173,18 @@ def list_recoveries(folder: Path) -> list[Recovery]:
 
 
 def load_recovery(recovery: Recovery) -> Assessment:
-    data = read_json_file(recovery.path, what="recovery")
+    data = _recovery_data(read_json_file(recovery.path, what="recovery"), recovery.path)
     doc = Assessment.from_json(data["document"], source=str(recovery.path))
     doc.dirty = True  # recovered edits are not saved yet
     return doc
+
+
+def _recovery_data(data: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("document"), dict):
+        raise DocumentError(f"{path} is not a Probity recovery file (no document in it).")
+    if not isinstance(data.get("original"), str | type(None)):
+        raise DocumentError(f"{path} is not a Probity recovery file ($.original is not text).")
+    return data
 
 
 def discard_recovery(path: Path) -> None:

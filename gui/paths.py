@@ -10,11 +10,11 @@ atomically, so a crash while saving preferences cannot corrupt them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from assessment.errors import ProbityError
 
 MAX_RECENT = 10
 
@@ -62,18 +62,11 @@ class Paths:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    """Write ``text`` to ``path`` with the one atomic writer (creating the folder first)."""
+    from assessment.fileio import atomic_write_text as write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write(path, text)
 
 
 class Settings:
@@ -96,9 +89,12 @@ class Settings:
         self._load()
 
     def _load(self) -> None:
+        from assessment.fileio import read_regular_bytes
+
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_regular_bytes(self.path, what="settings file", max_bytes=1 << 20)
+            raw = json.loads(data.decode("utf-8"))
+        except (ProbityError, ValueError, RecursionError):
             return  # first start or a damaged file: defaults are the safe answer
         if isinstance(raw, dict):
             for key, default in self.DEFAULTS.items():
@@ -118,7 +114,7 @@ class Settings:
     def save(self) -> None:
         try:
             atomic_write_text(self.path, json.dumps(self._values, indent=2, sort_keys=True))
-        except OSError:
+        except (OSError, ProbityError):
             # Preferences are a convenience; failing to store them must not interrupt work.
             pass
 

@@ -87,16 +87,14 @@ def _load_identity(args: argparse.Namespace) -> Any:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from assessment.errors import ReportError
-    from assessment.storage import atomic_write_bytes, loads
+    from assessment.fileio import check_output
+    from assessment.storage import atomic_write_bytes, loads, read_document_bytes
     from reports.model import Signer
     from reports.report import build_report
 
+    check_output(args.out, [args.file, args.sign, args.passphrase_file])
     identity = _load_identity(args) if args.sign else None  # fail fast, before the build
-    try:
-        raw = args.file.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"Cannot read {args.file}: {exc.strerror}.") from exc
+    raw = read_document_bytes(args.file)
     doc = loads(raw, source=str(args.file))
     signer = (Signer(identity.name, identity.role, identity.organisation)
               if identity is not None else None)
@@ -117,10 +115,13 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_sign(args: argparse.Namespace) -> int:
+    from assessment.errors import ReportError
+    from assessment.fileio import check_output
     from assessment.storage import atomic_write_bytes
     from reports.signing import sign_pdf
     from reports.verify import read_pdf
 
+    check_output(args.out, [args.pdf, args.sign, args.passphrase_file], error=ReportError)
     identity = _load_identity(args)
     data = read_pdf(args.pdf)
     signed = sign_pdf(data, identity, reason=args.reason, location=args.location)
@@ -182,11 +183,14 @@ def format_result(result: Any) -> str:
 
 def run_extract(args: argparse.Namespace) -> int:
     from assessment.errors import ReportError
+    from assessment.fileio import check_output
     from assessment.storage import atomic_write_bytes
     from reports.attachment import read_attachment
     from reports.identity import load_certificates
     from reports.verify import NotVerifiable, read_pdf, verify_pdf
 
+    if args.out is not None:
+        check_output(args.out, [args.pdf], error=ReportError)
     data = read_pdf(args.pdf)
     if b"%PDF-" not in data[:1024]:
         raise ReportError(f"{args.pdf} is not a PDF file.")
@@ -211,6 +215,7 @@ def run_extract(args: argparse.Namespace) -> int:
     out = args.out or Path(Path(attachment.name).name or "assessment.probity")  # basename only
     if args.out is None and out.exists():
         raise ReportError(f"{out} already exists; choose where to write with --out.")
+    check_output(out, [args.pdf], error=ReportError)
     atomic_write_bytes(out, attachment.data)
     state = "verified" if verified else "UNVERIFIED"
     print(f"Wrote {out} ({len(attachment.data)} bytes, SHA-256 {attachment.sha256}, {state}).")

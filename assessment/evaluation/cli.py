@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -174,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     from assessment.evaluation.engine import evaluate
     from assessment.evaluation.io import prepare_input, read_table
 
+    check_outputs(args)
     mapping = mapping_from_args(args)
     table = read_table(
         args.data,
@@ -211,6 +211,18 @@ def _split_assignment(text: str, option: str, example: str) -> tuple[str, str]:
     if not sep or not col.strip():
         raise DataError(f"{option} takes COL=VALUE (e.g. {example}), not {text!r}.")
     return col.strip(), value.strip()
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse --json/--csv paths that name an input file (or each other) before any work."""
+    from assessment.errors import DataError
+    from assessment.fileio import check_output
+
+    inputs = [args.data, args.population, args.training]
+    if args.json:
+        check_output(args.json, [*inputs, args.csv], error=DataError)
+    if args.csv:
+        check_output(args.csv, inputs, error=DataError)
 
 
 def mapping_from_args(args: argparse.Namespace) -> ColumnMapping:
@@ -314,6 +326,10 @@ def spec_from_args(
     )
 
 
+#: Largest --population/--training file read (one short row per group).
+MAX_DISTRIBUTION_BYTES = 4 * 1024 * 1024
+
+
 def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
     """{attribute: {group: number}} from a small CSV with columns attribute, group, number.
 
@@ -321,14 +337,20 @@ def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
     proportions add up to 1 (or 100) per attribute.
     """
     from assessment.errors import DataError
+    from assessment.fileio import read_regular_bytes
 
+    data = read_regular_bytes(
+        path, what=f"{option} CSV file", max_bytes=MAX_DISTRIBUTION_BYTES, error=DataError,
+        limit_hint="it should hold one short row per group",
+    )
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise DataError(f"{option}: cannot read {path}: {exc.strerror or exc}.") from exc
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{option}: {path.name} is not UTF-8 text; save it as CSV UTF-8.") from exc
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise DataError(f"{option}: {path.name} is not a readable CSV file ({exc}).") from exc
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2 or len(rows[0]) < 3:
         raise DataError(
@@ -357,31 +379,13 @@ def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
 # ---- output -----------------------------------------------------------------------------------
 
 
-def _atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
-    """Temp file in the target folder, fsync, rename: a failed write never leaves half a file."""
-    from assessment.errors import DataError
-
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"Cannot write {path}: the folder {folder} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise DataError(
-            f"Cannot write {path}: {exc.strerror or exc}; choose another file."
-        ) from exc
-
-
 def write_json(data: dict[str, Any], path: Path) -> None:
     """The result JSON (strict: NaN would be invalid JSON, the engine never emits it)."""
-    _atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    from assessment.errors import DataError
+    from assessment.fileio import atomic_write_text
+
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write_text(path, text, error=DataError)
 
 
 def flat_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,22 +4,21 @@ Group labels and column names come from the user's data file, so a value such as
 ``=HYPERLINK("http://...")`` or ``@SUM(A1)`` would be executed by Excel or LibreOffice when the
 exported table is opened (CSV/formula injection, OWASP). Every text cell that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is therefore prefixed with a single
-quote, the neutralisation OWASP recommends; numbers stay numbers. Writes are atomic (temp
-file in the same folder, fsync, rename) so a failed export never leaves half a file.
+quote, the neutralisation OWASP recommends; numbers stay numbers. Writes go through the one atomic
+writer (:func:`assessment.fileio.atomic_write`), so a failed export never leaves half a file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
 
 from assessment.errors import DataError
+from assessment.fileio import atomic_write
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,41 +60,19 @@ def _table(frame: Any) -> tuple[list[Any], Iterable[Sequence[Any]]]:
     return header, frame.itertuples(index=False, name=None)
 
 
-@contextmanager
-def _atomic_write(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (fd, temp path) beside ``path``; rename over ``path`` only if the body succeeds.
-
-    The body must flush and fsync what it wrote; on any exception the temp file is removed.
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"Cannot export to {path}: the folder {folder} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        yield fd, tmp
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise DataError(f"Cannot write {path}: {exc.strerror}. Choose another file.") from exc
-
-
 def write_csv(frame: Any, path: str | os.PathLike[str]) -> None:
     """Write one table as UTF-8 CSV (with BOM so Excel reads accents), cells neutralised."""
-    with (
-        _atomic_write(Path(path)) as (fd, _),
-        os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh,
-    ):
-        writer = csv.writer(fh)
+
+    def write(handle: BinaryIO) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text)
         header, rows = _table(frame)
         for row in _rows(header, rows):
             writer.writerow(["" if v is None else v for v in row])
-        fh.flush()
-        os.fsync(fh.fileno())
+        text.flush()
+        text.detach()  # the atomic writer closes the file
+
+    atomic_write(path, write, error=DataError)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
@@ -140,8 +117,4 @@ def write_xlsx(sheets: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         for c, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = max(8, width + 2)
         ws.freeze_panes = "A2"
-    with _atomic_write(Path(path)) as (fd, tmp):
-        os.close(fd)
-        wb.save(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+    atomic_write(path, wb.save, error=DataError)

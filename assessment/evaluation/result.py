@@ -12,6 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assessment.errors import EvaluationError
+from assessment.jsoncheck import (
+    Invalid,
+    expect_bool,
+    expect_int,
+    expect_list,
+    expect_num,
+    expect_obj,
+    expect_str,
+    expect_strings,
+    key_path,
+    required,
+    show,
+)
 
 SCHEMA = "probity-evaluation/1"
 ENGINE_VERSION = "1.0.0"
@@ -25,9 +38,56 @@ def clean(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _opt(d: dict[str, Any], key: str) -> float | None:
-    v = d.get(key)
+class ResultFormatError(EvaluationError):
+    """A stored result that does not have the probity-evaluation/1 shape; names the JSON path."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"This evaluation result is damaged: {path}: {problem}.")
+        self.path = path
+        self.problem = problem
+
+
+def _opt(d: dict[str, Any], key: str, path: str = "$") -> float | None:
+    v = expect_num(d.get(key), key_path(path, key), null=True)
     return None if v is None else float(v)
+
+
+def _text(d: dict[str, Any], key: str, path: str) -> str:
+    return str(expect_str(required(d, key, path), key_path(path, key)))
+
+
+def _opt_text(d: dict[str, Any], key: str, path: str) -> str | None:
+    return expect_str(d.get(key), key_path(path, key), null=True)
+
+
+def _count(d: dict[str, Any], key: str, path: str) -> int:
+    return int(expect_int(required(d, key, path), key_path(path, key), minimum=0))
+
+
+def _items(d: dict[str, Any], key: str, path: str) -> list[tuple[str, Any]]:
+    """The entries of a list field as (path, value) pairs."""
+    where = key_path(path, key)
+    return [(f"{where}[{i}]", v) for i, v in enumerate(expect_list(required(d, key, path), where))]
+
+
+def _str_map(d: dict[str, Any], key: str, path: str) -> dict[str, str]:
+    where = key_path(path, key)
+    out = expect_obj(required(d, key, path), where)
+    for k, v in out.items():
+        expect_str(v, key_path(where, k))
+    return dict(out)
+
+
+_NUMBER_TYPES = (float, int, type(None))
+
+
+def _numbers(v: Any, path: str) -> list[float | None]:
+    """A list of numbers or nulls (curves, the threshold grid)."""
+    values = expect_list(v, path)
+    for i, x in enumerate(values):
+        if type(x) not in _NUMBER_TYPES:  # bool is not a number here
+            expect_num(x, f"{path}[{i}]", null=True)
+    return [clean(x) for x in values]
 
 
 def _interval_json(x: MetricValue | Estimate | SummaryMeasure) -> dict[str, Any]:
@@ -41,14 +101,15 @@ def _interval_json(x: MetricValue | Estimate | SummaryMeasure) -> dict[str, Any]
     }
 
 
-def _interval_fields(d: dict[str, Any]) -> dict[str, Any]:
+def _interval_fields(d: dict[str, Any], path: str = "$") -> dict[str, Any]:
     """Constructor arguments for the five interval keys, read back from JSON."""
+    expect_obj(d, path)
     return {
-        "value": _opt(d, "value"),
-        "ci_low": _opt(d, "ci_low"),
-        "ci_high": _opt(d, "ci_high"),
-        "method": str(d.get("method", "")),
-        "reason": d.get("reason"),
+        "value": _opt(d, "value", path),
+        "ci_low": _opt(d, "ci_low", path),
+        "ci_high": _opt(d, "ci_high", path),
+        "method": str(expect_str(d.get("method", ""), key_path(path, "method"))),
+        "reason": _opt_text(d, "reason", path),
     }
 
 
@@ -66,8 +127,8 @@ class MetricValue:
         return _interval_json(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> MetricValue:
-        return cls(**_interval_fields(d))
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> MetricValue:
+        return cls(**_interval_fields(d, path))
 
 
 @dataclass(frozen=True)
@@ -102,19 +163,30 @@ class GroupResult:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> GroupResult:
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> GroupResult:
+        expect_obj(d, path)
+        metrics = expect_obj(d.get("metrics", {}), key_path(path, "metrics"))
+        curves = expect_obj(d.get("curves", {}), key_path(path, "curves"))
         return cls(
-            attribute=str(d["attribute"]),
-            group=str(d["group"]),
-            n=int(d["n"]),
-            n_pos=int(d["n_pos"]),
-            n_neg=int(d["n_neg"]),
-            flags=tuple(d.get("flags", [])),
-            flag_reasons=tuple(d.get("flag_reasons", [])),
-            metrics={k: MetricValue.from_json(v) for k, v in d.get("metrics", {}).items()},
+            attribute=_text(d, "attribute", path),
+            group=_text(d, "group", path),
+            n=_count(d, "n", path),
+            n_pos=_count(d, "n_pos", path),
+            n_neg=_count(d, "n_neg", path),
+            flags=tuple(expect_strings(d.get("flags", []), key_path(path, "flags"))),
+            flag_reasons=tuple(
+                expect_strings(d.get("flag_reasons", []), key_path(path, "flag_reasons"))
+            ),
+            metrics={
+                k: MetricValue.from_json(v, key_path(f"{path}.metrics", k))
+                for k, v in metrics.items()
+            },
             curves={
-                k: {kk: [clean(x) for x in vv] for kk, vv in v.items()}
-                for k, v in d.get("curves", {}).items()
+                k: {
+                    kk: _numbers(vv, key_path(key_path(f"{path}.curves", k), kk))
+                    for kk, vv in expect_obj(v, key_path(f"{path}.curves", k)).items()
+                }
+                for k, v in curves.items()
             },
         )
 
@@ -133,8 +205,8 @@ class Estimate:
         return _interval_json(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Estimate:
-        return cls(**_interval_fields(d))
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> Estimate:
+        return cls(**_interval_fields(d, path))
 
 
 @dataclass(frozen=True)
@@ -163,16 +235,17 @@ class Disparity:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Disparity:
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> Disparity:
+        expect_obj(d, path)
         return cls(
-            attribute=str(d["attribute"]),
-            group=str(d["group"]),
-            reference=str(d["reference"]),
-            metric=str(d["metric"]),
-            difference=Estimate.from_json(d["difference"]),
-            ratio=Estimate.from_json(d["ratio"]),
-            flagged=bool(d["flagged"]),
-            reason=d.get("reason"),
+            attribute=_text(d, "attribute", path),
+            group=_text(d, "group", path),
+            reference=_text(d, "reference", path),
+            metric=_text(d, "metric", path),
+            difference=Estimate.from_json(required(d, "difference", path), f"{path}.difference"),
+            ratio=Estimate.from_json(required(d, "ratio", path), f"{path}.ratio"),
+            flagged=expect_bool(required(d, "flagged", path), f"{path}.flagged"),
+            reason=_opt_text(d, "reason", path),
         )
 
 
@@ -192,11 +265,12 @@ class SummaryMeasure:
         return {"attribute": self.attribute, "measure": self.measure, **_interval_json(self)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> SummaryMeasure:
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> SummaryMeasure:
+        expect_obj(d, path)
         return cls(
-            attribute=str(d["attribute"]),
-            measure=str(d["measure"]),
-            **_interval_fields(d),
+            attribute=_text(d, "attribute", path),
+            measure=_text(d, "measure", path),
+            **_interval_fields(d, path),
         )
 
 
@@ -230,18 +304,19 @@ class RepresentativenessRow:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> RepresentativenessRow:
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> RepresentativenessRow:
+        expect_obj(d, path)
         return cls(
-            attribute=str(d["attribute"]),
-            group=str(d["group"]),
-            validation_n=int(d["validation_n"]),
-            validation_share=_opt(d, "validation_share"),
-            training_share=_opt(d, "training_share"),
-            reference_share=_opt(d, "reference_share"),
-            difference_training=_opt(d, "difference_training"),
-            difference_reference=_opt(d, "difference_reference"),
-            flag=d.get("flag"),
-            reason=d.get("reason"),
+            attribute=_text(d, "attribute", path),
+            group=_text(d, "group", path),
+            validation_n=_count(d, "validation_n", path),
+            validation_share=_opt(d, "validation_share", path),
+            training_share=_opt(d, "training_share", path),
+            reference_share=_opt(d, "reference_share", path),
+            difference_training=_opt(d, "difference_training", path),
+            difference_reference=_opt(d, "difference_reference", path),
+            flag=_opt_text(d, "flag", path),
+            reason=_opt_text(d, "reason", path),
         )
 
 
@@ -282,21 +357,27 @@ class MissingnessRow:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> MissingnessRow:
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> MissingnessRow:
+        expect_obj(d, path)
+        by_reason = expect_obj(d.get("by_reason", {}), f"{path}.by_reason")
+        for k, v in by_reason.items():
+            expect_int(v, key_path(f"{path}.by_reason", k), minimum=0)
         return cls(
-            attribute=str(d["attribute"]),
-            group=str(d["group"]),
-            rows_read=int(d["rows_read"]),
-            excluded=int(d["excluded"]),
-            by_reason={str(k): int(v) for k, v in d.get("by_reason", {}).items()},
-            rate=_opt(d, "rate"),
-            rest_rate=_opt(d, "rest_rate"),
-            difference=Estimate.from_json(d["difference"]),
-            p_value=_opt(d, "p_value"),
-            p_adjusted=_opt(d, "p_adjusted"),
-            flagged=bool(d.get("flagged", False)),
-            flagged_adjusted=bool(d.get("flagged_adjusted", False)),
-            reason=d.get("reason"),
+            attribute=_text(d, "attribute", path),
+            group=_text(d, "group", path),
+            rows_read=_count(d, "rows_read", path),
+            excluded=_count(d, "excluded", path),
+            by_reason={str(k): int(v) for k, v in by_reason.items()},
+            rate=_opt(d, "rate", path),
+            rest_rate=_opt(d, "rest_rate", path),
+            difference=Estimate.from_json(required(d, "difference", path), f"{path}.difference"),
+            p_value=_opt(d, "p_value", path),
+            p_adjusted=_opt(d, "p_adjusted", path),
+            flagged=expect_bool(d.get("flagged", False), f"{path}.flagged"),
+            flagged_adjusted=expect_bool(
+                d.get("flagged_adjusted", False), f"{path}.flagged_adjusted"
+            ),
+            reason=_opt_text(d, "reason", path),
         )
 
 
@@ -359,30 +440,134 @@ class EvaluationResult:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> EvaluationResult:
-        """Rebuild from JSON (e.g. a stored assessment); a wrong schema is an EvaluationError."""
-        if d.get("schema") != SCHEMA:
-            raise EvaluationError(
-                f"This evaluation result has schema {d.get('schema')!r}; Probity reads {SCHEMA}."
-            )
+    def from_json(cls, d: dict[str, Any], path: str = "$") -> EvaluationResult:
+        """Rebuild from JSON (e.g. a stored assessment).
+
+        Anything that is not the probity-evaluation/1 shape is a :class:`ResultFormatError`
+        (an EvaluationError) naming the JSON path of the first problem, under ``path``.
+        """
         try:
-            return cls(
-                created=str(d["created"]),
-                engine_version=str(d.get("engine_version", "")),
-                provenance=dict(d["provenance"]),
-                spec=dict(d["spec"]),
-                methods={str(k): str(v) for k, v in d["methods"].items()},
-                overall=GroupResult.from_json(d["overall"]),
-                groups=tuple(GroupResult.from_json(g) for g in d["groups"]),
-                references={str(k): str(v) for k, v in d["references"].items()},
-                disparities=tuple(Disparity.from_json(x) for x in d["disparities"]),
-                summary=tuple(SummaryMeasure.from_json(x) for x in d["summary"]),
-                threshold_grid=dict(d["threshold_grid"]),
-                representativeness=tuple(
-                    RepresentativenessRow.from_json(x) for x in d["representativeness"]
-                ),
-                notes=tuple(str(x) for x in d["notes"]),
-                missingness=tuple(MissingnessRow.from_json(x) for x in d.get("missingness", [])),
+            return cls._from_json(d, path)
+        except Invalid as exc:
+            raise ResultFormatError(exc.path, exc.problem) from None
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any], path: str) -> EvaluationResult:
+        expect_obj(d, path)
+        if d.get("schema") != SCHEMA:
+            raise Invalid(
+                f"{path}.schema", f"this result has schema {show(d.get('schema'))}; "
+                f"Probity reads {SCHEMA}"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EvaluationError(f"This evaluation result is damaged ({exc}).") from exc
+        provenance = expect_obj(required(d, "provenance", path), f"{path}.provenance")
+        _check_provenance(provenance, f"{path}.provenance")
+        spec = expect_obj(required(d, "spec", path), f"{path}.spec")
+        _check_spec(spec, f"{path}.spec")
+        grid = expect_obj(required(d, "threshold_grid", path), f"{path}.threshold_grid")
+        _check_grid(grid, f"{path}.threshold_grid")
+        return cls(
+            created=_text(d, "created", path),
+            engine_version=str(
+                expect_str(d.get("engine_version", ""), f"{path}.engine_version")
+            ),
+            provenance=dict(provenance),
+            spec=dict(spec),
+            methods=_str_map(d, "methods", path),
+            overall=GroupResult.from_json(required(d, "overall", path), f"{path}.overall"),
+            groups=tuple(GroupResult.from_json(g, p) for p, g in _items(d, "groups", path)),
+            references=_str_map(d, "references", path),
+            disparities=tuple(
+                Disparity.from_json(x, p) for p, x in _items(d, "disparities", path)
+            ),
+            summary=tuple(SummaryMeasure.from_json(x, p) for p, x in _items(d, "summary", path)),
+            threshold_grid=dict(grid),
+            representativeness=tuple(
+                RepresentativenessRow.from_json(x, p)
+                for p, x in _items(d, "representativeness", path)
+            ),
+            notes=tuple(expect_strings(required(d, "notes", path), f"{path}.notes")),
+            missingness=tuple(
+                MissingnessRow.from_json(x, f"{path}.missingness[{i}]")
+                for i, x in enumerate(
+                    expect_list(d.get("missingness", []), f"{path}.missingness")
+                )
+            ),
+        )
+
+
+def _check_provenance(p: dict[str, Any], path: str) -> None:
+    """The provenance keys the report and the GUI read from the stored result."""
+    for key in ("file_name", "sha256", "sheet"):
+        expect_str(p.get(key), key_path(path, key), null=True)
+    for key in ("rows_read", "rows_used", "rows_excluded"):
+        expect_int(p.get(key), key_path(path, key), null=True, minimum=0)
+    excluded = expect_obj(p.get("excluded", {}), f"{path}.excluded")
+    for k, v in excluded.items():
+        expect_int(v, key_path(f"{path}.excluded", k), minimum=0)
+    mapping = p.get("mapping")
+    if mapping is not None:
+        check_mapping_json(mapping, f"{path}.mapping")
+
+
+def check_mapping_json(m: Any, path: str) -> None:
+    """The JSON shape of a stored column mapping (``ColumnMapping.to_json``), path by path.
+
+    Checked here rather than by ``ColumnMapping.from_json`` so that opening a document does not
+    import NumPy (the mapping module needs it); the keys are those of ``to_json``.
+    """
+    expect_obj(m, path)
+    for key in ("label", "score", "prediction"):
+        expect_str(m.get(key), key_path(path, key), null=True)
+    for key in ("positive", "prediction_positive"):
+        v = m.get(key)
+        if isinstance(v, list):
+            expect_strings(v, key_path(path, key))
+        else:
+            expect_str(v, key_path(path, key), null=True)
+    kind = m.get("score_kind", "probability")
+    if kind not in ("probability", "score"):
+        raise Invalid(
+            f"{path}.score_kind", f'expected "probability" or "score", got {show(kind)}'
+        )
+    expect_num(m.get("threshold"), f"{path}.threshold", null=True)
+    expect_strings(m.get("attributes") or [], f"{path}.attributes")
+    expect_strings(m.get("missing", []), f"{path}.missing")
+    bins = expect_obj(m.get("bins") or {}, f"{path}.bins")
+    for k, edges in bins.items():
+        _numbers(edges, key_path(f"{path}.bins", k))
+
+
+def _check_spec(spec: dict[str, Any], path: str) -> None:
+    """The settings as stored with the result (read back by the report and the GUI)."""
+    from assessment.evaluation.spec import EvaluationSpec
+
+    intersections = expect_list(spec.get("intersections", []), f"{path}.intersections")
+    for i, combo in enumerate(intersections):
+        expect_strings(combo, f"{path}.intersections[{i}]")
+    try:
+        EvaluationSpec.from_json(spec)
+    except EvaluationError as exc:
+        raise Invalid(path, exc.message.rstrip(".")) from exc
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise Invalid(path, f"malformed settings ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_grid(grid: dict[str, Any], path: str) -> None:
+    """Thresholds and, per group, one value (or null) per threshold for each grid metric."""
+    thresholds = _numbers(grid.get("thresholds", []), f"{path}.thresholds")
+    if any(t is None for t in thresholds):
+        raise Invalid(f"{path}.thresholds", "expected numbers only, got a null")
+    for i, g in enumerate(expect_list(grid.get("groups", []), f"{path}.groups")):
+        gpath = f"{path}.groups[{i}]"
+        expect_obj(g, gpath)
+        _text(g, "attribute", gpath)
+        _text(g, "group", gpath)
+        for key, series in g.items():
+            if key in ("attribute", "group"):
+                continue
+            values = _numbers(series, key_path(gpath, key))
+            if len(values) != len(thresholds):
+                raise Invalid(
+                    key_path(gpath, key),
+                    f"expected {len(thresholds)} values (one per threshold), got {len(values)}",
+                )

@@ -310,6 +310,14 @@ class SignExportPage(QWidget):
         out = Path(out)
         if out.suffix.lower() != ".pdf":
             out = out.with_suffix(".pdf")
+        from assessment.errors import ProbityError
+        from assessment.fileio import refuse_same_file
+
+        try:  # a PDF written over the open assessment or the identity would destroy it
+            refuse_same_file(out, [getattr(self.ctx, "path", None), identity_path])
+        except ProbityError as exc:
+            self.ctx.show_error(exc)
+            return
         passphrase = self.ctx.ask_passphrase(
             "Sign the report", f"Passphrase of the signing identity {identity_path.stem}:"
         )
