@@ -242,6 +242,9 @@ class AppContext(QObject):
         self.settings = Settings(self.paths.settings_file)
         self.window: QWidget | None = None  # parent of dialogs; set by the main window
         self.session = DocumentSession(self)
+        # Saves the document (asking for a path when it has none); True once saved. Set by the
+        # main window, which owns the file commands; pages call it (export saves first).
+        self.save_document: Callable[[], bool] | None = None
         self._jobs: list[Job] = []
         self._current_job: Job | None = None
         self._pool = QThreadPool.globalInstance()

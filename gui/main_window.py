@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx or AppContext()
         self.ctx.window = self
         self.ctx.setParent(self)
+        self.ctx.save_document = self.save
         self.autosave = Autosave(self.ctx)
         self._steps: list[Step] = []
         self._pages: dict[str, QWidget] = {}

@@ -36,6 +36,10 @@ from gui.export.verify_view import VerificationView
 P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
 PDF_FILTER = "PDF report (*.pdf)"
 DEFAULT_REASON = "I reviewed this risk-of-bias assessment and approve its content."
+WARNING_STYLE = (
+    "QLabel { color: #6b4a00; background: #fff6dc; border: 1px solid #e0c068;"
+    " border-radius: 4px; padding: 8px; }"
+)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class SignExportPage(QWidget):
         self._build()
         self.refresh_identities()
         ctx.document_replaced.connect(self._document_replaced)
+        ctx.changed.connect(lambda *_: self.refresh_warnings())
+        self.refresh_warnings()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -144,6 +150,15 @@ class SignExportPage(QWidget):
         )
         intro.setWordWrap(True)
         outer.addWidget(intro)
+
+        self.warnings_label = QLabel("")
+        self.warnings_label.setObjectName("signingWarnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings_label.setStyleSheet(WARNING_STYLE)
+        self.warnings_label.setAccessibleName("Before signing")
+        self.warnings_label.setVisible(False)
+        outer.addWidget(self.warnings_label)
 
         ident_box = QGroupBox("Signing identity")
         ident_form = QFormLayout(ident_box)
@@ -195,6 +210,7 @@ class SignExportPage(QWidget):
         outer.addWidget(result_box, 1)
 
         self.identity_combo.currentIndexChanged.connect(self._identity_changed)
+        self.identity_combo.activated.connect(lambda *_: self._identity_chosen())
         self.create_button.clicked.connect(self.create_identity)
         self.import_button.clicked.connect(self.import_identity)
         # clicked(bool) would pass its "checked" flag as the first argument: call without it.
@@ -205,6 +221,37 @@ class SignExportPage(QWidget):
     def is_complete(self) -> bool:
         """Complete once a signed report was exported and its verification passed."""
         return self.outcome is not None and bool(self.outcome.verification.ok)
+
+    # ------------------------------------------------------------------ before signing
+    def refresh_warnings(self) -> list[str]:
+        """Show what the reviewer must know before signing (the Summary page lists the same)."""
+        from gui.export.checks import signing_warnings
+
+        if not getattr(self.ctx, "has_document", False):
+            texts: list[str] = []
+        else:
+            texts = [w.text for w in signing_warnings(self.ctx.doc, self.ctx.judgement())]
+        self.warnings_label.setText("\n".join(f"⚠ {t}" for t in texts))
+        self.warnings_label.setVisible(bool(texts))
+        return texts
+
+    def _fill_empty_reviewer(self, signer: dict[str, str]) -> None:
+        """The signer becomes the assessment's reviewer where it names none (each empty field)."""
+        if not getattr(self.ctx, "has_document", False) or not signer.get("name"):
+            return
+        doc = self.ctx.doc
+        if doc.reviewer.name.strip():
+            return
+        current = self._reviewer_defaults()
+        for key in ("name", "role", "organisation", "email"):
+            if signer.get(key) and not current.get(key, "").strip():
+                doc.set_field("reviewer", key, signer[key])
+
+    def _identity_chosen(self) -> None:
+        """The reviewer picked an identity in the list: it names an unnamed reviewer."""
+        path = self.selected_identity()
+        if path is not None:
+            self._fill_empty_reviewer(_signer_of(path))
 
     # ------------------------------------------------------------------ identities
     def refresh_identities(self, select: Path | None = None) -> None:
@@ -262,6 +309,8 @@ class SignExportPage(QWidget):
         except Exception as exc:  # IdentityError (short passphrase, exists, ...)
             self.ctx.show_error(exc)
             return
+        self._fill_empty_reviewer({"name": answer.name, "role": answer.role,
+                                   "organisation": answer.organisation, "email": answer.email})
         self.refresh_identities(select=path)
         self.status.setText(f"Created signing identity {path.name}; its certificate is "
                             f"{path.with_suffix('.pem')}.")
@@ -282,6 +331,7 @@ class SignExportPage(QWidget):
         except Exception as exc:
             self.ctx.show_error(exc)
             return
+        self._fill_empty_reviewer(_signer_of(path))
         self.refresh_identities(select=path)
         self.status.setText(f"Imported {path.name}.")
 
@@ -290,21 +340,27 @@ class SignExportPage(QWidget):
         return self._job is not None and self._job.is_running()
 
     def export_signed_pdf(self, out: Path | None = None) -> None:
+        """Sign the saved assessment: checks and questions first, then a worker builds, signs,
+        writes and verifies. The report embeds exactly the bytes of the saved file."""
         identity_path = self.selected_identity()
         if identity_path is None:
             from assessment.errors import ReportError
 
             self.ctx.show_error(ReportError("Choose or create a signing identity first."))
             return
-        if not getattr(self.ctx, "has_document", False):
+        if not getattr(self.ctx, "has_document", False) or self._running():
             return
         if not worker_free(self.ctx):
             return
-        doc = self.ctx.doc
+        if not self._confirm_signer(identity_path) or not self._confirm_incomplete():
+            return
+        if not self._saved_first():
+            return
+        doc_path = self.ctx.path
+        assert doc_path is not None
         if out is None:
-            suggested = (self.ctx.path.with_suffix(".pdf").name if self.ctx.path
-                         else f"{doc.title}.pdf")
-            out = self.ctx.ask_save_path("Export signed PDF", PDF_FILTER, suggested)
+            out = self.ctx.ask_save_path("Export signed PDF", PDF_FILTER,
+                                         doc_path.with_suffix(".pdf").name)
             if out is None:
                 return
         out = Path(out)
@@ -323,8 +379,18 @@ class SignExportPage(QWidget):
         )
         if passphrase is None:
             return
-        job_input = self._freeze_document()
-        reason = self.reason_edit.text().strip()
+        try:
+            saved = doc_path.read_bytes()  # what is signed is what is on disk, byte for byte
+        except OSError as exc:
+            from assessment.errors import ReportError
+
+            self.ctx.show_error(ReportError(
+                f"Cannot read {doc_path.name} to embed it: {exc.strerror}. Save it again."))
+            return
+        from gui.export.checks import draft_reason
+
+        job_input = (saved, doc_path.name)
+        reason = draft_reason(self.reason_edit.text().strip(), self.ctx.judgement())
         location = self.location_edit.text().strip()
         secret = passphrase.encode("utf-8")
 
@@ -344,31 +410,62 @@ class SignExportPage(QWidget):
         )
         self._identity_changed()
 
+    def _confirm_signer(self, identity_path: Path) -> bool:
+        """An unnamed reviewer becomes the signer; a different one is asked about."""
+        signer = _signer_of(identity_path)
+        self._fill_empty_reviewer(signer)
+        reviewer = self.ctx.doc.reviewer.name.strip()
+        name = signer.get("name", "").strip()
+        if not name or not reviewer or name.casefold() == reviewer.casefold():
+            return True
+        if self.ctx.ask_yes_no(
+            "The signer is not the reviewer",
+            f"The assessment names {reviewer} as its reviewer, but the identity "
+            f"{identity_path.stem} signs as {name}. The report will show both: assessed by "
+            f"{reviewer}, signed by {name}.\n\nSign as {name}?",
+        ):
+            return True
+        self.status.setText(f"Nothing was exported: choose {reviewer}'s identity, or change the "
+                            "reviewer on the Review question page.")
+        return False
+
+    def _confirm_incomplete(self) -> bool:
+        from gui.export.checks import open_item_count
+
+        count = open_item_count(self.ctx.judgement())
+        if not count:
+            return True
+        items = f"{count} open item{'s' if count != 1 else ''}"
+        if self.ctx.ask_yes_no(
+            "Sign an incomplete assessment?",
+            f"The assessment is not complete: {items} (unanswered questions, applicability "
+            "ratings or decisions; listed on the Summary page). The signature and the report "
+            f"will say “draft — incomplete ({items})”.\n\nSign it as a draft?",
+        ):
+            return True
+        self.status.setText(f"Nothing was exported: {items} left (see Summary & judgement).")
+        return False
+
+    def _saved_first(self) -> bool:
+        """The report embeds the saved file: unsaved edits are saved first, or nothing is signed."""
+        if self.ctx.path is not None and not self.ctx.modified:
+            return True
+        text = ("The signed report embeds the assessment file exactly as saved, so that anyone "
+                "can check it against the file. ")
+        text += ("It has unsaved changes. Save them now?" if self.ctx.path is not None
+                 else "It has not been saved yet. Save it now?")
+        save = getattr(self.ctx, "save_document", None)
+        if save is not None and self.ctx.ask_yes_no("Save before signing", text,
+                                                    default_yes=True):
+            if save() and self.ctx.path is not None and not self.ctx.modified:
+                return True
+        self.status.setText("Nothing was exported: save the assessment first (File › Save); "
+                            "the report embeds the saved file.")
+        return False
+
     def start_export(self) -> None:
         """Menu "Export signed PDF…" (the main window calls this after showing the page)."""
         self.export_signed_pdf()
-
-    def _freeze_document(self) -> tuple[Any, bytes | None, str]:
-        """A private copy of the document for the worker, plus the saved bytes to embed.
-
-        If the assessment is saved and unchanged, its file's exact bytes are embedded, so
-        ``main.py extract`` gives back that very file; otherwise the current state is.
-        """
-        from assessment.document import Assessment
-
-        doc = self.ctx.doc
-        copy = Assessment.from_json(doc.to_json())
-        source: bytes | None = None
-        name = "assessment.probity"
-        path = self.ctx.path
-        if path is not None:
-            name = Path(path).name
-            if not self.ctx.modified:
-                try:
-                    source = Path(path).read_bytes()
-                except OSError:
-                    source = None
-        return copy, source, name
 
     def _exported(self, outcome: ExportOutcome) -> None:
         self._job = None
@@ -427,7 +524,7 @@ class SignExportPage(QWidget):
 
 
 def _build_sign_verify(
-    job_input: tuple[Any, bytes | None, str],
+    job_input: tuple[bytes, str],
     identity_path: Path,
     passphrase: bytes,
     out: Path,
@@ -436,17 +533,19 @@ def _build_sign_verify(
     progress: Any,
     cancelled: Any,
 ) -> ExportOutcome:
-    """Worker body: open the identity, build, sign (re-validated by reports), write, verify."""
+    """Worker body: open the identity, build the report of the saved bytes (which it embeds),
+    sign (re-validated by reports), write, verify."""
     from assessment.errors import Cancelled
-    from assessment.storage import atomic_write_bytes
+    from assessment.storage import atomic_write_bytes, loads
     from reports.identity import load_identity
     from reports.model import Signer
     from reports.report import build_report
     from reports.signing import sign_pdf
     from reports.verify import verify_file
 
-    doc, source, name = job_input
+    source, name = job_input
     identity = load_identity(identity_path, passphrase)  # wrong passphrase -> IdentityError
+    doc = loads(source, source=name)
     progress(0.1)
     signer = Signer(identity.name, identity.role, identity.organisation)
     info = build_report(doc, source_bytes=source, source_name=name, signer=signer)
@@ -463,6 +562,21 @@ def _build_sign_verify(
     verification = verify_file(out)
     progress(1.0)
     return ExportOutcome(out, info.pages, verification)
+
+
+def _signer_of(identity: Path) -> dict[str, str]:
+    """Name, role, organisation and e-mail in an identity's certificate (its .pem beside it)."""
+    try:
+        from cryptography.x509.oid import NameOID
+
+        from reports.identity import load_certificates, subject_field
+
+        cert = load_certificates(identity.with_suffix(".pem"))[0]
+    except Exception:  # no readable certificate: nothing to compare or fill in
+        return {}
+    fields = {"name": NameOID.COMMON_NAME, "role": NameOID.TITLE,
+              "organisation": NameOID.ORGANIZATION_NAME, "email": NameOID.EMAIL_ADDRESS}
+    return {key: subject_field(cert, oid) or "" for key, oid in fields.items()}
 
 
 def _certificate_summary(pem: Path) -> str:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.judgement import Judgement
+from gui.export.checks import signing_warnings
 from gui.pages.base import AssessmentPage
 from gui.pages.probast import domain_complete
 from gui.widgets import LEVEL_COLOURS, CommitTextEdit, Heading, LevelChip, Note, level_text
@@ -51,6 +52,12 @@ class SummaryPage(AssessmentPage):
             "QLabel { color: #6b4a00; background: #fff6dc; border: 1px solid #e0c068;"
             " border-radius: 4px; padding: 8px; }")
         layout.addWidget(self.prompts)
+
+        self.warnings = Note()
+        self.warnings.setObjectName("signingWarnings")
+        self.warnings.setAccessibleName("Before signing")
+        self.warnings.setStyleSheet(self.prompts.styleSheet())
+        layout.addWidget(self.warnings)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("domainTable")
@@ -110,6 +117,10 @@ class SummaryPage(AssessmentPage):
         self._fill_overall(judgement, levels)
         self.prompts.setText("\n\n".join(judgement.prompts))
         self.prompts.setVisible(bool(judgement.prompts))
+        warnings = [w.text for w in signing_warnings(doc, judgement)]
+        self.warnings.setText("Before signing:\n" + "\n".join(f"⚠ {t}" for t in warnings)
+                              if warnings else "")
+        self.warnings.setVisible(bool(warnings))
         several = len({d.part for d in judgement.domains}) > 1
         parts = {p.id: p.label for p in doc.instrument.parts}
         self.table.setRowCount(len(judgement.domains))

@@ -251,7 +251,10 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert demo.reviewer.name in export.identity_info.text()
 
     pdf = tmp_path / "signed-report.pdf"
-    dialogs.reply("ask_save_path", pdf)
+    saved = tmp_path / "my-assessment.probity"
+    # The report embeds the saved file: the unsaved demo is saved first (Save As: where?).
+    dialogs.reply("ask_yes_no", True)
+    dialogs.reply("ask_save_path", saved, pdf)
     dialogs.reply("ask_passphrase", PASSPHRASE)
     # File > Export signed PDF (Ctrl+E). Not the page's own button: its clicked(bool) reaches
     # export_signed_pdf(out=False) and fails with a TypeError (gui/export/page.py, reported).
@@ -269,16 +272,20 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
                         use_store=False)
     assert check.ok and [s.signer for s in check.signatures] == [demo.reviewer.name]
     assert all(s.intact and s.valid and s.trusted and s.coverage_ok for s in check.signatures)
-    embedded = Assessment.from_json(json.loads(read_attachment(pdf.read_bytes()).data))
+    embedded_bytes = read_attachment(pdf.read_bytes()).data
+    assert embedded_bytes == saved.read_bytes() and ctx.path == saved.resolve()
+    embedded = Assessment.from_json(json.loads(embedded_bytes))
     assert embedded.answer("3.1@validation").value == "Y"  # the report states today's edits
     assert embedded.evaluation["config"]["file_name"] == csv.name
 
     # ---------------------------------------------------------------- crash, then recovery
+    assert not ctx.modified
+    ctx.doc.set_notes("typed after signing")  # an edit the crash must not lose
     qtbot.waitUntil(lambda: window.autosave.recovery_file is not None and not
                     window.autosave.pending, timeout=WAIT_MS)
     recovery = window.autosave.recovery_file
     assert recovery_answer(recovery, "3.1@validation") == "Y"  # written by the autosave
-    assert ctx.modified  # nothing was saved
+    assert ctx.modified  # not saved since the export
     # The process dies: no close prompt, no further autosave.
     ctx.doc.remove_listener(ctx.session._relay)
     window.close_without_prompt()
@@ -290,9 +297,10 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     gui_app.open_initial_document(fresh, [])
     fresh.show()
     qtbot.waitExposed(fresh)
-    assert dialogs.asked("ask_yes_no") == 1
+    assert dialogs.asked("ask_yes_no") == 2  # save before signing; recover
     recovered = fresh.ctx.doc
-    assert recovered.title == demo.title and fresh.ctx.path is None
+    assert recovered.title == demo.title and fresh.ctx.path == saved.resolve()
+    assert recovered.notes == "typed after signing"
     assert recovered.answer("3.1@validation").value == "Y"
     assert recovered.answer("3.1@development").value == "Y"
     assert recovered.domain_judgement("main:D3").final is None

@@ -9,12 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 import gui.errors
-from assessment.document import Assessment, Reviewer
-from assessment.storage import save
+from assessment.document import Reviewer
+from assessment.storage import load, save
 from gui.context import AppContext
 from gui.export import page as export_page
 from gui.export.page import NewIdentity, SignExportPage
 from gui.export.verify_dialog import VerifyDialog
+from gui.main_window import demo_path
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -37,8 +38,13 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def ctx(qtbot, tmp_path) -> AppContext:
     context = AppContext()
-    doc = Assessment.new(reviewer=Reviewer(name="Dr Zoë Ångström", role="Methodologist",
-                                           organisation="Probity QA", email="z@example.org"))
+    # A complete assessment (the demo's answers): signing an incomplete one asks first, which
+    # tests/gui/test_signing_prompts.py covers.
+    doc = load(demo_path())
+    reviewer = Reviewer(name="Dr Zoë Ångström", role="Methodologist",
+                        organisation="Probity QA", email="z@example.org")
+    for key, value in reviewer.to_json().items():
+        doc.set_field("reviewer", key, value)
     doc.set_field("model_card", "model_name", "Readmission <30d & risk")
     path = tmp_path / "a.probity"
     save(doc, path)
