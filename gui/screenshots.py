@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
         page = window.go_to(step.key)
         settle()
         for _ in range(300):  # a page that loads its data on show: shoot it loaded (<= 30 s)
-            if window.ctx.current_job is None:
+            if not window.ctx.busy:
                 break
             settle(100)
         settle()

@@ -4,7 +4,8 @@ Everything that decides anything lives in :mod:`assessment.evaluation` — readi
 file (``read_table``), guessing the mapping (``suggest_mapping``), judging it
 (``check_mapping``), preparing arrays (``prepare_input``) and computing (``evaluate``). This page
 binds widgets to a :class:`ColumnMapping` and an :class:`EvaluationSpec` and runs the slow steps
-(reading, checking a big table, evaluating) through ``ctx.run_job`` so the window never stalls.
+(reading, checking a big table, evaluating) through the page's own task runner (:mod:`gui.tasks`),
+so the window never stalls.
 """
 
 from __future__ import annotations
@@ -40,10 +41,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from assessment.catalogue import data_file_filter, data_format
-from gui.data.quick import QuickJobs
 from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
 
@@ -59,6 +58,7 @@ ERROR_STYLE = "color: #9b1c1c;"
 WARNING_STYLE = "color: #7a4d00;"
 INFO_STYLE = "color: #3d4a5c;"
 CHECK_DELAY_MS = 250
+WORK, CHECK = "work", "check"  # the page's task lanes
 
 
 def is_data_file(path: str | Path) -> bool:
@@ -109,11 +109,10 @@ class ValidationDataPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = EvaluationSession.of(ctx)
-        self._job: Any = None
-        self._job_kind = ""
+        # Lanes: "work" (reading a file, evaluating: a new one cancels the old) and "check"
+        # (re-checking the mapping after an edit: never cancels, never cancelled by, the work).
+        self.tasks = ctx.task_runner(self)
         self._updating = False
-        self._check_serial = 0
-        self.quick = QuickJobs(self)
         self.setAcceptDrops(True)
         self._build()
         self._check_timer = QTimer(self)
@@ -349,7 +348,7 @@ class ValidationDataPage(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.is_running()
+        return self.tasks.running(WORK)
 
     # ------------------------------------------------------------------ per-document state
     @property
@@ -758,25 +757,18 @@ class ValidationDataPage(QWidget):
 
             return check_mapping(table, mapping)
 
-        self._check_serial += 1
-        serial = self._check_serial
-
-        def done(issues: list[Any]) -> None:
-            if isValid(self) and serial == self._check_serial:  # a newer edit supersedes it
-                self._show_issues(issues)
-
         def failed(exc: BaseException) -> None:
-            if isValid(self) and serial == self._check_serial:
-                self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
+            self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
 
-        self.quick.start(work, done, failed)
+        # A newer edit's check cancels this one: its answer is never shown.
+        self.tasks.run(work, self._show_issues, on_error=failed, lane=CHECK, quiet=True)
 
     def check_now(self) -> list[Any]:
         """Check synchronously (tests; small tables) and show the messages."""
         from assessment.evaluation.io import check_mapping
 
         self._check_timer.stop()
-        self._check_serial += 1  # a check still running in a worker is now out of date
+        self.tasks.cancel(CHECK)  # a check still running in a worker is now out of date
         issues: list[Any]
         try:
             issues = check_mapping(self.table, self.current_mapping())
@@ -881,36 +873,20 @@ class ValidationDataPage(QWidget):
         self.completion_changed.emit()
 
     def cancel(self) -> None:
-        if self._job is not None and self._job.is_running():
-            self._job.cancel()
+        if self.running:
+            self.tasks.cancel(WORK)
             self.status.setText("Cancelling…")
 
     def _start_job(self, kind: str, fn: Any, on_done: Any) -> None:
-        """Run a long step ("load" or "evaluate") through ``ctx.run_job``."""
-        holder: list[Any] = []
-
-        def release() -> bool:
-            """Forget the job if it is still ours; False when a newer job replaced it."""
-            if not isValid(self):  # the page was closed while its worker ran
-                return False
-            mine = bool(holder) and self._job is holder[0]
-            if mine:
-                self._job = None
-            return mine
+        """Run a long step ("load" or "evaluate") in the work lane (a new one cancels the old)."""
 
         def done(out: Any) -> None:
-            if not isValid(self):
-                return
-            release()
             try:
                 on_done(out)
             finally:
                 self._after_job()
 
         def failed(exc: BaseException) -> None:
-            if not isValid(self):
-                return
-            release()
             if kind == "evaluate":
                 self.status.setText("The evaluation stopped; nothing was changed.")
                 self.progress.setValue(0)
@@ -921,7 +897,7 @@ class ValidationDataPage(QWidget):
             self._after_job()
 
         def cancelled() -> None:
-            if not release():
+            if self.tasks.running(WORK):  # replaced by a newer step: it reports for itself
                 return
             if kind == "evaluate":
                 self.status.setText("Evaluation cancelled; the previous result is kept.")
@@ -932,13 +908,12 @@ class ValidationDataPage(QWidget):
             self._after_job()
 
         def progressed(value: float) -> None:
-            if kind == "evaluate" and isValid(self):
+            if kind == "evaluate":
                 self.progress.setValue(int(value * 1000))
 
-        self._job_kind = kind
         self.progress.setRange(0, 1000 if kind == "evaluate" else 0)
-        self._job = self.ctx.run_job(fn, done, progressed, failed, on_cancelled=cancelled)
-        holder.append(self._job)
+        self.tasks.run(fn, done, on_progress=progressed, on_error=failed,
+                       on_cancelled=cancelled, lane=WORK)
         self._update_state()
 
     def _after_job(self) -> None:
@@ -973,11 +948,8 @@ class ValidationDataPage(QWidget):
         dropped the old one. A load or evaluation still running belonged to the previous
         document: it is cancelled and its result never delivered.
         """
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
+        self.tasks.discard()  # loads, evaluations and checks of the previous document: dropped
         self._check_timer.stop()
-        self._check_serial += 1  # a mapping check still running is now out of date
         self._updating = True
         try:
             self.preview_model.set_frame(None)

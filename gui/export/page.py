@@ -27,10 +27,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from gui.errors import run_modal
-from gui.export.busy import worker_free
 from gui.export.verify_view import VerificationView
 
 P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
@@ -133,7 +131,7 @@ class SignExportPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.outcome: ExportOutcome | None = None
-        self._job: Any = None
+        self.tasks = ctx.task_runner(self)  # exports only: it cancels nobody else's work
         self._build()
         self.refresh_identities()
         ctx.document_replaced.connect(self._document_replaced)
@@ -337,7 +335,7 @@ class SignExportPage(QWidget):
 
     # ------------------------------------------------------------------ export
     def _running(self) -> bool:
-        return self._job is not None and self._job.is_running()
+        return self.tasks.running()
 
     def export_signed_pdf(self, out: Path | None = None) -> None:
         """Sign the saved assessment: checks and questions first, then a worker builds, signs,
@@ -349,8 +347,6 @@ class SignExportPage(QWidget):
             self.ctx.show_error(ReportError("Choose or create a signing identity first."))
             return
         if not getattr(self.ctx, "has_document", False) or self._running():
-            return
-        if not worker_free(self.ctx):
             return
         if not self._confirm_signer(identity_path) or not self._confirm_incomplete():
             return
@@ -401,13 +397,8 @@ class SignExportPage(QWidget):
         self.verification.clear()
         self.status.setText(f"Building and signing {out.name}…")
         self.progress.setVisible(True)
-        self._job = self.ctx.run_job(
-            work,
-            lambda out: self._exported(out) if isValid(self) else None,
-            None,
-            lambda exc: self._failed(exc) if isValid(self) else None,
-            on_cancelled=lambda: self._cancelled() if isValid(self) else None,
-        )
+        self.tasks.run(work, self._exported, on_error=self._failed,
+                       on_cancelled=self._cancelled)
         self._identity_changed()
 
     def _confirm_signer(self, identity_path: Path) -> bool:
@@ -468,7 +459,6 @@ class SignExportPage(QWidget):
         self.export_signed_pdf()
 
     def _exported(self, outcome: ExportOutcome) -> None:
-        self._job = None
         self.outcome = outcome
         self.progress.setVisible(False)
         self.verification.show_result(outcome.verification)
@@ -479,7 +469,6 @@ class SignExportPage(QWidget):
         self.completion_changed.emit()
 
     def _failed(self, exc: BaseException) -> None:
-        self._job = None
         self.progress.setVisible(False)
         self.status.setText("The signed report was not exported.")
         self._identity_changed()
@@ -487,9 +476,6 @@ class SignExportPage(QWidget):
         self.ctx.show_error(exc)
 
     def _cancelled(self) -> None:
-        if self._job is None:  # the document was replaced: its export was dropped
-            return
-        self._job = None
         self.progress.setVisible(False)
         self.status.setText("Export cancelled; nothing was written.")
         self._identity_changed()
@@ -509,9 +495,7 @@ class SignExportPage(QWidget):
 
     def _document_replaced(self) -> None:
         """Another document: an export of the previous one is cancelled and forgotten."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
+        self.tasks.discard()
         if self.outcome is not None:
             self.completion_changed.emit()
         self.outcome = None

@@ -19,9 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
-from gui.export.busy import worker_free
 from gui.export.verify_view import VerificationView
 
 PDF_FILTER = "PDF reports (*.pdf);;All files (*)"
@@ -38,7 +36,7 @@ class VerifyDialog(QDialog):
         self.ctx = ctx
         self.path: Path | None = None
         self.result: Any = None
-        self._job: Any = None
+        self.tasks = ctx.task_runner(self)  # its own: it cancels nobody else's work
         self.setWindowTitle("Verify a signed report")
         self.resize(900, 420)
         layout = QVBoxLayout(self)
@@ -63,8 +61,6 @@ class VerifyDialog(QDialog):
             self.verify(Path(path))
 
     def verify(self, path: Path) -> None:
-        if not worker_free(self.ctx):
-            return
         self.path = target = Path(path)
         self.view.clear()
         self.file_label.setText(f"Checking {target.name}…")
@@ -75,16 +71,9 @@ class VerifyDialog(QDialog):
 
             return verify_file(target)
 
-        self._job = self.ctx.run_job(
-            work,
-            lambda out: self._done(out) if isValid(self) else None,
-            None,
-            lambda exc: self._failed(exc) if isValid(self) else None,
-            on_cancelled=lambda: self._cancelled() if isValid(self) else None,
-        )
+        self.tasks.run(work, self._done, on_error=self._failed, on_cancelled=self._cancelled)
 
     def _done(self, result: Any) -> None:
-        self._job = None
         self.result = result
         self.open_button.setEnabled(True)
         self.file_label.setText(str(self.path))
@@ -92,7 +81,6 @@ class VerifyDialog(QDialog):
         self.verified.emit(result)
 
     def _failed(self, exc: BaseException) -> None:
-        self._job = None
         self.open_button.setEnabled(True)
         message = getattr(exc, "message", None) or str(exc)
         self.file_label.setText(f"{self.path.name if self.path else 'The file'}: {message}")
@@ -100,10 +88,8 @@ class VerifyDialog(QDialog):
         self.ctx.show_error(exc)
 
     def _cancelled(self) -> None:
-        self._job = None
         self.open_button.setEnabled(True)
 
     def _stop(self, *_: Any) -> None:
         """Closing the dialog drops a running check (the worker returns on its own)."""
-        if self._job is not None and self._job.is_running():
-            self._job.cancel()
+        self.tasks.cancel()

@@ -30,9 +30,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
-from gui.data.quick import QuickJobs
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
 from gui.results import frames
@@ -71,7 +69,7 @@ class ResultsPage(QWidget):
         self._result_serial = 0
         self._live_cache: dict[tuple[int, float], Any] = {}
         self._live_pending: tuple[int, float] | None = None
-        self.quick = QuickJobs(self)
+        self.tasks = ctx.task_runner(self)  # one lane: the threshold slider's fast path
         self._plot_request: Any = None
         self._curves_key: tuple[int, str | None] | None = None
         self._view_attribute: str | None = None
@@ -235,6 +233,7 @@ class ResultsPage(QWidget):
 
     def _document_replaced(self) -> None:
         """Another document: tabs, metric, attribute and threshold back to their defaults."""
+        self.tasks.discard()
         self._live_cache.clear()
         self._live_pending = None
         self._plot_request = None
@@ -385,8 +384,8 @@ class ResultsPage(QWidget):
     def _request_live(self, threshold: float) -> None:
         """Run the fast path in a worker (a million rows take longer than a frame).
 
-        A quick job (:mod:`gui.data.quick`): it neither cancels a running evaluation nor
-        gets cancelled by one. Answers for thresholds the slider has left are cached, not drawn.
+        A quick task in the page's own runner: it neither cancels a running evaluation (the
+        data page's) nor is cancelled by one; a newer threshold cancels it.
         """
         from gui.results.live import metrics_at_threshold
 
@@ -399,16 +398,12 @@ class ResultsPage(QWidget):
             return metrics_at_threshold(inputs, spec, threshold)
 
         def failed(exc: BaseException) -> None:
-            if isValid(self):
-                if self._live_pending == (serial, threshold):
-                    self._live_pending = None
-                self.ctx.show_error(exc)
+            if self._live_pending == (serial, threshold):
+                self._live_pending = None
+            self.ctx.show_error(exc)
 
-        self.quick.start(
-            work,
-            lambda out: self._live_ready(serial, threshold, out) if isValid(self) else None,
-            failed,
-        )
+        self.tasks.run(work, lambda out: self._live_ready(serial, threshold, out),
+                       on_error=failed, quiet=True)
 
     def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
         if self._live_pending == (serial, threshold):

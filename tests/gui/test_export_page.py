@@ -155,22 +155,30 @@ def test_verify_dialog_shows_signers_and_catches_tampering(qtbot, page, ctx, tmp
 
 def test_export_does_not_cancel_a_running_evaluation(qtbot, page, ctx, tmp_path, monkeypatch,
                                                      shown):
+    """The export runs in the page's own task runner: another page's work keeps running."""
+    import threading
     import time
 
+    from PySide6.QtCore import QObject
+
     create_identity(qtbot, page)
+    release = threading.Event()
 
     def long_task(progress, cancelled):
         end = time.monotonic() + 10
-        while not cancelled() and time.monotonic() < end:
+        while not cancelled() and not release.is_set() and time.monotonic() < end:
             time.sleep(0.01)
+        return "evaluated"
 
-    job = ctx.run_job(long_task)
-    export(qtbot, page, tmp_path / "r.pdf", PASSPHRASE, monkeypatch)
-    assert job.is_running() and job.state == "running"
-    assert shown and "still running" in shown[-1]
-    assert not (tmp_path / "r.pdf").exists()
-    with qtbot.waitSignal(job.ended, timeout=5000):
-        job.cancel()
+    data_page = QObject()  # another owner, e.g. the Validation data page evaluating
+    evaluation = ctx.task_runner(data_page).run(long_task)
+    with qtbot.waitSignal(page.exported, timeout=120000) as blocker:
+        export(qtbot, page, tmp_path / "r.pdf", PASSPHRASE, monkeypatch)
+    assert blocker.args[0].verification.ok and (tmp_path / "r.pdf").exists()
+    assert evaluation.is_running() and evaluation.state == "running"
+    with qtbot.waitSignal(evaluation.succeeded, timeout=5000):
+        release.set()
+    assert not shown
 
 
 def test_import_organisation_identity(qtbot, page, tmp_path, monkeypatch, shown):
