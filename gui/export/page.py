@@ -223,12 +223,9 @@ class SignExportPage(QWidget):
     # ------------------------------------------------------------------ before signing
     def refresh_warnings(self) -> list[str]:
         """Show what the reviewer must know before signing (the Summary page lists the same)."""
-        from gui.export.checks import signing_warnings
+        from reports.model import report_warnings
 
-        if not getattr(self.ctx, "has_document", False):
-            texts: list[str] = []
-        else:
-            texts = [w.text for w in signing_warnings(self.ctx.doc, self.ctx.judgement())]
+        texts = report_warnings(self.ctx.doc) if getattr(self.ctx, "has_document", False) else []
         self.warnings_label.setText("\n".join(f"⚠ {t}" for t in texts))
         self.warnings_label.setVisible(bool(texts))
         return texts
@@ -383,10 +380,8 @@ class SignExportPage(QWidget):
             self.ctx.show_error(ReportError(
                 f"Cannot read {doc_path.name} to embed it: {exc.strerror}. Save it again."))
             return
-        from gui.export.checks import draft_reason
-
         job_input = (saved, doc_path.name)
-        reason = draft_reason(self.reason_edit.text().strip(), self.ctx.judgement())
+        reason = self.reason_edit.text().strip()  # the report model adds the draft status
         location = self.location_edit.text().strip()
         secret = passphrase.encode("utf-8")
 
@@ -421,9 +416,9 @@ class SignExportPage(QWidget):
         return False
 
     def _confirm_incomplete(self) -> bool:
-        from gui.export.checks import open_item_count
+        from reports.model import draft_status
 
-        count = open_item_count(self.ctx.judgement())
+        count = self.ctx.judgement().open_items
         if not count:
             return True
         items = f"{count} open item{'s' if count != 1 else ''}"
@@ -431,7 +426,7 @@ class SignExportPage(QWidget):
             "Sign an incomplete assessment?",
             f"The assessment is not complete: {items} (unanswered questions, applicability "
             "ratings or decisions; listed on the Summary page). The signature and the report "
-            f"will say “draft — incomplete ({items})”.\n\nSign it as a draft?",
+            f"will say “{draft_status(count)}”.\n\nSign it as a draft?",
         ):
             return True
         self.status.setText(f"Nothing was exported: {items} left (see Summary & judgement).")

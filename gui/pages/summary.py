@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.judgement import Judgement
-from gui.export.checks import signing_warnings
 from gui.pages.base import AssessmentPage
 from gui.pages.probast import domain_complete
 from gui.widgets import LEVEL_COLOURS, CommitTextEdit, Heading, LevelChip, Note, level_text
+from reports.model import report_warnings
 
 COLUMNS = ("Domain", "Answered", "Suggested", "Final", "Applicability", "Status")
 
@@ -117,7 +117,7 @@ class SummaryPage(AssessmentPage):
         self._fill_overall(judgement, levels)
         self.prompts.setText("\n\n".join(judgement.prompts))
         self.prompts.setVisible(bool(judgement.prompts))
-        warnings = [w.text for w in signing_warnings(doc, judgement)]
+        warnings = report_warnings(doc)
         self.warnings.setText("Before signing:\n" + "\n".join(f"⚠ {t}" for t in warnings)
                               if warnings else "")
         self.warnings.setVisible(bool(warnings))

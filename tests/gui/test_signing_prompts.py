@@ -20,10 +20,10 @@ from assessment import storage
 from assessment.document import Assessment, Reviewer
 from assessment.judgement import judge
 from gui.export import page as export_page
-from gui.export.checks import open_item_count, signing_warnings
 from gui.export.page import NewIdentity
 from gui.main_window import demo_path
 from reports.attachment import read_attachment
+from reports.model import report_warnings
 from tests.gui.helpers import open_window
 
 PASSPHRASE = "a long enough passphrase for signing"
@@ -157,16 +157,16 @@ def test_incomplete_assessment_is_signed_only_after_asking_as_a_draft(
     j = window.ctx.judgement()
     # Every unanswered question, applicability rating and pending decision is one open item.
     expected = len(j.unanswered) + sum(1 for p in j.problems if "unanswered" not in p)
-    assert expected > 4 and open_item_count(j) == expected
+    assert expected > 4 and j.open_items == expected
 
     # The Summary and Sign pages list it before signing.
     summary = window.go_to("summary")
     summary.refresh_now()
     assert summary.warnings.isVisibleTo(summary)
-    assert f"incomplete ({expected} open items)" in summary.warnings.text()
+    assert f"incomplete: {expected} open items" in summary.warnings.text()
     page = window.go_to("export")
-    assert f"incomplete ({expected} open items)" in page.warnings_label.text()
-    assert [w.kind for w in signing_warnings(window.ctx.doc, j)] == ["incomplete"]
+    assert f"incomplete: {expected} open items" in page.warnings_label.text()
+    assert len(report_warnings(window.ctx.doc)) == 1
 
     dialogs.reply("ask_yes_no", False)
     page.export_signed_pdf(tmp_path / "no.pdf")
@@ -179,12 +179,12 @@ def test_incomplete_assessment_is_signed_only_after_asking_as_a_draft(
     out = tmp_path / "draft.pdf"
     with qtbot.waitSignal(page.exported, timeout=WAIT_MS):
         page.export_signed_pdf(out)
-    assert signature_reason(out).startswith(f"Draft — incomplete ({expected} open items).")
+    assert signature_reason(out).startswith(f"draft — incomplete ({expected} open items): ")
 
 
 def test_stale_evaluation_and_font_warnings_are_listed_before_signing(qtbot, dialogs):
     doc = storage.load(demo_path())
-    assert signing_warnings(doc, judge(doc)) == []
+    assert report_warnings(doc) == []
     doc.set_field(
         "datasheet", "training_demographics", {"race": {"Caucasian": 10, "AfricanAmerican": 90}}
     )
@@ -192,10 +192,14 @@ def test_stale_evaluation_and_font_warnings_are_listed_before_signing(qtbot, dia
     window = open_window(qtbot, doc)
     summary = window.go_to("summary")
     summary.refresh_now()
-    kinds = [w.kind for w in signing_warnings(window.ctx.doc, window.ctx.judgement())]
-    assert kinds == ["stale", "fonts"]
+    warnings = report_warnings(window.ctx.doc)
+    assert len(warnings) == 2
     text = summary.warnings.text()
-    assert "The evaluation is out of date: the training data's demographics" in text
+    assert all(w in text for w in warnings)
+    assert (
+        "The evaluation is out of date: training demographics (age_band, ethnicity, race, sex)"
+        in text
+    )
     assert "print as boxes" in text and "张" in text
     page = window.go_to("export")
     assert "out of date" in page.warnings_label.text()
