@@ -429,25 +429,41 @@ class _Builder:
         if not r:
             return [self.p("No subgroup evaluation is attached to this assessment.")]
         out: list[Any] = []
-        flagged = [d for d in r.get("disparities", []) if d.get("flagged")]
+        out += self.headline_measures()
+        # the adjusted flag (results from before the multiplicity adjustment have only "flagged")
+        flagged = [d for d in r.get("disparities", [])
+                   if d.get("flagged_adjusted", d.get("flagged"))]
+        small = {(g["attribute"], g["group"]) for g in r.get("groups", [])
+                 if "insufficient_data" in (g.get("flags") or [])}
+        # groups with enough data first; a gap of an insufficient-data group is marked
+        flagged.sort(key=lambda d: ((d["attribute"], d["group"]) in small
+                                    or (d.get("reason") or "").startswith("insufficient")))
         if flagged:
-            tol = (r.get("spec") or {}).get("tolerance") or {}
+            spec = r.get("spec") or {}
+            method = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(
+                spec.get("multiplicity", "holm"), "Holm")
+            raw = sum(bool(d.get("flagged")) for d in r.get("disparities", []))
             rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
                                       "Difference [95% CI]", "Ratio [95% CI]"]]
             for d in flagged:
-                rows.append([_clip_cell(d["attribute"], 68),
-                             _clip_cell(f"{d['group']} vs {d['reference']}", 148),
+                thin_mark = ((d["attribute"], d["group"]) in small
+                             or (d.get("reason") or "").startswith("insufficient"))
+                label = f"{d['group']} vs {d['reference']}" + (" ⚠ insufficient data"
+                                                                if thin_mark else "")
+                rows.append([_clip_cell(d["attribute"], 68), _clip_cell(label, 148),
                              metric_label(d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
-            out += [self.p(esc(f"{len(flagged)} flagged disparities: the gap exceeds the "
-                               f"tolerance (ratio outside [{tol.get('ratio_low')}, "
-                               f"{tol.get('ratio_high')}] or difference beyond the set limit) "
-                               "and its 95% interval excludes parity.")),
+            out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
+                               "adjustment within each metric family "
+                               f"({raw} on unadjusted intervals): the gap is beyond the metric's "
+                               "tolerance, its 95% interval excludes parity and its adjusted "
+                               "p-value is below 0.05. Rows marked ⚠ involve a group with "
+                               "insufficient data: shown, but not firm evidence.")),
                     self.table(rows, [70, 150, 85, 94, FRAME_WIDTH - 399], long=True,
                                extra=self._compact())]
         else:
-            out.append(self.p("No disparity was flagged against the tolerance in the evaluation "
-                              "specification."))
+            out.append(self.p("No disparity was flagged against the tolerances in the "
+                              "evaluation specification after the multiplicity adjustment."))
         thin = [g for g in r.get("groups", []) if "insufficient_data" in (g.get("flags") or [])]
         if thin:
             out.append(self.p(f"<b>{len(thin)} groups with insufficient data</b> (shown in the "
@@ -465,6 +481,25 @@ class _Builder:
         else:
             out.append(self.p("No representativeness flag."))
         return out
+
+    def headline_measures(self) -> list[Any]:
+        """Summary fairness measures: computed over groups with sufficient data only."""
+        summ = [x for x in (self.result or {}).get("summary") or []
+                if x.get("value") is not None]
+        if not summ:
+            return []
+        rows: list[list[Any]] = [["Attribute", "Measure", "Value [95% CI]", "Set by"]]
+        for x in summ:
+            by = " vs ".join(x.get("set_by") or [])
+            left = x.get("excluded_groups") or {}
+            note = by + (f"; {len(left)} group(s) with insufficient data left out" if left
+                         else "")
+            rows.append([_clip_cell(x["attribute"], 78),
+                         summary_measure_label(x["measure"]), _ci(x),
+                         _clip_cell(note or "—", FRAME_WIDTH - 330)])
+        return [self.p("Headline measures (over groups with sufficient data; the groups that "
+                       "set each value are named):"),
+                self.table(rows, [80, 130, 120, FRAME_WIDTH - 330], extra=self._compact())]
 
     def missingness_findings(self) -> list[Any]:
         """Groups that lose more (or fewer) rows to exclusion than the rest."""
@@ -758,9 +793,10 @@ class _Builder:
         refs = r.get("references") or {}
         out.append(self.p("Each group is compared with its attribute's reference group "
                           "(difference = group − reference, ratio = group / reference, with 95% "
-                          "CIs). ⚑ marks a disparity outside the tolerance whose interval "
-                          "excludes parity; numbered notes explain values that are undefined or "
-                          "not judged.", self.s.small))
+                          "CIs). ⚑ marks a disparity beyond its metric's tolerance whose "
+                          "interval excludes parity and whose multiplicity-adjusted p-value is "
+                          "below 0.05 ('unadjusted only': the interval alone); numbered notes "
+                          "explain values that are undefined or not judged.", self.s.small))
         dis = r.get("disparities") or []
         attrs: list[str] = []
         for d in dis:
@@ -772,8 +808,10 @@ class _Builder:
                                       "Ratio [95% CI]", "Flag / note"]]
             for d in (x for x in dis if x["attribute"] == attr):
                 flag = ""
-                if d.get("flagged"):
+                if d.get("flagged_adjusted", d.get("flagged")):
                     flag = "⚑ flagged"  # the reason restates the tolerance rule given above
+                elif d.get("flagged"):
+                    flag = "unadjusted only"
                 elif d.get("reason"):
                     number = notes.setdefault(d["reason"], len(notes) + 1)
                     flag = f"note {number}"
@@ -891,6 +929,10 @@ class _Builder:
                 ("Confidence level", spec.get("ci_level")),
                 ("Reference group rule", json.dumps(spec.get("reference"), ensure_ascii=False)),
                 ("Tolerance", json.dumps(spec.get("tolerance"), ensure_ascii=False)),
+                ("Tolerances per metric",
+                 (r.get("methods") or {}).get("disparity_tolerance")
+                 or json.dumps(spec.get("tolerances") or {}, ensure_ascii=False)),
+                ("Multiplicity adjustment", spec.get("multiplicity", "holm")),
                 ("Intersections", ", ".join("×".join(x) for x in spec.get("intersections") or [])
                  or "none"),
                 ("Minimum n / events", f"{spec.get('min_n')} / {spec.get('min_events')}"),

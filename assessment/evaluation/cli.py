@@ -24,7 +24,7 @@ from assessment.catalogue import SUMMARY_METRICS, data_suffixes_text, metric_sho
 if TYPE_CHECKING:
     from assessment.evaluation.inputs import EvaluationInput
     from assessment.evaluation.mapping import ColumnMapping
-    from assessment.evaluation.spec import EvaluationSpec, ReferenceKind
+    from assessment.evaluation.spec import EvaluationSpec, MetricTolerance, ReferenceKind
 
 MAX_FLAGS_PRINTED = 25
 CSV_COLUMNS: tuple[str, ...] = (
@@ -48,6 +48,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "ratio_ci_low",
     "ratio_ci_high",
     "disparity_flagged",
+    "disparity_flagged_adjusted",
+    "p_value",
+    "p_adjusted",
 )
 
 
@@ -134,6 +137,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=10,
         metavar="N",
         help="flag groups with fewer events or non-events (10)",
+    )
+    p.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="METRIC=RULE",
+        help="how large a gap on METRIC must be to be flagged: ratio:LOW,HIGH (e.g. "
+        "fpr=ratio:0.8,1.25) or diff:LIMIT (e.g. auroc=diff:0.05); repeatable; defaults: ratio "
+        "0.8-1.25 for TPR, FPR, FNR, PPV and selection rate, absolute differences for the rest "
+        "(README 'Evaluation engine: methods')",
+    )
+    p.add_argument(
+        "--multiplicity",
+        choices=("holm", "bh"),
+        default="holm",
+        help="adjustment of the flags within each metric family: holm (family-wise error, the "
+        "default) or bh (Benjamini-Hochberg false discovery rate)",
     )
     p.add_argument(
         "--bin",
@@ -307,6 +327,7 @@ def spec_from_args(
             )
         values[col] = value
     kind: ReferenceKind = "value" if values else args.reference_kind
+    tolerances = tolerances_from_args(args.tolerance)
     threshold = mapping.effective_threshold
     population = read_distribution(Path(args.population), "--population") if args.population else {}
     training = read_distribution(Path(args.training), "--training") if args.training else {}
@@ -318,12 +339,38 @@ def spec_from_args(
         seed=args.seed,
         min_n=args.min_n,
         min_events=args.min_events,
+        tolerances=tolerances,
+        multiplicity=args.multiplicity,
         reference_population=population,
         training_demographics=training,
         demographics_map=suggest_demographics_map(
             list(mapping.attributes), {**population, **training}
         ),
     )
+
+
+def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:
+    """{metric: tolerance} from ``--tolerance METRIC=RULE`` options (checked by the spec)."""
+    from assessment.errors import DataError, EvaluationError
+    from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+
+    out: dict[str, MetricTolerance] = {}
+    for item in items:
+        metric, rule = _split_assignment(item, "--tolerance", "fpr=ratio:0.8,1.25")
+        metric = metric.lower()
+        if metric not in DEFAULT_TOLERANCES:
+            raise DataError(
+                f"--tolerance {item}: {metric!r} is not a flagged metric; use one of "
+                + ", ".join(DEFAULT_TOLERANCES)
+                + "."
+            )
+        try:
+            tol = MetricTolerance.parse(rule)
+            tol.check(metric)
+        except EvaluationError as exc:
+            raise DataError(f"--tolerance {item}: {exc.message}") from None
+        out[metric] = tol
+    return out
 
 
 #: Largest --population/--training file read (one short row per group).
@@ -340,7 +387,10 @@ def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
     from assessment.fileio import read_regular_bytes
 
     data = read_regular_bytes(
-        path, what=f"{option} CSV file", max_bytes=MAX_DISTRIBUTION_BYTES, error=DataError,
+        path,
+        what=f"{option} CSV file",
+        max_bytes=MAX_DISTRIBUTION_BYTES,
+        error=DataError,
         limit_hint="it should hold one short row per group",
     )
     try:
@@ -421,6 +471,9 @@ def flat_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
                     "ratio_ci_low": ratio.get("ci_low"),
                     "ratio_ci_high": ratio.get("ci_high"),
                     "disparity_flagged": d["flagged"] if d else None,
+                    "disparity_flagged_adjusted": d.get("flagged_adjusted") if d else None,
+                    "p_value": d.get("p_value") if d else None,
+                    "p_adjusted": d.get("p_adjusted") if d else None,
                 }
             )
     return rows
@@ -449,6 +502,10 @@ def _with_ci(m: dict[str, Any] | None) -> str:
     return text
 
 
+def _p(v: float | None) -> str:
+    return "—" if v is None else (f"{v:.2g}" if v >= 1e-4 else "< 0.0001")
+
+
 def _ranked_flags(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Flagged disparities, those of groups with sufficient data first, then by |log ratio|."""
     import math
@@ -464,7 +521,7 @@ def _ranked_flags(data: dict[str, Any]) -> list[dict[str, Any]]:
         size = abs(math.log(r)) if r is not None and r > 0 else 0.0
         return ((d["attribute"], d["group"]) in small, -size)
 
-    return sorted((d for d in data.get("disparities", []) if d.get("flagged")), key=key)
+    return sorted((d for d in data.get("disparities", []) if d.get("flagged_adjusted")), key=key)
 
 
 def print_summary(data: dict[str, Any], out: TextIO) -> None:
@@ -514,24 +571,32 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
             flags = ",".join(g.get("flags", []))
             w(f"  {g['group']:<{name_w}} {g['n']:>8,} {g['n_pos']:>7,}  {cells}{flags}\n")
     flagged = _ranked_flags(data)
+    raw = sum(bool(d.get("flagged")) for d in data.get("disparities", []))
+    how = (
+        f"{spec.get('multiplicity', 'holm')}-adjusted within each metric family; {raw} on "
+        "unadjusted intervals"
+    )
     if flagged:
         w(
-            f"\nFlagged disparities ({len(flagged)}; groups with enough data first, largest gaps "
-            "first):\n"
+            f"\nFlagged disparities ({len(flagged)}, {how}; groups with enough data first, "
+            "largest gaps first):\n"
         )
         for d in flagged[:MAX_FLAGS_PRINTED]:
             diff, ratio = d["difference"], d["ratio"]
+            small = (
+                " [insufficient data]" if (d.get("reason") or "").startswith("insufficient") else ""
+            )
             w(
                 f"  {d['attribute']}: {d['group']} vs {d['reference']}, {d['metric']}: "
-                f"ratio {_with_ci(ratio)}, difference {_with_ci(diff)}\n"
+                f"ratio {_with_ci(ratio)}, difference {_with_ci(diff)}; tolerance "
+                f"{d.get('tolerance') or '—'}, adjusted p {_p(d.get('p_adjusted'))}{small}\n"
             )
         if len(flagged) > MAX_FLAGS_PRINTED:
             w(f"  … and {len(flagged) - MAX_FLAGS_PRINTED} more (see --json or --csv)\n")
     else:
-        tol = spec.get("tolerance", {})
         w(
-            "\nNo disparity flagged (a gap is flagged when its CI excludes parity and the ratio "
-            f"is outside {tol.get('ratio_low', 0.8):g}–{tol.get('ratio_high', 1.25):g}).\n"
+            f"\nNo disparity flagged ({how}; a gap is flagged when its CI excludes parity, it is "
+            "beyond the metric's tolerance and its adjusted p-value is below 1 − the CI level).\n"
         )
     _print_missingness(data, w)
     rep = [r for r in data.get("representativeness", []) if r.get("flag")]

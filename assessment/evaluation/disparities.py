@@ -23,7 +23,7 @@ gap is exactly what a reviewer must not miss — but the flag's reason then star
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -37,8 +37,20 @@ from assessment.evaluation.metrics import (
     Grouping,
     GroupingStats,
 )
+from assessment.evaluation.multiplicity import (
+    METHODS,
+    adjust,
+    bootstrap_p,
+    newcombe_p,
+    normal_p,
+)
 from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
-from assessment.evaluation.spec import HIGHER_IS_BETTER, METRIC_IDS, EvaluationSpec
+from assessment.evaluation.spec import (
+    DEFAULT_TOLERANCES,
+    HIGHER_IS_BETTER,
+    METRIC_IDS,
+    EvaluationSpec,
+)
 
 NO_RATIO = {
     "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
@@ -241,14 +253,39 @@ class _Pair:
     # why an interval is missing where the estimate exists (None: no particular reason)
     diff_reasons: list[str | None] | None = None
     ratio_reasons: list[str | None] | None = None
+    # two-sided p-value of "no difference" (the inversion of the difference's interval)
+    p_diff: np.ndarray | None = None
 
 
-def _proportion_pair(stats: GroupingStats, mid: str, ref: int | None, level: float) -> _Pair:
+def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray]:
+    """Newcombe p-values of every proportion metric, in one vectorised bisection."""
+    k1, n1, k2, n2 = [], [], [], []
+    for mid in PROPORTION_METRICS:
+        num, den, _ = stats.parts[mid]
+        if ref is None:
+            num_r, den_r = num.sum() - num, den.sum() - den
+        else:
+            num_r, den_r = (
+                np.broadcast_to(num[ref], num.shape),
+                np.broadcast_to(den[ref], den.shape),
+            )
+        k1.append(num)
+        n1.append(den)
+        k2.append(num_r)
+        n2.append(den_r)
+    p = newcombe_p(*(np.concatenate(a) for a in (k1, n1, k2, n2)))
+    size = stats.grouping.size
+    return {mid: p[i * size : (i + 1) * size] for i, mid in enumerate(PROPORTION_METRICS)}
+
+
+def _proportion_pair(
+    stats: GroupingStats, mid: str, ref: int | None, level: float, p: np.ndarray
+) -> _Pair:
     num, den, _ = stats.parts[mid]
     if ref is not None:
         d, dl, dh = iv.newcombe(num, den, num[ref], den[ref], level)
         r, rl, rh = iv.katz(num, den, num[ref], den[ref], level)
-        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ)
+        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ, p_diff=p)
     num_all, den_all = num.sum(), den.sum()
     num_r, den_r = num_all - num, den_all - den
     share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
@@ -266,7 +303,8 @@ def _proportion_pair(stats: GroupingStats, mid: str, ref: int | None, level: flo
     dl, dh = np.where(whole, 0.0, dl), np.where(whole, 0.0, dh)
     rl, rh = np.where(whole & np.isfinite(r), 1.0, rl), np.where(whole & np.isfinite(r), 1.0, rh)
     suffix = " (group vs its complement, mapped to the comparison with the overall population)"
-    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix)
+    p = np.where(whole, np.nan, p)
+    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix, p_diff=p)
 
 
 def _no_delong(var: float) -> str:
@@ -327,6 +365,7 @@ def _auroc_pair(
         how + " (delta method on the log ratio)",
         why,
         why,
+        normal_p(d, vd),
     )
 
 
@@ -354,6 +393,7 @@ def _bootstrap_pair(
     with np.errstate(invalid="ignore", divide="ignore"):
         dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
         rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
+        p_diff = np.where(exact, np.nan, bootstrap_p(reps - ref_reps, 0.0, iv.MIN_DEFINED_SHARE))
     ref_lo = overall.lo[mid][0] if ref is None else stats.lo[mid][ref]
     ref_why = overall.ci_reasons[mid][0] if ref is None else stats.ci_reasons[mid][ref]
     blocked: list[str | None] = [None] * vals.size
@@ -373,7 +413,8 @@ def _bootstrap_pair(
                 why[g] = b
         out.append((lo, hi, why))
     (dl, dh, dwhy), (rl, rh, rwhy) = out
-    return _Pair(d, dl, dh, r, rl, rh, method, method, dwhy, rwhy)
+    p_diff = np.where([b is None for b in blocked], p_diff, np.nan)
+    return _Pair(d, dl, dh, r, rl, rh, method, method, dwhy, rwhy, p_diff)
 
 
 def _flag(
@@ -390,21 +431,21 @@ def _flag(
 def _gap_flag(
     mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec
 ) -> tuple[bool, str | None]:
-    tol = spec.tolerance
+    """Unadjusted flag: the interval of the measure the tolerance is stated in (ratio or
+    difference) excludes parity, and the gap is beyond the metric's tolerance."""
     pct = f"{100 * spec.ci_level:g}%"
     if mid in NEVER_FLAGGED:
         return False, NEVER_FLAGGED[mid]
     if diff.value is None:
         return False, diff.reason
-    if mid in NO_RATIO:
+    tol = spec.tolerance_for(mid)
+    if tol.kind == "diff":
         if diff.ci_low is None or diff.ci_high is None:
             return False, "no interval for the difference"
         excludes = diff.ci_low > 0 or diff.ci_high < 0
-        big = abs(diff.value) > tol.difference
-        if excludes and big:
+        if excludes and abs(diff.value) > tol.limit:
             return True, (
-                f"difference {diff.value:+.3g} exceeds ±{tol.difference:g} and its {pct} CI "
-                "excludes 0"
+                f"difference {diff.value:+.3g} exceeds ±{tol.limit:g} and its {pct} CI excludes 0"
             )
         return False, None
     if ratio.value is None:
@@ -417,11 +458,9 @@ def _gap_flag(
         ci_text = f"the {pct} CI of the difference excludes 0"
     else:
         return False, "no interval to judge the gap"
-    outside = ratio.value < tol.ratio_low or ratio.value > tol.ratio_high
+    outside = ratio.value < tol.low or ratio.value > tol.high
     if excludes and outside:
-        return True, (
-            f"ratio {ratio.value:.3g} outside [{tol.ratio_low:g}, {tol.ratio_high:g}] and {ci_text}"
-        )
+        return True, f"ratio {ratio.value:.3g} outside [{tol.low:g}, {tol.high:g}] and {ci_text}"
     return False, None
 
 
@@ -463,8 +502,9 @@ def _pairs(
 ) -> dict[str, _Pair]:
     level = spec.ci_level
     out: dict[str, _Pair] = {}
+    p = _proportion_p(stats, ref)
     for mid in PROPORTION_METRICS:
-        out[mid] = _proportion_pair(stats, mid, ref, level)
+        out[mid] = _proportion_pair(stats, mid, ref, level, p[mid])
     auroc = _auroc_pair(stats, overall, ref, level)
     if auroc is not None:
         out["auroc"] = auroc
@@ -529,6 +569,11 @@ def _grouping_disparities(
                         or diff.reason,
                     )
             flagged, reason = _flag(mid, diff, ratio, spec, _caveat(stats, g, ref, spec))
+            p_value = (
+                clean(pair.p_diff[g])
+                if pair is not None and pair.p_diff is not None and diff.value is not None
+                else None
+            )
             out.append(
                 Disparity(
                     attribute=gp.name,
@@ -539,6 +584,10 @@ def _grouping_disparities(
                     ratio=ratio,
                     flagged=flagged,
                     reason=reason,
+                    p_value=None if mid in NEVER_FLAGGED else p_value,
+                    tolerance=(
+                        None if mid in NEVER_FLAGGED else spec.tolerance_for(mid).describe()
+                    ),
                 )
             )
     return out
@@ -647,6 +696,76 @@ def _summaries(
     return out
 
 
+# Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
+# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
+MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
+
+
+def family_of(metric: str) -> str:
+    """The multiplicity family of a metric: itself, or its mirror's canonical id."""
+    return MIRRORS.get(metric, metric)
+
+
+def multiplicity_method(spec: EvaluationSpec) -> str:
+    mirrors = ", ".join(f"{a.upper()}/{b.upper()}" for b, a in MIRRORS.items())
+    return (
+        f"{METHODS[spec.multiplicity]} within each metric family: one family per metric (mirror "
+        f"metrics {mirrors} are one family, each comparison counted once), holding every "
+        "group-versus-reference comparison of every attribute and intersection. Each "
+        "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
+        "DeLong normal for AUROC, percentile bootstrap otherwise). Adjusted flag: the "
+        "unadjusted flag holds and the adjusted p-value is below 1 − the CI level."
+    )
+
+
+def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Disparity]:
+    """Fill ``p_adjusted`` and ``flagged_adjusted`` per metric family (see
+    :func:`multiplicity_method`)."""
+    alpha = 1 - spec.ci_level
+    families: dict[str, list[int]] = {}
+    for i, d in enumerate(disparities):
+        if d.metric in NEVER_FLAGGED or d.metric in MIRRORS:
+            continue
+        families.setdefault(d.metric, []).append(i)
+    adjusted: dict[tuple[str, str, str], float | None] = {}
+    for fam, idx in families.items():
+        p = np.array(
+            [np.nan if disparities[i].p_value is None else disparities[i].p_value for i in idx]
+        )
+        q = adjust(p, spec.multiplicity)
+        for i, v in zip(idx, q, strict=True):
+            adjusted[(disparities[i].attribute, disparities[i].group, fam)] = clean(v)
+    out = []
+    for d in disparities:
+        q = adjusted.get((d.attribute, d.group, family_of(d.metric)))
+        if d.metric in MIRRORS and d.p_value is None:
+            q = None
+        flag = bool(d.flagged and q is not None and q < alpha)
+        out.append(replace(d, p_adjusted=q, flagged_adjusted=flag))
+    return out
+
+
+def _multiplicity_note(
+    disparities: list[Disparity], groupings: list[GroupingStats], spec: EvaluationSpec
+) -> str:
+    counts: dict[str, int] = {}
+    for d in disparities:
+        if d.p_value is not None and d.metric not in MIRRORS:
+            counts[d.metric] = counts.get(d.metric, 0) + 1
+    largest = max(counts.values(), default=0)
+    cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
+    raw = sum(d.flagged for d in disparities)
+    adj = sum(d.flagged_adjusted for d in disparities)
+    return (
+        f"multiplicity: {METHODS[spec.multiplicity]} within each metric family (a metric with "
+        f"its mirror, e.g. TPR/FNR, counted once), up to {largest} group-versus-reference "
+        "comparisons per family"
+        + (f" (including {cells} intersection cells)" if cells else "")
+        + f". {raw} disparities are flagged on their unadjusted {100 * spec.ci_level:g}% "
+        f"interval, {adj} after adjustment; the report's findings use the adjusted flag."
+    )
+
+
 def compare_groups(
     groupings: list[GroupingStats], overall: GroupingStats, spec: EvaluationSpec
 ) -> Comparison:
@@ -666,9 +785,14 @@ def compare_groups(
         comp.methods["reference_group"] = LARGEST_RULE
     comp.methods.update(
         {
-            "disparity_flag": "flagged when the interval excludes parity and the gap exceeds the "
-            "tolerance; on a group or reference with insufficient data the flag is kept and its "
-            "reason starts with 'insufficient data (…)'",
+            "disparity_flag": "flagged (unadjusted) when the interval of the measure the "
+            "metric's tolerance is stated in (ratio or difference) excludes parity and the gap "
+            "is beyond that tolerance; 'flagged_adjusted' also needs the multiplicity-adjusted "
+            "p-value below 1 − the CI level; on a group or reference with insufficient data the "
+            "flag is kept and its reason starts with 'insufficient data (…)'",
+            "disparity_tolerance": "; ".join(
+                f"{m}: {spec.tolerance_for(m).describe()}" for m in DEFAULT_TOLERANCES
+            ),
             "disparity_difference_proportion": iv.NEWCOMBE,
             "disparity_ratio_proportion": iv.KATZ,
             "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
@@ -676,23 +800,7 @@ def compare_groups(
             + boot,
         }
     )
-    tested = [
-        d
-        for d in comp.disparities
-        if d.difference.value is not None and d.metric not in NEVER_FLAGGED
-    ]
-    m = len(tested)
-    if m > 1:
-        alpha = 1 - spec.ci_level
-        flagged = sum(d.flagged for d in comp.disparities)
-        cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
-        comp.notes.append(
-            f"multiplicity: {m} group-versus-reference comparisons"
-            + (f" (including {cells} intersection cells)" if cells else "")
-            + f" were made, each with a {100 * spec.ci_level:g}% interval; even with no true gap "
-            f"about {alpha * m:.0f} intervals would exclude parity by chance. {flagged} were "
-            f"flagged (interval excludes parity and the gap exceeds the tolerance). For a "
-            f"family-wise error of {alpha:g} use a Bonferroni level of "
-            f"{100 * (1 - alpha / m):.6g}%."
-        )
+    comp.disparities = adjust_flags(comp.disparities, spec)
+    comp.methods["disparity_multiplicity"] = multiplicity_method(spec)
+    comp.notes.append(_multiplicity_note(comp.disparities, groupings, spec))
     return comp

@@ -221,6 +221,11 @@ class Disparity:
     ratio: Estimate
     flagged: bool
     reason: str | None
+    # two-sided p-value of no difference, its multiplicity-adjusted value and the adjusted flag
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    flagged_adjusted: bool = False
+    tolerance: str | None = None  # the metric's tolerance, e.g. "ratio outside [0.8, 1.25]"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -232,6 +237,10 @@ class Disparity:
             "ratio": self.ratio.to_json(),
             "flagged": self.flagged,
             "reason": self.reason,
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "flagged_adjusted": self.flagged_adjusted,
+            "tolerance": self.tolerance,
         }
 
     @classmethod
@@ -246,6 +255,12 @@ class Disparity:
             ratio=Estimate.from_json(required(d, "ratio", path), f"{path}.ratio"),
             flagged=expect_bool(required(d, "flagged", path), f"{path}.flagged"),
             reason=_opt_text(d, "reason", path),
+            p_value=_opt(d, "p_value", path),
+            p_adjusted=_opt(d, "p_adjusted", path),
+            flagged_adjusted=expect_bool(
+                d.get("flagged_adjusted", False), f"{path}.flagged_adjusted"
+            ),
+            tolerance=_opt_text(d, "tolerance", path),
         )
 
 
@@ -456,8 +471,8 @@ class EvaluationResult:
         expect_obj(d, path)
         if d.get("schema") != SCHEMA:
             raise Invalid(
-                f"{path}.schema", f"this result has schema {show(d.get('schema'))}; "
-                f"Probity reads {SCHEMA}"
+                f"{path}.schema",
+                f"this result has schema {show(d.get('schema'))}; Probity reads {SCHEMA}",
             )
         provenance = expect_obj(required(d, "provenance", path), f"{path}.provenance")
         _check_provenance(provenance, f"{path}.provenance")
@@ -467,18 +482,14 @@ class EvaluationResult:
         _check_grid(grid, f"{path}.threshold_grid")
         return cls(
             created=_text(d, "created", path),
-            engine_version=str(
-                expect_str(d.get("engine_version", ""), f"{path}.engine_version")
-            ),
+            engine_version=str(expect_str(d.get("engine_version", ""), f"{path}.engine_version")),
             provenance=dict(provenance),
             spec=dict(spec),
             methods=_str_map(d, "methods", path),
             overall=GroupResult.from_json(required(d, "overall", path), f"{path}.overall"),
             groups=tuple(GroupResult.from_json(g, p) for p, g in _items(d, "groups", path)),
             references=_str_map(d, "references", path),
-            disparities=tuple(
-                Disparity.from_json(x, p) for p, x in _items(d, "disparities", path)
-            ),
+            disparities=tuple(Disparity.from_json(x, p) for p, x in _items(d, "disparities", path)),
             summary=tuple(SummaryMeasure.from_json(x, p) for p, x in _items(d, "summary", path)),
             threshold_grid=dict(grid),
             representativeness=tuple(
@@ -488,9 +499,7 @@ class EvaluationResult:
             notes=tuple(expect_strings(required(d, "notes", path), f"{path}.notes")),
             missingness=tuple(
                 MissingnessRow.from_json(x, f"{path}.missingness[{i}]")
-                for i, x in enumerate(
-                    expect_list(d.get("missingness", []), f"{path}.missingness")
-                )
+                for i, x in enumerate(expect_list(d.get("missingness", []), f"{path}.missingness"))
             ),
         )
 
@@ -526,9 +535,7 @@ def check_mapping_json(m: Any, path: str) -> None:
             expect_str(v, key_path(path, key), null=True)
     kind = m.get("score_kind", "probability")
     if kind not in ("probability", "score"):
-        raise Invalid(
-            f"{path}.score_kind", f'expected "probability" or "score", got {show(kind)}'
-        )
+        raise Invalid(f"{path}.score_kind", f'expected "probability" or "score", got {show(kind)}')
     expect_num(m.get("threshold"), f"{path}.threshold", null=True)
     expect_strings(m.get("attributes") or [], f"{path}.attributes")
     expect_strings(m.get("missing", []), f"{path}.missing")

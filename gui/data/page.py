@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -335,8 +337,67 @@ class ValidationDataPage(QWidget):
         form.addRow("Random &seed:", self.seed_spin)
         form.addRow("Minimum group &n:", self.min_n_spin)
         form.addRow("Minimum &events:", self.min_events_spin)
+        self.tolerance_table = self._build_tolerance_table()
+        form.addRow("Flag &tolerances:", self.tolerance_table)
+        self.multiplicity_combo = QComboBox()
+        self.multiplicity_combo.addItem("Holm (family-wise error)", "holm")
+        self.multiplicity_combo.addItem("Benjamini–Hochberg (false discovery rate)", "bh")
+        self.multiplicity_combo.setToolTip(
+            "Adjustment of the disparity flags within each metric family (a metric with its "
+            "mirror, e.g. TPR/FNR); the report shows the adjusted flag."
+        )
+        form.addRow("&Multiplicity:", self.multiplicity_combo)
         self.reference_values.setVisible(False)
         return box
+
+    def _build_tolerance_table(self) -> QTableWidget:
+        """One editable row per flagged metric: ``ratio:LOW,HIGH`` or ``diff:LIMIT``."""
+        from assessment.evaluation.spec import DEFAULT_TOLERANCES
+
+        table = QTableWidget(len(DEFAULT_TOLERANCES), 2)
+        table.setHorizontalHeaderLabels(["Metric", "Tolerance"])
+        table.setAccessibleName("Flag tolerances")
+        table.setToolTip(
+            "How large a gap must be to be flagged: ratio:LOW,HIGH (group / reference outside "
+            "the band) or diff:LIMIT (|group − reference| above the limit)."
+        )
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setStretchLastSection(True)
+        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
+            name = QTableWidgetItem(metric)
+            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(row, 0, name)
+            table.setItem(row, 1, QTableWidgetItem(tol.to_text()))
+        table.setMinimumHeight(120)
+        return table
+
+    def tolerances(self) -> dict[str, Any]:
+        """{metric: MetricTolerance} for the rows that differ from the defaults (EvaluationError
+        naming the metric for text that is not a tolerance)."""
+        from assessment.errors import EvaluationError
+        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+
+        out: dict[str, Any] = {}
+        for row in range(self.tolerance_table.rowCount()):
+            metric = self.tolerance_table.item(row, 0).text()
+            text = self.tolerance_table.item(row, 1).text()
+            try:
+                tol = MetricTolerance.parse(text)
+                tol.check(metric)
+            except EvaluationError as exc:
+                raise EvaluationError(f"Flag tolerance of {metric}: {exc.message}") from None
+            if tol != DEFAULT_TOLERANCES[metric]:
+                out[metric] = tol
+        return out
+
+    def set_tolerances(self, stored: dict[str, Any]) -> None:
+        """Show the defaults with a stored spec's overrides (JSON form) on top."""
+        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+
+        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
+            if isinstance(stored.get(metric), dict):
+                tol = MetricTolerance.from_json(stored[metric])
+            self.tolerance_table.item(row, 1).setText(tol.to_text())
 
     # ------------------------------------------------------------------ page protocol
     def is_complete(self) -> bool:
@@ -711,6 +772,8 @@ class ValidationDataPage(QWidget):
             seed=int(self.seed_spin.value()),
             min_n=int(self.min_n_spin.value()),
             min_events=int(self.min_events_spin.value()),
+            tolerances=self.tolerances(),
+            multiplicity=self.multiplicity_combo.currentData(),
             training_demographics=training,
             reference_population=population,
             demographics_map=demographics_map,
@@ -722,6 +785,10 @@ class ValidationDataPage(QWidget):
         self.seed_spin.setValue(int(spec.get("seed", DEFAULT_SEED)))
         self.min_n_spin.setValue(int(spec.get("min_n", DEFAULT_MIN_N)))
         self.min_events_spin.setValue(int(spec.get("min_events", DEFAULT_MIN_EVENTS)))
+        self.set_tolerances(spec.get("tolerances") or {})
+        self.multiplicity_combo.setCurrentIndex(
+            max(self.multiplicity_combo.findData(spec.get("multiplicity", "holm")), 0)
+        )
         ref = spec.get("reference") or {}
         idx = self.reference_combo.findData(ref.get("kind", "largest"))
         self.reference_combo.setCurrentIndex(max(idx, 0))
@@ -933,7 +1000,7 @@ class ValidationDataPage(QWidget):
                   self.pred_positive_combo, self.threshold_spin, self.attr_list, self.bins_edit,
                   self.missing_edit, self.reference_combo, self.reference_values,
                   self.intersection_list, self.bootstrap_spin, self.seed_spin, self.min_n_spin,
-                  self.min_events_spin):
+                  self.min_events_spin, self.tolerance_table, self.multiplicity_combo):
             w.setEnabled(has_table and not running)
 
     # ------------------------------------------------------------------ document
@@ -971,6 +1038,8 @@ class ValidationDataPage(QWidget):
             self.seed_spin.setValue(DEFAULT_SEED)
             self.min_n_spin.setValue(DEFAULT_MIN_N)
             self.min_events_spin.setValue(DEFAULT_MIN_EVENTS)
+            self.set_tolerances({})
+            self.multiplicity_combo.setCurrentIndex(0)
             for label in (self.outcome_msg, self.score_msg, self.attr_msg, self.general_msg):
                 _set_messages(label, [])
             self.status.setText("")

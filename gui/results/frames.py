@@ -92,12 +92,17 @@ def groups_frame(
 
 
 def flagged_groups(result: dict[str, Any], metric: str) -> set[tuple[str, str]]:
-    """(attribute, group) pairs whose disparity on ``metric`` the engine flagged."""
+    """(attribute, group) pairs whose disparity on ``metric`` the engine flagged (after the
+    multiplicity adjustment; results from before it have only the unadjusted flag)."""
     return {
         (d["attribute"], d["group"])
         for d in result.get("disparities") or []
-        if d.get("metric") == metric and d.get("flagged")
+        if d.get("metric") == metric and adjusted_flag(d)
     }
+
+
+def adjusted_flag(d: dict[str, Any]) -> bool:
+    return bool(d.get("flagged_adjusted", d.get("flagged")))
 
 
 def _f(value: Any) -> float:
@@ -154,13 +159,18 @@ def disparities_frame(result: dict[str, Any], metric: str | None = None,
                 "Ratio": _f(ratio.get("value")),
                 "Ratio CI low": _f(ratio.get("ci_low")),
                 "Ratio CI high": _f(ratio.get("ci_high")),
-                "Flagged": "flagged" if d.get("flagged") else "",
+                "Tolerance": d.get("tolerance") or "",
+                "Adjusted p": _f(d.get("p_adjusted")),
+                "Flagged": "flagged" if adjusted_flag(d) else (
+                    "unadjusted only" if d.get("flagged") else ""),
                 "Reason": d.get("reason") or "",
             }
         )
     columns = ["Attribute", "Group", "Reference", "Metric", "Difference", "Diff. CI low",
-               "Diff. CI high", "Ratio", "Ratio CI low", "Ratio CI high", "Flagged", "Reason"]
+               "Diff. CI high", "Ratio", "Ratio CI low", "Ratio CI high", "Tolerance",
+               "Adjusted p", "Flagged", "Reason"]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["Adjusted p"] = frame["Adjusted p"].astype("float64")
     for col in columns[4:10]:
         frame[col] = frame[col].astype("float64")
     return frame

@@ -518,7 +518,7 @@ class ResultsPage(QWidget):
             return [flag if "gap vs reference" in f else warn if f else plain
                     for f in frame["Flags"].astype(str)]
         if key == "disparities":
-            return [flag if f else plain for f in frame["Flagged"]]
+            return [flag if f == "flagged" else warn if f else plain for f in frame["Flagged"]]
         if key == "representativeness":
             return [warn if f else plain for f in frame["Flag"]]
         if key == "missingness":

@@ -355,3 +355,39 @@ def test_rerun_keeps_the_demographics_mapping(qtbot, dialogs):
     stored = window.ctx.doc.evaluation["config"]["spec"]["demographics_map"]
     assert stored.get("gender") == "sex"
     assert page.current_spec().demographics_map == stored
+
+
+def _tolerance_row(page: ValidationDataPage, metric: str) -> int:
+    table = page.tolerance_table
+    return next(r for r in range(table.rowCount()) if table.item(r, 0).text() == metric)
+
+
+def test_flag_tolerances_and_multiplicity_go_into_the_spec_and_come_back(
+    qtbot, ctx, page, csv_file, errors_shown
+):
+    load(qtbot, page, csv_file)
+    choose_positive(page, "<30")
+    page.set_attributes(["race"])
+    table = page.tolerance_table
+    assert table.item(_tolerance_row(page, "tnr"), 1).text() == "diff:0.05"
+    assert table.item(_tolerance_row(page, "fpr"), 1).text() == "ratio:0.8,1.25"
+    table.item(_tolerance_row(page, "auroc"), 1).setText("diff:0.02")
+    page.multiplicity_combo.setCurrentIndex(page.multiplicity_combo.findData("bh"))
+    spec = page.current_spec()
+    assert spec.tolerances == {"auroc": spec.tolerance_for("auroc")}
+    assert spec.tolerance_for("auroc").limit == 0.02 and spec.multiplicity == "bh"
+    page.bootstrap_spin.setValue(0)
+    page.check_now()
+    with qtbot.waitSignal(page.evaluation_finished, timeout=60000):
+        page.run_evaluation()
+    stored = ctx.doc.evaluation["config"]["spec"]
+    assert stored["tolerances"] == {"auroc": {"kind": "diff", "limit": 0.02}}
+    assert ctx.doc.evaluation["result"]["spec"]["multiplicity"] == "bh"
+    again = ValidationDataPage(ctx)
+    qtbot.addWidget(again)
+    assert again.tolerance_table.item(_tolerance_row(again, "auroc"), 1).text() == "diff:0.02"
+    assert again.multiplicity_combo.currentData() == "bh"
+    table.item(_tolerance_row(page, "calibration_slope"), 1).setText("ratio:0.8,1.25")
+    page.run_evaluation()  # refused before any work starts, with one message
+    assert not page.running
+    assert errors_shown and "calibration_slope" in errors_shown[-1]

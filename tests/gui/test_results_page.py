@@ -128,7 +128,7 @@ def test_sorting_by_value(qtbot, evaluated):
 def test_flag_colours(qtbot, evaluated, ctx):
     _, page = evaluated
     result = ctx.doc.evaluation["result"]
-    flagged = [d for d in result["disparities"] if d["flagged"]]
+    flagged = [d for d in result["disparities"] if d["flagged_adjusted"]]
     metric = flagged[0]["metric"] if flagged else "tpr"
     select_metric(qtbot, page, metric)
     model = page.models["groups"]

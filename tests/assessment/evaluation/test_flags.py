@@ -1,0 +1,270 @@
+"""Per-metric tolerances and multiplicity-adjusted disparity flags (issue 9 §5)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from assessment.errors import EvaluationError
+from assessment.evaluation.disparities import MIRRORS, family_of
+from assessment.evaluation.engine import evaluate
+from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
+from assessment.evaluation.spec import (
+    DEFAULT_TOLERANCES,
+    EvaluationSpec,
+    MetricTolerance,
+    ReferenceSpec,
+)
+
+REF_A = ReferenceSpec("value", {"g": "a"})
+
+
+def _classes(fp_b: int = 200) -> EvaluationInput:
+    """Group a: FPR 0.05 (TNR 0.95); group b: FPR fp_b/1000; both TPR 0.8, 1000 + 500 rows."""
+    parts = []
+    for code, fp in ((0, 50), (1, fp_b)):
+        y = np.r_[np.zeros(1000, bool), np.ones(500, bool)]
+        pred = np.r_[np.arange(1000) < fp, np.arange(500) < 400]
+        parts.append((np.full(1500, code, np.int32), y, pred))
+    g, y, pred = (np.concatenate(a) for a in zip(*parts, strict=True))
+    return EvaluationInput(
+        y,
+        None,
+        pred,
+        "class",
+        (Attribute("g", g, ("a", "b")),),
+        Provenance("f", "0" * 64, 3000, 3000),
+    )
+
+
+def test_tnr_gap_is_flagged_like_the_identical_fpr_gap() -> None:
+    res = evaluate(_classes(), EvaluationSpec(bootstrap=0, reference=REF_A))
+    fpr, tnr = res.disparity("g", "b", "fpr"), res.disparity("g", "b", "tnr")
+    assert fpr.ratio.value == pytest.approx(4.0) and fpr.flagged and fpr.flagged_adjusted
+    assert tnr.difference.value == pytest.approx(-0.15)
+    assert tnr.ratio.value > 0.8  # the old single ratio band never saw it
+    assert tnr.flagged and tnr.flagged_adjusted
+    assert tnr.tolerance == "|difference| > 0.05" and fpr.tolerance == "ratio outside [0.8, 1.25]"
+    assert "exceeds ±0.05" in (tnr.reason or "")
+    # mirrors: one comparison, one p-value (Newcombe is symmetric under p -> 1 - p)
+    assert tnr.p_value == pytest.approx(fpr.p_value, rel=1e-9)
+    assert tnr.p_adjusted == pytest.approx(fpr.p_adjusted, rel=1e-9)
+    lo, hi = confint_proportions_2indep(800, 1000, 950, 1000, method="newcomb", alpha=tnr.p_value)
+    assert hi == pytest.approx(0.0, abs=1e-9)  # the p-value inverts the reported interval
+
+
+def test_auroc_gap_is_flagged_on_the_difference() -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    g = rng.integers(0, 2, n).astype(np.int32)
+    y = rng.random(n) < 0.3
+    sep = np.where(g == 0, 2.7, 1.6)  # AUROC about 0.97 vs 0.87
+    score = expit(rng.normal(0, 1, n) + sep * y - 1)
+    inp = EvaluationInput(
+        y,
+        score,
+        None,
+        "probability",
+        (Attribute("g", g, ("a", "b")),),
+        Provenance("f", "0" * 64, n, n),
+    )
+    res = evaluate(inp, EvaluationSpec(bootstrap=0, reference=REF_A))
+    a, b = res.group("g", "a").metrics["auroc"].value, res.group("g", "b").metrics["auroc"].value
+    assert a > 0.95 and 0.84 < b < 0.9
+    d = res.disparity("g", "b", "auroc")
+    assert 0.8 < d.ratio.value < 1.25  # a ratio band would never flag it
+    assert d.flagged and d.flagged_adjusted
+    loose = evaluate(
+        inp,
+        EvaluationSpec(
+            bootstrap=0, reference=REF_A, tolerances={"auroc": MetricTolerance("diff", limit=0.2)}
+        ),
+    )
+    assert not loose.disparity("g", "b", "auroc").flagged
+    assert loose.disparity("g", "b", "auroc").tolerance == "|difference| > 0.2"
+
+
+def test_adjusted_p_values_are_holm_or_bh_within_each_family() -> None:
+    rng = np.random.default_rng(3)
+    n = 6000
+    race = rng.choice(5, n, p=[0.4, 0.2, 0.2, 0.1, 0.1]).astype(np.int32)
+    sex = rng.integers(0, 2, n).astype(np.int32)
+    y = rng.random(n) < 0.25
+    score = expit(rng.normal(0, 1, n) + 1.5 * y - 1.2 + 0.15 * race * y)
+    attrs = (
+        Attribute("race", race, tuple("ABCDE")),
+        Attribute("sex", sex, ("F", "M")),
+    )
+    inp = EvaluationInput(y, score, None, "probability", attrs, Provenance("f", "0" * 64, n, n))
+    for method, sm in (("holm", "holm"), ("bh", "fdr_bh")):
+        spec = EvaluationSpec(
+            bootstrap=200, threshold=0.3, intersections=(("race", "sex"),), multiplicity=method
+        )
+        data = evaluate(inp, spec).to_json()
+        dis = data["disparities"]
+        for fam in {family_of(d["metric"]) for d in dis} - {"prevalence"}:
+            members = [d for d in dis if d["metric"] == fam and d["p_value"] is not None]
+            expected = multipletests([d["p_value"] for d in members], method=sm)[1]
+            assert [d["p_adjusted"] for d in members] == pytest.approx(list(expected), rel=1e-12)
+            # every group of every attribute and intersection is in the family
+            assert len(members) == 4 + 1 + 9
+        alpha = 0.05
+        for d in dis:
+            assert d["flagged_adjusted"] == bool(
+                d["flagged"] and d["p_adjusted"] is not None and d["p_adjusted"] < alpha
+            )
+            if d["metric"] in MIRRORS:
+                twin = next(
+                    x
+                    for x in dis
+                    if x["metric"] == MIRRORS[d["metric"]]
+                    and (x["attribute"], x["group"]) == (d["attribute"], d["group"])
+                )
+                assert d["p_adjusted"] == pytest.approx(twin["p_adjusted"], rel=1e-9)
+        assert data["spec"]["multiplicity"] == method
+        assert "mirror" in data["methods"]["disparity_multiplicity"]
+        assert any(n.startswith("multiplicity:") and "metric family" in n for n in data["notes"])
+
+
+def test_tolerance_spec_parsing_validation_and_round_trip() -> None:
+    assert MetricTolerance.parse("ratio:0.8,1.25") == MetricTolerance("ratio", 0.8, 1.25)
+    assert MetricTolerance.parse(" diff:0.05 ") == MetricTolerance("diff", limit=0.05)
+    for bad in ("0.05", "ratio:0.8", "diff:x", "band:1,2"):
+        with pytest.raises(EvaluationError, match="ratio:LOW,HIGH"):
+            MetricTolerance.parse(bad)
+    with pytest.raises(EvaluationError, match="not meaningful for calibration_slope"):
+        EvaluationSpec(tolerances={"calibration_slope": MetricTolerance("ratio", 0.8, 1.25)})
+    with pytest.raises(EvaluationError, match="0 < low <= 1 <= high"):
+        EvaluationSpec(tolerances={"fpr": MetricTolerance("ratio", 1.1, 1.25)})
+    with pytest.raises(EvaluationError, match="Unknown metric 'sensitivity'"):
+        EvaluationSpec(tolerances={"sensitivity": MetricTolerance("diff", limit=0.1)})
+    with pytest.raises(EvaluationError, match="never flagged"):
+        EvaluationSpec(tolerances={"prevalence": MetricTolerance("diff", limit=0.1)})
+    with pytest.raises(EvaluationError, match="holm or bh"):
+        EvaluationSpec(multiplicity="bonferroni")  # type: ignore[arg-type]
+    spec = EvaluationSpec(
+        tolerances={
+            "fpr": MetricTolerance("ratio", 0.9, 1.1),
+            "auroc": MetricTolerance("diff", limit=0.02),
+        },
+        multiplicity="bh",
+    )
+    again = EvaluationSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    assert again == spec
+    assert again.tolerance_for("fpr").to_text() == "ratio:0.9,1.1"
+    assert again.tolerance_for("tnr") == DEFAULT_TOLERANCES["tnr"]
+    # a stored spec from before per-metric tolerances keeps its ratio band on ratio metrics
+    legacy = EvaluationSpec.from_json({"tolerance": {"ratio_low": 0.5, "ratio_high": 2}})
+    assert legacy.tolerance_for("tpr") == MetricTolerance("ratio", 0.5, 2.0)
+    assert legacy.tolerance_for("auroc") == DEFAULT_TOLERANCES["auroc"]
+
+
+def test_every_flagged_metric_has_a_documented_default() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    for metric, tol in DEFAULT_TOLERANCES.items():
+        assert f"`{metric}={tol.to_text()}`" in readme, metric
+
+
+def _null_inputs(rng: np.random.Generator, k: int, n: int, prevalence: float) -> EvaluationInput:
+    """k groups with the same model and the same outcome rate; event counts are random."""
+    g = np.repeat(np.arange(k), n).astype(np.int32)
+    y = rng.random(k * n) < prevalence
+    score = expit(rng.normal(0, 1.3, k * n) + 1.4 * y - 1.0)  # skewed, partly over-confident
+    labels = tuple(f"g{i}" for i in range(k))
+    return EvaluationInput(
+        y,
+        score,
+        None,
+        "probability",
+        (Attribute("g", g, labels),),
+        Provenance("f", "0" * 64, k * n, k * n),
+    )
+
+
+ZERO_TOLERANCE = {
+    m: MetricTolerance("ratio", 1.0, 1.0)
+    if t.kind == "ratio"
+    else MetricTolerance("diff", limit=0.0)
+    for m, t in DEFAULT_TOLERANCES.items()
+}
+ANALYTIC_FAMILIES = ("auroc", "tpr", "fpr", "ppv", "npv", "selection_rate", "accuracy")
+
+
+@pytest.mark.slow
+def test_null_data_flag_rate_per_metric_family_after_adjustment() -> None:
+    """No true gap, tolerances at 0 (so a flag is purely the statistical decision): the share of
+    data sets with any adjusted flag in a family is <= 6 %, while the unadjusted share is well
+    above the nominal 5 % (so the check can fail)."""
+    rng = np.random.default_rng(20240917)
+    reps = 300
+    raw = dict.fromkeys(ANALYTIC_FAMILIES, 0)
+    adj = dict.fromkeys(ANALYTIC_FAMILIES, 0)
+    for r in range(reps):
+        inp = _null_inputs(rng, k=4, n=250, prevalence=0.3)
+        res = evaluate(
+            inp, EvaluationSpec(bootstrap=0, threshold=0.3, seed=r, tolerances=ZERO_TOLERANCE)
+        )
+        for fam in ANALYTIC_FAMILIES:
+            members = [d for d in res.disparities if family_of(d.metric) == fam]
+            raw[fam] += any(d.flagged for d in members)
+            adj[fam] += any(d.flagged_adjusted for d in members)
+    rates = {f: (raw[f] / reps, adj[f] / reps) for f in ANALYTIC_FAMILIES}
+    print("null flag rates (unadjusted, Holm):", rates)
+    for fam, (unadjusted, adjusted) in rates.items():
+        assert adjusted <= 0.06, (fam, rates)
+        assert unadjusted >= 0.075 and unadjusted > adjusted, (fam, rates)
+
+
+def test_cli_tolerance_and_multiplicity_options(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    import main
+
+    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
+    inp = _classes()
+    path = tmp_path / "v.csv"
+    pd.DataFrame(
+        {
+            "y": inp.y_true.astype(int),
+            "pred": inp.y_pred.astype(int),
+            "g": np.where(inp.attributes[0].codes, "b", "a"),
+        }
+    ).to_csv(path, index=False)
+    base = ["evaluate", str(path), "--label", "y", "--prediction", "pred", "--group", "g",
+            "--reference", "g=a", "--bootstrap", "0"]  # fmt: skip
+    out_json = tmp_path / "r.json"
+    code = main.main([*base, "--tolerance", "TNR=diff:0.2", "--tolerance", "fpr=ratio:0.2,5",
+                      "--multiplicity", "bh", "--json", str(out_json)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out_json.read_text())
+    assert data["spec"]["tolerances"] == {
+        "tnr": {"kind": "diff", "limit": 0.2},
+        "fpr": {"kind": "ratio", "low": 0.2, "high": 5.0},
+    }
+    assert data["spec"]["multiplicity"] == "bh"
+    flagged = {d["metric"] for d in data["disparities"] if d["flagged_adjusted"]}
+    assert "fpr" not in flagged and "tnr" not in flagged and "fnr" not in flagged
+    code = main.main([*base])
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "g: b vs a, tnr" in x)
+    assert "tolerance |difference| > 0.05" in line and "adjusted p" in line
+    assert "holm-adjusted within each metric family" in out
+    for bad, msg in (
+        ("auroc", "takes COL=VALUE"),
+        ("sensitivity=diff:0.1", "'sensitivity' is not a flagged metric"),
+        ("auroc=0.05", "ratio:LOW,HIGH"),
+        ("calibration_slope=ratio:0.8,1.25", "not meaningful"),
+    ):
+        assert main.main([*base, "--tolerance", bad]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
