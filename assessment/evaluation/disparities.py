@@ -732,16 +732,15 @@ def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Dis
         p = np.array(
             [np.nan if disparities[i].p_value is None else disparities[i].p_value for i in idx]
         )
-        q = adjust(p, spec.multiplicity)
-        for i, v in zip(idx, q, strict=True):
+        for i, v in zip(idx, adjust(p, spec.multiplicity), strict=True):
             adjusted[(disparities[i].attribute, disparities[i].group, fam)] = clean(v)
     out = []
     for d in disparities:
-        q = adjusted.get((d.attribute, d.group, family_of(d.metric)))
+        q_adj = adjusted.get((d.attribute, d.group, family_of(d.metric)))
         if d.metric in MIRRORS and d.p_value is None:
-            q = None
-        flag = bool(d.flagged and q is not None and q < alpha)
-        out.append(replace(d, p_adjusted=q, flagged_adjusted=flag))
+            q_adj = None
+        flag = bool(d.flagged and q_adj is not None and q_adj < alpha)
+        out.append(replace(d, p_adjusted=q_adj, flagged_adjusted=flag))
     return out
 
 

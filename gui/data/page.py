@@ -379,8 +379,7 @@ class ValidationDataPage(QWidget):
 
         out: dict[str, Any] = {}
         for row in range(self.tolerance_table.rowCount()):
-            metric = self.tolerance_table.item(row, 0).text()
-            text = self.tolerance_table.item(row, 1).text()
+            metric, text = (self._tolerance_item(row, col).text() for col in (0, 1))
             try:
                 tol = MetricTolerance.parse(text)
                 tol.check(metric)
@@ -397,7 +396,12 @@ class ValidationDataPage(QWidget):
         for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
             if isinstance(stored.get(metric), dict):
                 tol = MetricTolerance.from_json(stored[metric])
-            self.tolerance_table.item(row, 1).setText(tol.to_text())
+            self._tolerance_item(row, 1).setText(tol.to_text())
+
+    def _tolerance_item(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.tolerance_table.item(row, column)
+        assert item is not None  # every cell is filled when the table is built
+        return item
 
     # ------------------------------------------------------------------ page protocol
     def is_complete(self) -> bool:
