@@ -81,6 +81,9 @@ class Settings:
         "reviewer_email": "",
         "default_instrument": "probast-2019",
         "open_demo_at_start": True,
+        # Raised read limits (assessment.evaluation.limits.ReadLimits), set when the reviewer
+        # agrees to read a file that was over one; empty = the defaults.
+        "read_limits": {},
     }
 
     def __init__(self, path: Path) -> None:

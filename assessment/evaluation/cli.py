@@ -182,10 +182,58 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--sheet", metavar="NAME", help="worksheet of an XLSX file (default: first)")
     p.add_argument("--encoding", metavar="ENC", help="text encoding (default: detected)")
     p.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: detected)")
+    _limit_args(p)
     p.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="write a flat group x metric table as CSV")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
+
+
+_LIMIT_HELP = {
+    "max_file_mb": ("MB", "size of the data file"),
+    "max_cells": ("N", "rows x columns"),
+    "max_columns": ("N", "columns"),
+    "max_cell_kb": ("KB", "text of one cell"),
+    "max_unpacked_mb": ("MB", "decompressed XLSX parts / uncompressed Parquet data"),
+    "max_ratio": ("R", "compression ratio of one XLSX part (zip bombs reach ~1000)"),
+}
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    """One option per read limit (assessment.evaluation.limits), each naming its default."""
+    from assessment.evaluation.limits import DEFAULT_LIMITS, LIMIT_OPTIONS
+
+    g = p.add_argument_group(
+        "limits on the data file",
+        "checked before the file is parsed, so a hostile file is refused in seconds; raise "
+        "one when a genuine file is refused",
+    )
+    for key, option in LIMIT_OPTIONS.items():
+        metavar, what = _LIMIT_HELP[key]
+        default = getattr(DEFAULT_LIMITS, key)
+        shown = f"{default:,}" if isinstance(default, int) else f"{default:g}"
+        g.add_argument(option, dest=key, type=_positive, default=default, metavar=metavar,
+                       help=f"at most this {what} (default {shown})")
+
+
+def limits_from_args(args: argparse.Namespace) -> Any:
+    from assessment.evaluation.limits import LIMIT_OPTIONS, ReadLimits
+
+    values = {k: getattr(args, k) for k in LIMIT_OPTIONS if hasattr(args, k)}
+    for k in ("max_cells", "max_columns"):
+        if k in values:
+            values[k] = int(values[k])
+    return ReadLimits(**values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
         sheet=args.sheet,
         encoding=args.encoding,
         delimiter=_delimiter(args.delimiter),
+        limits=limits_from_args(args),
     )
     inputs = prepare_input(table, mapping)
     spec = spec_from_args(args, mapping, inputs)

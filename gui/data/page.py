@@ -475,6 +475,7 @@ class ValidationDataPage(QWidget):
         target = Path(path)
         pending = self.state.pending_config
         self.state.auto_reopen = False  # the reviewer's own choice wins over the stored file
+        limits = self.read_limits()
 
         def work(progress: Any, cancelled: Any) -> _Loaded:
             from assessment.errors import Cancelled
@@ -487,8 +488,8 @@ class ValidationDataPage(QWidget):
 
             sheets: list[str] = []
             if target.suffix.lower() == ".xlsx":
-                sheets = list_sheets(target)
-            table = read_table(target, sheet=sheet)
+                sheets = list_sheets(target, limits)
+            table = read_table(target, sheet=sheet, limits=limits)
             if cancelled():
                 raise Cancelled()
             progress(0.6)
@@ -501,7 +502,38 @@ class ValidationDataPage(QWidget):
             return _Loaded(target, table, sheets, mapping, values)
 
         self.status.setText(f"Reading {target.name}…")
-        self._start_job("load", work, self._loaded)
+        self._start_job("load", work, self._loaded,
+                        on_failed=lambda exc: self._offer_raised_limit(exc, path, sheet))
+
+    def read_limits(self) -> Any:
+        """The read limits (assessment.evaluation.limits), as stored in the settings."""
+        from assessment.evaluation.limits import ReadLimits
+
+        settings = getattr(self.ctx, "settings", None)
+        return ReadLimits.from_json(settings.get("read_limits") if settings else None)
+
+    def _offer_raised_limit(self, exc: BaseException, path: str, sheet: str | None) -> bool:
+        """A file over a read limit: say which, and offer to raise it and read again.
+
+        Returns True when the reviewer chose (the error needs no second dialog)."""
+        from assessment.evaluation.limits import LimitError
+
+        if not isinstance(exc, LimitError):
+            return False
+        limits = self.read_limits()
+        current = getattr(limits, exc.limit)
+        raised = limits.raised(exc.limit, exc.needed if exc.needed else current * 4)
+        question = (f"{exc.message}\n\nRaise this limit to {getattr(raised, exc.limit):,g} "
+                    "and read the file again? A very large file can take minutes and "
+                    "gigabytes of memory.")
+        if not self.ctx.ask_yes_no("Data file over a limit", question):
+            self.status.setText("The file was not read: " + exc.message)
+            return True
+        settings = getattr(self.ctx, "settings", None)
+        if settings is not None:
+            settings.set("read_limits", raised.to_json())
+        self.load_file(path, sheet)
+        return True
 
     def _sheet_chosen(self) -> None:
         if self.path is not None and self.table is not None:
@@ -948,8 +980,10 @@ class ValidationDataPage(QWidget):
             self.tasks.cancel(WORK)
             self.status.setText("Cancelling…")
 
-    def _start_job(self, kind: str, fn: Any, on_done: Any) -> None:
-        """Run a long step ("load" or "evaluate") in the work lane (a new one cancels the old)."""
+    def _start_job(self, kind: str, fn: Any, on_done: Any, on_failed: Any = None) -> None:
+        """Run a long step ("load" or "evaluate") in the work lane (a new one cancels the old).
+
+        ``on_failed(exc)`` may handle an error itself (returning True) instead of the dialog."""
 
         def done(out: Any) -> None:
             try:
@@ -964,7 +998,8 @@ class ValidationDataPage(QWidget):
                 self.evaluation_failed.emit(exc)
             elif kind == "load":
                 self.status.setText("The file could not be read.")
-            self.ctx.show_error(exc)
+            if on_failed is None or not on_failed(exc):
+                self.ctx.show_error(exc)
             self._after_job()
 
         def cancelled() -> None:
@@ -1110,7 +1145,7 @@ class ValidationDataPage(QWidget):
             return
 
         def work(progress: Any, cancelled: Any) -> tuple[Path | None, list[tuple[Path, str]]]:
-            from assessment.errors import Cancelled
+            from assessment.errors import Cancelled, DataError
 
             differing: list[tuple[Path, str]] = []
             for candidate in candidates:
@@ -1118,7 +1153,7 @@ class ValidationDataPage(QWidget):
                     raise Cancelled()
                 try:
                     digest = file_sha256(candidate)
-                except OSError:  # unreadable: try the next place
+                except (OSError, DataError):  # unreadable or refused: try the next place
                     continue
                 if digest == expected:
                     return candidate, differing
@@ -1205,15 +1240,12 @@ def plain_tooltip(text: str) -> str:
     return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
 
 
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, streamed (the same digest read_table records)."""
-    import hashlib
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a data file's bytes, through read_table's checks (a regular file within
+    the size limit: a stored path that now names a FIFO or /dev/zero cannot hang the page)."""
+    from assessment.evaluation.io import file_sha256 as guarded
 
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    return guarded(path)
 
 
 MAX_CHOICES = 200

@@ -391,3 +391,41 @@ def test_flag_tolerances_and_multiplicity_go_into_the_spec_and_come_back(
     page.run_evaluation()  # refused before any work starts, with one message
     assert not page.running
     assert errors_shown and "calibration_slope" in errors_shown[-1]
+
+
+def test_a_file_over_a_read_limit_can_be_read_after_raising_it(qtbot, ctx, page, tmp_path,
+                                                                 dialogs):
+    """The GUI's import goes through the guarded reader: over a limit, the reviewer is asked;
+    "No" reads nothing, "Yes" stores the raised limit in the settings and reads the file."""
+    path = tmp_path / "many.csv"
+    make_frame(600).to_csv(path, index=False)
+    ctx.settings.set("read_limits", {"max_cells": 1000})
+    dialogs.reply("ask_yes_no", False)
+    page.load_file(str(path))
+    qtbot.waitUntil(lambda: page.status.text().startswith("The file was not read"),
+                    timeout=20000)
+    assert "over the limit of 1,000 cells" in page.status.text() and page.table is None
+    dialogs.reply("ask_yes_no", True)
+    with qtbot.waitSignal(page.table_loaded, timeout=20000):
+        page.load_file(str(path))
+    assert page.table.rows_read == 600
+    assert ctx.settings.get("read_limits")["max_cells"] >= 3000
+
+
+def test_a_fifo_or_device_path_is_refused_at_once(qtbot, page, tmp_path, errors_shown):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    page.load_file(str(fifo))
+    qtbot.waitUntil(lambda: bool(errors_shown), timeout=20000)
+    assert "named pipe (FIFO)" in errors_shown[0]
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    page.load_file(str(zero))
+    qtbot.waitUntil(lambda: len(errors_shown) > 1, timeout=20000)
+    assert "is a device" in errors_shown[1]
+    from assessment.errors import DataError
+
+    with pytest.raises(DataError, match="named pipe"):  # the stored-file check: same reader
+        file_sha256(fifo)

@@ -98,6 +98,31 @@ def test_damaged_file_gives_one_clear_message_and_keeps_the_work(qtbot, tmp_path
     assert window.ctx.doc.notes == "typed by the reviewer"
 
 
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda t: t.replace('"performance_types": []', '"performance_types": [7]', 1),
+         "$.performance_types[0]: expected text, got 7"),
+        (lambda t: t.replace('"notes": "', '"notes": "\\ud800', 1), "lone UTF-16 surrogate"),
+        (lambda t: t.replace('"notes": "', '"notes": ' + "[" * 50_000 + '"', 1),
+         "nested too deeply"),
+        (lambda t: t.replace('"schema": "probity-evaluation/1"', '"schema": 5', 1),
+         "$.evaluation.result.schema: this result has schema 5"),
+    ],
+)
+def test_damage_classes_in_the_open_path_are_one_line(qtbot, tmp_path, dialogs, damage,
+                                                      expected):
+    window = open_window(qtbot, answered_doc())
+    text = demo_path().read_text(encoding="utf-8")
+    damaged = damage(text)
+    assert damaged != text
+    broken = tmp_path / "damaged.probity"
+    broken.write_text(damaged, encoding="utf-8")
+    assert not window.load_file(broken)
+    assert len(dialogs.messages) == 1
+    assert expected in dialogs.messages[0] and "\n" not in dialogs.messages[0].strip()
+
+
 @pytest.mark.parametrize("via", ["open", "drop"])
 def test_damaged_file_is_refused_before_the_unsaved_question(qtbot, tmp_path, dialogs, via):
     """A damaged file never costs the open document its recovery copy: no Save/Discard

@@ -1,0 +1,103 @@
+"""Limits on what Probity reads from a data file (issue 8 §2), and the error naming them.
+
+Kept apart from :mod:`assessment.evaluation.io` so the ``evaluate`` command can declare its
+options without importing pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from assessment.errors import DataError
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a data file Probity reads before refusing it (checked *before* reading).
+
+    The defaults hold any realistic validation data set (a million rows of twenty columns)
+    while a hostile file (a zip bomb, a Parquet file whose metadata promises billions of
+    values, a 100 MB cell) is refused in well under a second and a gigabyte. Each refusal is a
+    :class:`LimitError` naming the limit and the option that raises it; ``evaluate`` has an
+    option per limit and the GUI offers to raise the limit and read again.
+    """
+
+    max_file_mb: float = 1024.0  #: size of the file on disk
+    max_cells: int = 20_000_000  #: rows x columns
+    max_columns: int = 2_000  #: columns
+    max_cell_kb: float = 1024.0  #: text of one cell (CSV field, XLSX or Parquet string)
+    max_unpacked_mb: float = 512.0  #: decompressed XLSX parts / uncompressed Parquet data
+    max_ratio: float = 100.0  #: compression ratio of one XLSX part (zip bombs: ~1000)
+
+    @property
+    def file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def cell_bytes(self) -> int:
+        return int(self.max_cell_kb * 1024)
+
+    @property
+    def unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
+
+    def to_json(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: Any) -> ReadLimits:
+        """Limits from settings; unknown keys and values that are not positive numbers are
+        ignored (the default stays)."""
+        if not isinstance(d, dict):
+            return cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            v = d.get(f.name)
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                if v > 0:
+                    values[f.name] = int(v) if f.type in ("int", int) else float(v)
+        return cls(**values)
+
+    def raised(self, limit: str, needed: float) -> ReadLimits:
+        """A copy with ``limit`` raised to at least ``needed`` (with 25% headroom)."""
+        current = getattr(self, limit)
+        value = max(current, needed * 1.25)
+        if isinstance(current, int):
+            value = int(math.ceil(value))
+        return replace(self, **{limit: value})
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+#: The ``evaluate`` option of each limit (messages name it).
+LIMIT_OPTIONS: dict[str, str] = {
+    "max_file_mb": "--max-file-mb",
+    "max_cells": "--max-cells",
+    "max_columns": "--max-columns",
+    "max_cell_kb": "--max-cell-kb",
+    "max_unpacked_mb": "--max-unpacked-mb",
+    "max_ratio": "--max-ratio",
+}
+
+
+class LimitError(DataError):
+    """A data file over one of the :class:`ReadLimits`; ``limit`` names it, ``needed`` is the
+    value that would let this file through when it is known (None otherwise)."""
+
+    def __init__(self, message: str, limit: str, needed: float | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.needed = needed
+
+
+def over_limit(
+    name: str, what: str, value: str, limit: str, key: str, needed: float | None
+) -> LimitError:
+    return LimitError(
+        f"{name}: {what} {value}, over the limit of {limit}; if the file is genuine, raise it "
+        f"with {LIMIT_OPTIONS[key]} (in the app: Raise limit and read again).",
+        key,
+        needed,
+    )
