@@ -18,6 +18,7 @@ from typing import Any
 from assessment.document import Assessment, now_iso
 from assessment.errors import DocumentError
 from assessment.fileio import atomic_write, read_regular_bytes
+from assessment.locks import DiskState, Liveness, Owner, owner_state
 
 SUFFIX = ".probity"
 RECOVERY_SUFFIX = ".recovery.json"
@@ -34,9 +35,12 @@ def atomic_write_bytes(
     atomic_write(path, payload, private=private, error=DocumentError)
 
 
-def save(doc: Assessment, path: str | os.PathLike[str]) -> None:
-    atomic_write(path, dumps(doc), error=DocumentError)
+def save(doc: Assessment, path: str | os.PathLike[str]) -> bytes:
+    """Write ``doc`` to ``path`` atomically; returns the bytes written (for their SHA-256)."""
+    payload = dumps(doc)
+    atomic_write(path, payload, error=DocumentError)
     doc.dirty = False
+    return payload
 
 
 #: Largest .probity (or recovery) file read: far above any real assessment (the demo with its
@@ -120,6 +124,10 @@ def loads(payload: bytes, *, source: str = "the embedded assessment") -> Assessm
 
 
 # ---------------------------------------------------------------------- recovery
+# One snapshot per running instance and document: ``INSTANCE.DOCUMENT-ID.recovery.json``, naming
+# its writer (pid, host, process start time: assessment.locks.Owner) so that a snapshot is offered
+# back only when its writer is no longer running, and never deleted while it is. Files of older
+# versions (``DOCUMENT-ID.recovery.json``, no owner) are offered as abandoned.
 @dataclass(frozen=True)
 class Recovery:
     """An unsaved-edits snapshot found at start-up."""
@@ -128,18 +136,29 @@ class Recovery:
     original: str | None  # the .probity file it belongs to, None for a never-saved document
     saved: str  # when the snapshot was written
     title: str
+    owner: Owner | None = None  # the instance that wrote it (None: an older version's file)
+    base: DiskState | None = None  # the original file as the writer last read or saved it
 
 
-def recovery_file_for(doc: Assessment, folder: Path) -> Path:
-    return folder / f"{doc.id}{RECOVERY_SUFFIX}"
+def recovery_file_for(doc: Assessment, folder: Path, owner: Owner) -> Path:
+    return folder / f"{owner.instance}.{doc.id}{RECOVERY_SUFFIX}"
 
 
-def write_recovery(doc: Assessment, folder: Path, original: str | os.PathLike[str] | None) -> Path:
-    target = recovery_file_for(doc, folder)
+def write_recovery(
+    doc: Assessment,
+    folder: Path,
+    original: str | os.PathLike[str] | None,
+    *,
+    owner: Owner,
+    base: DiskState | None = None,
+) -> Path:
+    target = recovery_file_for(doc, folder, owner)
     payload = {
         "format": "probity-recovery",
         "original": str(original) if original else None,
         "saved": now_iso(),
+        "owner": owner.to_json(),
+        "base": base.to_json() if base is not None else None,
         "document": doc.to_json(),
     }
     atomic_write(
@@ -151,24 +170,37 @@ def write_recovery(doc: Assessment, folder: Path, original: str | os.PathLike[st
     return target
 
 
-def list_recoveries(folder: Path) -> list[Recovery]:
+def _read_recovery(path: Path) -> Recovery | None:
+    try:
+        data = _recovery_data(read_json_file(path, what="recovery"), path)
+        title = Assessment.from_json(data["document"], source=str(path)).title
+    except DocumentError:
+        return None  # an unreadable snapshot is not offered (and never deleted silently)
+    original = data.get("original")
+    return Recovery(
+        path=path,
+        original=original if isinstance(original, str) else None,
+        saved=str(data.get("saved", "")),
+        title=title,
+        owner=Owner.from_json(data.get("owner")),
+        base=DiskState.from_json(data.get("base")),
+    )
+
+
+def recovery_abandoned(recovery: Recovery) -> bool:
+    """Whether the instance that wrote ``recovery`` has certainly stopped (or is too old to say)."""
+    return recovery.owner is None or owner_state(recovery.owner) is Liveness.DEAD
+
+
+def list_recoveries(folder: Path, *, include_running: bool = False) -> list[Recovery]:
+    """Snapshots whose writer is no longer running (all of them with ``include_running``)."""
     found: list[Recovery] = []
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob(f"*{RECOVERY_SUFFIX}")):
-        try:
-            data = _recovery_data(read_json_file(path, what="recovery"), path)
-            title = Assessment.from_json(data["document"], source=str(path)).title
-        except DocumentError:
-            continue  # an unreadable snapshot is not offered (and never deleted silently)
-        found.append(
-            Recovery(
-                path=path,
-                original=data.get("original"),
-                saved=str(data.get("saved", "")),
-                title=title,
-            )
-        )
+        recovery = _read_recovery(path)
+        if recovery is not None and (include_running or recovery_abandoned(recovery)):
+            found.append(recovery)
     return found
 
 
@@ -188,5 +220,16 @@ def _recovery_data(data: Any, path: Path) -> dict[str, Any]:
 
 
 def discard_recovery(path: Path) -> None:
+    """Remove this instance's own snapshot."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def discard_abandoned_recovery(recovery: Recovery) -> bool:
+    """Remove another instance's snapshot, re-checking first that its writer is not running
+    (it may have been started again since the snapshot was listed). True if removed."""
+    current = _read_recovery(recovery.path)
+    if current is None or not recovery_abandoned(current):
+        return False
+    discard_recovery(recovery.path)
+    return True

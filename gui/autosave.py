@@ -4,8 +4,12 @@ Every document change restarts a single-shot timer; when the reviewer pauses, a 
 document's data is taken on the UI thread and written (atomically, by :mod:`assessment.storage`)
 to a recovery file in the config folder by a short-lived Python thread, so serialising and
 fsyncing a large document (the demo's evaluation snapshot is ~1 MB) never stalls the window.
-Saving, discarding or closing cleanly removes the file, so a recovery file that exists at
-start-up means the previous session ended without saving — a crash, a kill or a power cut.
+Saving, discarding or closing cleanly removes the file, so a recovery file whose writer is no
+longer running means that session ended without saving — a crash, a kill or a power cut.
+
+Each window writes its own file (its instance id in the name, its pid, host and process start
+time inside: :mod:`assessment.locks`), so two windows on one document never overwrite each
+other's snapshot, and a snapshot is offered back only once its window has stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
-from assessment import storage
+from assessment import locks, storage
 from assessment.document import Assessment
 from assessment.errors import ProbityError
 from gui.context import AppContext
@@ -82,15 +86,21 @@ class Autosave(QObject):
         self.flush()  # one writer at a time; the previous one is nearly always done
         snapshot = Assessment(self.ctx.doc.to_json())  # a deep copy: edits may go on meanwhile
         folder, original = self.ctx.paths.recovery_dir, self.ctx.path
-        self._thread = threading.Thread(target=self._write, args=(snapshot, folder, original),
+        opened = self.ctx.open_file
+        base = opened.disk if opened is not None else None
+        self._thread = threading.Thread(target=self._write,
+                                        args=(snapshot, folder, original, base,
+                                              self.ctx.instance.owner),
                                         name="probity-autosave")
         self._thread.start()
         self._poll.start()
 
-    def _write(self, snapshot: Assessment, folder: Path, original: Path | None) -> None:
+    def _write(self, snapshot: Assessment, folder: Path, original: Path | None,
+               base: locks.DiskState | None, owner: locks.Owner) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            self._outcome = storage.write_recovery(snapshot, folder, original)
+            self._outcome = storage.write_recovery(snapshot, folder, original,
+                                                   owner=owner, base=base)
         except (ProbityError, OSError) as exc:
             self._outcome = exc
 
@@ -125,13 +135,13 @@ class Autosave(QObject):
         self.flush()  # a write still running would otherwise recreate the file
         if self.ctx.has_document:
             with contextlib.suppress(OSError):
-                storage.discard_recovery(
-                    storage.recovery_file_for(self.ctx.doc, self.ctx.paths.recovery_dir)
-                )
+                storage.discard_recovery(storage.recovery_file_for(
+                    self.ctx.doc, self.ctx.paths.recovery_dir, self.ctx.instance.owner))
         self._written = None
 
 
 def pending_recoveries(ctx: AppContext) -> list[storage.Recovery]:
-    """Snapshots left by a session that did not end cleanly (newest first)."""
+    """Snapshots left by sessions that did not end cleanly and no longer run (newest first);
+    those of running windows, here or in another process, are not offered."""
     found = storage.list_recoveries(ctx.paths.recovery_dir)
     return sorted(found, key=lambda r: r.saved, reverse=True)

@@ -7,6 +7,9 @@ One object, created by the main window, holds what pages share:
   and every page's state for it; ``document_replaced`` (pages reset) then ``document_shown``
   (the window refreshes) fire when New/Open/Recover swaps it, ``changed(path)`` relays every
   document listener call (answer set, undo, redo, ...), ``modified_changed(bool)`` the saved state;
+* this window's identity for other windows and processes (``ctx.instance``, its lock files and
+  recovery snapshots) and the state of the file it has open (``ctx.open_file``: lock, disk state
+  last read or written, read-only), both from the Qt-free :mod:`assessment.locks`;
 * the error funnel (``show_error``) and the modal ``ask_*`` helpers (thin wrappers over
   :mod:`gui.errors`, which tests replace);
 * the config paths and settings (:mod:`gui.paths`);
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtWidgets import QWidget
 
+from assessment import locks
 from gui import errors
 from gui.document_session import DocumentSession
 from gui.paths import Paths, Settings
@@ -62,6 +66,10 @@ class AppContext(QObject):
         self.save_document: Callable[[], bool] | None = None
         self._runners: dict[int, TaskRunner] = {}
         self._busy_runners: set[int] = set()
+        # This window as other windows and processes see it (lock files, recovery snapshots),
+        # and the file it has open: its lock, the disk state last read or written, read-only.
+        self.instance = locks.Instance(reviewer=str(self.settings.get("reviewer_name")))
+        self.open_file: locks.OpenFile | None = None
 
     # --- the document (owned by the session) ---------------------------------------------------
 
@@ -142,6 +150,10 @@ class AppContext(QObject):
 
     def ask_passphrase(self, title: str, label: str) -> str | None:
         return errors.ask_passphrase(self.window, title, label)
+
+    def ask_choice(self, title: str, text: str, choices: list[str],
+                   default: int = 0) -> str | None:
+        return errors.ask_choice(self.window, title, text, choices, default)
 
     def ask_item(self, title: str, label: str, items: list[str], current: int = 0) -> str | None:
         return errors.ask_item(self.window, title, label, items, current)

@@ -139,6 +139,34 @@ def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> Ch
     return Choice.CANCEL
 
 
+def ask_choice(
+    parent: QWidget | None, title: str, text: str, choices: list[str], default: int = 0
+) -> str | None:
+    """Ask which of ``choices`` (button labels, in order) to take; None if the dialog was
+    closed without choosing. The last choice is the one Escape picks."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent
+    )
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    buttons = []
+    for i, label in enumerate(choices):
+        role = (
+            QMessageBox.ButtonRole.RejectRole
+            if i == len(choices) - 1
+            else QMessageBox.ButtonRole.AcceptRole
+        )
+        buttons.append(box.addButton(label, role))
+    if buttons:
+        box.setDefaultButton(buttons[min(max(default, 0), len(buttons) - 1)])
+        box.setEscapeButton(buttons[-1])
+    run_modal(box)
+    clicked = box.clickedButton()
+    for label, button in zip(choices, buttons, strict=True):
+        if clicked is button:
+            return label
+    return None
+
+
 def ask_open_path(
     parent: QWidget | None, title: str, filters: str, directory: str = ""
 ) -> Path | None:

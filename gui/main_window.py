@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assessment import storage
+from assessment import locks, storage
 from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES, data_file_filter
 from assessment.document import Assessment, Reviewer
 from assessment.errors import DocumentError, ProbityError
-from gui import errors
+from gui import errors, file_guard
 from gui.autosave import Autosave, pending_recoveries
 from gui.context import AppContext
 from gui.steps import VERIFY_DIALOG, Step, StepPage, load_symbol, page_factory, steps_for
@@ -375,27 +375,45 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
 
     # ------------------------------------------------------------------ documents
-    def set_document(self, doc: Assessment, path: Path | None) -> None:
-        """Show ``doc`` (already loaded or created by the caller)."""
+    def set_document(self, doc: Assessment, path: Path | None,
+                     opened: locks.OpenFile | None = None) -> None:
+        """Show ``doc`` (already loaded or created by the caller). ``opened``: its file's lock
+        and disk state; without it a file is tracked from its current disk state, unlocked."""
+        if path is not None and opened is None:
+            opened = locks.OpenFile(path, disk=locks.disk_state(path))
+        self._set_open_file(opened)
         self.ctx.set_document(doc, path)
+
+    def _set_open_file(self, opened: locks.OpenFile | None) -> None:
+        previous, self.ctx.open_file = self.ctx.open_file, opened
+        if previous is not None:
+            previous.release(keep=opened)
 
     def load_file(self, path: Path) -> bool:
         """Open ``path`` (.probity) or hand a data file to the validation data page."""
         if path.suffix.lower() in DATA_SUFFIXES:
             return self.open_data_file(path)
         try:  # read first: a damaged file must not cost the open document its recovery copy
-            doc = storage.load(path)
+            doc, disk = locks.load_tracked(path, storage.load)
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return False
+        opened = file_guard.claim(self.ctx, path.resolve())  # someone else has it open?
+        if opened is None:
+            return False
+        opened.disk = disk
         if not self.confirm_discard("opening another assessment"):
+            opened.release(keep=self.ctx.open_file)
             return False
         self.autosave.discard()
-        if self.offer_recovery(only=path):  # a crash left edits of this file: offer them first,
-            return True  # before its next autosave would overwrite them
-        self.ctx.set_document(doc, path.resolve())
+        # A crash left edits of this file: offer them first, before its next autosave would
+        # overwrite them.
+        if self.offer_recovery(only=path, opened=opened):
+            return True
+        self.set_document(doc, path.resolve(), opened)
         self.ctx.settings.add_recent(path)
-        self.ctx.show_status(f"Opened {path.name}")
+        note = " read-only (Save As keeps your edits)" if opened.read_only else ""
+        self.ctx.show_status(f"Opened {path.name}{note}")
         return True
 
     def open_data_file(self, path: Path) -> bool:
@@ -417,7 +435,7 @@ class MainWindow(QMainWindow):
             self.ctx.show_error(exc)
             return False
         self.autosave.discard()
-        self.ctx.set_document(doc, None)  # never save over the packaged demo
+        self.set_document(doc, None)  # never save over the packaged demo
         self.ctx.show_status("Demo assessment opened; Save As keeps your own copy", 6000)
         return True
 
@@ -446,7 +464,7 @@ class MainWindow(QMainWindow):
             self.ctx.show_error(exc)
             return False
         self.autosave.discard()
-        self.ctx.set_document(doc, None)
+        self.set_document(doc, None)
         self.go_to("review")
         return True
 
@@ -493,17 +511,63 @@ class MainWindow(QMainWindow):
                 commit()
 
     def _save_to(self, path: Path) -> bool:
+        """Save, unless another window's save would be lost: the file must be as this window
+        last read or wrote it (else Reload / Save as / Overwrite), and a file held by someone
+        else is not saved over without asking."""
         self.commit_pending()
+        current = self.ctx.open_file
+        same = current is not None and _same_file(str(current.path), path)
+        if current is not None and same:
+            if current.read_only:
+                self.ctx.inform("Opened read-only", f"{path.name} was opened read-only because "
+                                "another window has it open. Save your edits as another file.")
+                return self.save_as()
+            change = current.change()
+            if change is not None:
+                choice = file_guard.ask_conflict(self.ctx, change)
+                if choice is file_guard.Conflict.RELOAD:
+                    return self._reload(current)
+                if choice is file_guard.Conflict.SAVE_AS:
+                    return self.save_as()
+                if choice is file_guard.Conflict.CANCEL:
+                    return False
+            target = current
+        else:
+            claimed = file_guard.claim(self.ctx, path.resolve(), saving=True)
+            if claimed is None:
+                return False
+            target = claimed
         try:
-            storage.save(self.ctx.doc, path)
+            payload = storage.save(self.ctx.doc, path)
+            target.disk = locks.written_state(path, payload)
         except ProbityError as exc:
+            if target is not current:
+                target.release()
             self.ctx.show_error(exc)
             return False
+        except OSError as exc:  # the file vanished between the write and the stat
+            target.disk = None
+            self.ctx.show_error(exc)
+        if target is not current:
+            self._set_open_file(target)
         self.ctx.mark_saved(path.resolve())
         self.autosave.discard()
         self.ctx.settings.add_recent(path)
         self.ctx.show_status(f"Saved {path.name}")
         return True
+
+    def _reload(self, opened: locks.OpenFile) -> bool:
+        """Replace this window's edits by the file as it is on disk now (keeps the lock)."""
+        try:
+            doc, disk = locks.load_tracked(opened.path, storage.load)
+        except ProbityError as exc:
+            self.ctx.show_error(exc)
+            return False
+        self.autosave.discard()
+        opened.disk = disk
+        self.set_document(doc, opened.path, opened)
+        self.ctx.show_status(f"Reloaded {opened.path.name} as it is on disk", 6000)
+        return False  # this window's edits were not saved
 
     def confirm_discard(self, doing: str) -> bool:
         """Before losing unsaved edits: Save / Discard / Cancel. True means go ahead."""
@@ -522,11 +586,15 @@ class MainWindow(QMainWindow):
             return True
         return False
 
-    def offer_recovery(self, only: Path | None = None) -> bool:
-        """At start-up: offer the edits a crashed session left behind. True if one was opened.
+    def offer_recovery(self, only: Path | None = None,
+                       opened: locks.OpenFile | None = None) -> bool:
+        """Offer the edits a crashed session left behind. True if one was opened.
 
+        Only snapshots whose window no longer runs are offered (another running window's
+        snapshot is its own), and declining removes one only if its writer is still gone.
         ``only``: offer just the edits of that .probity file (it was named on the command line;
-        opening it without asking would let its next autosave overwrite the crashed edits).
+        opening it without asking would let its next autosave overwrite the crashed edits);
+        ``opened``: that file, already locked by the caller.
         """
         for recovery in pending_recoveries(self.ctx):
             if only is not None and not _same_file(recovery.original, only):
@@ -536,17 +604,34 @@ class MainWindow(QMainWindow):
                     f"({where}) were kept at {_local_time(recovery.saved)}.\n\nRecover them? "
                     "Choosing No deletes the recovered edits.")
             if self.ctx.ask_yes_no("Recover unsaved edits", text, default_yes=True):
-                try:
-                    doc = storage.load_recovery(recovery)
-                except ProbityError as exc:
-                    self.ctx.show_error(exc)
-                    continue
-                original = Path(recovery.original) if recovery.original else None
-                self.ctx.set_document(doc, original)
-                self.ctx.show_status("Recovered unsaved edits; save to keep them", 8000)
-                return True
-            storage.discard_recovery(recovery.path)
+                if self._recover(recovery, opened):
+                    return True
+                continue
+            storage.discard_abandoned_recovery(recovery)
         return False
+
+    def _recover(self, recovery: storage.Recovery, opened: locks.OpenFile | None) -> bool:
+        try:
+            doc = storage.load_recovery(recovery)
+        except ProbityError as exc:
+            self.ctx.show_error(exc)
+            return False
+        original = Path(recovery.original).resolve() if recovery.original else None
+        if original is not None and opened is None:
+            opened = file_guard.claim(self.ctx, original)
+            if opened is None:
+                return False  # kept for later: the reviewer cancelled
+        if opened is not None:
+            # Saving must notice what others wrote since the crashed window read the file.
+            opened.disk = recovery.base or locks.disk_state(opened.path)
+        self.set_document(doc, original, opened)
+        # This window's own snapshot (started by set_document: the document is modified)
+        # replaces the crashed one: once it is written, theirs goes.
+        self.autosave.flush()
+        if self.autosave.recovery_file is not None and self.autosave.recovery_file.is_file():
+            storage.discard_abandoned_recovery(recovery)
+        self.ctx.show_status("Recovered unsaved edits; save to keep them", 8000)
+        return True
 
     # ------------------------------------------------------------------ edit, dialogs
     def undo(self) -> None:
@@ -636,6 +721,9 @@ class MainWindow(QMainWindow):
             self.autosave.flush()
         else:
             self.autosave.discard()
+        # This window stops: its lock goes, and its snapshot (if kept) becomes recoverable.
+        self._set_open_file(None)
+        self.ctx.instance.close()
         event.accept()
 
 

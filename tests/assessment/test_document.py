@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assessment import storage
+from assessment import locks, storage
 from assessment.document import Assessment, Reviewer, SourceRef
 from assessment.errors import DocumentError
 
@@ -89,7 +89,10 @@ def test_crash_during_save_keeps_previous_file(
 def test_recovery_round_trip(doc: Assessment, tmp_path: Path) -> None:
     folder = tmp_path / "recovery"
     folder.mkdir()
-    storage.write_recovery(doc, folder, tmp_path / "a.probity")
+    writer = locks.Instance()
+    storage.write_recovery(doc, folder, tmp_path / "a.probity", owner=writer.owner)
+    assert storage.list_recoveries(folder) == []  # its window still runs: not offered
+    writer.close()
     found = storage.list_recoveries(folder)
     assert len(found) == 1 and found[0].title == "ReadmitRisk"
     assert found[0].original == str(tmp_path / "a.probity")
@@ -166,7 +169,7 @@ def test_new_files_get_ordinary_permissions_recovery_stays_private(
     old = os.umask(0o022)
     try:
         storage.save(doc, tmp_path / "shared.probity")
-        rec = storage.write_recovery(doc, tmp_path, None)
+        rec = storage.write_recovery(doc, tmp_path, None, owner=locks.Instance().owner)
     finally:
         os.umask(old)
     assert (tmp_path / "shared.probity").stat().st_mode & 0o777 == 0o644

@@ -38,7 +38,7 @@ class ScriptedDialogs:
     """
 
     QUESTIONS = ("ask_yes_no", "ask_save_discard_cancel", "ask_open_path", "ask_save_path",
-                 "ask_text", "ask_passphrase", "ask_item")
+                 "ask_text", "ask_passphrase", "ask_item", "ask_choice")
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from gui import errors

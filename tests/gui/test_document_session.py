@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assessment import storage
+from assessment import locks, storage
 from assessment.document import Assessment
 from gui.data.page import DEFAULT_SEED
 from gui.data.session import EvaluationSession
@@ -223,6 +223,7 @@ def test_open_and_recover_after_the_demo_leave_no_trace(qtbot, tmp_path, dialogs
     assert used.load_file(path)
     assert_no_demo_left(used)
     fresh = open_window(qtbot, Assessment.new())
+    dialogs.reply("ask_choice", "Open anyway")  # `used` has it open (its lock file)
     assert fresh.load_file(path)
     assert_same_pages(qtbot, used, fresh)
 
@@ -233,8 +234,11 @@ def test_open_and_recover_after_the_demo_leave_no_trace(qtbot, tmp_path, dialogs
     edited.set_notes("typed before the crash")
     folder = used.ctx.paths.recovery_dir
     folder.mkdir(parents=True, exist_ok=True)
-    storage.write_recovery(edited, folder, Path(path))
+    crashed = locks.Instance()  # the window that wrote it is gone
+    crashed.close()
+    storage.write_recovery(edited, folder, Path(path), owner=crashed.owner)
     dialogs.reply("ask_yes_no", True)
+    dialogs.reply("ask_choice", "Open anyway")  # now `fresh` has it open
     assert used.offer_recovery(only=Path(path))
     assert used.ctx.doc.notes == "typed before the crash"
     assert_no_demo_left(used)

@@ -471,9 +471,9 @@ def test_autosave_is_debounced_and_off_the_ui_thread(qtbot, monkeypatch):
     writes: list[str] = []
     real = storage.write_recovery
 
-    def counting(doc, folder, original):  # noqa: ANN001, ANN202
+    def counting(doc, folder, original, **owner_and_base):  # noqa: ANN001, ANN202
         writes.append(threading.current_thread().name)
-        return real(doc, folder, original)
+        return real(doc, folder, original, **owner_and_base)
 
     monkeypatch.setattr(storage, "write_recovery", counting)
     for text in ("a", "ab", "abc", "abcd", "abcde"):
