@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from assessment.catalogue import SUMMARY_METRICS, data_suffixes_text, metric_short
 
 if TYPE_CHECKING:
+    from assessment.document import Assessment
     from assessment.evaluation.inputs import EvaluationInput
-    from assessment.evaluation.mapping import ColumnMapping
+    from assessment.evaluation.mapping import ColumnMapping, LoadedTable
     from assessment.evaluation.spec import EvaluationSpec, MetricTolerance, ReferenceKind
 
 MAX_FLAGS_PRINTED = 25
@@ -185,6 +186,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _limit_args(p)
     p.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="write a flat group x metric table as CSV")
+    p.add_argument(
+        "--into",
+        metavar="FILE.probity",
+        help="store the evaluation in this assessment exactly as the GUI's Run does (the run's "
+        "file, mapping and spec with the result, one audit entry, atomic save); its datasheet's "
+        "training demographics and its reference population are compared with unless "
+        "--training/--population are given",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
@@ -242,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     from assessment.evaluation.io import prepare_input, read_table
 
     check_outputs(args)
+    into = _open_into(args.into) if getattr(args, "into", None) else None
     mapping = mapping_from_args(args)
     table = read_table(
         args.data,
@@ -251,15 +261,20 @@ def run(args: argparse.Namespace) -> int:
         limits=limits_from_args(args),
     )
     inputs = prepare_input(table, mapping)
-    spec = spec_from_args(args, mapping, inputs)
+    spec = spec_from_args(args, mapping, inputs, document=into)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
     data = result.to_json()
+    if into is not None:
+        _store_into(into, Path(args.into), table, mapping, spec, data, Path(args.data))
     if args.json:
         write_json(data, Path(args.json))
     if args.csv:
         write_flat_csv(data, Path(args.csv))
     if not args.quiet:
         print_summary(data, sys.stdout)
+        if into is not None:
+            print(f"Stored the evaluation in {args.into} (audit entry by "
+                  f"{into.reviewer.name or 'the unnamed reviewer'}).")
     return 0
 
 
@@ -288,10 +303,13 @@ def check_outputs(args: argparse.Namespace) -> None:
     from assessment.fileio import check_output
 
     inputs = [args.data, args.population, args.training]
+    into = getattr(args, "into", None)
     if args.json:
-        check_output(args.json, [*inputs, args.csv], error=DataError)
+        check_output(args.json, [*inputs, args.csv, into], error=DataError)
     if args.csv:
-        check_output(args.csv, inputs, error=DataError)
+        check_output(args.csv, [*inputs, into], error=DataError)
+    if into:  # the assessment is read and rewritten: it must not be one of the data inputs
+        check_output(into, inputs, error=DataError)
 
 
 def mapping_from_args(args: argparse.Namespace) -> ColumnMapping:
@@ -351,10 +369,18 @@ def _intersections(items: list[str]) -> list[tuple[str, ...]]:
 
 
 def spec_from_args(
-    args: argparse.Namespace, mapping: ColumnMapping, inputs: EvaluationInput
+    args: argparse.Namespace,
+    mapping: ColumnMapping,
+    inputs: EvaluationInput,
+    *,
+    document: Assessment | None = None,
 ) -> EvaluationSpec:
-    """EvaluationSpec from the options; --reference values are checked against the groups."""
+    """EvaluationSpec from the options; --reference values are checked against the groups.
+
+    With ``document`` (``--into``), its training demographics and reference population are the
+    defaults of --training and --population, as in the GUI."""
     from assessment.errors import DataError
+    from assessment.evaluation.record import document_demographics
     from assessment.evaluation.representativeness import suggest_demographics_map
     from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
@@ -378,8 +404,15 @@ def spec_from_args(
     kind: ReferenceKind = "value" if values else args.reference_kind
     tolerances = tolerances_from_args(args.tolerance)
     threshold = mapping.effective_threshold
-    population = read_distribution(Path(args.population), "--population") if args.population else {}
-    training = read_distribution(Path(args.training), "--training") if args.training else {}
+    doc_training, doc_population = document_demographics(document) if document else ({}, {})
+    population = (
+        read_distribution(Path(args.population), "--population")
+        if args.population
+        else doc_population
+    )
+    training = (
+        read_distribution(Path(args.training), "--training") if args.training else doc_training
+    )
     return EvaluationSpec(
         threshold=0.5 if threshold is None else threshold,
         intersections=tuple(_intersections(args.intersect)),
@@ -420,6 +453,43 @@ def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:
             raise DataError(f"--tolerance {item}: {exc.message}") from None
         out[metric] = tol
     return out
+
+
+def _open_into(path_text: str) -> Assessment:
+    """The --into assessment, read before the data so a wrong path fails fast."""
+    from assessment.catalogue import ASSESSMENT_SUFFIX
+    from assessment.errors import DocumentError
+    from assessment.storage import load
+
+    path = Path(path_text)
+    if path.suffix.lower() != ASSESSMENT_SUFFIX:
+        raise DocumentError(
+            f"--into {path_text}: an assessment file ends in {ASSESSMENT_SUFFIX}; create one in "
+            "the app (File › New) and save it, then pass it here."
+        )
+    if not path.is_file():
+        raise DocumentError(
+            f"--into {path_text}: no such assessment; create it in the app (File › New) or copy "
+            "an existing .probity file, then run this again."
+        )
+    return load(path)
+
+
+def _store_into(
+    doc: Assessment,
+    path: Path,
+    table: LoadedTable,
+    mapping: ColumnMapping,
+    spec: EvaluationSpec,
+    data: dict[str, Any],
+    source: Path,
+) -> None:
+    """Store the run as the GUI does (one audited change) and save atomically."""
+    from assessment.evaluation.record import evaluation_config, store_evaluation
+    from assessment.storage import save
+
+    store_evaluation(doc, evaluation_config(table, mapping, spec, source.resolve()), data)
+    save(doc, path)
 
 
 #: Largest --population/--training file read (one short row per group).

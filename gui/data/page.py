@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.catalogue import data_file_filter, data_format
+from assessment.evaluation.record import document_demographics, store_evaluation
 from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
 
@@ -786,12 +787,7 @@ class ValidationDataPage(QWidget):
         training: dict[str, dict[str, float]] = {}
         population: dict[str, dict[str, float]] = {}
         if getattr(self.ctx, "has_document", False):
-            doc = self.ctx.doc
-            training = {
-                a: {g: float(c) for g, c in groups.items()}
-                for a, groups in (doc.training_demographics or {}).items()
-            }
-            population = doc.reference_population or {}
+            training, population = document_demographics(self.ctx.doc)
         kind_choice = self.output_kind.currentData()
         from assessment.evaluation.representativeness import suggest_demographics_map
 
@@ -941,14 +937,9 @@ class ValidationDataPage(QWidget):
             progress(1.0)
             return inputs, spec, snapshot
 
-        config = {
-            "file": str(path) if path else None,
-            "file_name": table.file_name,
-            "sha256": table.sha256,
-            "sheet": table.sheet,
-            "mapping": mapping.to_json(),
-            "spec": spec.to_json(),
-        }
+        from assessment.evaluation.record import evaluation_config
+
+        config = evaluation_config(table, mapping, spec, path)
         self.progress.setValue(0)
         self.status.setText("Evaluating…")
         self._start_job("evaluate", work, lambda out: self._evaluated(config, *out))
@@ -961,7 +952,7 @@ class ValidationDataPage(QWidget):
             # Listeners that already have the snapshot skip re-reading (a deep copy) from doc.
             self.session.storing = True
             try:
-                self.ctx.doc.set_evaluation(config, snapshot)
+                store_evaluation(self.ctx.doc, config, snapshot)
             finally:
                 self.session.storing = False
             self.state.has_result = True
