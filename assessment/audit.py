@@ -210,7 +210,7 @@ def csv_bytes(entries: Iterable[Mapping[str, Any]]) -> bytes:
     import csv
     import io
 
-    from assessment.evaluation.export import neutralise_cell
+    from assessment.fileio import neutralise_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from assessment.errors import DocumentError, ProbityError
 
@@ -331,3 +332,32 @@ def refuse_same_file(
                 f"The output {target} is the input file {source}; writing it would destroy "
                 "the input. Choose another output file."
             )
+
+
+# Spreadsheet formula injection: text cells starting with these are prefixed with a quote.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Return ``value`` safe for a spreadsheet: risky text gets a leading ``'``.
+
+    Non-text values (numbers, booleans, None) are returned unchanged; a NaN float becomes
+    None so it is written as an empty cell rather than the text "nan".
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str):
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
+        return value
+    if hasattr(value, "item") and not isinstance(value, (bytes, bytearray)):
+        # NumPy scalar -> Python scalar (openpyxl and csv both want plain values).
+        try:
+            return neutralise_cell(value.item())
+        except (TypeError, ValueError):
+            return neutralise_cell(str(value))
+    if isinstance(value, (int, float, bool)):
+        return value
+    return neutralise_cell(str(value))

@@ -12,40 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
 from assessment.errors import DataError
+from assessment.fileio import FORMULA_PREFIXES as FORMULA_PREFIXES
 from assessment.fileio import atomic_write
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: Any) -> Any:
-    """Return ``value`` safe for a spreadsheet: risky text gets a leading ``'``.
-
-    Non-text values (numbers, booleans, None) are returned unchanged; a NaN float becomes
-    None so it is written as an empty cell rather than the text "nan".
-    """
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, str):
-        if value.startswith(FORMULA_PREFIXES):
-            return "'" + value
-        return value
-    if hasattr(value, "item") and not isinstance(value, (bytes, bytearray)):
-        # NumPy scalar -> Python scalar (openpyxl and csv both want plain values).
-        try:
-            return neutralise_cell(value.item())
-        except (TypeError, ValueError):
-            return neutralise_cell(str(value))
-    if isinstance(value, (int, float, bool)):
-        return value
-    return neutralise_cell(str(value))
+from assessment.fileio import neutralise_cell as neutralise_cell
 
 
 def _rows(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterable[list[Any]]:
