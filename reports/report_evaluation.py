@@ -1,0 +1,406 @@
+"""Report sections about the subgroup evaluation: key findings, missingness, exclusions,
+metric tables, disparities, charts and provenance (all from the stored result)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from typing import TYPE_CHECKING, Any
+
+from reportlab.platypus import (
+    CondPageBreak,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+)
+
+from assessment.catalogue import (
+    FOREST_METRICS,
+    METRIC_LABELS,
+    metric_label,
+    summary_measure_label,
+)
+from reports import charts
+from reports.layout import (
+    FRAME_WIDTH,
+)
+from reports.markup import esc
+
+if TYPE_CHECKING:
+    pass
+
+from reports.report_base import (
+    METRICS_PER_TABLE,
+    SectionBuilder,
+    _ci,
+    _clip_cell,
+    _fmt,
+    _version,
+)
+
+
+class EvaluationSections(SectionBuilder):
+    """Sections from the stored evaluation result."""
+
+    def key_findings(self) -> list[Any]:
+        r = self.result
+        if not r:
+            return [self.p("No subgroup evaluation is attached to this assessment.")]
+        out: list[Any] = []
+        out += self.headline_measures()
+        # the adjusted flag (results from before the multiplicity adjustment have only "flagged")
+        flagged = [d for d in r.get("disparities", [])
+                   if d.get("flagged_adjusted", d.get("flagged"))]
+        small = {(g["attribute"], g["group"]) for g in r.get("groups", [])
+                 if "insufficient_data" in (g.get("flags") or [])}
+        # groups with enough data first; a gap of an insufficient-data group is marked
+        flagged.sort(key=lambda d: ((d["attribute"], d["group"]) in small
+                                    or (d.get("reason") or "").startswith("insufficient")))
+        if flagged:
+            spec = r.get("spec") or {}
+            method = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(
+                spec.get("multiplicity", "holm"), "Holm")
+            raw = sum(bool(d.get("flagged")) for d in r.get("disparities", []))
+            rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
+                                      "Difference [95% CI]", "Ratio [95% CI]"]]
+            for d in flagged:
+                thin_mark = ((d["attribute"], d["group"]) in small
+                             or (d.get("reason") or "").startswith("insufficient"))
+                label = f"{d['group']} vs {d['reference']}" + (" ⚠ insufficient data"
+                                                                if thin_mark else "")
+                rows.append([_clip_cell(d["attribute"], 68), _clip_cell(label, 148),
+                             metric_label(d["metric"]),
+                             _ci(d.get("difference")), _ci(d.get("ratio"))])
+            out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
+                               "adjustment within each metric family "
+                               f"({raw} on unadjusted intervals): the gap is beyond the metric's "
+                               "tolerance, its 95% interval excludes parity and its adjusted "
+                               "p-value is below 0.05. Rows marked ⚠ involve a group with "
+                               "insufficient data: shown, but not firm evidence.")),
+                    self.table(rows, [70, 150, 85, 94, FRAME_WIDTH - 399], long=True,
+                               extra=self._compact())]
+        else:
+            out.append(self.p("No disparity was flagged against the tolerances in the "
+                              "evaluation specification after the multiplicity adjustment."))
+        thin = [g for g in r.get("groups", []) if "insufficient_data" in (g.get("flags") or [])]
+        if thin:
+            out.append(self.p(f"<b>{len(thin)} groups with insufficient data</b> (shown in the "
+                              "tables, estimates unreliable):"))
+            out += [self.p("• " + esc(f"{g['attribute']} = {g['group']}: "
+                                      + "; ".join(g.get("flag_reasons") or [])), self.s.small)
+                    for g in thin]
+        out += self.missingness_findings()
+        reps = [x for x in r.get("representativeness", []) if x.get("flag")]
+        if reps:
+            out.append(self.p(f"<b>{len(reps)} representativeness flags</b>:"))
+            out += [self.p("• " + esc(f"{x['attribute']} = {x['group']}: "
+                                      f"{x['flag'].replace('_', ' ')} — {x.get('reason') or ''}"),
+                           self.s.small) for x in reps]
+        else:
+            out.append(self.p("No representativeness flag."))
+        return out
+
+    def missingness_findings(self) -> list[Any]:
+        """Groups that lose more (or fewer) rows to exclusion than the rest."""
+        rows = (self.result or {}).get("missingness") or []
+        hits = [m for m in rows if m.get("flagged_adjusted") or m.get("flagged")]
+        if not rows:
+            return []
+        if not hits:
+            return [self.p("No differential missingness: no group's exclusion rate differs "
+                           "from the rest beyond the tolerance with an interval excluding 0.")]
+        out = [self.p(f"<b>{len(hits)} groups with differential missingness</b> (exclusion "
+                      "rate vs the rest, Newcombe 95% CI; their metrics come from a selected "
+                      "subset):")]
+        for m in hits:
+            how = "flagged after adjustment" if m.get("flagged_adjusted") else \
+                "unadjusted interval only"
+            out.append(self.p("• " + esc(
+                f"{m['attribute']} = {m['group']}: {m['excluded']} of {m['rows_read']} rows "
+                f"excluded ({(m.get('rate') or 0):.1%} vs {(m.get('rest_rate') or 0):.1%}); "
+                f"difference {_ci(m.get('difference'))}; {how}"), self.s.small))
+        return out
+
+    def exclusions_table(self) -> list[Any]:
+        """Excluded rows per group and reason (every group of every attribute)."""
+        rows_m = (self.result or {}).get("missingness") or []
+        if not rows_m:
+            return []
+        rows: list[list[Any]] = [["Attribute", "Group", "Rows read", "Excluded (by reason)",
+                                  "Rate vs rest [95% CI]", "Flag"]]
+        for m in rows_m:
+            reasons = "; ".join(f"{k}: {v}" for k, v in (m.get("by_reason") or {}).items())
+            flag = ("⚑ adjusted" if m.get("flagged_adjusted") else
+                    "unadjusted only" if m.get("flagged") else "")
+            rows.append([_clip_cell(m["attribute"], 78), _clip_cell(m["group"], 98),
+                         str(m.get("rows_read")),
+                         _clip_cell(f"{m.get('excluded')} ({reasons or 'none'})", 128),
+                         _ci(m.get("difference")), flag])
+        return [CondPageBreak(80), self.heading("Excluded rows by group", 1),
+                self.p("Rows without an outcome, score or prediction are excluded (each under "
+                       "its first reason). Each group's exclusion rate is compared with that of "
+                       "all other rows (difference, Newcombe 95% CI); ⚑ marks a difference "
+                       "beyond the tolerance whose multiplicity-adjusted p-value is below 0.05.",
+                       self.s.small),
+                self.table(rows, [80, 100, 50, 130, 110, FRAME_WIDTH - 470], long=True,
+                           extra=self._compact())]
+
+    # ------------------------------------------------------------------ evaluation
+    def subgroups(self) -> list[Any]:
+        out: list[Any] = [self.heading("Subgroup evaluation")]
+        r = self.result
+        if not r:
+            return out + [self.p("No subgroup evaluation is attached to this assessment.")]
+        spec = r.get("spec", {})
+        out.append(self.p(esc(
+            f"Threshold {spec.get('threshold')}, {round(100 * float(spec.get('ci_level', 0.95)))}% "
+            f"confidence intervals, bootstrap B = {spec.get('bootstrap')}, seed "
+            f"{spec.get('seed')}; groups with n < {spec.get('min_n')} or fewer than "
+            f"{spec.get('min_events')} events are flagged as insufficient data. "
+            "Methods per metric are listed in the provenance section.")))
+        groups = [r["overall"], *r.get("groups", [])] if r.get("overall") else \
+            list(r.get("groups", []))
+        metrics = [m for m in METRIC_LABELS if any(m in g.get("metrics", {}) for g in groups)]
+        metrics += sorted({m for g in groups for m in g.get("metrics", {})} - set(metrics))
+        attrs: list[str] = []
+        for g in groups:
+            if g["attribute"] not in attrs:
+                attrs.append(g["attribute"])
+        for attr in attrs:
+            rows_g = [g for g in groups if g["attribute"] == attr]
+            out += [CondPageBreak(140),
+                    self.heading(f"Metrics by {attr}" if attr != "(all)" else
+                                 "Metrics for the whole validation set", 1)]
+            for i in range(0, len(metrics), METRICS_PER_TABLE):
+                chunk = metrics[i : i + METRICS_PER_TABLE]
+                out.append(self._metric_table(rows_g, chunk))
+                out.append(Spacer(1, 6))
+        out += self.disparities()
+        out += self.exclusions_table()
+        out += self.chart_section()
+        notes = r.get("notes") or []
+        if notes:
+            out += [self.heading("Notes from the evaluation", 1)]
+            out += [self.p("• " + esc(n), self.s.small) for n in notes]
+        return out
+
+    def _metric_table(self, groups: list[dict[str, Any]], metrics: list[str]) -> Table:
+        """Numbers as plain cell strings (not parsed as markup, and fast to lay out)."""
+        header = ["Group", "n", "Events"] + [metric_label(m) + " [95% CI]"
+                                             for m in metrics]
+        rows: list[list[Any]] = [[Paragraph(esc(h), self.s.cell_bold) for h in header]]
+        for g in groups:
+            label = g["group"] + (" ⚑" if g.get("flags") else "")
+            row: list[Any] = [self.cell(label, small=True), str(g.get("n")), str(g.get("n_pos"))]
+            for m in metrics:
+                e = (g.get("metrics") or {}).get(m)
+                if e is None:
+                    row.append("—")
+                elif e.get("value") is None:
+                    row.append(self.cell(f"undefined: {e.get('reason') or 'no estimate'}",
+                                         small=True))
+                elif e.get("ci_low") is not None and e.get("ci_high") is not None:
+                    row.append(f"{_fmt(e['value'])}\n[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}]")
+                else:
+                    row.append(f"{_fmt(e['value'])}\n(no CI)")
+            rows.append(row)
+        first, nw, ew = 110.0, 36.0, 36.0
+        mw = (FRAME_WIDTH - first - nw - ew) / len(metrics)
+        return self.table(rows, [first, nw, ew] + [mw] * len(metrics), long=True,
+                          extra=self._compact())
+
+    def disparities(self) -> list[Any]:
+        r = self.result or {}
+        out: list[Any] = [CondPageBreak(120), self.heading("Disparities against the reference "
+                                                           "group", 1)]
+        refs = r.get("references") or {}
+        out.append(self.p("Each group is compared with its attribute's reference group "
+                          "(difference = group − reference, ratio = group / reference, with 95% "
+                          "CIs). ⚑ marks a disparity beyond its metric's tolerance whose "
+                          "interval excludes parity and whose multiplicity-adjusted p-value is "
+                          "below 0.05 ('unadjusted only': the interval alone); numbered notes "
+                          "explain values that are undefined or not judged.", self.s.small))
+        dis = r.get("disparities") or []
+        attrs: list[str] = []
+        for d in dis:
+            if d["attribute"] not in attrs:
+                attrs.append(d["attribute"])
+        for attr in attrs:
+            notes: dict[str, int] = {}
+            rows: list[list[Any]] = [["Group", "Metric", "Difference [95% CI]",
+                                      "Ratio [95% CI]", "Flag / note"]]
+            for d in (x for x in dis if x["attribute"] == attr):
+                flag = ""
+                if d.get("flagged_adjusted", d.get("flagged")):
+                    flag = "⚑ flagged"  # the reason restates the tolerance rule given above
+                elif d.get("flagged"):
+                    flag = "unadjusted only"
+                elif d.get("reason"):
+                    number = notes.setdefault(d["reason"], len(notes) + 1)
+                    flag = f"note {number}"
+                rows.append([_clip_cell(d["group"], 118), metric_label(d["metric"]),
+                             _ci(d.get("difference")), _ci(d.get("ratio")), flag])
+            out += [CondPageBreak(80),
+                    self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
+                    self.table(rows, [120, 100, 110, 110, FRAME_WIDTH - 440], long=True,
+                               extra=self._compact())]
+            if notes:  # one paragraph, so a page break cannot strand a single note
+                out.append(self.p("<br/>".join(esc(f"Note {n}: {text}")
+                                               for text, n in notes.items()), self.s.cell_small))
+        if not dis:
+            out.append(self.p("No disparities computed."))
+        summ = r.get("summary") or []
+        if summ:
+            methods: dict[str, int] = {}
+            rows = [["Attribute", "Measure", "Value [95% CI]", "Method"]]
+            for s in summ:
+                number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
+                rows.append([self.cell(s["attribute"], small=True),
+                             summary_measure_label(s["measure"]), _ci(s),
+                             f"method {number}"])
+            out += [self.heading("Summary fairness measures", 1),
+                    self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
+                               extra=self._compact())]
+            out += [self.p(esc(f"Method {n}: {text}"), self.s.cell_small)
+                    for text, n in methods.items()]
+        return out
+
+    def headline_measures(self) -> list[Any]:
+        """Summary fairness measures: computed over groups with sufficient data only."""
+        summ = [x for x in (self.result or {}).get("summary") or []
+                if x.get("value") is not None]
+        if not summ:
+            return []
+        rows: list[list[Any]] = [["Attribute", "Measure", "Value [95% CI]", "Set by"]]
+        for x in summ:
+            by = " vs ".join(x.get("set_by") or [])
+            left = x.get("excluded_groups") or {}
+            note = by + (f"; {len(left)} group(s) with insufficient data left out" if left
+                         else "")
+            rows.append([_clip_cell(x["attribute"], 78),
+                         summary_measure_label(x["measure"]), _ci(x),
+                         _clip_cell(note or "—", FRAME_WIDTH - 330)])
+        return [self.p("Headline measures (over groups with sufficient data; the groups that "
+                       "set each value are named):"),
+                self.table(rows, [80, 130, 120, FRAME_WIDTH - 330], extra=self._compact())]
+
+    def chart_section(self) -> list[Any]:
+        r = self.result or {}
+        out: list[Any] = [PageBreak(), self.heading("Charts", 1)]
+        groups = r.get("groups") or []
+        overall = r.get("overall") or {}
+        for metric in FOREST_METRICS:
+            rows = []
+            for g in groups:
+                e = (g.get("metrics") or {}).get(metric)
+                if e is None:
+                    continue
+                rows.append(charts.ForestRow(
+                    label=f"{g['attribute']}: {g['group']}", value=e.get("value"),
+                    low=e.get("ci_low"), high=e.get("ci_high"),
+                    flagged=bool(g.get("flags")), note=e.get("reason") or ""))
+            if not rows:
+                continue
+            ref = ((overall.get("metrics") or {}).get(metric) or {}).get("value")
+            out += [CondPageBreak(60 + 13 * len(rows)),
+                    self.heading(f"Forest plot: {metric_label(metric)} by group", 2),
+                    charts.forest_plot(rows, metric=f"{metric_label(metric)} (95% CI)",
+                                       width=FRAME_WIDTH, reference=ref,
+                                       reference_label="all patients"),
+                    self.p("Squares: estimates; whiskers: 95% CI; dashed line: whole validation "
+                           "set; orange and ⚑: group flagged.", self.s.small)]
+            self.chart_count += 1
+        attrs = []
+        for g in groups:
+            if g["attribute"] not in attrs:
+                attrs.append(g["attribute"])
+        for attr in attrs:
+            members = [g for g in groups if g["attribute"] == attr]
+            roc = [charts.Series(f"{g['group']} (AUROC {_fmt(self._metric(g, 'auroc'))})",
+                                 g["curves"]["roc"]["fpr"], g["curves"]["roc"]["tpr"])
+                   for g in members if (g.get("curves") or {}).get("roc")]
+            cal = [charts.Series(g["group"], g["curves"]["reliability"]["mean_predicted"],
+                                 g["curves"]["reliability"]["observed"])
+                   for g in members if (g.get("curves") or {}).get("reliability")]
+            if not roc and not cal:
+                continue
+            out += [CondPageBreak(260), self.heading(f"ROC and calibration by {attr}", 2)]
+            if roc:
+                out.append(charts.curve_chart(roc, title=f"ROC curves by {attr}",
+                                              xlabel="False positive rate (1 − specificity)",
+                                              ylabel="True positive rate (sensitivity)",
+                                              width=FRAME_WIDTH, diagonal="chance"))
+                self.chart_count += 1
+            if cal:
+                out += [Spacer(1, 6),
+                        charts.curve_chart(cal, title=f"Calibration by {attr} (reliability "
+                                           "diagram)", xlabel="Mean predicted probability",
+                                           ylabel="Observed event rate", width=FRAME_WIDTH,
+                                           diagonal="perfect calibration", markers=True)]
+                self.chart_count += 1
+        return out
+
+    @staticmethod
+    def _metric(g: dict[str, Any], metric: str) -> float | None:
+        return ((g.get("metrics") or {}).get(metric) or {}).get("value")
+
+    # ------------------------------------------------------------------ provenance, audit
+    def provenance(self) -> list[Any]:
+        out: list[Any] = [self.heading("Provenance")]
+        r = self.result
+        pairs: list[tuple[str, Any]] = [("Assessment file", self.source_name),
+                                        ("Assessment SHA-256", self.sha),
+                                        ("Assessment id", self.doc.id),
+                                        ("Created / modified",
+                                         f"{self.doc.created} / {self.doc.modified}")]
+        if r:
+            pv = r.get("provenance") or {}
+            spec = r.get("spec") or {}
+            excluded = pv.get("excluded") or {}
+            pairs += [
+                ("Validation data file", pv.get("file_name")),
+                ("Data SHA-256", pv.get("sha256")),
+                ("Sheet", pv.get("sheet") or "—"),
+                ("Rows read / used / excluded",
+                 f"{pv.get('rows_read')} / {pv.get('rows_used')} / {pv.get('rows_excluded')}"),
+                ("Excluded by reason", "; ".join(f"{k}: {v}" for k, v in excluded.items())
+                 or "none"),
+                ("Threshold", spec.get("threshold")),
+                ("Seed", spec.get("seed")),
+                ("Bootstrap replicates B", spec.get("bootstrap")),
+                ("Confidence level", spec.get("ci_level")),
+                ("Reference group rule", json.dumps(spec.get("reference"), ensure_ascii=False)),
+                ("Tolerance", json.dumps(spec.get("tolerance"), ensure_ascii=False)),
+                ("Tolerances per metric",
+                 (r.get("methods") or {}).get("disparity_tolerance")
+                 or json.dumps(spec.get("tolerances") or {}, ensure_ascii=False)),
+                ("Multiplicity adjustment", spec.get("multiplicity", "holm")),
+                ("Intersections", ", ".join("×".join(x) for x in spec.get("intersections") or [])
+                 or "none"),
+                ("Minimum n / events", f"{spec.get('min_n')} / {spec.get('min_events')}"),
+                ("AUROC method / calibration bins",
+                 f"{spec.get('auroc_method')} / {spec.get('calibration_bins')}"),
+                ("Evaluation created", r.get("created")),
+                ("Engine version", r.get("engine_version")),
+            ]
+        pairs += [
+            ("Software", f"Probity {_version('probity')}, Python {platform.python_version()}"),
+            ("Libraries", ", ".join(f"{d} {_version(d)}" for d in (
+                "numpy", "pandas", "scipy", "scikit-learn", "reportlab", "pyHanko",
+                "cryptography"))),
+        ]
+        out.append(self.kv_table(pairs, 150))
+        if r:
+            mapping = (r.get("provenance") or {}).get("mapping") or {}
+            if mapping:
+                out += [self.heading("Column mapping", 1),
+                        self.kv_table([(k, self._value(v)) for k, v in mapping.items()], 150)]
+            methods = r.get("methods") or {}
+            if methods:
+                out += [self.heading("Statistical methods", 1),
+                        self.kv_table([(metric_label(k), v) for k, v in methods.items()],
+                                      150)]
+        if self.doc.notes.strip():
+            out += [self.heading("Reviewer's notes", 1), self.p(esc(self.doc.notes))]
+        return out
