@@ -13,7 +13,7 @@ and fsynced, then renamed over the target, then the folder is fsynced; on any fa
 temporary file is removed and the target is untouched (the old file, or no file). Every failure
 a user can cause (missing folder, permission, read-only disk, full disk, a name that is too
 long, a folder where the file should go) is one sentence of the caller's error type, never a
-traceback. Temporary files are named ``.<target name>.<random>.probity-tmp`` (see
+traceback. Temporary files are named ``.<target name>.<pid>.<host tag>.<random>.probity-tmp`` (see
 :data:`TEMP_SUFFIX` and :func:`is_temp_file`), so a clean-up after a crash can recognise them.
 
 :func:`refuse_same_file` stops a command from writing its output over one of its inputs.
@@ -23,21 +23,25 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import math
 import os
+import re
+import socket
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from assessment.errors import DocumentError, ProbityError
 
-#: Suffix of the atomic writer's temporary files (``.<name>.<random>.probity-tmp``).
+#: Suffix of the atomic writer's temporary files (``.<name>.<pid>.<host>.<random>.probity-tmp``).
 TEMP_SUFFIX = ".probity-tmp"
 #: Characters of the target's name kept in the temporary file's name (the random part and the
 #: suffix must still fit in the 255-byte name limit of common file systems).
-_TEMP_NAME_CHARS = 100
+TEMP_NAME_CHARS = 100
 
 Writer = Callable[[BinaryIO], None]
 
@@ -174,6 +178,47 @@ def is_temp_file(path: str | os.PathLike[str]) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
 
+def host_tag() -> str:
+    """8 hex digits naming this host in temporary file names (SHA-256 of the host name)."""
+    return hashlib.sha256((socket.gethostname() or "localhost").encode()).hexdigest()[:8]
+
+
+def temp_prefix(target_name: str) -> str:
+    """``.<target>.<pid>.<host tag>.``: the writer of a temporary file can be checked after a
+    crash (assessment.leftovers removes those whose writer is dead)."""
+    return f".{target_name[:TEMP_NAME_CHARS]}.{os.getpid()}.{host_tag()}."
+
+
+@dataclass(frozen=True)
+class TempName:
+    """What a temporary file's name says: its target (cut to TEMP_NAME_CHARS), writer, host."""
+
+    target: str
+    pid: int | None  # None: named by a version that did not record the writer
+    host: str | None
+
+
+_TEMP_WITH_WRITER = re.compile(
+    r"\.(?P<target>.+)\.(?P<pid>[0-9]{1,10})\.(?P<host>[0-9a-f]{8})\.[a-z0-9_]{8}"
+    + re.escape(TEMP_SUFFIX),
+    re.DOTALL,
+)
+_TEMP_WITHOUT_WRITER = re.compile(
+    r"\.(?P<target>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX), re.DOTALL
+)
+
+
+def parse_temp_name(name: str) -> TempName | None:
+    """The parts of a temporary file's name, or None if it is not one of the writer's."""
+    match = _TEMP_WITH_WRITER.fullmatch(name)
+    if match is not None:
+        return TempName(match["target"], int(match["pid"]), match["host"])
+    match = _TEMP_WITHOUT_WRITER.fullmatch(name)
+    if match is not None:
+        return TempName(match["target"], None, None)
+    return None
+
+
 def _umask() -> int:
     """The process umask, read without changing it (other threads may be creating files)."""
     with contextlib.suppress(OSError, ValueError):
@@ -249,9 +294,7 @@ def atomic_write(
         return _cannot_write(target, reason, error)
 
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name[:_TEMP_NAME_CHARS]}.", suffix=TEMP_SUFFIX, dir=folder
-        )
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             raise fail(f"no file can be created in {folder}") from exc

@@ -18,6 +18,7 @@ from typing import Any
 from assessment.document import Assessment, now_iso
 from assessment.errors import DocumentError
 from assessment.fileio import atomic_write, read_regular_bytes
+from assessment.leftovers import clean_stale_temp_files
 from assessment.locks import DiskState, Liveness, Owner, owner_state
 
 SUFFIX = ".probity"
@@ -38,6 +39,8 @@ def atomic_write_bytes(
 def save(doc: Assessment, path: str | os.PathLike[str]) -> bytes:
     """Write ``doc`` to ``path`` atomically; returns the bytes written (for their SHA-256)."""
     payload = dumps(doc)
+    # Temporary files that crashed saves left in this folder go first (only dead writers').
+    clean_stale_temp_files(Path(path).parent if str(Path(path).parent) else Path("."))
     atomic_write(path, payload, error=DocumentError)
     doc.dirty = False
     return payload
@@ -153,6 +156,7 @@ def write_recovery(
     base: DiskState | None = None,
 ) -> Path:
     target = recovery_file_for(doc, folder, owner)
+    clean_stale_temp_files(folder, own_folder=True)
     payload = {
         "format": "probity-recovery",
         "original": str(original) if original else None,

@@ -104,6 +104,7 @@ def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     from assessment.document import Assessment
     from gui.main_window import demo_path
 
+    window.clean_leftovers()
     paths = [Path(name) for name in files]
     assessments = [p for p in paths if p.suffix.lower() == ".probity"]
     data_files = [p for p in paths if p.suffix.lower() != ".probity"]

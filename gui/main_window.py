@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assessment import locks, storage
+from assessment import leftovers, locks, storage
 from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES, data_file_filter
 from assessment.document import Assessment, Reviewer
 from assessment.errors import DocumentError, ProbityError
@@ -389,6 +389,18 @@ class MainWindow(QMainWindow):
         if previous is not None:
             previous.release(keep=opened)
 
+    def clean_leftovers(self) -> None:
+        """At start: remove temporary files that crashed saves left (only those whose writer
+        is dead) in Probity's own folders and beside the recently used files."""
+        paths = self.ctx.paths
+        own = [paths.config_dir, paths.recovery_dir, paths.identities_dir, paths.crash_log.parent]
+        done = leftovers.clean_folders(own, own=True)
+        recent = [Path(name).parent for name in self.ctx.settings.recent_files()]
+        done.add(leftovers.clean_folders(recent))
+        if done.removed:
+            self.ctx.show_status(f"Removed {len(done.removed)} temporary files left by "
+                                 f"interrupted saves ({done.freed / 1e6:,.1f} MB)", 8000)
+
     def load_file(self, path: Path) -> bool:
         """Open ``path`` (.probity) or hand a data file to the validation data page."""
         if path.suffix.lower() in DATA_SUFFIXES:
@@ -398,6 +410,7 @@ class MainWindow(QMainWindow):
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return False
+        leftovers.clean_stale_temp_files(path.resolve().parent)
         opened = file_guard.claim(self.ctx, path.resolve())  # someone else has it open?
         if opened is None:
             return False

@@ -267,3 +267,30 @@ def test_recovered_edits_do_not_silently_overwrite_a_later_save(
     assert not fresh.save()
     assert dialogs.calls[-1][1][0] == "File changed on disk"
     assert notes_on_disk(path) == "saved by someone else after the crash"
+
+
+def test_start_up_removes_temporary_files_of_crashed_saves(qtbot, tmp_path, dialogs,
+                                                          config_dir) -> None:
+    import time
+
+    from assessment import fileio, leftovers
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = saved(tmp_path / "review.probity")
+    recovery = config_dir / "recovery"
+    recovery.mkdir(parents=True, exist_ok=True)
+    tag = fileio.host_tag()
+    stale = [tmp_path / f".review.probity.{dead.pid}.{tag}.aaaaaaaa.probity-tmp",
+             recovery / f".x.recovery.json.{dead.pid}.{tag}.bbbbbbbb.probity-tmp"]
+    kept = tmp_path / f".review.probity.{os.getpid()}.{tag}.cccccccc.probity-tmp"  # running
+    old = time.time() - leftovers.GRACE_S - 60
+    for f in [*stale, kept]:
+        f.write_bytes(b"x" * 4096)
+        os.utime(f, (old, old))
+    first = open_window(qtbot, Assessment.new())
+    first.ctx.settings.add_recent(path)  # a recently used file's folder is cleaned at start
+    fresh = MainWindow()
+    qtbot.addWidget(fresh, before_close_func=lambda w: w.close_without_prompt())
+    gui_app.open_initial_document(fresh, [])
+    assert not any(f.exists() for f in stale) and kept.exists()
