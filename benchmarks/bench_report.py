@@ -4,11 +4,11 @@ Runs ``python main.py report resources/demo/demo.probity --out … --sign ID.p12
 --passphrase-file F`` several times (a fresh interpreter each time, after one warm-up) and
 records wall and CPU time; then times the stages once in-process (imports, build, PKCS#12
 decryption, signing with re-validation) to show where the time goes. Goal: ≤ 1.5 s for the
-whole command. Then builds the report of the demo with 100,000 further audit entries (a log
-used for years; issue 8 measured 465 s before the appendix was bounded): goal ≤ 10 s. Writes
-its section of benchmarks/RESULTS.md between its own markers.
+whole command. ``--long-log`` instead builds the report of the demo with 100,000 further
+audit entries (a log used for years; issue 8 measured 465 s before the appendix was bounded):
+goal ≤ 10 s. Each writes its own section of benchmarks/RESULTS.md between its markers.
 
-    .venv/bin/python benchmarks/bench_report.py [--trials 7]
+    .venv/bin/python benchmarks/bench_report.py [--trials 7] [--long-log]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo" / "demo.probity"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_report:begin -->", "<!-- bench_report:end -->"
+LONG_BEGIN = "<!-- bench_report_long_log:begin -->"
+LONG_END = "<!-- bench_report_long_log:end -->"
 GOAL = 1.5
 LONG_LOG = 100_000
 LONG_LOG_GOAL = 10.0
@@ -103,7 +105,12 @@ def long_log(entries: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=7)
+    parser.add_argument("--long-log", action="store_true",
+                        help=f"only the report of the demo with {LONG_LOG:,} more audit entries")
     args = parser.parse_args()
+    if args.long_log:
+        sys.path.insert(0, str(ROOT))
+        return long_log_section()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = dict(os.environ, PROBITY_CONFIG_DIR=str(work / "cfg"))
@@ -126,13 +133,11 @@ def main() -> int:
         verify = [sys.executable, "main.py", "verify", str(work / "r.pdf")]
         v_wall, v_cpu = run_once(verify, env)
         parts = stages(identity, work)
-        log = long_log(LONG_LOG)
     load = os.getloadavg()[0]
     median = statistics.median(walls)
     verdict = "MEETS" if median <= GOAL else "MISSES"
     cpu_verdict = "MEETS" if statistics.median(cpus) <= GOAL else "MISSES"
     lines = [
-        BEGIN,
         "## Report: build + sign + re-validate the demo report, whole process "
         "(`bench_report.py`)",
         "",
@@ -161,25 +166,42 @@ def main() -> int:
         "With a load average above the core count, wall times on this shared machine stretch. "
         "Fixed costs outside the report: importing pyHanko (it pulls in aiohttp) and the "
         "deliberate PKCS#12 decryption (600 000 PBKDF2 rounds protect the reviewer's key).",
-        "",
-        f"Long audit log: the demo with {LONG_LOG:,} further audit entries "
-        f"({log['file_mb']:.1f} MB .probity) loads in {log['load']:.2f} s and its report "
-        f"builds in {log['build']:.2f} s ({int(log['pages'])} pages, {log['pdf_mb']:.1f} MB "
-        "PDF with the .probity and the full log as `audit-log.csv` attached); goal "
-        f"{LONG_LOG_GOAL:.0f} s: {'MEETS' if log['build'] <= LONG_LOG_GOAL else 'MISSES'}. "
-        "Before the appendix was bounded (summary, counts and the newest 100 entries) the "
-        "same report took 465 s (issue 8).",
-        END,
     ]
-    section = "\n".join(lines)
+    write_section(BEGIN, END, lines)
+    return 0
+
+
+def write_section(begin: str, end: str, lines: list[str]) -> None:
+    """Replace this benchmark's section of RESULTS.md (between its markers)."""
+    section = "\n".join([begin, *lines, end])
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(section)
+
+
+def long_log_section() -> int:
+    """Only the long-audit-log measurement, in its own section of RESULTS.md."""
+    log = long_log(LONG_LOG)
+    load = os.getloadavg()[0]
+    write_section(LONG_BEGIN, LONG_END, [
+        "## Report of an assessment with a long audit log (`bench_report.py --long-log`)",
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"load average {load:.1f} on {os.cpu_count()} cores, one run in one process. The demo "
+        f"with {LONG_LOG:,} further audit entries ({log['file_mb']:.1f} MB .probity) loads in "
+        f"{log['load']:.2f} s and its report builds in {log['build']:.2f} s "
+        f"({int(log['pages'])} pages, {log['pdf_mb']:.1f} MB PDF with the .probity and the full "
+        f"log as `audit-log.csv` attached); goal {LONG_LOG_GOAL:.0f} s: "
+        f"{'MEETS' if log['build'] <= LONG_LOG_GOAL else 'MISSES'}. Before the appendix was "
+        "bounded (summary, counts and the newest 100 entries) the same report took 465 s "
+        "(issue 8). `tests/reports/test_report_audit.py` checks the structure (page count, "
+        "appendix, attachments), not the time.",
+    ])
     return 0
 
 
