@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assessment.evaluation.representativeness import group_key
+from assessment.evaluation.result import EvaluationResult
 
 if TYPE_CHECKING:
     from assessment.document import Assessment, Reviewer
@@ -184,18 +185,21 @@ def demographics_tables(doc: Assessment) -> list[DemographicsTable]:
     :func:`group_key`, the engine's normaliser; a row keeps the first spelling seen (the
     datasheet's, then the data's).
     """
-    result, used, _ = _evaluation_parts(doc)
-    if result:
-        training: dict[str, Any] = dict(used.get("training_demographics") or {})
-        reference: dict[str, Any] = dict(used.get("reference_population") or {})
+    snapshot, _, _ = _evaluation_parts(doc)
+    result = EvaluationResult.from_json(snapshot) if snapshot else None
+    training: dict[str, Any]
+    reference: dict[str, Any]
+    mapped: dict[str, str] = {}
+    if result is not None:
+        spec = result.evaluation_spec()
+        training, reference = dict(spec.training_demographics), dict(spec.reference_population)
+        mapped = dict(spec.demographics_map)
     else:
         training = dict(doc.training_demographics)
         reference = dict(doc.reference_population)
-    mapped: dict[str, str] = dict(used.get("demographics_map") or {})
-    reps = list(result.get("representativeness") or [])
+    reps = list(result.representativeness) if result is not None else []
     names: dict[str, str] = {}  # attribute key -> display name
-    for name in [*training, *reference, *(mapped.get(x["attribute"], x["attribute"])
-                                          for x in reps)]:
+    for name in [*training, *reference, *(mapped.get(x.attribute, x.attribute) for x in reps)]:
         names.setdefault(group_key(name), name)
     tables: list[DemographicsTable] = []
     for akey, attr in names.items():
@@ -203,29 +207,27 @@ def demographics_tables(doc: Assessment) -> list[DemographicsTable]:
         _, ref = _lookup(reference, attr)
         tcells, ttotal = _share_map(tr)
         rcells, rtotal = _share_map(ref)
-        rep_rows = [x for x in reps if group_key(mapped.get(x["attribute"], x["attribute"]))
-                    == akey]
-        columns = tuple(sorted({x["attribute"] for x in rep_rows
-                                if group_key(x["attribute"]) != akey}))
+        rep_rows = [x for x in reps if group_key(mapped.get(x.attribute, x.attribute)) == akey]
+        columns = tuple(sorted({x.attribute for x in rep_rows if group_key(x.attribute) != akey}))
         order: dict[str, str] = {}
-        for g in [*tcells, *rcells, *(x["group"] for x in rep_rows)]:
+        for g in [*tcells, *rcells, *(x.group for x in rep_rows)]:
             order.setdefault(group_key(str(g)), str(g))
         by_key_t = {group_key(g): v for g, v in tcells.items()}
         by_key_r = {group_key(g): v for g, v in rcells.items()}
-        by_key_v = {group_key(str(x["group"])): x for x in rep_rows}
+        by_key_v = {group_key(x.group): x for x in rep_rows}
         rows = []
         for gkey, label in order.items():
             t = by_key_t.get(gkey)
             r = by_key_r.get(gkey)
-            v = by_key_v.get(gkey, {})
+            v = by_key_v.get(gkey)
             rows.append(DemographicsRow(
                 group=label,
                 training_n=t,
                 training_share=(t / ttotal) if t is not None and ttotal else None,
-                validation_n=v.get("validation_n"),
-                validation_share=v.get("validation_share"),
+                validation_n=v.validation_n if v is not None else None,
+                validation_share=v.validation_share if v is not None else None,
                 reference_share=(r / rtotal) if r is not None and rtotal else None,
-                flag=v.get("flag"),
+                flag=v.flag if v is not None else None,
             ))
         tables.append(DemographicsTable(attr, columns, tuple(rows)))
     return tables

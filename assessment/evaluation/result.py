@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assessment.errors import EvaluationError
 from assessment.jsoncheck import (
@@ -25,6 +25,9 @@ from assessment.jsoncheck import (
     required,
     show,
 )
+
+if TYPE_CHECKING:
+    from assessment.evaluation.spec import EvaluationSpec
 
 SCHEMA = "probity-evaluation/1"
 ENGINE_VERSION = "1.0.0"
@@ -434,6 +437,24 @@ class EvaluationResult:
             if d.attribute == attribute and d.group == group and d.metric == metric:
                 return d
         raise KeyError(f"no disparity for {attribute}={group} on {metric}")
+
+    def flagged(self) -> list[Disparity]:
+        """The flagged disparities, in result order."""
+        return [d for d in self.disparities if d.flagged]
+
+    def insufficient(self) -> list[GroupResult]:
+        """Groups too small to judge (flagged ``insufficient_data``), in result order."""
+        return [g for g in self.groups if "insufficient_data" in g.flags]
+
+    def representativeness_of(self, attribute: str) -> list[RepresentativenessRow]:
+        """The representativeness rows of one data attribute, in result order."""
+        return [r for r in self.representativeness if r.attribute == attribute]
+
+    def evaluation_spec(self) -> EvaluationSpec:
+        """The spec this result was computed with, typed (validated when the result was read)."""
+        from assessment.evaluation.spec import EvaluationSpec
+
+        return EvaluationSpec.from_json(self.spec)
 
     def to_json(self) -> dict[str, Any]:
         return {

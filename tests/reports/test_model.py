@@ -181,3 +181,41 @@ def test_pdf_carries_banner_cover_names_and_draft_reason(data_csv, tmp_path, ide
     assert reason == f"{draft_status(info.model.open_items)}: Approved"
     check = verify_file(out).signatures[0]
     assert check.intact and check.valid  # (trust in a self-signed key is the reader's choice)
+
+
+def test_typed_result_queries_match_the_stored_snapshot(data_csv) -> None:
+    from assessment.evaluation.result import EvaluationResult
+
+    doc = _doc({"black": 100, "white": 1900})
+    _run(doc, data_csv)
+    raw = doc.evaluation["result"]
+    result = EvaluationResult.from_json(raw)
+    assert [(d.group, d.metric) for d in result.flagged()] == [
+        (d["group"], d["metric"]) for d in raw["disparities"] if d["flagged"]
+    ]
+    assert [g.group for g in result.insufficient()] == [
+        g["group"] for g in raw["groups"] if "insufficient_data" in g["flags"]
+    ]
+    rows = result.representativeness_of("race")
+    # 25 % vs 5 % and 75 % vs 95 % (ratio 0.79 < 0.8)
+    assert [(r.group, r.flag) for r in rows] == [
+        ("Black", "over_represented"), ("White", "under_represented")
+    ]
+    assert result.evaluation_spec().training_demographics == {
+        "race": {"black": 100.0, "white": 1900.0}
+    }
+
+
+@pytest.mark.parametrize("name", ["demo/demo.probity", "examples/complete.probity",
+                                  "examples/incomplete.probity"])
+def test_shipped_assessments_are_current_and_their_tables_join(name) -> None:
+    from pathlib import Path
+
+    from assessment.storage import load
+
+    doc = load(Path(__file__).resolve().parents[2] / "resources" / name)
+    model = report_model(doc)
+    assert model.stale == ()  # the shipped evaluations match their datasheets
+    for table in model.demographics:
+        keys = [r.group.casefold() for r in table.rows]
+        assert len(keys) == len(set(keys)), table  # one row per group, however spelled
