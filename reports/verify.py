@@ -369,7 +369,36 @@ def byte_range_problems(
             f"{name}: changed after signing: the /Contents that was validated is "
             "not the hex string in the signature's gap"
         )
+    else:
+        contents = bytes(sig.pkcs7_content)
+        used = _der_size(contents)
+        if used is None or used > len(contents):
+            problems.append(
+                f"{name}: changed after signing: the signature's /Contents does not start "
+                "with one complete DER-encoded signature"
+            )
+        elif contents[used:].strip(b"\x00"):
+            extra = len(contents[used:].rstrip(b"\x00"))
+            problems.append(
+                f"{name}: changed after signing: {extra} bytes after the signature data in "
+                "/Contents are not the zero padding the signer left there; hidden content "
+                "can be carried there"
+            )
     return problems, end
+
+
+def _der_size(blob: bytes) -> int | None:
+    """Length of the DER SEQUENCE at the start of ``blob`` (tag, length and contents), or
+    None when it does not start with a definite-length SEQUENCE header (X.690 §8.1.3)."""
+    if len(blob) < 2 or blob[0] != 0x30:
+        return None
+    first = blob[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(blob) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(blob[2 : 2 + count], "big")
 
 
 # ---- certificates ----------------------------------------------------------------------
