@@ -303,6 +303,18 @@ def _value_text(v: Any) -> str:
     return str(v).strip()
 
 
+_QUOTE_MAX = 40
+
+
+def _quoted(v: Any) -> str:
+    """A cell quoted in a message, cut to :data:`_QUOTE_MAX` characters (a 5,000-digit cell
+    must not make a 5,000-character error line)."""
+    text = _value_text(v)
+    if len(text) > _QUOTE_MAX:
+        return repr(text[:_QUOTE_MAX]) + f"… ({len(text):,} characters)"
+    return repr(text)
+
+
 @dataclass(frozen=True)
 class _Coded:
     """A column as integer codes into distinct texts; code -1 = missing."""
@@ -338,6 +350,7 @@ class _Numeric:
     missing: np.ndarray  # bool
     bad: np.ndarray  # bool: present but not a finite number
     raw: pd.Series  # for quoting the first offending cell in a message
+    infinite: np.ndarray  # bool: parsed as ±infinity (part of ``bad``)
 
 
 def _numeric_column(series: pd.Series, decimal: str, missing: Iterable[str]) -> _Numeric:
@@ -348,13 +361,14 @@ def _numeric_column(series: pd.Series, decimal: str, missing: Iterable[str]) -> 
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         miss = np.isnan(values)
         bad = np.isinf(values)
-        return _Numeric(np.where(bad, np.nan, values), miss, bad, series)
+        return _Numeric(np.where(bad, np.nan, values), miss, bad, series, bad.copy())
     # One C-speed pass over all cells; only the cells that did not parse (usually few) get
     # the slower treatment: strip, compare with the missing tokens, parse again.
     text = series.astype(object).astype(str) if series.dtype == object else series.astype(str)
     if decimal == ",":
         text = text.str.replace(",", ".", regex=False)
     values = np.array(pd.to_numeric(text, errors="coerce"), dtype=np.float64)
+    infinite = np.isinf(values)
     values[~np.isfinite(values)] = np.nan
     miss = np.zeros(values.shape[0], dtype=bool)
     idx = np.flatnonzero(np.isnan(values))
@@ -364,10 +378,11 @@ def _numeric_column(series: pd.Series, decimal: str, missing: Iterable[str]) -> 
         tokens = {m.strip().casefold() for m in missing}
         miss[idx] = isna | sub.str.casefold().isin(tokens).to_numpy()
         again = np.array(pd.to_numeric(sub, errors="coerce"), dtype=np.float64)
+        infinite[idx] |= np.isinf(again) & ~miss[idx]
         again[~np.isfinite(again) | miss[idx]] = np.nan
         values[idx] = again
     bad = np.isnan(values) & ~miss
-    return _Numeric(values, miss, bad, series)
+    return _Numeric(values, miss, bad, series, infinite & bad)
 
 
 def _row_label(i: int) -> str:
@@ -381,7 +396,7 @@ def _first(mask: np.ndarray) -> int:
 
 def _list_values(texts: Sequence[str], counts: Sequence[int] | None = None, limit: int = 8) -> str:
     items = [
-        f"{t!r} ({int(c):,})" if counts is not None else repr(t)
+        f"{_quoted(t)} ({int(c):,})" if counts is not None else _quoted(t)
         for t, c in zip(texts, counts if counts is not None else [0] * len(texts), strict=False)
     ]
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
@@ -424,7 +439,7 @@ def _binary_column(
     if require_two:
         n_pos = int(coded.counts[idx].sum()) if idx else 0
         if n_pos == int(coded.counts.sum()):
-            shown = ", ".join(repr(texts[i]) for i in idx)
+            shown = ", ".join(_quoted(texts[i]) for i in idx)
             raise DataError(
                 f"Every row of the {role} column {column!r} has a positive value ({shown}); "
                 "subgroup metrics need both outcomes."
@@ -530,24 +545,26 @@ def _score_column(
         i = _first(num.bad)
         raise DataError(
             f"The score column {column!r} is not numeric: {n_bad:,} values are not numbers "
-            f"(first at {_row_label(i)}: {_value_text(num.raw.iloc[i])!r}); choose a numeric "
+            f"(first at {_row_label(i)}: {_quoted(num.raw.iloc[i])}); choose a numeric "
             "score column, add the token to the missing values, or map a predicted class instead."
         )
     if mapping.score_kind == "probability":
         vals = num.values
-        outside = (vals < 0.0) | (vals > 1.0)
+        # ±infinity is a number outside 0–1, not an unparseable cell to exclude quietly.
+        outside = (vals < 0.0) | (vals > 1.0) | num.infinite
         n_out = int(outside.sum())
         if n_out:
             i = _first(outside)
             hint = (
                 " (they look like percentages: divide by 100)"
-                if np.nanmax(vals) <= 100.0 and np.nanmin(vals) >= 0.0
+                if not num.infinite.any() and np.nanmax(vals) <= 100.0 and np.nanmin(vals) >= 0.0
                 else ""
             )
             raise DataError(
                 f"The score column {column!r} should hold probabilities between 0 and 1, but "
                 f"{n_out:,} values are outside (first at {_row_label(i)}: "
-                f"{_fmt_num(float(vals[i]))}){hint}; choose score kind 'score' with a threshold "
+                f"{_quoted(num.raw.iloc[i]) if num.infinite[i] else _fmt_num(float(vals[i]))})"
+                f"{hint}; choose score kind 'score' with a threshold "
                 "if it is not a probability."
             )
     return num.values, num.missing, num.bad
@@ -582,7 +599,7 @@ def _attribute(table: LoadedTable, column: str, mapping: ColumnMapping) -> Attri
             i = _first(num.bad)
             raise DataError(
                 f"Column {column!r} is binned but {int(num.bad.sum()):,} values are not numbers "
-                f"(first at {_row_label(i)}: {_value_text(num.raw.iloc[i])!r}); add the token to "
+                f"(first at {_row_label(i)}: {_quoted(num.raw.iloc[i])}); add the token to "
                 "the missing values or remove the bins."
             )
         band = np.searchsorted(np.asarray(edges, dtype=np.float64), num.values, side="right")
@@ -700,9 +717,7 @@ def check_mapping(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> l
     attempt(None, lambda: _check_roles(mapping))
     roles_ok = len(issues) == n_before
     if roles_ok and mapping.score:
-        score_col = attempt(
-            mapping.score, lambda: _resolve_column(table, mapping.score, "score")
-        )
+        score_col = attempt(mapping.score, lambda: _resolve_column(table, mapping.score, "score"))
         if score_col is not None:
             scored = attempt(score_col, lambda: _score_column(table, score_col, mapping))
             if scored is not None:
