@@ -180,6 +180,8 @@ def verify_pdf(
             return _damaged(data, source, f"its structure cannot be read ({_brief(exc)})")
         raise NotVerifiable(f"{source} is not a readable PDF ({_brief(exc)}).") from exc
     if not embedded:
+        if looks_signed:  # a signature dictionary that no longer reads as one
+            return _damaged(data, source, "it holds a /ByteRange but no readable signature")
         raise NotVerifiable(f"{source} carries no digital signature.")
     try:
         with _quiet_pyhanko():
@@ -785,6 +787,43 @@ def _info(handler: Any, revision: int, reader: Any) -> dict[str, str]:
         return {}
 
 
+# Catalog entries whose value change is described (the others are compared as present/absent:
+# a countersignature legitimately rewrites /AcroForm, and /Perms is set at certification).
+_WATCHED = frozenset(
+    {
+        "/OpenAction",
+        "/AA",
+        "/Names",
+        "/Outlines",
+        "/Pages",
+        "/URI",
+        "/OCProperties",
+        "/Dests",
+        "/PageLabels",
+        "/Lang",
+        "/ViewerPreferences",
+        "/PageMode",
+    }
+)
+
+
+# What a signature revision may add to the catalog: the form (first field filled) and the
+# extension level pyHanko declares for the signature's algorithms (ISO 32000 developer ext.).
+_SIGNING_CATALOG_KEYS = frozenset({"/AcroForm", "/Extensions"})
+
+
+def _catalog(handler: Any) -> dict[str, str]:
+    """Catalog entries as comparable text (watched ones by their value in this revision)."""
+    out: dict[str, str] = {}
+    for key in handler.root:
+        raw = handler.root.raw_get(key)
+        ref = _ref(raw)
+        out[str(key)] = f"{ref[0]} {ref[1]} R" if ref else repr(raw)
+        if key in _WATCHED:
+            out[str(key)] += " = " + repr(_deref(handler, raw))[:100_000]
+    return out
+
+
 def _xmp(handler: Any) -> bytes | None:
     from pyhanko.pdf_utils import generic
 
@@ -840,6 +879,7 @@ def describe_revisions(
     prev_fields = certified_fields
     prev_pages = pages(prev)
     prev_info, prev_xmp = _info(prev, certified_rev, reader), _xmp(prev)
+    prev_root = _catalog(prev)
     prev_att = _attachment_sha(prev)
     prev_annots = [_annotations(prev, p) for p in prev_pages]
     prev_content = [_content_digest(prev, p) for p in prev_pages]
@@ -873,6 +913,15 @@ def describe_revisions(
         ]
         if meta:
             bad.append(f"document metadata changed ({'; '.join(meta)})")
+        root_now = _catalog(cur)
+        signing_keys = _SIGNING_CATALOG_KEYS if sig is not None else frozenset()
+        for key in sorted(root_now.keys() - prev_root.keys() - signing_keys):
+            bad.append(f"document catalog entry {key} added")
+        for key in sorted(prev_root.keys() - root_now.keys()):
+            bad.append(f"document catalog entry {key} removed")
+        for key in sorted(k for k in root_now.keys() & prev_root.keys() if k in _WATCHED):
+            if root_now[key] != prev_root[key]:
+                bad.append(f"document catalog entry {key} changed")
         xmp_now = _xmp(cur)
         if xmp_now != prev_xmp:
             bad.append("document metadata changed (XMP metadata stream)")
@@ -912,6 +961,7 @@ def describe_revisions(
         changes.append(line)
         problems += [f"revision {rev + 1}: {b} after certification" for b in bad]
         prev_fields, prev_pages, prev_info, prev_xmp = fields_now, pages_now, info_now, xmp_now
+        prev_root = root_now
         prev_annots, prev_content, prev_att = annots_now, content_now, att_now
     return changes, problems
 

@@ -928,3 +928,29 @@ def test_reserved_box_moved_after_certification_is_not_valid(signed, identities,
     assert_not_valid(data, trust, "annotation changed on page")
     with pytest.raises(ReportError, match="re-validation"):
         sign_pdf(data, identities["second"])
+
+
+def test_catalog_action_added_after_certification_is_described(countersigned, trust) -> None:
+    from pyhanko.pdf_utils import generic
+
+    def open_action(writer) -> None:
+        action = generic.DictionaryObject(
+            {
+                generic.pdf_name("/S"): generic.pdf_name("/URI"),
+                generic.pdf_name("/URI"): generic.TextStringObject("http://evil.example/"),
+            }
+        )
+        writer.root["/OpenAction"] = writer.add_object(action)
+        writer.update_root()
+        writer._update_meta = lambda: None
+
+    data = incremental(countersigned, open_action)
+    result = assert_not_valid(data, trust, "document catalog entry /OpenAction added")
+    assert result.changes[-1].startswith("Revision 5: document catalog entry /OpenAction added")
+
+
+def test_a_broken_signature_dictionary_is_not_valid_rather_than_unsigned(signed, trust) -> None:
+    data = signed.replace(b"/Type /Sig", b"/Type /Xig", 1)
+    assert data != signed
+    result = assert_not_valid(data, trust, "changed after signing")
+    assert "no readable signature" in result.all_problems[0]
