@@ -23,6 +23,7 @@ gap is exactly what a reviewer must not miss — but the flag's reason then star
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -594,7 +595,10 @@ def _grouping_disparities(
 
 
 def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
+    # A replicate may leave every group undefined (random event counts: a resample without
+    # events): its range is NaN, which percentile_interval counts as undefined.
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         spread: np.ndarray = np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
     return spread
 
@@ -662,7 +666,8 @@ def _summaries(
                 )
                 return widest
             if name == "demographic_parity_ratio":
-                with np.errstate(invalid="ignore", divide="ignore"):
+                with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
                     sel = arrs["selection_rate"]
                     ratio: np.ndarray = np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
                 return ratio

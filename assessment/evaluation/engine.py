@@ -59,11 +59,16 @@ Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
 
 ROC_POINTS = 101
+# Bootstrap metrics whose own interval is analytic (their disparities use the bootstrap).
+ANALYTIC_CI: tuple[str, ...] = ("balanced_accuracy", "brier")
 
-# Per-row bootstrap features (columns of the matrix handed to intervals.stratified_totals).
-F_PRED, F_SQ, F_P = 0, 1, 2
-F_GROUP_FIT, F_OVERALL_FIT = 3, 10  # each block: r, x·r, w, x·w, x²·w, r_offset, w_offset
-N_FEATURES_PROB = 17
+# Per-row bootstrap features (columns of the matrix handed to intervals.resampled_totals):
+# counts first (row, event, predicted positive, true positive), then the probability features.
+F_ONE, F_Y, F_PRED, F_TP = 0, 1, 2, 3
+N_FEATURES_CLASS = 4
+F_SQ, F_P = 4, 5
+F_GROUP_FIT, F_OVERALL_FIT = 6, 13  # each block: r, x·r, w, x·w, x²·w, r_offset, w_offset
+N_FEATURES_PROB = 20
 
 
 def _noop_progress(_: float) -> None:
@@ -90,6 +95,7 @@ class _Context:
     roc_thresholds: np.ndarray
     roc_index: np.ndarray | None
     spec: EvaluationSpec
+    cluster: np.ndarray | None = None  # cluster (patient) code per row, when clustered
 
 
 def _check_inputs(inputs: EvaluationInput, spec: EvaluationSpec) -> None:
@@ -204,6 +210,9 @@ def _point_stats(
     for mid in PROPORTION_METRICS:
         num, den, _ = parts[mid]
         lo[mid], hi[mid] = iv.wilson(num, den, level)
+    lo["balanced_accuracy"], hi["balanced_accuracy"] = iv.mover_mean(
+        counts.tp, counts.n_pos, counts.tn, counts.n_neg, level
+    )
     stats = GroupingStats(
         grouping=gp,
         counts=counts,
@@ -241,20 +250,9 @@ def _auroc_stats(
     # DeLong's variance is 0 when every positive and every negative has the same placement
     # (perfect separation, or one score for everyone): a zero-width interval would claim an
     # exactly known AUROC, so there is no interval.
-    var = np.where(res.var > 0, res.var, np.nan)
-    lo, hi = iv.normal_interval(res.auc, var, ctx.spec.ci_level, (0.0, 1.0))
+    lo, hi, _ = iv.auroc_interval(res.auc, res.var, c.n_pos, c.n_neg, ctx.spec.ci_level)
     stats.lo["auroc"], stats.hi["auroc"] = lo, hi
-    stats.ci_reasons["auroc"] = [
-        None
-        if not np.isfinite(a) or np.isfinite(w)
-        else (
-            "DeLong's variance needs at least 2 positives and 2 negatives"
-            if not np.isfinite(v)
-            else "DeLong's variance is 0 (every positive and every negative has the same "
-            "placement, e.g. perfect separation): no interval"
-        )
-        for a, v, w in zip(res.auc, res.var, var, strict=True)
-    ]
+    stats.ci_reasons["auroc"] = [None] * size
     if overall_place is not None and res.placements is not None and not gp.is_overall:
         stats.auroc_cov_overall = placement_covariance(
             gp.codes,
@@ -283,7 +281,9 @@ def _probability_stats(
         return
     p = ctx.score
     n = c.n
-    sq = np.bincount(gp.codes, weights=(p - ctx.yf) ** 2, minlength=size)
+    sq_rows = (p - ctx.yf) ** 2
+    sq = np.bincount(gp.codes, weights=sq_rows, minlength=size)
+    sq2 = np.bincount(gp.codes, weights=sq_rows * sq_rows, minlength=size)
     expected = np.bincount(gp.codes, weights=p, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         stats.values["brier"] = np.where(n > 0, sq / n, np.nan)
@@ -305,6 +305,17 @@ def _probability_stats(
         stats.lo[mid] = nan.copy()
         stats.hi[mid] = nan.copy()
         stats.ci_reasons[mid] = [None] * size
+    stats.lo["brier"], stats.hi["brier"] = iv.mean_t_log(sq, sq2, n, ctx.spec.ci_level)
+    stats.ci_reasons["brier"] = [
+        None
+        if k <= 0 or np.isfinite(lo_)
+        else (
+            "a t interval needs at least 2 rows"
+            if k < 2
+            else "every squared error is the same: no spread to estimate an interval from"
+        )
+        for k, lo_ in zip(n, stats.lo["brier"], strict=True)
+    ]
 
 
 def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
@@ -337,12 +348,13 @@ def _bootstrap(
     index: int,
     cancelled: IsCancelled,
 ) -> None:
-    """Stratified bootstrap of F1, balanced accuracy, Brier, O/E and recalibration.
+    """Bootstrap of F1, balanced accuracy, Brier, O/E and recalibration, resampling rows (or
+    patients) within each group, so events are random in every replicate.
 
-    Every statistic is computed from replicate totals per (group, outcome) stratum. The
-    recalibration replicates take one Newton step from the full-sample fit using the replicate's
-    score and information totals (the one-step bootstrap of Moulton & Zeger 1991), so no
-    replicate needs an iterative refit.
+    Every statistic is computed from replicate totals per group. The recalibration replicates
+    take one Newton step from the full-sample fit using the replicate's score and information
+    totals (the one-step bootstrap of Moulton & Zeger 1991), so no replicate needs an
+    iterative refit.
     """
     spec = ctx.spec
     gp, c = stats.grouping, stats.counts
@@ -351,10 +363,18 @@ def _bootstrap(
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
     predf = ctx.pred.astype(np.float64)
+    yf = ctx.yf
     codes = gp.codes
+
+    def counts_block(rows: np.ndarray, f: np.ndarray) -> None:
+        f[:, F_ONE] = 1.0
+        f[:, F_Y] = yf[rows]
+        f[:, F_PRED] = predf[rows]
+        f[:, F_TP] = f[:, F_Y] * f[:, F_PRED]
+
     if prob:
         assert ctx.x is not None and ctx.score is not None
-        x, p, yf = ctx.x, ctx.score, ctx.yf
+        x, p = ctx.x, ctx.score
         ga, gb, galpha = _fit_arrays(stats.recal, size)
         # The overall fit's score/information columns are needed only for differences against
         # the overall population (its replicate must come from the same resample).
@@ -366,7 +386,7 @@ def _bootstrap(
             yy, xx, pp = yf[rows], x[rows], p[rows]
             cc = codes[rows]
             f = np.empty((rows.size, n_features))
-            f[:, F_PRED] = predf[rows]
+            counts_block(rows, f)
             f[:, F_SQ] = (pp - yy) ** 2
             f[:, F_P] = pp
             blocks = [(F_GROUP_FIT, ga[cc], gb[cc], galpha[cc])]
@@ -387,24 +407,31 @@ def _bootstrap(
             return f
 
     else:
+        n_features = N_FEATURES_CLASS
 
         def features(rows: np.ndarray) -> np.ndarray:
-            column: np.ndarray = predf[rows][:, None]
-            return column
+            f = np.empty((rows.size, n_features))
+            counts_block(rows, f)
+            return f
 
-        n_features = 1
-    strata = stratum_keys(gp, ctx.y)
-    totals = iv.stratified_totals(
-        strata, 2 * size, features, (F_PRED,), n_features, b, rng, cancelled
+    cells = ctx.y.astype(np.intp) * 2 + ctx.pred
+    totals = iv.resampled_totals(
+        codes,
+        size,
+        features,
+        n_features,
+        b,
+        rng,
+        cancelled,
+        cell_of_row=cells,
+        cluster_of_row=ctx.cluster,
     )
-    neg = totals[:, 0::2, :]
-    pos = totals[:, 1::2, :]
-    reps, overall = _replicate_statistics(pos, neg, c, stats, overall_recal, prob)
+    reps, overall = _replicate_statistics(totals, stats, overall_recal, prob)
     stats.reps = reps
     stats.overall_reps = overall
     level = spec.ci_level
     for mid in BOOTSTRAP_METRICS:
-        if mid not in reps:
+        if mid not in reps or mid in ANALYTIC_CI:
             continue
         r = reps[mid]
         r[:, ~np.isfinite(stats.values[mid])] = np.nan
@@ -414,37 +441,34 @@ def _bootstrap(
 
 
 def _replicate_statistics(
-    pos: np.ndarray,
-    neg: np.ndarray,
-    c: Counts,
+    tot: np.ndarray,
     stats: GroupingStats,
     overall_recal: Recalibration | None,
     prob: bool,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Replicates (B × groups) of each bootstrap metric, plus the overall population's (B,)."""
+    """Replicates (B × groups) of each bootstrap metric, plus the overall population's (B,),
+    from replicate totals (B × groups × features) whose counts are random."""
     reps: dict[str, np.ndarray] = {}
     overall: dict[str, np.ndarray] = {}
-    n1, n0 = c.n_pos, c.n_neg
-    tot = pos + neg
+    all_tot = tot.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for target, tp, fp, p1, p0 in (
-            (reps, pos[:, :, F_PRED], neg[:, :, F_PRED], n1, n0),
-            (overall, pos[:, :, F_PRED].sum(1), neg[:, :, F_PRED].sum(1), n1.sum(), n0.sum()),
-        ):
+        for target, t in ((reps, tot), (overall, all_tot)):
+            n, n1, tp = t[..., F_ONE], t[..., F_Y], t[..., F_TP]
+            n0 = n - n1
+            fp = t[..., F_PRED] - tp
             target["tp"] = tp
             target["fp"] = fp
-            target["tpr"] = tp / p1
-            target["fpr"] = fp / p0
-            target["selection_rate"] = (tp + fp) / (p1 + p0)
-            target["f1"] = 2 * tp / (2 * tp + fp + (p1 - tp))
-            target["balanced_accuracy"] = (tp / p1 + (p0 - fp) / p0) / 2
+            target["n_pos"] = n1
+            target["n_neg"] = n0
+            target["tpr"] = tp / n1
+            target["fpr"] = fp / n0
+            target["selection_rate"] = (tp + fp) / n
+            target["f1"] = 2 * tp / (tp + fp + n1)
+            target["balanced_accuracy"] = (tp / n1 + (n0 - fp) / n0) / 2
+            if prob:
+                target["brier"] = t[..., F_SQ] / n
+                target["oe_ratio"] = n1 / t[..., F_P]
         if prob:
-            all_tot = tot.sum(axis=1)
-            n = n1 + n0
-            reps["brier"] = tot[:, :, F_SQ] / n
-            reps["oe_ratio"] = n1 / tot[:, :, F_P]
-            overall["brier"] = all_tot[:, F_SQ] / n.sum()
-            overall["oe_ratio"] = n1.sum() / all_tot[:, F_P]
             assert stats.recal is not None
             reps["calibration_slope"], reps["calibration_intercept"] = _one_step(
                 tot[:, :, F_GROUP_FIT : F_GROUP_FIT + 7], stats.recal.slope, stats.recal.intercept
@@ -542,13 +566,13 @@ def _methods(spec: EvaluationSpec, kind: str) -> dict[str, str]:
     boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
     m: dict[str, str] = {mid: iv.WILSON for mid in PROPORTION_METRICS}
     m["auroc"] = (
-        "Mann–Whitney rank sum with midranks for ties; CI: " + iv.DELONG
+        "Mann–Whitney rank sum with midranks for ties; CI: " + iv.AUROC_METHOD
         if kind != "class"
         else "not available (predicted classes only)"
     )
     m["f1"] = boot
-    m["balanced_accuracy"] = boot
-    m["brier"] = boot
+    m["balanced_accuracy"] = iv.MOVER_MEAN
+    m["brier"] = iv.MEAN_T_LOG
     m["oe_ratio"] = boot
     recal = (
         f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "

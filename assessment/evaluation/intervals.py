@@ -6,12 +6,14 @@ Analytic where the method is valid (they are exact to compute and cost nothing):
   method 10);
 - Katz's log method for a ratio of independent proportions (Katz et al. 1978), with the 0.5
   continuity correction at the boundaries (see :func:`katz`);
-- DeLong et al. (1988) for AUROC, using the structural components from
-  :func:`assessment.evaluation.metrics.auroc_delong`.
+- AUROC: DeLong et al. (1988) on the logit scale, using the structural components from
+  :func:`assessment.evaluation.metrics.auroc_delong`, and Newcombe's (2006) score interval
+  with few events (:func:`auroc_interval`).
 
-Everything else uses a stratified (group × outcome) seeded percentile bootstrap. Replicates are
-never built as data copies: each stratum's replicate *totals* of a few per-row quantities are
-drawn directly (see :func:`stratified_totals`), and every bootstrap statistic is a smooth
+Everything else uses a seeded percentile bootstrap that resamples rows (or patients) within each
+group, so the number of events varies between replicates as between real cohorts. Replicates
+are never built as data copies: each group's replicate *totals* of a few per-row quantities are
+drawn directly (see :func:`resampled_totals`), and every bootstrap statistic is a smooth
 function of those totals.
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
 
@@ -33,11 +36,10 @@ KATZ = (
 KATZ_CORRECTION = 0.5
 DELONG = "DeLong (normal approximation, structural components)"
 
-# Strata up to this many rows are resampled exactly (multinomial counts per row); larger strata
-# draw their replicate totals from the multivariate normal limit of the resampled totals
-# (mean m·f̄, covariance m·Σ̂), which a sum of more than this many bootstrap draws of bounded
-# quantities already follows closely. Counts of 0/1 indicators are always drawn exactly
-# (binomial), whatever the stratum size.
+# Groups up to this many rows (or clusters) are resampled exactly (multinomial counts per row);
+# larger groups draw their replicate totals from the multivariate normal limit of the resampled
+# totals, which a sum of more than this many bootstrap draws of bounded quantities already
+# follows closely; without clusters the counts of outcome × predicted class stay exact.
 EXACT_RESAMPLE_MAX = 500
 # A bootstrap interval is reported only when at least this share of replicates is defined.
 MIN_DEFINED_SHARE = 0.9
@@ -84,6 +86,55 @@ def newcombe(
         lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
         hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return d, lo, hi
+
+
+MEAN_T_LOG = (
+    "t interval on the log scale for a positive mean, mean·exp(±t(n − 1)·s/(√n·mean)) (the "
+    "Brier score's squared errors are right-skewed at low prevalence; Bradley, Schwartz & "
+    "Hashino 2008 give its standard error)"
+)
+
+
+def mean_t_log(
+    total: np.ndarray, total_sq: np.ndarray, n: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for the mean of n non-negative values from their sum and sum of squares: the
+    Student-t interval of the log mean with the delta-method standard error s/(√n·mean).
+    NaN where n < 2, the mean is 0 or every value is the same."""
+    from scipy.stats import t as student_t
+
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        var = np.maximum(total_sq - n * mean * mean, 0.0) / (n - 1)
+        q = student_t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        rel = q * np.sqrt(var / n) / mean
+        lo, hi = mean * np.exp(-rel), mean * np.exp(rel)
+    ok = (n >= 2) & (mean > 0) & np.isfinite(rel) & (rel > 1e-12)
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+MOVER_MEAN = (
+    "MOVER-Wilson interval for the mean of TPR and TNR (Zou & Donner 2008: Wilson limits of "
+    "each proportion combined by the method of variance estimates recovery)"
+)
+
+
+def mover_mean(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for (p1 + p2)/2 of two independent proportions (balanced accuracy = mean of
+    TPR and TNR) by MOVER from their Wilson limits (Zou & Donner 2008); NaN where a
+    denominator is 0."""
+    k1, n1, k2, n2 = (np.asarray(a, dtype=np.float64) for a in (k1, n1, k2, n2))
+    l1, u1 = wilson(k1, n1, level)
+    l2, u2 = wilson(k2, n2, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1, p2 = k1 / n1, k2 / n2
+        m = (p1 + p2) / 2
+        lo = m - np.sqrt((p1 - l1) ** 2 + (p2 - l2) ** 2) / 2
+        hi = m + np.sqrt((u1 - p1) ** 2 + (u2 - p2) ** 2) / 2
+    return lo, hi
 
 
 def katz(
@@ -227,62 +278,192 @@ def bootstrap_interval(
     return BootstrapInterval(lo=lo, hi=hi, reasons=reasons)
 
 
-def bootstrap_method(b: int, seed: int) -> str:
+def bootstrap_method(b: int, seed: int, clustered: bool = False) -> str:
+    unit = "patients (clusters) within each group" if clustered else "rows within each group"
     return (
-        f"stratified percentile bootstrap (B={b}, seed={seed}; strata = group × outcome; "
-        f"strata above {EXACT_RESAMPLE_MAX} rows use the normal limit of their resampled totals)"
+        f"percentile bootstrap (B={b}, seed={seed}) resampling {unit}, so every replicate has "
+        f"a random number of events; groups above {EXACT_RESAMPLE_MAX} "
+        f"{'clusters' if clustered else 'rows'} use the normal limit of their resampled totals"
+        + ("" if clustered else " given exact multinomial counts of outcome × predicted class")
     )
 
 
-def stratified_totals(
-    stratum_of_row: np.ndarray,
-    n_strata: int,
+def _unit_totals(f: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Per-unit (cluster) column sums of ``f`` (rows × k): units × k."""
+    _, inv = np.unique(unit, return_inverse=True)
+    size = int(inv.max()) + 1 if inv.size else 0
+    return np.stack(
+        [np.bincount(inv, weights=f[:, j], minlength=size) for j in range(f.shape[1])], axis=1
+    )
+
+
+def _normal_root(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and a square root L (L·Lᵀ = covariance, population form) of the rows of ``f``."""
+    mean = f.mean(axis=0)
+    centred = f - mean
+    cov = centred.T @ centred / f.shape[0]
+    vals, vecs = np.linalg.eigh(cov)
+    return mean, vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+def resampled_totals(
+    group_of_row: np.ndarray,
+    n_groups: int,
     features: Callable[[np.ndarray], np.ndarray],
-    indicator_columns: tuple[int, ...],
     n_features: int,
     b: int,
     rng: np.random.Generator,
     cancelled: Callable[[], bool],
+    *,
+    cell_of_row: np.ndarray,
+    cluster_of_row: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Replicate totals (b × n_strata × n_features) of a stratified bootstrap.
+    """Replicate totals (b × n_groups × n_features) of a bootstrap stratified by group only.
 
-    ``features(rows)`` returns the per-row quantity matrix (len(rows) × n_features) for the given
-    row indices, so the full n × d matrix never exists at once. Each stratum of m rows is
-    resampled m times with replacement, independently of the others:
+    Each group is resampled with replacement, independently of the others, so the number of
+    events (and of predicted positives, …) in a replicate is random, as it is between real
+    validation cohorts. ``features(rows)`` returns the per-row quantity matrix for the given row
+    indices (the full n × d matrix never exists). Without clusters, for a group of m rows:
 
-    - m ≤ :data:`EXACT_RESAMPLE_MAX`: exact — multinomial row counts W (b × m, via one bincount),
-      totals = W @ F;
-    - larger m: totals ~ N(m·mean(F), m·cov(F)) (the multivariate CLT limit of the exact
-      resample), except indicator columns, drawn exactly as Binomial(m, mean).
+    - m ≤ :data:`EXACT_RESAMPLE_MAX`: exact — multinomial row counts W (b × m), totals = W @ F;
+    - larger m: the counts of the ``cell_of_row`` cells (outcome × predicted class) are drawn
+      exactly, N ~ Multinomial(m, observed shares), and each cell's totals given its count
+      N_c from their normal limit N(N_c·mean_c, N_c·cov_c). Columns constant within a cell
+      (indicators, counts) are therefore exact.
+
+    With ``cluster_of_row`` the resampled units are the group's clusters (a patient's rows in
+    that group): the same two regimes apply to the units' total vectors (exact multinomial up
+    to :data:`EXACT_RESAMPLE_MAX` clusters, else the joint normal limit with their covariance).
     """
-    strata_sizes = np.bincount(stratum_of_row, minlength=n_strata)
-    perm = np.argsort(_small(stratum_of_row, n_strata), kind="stable")
-    ends = np.cumsum(strata_sizes)
-    starts = ends - strata_sizes
-    out = np.zeros((b, n_strata, n_features))
+    sizes = np.bincount(group_of_row, minlength=n_groups)
+    perm = np.argsort(_small(group_of_row, n_groups), kind="stable")
+    out = np.zeros((b, n_groups, n_features))
+    # The products below are small (b × ≤500 by ≤500 × d): OpenBLAS threads only add
+    # synchronisation cost to them (5× slower on a busy 2-core machine), so one thread.
+    with threadpool_limits(1, user_api="blas"):
+        _fill_totals(out, sizes, perm, features, b, rng, cancelled, cell_of_row, cluster_of_row)
+    return out
+
+
+def _fill_totals(
+    out: np.ndarray,
+    sizes: np.ndarray,
+    perm: np.ndarray,
+    features: Callable[[np.ndarray], np.ndarray],
+    b: int,
+    rng: np.random.Generator,
+    cancelled: Callable[[], bool],
+    cell_of_row: np.ndarray,
+    cluster_of_row: np.ndarray | None,
+) -> None:
+    """The per-group work of :func:`resampled_totals` (same two regimes)."""
+    n_features = out.shape[2]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
     rep_rows = np.arange(b)[:, None]
-    for s in range(n_strata):
+    for s in range(sizes.size):
         if cancelled():
             raise Cancelled()
-        m = int(strata_sizes[s])
-        if m == 0:
+        if sizes[s] == 0:
             continue
-        f = features(perm[starts[s] : ends[s]])
+        rows = perm[starts[s] : ends[s]]
+        f = features(rows)
+        if cluster_of_row is not None:
+            f = _unit_totals(f, cluster_of_row[rows])
+        m = f.shape[0]
         if m <= EXACT_RESAMPLE_MAX:
             idx = rng.integers(0, m, size=(b, m))
             w = np.bincount((rep_rows * m + idx).ravel(), minlength=b * m).reshape(b, m)
             out[:, s, :] = w.astype(np.float64) @ f
             continue
-        mean = f.mean(axis=0)
-        centred = f - mean
-        cov = centred.T @ centred / m
-        vals, vecs = np.linalg.eigh(cov)
-        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-        draws = rng.standard_normal((b, n_features)) @ root.T
-        out[:, s, :] = m * mean + np.sqrt(m) * draws
-        for c in indicator_columns:
-            out[:, s, c] = rng.binomial(m, min(max(mean[c], 0.0), 1.0), size=b)
-    return out
+        if cluster_of_row is not None:
+            mean, root = _normal_root(f)
+            draws = rng.standard_normal((b, n_features)) @ root.T
+            out[:, s, :] = m * mean + np.sqrt(m) * draws
+            continue
+        cells = cell_of_row[rows]
+        n_cells = int(cells.max()) + 1
+        share = np.bincount(cells, minlength=n_cells) / m
+        counts = rng.multinomial(m, share, size=b).astype(np.float64)
+        for c in np.flatnonzero(share):
+            mean, root = _normal_root(f[cells == c])
+            draws = rng.standard_normal((b, n_features)) @ root.T
+            k = counts[:, c : c + 1]
+            out[:, s, :] += k * mean + np.sqrt(k) * draws
+
+
+# ---------------------------------------------------------------- AUROC
+
+# Below this many events or non-events the AUROC interval is Newcombe's score interval with the
+# Hanley–McNeil variance; from here on DeLong's variance on the logit scale (see auroc_interval).
+AUROC_SCORE_BELOW = 50
+AUROC_METHOD = (
+    f"Newcombe (2006, method 5) score interval with the Hanley–McNeil variance when the group "
+    f"has fewer than {AUROC_SCORE_BELOW} events or non-events (or an AUROC of 0 or 1); "
+    f"otherwise DeLong (1988) structural-components variance on the logit scale "
+    f"(delta method), back-transformed"
+)
+
+
+def _hanley_mcneil_score(
+    auc: np.ndarray, n1: np.ndarray, n0: np.ndarray, inflate: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's (2006) method 5: all θ with (Â − θ)² ≤ z²·V(θ), where V is the Hanley–McNeil
+    variance with N* = (n1 + n0)/2 − 1 in place of n1 − 1 and n0 − 1:
+    V(θ) = θ(1 − θ)/(n1·n0)·[1 + N*·((1 − θ)/(2 − θ) + θ/(1 + θ))], times ``inflate`` (a
+    design effect ≥ 1 for clustered data). Each limit is found by bisection (60 halvings, all
+    groups at once); the set is an interval containing Â."""
+    z2 = z_value(level) ** 2
+    ns = (n1 + n0) / 2 - 1
+
+    def excess(t: np.ndarray) -> np.ndarray:
+        v = t * (1 - t) / (n1 * n0) * (1 + ns * ((1 - t) / (2 - t) + t / (1 + t)))
+        return (auc - t) ** 2 - z2 * inflate * v
+
+    lo_a, lo_b = np.zeros_like(auc), auc.copy()
+    hi_a, hi_b = auc.copy(), np.ones_like(auc)
+    for _ in range(60):
+        mid = (lo_a + lo_b) / 2
+        out = excess(mid) > 0
+        lo_a, lo_b = np.where(out, mid, lo_a), np.where(out, lo_b, mid)
+        mid = (hi_a + hi_b) / 2
+        out = excess(mid) > 0
+        hi_a, hi_b = np.where(out, hi_a, mid), np.where(out, mid, hi_b)
+    return lo_b, hi_a
+
+
+def auroc_interval(
+    auc: np.ndarray,
+    var: np.ndarray,
+    n1: np.ndarray,
+    n0: np.ndarray,
+    level: float,
+    design_effect: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AUROC interval per group (:data:`AUROC_METHOD`); returns (lo, hi, used_score).
+
+    DeLong's Wald interval under-covers with few events (85–91 % with 10–24 events, worse at
+    high AUROC): on the logit scale, log(Â/(1 − Â)) ± z·√V/(Â(1 − Â)), it covers from about 50
+    events or non-events on; below that the score interval with the Hanley–McNeil variance
+    (Newcombe 2006) keeps ≥ 95 % down to 10 events and has limits inside [0, 1] even at Â = 1.
+    ``var`` is DeLong's (or Obuchowski's clustered) variance; ``design_effect`` scales the
+    Hanley–McNeil variance for clustered data. NaN where a class is absent.
+    """
+    auc = np.asarray(auc, dtype=np.float64)
+    deff = np.ones_like(auc) if design_effect is None else np.asarray(design_effect)
+    z = z_value(level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        interior = (auc > 0) & (auc < 1) & (var > 0)
+        score = (np.minimum(n1, n0) < AUROC_SCORE_BELOW) | ~interior
+        la = np.log(auc) - np.log1p(-auc)
+        se = np.sqrt(var) / (auc * (1 - auc))
+        lo = 1 / (1 + np.exp(-(la - z * se)))
+        hi = 1 / (1 + np.exp(-(la + z * se)))
+        s_lo, s_hi = _hanley_mcneil_score(auc, n1, n0, np.maximum(deff, 1.0), level)
+    lo = np.where(score, s_lo, lo)
+    hi = np.where(score, s_hi, hi)
+    bad = ~np.isfinite(auc) | (n1 < 1) | (n0 < 1)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi), score & ~bad
 
 
 def _small(codes: np.ndarray, size: int) -> np.ndarray:

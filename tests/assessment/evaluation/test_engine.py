@@ -230,9 +230,9 @@ def test_representativeness_compares_shares() -> None:
 
 def test_bootstrap_is_reproducible_with_seed() -> None:
     inp = make_inputs(300)
-    a = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["brier"]
-    b = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["brier"]
-    c = evaluate(inp, EvaluationSpec(bootstrap=100, seed=6)).overall.metrics["brier"]
+    a = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["f1"]
+    b = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["f1"]
+    c = evaluate(inp, EvaluationSpec(bootstrap=100, seed=6)).overall.metrics["f1"]
     assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
     assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high)
 
