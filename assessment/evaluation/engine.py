@@ -141,7 +141,14 @@ def _threshold_grid(kind: str, ss: SortedScores, points: int) -> np.ndarray:
     return _sorted_quantiles(ss, points)
 
 
-def _context(inputs: EvaluationInput, spec: EvaluationSpec, *, curves: bool = True) -> _Context:
+def _context(
+    inputs: EvaluationInput,
+    spec: EvaluationSpec,
+    *,
+    curves: bool = True,
+    cluster: np.ndarray | None = None,
+) -> _Context:
+    """Row-level arrays of one evaluation; ``cluster``: patient code per row (or None)."""
     y = np.asarray(inputs.y_true, dtype=bool)
     score = None if inputs.score is None else np.asarray(inputs.score, dtype=np.float64)
     is_prob = inputs.score_kind == "probability"
@@ -168,6 +175,7 @@ def _context(inputs: EvaluationInput, spec: EvaluationSpec, *, curves: bool = Tr
         roc_thresholds=roc,
         roc_index=roc_index,
         spec=spec,
+        cluster=cluster,
     )
 
 
@@ -357,7 +365,7 @@ def _bootstrap(
     iterative refit.
     """
     spec = ctx.spec
-    gp, c = stats.grouping, stats.counts
+    gp = stats.grouping
     size = gp.size
     b = spec.bootstrap
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))

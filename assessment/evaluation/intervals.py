@@ -30,9 +30,7 @@ from assessment.errors import Cancelled
 
 WILSON = "Wilson score interval"
 NEWCOMBE = "Newcombe hybrid score interval (method 10)"
-KATZ = (
-    "Katz log method (0.5 added to every cell when a count is 0 or equals its denominator)"
-)
+KATZ = "Katz log method (0.5 added to every cell when a count is 0 or equals its denominator)"
 KATZ_CORRECTION = 0.5
 DELONG = "DeLong (normal approximation, structural components)"
 

@@ -30,7 +30,7 @@ OVERALL_GROUP = "All"
 LOGIT_EPS = 1e-10
 # Damped Newton: stop when a step is below NEWTON_TOL·(1 + |θ|); give up after NEWTON_MAX_ITER
 # iterations or MAX_HALVINGS halvings of one step (neither happens when the MLE exists).
-NEWTON_TOL = 1e-9
+NEWTON_TOL = 1e-7
 NEWTON_MAX_ITER = 100
 MAX_HALVINGS = 40
 MAX_NEWTON_STEP = 8.0  # logit units per Newton iteration (trust region)
@@ -450,37 +450,43 @@ def expit(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _loglik_rows(eta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row Bernoulli log-likelihood y·η − log(1 + e^η) and π = expit(η), both stable for
-    any η (one exp and one log1p of e^−|η|, which never overflows)."""
-    e = np.exp(-np.abs(eta))
-    inv = 1.0 / (1.0 + e)
-    pi = np.where(eta >= 0, inv, e * inv)
-    ll = y * eta - np.maximum(eta, 0.0) - np.log1p(e)
-    return ll, pi
-
-
-def _model_rows(theta_rows: np.ndarray, x: np.ndarray, y: np.ndarray, slope: bool) -> np.ndarray:
+def _model_rows(
+    theta_rows: np.ndarray, x: np.ndarray, y: np.ndarray, slope: bool
+) -> tuple[np.ndarray, ...]:
     """Columns (ll, score…, information…) per row at the given per-row coefficients.
 
     Offset model (calibration-in-the-large, η = α + x): ll, r, w. Slope model (η = a + b·x):
-    ll, r, r·x, w, w·x, w·x² — with r = y − π and w = π(1 − π).
+    ll, r, r·x, w, w·x, w·x² — with r = y − π, w = π(1 − π) and the Bernoulli log-likelihood
+    ll = y·η − log(1 + e^η), all from one exp and one log1p of e^−|η| (never overflows).
     """
     if slope:
-        eta = theta_rows[..., 0] + theta_rows[..., 1] * x
+        eta = theta_rows[..., 1] * x
+        eta += theta_rows[..., 0]
     else:
-        eta = theta_rows[..., 0] + x
-    ll, pi = _loglik_rows(eta, y)
+        eta = x + theta_rows[..., 0]
+    e = np.abs(eta)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    inv = e + 1.0
+    np.reciprocal(inv, out=inv)
+    pi = e * inv
+    np.copyto(pi, inv, where=eta >= 0)
+    ll = np.log1p(e)
+    np.negative(ll, out=ll)
+    ll -= np.maximum(eta, 0.0)
+    ll += y * eta
     r = y - pi
     w = pi * (1.0 - pi)
     if not slope:
-        return np.stack((ll, r, w))
+        return ll, r, w
     wx = w * x
-    return np.stack((ll, r, r * x, w, wx, wx * x))
+    return ll, r, r * x, w, wx, wx * x
 
 
-def _group_totals(codes: np.ndarray, size: int, rows: np.ndarray) -> np.ndarray:
+def _group_totals(codes: np.ndarray, size: int, rows: tuple[np.ndarray, ...]) -> np.ndarray:
     """Per-group sums of each row column (columns × groups)."""
+    if size == 1:
+        return np.array([[col.sum()] for col in rows])
     return np.stack([np.bincount(codes, weights=col, minlength=size) for col in rows])
 
 
@@ -521,7 +527,7 @@ class FitResult:
     converged: np.ndarray
     iterations: int
     eval_theta: np.ndarray | None = None
-    eval_rows: np.ndarray | None = None
+    eval_rows: tuple[np.ndarray, ...] | None = None
 
 
 def damped_newton(
@@ -532,7 +538,7 @@ def damped_newton(
     active: np.ndarray,
     start: np.ndarray,
     slope: bool,
-    first: np.ndarray | None = None,
+    first: tuple[np.ndarray, ...] | None = None,
 ) -> FitResult:
     """Maximum-likelihood logistic recalibration fits of all ``active`` groups at once.
 
@@ -549,10 +555,12 @@ def damped_newton(
     theta = np.broadcast_to(np.asarray(start, dtype=np.float64), (size, k)).copy()
     single = size == 1
 
-    def evaluate_at(th: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def evaluate_at(
+        th: np.ndarray, need: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
         if single:
             rows = _model_rows(th[0], x, y, slope)
-            return rows.sum(axis=1)[:, None], rows
+            return _group_totals(codes, 1, rows), rows
         if need.all():
             return _group_totals(codes, size, _model_rows(th[codes], x, y, slope)), None
         idx = np.flatnonzero(need[codes])
@@ -561,7 +569,7 @@ def damped_newton(
         return _group_totals(cc, size, rows), None
 
     if first is not None:
-        tot = first.sum(axis=1)[:, None] if single else _group_totals(codes, size, first)
+        tot = _group_totals(codes, size, first)
         last_rows = first if single else None
     else:
         tot, last_rows = evaluate_at(theta, active)
@@ -615,8 +623,8 @@ class NewtonRows:
     alpha: float
     a: float
     b: float
-    offset_rows: np.ndarray  # ll, r, w of the offset model
-    slope_rows: np.ndarray  # ll, r, r·x, w, w·x, w·x² of the slope model
+    offset_rows: tuple[np.ndarray, ...]  # ll, r, w of the offset model
+    slope_rows: tuple[np.ndarray, ...]  # ll, r, r·x, w, w·x, w·x² of the slope model
 
 
 @dataclass(frozen=True)
