@@ -416,7 +416,8 @@ def _hanley_mcneil_score(
 
     def excess(t: np.ndarray) -> np.ndarray:
         v = t * (1 - t) / (n1 * n0) * (1 + ns * ((1 - t) / (2 - t) + t / (1 + t)))
-        return (auc - t) ** 2 - z2 * inflate * v
+        gap: np.ndarray = (auc - t) ** 2 - z2 * inflate * v
+        return gap
 
     lo_a, lo_b = np.zeros_like(auc), auc.copy()
     hi_a, hi_b = auc.copy(), np.ones_like(auc)
