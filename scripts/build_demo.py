@@ -320,6 +320,7 @@ def predictions_frame(val: pd.DataFrame, probability: np.ndarray) -> pd.DataFram
     """
     return pd.DataFrame({
         "encounter_id": val["encounter_id"].to_numpy(),
+        "patient_nbr": val["patient_nbr"].to_numpy(),
         "readmitted_30d": val["readmitted_30d"].to_numpy(),
         "predicted_probability": np.round(probability, PROBABILITY_DECIMALS),
         "race": val["race"].map(race_label).to_numpy(dtype=object),
@@ -360,7 +361,8 @@ def write_predictions(frame: pd.DataFrame, path: Path) -> str:
 def predictions_schema() -> Any:
     import pyarrow as pa
 
-    return pa.schema([("encounter_id", pa.int64()), ("readmitted_30d", pa.int8()),
+    return pa.schema([("encounter_id", pa.int64()), ("patient_nbr", pa.int64()),
+                      ("readmitted_30d", pa.int8()),
                       ("predicted_probability", pa.float64()), ("race", pa.string()),
                       ("gender", pa.string()), ("age_band", pa.string())])
 
@@ -570,7 +572,9 @@ def model_report(facts: dict[str, Any]) -> str:
         "",
         "## §11 Subgroups in the shipped validation predictions",
         "`validation_predictions.parquet` keeps the outcome, the predicted probability and race, "
-        "gender and age band of every validation encounter, for the subgroup evaluation. "
+        "gender and age band of every validation encounter, and its patient_nbr (a patient may "
+        "have several encounters: the subgroup evaluation treats them as one cluster), for the "
+        "subgroup evaluation. "
         "Race categories are those of the source (Caucasian, AfricanAmerican, Hispanic, Asian, "
         "Other; '?' as Unknown); ethnicity was not recorded separately.",
         "",
@@ -1088,7 +1092,7 @@ def evaluation_config_and_result(
     table = read_table(predictions)
     mapping = ColumnMapping(label="readmitted_30d", positive="1", score="predicted_probability",
                             score_kind="probability", threshold=THRESHOLD,
-                            attributes=["race", "gender", "age_band"])
+                            attributes=["race", "gender", "age_band"], cluster="patient_nbr")
     spec = EvaluationSpec(
         threshold=THRESHOLD,
         intersections=(("race", "gender"),),

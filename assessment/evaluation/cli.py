@@ -180,6 +180,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE.csv",
         help="training cohort demographics: CSV with columns attribute,group,count",
     )
+    p.add_argument(
+        "--cluster",
+        metavar="COL",
+        help="patient identifier: rows with the same value are one patient's encounters; "
+        "intervals become cluster-robust and the bootstrap resamples patients within groups",
+    )
     p.add_argument("--sheet", metavar="NAME", help="worksheet of an XLSX file (default: first)")
     p.add_argument("--encoding", metavar="ENC", help="text encoding (default: detected)")
     p.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: detected)")
@@ -336,6 +342,7 @@ def mapping_from_args(args: argparse.Namespace) -> ColumnMapping:
         attributes=attributes,
         bins=bins,
         missing=missing,
+        cluster=args.cluster,
     )
 
 

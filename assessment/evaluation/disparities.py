@@ -283,20 +283,24 @@ def _proportion_pair(
     stats: GroupingStats, mid: str, ref: int | None, level: float, p: np.ndarray
 ) -> _Pair:
     num, den, _ = stats.parts[mid]
+    # Clustered data: the intervals use effective counts k/deff of n/deff (the group's design
+    # effect; its complement, against the overall population, is given the group's too).
+    deff = np.ones(num.shape) if stats.design_effect is None else stats.design_effect[mid]
     if ref is not None:
-        d, dl, dh = iv.newcombe(num, den, num[ref], den[ref], level)
-        r, rl, rh = iv.katz(num, den, num[ref], den[ref], level)
+        en, ed = num / deff, den / deff
+        d, dl, dh = iv.newcombe(en, ed, en[ref], ed[ref], level)
+        r, rl, rh = iv.katz(en, ed, en[ref], ed[ref], level)
         return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ, p_diff=p)
     num_all, den_all = num.sum(), den.sum()
     num_r, den_r = num_all - num, den_all - den
     share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
-    _, dl0, dh0 = iv.newcombe(num, den, num_r, den_r, level)
+    _, dl0, dh0 = iv.newcombe(num / deff, den / deff, num_r / deff, den_r / deff, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_all = num_all / den_all if den_all > 0 else np.nan
         d = num / den - p_all
         r = (num / den) / p_all
         dl, dh = share_rest * dl0, share_rest * dh0
-        _, rho_lo, rho_hi = iv.katz(num_r, den_r, num, den, level)
+        _, rho_lo, rho_hi = iv.katz(num_r / deff, den_r / deff, num / deff, den / deff, level)
         a = den / den_all
         rl = 1 / (a + share_rest * rho_hi)
         rh = 1 / (a + share_rest * rho_lo)

@@ -9,7 +9,7 @@ and cooperative cancellation so the GUI can run it in a worker. No pandas, no pe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from assessment.catalogue import PROBABILITY_METRICS
 from assessment.errors import Cancelled, EvaluationError
+from assessment.evaluation import clusters
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.disparities import compare_groups, decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
@@ -215,11 +216,21 @@ def _point_stats(
         lo[mid] = nan.copy()
         hi[mid] = nan.copy()
         ci_reasons[mid] = [None] * size
+    units = deff = None
+    if ctx.cluster is not None:
+        units = clusters.units(gp.codes, size, ctx.cluster)
+        deff = clusters.design_effects(
+            counts, clusters.unit_counts(units, ctx.y, ctx.pred), units, size
+        )
+    one = np.ones(size)
     for mid in PROPORTION_METRICS:
         num, den, _ = parts[mid]
-        lo[mid], hi[mid] = iv.wilson(num, den, level)
+        d = one if deff is None else deff[mid]
+        lo[mid], hi[mid] = iv.wilson(num / d, den / d, level)
+    d1 = one if deff is None else deff["tpr"]
+    d0 = one if deff is None else deff["tnr"]
     lo["balanced_accuracy"], hi["balanced_accuracy"] = iv.mover_mean(
-        counts.tp, counts.n_pos, counts.tn, counts.n_neg, level
+        counts.tp / d1, counts.n_pos / d1, counts.tn / d0, counts.n_neg / d0, level
     )
     stats = GroupingStats(
         grouping=gp,
@@ -230,6 +241,8 @@ def _point_stats(
         reasons=reasons,
         ci_reasons=ci_reasons,
         parts=parts,
+        units=units,
+        design_effect=deff,
     )
     _auroc_stats(stats, ctx, kind, overall_place)
     _probability_stats(stats, ctx, kind, overall_recal)
@@ -250,15 +263,26 @@ def _auroc_stats(
         stats.reasons["auroc"] = [_not_available(kind, "auroc")] * size
         stats.ci_reasons["auroc"] = [None] * size
         return
-    want = gp.is_overall or overall_place is not None
+    want = gp.is_overall or overall_place is not None or stats.units is not None
     res = auroc_delong(gp, ctx.sorted_scores, c.n_pos, c.n_neg, placements=want)
+    deff_auc = None
+    if stats.units is not None and res.placements is not None:
+        # Obuchowski's clustered variance replaces DeLong's (disparities then use it too).
+        var_c = clusters.obuchowski_variance(
+            res.placements, ctx.y, stats.units, res.auc, c.n_pos, c.n_neg, size
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deff_auc = np.where(res.var > 0, var_c / res.var, 1.0)
+        res = replace(res, var=var_c)
     stats.auroc = res
     stats.values["auroc"] = res.auc
     stats.reasons["auroc"] = auroc_reasons(c.n_pos, c.n_neg)
     # DeLong's variance is 0 when every positive and every negative has the same placement
     # (perfect separation, or one score for everyone): a zero-width interval would claim an
     # exactly known AUROC, so there is no interval.
-    lo, hi, _ = iv.auroc_interval(res.auc, res.var, c.n_pos, c.n_neg, ctx.spec.ci_level)
+    lo, hi, _ = iv.auroc_interval(
+        res.auc, res.var, c.n_pos, c.n_neg, ctx.spec.ci_level, design_effect=deff_auc
+    )
     stats.lo["auroc"], stats.hi["auroc"] = lo, hi
     stats.ci_reasons["auroc"] = [None] * size
     if overall_place is not None and res.placements is not None and not gp.is_overall:
@@ -313,7 +337,13 @@ def _probability_stats(
         stats.lo[mid] = nan.copy()
         stats.hi[mid] = nan.copy()
         stats.ci_reasons[mid] = [None] * size
-    stats.lo["brier"], stats.hi["brier"] = iv.mean_t_log(sq, sq2, n, ctx.spec.ci_level)
+    if stats.units is None:
+        stats.lo["brier"], stats.hi["brier"] = iv.mean_t_log(sq, sq2, n, ctx.spec.ci_level)
+    else:
+        var_b = clusters.mean_variance(sq_rows, stats.units, stats.values["brier"], size)
+        stats.lo["brier"], stats.hi["brier"] = iv.log_mean_interval(
+            stats.values["brier"], var_b, stats.units.per_group - 1.0, ctx.spec.ci_level
+        )
     stats.ci_reasons["brier"] = [
         None
         if k <= 0 or np.isfinite(lo_)
@@ -570,17 +600,70 @@ def _group_result(
     )
 
 
-def _methods(spec: EvaluationSpec, kind: str) -> dict[str, str]:
-    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
-    m: dict[str, str] = {mid: iv.WILSON for mid in PROPORTION_METRICS}
+CLUSTER_SUFFIX = (
+    " — cluster-robust: effective counts k/deff of n/deff with the design effect from the "
+    "ratio-estimator variance over patients"
+)
+
+
+def _cluster_methods(spec: EvaluationSpec) -> dict[str, str]:
+    """Method strings of the disparities when rows are clustered by patient."""
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered=True)
+    return {
+        "disparity_difference_proportion": iv.NEWCOMBE + CLUSTER_SUFFIX,
+        "disparity_ratio_proportion": iv.KATZ + CLUSTER_SUFFIX,
+        "disparity_auroc": "DeLong with Obuchowski's (1997) clustered variance (normal "
+        "approximation; log scale for ratios)",
+        "disparity_bootstrap": "percentile interval of replicate differences and ratios, " + boot,
+        "clustering": "rows are clustered by patient: within each group the patient is the "
+        "resampling and variance unit; a patient with rows in several groups is a unit in each, "
+        "and groups are compared as independent samples (the shared patients' covariance is "
+        "ignored, which widens differences' intervals when a patient's rows are alike)",
+    }
+
+
+def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> list[str]:
+    if inputs.cluster is None:
+        return []
+    col = inputs.provenance.mapping.get("cluster") or "the patient column"
+    n_patients = int(inputs.cluster.max()) + 1 if inputs.n else 0
+    notes = [
+        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); intervals are "
+        "cluster-robust and the bootstrap resamples patients within each group."
+    ]
+    for stats in all_stats[1:]:
+        u = stats.units
+        if u is None or len(stats.grouping.components) != 1:
+            continue
+        if u.size > n_patients:
+            shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
+            notes.append(
+                f"{stats.grouping.name}: {shared:,} patients have rows in more than one group; "
+                "each group resamples its own rows of them and comparisons treat the groups as "
+                "independent."
+            )
+    return notes
+
+
+def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dict[str, str]:
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered)
+    suffix = CLUSTER_SUFFIX if clustered else ""
+    m: dict[str, str] = {mid: iv.WILSON + suffix for mid in PROPORTION_METRICS}
     m["auroc"] = (
         "Mann–Whitney rank sum with midranks for ties; CI: " + iv.AUROC_METHOD
         if kind != "class"
         else "not available (predicted classes only)"
     )
     m["f1"] = boot
-    m["balanced_accuracy"] = iv.MOVER_MEAN
-    m["brier"] = iv.MEAN_T_LOG
+    m["balanced_accuracy"] = iv.MOVER_MEAN + suffix
+    m["brier"] = iv.MEAN_T_LOG + (
+        " — cluster-robust (ratio-estimator variance over patients, t with K − 1 df)"
+        if clustered
+        else ""
+    )
+    if clustered and kind != "class":
+        m["auroc"] += "; clustered: Obuchowski's (1997) variance, and the score interval's "
+        m["auroc"] += "variance times its design effect"
     m["oe_ratio"] = boot
     recal = (
         f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "
@@ -674,7 +757,7 @@ def evaluate(
     checkpoint(0.0)
     _check_inputs(inputs, spec)
     groupings = build_groupings(inputs, spec.intersections)
-    ctx = _context(inputs, spec)
+    ctx = _context(inputs, spec, cluster=inputs.cluster)
     kind = inputs.score_kind
     checkpoint(0.05)
     need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
@@ -694,7 +777,7 @@ def evaluate(
             _bootstrap(stats, ctx, overall_stats.recal, k, cancelled)
             checkpoint(0.3 + 0.55 * (k + 1) / len(all_stats))
     checkpoint(0.85)
-    methods = _methods(spec, kind)
+    methods = _methods(spec, kind, clustered=inputs.cluster is not None)
     comparison = compare_groups(all_stats[1:], overall_stats, spec)
     checkpoint(0.92)
     rep_rows, rep_notes = representativeness(inputs, spec)
@@ -705,8 +788,16 @@ def evaluate(
         for g in range(stats.grouping.size)
     )
     methods.update(comparison.methods)
+    if inputs.cluster is not None:
+        methods.update(_cluster_methods(spec))
     methods["differential_missingness"] = methods_missing
-    notes = [*_score_notes(inputs, ctx), *comparison.notes, *miss_notes, *rep_notes]
+    notes = [
+        *_score_notes(inputs, ctx),
+        *_cluster_notes(inputs, all_stats),
+        *comparison.notes,
+        *miss_notes,
+        *rep_notes,
+    ]
     small = sum("insufficient_data" in g.flags for g in groups)
     if small:
         notes.append(

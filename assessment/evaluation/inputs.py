@@ -105,6 +105,9 @@ class EvaluationInput:
     score_kind: ScoreKind
     attributes: tuple[Attribute, ...]
     provenance: Provenance
+    # Patient (cluster) code per row, 0..C−1, when rows are clustered (several encounters of
+    # one patient); None: every row is its own patient.
+    cluster: np.ndarray | None = None
 
     @property
     def n(self) -> int:

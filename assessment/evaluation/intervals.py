@@ -99,16 +99,26 @@ def mean_t_log(
     """Interval for the mean of n non-negative values from their sum and sum of squares: the
     Student-t interval of the log mean with the delta-method standard error s/(√n·mean).
     NaN where n < 2, the mean is 0 or every value is the same."""
-    from scipy.stats import t as student_t
-
     n = np.asarray(n, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
         var = np.maximum(total_sq - n * mean * mean, 0.0) / (n - 1)
-        q = student_t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
-        rel = q * np.sqrt(var / n) / mean
+    return log_mean_interval(mean, var / n, n - 1, level)
+
+
+def log_mean_interval(
+    mean: np.ndarray, var_mean: np.ndarray, df: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """mean·exp(±t(df)·√var_mean/mean) (the delta method on the log scale); NaN where df < 1,
+    the mean is 0 or the variance is 0 or undefined."""
+    from scipy.stats import t as student_t
+
+    df = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = student_t.ppf(0.5 + level / 2, np.maximum(df, 1))
+        rel = q * np.sqrt(var_mean) / mean
         lo, hi = mean * np.exp(-rel), mean * np.exp(rel)
-    ok = (n >= 2) & (mean > 0) & np.isfinite(rel) & (rel > 1e-12)
+    ok = (df >= 1) & (mean > 0) & np.isfinite(rel) & (rel > 1e-12)
     return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
@@ -365,6 +375,9 @@ def _fill_totals(
         if sizes[s] == 0:
             continue
         rows = perm[starts[s] : ends[s]]
+        if cluster_of_row is None and rows.size > EXACT_RESAMPLE_MAX:
+            _cell_normal_totals(out[:, s, :], rows, features, cell_of_row, rng)
+            continue
         f = features(rows)
         if cluster_of_row is not None:
             f = _unit_totals(f, cluster_of_row[rows])
@@ -379,15 +392,47 @@ def _fill_totals(
             draws = rng.standard_normal((b, n_features)) @ root.T
             out[:, s, :] = m * mean + np.sqrt(m) * draws
             continue
-        cells = cell_of_row[rows]
-        n_cells = int(cells.max()) + 1
-        share = np.bincount(cells, minlength=n_cells) / m
-        counts = rng.multinomial(m, share, size=b).astype(np.float64)
-        for c in np.flatnonzero(share):
-            mean, root = _normal_root(f[cells == c])
-            draws = rng.standard_normal((b, n_features)) @ root.T
-            k = counts[:, c : c + 1]
-            out[:, s, :] += k * mean + np.sqrt(k) * draws
+
+
+# Rows per block when a large group's per-cell moments are accumulated (bounds the memory of
+# the per-row feature matrix: 262,144 rows × 20 features × 8 bytes = 42 MB).
+FEATURE_BLOCK = 1 << 18
+
+
+def _cell_normal_totals(
+    out: np.ndarray,
+    rows: np.ndarray,
+    features: Callable[[np.ndarray], np.ndarray],
+    cell_of_row: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Large group without clusters: exact multinomial cell counts, normal totals within cells
+    (see :func:`resampled_totals`), from per-cell moments accumulated block by block."""
+    b, k = out.shape
+    cells = cell_of_row[rows]
+    n_cells = int(cells.max()) + 1
+    count = np.zeros(n_cells)
+    total = np.zeros((n_cells, k))
+    cross = np.zeros((n_cells, k, k))
+    for start in range(0, rows.size, FEATURE_BLOCK):
+        block = rows[start : start + FEATURE_BLOCK]
+        f = features(block)
+        cc = cells[start : start + FEATURE_BLOCK]
+        for c in range(n_cells):
+            fc = f[cc == c]
+            count[c] += fc.shape[0]
+            total[c] += fc.sum(axis=0)
+            cross[c] += fc.T @ fc
+    m = rows.size
+    draws_n = rng.multinomial(m, count / m, size=b).astype(np.float64)
+    for cell in np.flatnonzero(count):
+        mean = total[cell] / count[cell]
+        cov = cross[cell] / count[cell] - np.outer(mean, mean)
+        vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        draws = rng.standard_normal((b, k)) @ root.T
+        kc = draws_n[:, cell : cell + 1]
+        out += kc * mean + np.sqrt(kc) * draws
 
 
 # ---------------------------------------------------------------- AUROC

@@ -138,6 +138,9 @@ class ColumnMapping:
     attributes: list[str] = field(default_factory=list)
     bins: dict[str, list[float]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=lambda: list(DEFAULT_MISSING))
+    # Patient identifier: rows with the same value are one cluster (e.g. Diabetes-130's
+    # patient_nbr); intervals are then cluster-robust. A missing value is a patient of its own.
+    cluster: str | None = None
 
     @property
     def kind(self) -> ScoreKind:
@@ -162,6 +165,7 @@ class ColumnMapping:
             "attributes": list(self.attributes),
             "bins": {k: [float(e) for e in v] for k, v in self.bins.items()},
             "missing": list(self.missing),
+            "cluster": self.cluster,
         }
 
     @classmethod
@@ -189,6 +193,7 @@ class ColumnMapping:
                 attributes=[str(a) for a in d.get("attributes") or []],
                 bins=bins,
                 missing=[str(m) for m in d.get("missing", DEFAULT_MISSING)],
+                cluster=_opt_str(d.get("cluster")),
             )
         except (TypeError, ValueError) as exc:
             raise DataError(f"The column mapping is malformed: {exc}.") from exc
@@ -859,6 +864,10 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
         for a in dict.fromkeys(mapping.attributes)
     ]
     keep = ~excluded_mask
+    cluster = None
+    if mapping.cluster:
+        cluster_col = _resolve_column(table, mapping.cluster, "cluster")
+        cluster = _cluster_codes(table, cluster_col, keep, mapping)
     rows_by_group, excluded_by_group = _exclusions_by_group(attrs, reasons)
     rows_used = int(keep.sum())
     if rows_used == 0:
@@ -891,7 +900,24 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
         score_kind=mapping.kind,
         attributes=attributes,
         provenance=provenance,
+        cluster=cluster,
     )
+
+
+def _cluster_codes(
+    table: LoadedTable, column: str, keep: np.ndarray, mapping: ColumnMapping
+) -> np.ndarray:
+    """Patient codes 0..C−1 of the kept rows; each missing identifier is a patient of its own."""
+    import pandas as pd
+
+    series = table.frame[column][keep]
+    text = series.astype("string").str.strip()
+    missing = text.isna() | text.isin(list(mapping.missing))
+    codes, _ = pd.factorize(text.where(~missing))
+    codes = np.asarray(codes, dtype=np.int64)
+    lone = codes < 0
+    codes[lone] = codes.max(initial=-1) + 1 + np.arange(int(lone.sum()))
+    return np.ascontiguousarray(codes)
 
 
 def _count(

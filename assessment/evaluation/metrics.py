@@ -12,6 +12,7 @@ log-likelihood) run for all groups together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,6 @@ NEWTON_MAX_ITER = 100
 MAX_HALVINGS = 40
 MAX_NEWTON_STEP = 8.0  # logit units per Newton iteration (trust region)
 WARM_START_ROWS = 50_000
-
 
 
 @dataclass(frozen=True)
@@ -831,3 +831,6 @@ class GroupingStats:
     roc: tuple[np.ndarray, np.ndarray] | None = None
     grid: tuple[np.ndarray, np.ndarray] | None = None
     reliability: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # Clustered data only: the (group, patient) units and each proportion's design effect.
+    units: Any = None
+    design_effect: dict[str, np.ndarray] | None = None

@@ -245,6 +245,12 @@ class ValidationDataPage(QWidget):
         self.output_kind.addItem("Predicted class", "class")
         self.score_combo = QComboBox()
         self.score_combo.setAccessibleName("Score or prediction column")
+        self.cluster_combo = QComboBox()
+        self.cluster_combo.setAccessibleName("Patient identifier column")
+        self.cluster_combo.setToolTip(
+            "Optional: rows with the same patient are one patient's encounters; intervals then "
+            "treat the patient, not the row, as the unit (cluster-robust)."
+        )
         self.pred_positive_combo = QComboBox()
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setDecimals(4)
@@ -281,6 +287,7 @@ class ValidationDataPage(QWidget):
         self.threshold_label.setBuddy(self.threshold_spin)
         form.addRow(self.threshold_label, self.threshold_spin)
         form.addRow("", self.score_msg)
+        form.addRow("Pa&tient ID (optional):", self.cluster_combo)
         form.addRow("Sensitive &attributes:", self.attr_list)
         form.addRow("&Bin edges:", self.bins_edit)
         form.addRow("&Missing values:", self.missing_edit)
@@ -288,7 +295,7 @@ class ValidationDataPage(QWidget):
         form.addRow("", self.general_msg)
 
         for combo in (self.outcome_combo, self.positive_combo, self.score_combo,
-                      self.pred_positive_combo):
+                      self.pred_positive_combo, self.cluster_combo):
             combo.activated.connect(self._form_changed)
         self.outcome_combo.activated.connect(self._fill_positive_choices)
         self.output_kind.activated.connect(self._kind_changed)
@@ -584,12 +591,13 @@ class ValidationDataPage(QWidget):
         self._updating = True
         try:
             columns = self.table.columns if self.table is not None else []
-            for combo in (self.outcome_combo, self.score_combo):
+            for combo in (self.outcome_combo, self.score_combo, self.cluster_combo):
                 combo.clear()
                 combo.addItem(NONE_CHOICE, None)
                 for c in columns:
                     combo.addItem(c, c)
             self._select(self.outcome_combo, mapping.label or None)
+            self._select(self.cluster_combo, getattr(mapping, "cluster", None))
             kind = mapping.kind
             self.output_kind.setCurrentIndex(self.output_kind.findData(kind))
             self._select(self.score_combo, mapping.prediction if kind == "class" else mapping.score)
@@ -767,6 +775,7 @@ class ValidationDataPage(QWidget):
             attributes=self.selected_attributes(),
             bins=bins,
             missing=list(dict.fromkeys(missing)),
+            cluster=self.cluster_combo.currentData(),
         )
 
     def current_spec(self) -> Any:

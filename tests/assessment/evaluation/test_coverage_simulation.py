@@ -83,12 +83,14 @@ def _stacked(d: Design, rng: np.random.Generator) -> EvaluationInput:
     y, p, patient = _population(rng, d.n * d.reps, d)
     sim = np.repeat(np.arange(d.reps, dtype=np.int32), d.n)
     attr = Attribute("sim", sim, tuple(str(i) for i in range(d.reps)))
-    return EvaluationInput(y, p, None, "probability", (attr,),
-                           Provenance("sim", "0" * 64, y.size, y.size)), patient
+    return EvaluationInput(
+        y, p, None, "probability", (attr,), Provenance("sim", "0" * 64, y.size, y.size)
+    ), patient
 
 
-def _grouping_stats(inp: EvaluationInput, spec: EvaluationSpec, cluster: np.ndarray | None,
-                    index: int = 1) -> GroupingStats:
+def _grouping_stats(
+    inp: EvaluationInput, spec: EvaluationSpec, cluster: np.ndarray | None, index: int = 1
+) -> GroupingStats:
     """The engine's own per-grouping computation of point values and intervals."""
     gps = build_groupings(inp, spec.intersections)
     ctx = eng._context(inp, spec, curves=False, cluster=cluster)
@@ -101,11 +103,21 @@ def _grouping_stats(inp: EvaluationInput, spec: EvaluationSpec, cluster: np.ndar
 def _truth(d: Design, spec: EvaluationSpec) -> dict[str, float]:
     rng = np.random.default_rng(20261202)
     y, p, _ = _population(rng, TRUTH_ROWS, d)
-    big = EvaluationInput(y, p, None, "probability",
-                          (Attribute("g", np.zeros(y.size, np.int32), ("all",)),),
-                          Provenance("t", "0" * 64, y.size, y.size))
-    stats = eng._point_stats(build_groupings(big, ())[0], eng._context(big, spec, curves=False),
-                             "probability", None, curves=False)
+    big = EvaluationInput(
+        y,
+        p,
+        None,
+        "probability",
+        (Attribute("g", np.zeros(y.size, np.int32), ("all",)),),
+        Provenance("t", "0" * 64, y.size, y.size),
+    )
+    stats = eng._point_stats(
+        build_groupings(big, ())[0],
+        eng._context(big, spec, curves=False),
+        "probability",
+        None,
+        curves=False,
+    )
     return {mid: float(stats.values[mid][0]) for mid in METRIC_IDS}
 
 
@@ -139,10 +151,19 @@ DESIGNS = [
     Design(2000, 0.3, "skewed", reps=400),
     Design(40, 0.5, "over-confident"),
     Design(40, 0.5, "skewed"),
+    Design(200, 0.3, "skewed", cluster_size=4),
+    Design(2000, 0.05, "over-confident", reps=400, cluster_size=5),
 ]
 
 
-@pytest.mark.parametrize("design", DESIGNS, ids=lambda d: f"n{d.n}-p{d.prevalence}-{d.scores}")
+@pytest.mark.parametrize(
+    "design",
+    DESIGNS,
+    ids=lambda d: (
+        f"n{d.n}-p{d.prevalence}-{d.scores}"
+        + (f"-{d.cluster_size}perpatient" if d.cluster_size else "")
+    ),
+)
 def test_every_interval_covers(design: Design) -> None:
     cov = _coverage(design, seed=design.n + int(100 * design.prevalence) + len(design.scores))
     failures = []

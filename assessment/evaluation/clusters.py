@@ -1,0 +1,128 @@
+"""Cluster-robust variances for clustered validation data (several rows per patient).
+
+A patient's encounters are not independent: intervals that treat them as independent rows are
+too narrow. Within each group the resampling unit and the variance unit is the patient (the
+cluster): the *units* of a grouping are its (group, patient) pairs, so a patient whose rows fall
+into several groups (e.g. two age bands over time) is a unit in each of them, and groups are
+compared as independent samples (their shared patients' covariance is ignored; with positive
+within-patient correlation that widens a difference's interval, i.e. errs on the safe side).
+
+- Proportions: the ratio-estimator (linearisation) variance of Σ_k a_k / Σ_k d_k over the K
+  clusters, K/(K − 1)·Σ_k (a_k − p·d_k)² / (Σ_k d_k)² (Cochran 1977, §6.9; Donner & Klar 2000),
+  turned into a design effect against the binomial variance; Wilson, Newcombe and Katz then use
+  the effective counts k/deff of n/deff (deff ≥ 1; Korn & Graubard 1998 style).
+- AUROC: DeLong's structural components summed per cluster (Obuchowski 1997):
+  V = K/(K − 1)·Σ_k [(V10_k − m_k·θ)/M + (V01_k − n_k·θ)/N]².
+- Means (Brier score): the same ratio-estimator variance of Σ s_k / Σ n_k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assessment.evaluation.metrics import Counts, proportion_parts
+
+
+@dataclass(frozen=True)
+class Units:
+    """The (group, cluster) units of one grouping: ``of_row[i]`` is row i's unit, ``group[u]``
+    the group of unit u; ``per_group`` the number of units (patients) in each group."""
+
+    of_row: np.ndarray
+    group: np.ndarray
+    per_group: np.ndarray
+    cluster: np.ndarray  # the patient of each unit
+
+    @property
+    def size(self) -> int:
+        return int(self.group.size)
+
+
+def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
+    """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
+    width = int(cluster.max()) + 1 if cluster.size else 1
+    key = codes.astype(np.int64) * width + cluster.astype(np.int64)
+    uniq, inv = np.unique(key, return_inverse=True)
+    group = (uniq // width).astype(np.intp)
+    return Units(
+        inv.astype(np.intp),
+        group,
+        np.bincount(group, minlength=size),
+        (uniq % width).astype(np.intp),
+    )
+
+
+def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
+    """Confusion counts per unit (the same :class:`Counts` as per group)."""
+    key = u.of_row * 2 + y
+    m = u.size
+    both = np.bincount(key, minlength=2 * m).reshape(m, 2).astype(np.float64)
+    pp = np.bincount(key[pred], minlength=2 * m).reshape(m, 2).astype(np.float64)
+    return Counts(n_pos=both[:, 1], n_neg=both[:, 0], tp=pp[:, 1], fp=pp[:, 0])
+
+
+def ratio_variance(
+    num_u: np.ndarray, den_u: np.ndarray, u: Units, ratio: np.ndarray, size: int
+) -> np.ndarray:
+    """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
+    contributing to the denominator)."""
+    g = u.group
+    with np.errstate(invalid="ignore"):
+        resid = num_u - np.nan_to_num(ratio)[g] * den_u
+    ss = np.bincount(g, weights=resid * resid, minlength=size)
+    k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
+    den = np.bincount(g, weights=den_u, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = k / (k - 1) * ss / (den * den)
+    return np.where(k >= 2, var, np.nan)
+
+
+def design_effects(
+    group_counts: Counts, unit_c: Counts, u: Units, size: int
+) -> dict[str, np.ndarray]:
+    """deff ≥ 1 per proportion metric and group: clustered over binomial variance."""
+    out: dict[str, np.ndarray] = {}
+    unit_parts = proportion_parts(unit_c)
+    for mid, (num, den, _) in proportion_parts(group_counts).items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = num / den
+            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size)
+            var_b = p * (1 - p) / den
+            deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
+        out[mid] = np.maximum(deff, 1.0)
+    return out
+
+
+def obuchowski_variance(
+    placements: np.ndarray,
+    y: np.ndarray,
+    u: Units,
+    auc: np.ndarray,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    """Obuchowski's (1997) clustered AUROC variance from DeLong's per-row placement values."""
+    m = u.size
+    g = u.group
+    pos_rows = u.of_row[y]
+    neg_rows = u.of_row[~y]
+    s10 = np.bincount(pos_rows, weights=placements[y], minlength=m)
+    s01 = np.bincount(neg_rows, weights=placements[~y], minlength=m)
+    m_u = np.bincount(pos_rows, minlength=m)
+    n_u = np.bincount(neg_rows, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = np.nan_to_num(auc)[g]
+        psi = (s10 - m_u * theta) / n_pos[g] + (s01 - n_u * theta) / n_neg[g]
+        k = u.per_group.astype(np.float64)
+        var = k / (k - 1) * np.bincount(g, weights=psi * psi, minlength=size)
+    return np.where((k >= 2) & np.isfinite(auc), var, np.nan)
+
+
+def mean_variance(values: np.ndarray, u: Units, mean: np.ndarray, size: int) -> np.ndarray:
+    """Cluster-robust variance of a per-group mean of ``values`` (one per row)."""
+    s_u = np.bincount(u.of_row, weights=values, minlength=u.size)
+    n_u = np.bincount(u.of_row, minlength=u.size).astype(np.float64)
+    return ratio_variance(s_u, n_u, u, mean, size)

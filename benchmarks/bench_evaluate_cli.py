@@ -1,0 +1,223 @@
+"""Whole-command benchmark of ``python main.py evaluate`` on Parquet files (issue 9).
+
+Workloads (synthetic, written once to a temporary folder): binary outcome, probability score,
+attributes with 2, 5 and 6 levels plus their 3-way intersection (60 cells), threshold 0.5,
+all metrics with bootstrap CIs (B = 1000) and disparities:
+
+- ``calibrated``: p = expit(η), the true risk;
+- ``over-confident``: p = expit(c + 4·(η − c)) (true calibration slope 0.25: the score that made
+  the undamped recalibration fit run 60 passes);
+- ``clustered``: 4 encounters per patient with a shared patient effect, ``--cluster patient``
+  (cluster bootstrap and cluster-robust intervals).
+
+Each command runs in a fresh interpreter under a small parent that reports the child's wall
+time, CPU time (user + system) and maximum resident set size. Goals: ≤ 5 s and ≤ 1 GB at
+1,000,000 rows; ≤ 30 s and ≤ 2 GB at 10,000,000 rows.
+
+Usage: python benchmarks/bench_evaluate_cli.py [--rows 1000000] [--big-rows 10000000]
+       [--repeats 3] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- bench_evaluate_cli:begin -->", "<!-- bench_evaluate_cli:end -->"
+PARENT = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); w = time.perf_counter() - t\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss, r.returncode)\n"
+)
+
+
+def write_file(path: Path, n: int, kind: str, seed: int = 2026) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    a2 = rng.integers(0, 2, n)
+    a5 = rng.integers(0, 5, n)
+    a6 = rng.integers(0, 6, n)
+    c = -1.5
+    eta = c + rng.normal(0, 1, n) + 0.1 * a5 - 0.1 * a2
+    columns: dict[str, object] = {}
+    if kind == "clustered":
+        patient = np.arange(n) // 4
+        eta = eta + np.repeat(rng.normal(0, 0.8, n // 4 + 1), 4)[:n]
+        columns["patient"] = patient
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
+    p = (
+        1 / (1 + np.exp(-(c + 4 * (eta - c))))
+        if kind == "over-confident"
+        else 1 / (1 + np.exp(-eta))
+    )
+    columns.update(
+        {
+            "y": y,
+            "p": np.round(p, 6),
+            "sex": pa.DictionaryArray.from_arrays(a2.astype(np.int32), ["F", "M"]),
+            "band": pa.DictionaryArray.from_arrays(
+                a5.astype(np.int32), [f"B{i}" for i in range(5)]
+            ),
+            "region": pa.DictionaryArray.from_arrays(
+                a6.astype(np.int32), [f"R{i}" for i in range(6)]
+            ),
+        }
+    )
+    pq.write_table(pa.table(columns), path, compression="zstd")
+
+
+def command(path: Path, kind: str, out: Path) -> list[str]:
+    cmd = [
+        sys.executable,
+        str(ROOT / "main.py"),
+        "evaluate",
+        str(path),
+        "--label",
+        "y",
+        "--score",
+        "p",
+        "--group",
+        "sex",
+        "--group",
+        "band",
+        "--group",
+        "region",
+        "--intersect",
+        "sex,band,region",
+        "--bootstrap",
+        "1000",
+        "--json",
+        str(out),
+        "--quiet",
+    ]
+    if kind == "clustered":
+        cmd += ["--cluster", "patient"]
+    return cmd
+
+
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, max RSS MB) of one fresh process running ``cmd``."""
+    res = subprocess.run(
+        [sys.executable, "-c", PARENT, *cmd], capture_output=True, text=True, check=True
+    )
+    wall, cpu, rss, rc = res.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"{' '.join(cmd)} failed: {res.stderr}")
+    return float(wall), float(cpu), float(rss) / 1024
+
+
+@dataclass(frozen=True)
+class Row:
+    rows: int
+    kind: str
+    wall: float
+    cpu: float
+    rss: float
+    repeats: int
+    slope: float
+    slope_ci: tuple[float, float]
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = [(args.rows, k, args.repeats) for k in ("calibrated", "over-confident", "clustered")]
+        if args.big_rows:
+            plan += [(args.big_rows, k, 1) for k in ("calibrated", "over-confident", "clustered")]
+        for n, kind, repeats in plan:
+            path = Path(tmp) / f"{kind}-{n}.parquet"
+            write_file(path, n, kind)
+            out = Path(tmp) / "out.json"
+            runs = [measure(command(path, kind, out)) for _ in range(repeats)]
+            result = json.loads(out.read_text())
+            slope = result["overall"]["metrics"]["calibration_slope"]
+            rows.append(
+                Row(
+                    n,
+                    kind,
+                    statistics.median(r[0] for r in runs),
+                    statistics.median(r[1] for r in runs),
+                    max(r[2] for r in runs),
+                    repeats,
+                    slope["value"],
+                    (slope["ci_low"], slope["ci_high"]),
+                )
+            )
+            print(rows[-1], flush=True)
+            path.unlink()
+    return rows
+
+
+def section(rows: list[Row]) -> str:
+    load = os.getloadavg()[0]
+    lines = [
+        BEGIN,
+        "## Whole `evaluate` command, all metrics with CIs (`bench_evaluate_cli.py`)",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores (shared with other jobs; 1-minute load average {load:.1f} at "
+        f"the end), Python {platform.python_version()}. `python main.py evaluate FILE.parquet "
+        "--group sex --group band --group region --intersect sex,band,region --bootstrap 1000 "
+        "--json OUT` (3 attributes + 60-cell intersection, B = 1000, disparities), a fresh "
+        "process per run; wall and CPU time are medians, memory the maximum resident set size "
+        "of the process. CPU time (user + system) is what the wall time approaches on an idle "
+        "machine.",
+        "",
+        "| Rows | Scores | Wall s | CPU s | Max RSS MB | Goal | Status | Overall slope (95% CI) |",
+        "|---:|---|---:|---:|---:|---|---|---|",
+    ]
+    for r in rows:
+        goal_s, goal_mb = (30, 2048) if r.rows > 2_000_000 else (5, 1024)
+        ok = r.cpu <= goal_s and r.rss <= goal_mb
+        lo, hi = r.slope_ci
+        lines.append(
+            f"| {r.rows:,} | {r.kind} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss:.0f} | ≤ {goal_s} s, "
+            f"≤ {goal_mb // 1024} GB | {'met' if ok else 'NOT met'} (by CPU time) | "
+            f"{r.slope:.3f} ({lo:.3f}–{hi:.3f}) |"
+        )
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write(text: str) -> None:
+    old = RESULTS.read_text(encoding="utf-8")
+    if BEGIN in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + text + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    RESULTS.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=10_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    text = section(run(args))
+    print(text)
+    if not args.no_write:
+        write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

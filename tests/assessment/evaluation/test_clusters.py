@@ -1,0 +1,122 @@
+"""Clustered patients: the cluster column through import and the CLI, and the cluster-robust
+variances against their textbook formulas written out here (Obuchowski 1997 for AUROC, the
+ratio-estimator variance for proportions)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assessment.evaluation import clusters
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.engine import evaluate
+from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
+from assessment.evaluation.mapping import ColumnMapping, prepare_input
+from assessment.evaluation.metrics import SortedScores, auroc_delong, build_groupings
+from assessment.evaluation.spec import EvaluationSpec
+from main import main as probity_main
+
+
+def _data(n_patients: int = 300, per: int = 4, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = n_patients * per
+    patient = np.repeat(np.arange(n_patients), per)
+    u = np.repeat(rng.normal(0, 1.5, n_patients), per)
+    eta = -1 + rng.normal(0, 1, n) + u
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    return pd.DataFrame({
+        "pid": patient.astype(str),
+        "y": y.astype(int),
+        "p": 1 / (1 + np.exp(-(eta - 0.5 * u))),
+        "sex": rng.choice(["F", "M"], n),
+    })
+
+
+def test_cluster_column_is_imported_with_missing_ids_as_their_own_patients() -> None:
+    frame = _data(5, 3)
+    frame.loc[[0, 1], "pid"] = None
+    inp = prepare_input(frame, ColumnMapping(label="y", score="p", attributes=["sex"],
+                                             cluster="pid"))
+    assert inp.cluster is not None and inp.cluster.shape == (15,)
+    assert inp.cluster[0] != inp.cluster[1]  # two missing ids: two patients
+    assert len(set(inp.cluster[2:].tolist())) == 5  # the rest: patients 0 (1 row) … 4
+    again = ColumnMapping.from_json(ColumnMapping(label="y", cluster="pid").to_json())
+    assert again.cluster == "pid"
+
+
+def test_obuchowski_variance_equals_the_published_formula() -> None:
+    rng = np.random.default_rng(3)
+    n = 240
+    patient = rng.integers(0, 60, n)
+    y = rng.random(n) < 0.4
+    score = rng.normal(0, 1, n) + y + 0.5 * rng.normal(0, 1, 60)[patient]
+    inp = EvaluationInput(y, score, None, "score", (Attribute("g", np.zeros(n, np.int32),
+                          ("all",)),), Provenance("t", "0" * 64, n, n))
+    gp = build_groupings(inp, ())[0]
+    res = auroc_delong(gp, SortedScores.build(score, y), np.array([y.sum()]),
+                       np.array([(~y).sum()]), placements=True)
+    u = clusters.units(gp.codes, 1, patient)
+    var = clusters.obuchowski_variance(res.placements, y, u, res.auc, np.array([y.sum()]),
+                                       np.array([(~y).sum()]), 1)[0]
+    # Obuchowski (1997), eq. (3)-(6), written from pairs directly
+    pos, neg = score[y], score[~y]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    theta = psi.mean()
+    m_tot, n_tot = pos.size, neg.size
+    ids = np.unique(patient)
+    v10 = np.array([psi[patient[y] == k].sum() / n_tot for k in ids])
+    v01 = np.array([psi[:, patient[~y] == k].sum() / m_tot for k in ids])
+    m_k = np.array([np.sum(patient[y] == k) for k in ids])
+    n_k = np.array([np.sum(patient[~y] == k) for k in ids])
+    big_i = ids.size
+    s10 = big_i / ((big_i - 1) * m_tot) * np.sum((v10 - m_k * theta) ** 2)
+    s01 = big_i / ((big_i - 1) * n_tot) * np.sum((v01 - n_k * theta) ** 2)
+    s11 = big_i / (big_i - 1) * np.sum((v10 - m_k * theta) * (v01 - n_k * theta))
+    expected = s10 / m_tot + s01 / n_tot + 2 * s11 / (m_tot * n_tot)
+    assert res.auc[0] == pytest.approx(theta)
+    assert var == pytest.approx(expected, rel=1e-10)
+
+
+def test_one_row_per_patient_changes_nothing_but_the_method() -> None:
+    frame = _data(400, 1)
+    mapping = ColumnMapping(label="y", score="p", attributes=["sex"])
+    inp = prepare_input(frame, mapping)
+    spec = EvaluationSpec(bootstrap=0)
+    plain = evaluate(inp, spec)
+    clustered = evaluate(replace(inp, cluster=np.arange(inp.n)), spec)
+    for mid in ("tpr", "ppv", "accuracy", "balanced_accuracy"):
+        a, b = plain.overall.metrics[mid], clustered.overall.metrics[mid]
+        # singletons: the ratio-estimator variance is the binomial one times n/(n − 1)
+        assert b.ci_low == pytest.approx(a.ci_low, abs=2e-3) and b.ci_high == pytest.approx(
+            a.ci_high, abs=2e-3)
+    assert "cluster-robust" in clustered.overall.metrics["tpr"].method
+
+
+def test_cli_cluster_widens_intervals_of_correlated_patients(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    frame = _data(300, 5)
+    src = tmp_path / "v.csv"
+    frame.to_csv(src, index=False)
+    outs = {}
+    for name, extra in (("rows", []), ("patients", ["--cluster", "pid"])):
+        out = tmp_path / f"{name}.json"
+        rc = probity_main(["evaluate", str(src), "--label", "y", "--score", "p", "--group",
+                           "sex", "--bootstrap", "200", "--json", str(out), "--quiet", *extra])
+        assert rc == 0
+        outs[name] = json.loads(out.read_text())
+    capfd.readouterr()
+    for mid in ("tpr", "auroc", "oe_ratio", "brier"):
+        w = {k: v["overall"]["metrics"][mid]["ci_high"] - v["overall"]["metrics"][mid]["ci_low"]
+             for k, v in outs.items()}
+        assert w["patients"] > 1.05 * w["rows"], (mid, w)
+    notes = outs["patients"]["notes"]
+    assert any(n.startswith("clustered: 1,500 rows from 300 patients (pid)") for n in notes)
+    assert "patients" in outs["patients"]["methods"]["clustering"]
+    assert iv.bootstrap_method(200, 20240601, True) in outs["patients"]["overall"]["metrics"]["f1"][
+        "method"]
