@@ -1036,8 +1036,9 @@ class ValidationDataPage(QWidget):
         self.sheet_label.setVisible(self.sheet_combo.count() > 1)
         self.sheet_combo.setVisible(self.sheet_combo.count() > 1)
         for w in (self.outcome_combo, self.positive_combo, self.output_kind, self.score_combo,
-                  self.pred_positive_combo, self.threshold_spin, self.attr_list, self.bins_edit,
-                  self.missing_edit, self.reference_combo, self.reference_values,
+                  self.pred_positive_combo, self.cluster_combo, self.threshold_spin,
+                  self.attr_list, self.bins_edit, self.missing_edit, self.reference_combo,
+                  self.reference_values,
                   self.intersection_list, self.bootstrap_spin, self.seed_spin, self.min_n_spin,
                   self.min_events_spin, self.tolerance_table, self.multiplicity_combo):
             w.setEnabled(has_table and not running)
@@ -1064,7 +1065,7 @@ class ValidationDataPage(QWidget):
             self.file_label.setToolTip("")
             self.sheet_combo.clear()
             for combo in (self.outcome_combo, self.score_combo, self.positive_combo,
-                          self.pred_positive_combo):
+                          self.pred_positive_combo, self.cluster_combo):
                 combo.clear()
             self.output_kind.setCurrentIndex(0)
             self.threshold_spin.setValue(DEFAULT_THRESHOLD)
