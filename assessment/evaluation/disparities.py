@@ -263,15 +263,17 @@ def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray
     k1, n1, k2, n2 = [], [], [], []
     for mid in PROPORTION_METRICS:
         num, den, _ = stats.parts[mid]
+        # clustered: effective counts (÷ the group's design effect), as in the intervals
+        deff = np.ones(num.shape) if stats.design_effect is None else stats.design_effect[mid]
         if ref is None:
-            num_r, den_r = num.sum() - num, den.sum() - den
+            num_r, den_r = (num.sum() - num) / deff, (den.sum() - den) / deff
         else:
             num_r, den_r = (
-                np.broadcast_to(num[ref], num.shape),
-                np.broadcast_to(den[ref], den.shape),
+                np.broadcast_to(num[ref] / deff[ref], num.shape),
+                np.broadcast_to(den[ref] / deff[ref], den.shape),
             )
-        k1.append(num)
-        n1.append(den)
+        k1.append(num / deff)
+        n1.append(den / deff)
         k2.append(num_r)
         n2.append(den_r)
     p = newcombe_p(*(np.concatenate(a) for a in (k1, n1, k2, n2)))
