@@ -137,7 +137,8 @@ class Row:
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [(args.rows, k, args.repeats) for k in ("calibrated", "over-confident", "clustered")]
+        kinds = ("calibrated", "over-confident", "clustered")
+        plan = [(args.rows, k, args.repeats) for k in kinds] if args.rows else []
         if args.big_rows:
             plan += [(args.big_rows, k, 1) for k in ("calibrated", "over-confident", "clustered")]
         for n, kind, repeats in plan:

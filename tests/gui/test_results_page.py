@@ -136,9 +136,11 @@ def test_flag_colours(qtbot, evaluated, ctx):
         flags = model.data(model.index(r, 7), RAW_ROLE) or ""
         brush = model.data(model.index(r, 7), Qt.ItemDataRole.BackgroundRole)
         assert (brush is not None) == bool(flags)
-    if flagged:
-        attr, grp = flagged[0]["attribute"], flagged[0]["group"]
-        match = [r for r in rows(page) if r["Attribute"] == attr and r["Group"] == grp]
+    shown = {(r["Attribute"], r["Group"]): r for r in rows(page)}
+    visible = [d for d in flagged if d["metric"] == metric
+               and (d["attribute"], d["group"]) in shown]
+    for d in visible[:1]:  # a flagged row of the metric shown names the gap
+        match = [shown[(d["attribute"], d["group"])]]
         assert "gap vs reference" in match[0]["Flags"]
 
 
