@@ -2,6 +2,8 @@
 # Probity developer entry point: sets everything up, then runs the app or the tests.
 #   ./dev.sh run    set up, then open the app on its embedded demo assessment
 #   ./dev.sh test   set up, then run the whole test suite headless (what CI runs)
+#   ./dev.sh bundle build the offline installation bundle dist/probity-offline-<version>-linux-x86_64.tar.gz
+#                   (+ dist/SHA256SUMS): see README "Offline installation"; needs PyPI and apt once
 # Set-up: checks the Debian libraries Qt needs (installs them when run as root, otherwise prints
 # the exact apt-get line and stops), creates .venv and installs the pinned dependencies from
 # pyproject.toml (again only when pyproject.toml changed).
@@ -90,8 +92,13 @@ case "${1:-}" in
     fi
     exit $rc
     ;;
+  bundle)
+    setup bundle
+    shift
+    exec .venv/bin/python scripts/bundle/build_bundle.py --system-packages "$QT_LIBS $XCB_LIBS" "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh run | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh run | ./dev.sh test [pytest args] | ./dev.sh bundle [--out DIR]" >&2
     exit 2
     ;;
 esac
