@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,18 +36,29 @@ from results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-PYINSTALLER = "pyinstaller==6.17.0"
+PYINSTALLER = "pyinstaller==6.22.3"
 
 
 def du(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def timed(cmd: list[str], **kwargs) -> float:
-    start = time.perf_counter()
+CPU: dict[str, float] = {}  # CPU seconds (user+sys of the child processes) per timed step
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], step: str = "", **kwargs) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds go to ``CPU[step]``."""
+    cpu, start = children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed:\n{proc.stdout}\n{proc.stderr}")
+    if step:
+        CPU[step] = children_cpu() - cpu
     return time.perf_counter() - start
 
 
@@ -82,7 +94,7 @@ def startup(cmd: list[str], trials: int, work: Path) -> tuple[float, float]:
 
 def measure_bundle(work: Path, trials: int) -> dict[str, float | int | str]:
     dist = work / "dist"
-    build_s = timed(["./dev.sh", "bundle", "--out", str(dist)], cwd=ROOT)
+    build_s = timed(["./dev.sh", "bundle", "--out", str(dist)], "build", cwd=ROOT)
     archive = next(dist.glob("probity-offline-*.tar.gz"))
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
@@ -94,8 +106,8 @@ def measure_bundle(work: Path, trials: int) -> dict[str, float | int | str]:
     home.mkdir()
     prefix = home / "prefix"
     install = [*clean_env(home), str(bundle / "install.sh"), "--prefix", str(prefix)]
-    install_s = timed(["unshare", "-n", *install])
-    upgrade_s = timed(["unshare", "-n", *install])
+    install_s = timed(["unshare", "-n", *install], "install")
+    upgrade_s = timed(["unshare", "-n", *install], "upgrade")
     first, median = startup([str(prefix / "bin" / "probity")], trials, work)
     return {
         "archive_mb": archive.stat().st_size / 1e6,
@@ -160,7 +172,8 @@ def measure_pyinstaller(work: Path, bundle: Path, trials: int) -> dict[str, floa
             "WARN",
             *collect,
             str(entry),
-        ]
+        ],
+        "freeze",
     )
     folder = work / "frozen" / "probity"
     archive = work / "probity-frozen.tar.gz"
@@ -218,27 +231,30 @@ def main() -> int:
         "## Offline bundle: size, install time, start-up (`bench_bundle.py`)",
         "",
         f"{stamp}, {platform.platform()}, {os.cpu_count()} cores, load average {load:.1f} at "
-        f"the end (the machine is shared: above 2 every time stretches). Install = the whole "
-        f"`install.sh` inside `unshare -n` (checksums of every file, system-library check, venv "
-        f"from the wheelhouse, bytecode, launcher and desktop entry, `probity --selftest`). "
-        f"Start-up = process start to first paint of the main window with the demo, offscreen; "
-        f"first = first start after the install, then the median of {args.trials}.",
+        "the end (the machine is shared: above 2 every wall time stretches; the CPU seconds, "
+        "user+sys of the whole step, do not). Install = the whole `install.sh` inside "
+        "`unshare -n` (checksums of every file, system-library check, venv from the "
+        "wheelhouse, bytecode, launcher and desktop entry, `probity --selftest`). Start-up = "
+        "process start to first paint of the main window with the demo, offscreen; first = "
+        f"first start after the install, then the median of {args.trials} more.",
         "",
-        "| build | archive | contents | install | upgrade re-run | installed "
+        "| build | archive | contents | install, wall (CPU) | upgrade re-run | installed "
         "| start first / median |",
         "|---|---|---|---|---|---|---|",
-        f"| venv + wheelhouse (`./dev.sh bundle`, downloads cached: {b['build_s']:.0f} s) "
-        f"| {b['archive_mb']:.0f} MB | {b['wheels']} wheels ({b['wheels_mb']:.0f} MB), "
-        f"{b['debs']} .debs ({b['debs_mb']:.0f} MB) | {b['install_s']:.0f} s (+ unpack "
-        f"{b['unpack_s']:.0f} s) | {b['upgrade_s']:.0f} s | {b['installed_mb']:.0f} MB "
+        f"| venv + wheelhouse: `./dev.sh bundle`, downloads cached, {b['build_s']:.0f} s "
+        f"({CPU['build']:.0f} s CPU) | {b['archive_mb']:.0f} MB | {b['wheels']} wheels "
+        f"({b['wheels_mb']:.0f} MB), {b['debs']} .debs ({b['debs_mb']:.0f} MB) "
+        f"| {b['install_s']:.0f} s ({CPU['install']:.0f} s) + unpack {b['unpack_s']:.0f} s "
+        f"| {b['upgrade_s']:.0f} s ({CPU['upgrade']:.0f} s) | {b['installed_mb']:.0f} MB "
         f"| {b['start_first_s']:.2f} / {b['start_median_s']:.2f} s |",
     ]
     if f is not None:
         lines.append(
-            f"| PyInstaller one-folder ({PYINSTALLER}, build {f['build_s']:.0f} s, tar.gz "
-            f"{f['pack_s']:.0f} s) | {f['archive_mb']:.0f} MB | frozen folder, no .debs "
-            f"(still needs the same system libraries) | {f['install_s']:.0f} s (unpack only; "
-            f"self-test {f['selftest']}) | — | {f['folder_mb']:.0f} MB "
+            f"| PyInstaller one-folder ({PYINSTALLER}) from the same wheels: "
+            f"{f['build_s']:.0f} s ({CPU['freeze']:.0f} s CPU) + tar.gz {f['pack_s']:.0f} s "
+            f"| {f['archive_mb']:.0f} MB | the frozen folder only: it needs the same system "
+            f"libraries, so the .debs would be added | unpack {f['install_s']:.0f} s "
+            f"(self-test {f['selftest']}) | — | {f['folder_mb']:.0f} MB "
             f"| {f['start_first_s']:.2f} / {f['start_median_s']:.2f} s |"
         )
     text = "\n".join(lines)

@@ -70,7 +70,7 @@ def _version() -> str:
 
 
 def _demo_attribution() -> str:
-    candidate = files("resources").joinpath("demo", "ATTRIBUTION.md")
+    candidate = files("resources") / "demo" / "ATTRIBUTION.md"
     try:
         return candidate.read_text(encoding="utf-8") if candidate.is_file() else ""
     except OSError:

@@ -62,7 +62,7 @@ def demo_path() -> Path | None:
     """The bundled demo assessment (resources/demo/demo.probity), if it is installed."""
     from importlib.resources import files
 
-    candidate = files("resources").joinpath("demo", "demo.probity")
+    candidate = files("resources") / "demo" / "demo.probity"
     return Path(str(candidate)) if candidate.is_file() else None
 
 
