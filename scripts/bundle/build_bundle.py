@@ -19,10 +19,10 @@ The bundle holds
   file of the bundle).
 
 The downloads (wheelhouse, debs, the setuptools wheel that builds Probity's own wheel offline) are
-cached under ``--cache`` in a folder keyed by the SHA-256 of pyproject.toml, the package lists,
-the target tags and the pinned pip/setuptools, so a rebuild after a code change only rebuilds
-Probity's wheel and the archive. The archive is deterministic for given inputs (sorted members,
-fixed owner and times).
+cached under ``--cache`` in a folder keyed by the SHA-256 of pyproject.toml's runtime dependencies,
+the package lists, the target tags and the pinned pip/setuptools, so a rebuild after a code change
+only rebuilds Probity's wheel and the archive. The archive is deterministic for given inputs
+(sorted members, fixed owner and times).
 """
 
 from __future__ import annotations
@@ -98,10 +98,12 @@ def project_meta() -> dict:
     return data["project"]
 
 
-def cache_key(deb_roots: list[str]) -> str:
+def cache_key(meta: dict, deb_roots: list[str]) -> str:
+    """Changes exactly when the downloads would: pyproject.toml's runtime pins, the package lists,
+    the target tags and the bootstrap pins (not the version, the test extras or tool settings)."""
     digest = hashlib.sha256()
     for part in (
-        (ROOT / "pyproject.toml").read_bytes(),
+        json.dumps([meta["dependencies"], meta.get("requires-python")]).encode(),
         " ".join(sorted(deb_roots)).encode(),
         " ".join([*platform_args(), BOOTSTRAP_PIP, BUILD_SETUPTOOLS, LAYOUT]).encode(),
     ):
@@ -389,7 +391,7 @@ def build(out: Path, cache: Path, qt_libs: list[str]) -> Path:
     meta = project_meta()
     version = meta["version"]
     deb_roots = sorted(set(qt_libs) | set(EXTRA_ROOTS))
-    key = cache_key(deb_roots)
+    key = cache_key(meta, deb_roots)
     dl = downloads(cache, key, list(meta["dependencies"]), deb_roots)
     top = f"probity-offline-{version}-linux-x86_64"
     mtime = int(
