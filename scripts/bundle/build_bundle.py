@@ -28,6 +28,7 @@ only rebuilds Probity's wheel and the archive. The archive is deterministic for 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import gzip
 import hashlib
 import io
@@ -348,13 +349,21 @@ def verify_sums(folder: Path, name: str = "SHA256SUMS") -> bool:
 
 
 def downloads(cache: Path, key: str, requirements: list[str], deb_roots: list[str]) -> Path:
-    """The cached wheelhouse + debs for ``key``; downloaded when missing or damaged."""
+    """The cached wheelhouse + debs for ``key``; downloaded when missing or damaged.
+
+    Builds running at the same time (two test runs) wait for each other on ``cache/.lock``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _downloads_locked(cache, key, requirements, deb_roots)
+
+
+def _downloads_locked(cache: Path, key: str, requirements: list[str], deb_roots: list[str]) -> Path:
     done = cache / key
     if verify_sums(done, ".complete"):
         say(f"using cached downloads {done}")
         return done
     shutil.rmtree(done, ignore_errors=True)
-    cache.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
     try:
         download_wheels(work, [*requirements, BOOTSTRAP_PIP])
@@ -365,7 +374,7 @@ def downloads(cache: Path, key: str, requirements: list[str], deb_roots: list[st
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for old in cache.iterdir():  # keep only the current key
-        if old.name != key:
+        if old.is_dir() and old.name != key:
             shutil.rmtree(old, ignore_errors=True)
     return done
 
