@@ -44,6 +44,7 @@ def du(path: Path) -> int:
 
 
 CPU: dict[str, float] = {}  # CPU seconds (user+sys of the child processes) per timed step
+LAST_STDERR: list[str] = []  # stderr of the last timed command
 
 
 def children_cpu() -> float:
@@ -59,6 +60,7 @@ def timed(cmd: list[str], step: str = "", **kwargs) -> float:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed:\n{proc.stdout}\n{proc.stderr}")
     if step:
         CPU[step] = children_cpu() - cpu
+    LAST_STDERR[:] = [proc.stderr]
     return time.perf_counter() - start
 
 
@@ -95,6 +97,7 @@ def startup(cmd: list[str], trials: int, work: Path) -> tuple[float, float]:
 def measure_bundle(work: Path, trials: int) -> dict[str, float | int | str]:
     dist = work / "dist"
     build_s = timed(["./dev.sh", "bundle", "--out", str(dist)], "build", cwd=ROOT)
+    cached = bool(LAST_STDERR) and "using cached downloads" in LAST_STDERR[-1]
     archive = next(dist.glob("probity-offline-*.tar.gz"))
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
@@ -123,6 +126,7 @@ def measure_bundle(work: Path, trials: int) -> dict[str, float | int | str]:
         "start_first_s": first,
         "start_median_s": median,
         "bundle": str(bundle),
+        "downloads": "downloads cached" if cached else "downloads fetched in this run",
     }
 
 
@@ -241,7 +245,7 @@ def main() -> int:
         "| build | archive | contents | install, wall (CPU) | upgrade re-run | installed "
         "| start first / median |",
         "|---|---|---|---|---|---|---|",
-        f"| venv + wheelhouse: `./dev.sh bundle`, downloads cached, {b['build_s']:.0f} s "
+        f"| venv + wheelhouse: `./dev.sh bundle`, {b['downloads']}, {b['build_s']:.0f} s "
         f"({CPU['build']:.0f} s CPU) | {b['archive_mb']:.0f} MB | {b['wheels']} wheels "
         f"({b['wheels_mb']:.0f} MB), {b['debs']} .debs ({b['debs_mb']:.0f} MB) "
         f"| {b['install_s']:.0f} s ({CPU['install']:.0f} s) + unpack {b['unpack_s']:.0f} s "
