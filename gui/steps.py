@@ -23,9 +23,43 @@ VERIFY_DIALOG = "gui.export.verify_dialog:VerifyDialog"
 
 @runtime_checkable
 class StepPage(Protocol):
-    """What the step list asks of every page: is its part of the assessment complete?"""
+    """What the window asks of every page (each implements all of it; see :class:`PageDefaults`)."""
 
-    def is_complete(self) -> bool: ...
+    def is_complete(self) -> bool:
+        """Whether the step has nothing left to do (its icon's tick)."""
+        ...
+
+    def level(self) -> str | None:
+        """The judgement level the step's icon shows, or None."""
+        ...
+
+    def needs_attention(self) -> bool:
+        """Whether the step waits for the reviewer's decision (its icon's warning)."""
+        ...
+
+    def commit_pending(self) -> None:
+        """Commit text still being typed (before Save, Undo or close)."""
+        ...
+
+    def detach(self) -> None:
+        """Stop following the document: the window is about to delete the page."""
+        ...
+
+
+class PageDefaults:
+    """The step-page protocol's answers for a page with nothing to add to them."""
+
+    def level(self) -> str | None:
+        return None
+
+    def needs_attention(self) -> bool:
+        return False
+
+    def commit_pending(self) -> None:
+        return None
+
+    def detach(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.errors import run_modal
 from gui.export.verify_view import VerificationView
+from gui.steps import PageDefaults
 
 P12_FILTER = "PKCS#12 identity (*.p12 *.pfx);;All files (*)"
 PDF_FILTER = "PDF report (*.pdf)"
@@ -117,7 +118,7 @@ class ExportOutcome:
     verification: Any
 
 
-class SignExportPage(QWidget):
+class SignExportPage(PageDefaults, QWidget):
     """Step "Sign & export"."""
 
     title = "Sign & export"

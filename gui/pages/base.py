@@ -15,12 +15,13 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from gui.context import AppContext
+from gui.steps import PageDefaults
 
 PAGE_MARGINS = (28, 20, 28, 24)
 CONTENT_MAX_WIDTH = 1100
 
 
-class AssessmentPage(QWidget):
+class AssessmentPage(PageDefaults, QWidget):
     """Scrollable page bound to ``ctx.doc``. Subclasses implement build() and refresh()."""
 
     title = ""
