@@ -267,7 +267,8 @@ class EvaluationSections(SectionBuilder):
         return out
 
     def headline_measures(self) -> list[Any]:
-        """Summary fairness measures: computed over groups with sufficient data only."""
+        """Summary fairness measures, introduced by what the engine actually computed them over
+        (it says so by naming the groups it left out): never a restriction it did not make."""
         summ = [x for x in (self.result or {}).get("summary") or []
                 if x.get("value") is not None]
         if not summ:
@@ -281,8 +282,13 @@ class EvaluationSections(SectionBuilder):
             rows.append([_clip_cell(x["attribute"], 78),
                          summary_measure_label(x["measure"]), _ci(x),
                          _clip_cell(note or "—", FRAME_WIDTH - 330)])
-        return [self.p("Headline measures (over groups with sufficient data; the groups that "
-                       "set each value are named):"),
+        restricted = any("excluded_groups" in x for x in summ)
+        intro = ("Headline measures (over groups with sufficient data; the groups that set each "
+                 "value are named):" if restricted else
+                 "Headline measures (over every group with a defined value, groups with "
+                 "insufficient data included: check the group tables' flags before reading "
+                 "them):")
+        return [self.p(intro),
                 self.table(rows, [80, 130, 120, FRAME_WIDTH - 330], extra=self._compact())]
 
     def chart_section(self) -> list[Any]:
