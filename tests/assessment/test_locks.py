@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import pytest
 
 from assessment import locks, storage
 from assessment.document import Assessment
+from tests.processes import killed_child
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,23 +47,6 @@ def run_child(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def killed_child(code: str, *args: str) -> int:
-    """Run ``code`` in a child that SIGKILLs itself when done; return its (now dead) pid."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(code) + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
-            *args,
-        ],
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, err
-    return proc.pid
 
 
 # ---------------------------------------------------------------------- who is running

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from gui import app as gui_app
 from gui import file_guard
 from gui.main_window import MainWindow
 from tests.gui.helpers import open_window
+from tests.processes import killed_child as crash_child
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,23 +43,6 @@ def window_on(qtbot, dialogs, path: Path, *, lock_reply: str | None = None) -> M
     return window
 
 
-def crash_child(code: str, *args: str) -> int:
-    """A Probity process (Qt-free core only) that does ``code`` and is then killed (SIGKILL)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(code) + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
-            *args,
-        ],
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, err
-    return proc.pid
 
 
 def test_a_second_window_is_told_who_has_the_file(qtbot, tmp_path, dialogs) -> None:
