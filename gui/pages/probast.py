@@ -10,7 +10,6 @@ performance types) and applicability come from ``assessment.instruments`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
@@ -35,6 +34,7 @@ from assessment.instruments import Applicability, Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
+from gui.pages import domain_commands
 from gui.pages.answer_bar import AnswerBar
 from gui.pages.base import AssessmentPage
 from gui.widgets import CommitTextEdit, Heading, LevelChip, Note, level_text
@@ -79,16 +79,6 @@ def parse_sources(text: str) -> list[SourceRef]:
         document, sep, page = chunk.rpartition(",")
         refs.append(SourceRef(document.strip(), page.strip()) if sep else SourceRef(chunk, ""))
     return refs
-
-
-def _copy_answer(dev: str, val: str, doc: Assessment) -> None:
-    """Development's answer into Validation; its rationale and sources where those are empty."""
-    source, target = doc.answer(dev), doc.answer(val)
-    doc.set_answer(val, source.value)
-    if source.rationale and not target.rationale:
-        doc.set_answer_rationale(val, source.rationale)
-    if source.sources and not target.sources:
-        doc.set_answer_sources(val, source.sources)
 
 
 def domain_complete(result: DomainResult) -> bool:
@@ -315,7 +305,7 @@ class DomainPage(AssessmentPage):
             "Next unanswered question", NEXT_UNANSWERED_KEY, self.next_unanswered)
         self.act_copy_dev = self._page_action(
             "Copy Development answers to Validation", COPY_DEV_KEY, self.copy_dev_to_val)
-        self.copy_pairs = self._copy_pairs()
+        self.copy_pairs = domain_commands.copy_pairs(self._signature)
         self.act_copy_dev.setEnabled(bool(self.copy_pairs))
         for action in (self.act_next_unanswered, self.act_copy_dev):
             button = QPushButton(f"{action.text()} ({action.shortcut().toString()})")
@@ -332,13 +322,6 @@ class DomainPage(AssessmentPage):
         action.triggered.connect(slot)
         self.addAction(action)
         return action
-
-    def _copy_pairs(self) -> list[tuple[str, str]]:
-        """(development key, validation key) of the questions asked in both columns here."""
-        keys = set(self._signature)
-        return [(f"{q}@development", f"{q}@validation")
-                for q in dict.fromkeys(k.split("@", 1)[0] for k in self._signature)
-                if f"{q}@development" in keys and f"{q}@validation" in keys]
 
     def _slot_labels(self, slots: list[AnswerSlot]) -> dict[str, str]:
         instrument = self.ctx.doc.instrument
@@ -474,68 +457,12 @@ class DomainPage(AssessmentPage):
             self.focus_slot(bars[index].slot_key)
 
     def next_unanswered(self) -> None:
-        """Jump to the next unanswered slot after the focused one, across domains (wrapping)."""
-        doc = self.ctx.doc
-        slots = applicable_slots(doc.instrument, doc.study_type, doc.performance_types)
-        focus = self.focusWidget()
-        current = focus.slot_key if isinstance(focus, AnswerBar) else None
-        keys = [s.key for s in slots]
-        if current in keys:
-            start = keys.index(current) + 1
-        else:  # from the top of this page
-            start = next((i for i, s in enumerate(slots)
-                          if (s.part, s.domain) == (self.part_id, self.domain_id)), 0)
-        order = slots[start:] + slots[:start]
-        target = next((s for s in order if doc.answer(s.key).value is None), None)
-        if target is None:
-            self.ctx.show_status("Every applicable question is answered.", 6000)
-            return
-        if (target.part, target.domain) == (self.part_id, self.domain_id):
-            self.focus_slot(target.key)
-            return
-        step = f"domain:{target.part}:{target.domain}"
-        self.ctx.navigate_requested.emit(step)  # the main window shows (and builds) that page
-        window = self.window()
-        page = next((p for p in window.findChildren(DomainPage)
-                     if p.key == f"{target.part}:{target.domain}"), None)
-        if page is None:
-            self.ctx.show_status(f"The next unanswered question is {target.question} "
-                                 f"({target.domain}).", 6000)
-            return
-        page.refresh_now()
-        page.focus_slot(target.key)
+        """Jump to the next unanswered slot after the focused one, across domains."""
+        domain_commands.next_unanswered(self)
 
     def copy_dev_to_val(self) -> None:
-        """Copy this domain's Development answers into its Validation slots: the empty ones;
-        answers that differ are replaced only if the reviewer says so."""
-        doc = self.ctx.doc
-        todo: list[tuple[str, str]] = []
-        differ: list[tuple[str, str]] = []
-        for dev, val in self.copy_pairs:
-            source, target = doc.answer(dev), doc.answer(val)
-            if source.value is None or source.value == target.value:
-                continue
-            (todo if target.value is None else differ).append((dev, val))
-        if differ:
-            listed = ", ".join(f"{val.split('@')[0]} ({doc.answer(val).value} → "
-                               f"{doc.answer(dev).value})" for dev, val in differ)
-            if self.ctx.ask_yes_no(
-                    "Copy Development answers",
-                    f"{len(differ)} Validation answer(s) differ from Development: {listed}. "
-                    "Replace them with the Development answers too?"):
-                todo += differ
-                differ = []
-        if not todo:
-            self.ctx.show_status(
-                "Nothing to copy: every Validation answer here is given or has no Development "
-                "answer to copy." if not differ else "No Validation answer was replaced.", 6000)
-            return
-        for dev, val in todo:
-            self.apply(partial(_copy_answer, dev, val))
-        kept = f"; {len(differ)} differing answer(s) kept" if differ else ""
-        self.ctx.show_status(
-            f"Copied {len(todo)} Development answer(s) to Validation{kept}. Edit > Undo takes "
-            "them back one by one.", 8000)
+        """Copy this domain's Development answers to Validation (asks before replacing)."""
+        domain_commands.copy_dev_to_val(self)
 
     # --- editing ---------------------------------------------------------------------------------
     def apply(self, change: Callable[[Assessment], None]) -> None:
