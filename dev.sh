@@ -10,8 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-QT_LIBS="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libx11-6 fonts-dejavu-core"
-XCB_LIBS="libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1"
+# The Debian packages Qt needs: one list, shared with main.py (GROUP PACKAGE [LIBRARY] per line).
+debs_of() { awk -v g="$1" '$1 == g { printf "%s%s", sep, $2; sep = " " }' resources/qt-system-packages.txt; }
+QT_LIBS=$(debs_of runtime)
+XCB_LIBS=$(debs_of xcb)
 TEST_DEBS="poppler-utils"
 PY=${PYTHON:-python3}
 
