@@ -675,7 +675,7 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
     )
     for note in data.get("notes", []):  # almost everyone predicted one way: say it up front
         if note.startswith("decision rule:"):
-            w(f"WARNING: {note[len('decision rule: '):]}\n")
+            w(f"WARNING: {note.removeprefix('decision rule: ')}\n")
     groups = [data["overall"], *data["groups"]]
     shown = [
         (k, h)
