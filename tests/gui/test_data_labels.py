@@ -259,7 +259,9 @@ def test_markup_in_column_names_and_cells_is_shown_literally(qtbot, page, tmp_pa
     page.bins_edit.setText("<b>x</b>: 1, 2")  # binning a text column: an error naming it
     page.check_now()
     seen = [
-        label for label in page.findChildren(QLabel) if "<b>" in label.text() or "<i>" in label.text()
+        label
+        for label in page.findChildren(QLabel)
+        if "<b>" in label.text() or "<i>" in label.text()
     ]
     assert len(seen) >= 2  # the reference row's label and the bins error
     for label in seen:
