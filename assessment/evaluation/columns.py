@@ -294,6 +294,12 @@ def _cache_of(table: LoadedTable) -> _AnalysisCache:
         return cache
 
 
+def forget_analyses(table: LoadedTable) -> None:
+    """Drop the analyses remembered for ``table`` (their memory goes back at once)."""
+    with _CACHES_LOCK:
+        _CACHES.pop(table, None)
+
+
 def _tokens(missing: Iterable[str]) -> frozenset[str]:
     return frozenset(m.strip().casefold() for m in missing)
 

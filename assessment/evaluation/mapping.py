@@ -46,6 +46,7 @@ from assessment.evaluation.columns import (
     _resolve_column,
     distinct_values,
     duplicates_of,
+    forget_analyses,
 )
 from assessment.evaluation.disparities import EXTREME_SELECTION
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
@@ -226,8 +227,18 @@ def prepare_input(data: LoadedTable | pd.DataFrame, mapping: ColumnMapping) -> E
     Exclusion reasons are tested in a fixed order and each row is counted once, under its
     first reason: missing outcome, missing score / missing prediction, unparseable score.
     A missing attribute value is never a reason: it becomes the "(missing)" group.
+
+    The column analyses it used are released afterwards: the engine that runs next gets the
+    memory back (a form's next check analyses its columns once again).
     """
     table = _as_table(data)
+    try:
+        return _prepare(table, mapping)
+    finally:
+        forget_analyses(table)
+
+
+def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
     _check_roles(mapping)
     label = _resolve_column(table, mapping.label, "outcome")
     y_pos, y_missing = _binary_column(

@@ -216,21 +216,18 @@ def score_values_if_two(
 ) -> tuple[str, str] | None:
     """The two values of a score column that holds exactly two distinct numbers, else None.
 
-    Read off the column's distinct texts (one factorisation, remembered), so it costs nothing
-    on a real score column: more than a handful of distinct texts means more than two numbers.
+    Read off the parsed numbers (remembered per column) with a min, a max and one comparison
+    pass: no hashing, so a ten-million-row score column costs a few vectorised passes.
+    Missing and unparseable cells are left out (they are excluded and counted elsewhere).
     """
-    c = column_codes(table, column, missing)
-    if len(c.texts) > 8:  # a couple of stray unparseable tokens at most
+    values = column_numbers(table, column, missing).values
+    present = ~np.isnan(values)
+    if not present.any():
         return None
-    numbers: dict[float, str] = {}
-    for text in c.texts:
-        v = _as_number(text, table.decimal)
-        if v is not None:
-            numbers.setdefault(v, text)
-    if len(numbers) != 2:
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    if low == high or not np.all((values == low) | (values == high) | ~present):
         return None
-    low, high = sorted(numbers)
-    return numbers[low], numbers[high]
+    return _fmt_num(low), _fmt_num(high)
 
 
 def two_valued_score_message(column: str, values: tuple[str, str]) -> str:

@@ -200,32 +200,48 @@ def test_extreme_decision_rule_is_a_warning_in_the_checks() -> None:
 # ---- each column analysed once per table --------------------------------------------------
 
 
-def test_check_mapping_factorises_each_column_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    real = columns._code_column
+def test_check_mapping_analyses_each_column_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+    real_code, real_numbers = columns._code_column, columns._numeric_column
 
-    def counting(series: pd.Series, missing: object) -> object:
-        calls.append(str(series.name))
-        return real(series, missing)  # type: ignore[arg-type]
+    def code(series: pd.Series, missing: object) -> object:
+        calls.append(("codes", str(series.name)))
+        return real_code(series, missing)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(columns, "_code_column", counting)
+    def numbers(series: pd.Series, decimal: str, missing: object) -> object:
+        calls.append(("numbers", str(series.name)))
+        return real_numbers(series, decimal, missing)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(columns, "_code_column", code)
+    monkeypatch.setattr(columns, "_numeric_column", numbers)
     table = LoadedTable.from_frame(decile_frame(), "deciles.csv")
     mapping = ColumnMapping(label="two_year_recid", score="decile_score", score_kind="score",
                             threshold=5, attributes=["sex"])  # fmt: skip
     first = check_mapping(table, mapping)
-    for t in (4.0, 6.0, 5.0):  # the form's threshold edits: nothing new to factorise
+    for t in (4.0, 6.0, 5.0):  # the form's threshold edits: nothing new to analyse
         mapping.threshold = t
         check_mapping(table, mapping)
-    prepare_input(table, mapping)
+    suggest_threshold(table, mapping)
     assert check_mapping(table, mapping) == first
-    assert sorted(calls) == ["decile_score", "sex", "two_year_recid"]
+    assert sorted(calls) == [
+        ("codes", "sex"),
+        ("codes", "two_year_recid"),
+        ("numbers", "decile_score"),
+    ]
     mapping.missing = ["?"]  # other missing tokens: a different analysis, computed once more
     check_mapping(table, mapping)
     assert len(calls) == 6
+    # prepare_input (Run) uses the remembered analyses, then gives their memory back to the
+    # engine: the next check analyses each column once again.
+    prepare_input(table, mapping)
+    assert len(calls) == 6 and columns._CACHES.get(table) is None
+    check_mapping(table, mapping)
+    check_mapping(table, mapping)
+    assert len(calls) == 9
     # A second table (File › New, another file) never sees the first table's analyses.
     other = LoadedTable.from_frame(decile_frame(seed=9), "other.csv")
     check_mapping(other, mapping)
-    assert len(calls) == 9
+    assert len(calls) == 12
 
 
 def test_analysis_cache_stays_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
