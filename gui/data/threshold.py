@@ -11,6 +11,7 @@ one column means nothing for another.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -26,6 +27,8 @@ NOT_SET_TEXT = "(not set: enter a threshold)"
 
 class ThresholdChoice(DataPageParts):
     """The threshold box's modes, the suggestion under it and its "Use" button."""
+
+    _suggestion_memo: tuple[Any, Any, Any] | None = None  # (key, weakref(table), suggestion)
 
     def _build_threshold_hint(self) -> QWidget:
         host = QWidget()
@@ -93,12 +96,30 @@ class ThresholdChoice(DataPageParts):
         return str(text) if text else None
 
     def _suggestion_for(self, table: Any, mapping: Any, stated: str | None) -> Any:
-        """The suggestion for this table and mapping (worker thread); None unless a raw score."""
+        """The suggestion for this table and mapping; None unless a raw score.
+
+        Runs in the check worker. Remembered per (table, score, outcome, missing tokens, model
+        card text): sorting a big score column again on every edit of another field would be
+        wasted work, and its answer cannot have changed."""
         from assessment.evaluation.mapping import suggest_threshold
 
         if table is None or mapping.kind != "score" or not mapping.score:
             return None
-        return suggest_threshold(table, mapping, stated)
+        key = (
+            id(table),
+            mapping.score,
+            mapping.label,
+            repr(mapping.positive),
+            tuple(mapping.missing),
+            stated,
+        )
+        cached = self._suggestion_memo
+        if cached is not None and cached[0] == key and cached[1]() is table:
+            return cached[2]
+        suggestion = suggest_threshold(table, mapping, stated)
+        # A weak reference: the memo never keeps a closed document's table alive.
+        self._suggestion_memo = (key, weakref.ref(table), suggestion)
+        return suggestion
 
     def _show_suggestion(self, suggestion: Any) -> None:
         self.state.threshold_suggestion = suggestion

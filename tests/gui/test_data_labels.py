@@ -233,11 +233,17 @@ def test_checks_reuse_each_columns_analysis(qtbot, page, compas_csv, monkeypatch
 
     load(qtbot, page, compas_csv)
     monkeypatch.setattr(columns, "_code_column", counting)
+    sorts: list[int] = []
+    real_unique = np.unique
+    monkeypatch.setattr(
+        np, "unique", lambda a, *args, **kw: sorts.append(1) or real_unique(a, *args, **kw)
+    )
     page.threshold_spin.setValue(4.0)
     for value in (3.0, 5.0, 6.0):  # the reviewer tries thresholds: nothing is factorised again
         page.threshold_spin.setValue(value)
         page.check_now()
-    assert calls == []
+    assert calls == [] and sorts == []  # nor is the suggestion's score column sorted again
+    assert page.threshold_hint.text().startswith("Suggested 5")
 
 
 def test_markup_in_column_names_and_cells_is_shown_literally(qtbot, page, tmp_path):
