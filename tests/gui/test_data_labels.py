@@ -279,3 +279,25 @@ def test_markup_in_column_names_and_cells_is_shown_literally(qtbot, page, tmp_pa
     doc = QTextDocument()
     doc.setHtml(tip)
     assert doc.toPlainText() == model.index(0, col).data()
+
+
+def test_a_stored_raw_score_threshold_is_restored_not_clamped_to_one(qtbot, page, tmp_path):
+    """The bug of issue 9 item 8: the box kept a probability's 0–1 range while a raw score's
+    threshold was set, so 5 became 1 and everyone was predicted positive."""
+    from assessment.evaluation.mapping import ColumnMapping
+
+    path = tmp_path / "deciles.csv"
+    rng = np.random.default_rng(6)
+    pd.DataFrame(
+        {"y": rng.integers(0, 2, 300), "risk": rng.integers(1, 11, 300),
+         "sex": rng.choice(["F", "M"], 300)}
+    ).to_csv(path, index=False)  # fmt: skip
+    load(qtbot, page, path)
+    choose_kind(page, "probability")  # the box is in 0–1 mode
+    page.set_mapping(
+        ColumnMapping(label="y", score="risk", score_kind="score", threshold=5.0,
+                      attributes=["sex"])  # fmt: skip
+    )
+    assert page.threshold_value() == 5.0 and page.threshold_spin.value() == 5.0
+    page.check_now()
+    assert page.run_button.isEnabled()
