@@ -673,6 +673,9 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
         f"B={spec['bootstrap']}, seed {spec['seed']}; small group: n < {spec['min_n']} or "
         f"< {spec['min_events']} events\n"
     )
+    for note in data.get("notes", []):  # almost everyone predicted one way: say it up front
+        if note.startswith("decision rule:"):
+            w(f"WARNING: {note.removeprefix('decision rule: ')}\n")
     groups = [data["overall"], *data["groups"]]
     shown = [
         (k, h)

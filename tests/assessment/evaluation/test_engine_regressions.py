@@ -30,10 +30,12 @@ from assessment.evaluation.metrics import expit
 from assessment.evaluation.result import Estimate, EvaluationResult, MetricValue
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
-AEQUITAS = (
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "compas"
-    / "compas_for_aequitas.csv"
-)
+# /work/shared/data from the main checkout (../shared) or a worktree (../../shared).
+AEQUITAS = next(
+    (p / "shared" / "data" for p in Path(__file__).resolve().parents
+     if (p / "shared" / "data").is_dir()),
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data",
+) / "compas" / "compas_for_aequitas.csv"
 
 
 def _inputs(y: np.ndarray, score: np.ndarray, *attrs: Attribute) -> EvaluationInput:
@@ -136,7 +138,8 @@ def _compas_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     out = tmp_path / "compas.json"
     code = main.main(
         [
-            "evaluate", str(AEQUITAS), "--label", "label_value", "--score", "score",
+            # Aequitas' "score" is 0/1 (predicted high risk): a predicted class, not a score.
+            "evaluate", str(AEQUITAS), "--label", "label_value", "--prediction", "score",
             "--group", "race", "--group", "sex", "--intersect", "race,sex",
             "--reference", "race=Caucasian", "--bootstrap", "200", "--json", str(out), "--quiet",
         ]
