@@ -30,12 +30,10 @@ from assessment.evaluation.metrics import expit
 from assessment.evaluation.result import Estimate, EvaluationResult, MetricValue
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
-# /work/shared/data from the main checkout (../shared) or a worktree (../../shared).
-AEQUITAS = next(
-    (p / "shared" / "data" for p in Path(__file__).resolve().parents
-     if (p / "shared" / "data").is_dir()),
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "data",
-) / "compas" / "compas_for_aequitas.csv"
+AEQUITAS = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "compas"
+    / "compas_for_aequitas.csv"
+)
 
 
 def _inputs(y: np.ndarray, score: np.ndarray, *attrs: Attribute) -> EvaluationInput:

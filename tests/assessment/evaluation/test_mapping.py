@@ -410,17 +410,8 @@ def test_suggest_mapping_by_name_and_content() -> None:
     assert check_mapping(frame, mapping) == []
 
 
-def shared_data() -> Path:
-    """/work/shared/data from the main checkout (../shared) or a worktree (../../shared)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    pytest.skip("the shared data folder is not next to this checkout")
-
-
-def test_suggest_mapping_on_real_files() -> None:
-    root = shared_data()
+def test_suggest_mapping_on_real_files(shared_data: Path) -> None:
+    root = shared_data
     aeq = suggest_mapping(read_table(root / "compas" / "compas_for_aequitas.csv"))
     # Aequitas' "score" is 0/1 (predicted high risk): a predicted class, not a score.
     assert (aeq.label, aeq.positive, aeq.score, aeq.prediction) == (
