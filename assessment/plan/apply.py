@@ -69,6 +69,7 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
         "conflict is a deviation) and its gates are judged; exit code 0 all gates pass, 1 one "
         "fails, 3 none fails but one has insufficient evidence, 2 bad input",
     )
+    p.set_defaults(plan_parser=p)  # to report a missing option as argparse did
     for action in p._actions:
         if action.dest in ("label", "group"):
             action.required = False
@@ -154,16 +155,29 @@ def _show(v: Any) -> str:
 
 
 def require_model_options(args: argparse.Namespace) -> None:
-    """What argparse required before ``--plan`` existed, now that a plan may supply it."""
+    """What argparse required before ``--plan`` existed, now that a plan may supply it: a
+    missing option is reported by argparse (usage line, exit code 2) as before."""
     from assessment.errors import DataError
 
-    how = " (or give them in the plan with --plan)"
-    if not getattr(args, "label", None):
-        raise DataError("the outcome column is missing: give --label COL" + how + ".")
-    if not getattr(args, "group", None):
-        raise DataError("no sensitive attribute: give --group COL" + how + ".")
-    if bool(getattr(args, "score", None)) == bool(getattr(args, "prediction", None)):
-        raise DataError("give exactly one of --score COL and --prediction COL" + how + ".")
+    missing = [
+        option
+        for option, ok in (
+            ("--label", getattr(args, "label", None)),
+            ("--group", getattr(args, "group", None)),
+            (
+                "--score/--prediction",
+                getattr(args, "score", None) or getattr(args, "prediction", None),
+            ),
+        )
+        if not ok
+    ]
+    if not missing:
+        return
+    text = "the following arguments are required: " + ", ".join(missing)
+    parser = getattr(args, "plan_parser", None)
+    if isinstance(parser, argparse.ArgumentParser):
+        parser.error(text + " (or give them in the plan with --plan)")
+    raise DataError(text + ".")
 
 
 def json_paths_differ(a: Any, b: Any, path: str = "$") -> list[str]:

@@ -219,6 +219,8 @@ class Plan:
             data = json.loads(text, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise PlanError(f"{name} is not JSON ({exc}); fix the file or save it again.") from None
+        except RecursionError:
+            raise PlanError(f"{name} is nested too deeply to be a plan; fix the file.") from None
         try:
             return cls.from_json(data)
         except PlanError as exc:
