@@ -288,19 +288,21 @@ class PlanRun:
         rec["locked"] = self.lock.to_json()
         sha = str(data.get("provenance", {}).get("sha256", ""))
         first = first_loaded(doc, sha) if sha else None
-        when = first or str(data.get("created") or "")
-        rec["data_first_loaded"] = when or None
-        if when:
-            rec["locked_before_data"] = _parse_ts(self.lock.signed_at) < _parse_ts(when)
-        rec["lock_note"] = (
-            "data first loaded into the assessment (audit log)"
-            if first
-            else (
+        signed = _parse_ts(self.lock.signed_at)
+        if first is not None:
+            # the audit log keeps whole seconds: a tie counts as "not before"
+            rec["data_first_loaded"] = first
+            rec["locked_before_data"] = signed < _parse_ts(first)
+            rec["lock_note"] = "data first loaded into the assessment per its audit log"
+        else:
+            now = dt.datetime.now(dt.UTC)
+            rec["data_first_loaded"] = now.isoformat(timespec="seconds")
+            rec["locked_before_data"] = signed <= now
+            rec["lock_note"] = (
                 "this run is the first time the assessment saw the data"
                 if doc is not None
-                else "no assessment given: the data were first loaded by this run"
+                else "no assessment given (--into): the data were first loaded by this run"
             )
-        )
         return rec
 
     def print(self, out: TextIO) -> None:
