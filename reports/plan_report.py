@@ -103,7 +103,7 @@ def plan_story(
         rows.append([cell(g.id), cell(metric_label(g.metric)), cell(who),
                      cell(g.criterion.describe()), cell(str(plan.gate_min_n(g))),
                      cell(assumed)])  # fmt: skip
-    gates = _table(rows, [40, 110, 130, 120, 45, FRAME_WIDTH - 445])
+    gates = _table(rows, [34, 112, 120, 110, 38, FRAME_WIDTH - 414])
     return [
         Heading("Locked evaluation plan", s.title, 0, "Plan"),
         p(esc(plan.title), s.subtitle),
