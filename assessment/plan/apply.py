@@ -338,3 +338,44 @@ class PlanRun:
     def exit_code(self) -> int:
         assert self.report is not None
         return self.report.exit_code
+
+
+def deviations_from_run(
+    plan: Plan,
+    mapping: dict[str, Any],
+    spec: dict[str, Any],
+    references: dict[str, str] | None = None,
+) -> list[str]:
+    """What a run (its stored mapping and spec JSON; ``references``: the reference groups it
+    actually used) did differently from the plan (the GUI's counterpart of
+    :func:`fill_from_plan`: there the run's settings come from the pages)."""
+    out: list[str] = []
+
+    def differ(what: str, planned: Any, used: Any) -> None:
+        if planned in (None, [], {}, ""):
+            return
+        if isinstance(planned, list) and isinstance(used, list):
+            same = sorted(map(str, planned)) == sorted(map(str, used))
+        else:
+            same = planned == used
+        if not same:
+            out.append(f"{what}: the plan says {_show(planned)}, the run used {_show(used)}")
+
+    positive = mapping.get("positive")
+    used_positive = [positive] if isinstance(positive, str) else list(positive or [])
+    refs = {**((spec.get("reference") or {}).get("values") or {}), **(references or {})}
+    differ("outcome", plan.outcome, mapping.get("label"))
+    differ("event values", list(plan.positive), used_positive)
+    differ("score column", plan.score, mapping.get("score"))
+    differ("prediction column", plan.prediction, mapping.get("prediction"))
+    differ("threshold", plan.threshold, spec.get("threshold"))
+    differ("attributes", list(plan.attributes), list(mapping.get("attributes") or []))
+    differ(
+        "intersections",
+        [",".join(c) for c in plan.intersections],
+        [",".join(c) for c in spec.get("intersections") or []],
+    )
+    for attr, group in plan.references.items():
+        differ(f"reference of {attr}", group, refs.get(attr, "(largest group)"))
+    differ("minimum group size", plan.min_group_size, spec.get("min_n"))
+    return out
