@@ -96,5 +96,8 @@ def lock_and_judge(
         return evaluate(inputs, replace(spec, ci_level=level)).to_json()
 
     judged = run.judge(result, rerun, Assessment.new("probast-2019"))
-    judged["plan"]["lock_note"] = "the plan was locked when the demo was built, before the run"
+    judged["plan"]["lock_note"] = (
+        "the plan was locked when the demo was built, before the run; the demo's audit log shows "
+        "the pinned build date of a reproducible build, not this clock"
+    )
     return judged
