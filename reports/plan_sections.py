@@ -11,6 +11,7 @@ from typing import Any
 from reportlab.platypus import Spacer
 
 from assessment.catalogue import metric_short
+from assessment.plan.apply import lock_sentence
 from assessment.plan.verdicts import VERDICT_LABELS
 from reports.layout import FRAME_WIDTH
 from reports.markup import esc
@@ -20,29 +21,6 @@ MAX_GATE_ROWS = 60  # rows printed; the JSON export and the GUI hold every check
 
 def _num(v: Any) -> str:
     return "—" if v is None else f"{v:.3g}"
-
-
-def lock_sentence(plan: dict[str, Any]) -> str:
-    """Was the plan locked, and before the data were first loaded into the assessment?"""
-    locked = plan.get("locked")
-    if not locked:
-        return ("The plan was not locked: nothing shows that its criteria were fixed before the "
-                "data were seen.")  # fmt: skip
-    when = str(locked.get("signed_at", "?"))
-    first = plan.get("data_first_loaded") or "unknown"
-    before = plan.get("locked_before_data")
-    verdict = (
-        "before the validation file was first loaded into the assessment"
-        if before
-        else "AFTER the validation file was first loaded into the assessment"
-        if before is False
-        else "at a time that cannot be compared with the data's first load"
-    )
-    return (
-        f"Locked plan SHA-256 {locked.get('sha256', '?')}, signed {when} by "
-        f"{locked.get('signer', '?')}: locked {verdict} (first loaded {first}; "
-        f"{plan.get('lock_note', '')})."
-    )
 
 
 def gates_section(b: Any) -> list[Any]:
@@ -92,5 +70,6 @@ def gates_section(b: Any) -> list[Any]:
     out.append(b.p("<b>Deviations from the plan:</b> " + ("none." if not deviations else ""),
                    b.s.small))  # fmt: skip
     out += [b.p("• " + esc(d), b.s.small) for d in deviations]
+    out += [b.p("Note: " + esc(str(n)), b.s.small) for n in plan.get("notes") or []]
     out.append(Spacer(1, 6))
     return out

@@ -200,6 +200,30 @@ def json_paths_differ(a: Any, b: Any, path: str = "$") -> list[str]:
     return out[:50]
 
 
+#: Bootstrap replicates wanted beyond each limit of a percentile interval.
+TAIL_REPLICATES = 10
+
+
+def bootstrap_notes(report: GateReport, data: dict[str, Any]) -> list[str]:
+    """A warning when a bootstrap interval was read at a level its replicates cannot resolve."""
+    from assessment.catalogue import BOOTSTRAP_METRICS
+
+    b = int((data.get("spec") or {}).get("bootstrap") or 0)
+    levels = [c.level for c in report.checks if c.metric in BOOTSTRAP_METRICS]
+    if not levels:
+        return []
+    level = max(levels)
+    beyond = b * (1 - level) / 2
+    if beyond >= TAIL_REPLICATES:
+        return []
+    need = int(-(-TAIL_REPLICATES * 2 // (1 - level)))
+    return [
+        f"bootstrap intervals were read at {100 * level:.4g}% with B = {b}: about "
+        f"{beyond:.1f} replicates lie beyond each limit (groups above 500 rows use a normal "
+        f"limit instead); use --bootstrap {need} or more for stable limits"
+    ]
+
+
 def first_loaded(doc: Assessment | None, data_sha256: str) -> str | None:
     """When the validation file (by SHA-256) first entered the assessment, from its audit log."""
     if doc is None:
@@ -225,6 +249,7 @@ class PlanRun:
     deviations: list[str] = field(default_factory=list)
     lock: LockInfo | None = None
     report: GateReport | None = None
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> PlanRun | None:
@@ -263,6 +288,7 @@ class PlanRun:
     ) -> dict[str, Any]:
         """Add ``gates``, ``verdict`` and ``plan`` to the result JSON ``data`` (returned)."""
         self.report = decide(self.plan, rerun, data)
+        self.notes = bootstrap_notes(self.report, data)
         out = dict(data)
         out["gates"] = self.report.gates_json()
         out["verdict"] = self.report.verdict
@@ -277,6 +303,7 @@ class PlanRun:
             "sha256": plan_sha256(self.text),
             **self.report.summary_json(),
             "deviations": list(self.deviations),
+            "notes": list(self.notes),
             "locked": None,
             "locked_before_data": None,
             "data_first_loaded": None,
@@ -332,6 +359,8 @@ class PlanRun:
             )
         for d in self.deviations:
             w(f"Deviation: {d}\n")
+        for n in self.notes:
+            w(f"Note: {n}\n")
         w(f"Verdict: {VERDICT_LABELS[r.verdict].upper()} (exit code {r.exit_code})\n")
 
     @property
@@ -379,3 +408,26 @@ def deviations_from_run(
         differ(f"reference of {attr}", group, refs.get(attr, "(largest group)"))
     differ("minimum group size", plan.min_group_size, spec.get("min_n"))
     return out
+
+
+def lock_sentence(plan: dict[str, Any]) -> str:
+    """Was the plan locked, and before the data were first loaded into the assessment?"""
+    locked = plan.get("locked")
+    if not locked:
+        return ("The plan was not locked: nothing shows that its criteria were fixed before the "
+                "data were seen.")  # fmt: skip
+    when = str(locked.get("signed_at", "?"))
+    first = plan.get("data_first_loaded") or "unknown"
+    before = plan.get("locked_before_data")
+    verdict = (
+        "before the validation file was first loaded into the assessment"
+        if before
+        else "AFTER the validation file was first loaded into the assessment"
+        if before is False
+        else "at a time that cannot be compared with the data's first load"
+    )
+    return (
+        f"Locked plan SHA-256 {locked.get('sha256', '?')}, signed {when} by "
+        f"{locked.get('signer', '?')}: locked {verdict} (first loaded {first}; "
+        f"{plan.get('lock_note', '')})."
+    )

@@ -146,7 +146,7 @@ class PlanPage(AssessmentPage):
             self.verdict.setText("No evaluation has been judged with a plan yet.")
             fill(self.checks, [])
             return
-        from reports.plan_sections import lock_sentence
+        from assessment.plan.apply import lock_sentence
 
         record = result.get("plan") or {}
         deviations = record.get("deviations") or []
