@@ -225,3 +225,41 @@ def test_one_sided_error_of_a_bonferroni_check_is_at_most_alpha_over_2k() -> Non
     wrong_pass = float(binom.pmf(x, n, p0)[lo >= p0].sum())
     assert wrong_pass <= alpha / (2 * k) * 1.5  # Wilson's one-sided error is near nominal
     assert wrong_pass >= alpha / (2 * k) * 0.3
+
+
+@pytest.mark.parametrize(
+    ("criterion", "inside", "outside", "straddle"),
+    [
+        ({"at_least": 0.7}, (0.72, 0.8), (0.5, 0.69), (0.65, 0.75)),
+        ({"at_most": 0.2}, (0.1, 0.2), (0.25, 0.3), (0.15, 0.25)),
+        ({"ratio_at_most": 1.25}, (0.9, 1.2), (1.3, 1.6), (1.1, 1.4)),
+        ({"ratio_between": [0.8, 1.25]}, (0.85, 1.2), (1.3, 1.5), (0.7, 0.9)),
+        ({"difference_at_most": 0.05}, (-0.2, 0.04), (0.06, 0.1), (0.0, 0.1)),
+        ({"difference_between": [-0.05, 0.05]}, (-0.04, 0.05), (-0.2, -0.06), (0.03, 0.08)),
+    ],
+)
+def test_each_criterion_kind_through_judge(
+    criterion: dict[str, Any],
+    inside: tuple[float, float],
+    outside: tuple[float, float],
+    straddle: tuple[float, float],
+) -> None:
+    kind = next(iter(criterion))
+    versus = None if kind in ("at_least", "at_most") else "reference"
+    plan = plan_of([{"id": "G", "metric": "tpr", "attribute": "race", "versus": versus,
+                     "criterion": criterion}])  # fmt: skip
+    on = "ratio" if kind.startswith("ratio") else "difference"
+    for (lo, hi), expected in ((inside, "pass"), (outside, "fail"), (straddle, "insufficient")):
+        entry = metric((lo + hi) / 2, lo, hi)
+        decoy = metric(99.0, 98.0, 100.0)  # the other quantity must not be read
+        if versus is None:
+            data = result({"White": (500, {}), "Black": (500, {"tpr": entry})})
+            (check,) = [judge(plan, t, data, 0.95) for t in targets(plan, data)
+                        if t.group == "Black"]  # fmt: skip
+        else:
+            gap = {on: entry, ("difference" if on == "ratio" else "ratio"): decoy}
+            data = result({"White": (500, {}), "Black": (500, {})}, {"Black": gap})
+            (check,) = [judge(plan, t, data, 0.95) for t in targets(plan, data)]
+        assert check.verdict == expected, (criterion, lo, hi)
+        assert (check.ci_low, check.ci_high) == (lo, hi)
+        assert check.on == ("value" if versus is None else on)
