@@ -93,7 +93,7 @@ def sizes_from_frame(plan: Plan, frame: pd.DataFrame) -> Sizes:
         )
     out: Sizes = {OVERALL_ID: GroupSize(int(p.size), float(p.sum()), lp)}
     for attr, values in labels.items():
-        for group in dict.fromkeys(values.tolist()):
+        for group in sorted(set(values.tolist())):
             mask = values == group
             out[(attr, str(group))] = GroupSize(int(mask.sum()), float(p[mask].sum()), lp[mask])
     return out

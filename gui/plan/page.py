@@ -133,6 +133,7 @@ class PlanPage(AssessmentPage):
         layout.addWidget(self.verdict)
         self.checks = make_table(("Gate", "Metric", "Group", "Value [interval]", "Level", "Bound",
                                   "Verdict", "Reasoning"), "Gate verdicts")  # fmt: skip
+        self.checks.setMinimumHeight(320)
         layout.addWidget(self.checks)
 
     def refresh(self) -> None:
