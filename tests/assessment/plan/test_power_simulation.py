@@ -15,7 +15,7 @@ import pytest
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from assessment.evaluation.intervals import auroc_interval, newcombe, wilson
+from assessment.evaluation.intervals import auroc_interval, katz, newcombe, wilson
 from assessment.plan.model import SCHEMA, Plan
 from assessment.plan.power import (
     GroupSize,
@@ -86,6 +86,24 @@ def test_tpr_difference_power_against_newcombe(gap: float) -> None:
     _, lo, hi = newcombe(k1, e1, k0, e0, level)
     simulated = float(((lo >= -0.1) & (hi <= 0.1)).mean())
     assert analytic(plan, sizes, gap) == pytest.approx(simulated, abs=TOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ratio", [1.0, 1.1])
+def test_fpr_ratio_power_against_katz(ratio: float) -> None:
+    """FPR ratio to the reference with the engine's Katz log interval, random non-event counts."""
+    rng = np.random.default_rng(int(ratio * 10))
+    n1, n0, phi, p0, reps = 1500, 4000, 0.3, 0.2, 4000
+    plan = one_gate({"id": "G", "metric": "fpr", "attribute": "g", "groups": ["A"],
+                     "versus": "reference", "criterion": {"ratio_between": [0.75, 1.33]},
+                     "assume_reference": p0}, multiplicity="none")  # fmt: skip
+    sizes = {("g", "A"): GroupSize(n1, n1 * phi), ("g", "R"): GroupSize(n0, n0 * phi)}
+    level = plan_power(plan, sizes).level
+    d1, d0 = rng.binomial(n1, 1 - phi, reps), rng.binomial(n0, 1 - phi, reps)
+    k1, k0 = rng.binomial(d1, p0 * ratio), rng.binomial(d0, p0)
+    _, lo, hi = katz(k1, d1, k0, d0, level)
+    simulated = float(((lo >= 0.75) & (hi <= 1.33)).mean())
+    assert analytic(plan, sizes, ratio) == pytest.approx(simulated, abs=TOL)
 
 
 def _delong(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
