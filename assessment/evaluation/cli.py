@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -201,6 +202,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--training/--population are given",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    from assessment.plan.apply import add_plan_options
+
+    add_plan_options(p)
     p.set_defaults(func=run)
 
 
@@ -255,8 +259,10 @@ def run(args: argparse.Namespace) -> int:
     """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
     from assessment.evaluation.engine import evaluate
     from assessment.evaluation.io import prepare_input, read_table
+    from assessment.plan.apply import PlanRun
 
     check_outputs(args)
+    plan = PlanRun.from_args(args)  # fills options from --plan; None without it
     into = _open_into(args.into) if getattr(args, "into", None) else None
     mapping = mapping_from_args(args)
     table = read_table(
@@ -270,6 +276,10 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args, mapping, inputs, document=into)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
     data = result.to_json()
+    if plan is not None:  # gates at the level(s) the plan's multiplicity rule sets
+        data = plan.judge(
+            data, lambda lv: evaluate(inputs, replace(spec, ci_level=lv)).to_json(), into
+        )
     if into is not None:
         _store_into(into, Path(args.into), table, mapping, spec, data, Path(args.data))
     if args.json:
@@ -281,7 +291,9 @@ def run(args: argparse.Namespace) -> int:
         if into is not None:
             print(f"Stored the evaluation in {args.into} (audit entry by "
                   f"{into.reviewer.name or 'the unnamed reviewer'}).")
-    return 0
+        if plan is not None:
+            plan.print(sys.stdout)
+    return 0 if plan is None else plan.exit_code
 
 
 # ---- arguments -> mapping and spec ------------------------------------------------------------

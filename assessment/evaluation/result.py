@@ -417,6 +417,11 @@ class EvaluationResult:
     notes: tuple[str, ...]
     engine_version: str = ENGINE_VERSION
     missingness: tuple[MissingnessRow, ...] = ()
+    # Evaluation plan (issue 12, assessment.plan): one row per gate check, the overall verdict
+    # and the plan's record (SHA-256, lock, deviations); absent without a plan.
+    gates: tuple[dict[str, Any], ...] = ()
+    verdict: str | None = None
+    plan: dict[str, Any] | None = None
 
     def group(self, attribute: str, group: str) -> GroupResult:
         """The entry of one group; KeyError names what exists."""
@@ -473,7 +478,8 @@ class EvaluationResult:
             "representativeness": [r.to_json() for r in self.representativeness],
             "notes": list(self.notes),
             "missingness": [m.to_json() for m in self.missingness],
-        }
+        } | ({"gates": list(self.gates), "verdict": self.verdict, "plan": self.plan}
+             if self.verdict is not None else {})
 
     @classmethod
     def from_json(cls, d: dict[str, Any], path: str = "$") -> EvaluationResult:
@@ -522,7 +528,17 @@ class EvaluationResult:
                 MissingnessRow.from_json(x, f"{path}.missingness[{i}]")
                 for i, x in enumerate(expect_list(d.get("missingness", []), f"{path}.missingness"))
             ),
+            **gate_fields(d, path),
         )
+
+
+def gate_fields(d: dict[str, Any], path: str) -> dict[str, Any]:
+    """The optional plan keys, checked by assessment.plan.record (imported late: it is a leaf)."""
+    if "verdict" not in d:
+        return {}
+    from assessment.plan.record import check_gate_fields
+
+    return check_gate_fields(d, path)
 
 
 def _check_provenance(p: dict[str, Any], path: str) -> None:
