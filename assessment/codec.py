@@ -72,6 +72,8 @@ def encode(value: Any) -> Any:
     """Any supported value as JSON (dataclass records, tuples, enums, floats cleaned)."""
     if isinstance(value, JsonRecord):
         return value.to_json()
+    if callable(getattr(value, "to_json", None)):  # a class with its own JSON (the spec)
+        return value.to_json()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, float):

@@ -26,6 +26,7 @@ from assessment.errors import DocumentError
 from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
 
 if TYPE_CHECKING:
+    from assessment.evaluation.record import EvaluationRecord
     from assessment.instruments import Instrument
 
 FIELD_SECTIONS = ("review_question", "model_card", "datasheet", "reviewer")
@@ -161,6 +162,14 @@ class Assessment:
     """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
+        """``data``: a checked document dict (:func:`validate_document`, or :meth:`to_json`).
+
+        Its evaluation is the typed record, or its schema-2 JSON (read here once).
+        """
+        if isinstance(data.get("evaluation"), dict):
+            from assessment.evaluation.record import EvaluationRecord
+
+            data = {**data, "evaluation": EvaluationRecord.from_json(data["evaluation"])}
         self._data = data
         self._history = _History()
         self._listeners: list[Listener] = []
@@ -193,7 +202,7 @@ class Assessment:
             "reference_population": {},
             "reviewer": (reviewer or Reviewer()).to_json(),
             "notes": "",
-            "evaluation": {"config": None, "result": None},
+            "evaluation": None,
             "audit": [],
         }
         doc = cls(data)
@@ -206,9 +215,10 @@ class Assessment:
         return cls(validate_document(data, source=source))
 
     def to_json(self) -> dict[str, Any]:
-        """A deep copy of the document tree (the evaluation snapshot is shared, read-only)."""
+        """The document as schema-2 JSON (a deep copy; the evaluation record encoded)."""
+        record = self.evaluation
         return {
-            k: (self.evaluation if k == "evaluation" else copy.deepcopy(v))
+            k: ((record.to_json() if record else None) if k == "evaluation" else copy.deepcopy(v))
             for k, v in self._data.items()
         }
 
@@ -295,14 +305,15 @@ class Assessment:
         return str(self._data["notes"])
 
     @property
-    def evaluation(self) -> dict[str, Any]:
-        """The evaluation config (a copy) and result snapshot.
+    def evaluation(self) -> EvaluationRecord | None:
+        """The stored evaluation run, typed (frozen: shared, never copied), or None."""
+        record: EvaluationRecord | None = self._data["evaluation"]
+        return record
 
-        The result snapshot is large and never edited in place (it is replaced as a whole by
-        :meth:`set_evaluation`), so it is shared, not copied: treat it as read-only.
-        """
-        ev = self._data["evaluation"]
-        return {"config": copy.deepcopy(ev.get("config")), "result": ev.get("result")}
+    @property
+    def has_evaluation_result(self) -> bool:
+        record = self.evaluation
+        return record is not None and record.result is not None
 
     @property
     def audit(self) -> list[AuditEntry]:
@@ -400,12 +411,16 @@ class Assessment:
         }
         self._change(("reference_population",), clean)
 
-    def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
-        # One copy protects the document from later edits by the caller; _apply does not copy
-        # the snapshot again (see _SHARED_PATHS).
-        self._change(
-            ("evaluation",), {"config": copy.deepcopy(config), "result": copy.deepcopy(result)}
-        )
+    def set_evaluation_record(self, record: EvaluationRecord | None) -> None:
+        """Replace the evaluation (one audited, undoable change; the record is frozen, shared)."""
+        self._change(("evaluation",), record)
+
+    def set_evaluation(self, config: dict[str, Any] | None, result: Any) -> None:
+        """Schema 1's ``config`` + ``result`` JSON (or typed result) as one record."""
+        from assessment.evaluation.record import EvaluationRecord
+
+        record, _ = EvaluationRecord.from_v1(copy.deepcopy(config), copy.deepcopy(result))
+        self.set_evaluation_record(record)
 
     # ------------------------------------------------------------------ undo / redo
     @property
@@ -560,19 +575,11 @@ class Assessment:
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:
-    """Keep the audit log readable: an evaluation snapshot is logged by identity, not in full."""
-    if path[:1] != ("evaluation",) or not isinstance(value, dict):
+    """Keep the audit log readable: an evaluation record is logged by identity, not in full."""
+    if path[:1] != ("evaluation",) or value is None:
         return value
-    result = value.get("result")
-    if not isinstance(result, dict):
-        return {"config": value.get("config"), "result": None}
-    prov = result.get("provenance") or {}
-    return {
-        "config": value.get("config"),
-        "result": f"evaluation of {prov.get('file_name', '?')} "
-        f"(sha256 {str(prov.get('sha256', '?'))[:16]}…, {len(result.get('groups') or [])} groups, "
-        f"created {result.get('created', '?')})",
-    }
+    describe = getattr(value, "describe", None)
+    return describe() if callable(describe) else value
 
 
 def _answer_from(raw: dict[str, Any]) -> Answer:
