@@ -1,6 +1,6 @@
 """Subgroup results page: sortable tables, plots, a live threshold slider and table export.
 
-Shows the evaluation snapshot stored in the document (``doc.evaluation["result"]``). Moving the
+Shows the evaluation snapshot stored in the document (``doc.evaluation.result``). Moving the
 threshold recomputes the threshold-dependent metrics through the engine's fast path
 (``point_metrics_at_threshold``) when the data of this run is still in memory, and otherwise
 reads the snapshot's stored threshold grid. Intervals are only shown at the evaluated threshold:
@@ -232,7 +232,8 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         """Take the result from the document (the saved truth) and redraw everything."""
         result = None
         if getattr(self.ctx, "has_document", False):
-            result = (self.ctx.doc.evaluation or {}).get("result")
+            record = self.ctx.doc.evaluation
+            result = record.result_json() if record is not None else None
         self.show_result(result or None)
 
     def show_result(self, result: dict[str, Any] | None) -> None:

@@ -276,7 +276,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert embedded_bytes == saved.read_bytes() and ctx.path == saved.resolve()
     embedded = Assessment.from_json(json.loads(embedded_bytes))
     assert embedded.answer("3.1@validation").value == "Y"  # the report states today's edits
-    assert embedded.evaluation["config"]["file_name"] == csv.name
+    assert embedded.evaluation.config_json()["file_name"] == csv.name
 
     # ---------------------------------------------------------------- crash, then recovery
     assert not ctx.modified
@@ -304,7 +304,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert recovered.answer("3.1@validation").value == "Y"
     assert recovered.answer("3.1@development").value == "Y"
     assert recovered.domain_judgement("main:D3").final is None
-    assert recovered.evaluation["config"]["file_name"] == csv.name
+    assert recovered.evaluation.config_json()["file_name"] == csv.name
     assert fresh.ctx.modified and fresh.saved_label.text() == "Unsaved changes"
     page = fresh.go_to("domain:main:D3")
     page.refresh_now()
