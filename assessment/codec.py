@@ -58,13 +58,15 @@ class JsonRecord:
     codec_kind: ClassVar[str] = "record"  # the word for it in a version-mismatch message
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = _record_encoder(type(self))(self)
+        cls: Any = type(self)
+        out: dict[str, Any] = _record_encoder(cls)(self)
         return out
 
     @classmethod
     def from_json(cls: type[T], d: Any, path: str = "$") -> T:
         """Rebuild from JSON; :class:`~assessment.jsoncheck.Invalid` names the bad path."""
-        out: T = _record_decoder(cls)(d, path)
+        key: Any = cls
+        out: T = _record_decoder(key)(d, path)
         return out
 
 
@@ -209,7 +211,8 @@ def _decoder(tp: Any) -> Decoder:
 
         return mapping
     if isinstance(tp, type) and issubclass(tp, JsonRecord):
-        return _record_decoder(tp)
+        record_type: Any = tp
+        return _record_decoder(record_type)
     if isinstance(tp, type) and hasattr(tp, "from_json") and hasattr(tp, "to_json"):
         return _own_decoder(tp)
     raise TypeError(f"codec: unsupported type {tp!r}")
@@ -244,7 +247,8 @@ def _union_decoder(args: tuple[Any, ...]) -> Decoder:
             if v is None and nullable:
                 return None
             if not _is_number(v):
-                raise Invalid(p, f"expected a number{' or null' if nullable else ''}, got {show(v)}")
+                null = " or null" if nullable else ""
+                raise Invalid(p, f"expected a number{null}, got {show(v)}")
             return clean(v)
 
         return opt_number
@@ -324,7 +328,7 @@ class _Field:
     minimum: float | None
 
 
-def _fields(cls: type) -> tuple[_Field, ...]:
+def _fields(cls: Any) -> tuple[_Field, ...]:
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
@@ -355,9 +359,9 @@ class _Factory:
 
 
 @functools.cache
-def _record_decoder(cls: type) -> Decoder:
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"codec: {cls.__name__} is not a dataclass")
+def _record_decoder(cls: Any) -> Decoder:
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"codec: {cls!r} is not a dataclass")
     fields = _fields(cls)
     names = {f.name for f in fields}
     schema: tuple[str, str] | None = getattr(cls, "codec_schema", None)
@@ -441,7 +445,7 @@ def _encoder(tp: Any) -> Encoder:
 
 
 @functools.cache
-def _record_encoder(cls: type) -> Encoder:
+def _record_encoder(cls: Any) -> Encoder:
     fields = _fields(cls)
     schema: tuple[str, str] | None = getattr(cls, "codec_schema", None)
 

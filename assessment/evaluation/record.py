@@ -181,10 +181,15 @@ class EvaluationRecord(JsonRecord):
                 ),
                 [],
             )
-        typed = result if isinstance(result, EvaluationResult) else EvaluationResult.from_json(result)
+        typed = (
+            result if isinstance(result, EvaluationResult) else EvaluationResult.from_json(result)
+        )
         record = cls.of_run(typed, path=config.get("file"))
         record = cls(
-            data=record.data, mapping=record.mapping, spec=record.spec, result=typed,
+            data=record.data,
+            mapping=record.mapping,
+            spec=record.spec,
+            result=typed,
             probity_version=None,  # unknown for a run stored before schema 2
         )
         notes: list[str] = []
@@ -209,9 +214,7 @@ class EvaluationRecord(JsonRecord):
             result.pop("spec", None)
             prov = result.get("provenance")
             if isinstance(prov, dict):
-                result["provenance"] = {
-                    k: v for k, v in prov.items() if k not in _PROVENANCE_FACTS
-                }
+                result["provenance"] = {k: v for k, v in prov.items() if k not in _PROVENANCE_FACTS}
         return out
 
     @classmethod
@@ -246,8 +249,11 @@ def _whole_result(d: dict[str, Any], result: dict[str, Any], where: str, path: s
     for key in _PROVENANCE_FACTS:
         if key in prov:
             raise Invalid(key_path(f"{where}.provenance", key), "stored once, in the record")
-    data = d.get("data") if isinstance(d.get("data"), dict) else {}
-    facts = {k: data.get(k) for k in ("file_name", "sha256", "sheet")}
+    data = d.get("data")
+    facts = {
+        k: (data.get(k) if isinstance(data, dict) else None)
+        for k in ("file_name", "sha256", "sheet")
+    }
     if d.get("mapping") is not None:
         facts["mapping"] = d["mapping"]
     return {**result, "spec": d["spec"], "provenance": {**facts, **prov}}
@@ -274,7 +280,7 @@ def document_demographics(
 def evaluation_config(
     table: LoadedTable, mapping: ColumnMapping, spec: EvaluationSpec, path: str | Path | None
 ) -> dict[str, Any]:
-    """The run configuration (schema 1's shape): what to re-run with, for :func:`store_evaluation`."""
+    """The run configuration (schema 1's shape): what to re-run with (:func:`store_evaluation`)."""
     return {
         "file": str(path) if path else None,
         "file_name": table.file_name,
