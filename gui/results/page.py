@@ -10,7 +10,7 @@ the fast path gives point estimates, and pretending otherwise would mislead a re
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
@@ -41,6 +41,9 @@ from gui.results.views import (  # noqa: F401 - part of the page's interface
 )
 from gui.steps import PageDefaults
 
+if TYPE_CHECKING:
+    from assessment.evaluation.result import EvaluationResult
+
 PENDING = object()  # sentinel: live values are being computed in the worker
 DEFAULT_METRIC = "auroc"
 
@@ -61,7 +64,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = EvaluationSession.of(ctx)
-        self.result: dict[str, Any] | None = None
+        self.result: EvaluationResult | None = None  # typed: the page reads it by its queries
         self.threshold: float | None = None  # slider threshold; None = the evaluated one
         self.live_source = ""  # "engine" | "grid" | "" (how the slider values were obtained)
         self._plots_built = False
@@ -233,11 +236,19 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         result = None
         if getattr(self.ctx, "has_document", False):
             record = self.ctx.doc.evaluation
-            result = record.result_json() if record is not None else None
-        self.show_result(result or None)
+            result = record.result if record is not None else None
+        self.show_result(result)
 
-    def show_result(self, result: dict[str, Any] | None) -> None:
-        """Show a result snapshot (treated as read-only) and reset the threshold."""
+    def show_result(self, result: EvaluationResult | dict[str, Any] | None) -> None:
+        """Show a result (frozen, typed) and reset the threshold.
+
+        The data page's session still hands over the run's JSON snapshot: it is read into the
+        typed result here, once per run.
+        """
+        if isinstance(result, dict):
+            from assessment.evaluation.result import EvaluationResult
+
+            result = EvaluationResult.from_json(result)
         self.result = result
         self._result_serial += 1
         if self.result is None:
@@ -319,7 +330,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.live_source = ""
         if self.threshold is None or metric not in frames.THRESHOLD_METRICS:
             return None
-        if self.session.inputs is not None and self.session.matches(self.result):
+        if self.session.inputs is not None and self._session_matches():
             key = (self._result_serial, self.threshold)
             cached = self._live_cache.get(key)
             if cached is None:
@@ -333,6 +344,18 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.threshold = grid[0]
         self.live_source = "grid"
         return grid[1]
+
+    def _session_matches(self) -> bool:
+        """True when the shown result is the session's run (same data, same time): only then
+        can the in-memory data move the threshold live."""
+        ran, shown = self.session.result, self.result
+        if ran is None or shown is None:
+            return False
+        if isinstance(ran, dict):
+            created, sha = ran.get("created"), (ran.get("provenance") or {}).get("sha256")
+        else:
+            created, sha = ran.created, ran.provenance.get("sha256")
+        return bool(created == shown.created and sha == shown.provenance.get("sha256"))
 
     def _request_live(self, threshold: float) -> None:
         """Run the fast path in a worker (a million rows take longer than a frame).

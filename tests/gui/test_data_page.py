@@ -194,7 +194,7 @@ def test_run_evaluation_stores_result(qtbot, ctx, page, csv_file):
         page.run_evaluation()
         assert page.cancel_button.isEnabled() and not page.run_button.isEnabled()
     evaluation = ctx.doc.evaluation
-    result, config = evaluation["result"], evaluation["config"]
+    result, config = evaluation.result_json(), evaluation.config_json()
     assert config["mapping"]["positive"] == "<30"
     assert config["spec"]["bootstrap"] == 50 and config["spec"]["seed"] == 7
     assert config["spec"]["intersections"] == [["race", "sex"]]

@@ -284,6 +284,8 @@ def test_plot_titles_and_legends_show_names_from_the_data_literally(qtbot):
 
     shares = ShareBars()
     qtbot.addWidget(shares.widget)
-    shares.show(hostile, [{"group": hostile, "validation_share": 0.5}])
+    from assessment.evaluation.result import RepresentativenessRow
+
+    shares.show(hostile, [RepresentativenessRow(hostile, hostile, 10, 0.5, *[None] * 6)])
     assert shares.widget.getPlotItem().titleLabel.item.toPlainText() == (
         f"Representativeness — {hostile}")
