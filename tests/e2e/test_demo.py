@@ -224,7 +224,7 @@ def test_examples_are_small() -> None:
     for name in ("complete.probity", "incomplete.probity"):
         doc = load(EXAMPLES / name)
         assert (EXAMPLES / name).stat().st_size < 100_000
-        assert doc.evaluation.result_json() is None
+        assert not doc.has_evaluation_result
 
 
 # ------------------------------------------------------------------ rebuilding
