@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
@@ -162,15 +162,8 @@ class Assessment:
     """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        """``data``: a checked document dict (:func:`validate_document`, or :meth:`to_json`).
-
-        Its evaluation is the typed record, or its schema-2 JSON (read here once).
-        """
-        if isinstance(data.get("evaluation"), dict):
-            from assessment.evaluation.record import EvaluationRecord
-
-            data = {**data, "evaluation": EvaluationRecord.from_json(data["evaluation"])}
-        self._data = data
+        """``data``: a checked document dict (:func:`validate_document`, or :meth:`to_json`)."""
+        self._data = _with_typed_evaluation(data)
         self._history = _History()
         self._listeners: list[Listener] = []
         self._open_entry: _OpenEntry | None = None
@@ -216,11 +209,8 @@ class Assessment:
 
     def to_json(self) -> dict[str, Any]:
         """The document as schema-2 JSON (a deep copy; the evaluation record encoded)."""
-        record = self.evaluation
-        return {
-            k: ((record.to_json() if record else None) if k == "evaluation" else copy.deepcopy(v))
-            for k, v in self._data.items()
-        }
+        return {k: (_evaluation_json(v) if k == "evaluation" else copy.deepcopy(v))
+                for k, v in self._data.items()}
 
     # ------------------------------------------------------------------ read accessors
     @property
@@ -307,13 +297,11 @@ class Assessment:
     @property
     def evaluation(self) -> EvaluationRecord | None:
         """The stored evaluation run, typed (frozen: shared, never copied), or None."""
-        record: EvaluationRecord | None = self._data["evaluation"]
-        return record
+        return cast("EvaluationRecord | None", self._data["evaluation"])
 
     @property
     def has_evaluation_result(self) -> bool:
-        record = self.evaluation
-        return record is not None and record.result is not None
+        return getattr(self.evaluation, "result", None) is not None
 
     @property
     def audit(self) -> list[AuditEntry]:
@@ -417,10 +405,7 @@ class Assessment:
 
     def set_evaluation(self, config: dict[str, Any] | None, result: Any) -> None:
         """Schema 1's ``config`` + ``result`` JSON (or typed result) as one record."""
-        from assessment.evaluation.record import EvaluationRecord
-
-        record, _ = EvaluationRecord.from_v1(copy.deepcopy(config), copy.deepcopy(result))
-        self.set_evaluation_record(record)
+        self.set_evaluation_record(_record_from_v1(config, result))
 
     # ------------------------------------------------------------------ undo / redo
     @property
@@ -572,6 +557,25 @@ class Assessment:
         self._open_entry = (
             _OpenEntry(len(log) - 1, field_label, reviewer, old, now) if text else None
         )
+
+
+def _with_typed_evaluation(data: dict[str, Any]) -> dict[str, Any]:
+    """The document with its evaluation typed (given as the record or its schema-2 JSON)."""
+    if not isinstance(data.get("evaluation"), dict):
+        return data
+    from assessment.evaluation.record import EvaluationRecord
+
+    return {**data, "evaluation": EvaluationRecord.from_json(data["evaluation"])}
+
+
+def _evaluation_json(record: EvaluationRecord | None) -> dict[str, Any] | None:
+    return record.to_json() if record is not None else None
+
+
+def _record_from_v1(config: dict[str, Any] | None, result: Any) -> EvaluationRecord | None:
+    from assessment.evaluation.record import EvaluationRecord
+
+    return EvaluationRecord.from_v1(copy.deepcopy(config), copy.deepcopy(result))[0]
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:

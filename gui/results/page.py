@@ -122,10 +122,18 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
                 self._binding = False
         self.refresh()
 
-    def _selection_changed(self) -> None:
-        if not self._binding:
-            self.vm.select(metric=self.metric_combo.currentData(),
-                           attribute=self.attribute_combo.currentData())
+    def _selection_changed(self, *, user: bool = False) -> None:
+        """A combo was picked (``user``: redraw even when the choice is unchanged); a combo set
+        by code is taken over silently at the next redraw."""
+        if self._binding:
+            return
+        metric, attribute = self.metric_combo.currentData(), self.attribute_combo.currentData()
+        if not user:
+            self.vm.take_over(metric, attribute)
+        elif (metric, attribute) == (self.vm.metric, self.vm.attribute):
+            self.refresh()
+        else:
+            self.vm.select(metric=metric, attribute=attribute)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -220,8 +228,8 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.splitter.setSizes([300, 450])
         outer.addWidget(self.splitter, 1)
 
-        self.metric_combo.currentIndexChanged.connect(lambda *_: self._selection_changed())
-        self.attribute_combo.currentIndexChanged.connect(lambda *_: self._selection_changed())
+        self.metric_combo.activated.connect(lambda *_: self._selection_changed(user=True))
+        self.attribute_combo.activated.connect(lambda *_: self._selection_changed(user=True))
         self.slider.valueChanged.connect(
             lambda *_: None if self._binding else self._slider_timer.start())
         self.reset_button.clicked.connect(self.reset_threshold)
@@ -353,7 +361,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.live_source = ""
         if self.threshold is None or metric not in frames.THRESHOLD_METRICS:
             return None
-        if self.session.inputs is not None and self._session_matches():
+        if self.session.inputs is not None and _same_run(self.session.result, self.result):
             key = (self._result_serial, self.threshold)
             cached = self._live_cache.get(key)
             if cached is None:
@@ -367,18 +375,6 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.vm.snap_to_grid(grid[0])
         self.live_source = "grid"
         return grid[1]
-
-    def _session_matches(self) -> bool:
-        """True when the shown result is the session's run (same data, same time): only then
-        can the in-memory data move the threshold live."""
-        ran, shown = self.session.result, self.result
-        if ran is None or shown is None:
-            return False
-        if isinstance(ran, dict):
-            created, sha = ran.get("created"), (ran.get("provenance") or {}).get("sha256")
-        else:
-            created, sha = ran.created, ran.provenance.get("sha256")
-        return bool(created == shown.created and sha == shown.provenance.get("sha256"))
 
     def _request_live(self, threshold: float) -> None:
         """Run the fast path in a worker (a million rows take longer than a frame).
@@ -423,6 +419,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
                   self.export_button):
             w.setEnabled(True)
         result = self.result
+        self._selection_changed()
         metric, attribute = self.vm.metric, self.vm.attribute
         live = self._live_values(metric)
         if live is PENDING:  # the worker's answer redraws; meanwhile only the label moves
@@ -459,3 +456,13 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
     # ------------------------------------------------------------------ export
 
 
+def _same_run(ran: Any, shown: EvaluationResult | None) -> bool:
+    """True when the shown result is the session's run (same data, same time): only then can
+    the in-memory data move the threshold live. The session holds the run's JSON snapshot."""
+    if ran is None or shown is None:
+        return False
+    if isinstance(ran, dict):
+        created, sha = ran.get("created"), (ran.get("provenance") or {}).get("sha256")
+    else:
+        created, sha = ran.created, ran.provenance.get("sha256")
+    return bool(created == shown.created and sha == shown.provenance.get("sha256"))

@@ -111,6 +111,10 @@ class ResultsViewModel:
         self.metric, self.attribute = new_metric, new_attribute
         self._emit(SelectionChanged(self.metric, self.attribute))
 
+    def take_over(self, metric: str, attribute: str | None) -> None:
+        """The selection a widget was set to by code (no event: the caller redraws)."""
+        self.metric, self.attribute = metric, attribute
+
     def move_threshold(self, threshold: float | None) -> None:
         """The slider moved (``None``, or the evaluated threshold: back to it)."""
         if self.result is None:
