@@ -92,7 +92,8 @@ class ResultsViewModel:
         if result is None:
             self.attribute = None
         elif self.attribute not in result.attributes():
-            self.attribute = (result.attributes() or [None])[0]
+            attributes = result.attributes()
+            self.attribute = attributes[0] if attributes else None
         self._emit(ResultShown(result, self.serial))
 
     def reset(self) -> None:

@@ -28,6 +28,10 @@ EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
 class ResultsPageParts:
     """What the page or a sibling mixin defines (declared once for the type checker)."""
 
+    @property
+    def result(self) -> EvaluationResult | None:  # the page's view-model holds it
+        raise NotImplementedError
+
     _colours: Any
     _curves_key: Any
     _frames: Any
@@ -45,7 +49,6 @@ class ResultsPageParts:
     plot_tabs: Any
     proxies: Any
     refreshed: Any
-    result: EvaluationResult | None
     roc: Any
     shares: Any
     slider: Any
