@@ -32,6 +32,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
+from assessment.errors import ProbityError
 from assessment.jsoncheck import Invalid, key_path, show
 
 T = TypeVar("T", bound="JsonRecord")
@@ -221,8 +222,6 @@ def _decoder(tp: Any) -> Decoder:
 def _own_decoder(tp: type) -> Decoder:
     """A class with its own ``from_json(d)`` (e.g. the evaluation spec): its error, which names
     no path, becomes a problem at the field's path."""
-    from assessment.errors import ProbityError
-
     def own(v: Any, p: str) -> Any:
         if type(v) is not dict:
             raise Invalid(p, f"expected an object, got {show(v)}")
@@ -400,7 +399,10 @@ def _record_decoder(cls: Any) -> Decoder:
                 word = "a whole number" if isinstance(value, int) else "a number"
                 raise Invalid(where, f"expected {word} of at least {f.minimum:g}, got {show(raw)}")
             kwargs[f.name] = value
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ProbityError as exc:  # the class's own validation (e.g. the spec's ranges)
+            raise Invalid(p, exc.message.rstrip(".")) from None
 
     return record
 

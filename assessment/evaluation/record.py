@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from assessment.codec import JsonRecord
 from assessment.evaluation.result import EvaluationResult, ResultFormatError
-from assessment.evaluation.result_checks import check_mapping_json, check_spec
+from assessment.evaluation.result_checks import check_mapping_json
 from assessment.evaluation.spec import EvaluationSpec
 from assessment.jsoncheck import Invalid, expect_obj, key_path
 
@@ -53,11 +53,6 @@ def _check_mapping(m: Any, path: str) -> None:
         check_mapping_json(m, path)
 
 
-def _check_spec(s: Any, path: str) -> None:
-    if s is not None:
-        check_spec(s, path)
-
-
 @dataclass(frozen=True)
 class DataFile(JsonRecord):
     """The validation file one run read: where it was, its name, SHA-256 and sheet."""
@@ -77,7 +72,7 @@ class EvaluationRecord(JsonRecord):
 
     data: DataFile = field(default_factory=DataFile)
     mapping: dict[str, Any] | None = field(default=None, metadata={"check": _check_mapping})
-    spec: EvaluationSpec | None = field(default=None, metadata={"check": _check_spec})
+    spec: EvaluationSpec | None = None
     result: EvaluationResult | None = None
     probity_version: str | None = None
 
