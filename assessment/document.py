@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError
+from assessment.evaluation import record as evaluation_record
 from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
 
 if TYPE_CHECKING:
@@ -177,27 +178,7 @@ class Assessment:
         from assessment.instruments import load_instrument
 
         load_instrument(instrument_id)  # refuse unknown instruments up front
-        stamp = now_iso()
-        data: dict[str, Any] = {
-            "format": FILE_FORMAT,
-            "schema_version": SCHEMA_VERSION,
-            "id": str(uuid.uuid4()),
-            "created": stamp,
-            "modified": stamp,
-            "instrument": {"id": instrument_id},
-            "study_type": None,
-            "performance_types": [],
-            "review_question": {},
-            "answers": {},
-            "domains": {},
-            "model_card": {},
-            "datasheet": {},
-            "reference_population": {},
-            "reviewer": (reviewer or Reviewer()).to_json(),
-            "notes": "",
-            "evaluation": None,
-            "audit": [],
-        }
+        data = _new_document(instrument_id, reviewer or Reviewer())
         doc = cls(data)
         doc._audit("document", None, f"created ({instrument_id})")
         doc.dirty = False
@@ -207,9 +188,15 @@ class Assessment:
     def from_json(cls, data: Any, *, source: str = "the file") -> Assessment:
         return cls(validate_document(data, source=source))
 
+    def snapshot(self) -> Assessment:
+        """An independent copy for a background writer (the frozen evaluation record shared)."""
+        return Assessment({k: v if k == "evaluation" else copy.deepcopy(v)
+                           for k, v in self._data.items()})
+
     def to_json(self) -> dict[str, Any]:
-        """The document as schema-2 JSON (a deep copy; the evaluation record encoded)."""
-        return {k: (_evaluation_json(v) if k == "evaluation" else copy.deepcopy(v))
+        """The document as schema-2 JSON (a deep copy; the evaluation's JSON is shared, cached
+        by its frozen record: treat it as read-only)."""
+        return {k: (v and v.to_json() if k == "evaluation" else copy.deepcopy(v))
                 for k, v in self._data.items()}
 
     # ------------------------------------------------------------------ read accessors
@@ -405,7 +392,8 @@ class Assessment:
 
     def set_evaluation(self, config: dict[str, Any] | None, result: Any) -> None:
         """Schema 1's ``config`` + ``result`` JSON (or typed result) as one record."""
-        self.set_evaluation_record(_record_from_v1(config, result))
+        record = evaluation_record.EvaluationRecord.from_v1(copy.deepcopy(config), result)[0]
+        self.set_evaluation_record(record)
 
     # ------------------------------------------------------------------ undo / redo
     @property
@@ -559,23 +547,35 @@ class Assessment:
         )
 
 
+def _new_document(instrument_id: str, reviewer: Reviewer) -> dict[str, Any]:
+    stamp = now_iso()
+    return {
+        "format": FILE_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "id": str(uuid.uuid4()),
+        "created": stamp,
+        "modified": stamp,
+        "instrument": {"id": instrument_id},
+        "study_type": None,
+        "performance_types": [],
+        "review_question": {},
+        "answers": {},
+        "domains": {},
+        "model_card": {},
+        "datasheet": {},
+        "reference_population": {},
+        "reviewer": reviewer.to_json(),
+        "notes": "",
+        "evaluation": None,
+        "audit": [],
+    }
+
+
 def _with_typed_evaluation(data: dict[str, Any]) -> dict[str, Any]:
     """The document with its evaluation typed (given as the record or its schema-2 JSON)."""
     if not isinstance(data.get("evaluation"), dict):
         return data
-    from assessment.evaluation.record import EvaluationRecord
-
-    return {**data, "evaluation": EvaluationRecord.from_json(data["evaluation"])}
-
-
-def _evaluation_json(record: EvaluationRecord | None) -> dict[str, Any] | None:
-    return record.to_json() if record is not None else None
-
-
-def _record_from_v1(config: dict[str, Any] | None, result: Any) -> EvaluationRecord | None:
-    from assessment.evaluation.record import EvaluationRecord
-
-    return EvaluationRecord.from_v1(copy.deepcopy(config), copy.deepcopy(result))[0]
+    return {**data, "evaluation": evaluation_record.EvaluationRecord.from_json(data["evaluation"])}
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:

@@ -199,6 +199,15 @@ class EvaluationRecord(JsonRecord):
 
     # ------------------------------------------------------------------ the stored shape
     def to_json(self) -> dict[str, Any]:
+        """The stored shape (computed once per record, which is frozen: treat it as read-only;
+        a save and an autosave of a large result then do not encode it again)."""
+        cached: dict[str, Any] | None = self.__dict__.get("_json")
+        if cached is None:
+            cached = self._encode()
+            object.__setattr__(self, "_json", cached)
+        return cached
+
+    def _encode(self) -> dict[str, Any]:
         out = super().to_json()
         mapping, spec = out.get("mapping"), out.get("spec")
         if isinstance(mapping, dict) and isinstance(spec, dict):
