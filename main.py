@@ -24,7 +24,7 @@ def _gui_file_suffixes() -> tuple[str, ...]:
     return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
-CLI_MODULES = ("assessment.cli", "assessment.evaluation.cli", "reports.cli", "reports.plan_cli")
+CLI_MODULES = ("assessment.cli", "assessment.evaluate_command", "reports.cli", "reports.plan_cli")
 
 #: The Debian packages Qt needs, one list shared with dev.sh (GROUP PACKAGE [LIBRARY] per line).
 SYSTEM_PACKAGES_FILE = "qt-system-packages.txt"

@@ -25,18 +25,18 @@ def _num(v: Any) -> str:
 
 def gates_section(b: Any) -> list[Any]:
     """Flowables for the summary page (``b``: the report's section builder)."""
-    ev = b.doc.evaluation or {}
-    result = ev.get("result") or {}
-    if not result.get("verdict"):
+    record = b.doc.evaluation
+    if record is None or record.result.verdict is None:
         return []
-    plan = result.get("plan") or {}
-    checks = result.get("gates") or []
+    result = record.result
+    plan = result.plan or {}
+    checks = list(result.gates)
     levels = ", ".join(f"{100 * x:.4g}%" for x in plan.get("levels", []))
     out: list[Any] = [
         b.heading("Acceptance gates (evaluation plan)", 1),
         b.p(
             f"Plan <b>{esc(plan.get('title', '?'))}</b>: overall verdict "
-            f"<b>{esc(VERDICT_LABELS.get(result['verdict'], result['verdict']).upper())}</b>. "
+            f"<b>{esc(VERDICT_LABELS.get(result.verdict, result.verdict).upper())}</b>. "
             f"{len(checks)} checks, family-wise error α = {plan.get('alpha', '?')} by "
             f"{esc(str(plan.get('multiplicity', '?')))}; two-sided interval level(s) {levels}. "
             + esc(lock_sentence(plan)),

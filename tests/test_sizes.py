@@ -23,8 +23,6 @@ ALLOWED_FOR_NOW = frozenset(
         "assessment/evaluation/engine.py",
         "assessment/evaluation/metrics.py",
         "assessment/evaluation/disparities.py",
-        "assessment/evaluation/result.py",
-        "assessment/evaluation/cli.py",
     }
 )
 

@@ -403,7 +403,7 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
     # ------------------------------------------------------------------ document
     def _document_changed(self, path: str) -> None:
         if path.startswith("evaluation") and not self.session.storing:  # undo/redo
-            self.state.has_result = bool((self.ctx.doc.evaluation or {}).get("result"))
+            self.state.has_result = self.ctx.doc.has_evaluation_result
 
     def _reset_form(self) -> None:
         """Every widget back to a new document's defaults; work for the old one is dropped.
@@ -452,9 +452,9 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
     def _document_replaced(self) -> None:
         """Show what the new document holds, and nothing of the previous one."""
         self._reset_form()
-        evaluation = self.ctx.doc.evaluation or {}
-        self.state.has_result = bool(evaluation.get("result"))
-        config = evaluation.get("config") or None
+        record = self.ctx.doc.evaluation
+        self.state.has_result = self.ctx.doc.has_evaluation_result
+        config = record.config_json() if record is not None else None
         self.state.pending_config = config
         if config and config.get("spec"):
             self._apply_spec(config["spec"])

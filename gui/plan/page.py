@@ -31,7 +31,14 @@ PLAN_FILTER = "Evaluation plan (*.json)"
 WORK = "plan"
 
 
+
+def _stored_result(ctx: Any) -> dict[str, Any]:
+    """The document's stored result as evaluation JSON ({} when there is none)."""
+    record = ctx.doc.evaluation
+    return (record.result_json() or {}) if record is not None else {}
+
 @dataclass
+
 class PlanState:
     """The plan being edited in this window for the open document."""
 
@@ -142,7 +149,7 @@ class PlanPage(AssessmentPage):
             self.editor.setPlainText(self.state.text)
             self.editor.blockSignals(False)
         self._show_plan()
-        result = (self.ctx.doc.evaluation or {}).get("result") or {}
+        result = _stored_result(self.ctx)
         if not result.get("verdict"):
             self.verdict.setText("No evaluation has been judged with a plan yet.")
             fill(self.checks, [])
@@ -159,7 +166,8 @@ class PlanPage(AssessmentPage):
         fill(self.checks, *check_rows(list(result.get("gates") or [])))
 
     def is_complete(self) -> bool:
-        return bool(((self.ctx.doc.evaluation or {}).get("result") or {}).get("verdict"))
+        record = self.ctx.doc.evaluation
+        return record is not None and record.result is not None and bool(record.result.verdict)
 
     # ------------------------------------------------------------------ plan text
     def current_plan(self) -> Plan:
@@ -194,7 +202,8 @@ class PlanPage(AssessmentPage):
 
     @Slot()
     def new_plan(self) -> None:
-        self.set_text(template((self.ctx.doc.evaluation or {}).get("config")))
+        record = self.ctx.doc.evaluation
+        self.set_text(template(record.config_json() if record is not None else None))
 
     @Slot()
     def open_plan(self) -> None:
@@ -282,8 +291,8 @@ class PlanPage(AssessmentPage):
             self.ctx.show_error(exc)
             return
         session = EvaluationSession.of(self.ctx)
-        stored = self.ctx.doc.evaluation or {}
-        result = stored.get("result")
+        record = self.ctx.doc.evaluation
+        result = record.result_json() if record is not None else None
         if session.inputs is None or not session.matches(result):
             self.ctx.show_error(DataError(
                 "Judging re-runs the engine on this window's latest evaluation: run the "
@@ -294,7 +303,7 @@ class PlanPage(AssessmentPage):
         text = self.editor.toPlainText()
         run = PlanRun(plan=plan, text=text, source=self.state.path.name if self.state.path
                       else "the Plan step")  # fmt: skip
-        config = dict(stored.get("config") or {})
+        config = record.config_json() if record is not None else {}
         run.deviations = deviations_from_run(
             plan, config.get("mapping") or {}, (result or {}).get("spec") or {},
             (result or {}).get("references") or {},

@@ -129,8 +129,8 @@ def test_judge_the_latest_run_and_a_second_document(qtbot, ctx, page, dialogs) -
                for m in dialogs.messages)  # fmt: skip
     run_in_window(ctx)
     page.judge()
-    qtbot.waitUntil(lambda: bool(ctx.doc.evaluation["result"].get("verdict")), timeout=30000)
-    result = ctx.doc.evaluation["result"]
+    qtbot.waitUntil(lambda: bool(ctx.doc.evaluation.result_json().get("verdict")), timeout=30000)
+    result = ctx.doc.evaluation.result_json()
     assert result["verdict"] == "fail"  # AUROC ≥ 0.99 cannot hold
     assert page.checks.rowCount() == len(result["gates"]) == 3
     assert "Overall verdict: FAIL" in page.verdict.text()
@@ -145,7 +145,7 @@ def test_judge_the_latest_run_and_a_second_document(qtbot, ctx, page, dialogs) -
     page.editor.setPlainText(json.dumps({**PLAN, "threshold": 0.4}))
     page.judge()
     qtbot.waitUntil(
-        lambda: any("threshold" in d for d in ctx.doc.evaluation["result"]["plan"]["deviations"]),
+        lambda: any("threshold" in d for d in ctx.doc.evaluation.result_json()["plan"]["deviations"]),
         timeout=30000,
     )
     assert "threshold: the plan says 0.4, the run used 0.5" in page.verdict.text()
@@ -155,4 +155,4 @@ def test_judge_the_latest_run_and_a_second_document(qtbot, ctx, page, dialogs) -
     page.refresh_now()
     assert page.editor.toPlainText() == "" and page.checks.rowCount() == 0
     assert not page.is_complete()
-    assert first.evaluation["result"]["verdict"] == "fail"
+    assert first.evaluation.result.verdict == "fail"

@@ -119,7 +119,7 @@ def test_lock_evaluate_report(
     assert rec["deviations"] == []
     assert rec["locked_before_data"] is True
     assert "Locked plan: SHA-256" in out
-    stored = load(assessment_file).evaluation["result"]
+    stored = load(assessment_file).evaluation.result_json()
     assert stored["plan"]["locked"]["sha256"] == info.sha256  # the assessment records the lock
     assert stored["gates"] == data["gates"]
 
