@@ -472,7 +472,8 @@ def test_parquet_long_string_cell(tmp_path: Path) -> None:
 
 def test_evaluate_options_raise_the_limits(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv"
-    path.write_text("y,score,sex\n" + "1,0.9,F\n0,0.1,M\n" * 50)
+    # three distinct scores: a two-valued score column is a predicted class and refused as --score
+    path.write_text("y,score,sex\n" + "1,0.9,F\n0,0.1,M\n1,0.6,F\n0,0.3,M\n" * 25)
     base = [
         sys.executable,
         "main.py",

@@ -145,7 +145,9 @@ def test_judge_the_latest_run_and_a_second_document(qtbot, ctx, page, dialogs) -
     page.editor.setPlainText(json.dumps({**PLAN, "threshold": 0.4}))
     page.judge()
     qtbot.waitUntil(
-        lambda: any("threshold" in d for d in ctx.doc.evaluation.result_json()["plan"]["deviations"]),
+        lambda: any(
+            "threshold" in d for d in ctx.doc.evaluation.result_json()["plan"]["deviations"]
+        ),
         timeout=30000,
     )
     assert "threshold: the plan says 0.4, the run used 0.5" in page.verdict.text()
