@@ -23,7 +23,6 @@ gap is exactly what a reviewer must not miss — but the flag's reason then star
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -52,6 +51,7 @@ from assessment.evaluation.spec import (
     METRIC_IDS,
     EvaluationSpec,
 )
+from assessment.evaluation.summary import MAX_T, summaries
 
 NO_RATIO = {
     "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
@@ -600,113 +600,6 @@ def _grouping_disparities(
     return out
 
 
-def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
-    # A replicate may leave every group undefined (random event counts: a resample without
-    # events): its range is NaN, which percentile_interval counts as undefined.
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        spread: np.ndarray = np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
-    return spread
-
-
-def _checked(
-    reps: np.ndarray, value: float, level: float
-) -> tuple[float | None, float | None, str | None]:
-    """A summary measure's percentile interval, refused when its resamples are degenerate."""
-    out = iv.bootstrap_interval(reps, np.array([value]), level)
-    lo, hi = clean(out.lo[0]), clean(out.hi[0])
-    if lo is None or hi is None:
-        return None, None, out.reasons[0] or "no interval available"
-    return lo, hi, None
-
-
-def _summaries(
-    stats: GroupingStats, spec: EvaluationSpec, rng: np.random.Generator
-) -> list[SummaryMeasure]:
-    """Fairlearn-style between-groups summaries with percentile-bootstrap intervals."""
-    gp = stats.grouping
-    level = spec.ci_level
-    v = stats.values
-    reps = stats.reps
-
-    def defined(*mids: str) -> np.ndarray:
-        ok = np.ones(gp.size, dtype=bool)
-        for m in mids:
-            ok &= np.isfinite(v[m])
-        return ok
-
-    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
-    out = []
-    specs = [
-        ("equalized_odds_difference", ("tpr", "fpr"), "max(range of TPR, range of FPR)"),
-        ("equal_opportunity_difference", ("tpr",), "range of TPR"),
-        ("demographic_parity_difference", ("selection_rate",), "range of selection rate"),
-        ("demographic_parity_ratio", ("selection_rate",), "min / max selection rate"),
-        ("auroc_gap", ("auroc",), "range of AUROC"),
-    ]
-    for name, mids, what in specs:
-        ok = defined(*mids)
-        if ok.sum() < 2:
-            out.append(
-                SummaryMeasure(
-                    gp.name,
-                    name,
-                    None,
-                    None,
-                    None,
-                    what,
-                    "fewer than two groups with a defined value",
-                )
-            )
-            continue
-
-        def stat(
-            arrs: dict[str, np.ndarray],
-            axis: int = -1,
-            name: str = name,
-            mids: tuple[str, ...] = mids,
-        ) -> np.ndarray:
-            if name == "equalized_odds_difference":
-                widest: np.ndarray = np.maximum(
-                    _range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis)
-                )
-                return widest
-            if name == "demographic_parity_ratio":
-                with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    sel = arrs["selection_rate"]
-                    ratio: np.ndarray = np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
-                return ratio
-            return _range_stat(arrs[mids[0]], axis)
-
-        value = float(stat({m: v[m][ok] for m in mids}))
-        lo = hi = None
-        reason = None
-        method = f"{what} over groups with a defined value"
-        if name == "auroc_gap":
-            assert stats.auroc is not None
-            var = stats.auroc.var[ok]
-            if spec.bootstrap > 0 and np.all(np.isfinite(var) & (var > 0)):
-                draws = v["auroc"][ok] + rng.standard_normal((spec.bootstrap, ok.sum())) * np.sqrt(
-                    var
-                )
-                lo, hi, reason = _checked(stat({"auroc": draws}, axis=1), value, level)
-                method += (
-                    f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
-                    f"normal approximations (seed={spec.seed})"
-                )
-            else:
-                reason = "no interval: a group lacks DeLong's variance (or it is 0) or B = 0"
-        elif reps is not None:
-            arrs = {m: reps[m][:, ok] for m in mids}
-            lo, hi, reason = _checked(stat(arrs, axis=1), value, level)
-            method += f"; CI: {boot}"
-        else:
-            reason = "bootstrap disabled (B = 0)"
-        out.append(SummaryMeasure(gp.name, name, clean(value), lo, hi, method, reason))
-    return out
-
-
 # Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
 # form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
 MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
@@ -788,7 +681,12 @@ def compare_groups(
         label = OVERALL_LABEL if ref is None else stats.grouping.labels[ref]
         comp.references[stats.grouping.name] = label
         comp.disparities.extend(_grouping_disparities(stats, overall, ref, spec, label, boot))
-        comp.summary.extend(_summaries(stats, spec, rng))
+        thin = {
+            g: f"insufficient data ({'; '.join(why)})"
+            for g in range(stats.grouping.size)
+            if (why := insufficiency(stats.counts, g, spec))
+        }
+        comp.summary.extend(summaries(stats, spec, rng, thin))
     if spec.reference.kind == "value":
         comp.methods["reference_group"] = REFERENCE_RULE
     elif spec.reference.kind == "largest":
@@ -808,6 +706,11 @@ def compare_groups(
             "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
+            "summary_measures": "equalized-odds, equal-opportunity and demographic-parity "
+            "differences, demographic-parity ratio and AUROC gap over the groups with sufficient "
+            "data and a defined value (each names the two groups that set it and the groups left "
+            "out); CI: " + MAX_T + " (log scale for the ratio; AUROC: draws from each group's "
+            "DeLong normal approximation)",
         }
     )
     comp.disparities = adjust_flags(comp.disparities, spec)

@@ -278,17 +278,27 @@ class SummaryMeasure:
     ci_high: float | None
     method: str
     reason: str | None = None
+    # the groups whose values set it (max vs min), and the groups left out, with why
+    set_by: tuple[str, ...] = ()
+    excluded_groups: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"attribute": self.attribute, "measure": self.measure, **_interval_json(self)}
+        out = {"attribute": self.attribute, "measure": self.measure, **_interval_json(self)}
+        if self.excluded_groups is not None:  # absent in results from before the restriction
+            out["set_by"] = list(self.set_by)
+            out["excluded_groups"] = dict(self.excluded_groups)
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any], path: str = "$") -> SummaryMeasure:
         expect_obj(d, path)
+        has = "excluded_groups" in d
         return cls(
             attribute=_text(d, "attribute", path),
             measure=_text(d, "measure", path),
             **_interval_fields(d, path),
+            set_by=tuple(expect_strings(d.get("set_by", []), key_path(path, "set_by"))),
+            excluded_groups=_str_map(d, "excluded_groups", path) if has else None,
         )
 
 
