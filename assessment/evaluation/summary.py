@@ -121,7 +121,11 @@ def largest_gap(values: list[np.ndarray], reps: list[np.ndarray] | None, level: 
             var = np.nanvar(r, axis=0, ddof=1)
         errors.append(e)
         variances.append(var)
-    flat = [not (np.isfinite(var) & (var > 0)).all() for var in variances]
+    # a spread at rounding level (1e-9 of the value) is no spread
+    flat = [
+        not (np.isfinite(var) & (var > (1e-9 * np.maximum(1.0, np.abs(v))) ** 2)).all()
+        for v, var in zip(values, variances, strict=True)
+    ]
     if any(flat):
         return Gap(
             value,
