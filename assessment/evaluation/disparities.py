@@ -239,6 +239,11 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
     return largest
 
 
+# A reference: one group's index, None for the overall population, or (for the coverage
+# simulation, which stacks many independent comparisons in one grouping) an index per group.
+Ref = int | np.ndarray | None
+
+
 @dataclass(frozen=True)
 class _Pair:
     """Arrays over the groups of one grouping: difference and ratio with limits."""
@@ -258,7 +263,7 @@ class _Pair:
     p_diff: np.ndarray | None = None
 
 
-def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray]:
+def _proportion_p(stats: GroupingStats, ref: Ref) -> dict[str, np.ndarray]:
     """Newcombe p-values of every proportion metric, in one vectorised bisection."""
     k1, n1, k2, n2 = [], [], [], []
     for mid in PROPORTION_METRICS:
@@ -282,7 +287,7 @@ def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray
 
 
 def _proportion_pair(
-    stats: GroupingStats, mid: str, ref: int | None, level: float, p: np.ndarray
+    stats: GroupingStats, mid: str, ref: Ref, level: float, p: np.ndarray
 ) -> _Pair:
     num, den, _ = stats.parts[mid]
     # Clustered data: the intervals use effective counts k/deff of n/deff (the group's design
@@ -321,7 +326,7 @@ def _no_delong(var: float) -> str:
 
 
 def _auroc_pair(
-    stats: GroupingStats, overall: GroupingStats, ref: int | None, level: float
+    stats: GroupingStats, overall: GroupingStats, ref: Ref, level: float
 ) -> _Pair | None:
     if stats.auroc is None or overall.auroc is None:
         return None
@@ -345,12 +350,19 @@ def _auroc_pair(
             f"no interval: the group's AUROC has {_no_delong(raw)}"
             if not np.isfinite(vg)
             else (
-                f"no interval: the reference's AUROC has {_no_delong(raw_ref)}"
-                if not np.isfinite(vr)
+                f"no interval: the reference's AUROC has {_no_delong(rr)}"
+                if not np.isfinite(vrg)
                 else None
             )
         )
-        for ag, vg, raw in zip(a, v, stats.auroc.var, strict=True)
+        for ag, vg, raw, vrg, rr in zip(
+            a,
+            v,
+            stats.auroc.var,
+            np.broadcast_to(vr, a.shape),
+            np.broadcast_to(raw_ref, a.shape),
+            strict=True,
+        )
     ]
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
@@ -380,7 +392,7 @@ def _bootstrap_pair(
     stats: GroupingStats,
     overall: GroupingStats,
     mid: str,
-    ref: int | None,
+    ref: Ref,
     level: float,
     method: str,
 ) -> _Pair:
@@ -394,23 +406,27 @@ def _bootstrap_pair(
         return _Pair(d, nan, nan, r, nan, nan, method, method)
     reps = stats.reps[mid]
     assert stats.overall_reps is not None
-    ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, ref : ref + 1]
+    ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, np.atleast_1d(ref)]
     # Against the overall population a group that is everyone is exactly equal to it.
     exact = (stats.counts.n == overall.counts.n[0]) if ref is None else np.zeros(vals.size, bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
         rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
         p_diff = np.where(exact, np.nan, bootstrap_p(reps - ref_reps, 0.0, iv.MIN_DEFINED_SHARE))
-    ref_lo = overall.lo[mid][0] if ref is None else stats.lo[mid][ref]
-    ref_why = overall.ci_reasons[mid][0] if ref is None else stats.ci_reasons[mid][ref]
+    ref_lo = np.broadcast_to(overall.lo[mid][0] if ref is None else stats.lo[mid][ref], vals.shape)
+    ref_why = (
+        [overall.ci_reasons[mid][0]] * vals.size
+        if ref is None
+        else [stats.ci_reasons[mid][int(i)] for i in np.broadcast_to(ref, vals.shape)]
+    )
     blocked: list[str | None] = [None] * vals.size
     for g in range(vals.size):
         if exact[g] or not np.isfinite(vals[g]):
             continue
         if not np.isfinite(stats.lo[mid][g]):
             blocked[g] = f"no interval for the group itself ({stats.ci_reasons[mid][g]})"
-        elif not np.isfinite(ref_lo):
-            blocked[g] = f"no interval for the reference group ({ref_why})"
+        elif not np.isfinite(ref_lo[g]):
+            blocked[g] = f"no interval for the reference group ({ref_why[g]})"
     out = []
     for est in (dp, rp):
         lo, hi, why = est.lo.copy(), est.hi.copy(), list(est.reasons)
@@ -503,7 +519,7 @@ def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec)
 def _pairs(
     stats: GroupingStats,
     overall: GroupingStats,
-    ref: int | None,
+    ref: Ref,
     spec: EvaluationSpec,
     boot_method: str,
 ) -> dict[str, _Pair]:

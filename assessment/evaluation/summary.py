@@ -159,6 +159,37 @@ def largest_gap(values: list[np.ndarray], reps: list[np.ndarray] | None, level: 
     return Gap(value, high, low, metric, max(lo_bound, 0.0), hi_bound, None)
 
 
+def measure_gap(
+    kind: str, values: list[np.ndarray], reps: list[np.ndarray] | None, level: float
+) -> Gap:
+    """A "range" measure (largest gap, at most 1) or the "ratio" min / max (from the largest
+    gap of the logs; ``high``/``low`` are then the numerator's and denominator's groups)."""
+    if kind != "ratio":
+        gap = largest_gap(values, reps, level)
+        hi = None if gap.ci_high is None else min(gap.ci_high, 1.0)  # rates, AUROCs: gap <= 1
+        return Gap(gap.value, gap.high, gap.low, gap.metric, gap.ci_low, hi, gap.reason)
+    if not (values[0] > 0).all():
+        zero = int(np.argmin(values[0]))
+        return Gap(
+            0.0,
+            zero,
+            int(np.argmax(values[0])),
+            0,
+            None,
+            None,
+            "no interval: a selection rate of 0 has no log (the ratio is 0)",
+        )
+    logs = [np.log(v) for v in values]
+    log_reps = None
+    if reps is not None:
+        log_reps = [np.where(r > 0, np.log(np.where(r > 0, r, 1.0)), np.nan) for r in reps]
+    gap = largest_gap(logs, log_reps, level)
+    lo = hi = None
+    if gap.ci_low is not None and gap.ci_high is not None:
+        lo, hi = float(np.exp(-gap.ci_high)), float(np.exp(-gap.ci_low))
+    return Gap(float(np.exp(-gap.value)), gap.low, gap.high, 0, lo, hi, gap.reason)
+
+
 def _excluded(
     stats: GroupingStats, mids: tuple[str, ...], insufficient: Mapping[int, str]
 ) -> dict[int, str]:
@@ -236,50 +267,12 @@ def summaries(
             ci_how = boot
         else:
             reps, why, ci_how = None, "bootstrap disabled (B = 0)", ""
-        if kind == "ratio":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = [np.log(v) for v in values]
-                if reps is not None:
-                    reps = [np.where(r > 0, np.log(np.where(r > 0, r, 1.0)), np.nan) for r in reps]
-            if not np.isfinite(values[0]).all():
-                zero = [
-                    gp.labels[g]
-                    for g, v in zip(np.flatnonzero(ok), values[0], strict=True)
-                    if not np.isfinite(v)
-                ]
-                value = 0.0
-                out.append(
-                    SummaryMeasure(
-                        gp.name,
-                        name,
-                        value,
-                        None,
-                        None,
-                        base,
-                        f"no interval: a selection rate of 0 ({', '.join(zero)}) has no log",
-                        set_by=(zero[0],),
-                        excluded_groups=excluded,
-                    )
-                )
-                continue
-        gap = largest_gap(values, reps, spec.ci_level)
+        gap = measure_gap(kind, values, reps, spec.ci_level)
         labels = [gp.labels[g] for g in np.flatnonzero(ok)]
         set_by = (labels[gap.high], labels[gap.low])
         reason = why or gap.reason
-        lo, hi = gap.ci_low, gap.ci_high
-        if kind == "ratio":
-            value = float(np.exp(-gap.value))
-            lo, hi = (
-                (float(np.exp(-gap.ci_high)), float(np.exp(-gap.ci_low)))
-                if gap.ci_low is not None and gap.ci_high is not None
-                else (None, None)
-            )
-            set_by = (set_by[1], set_by[0])  # min (numerator) vs max (denominator)
-        else:
-            value = gap.value
-            hi = None if hi is None else min(hi, 1.0)  # a gap between rates or AUROCs is <= 1
-        if reason is not None:
-            lo = hi = None
+        lo, hi = (None, None) if reason is not None else (gap.ci_low, gap.ci_high)
+        value = gap.value
         which = f"; set by {set_by[0]} vs {set_by[1]}"
         if len(mids) > 1:
             which += f" on {mids[gap.metric].upper()}"
