@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from assessment.evaluation import intervals as iv
+from assessment.evaluation import mover
 from assessment.evaluation.inputs import MISSING_GROUP
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
@@ -532,8 +533,39 @@ def _pairs(
     if auroc is not None:
         out["auroc"] = auroc
     for mid in BOOTSTRAP_METRICS:
-        out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
+        if mid == "balanced_accuracy" and ref is not None:
+            out[mid] = _balanced_pair(stats, ref, level)
+        else:
+            out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
     return out
+
+
+def _balanced_pair(stats: GroupingStats, ref: int | np.ndarray, level: float) -> _Pair:
+    """Balanced accuracy against a reference group: MOVER difference and MOVER-R ratio."""
+    c = stats.counts
+    one = np.ones(c.tp.shape)
+    d1 = one if stats.design_effect is None else stats.design_effect["tpr"]
+    d0 = one if stats.design_effect is None else stats.design_effect["tnr"]
+    tp, npos, tn, nneg = c.tp / d1, c.n_pos / d1, (c.n_neg - c.fp) / d0, c.n_neg / d0
+    counts = (tp, npos, tn, nneg, tp[ref], npos[ref], tn[ref], nneg[ref])
+    d, dl, dh = mover.difference(counts, level)
+    m, lo, hi = (
+        stats.values["balanced_accuracy"],
+        stats.lo["balanced_accuracy"],
+        stats.hi["balanced_accuracy"],
+    )
+    r, rl, rh = mover.ratio(m, lo, hi, m[ref], lo[ref], hi[ref])
+    return _Pair(
+        d,
+        dl,
+        dh,
+        r,
+        rl,
+        rh,
+        mover.MOVER_DIFFERENCE,
+        mover.MOVER_RATIO,
+        p_diff=mover.difference_p(counts),
+    )
 
 
 def _grouping_disparities(
@@ -633,8 +665,9 @@ def multiplicity_method(spec: EvaluationSpec) -> str:
         f"metrics {mirrors} are one family, each comparison counted once), holding every "
         "group-versus-reference comparison of every attribute and intersection. Each "
         "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
-        "DeLong normal for AUROC, percentile bootstrap otherwise). Adjusted flag: the "
-        "unadjusted flag holds and the adjusted p-value is below 1 − the CI level."
+        "DeLong normal for AUROC, MOVER for balanced accuracy against a reference group, "
+        "percentile bootstrap otherwise). Adjusted flag: the unadjusted flag holds and the "
+        "adjusted p-value is below 1 − the CI level."
     )
 
 
@@ -722,6 +755,8 @@ def compare_groups(
             "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
+            "disparity_balanced_accuracy": f"{mover.MOVER_DIFFERENCE}; ratio: "
+            f"{mover.MOVER_RATIO}; against the overall population: the bootstrap",
             "summary_measures": "equalized-odds, equal-opportunity and demographic-parity "
             "differences, demographic-parity ratio and AUROC gap over the groups with sufficient "
             "data and a defined value (each names the two groups that set it and the groups left "
