@@ -53,7 +53,7 @@ def _limits(
         m1, w1 = _wilson_z(q1, nn1, z)
         l2, u2 = _wilson_z(p2, np2, z)
         m2, w2 = _wilson_z(q2, nn2, z)
-        d = (p1 + q1 - p2 - q2) / 2
+        d = ((p1 - p2) + (q1 - q2)) / 2
         lo = d - np.sqrt((p1 - l1) ** 2 + (q1 - m1) ** 2 + (u2 - p2) ** 2 + (w2 - q2) ** 2) / 2
         hi = d + np.sqrt((u1 - p1) ** 2 + (w1 - q1) ** 2 + (p2 - l2) ** 2 + (q2 - m2) ** 2) / 2
     return d, lo, hi
