@@ -40,6 +40,15 @@ from reports.report_base import (
 )
 
 
+def _summary_ci(x: dict[str, Any]) -> str:
+    """Value [CI], or the value with the reason it has no interval (or why it has no value)."""
+    if x.get("value") is None:
+        return f"— ({x.get('reason') or 'no value'})"
+    if x.get("ci_low") is None or x.get("ci_high") is None:
+        return f"{_ci(x)} (no CI: {x.get('reason') or 'not available'})"
+    return _ci(x)
+
+
 class EvaluationSections(SectionBuilder):
     """Sections from the stored evaluation result."""
 
@@ -257,8 +266,8 @@ class EvaluationSections(SectionBuilder):
             for s in summ:
                 number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
                 rows.append([self.cell(s["attribute"], small=True),
-                             summary_measure_label(s["measure"]), _ci(s),
-                             f"method {number}"])
+                             summary_measure_label(s["measure"]),
+                             self.cell(_summary_ci(s), small=True), f"method {number}"])
             out += [self.heading("Summary fairness measures", 1),
                     self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
                                extra=self._compact())]
@@ -267,29 +276,38 @@ class EvaluationSections(SectionBuilder):
         return out
 
     def headline_measures(self) -> list[Any]:
-        """Summary fairness measures, introduced by what the engine actually computed them over
-        (it says so by naming the groups it left out): never a restriction it did not make."""
+        """Summary fairness measures as the engine computed them: over the groups with
+        sufficient data, naming the two groups that set each value and the groups left out
+        (results from before that restriction say they include every group)."""
         summ = [x for x in (self.result or {}).get("summary") or []
                 if x.get("value") is not None]
         if not summ:
             return []
         rows: list[list[Any]] = [["Attribute", "Measure", "Value [95% CI]", "Set by"]]
+        left_out: dict[str, dict[str, str]] = {}
         for x in summ:
-            by = " vs ".join(x.get("set_by") or [])
             left = x.get("excluded_groups") or {}
-            note = by + (f"; {len(left)} group(s) with insufficient data left out" if left
-                         else "")
+            left_out.setdefault(x["attribute"], {}).update(left)
+            note = " vs ".join(x.get("set_by") or []) or "—"
             rows.append([_clip_cell(x["attribute"], 78),
-                         summary_measure_label(x["measure"]), _ci(x),
-                         _clip_cell(note or "—", FRAME_WIDTH - 330)])
+                         summary_measure_label(x["measure"]),
+                         self.cell(_summary_ci(x), small=True),
+                         self.cell(note, small=True)])
         restricted = any("excluded_groups" in x for x in summ)
-        intro = ("Headline measures (over groups with sufficient data; the groups that set each "
-                 "value are named):" if restricted else
+        intro = ("Headline measures, over groups with sufficient data only (the two groups "
+                 "that set each value are named; a measure without an interval says why):"
+                 if restricted else
                  "Headline measures (over every group with a defined value, groups with "
                  "insufficient data included: check the group tables' flags before reading "
                  "them):")
-        return [self.p(intro),
-                self.table(rows, [80, 130, 120, FRAME_WIDTH - 330], extra=self._compact())]
+        out: list[Any] = [self.p(intro),
+                          self.table(rows, [80, 130, 120, FRAME_WIDTH - 330],
+                                     extra=self._compact())]
+        for attr, left in left_out.items():
+            if left:
+                out.append(self.p(esc(f"{attr}: left out of the headline measures — " + "; ".join(
+                    f"{g} ({why})" for g, why in left.items())), self.s.small))
+        return out
 
     def chart_section(self) -> list[Any]:
         r = self.result or {}

@@ -237,7 +237,7 @@ def summaries(
         excluded = {gp.labels[g]: why for g, why in sorted(left.items())}
         ok = np.array([g not in left for g in range(gp.size)], dtype=bool)
         k = int(ok.sum())
-        base = f"{what} over the {k} groups with sufficient data and a defined value"
+        base = f"{what} over the groups with sufficient data and a defined value"
         if k < 2:
             out.append(
                 SummaryMeasure(
@@ -273,11 +273,8 @@ def summaries(
         reason = why or gap.reason
         lo, hi = (None, None) if reason is not None else (gap.ci_low, gap.ci_high)
         value = gap.value
-        which = f"; set by {set_by[0]} vs {set_by[1]}"
-        if len(mids) > 1:
-            which += f" on {mids[gap.metric].upper()}"
         scale = " (on log selection rates)" if kind == "ratio" else ""
-        method = base + which + (f"; CI{scale}: {MAX_T}, from {ci_how}" if ci_how else "")
+        method = base + (f"; CI{scale}: {MAX_T}, from {ci_how}" if ci_how else "")
         out.append(
             SummaryMeasure(
                 gp.name,

@@ -128,7 +128,7 @@ def test_insufficient_group_never_sets_the_headline() -> None:
     assert (eod.excluded_groups or {})["tiny"].startswith("insufficient data (n = 2 < 30")
     assert eod.ci_low is not None and eod.ci_high is not None
     assert eod.ci_low <= eod.value <= eod.ci_high
-    assert "set by" in eod.method and "Westfall & Young 1993" in eod.method
+    assert "sufficient data" in eod.method and "Westfall & Young 1993" in eod.method
     data = res.to_json()
     back = EvaluationResult.from_json(data)
     assert back.summary == res.summary
