@@ -187,11 +187,15 @@ def summary_frame(result: dict[str, Any]) -> Any:
             "CI low": _f(s.get("ci_low")),
             "CI high": _f(s.get("ci_high")),
             "Method": s.get("method") or "",
+            "Set by": " vs ".join(s.get("set_by") or []),
+            "Left out": "; ".join(f"{g} ({why})" for g, why in
+                                  (s.get("excluded_groups") or {}).items()),
+            "Reason": s.get("reason") or "",
         }
         for s in result.get("summary") or []
     ]
     frame = pd.DataFrame(rows, columns=["Attribute", "Measure", "Value", "CI low", "CI high",
-                                        "Method"])
+                                        "Set by", "Left out", "Reason", "Method"])
     for col in ("Value", "CI low", "CI high"):
         frame[col] = frame[col].astype("float64")
     return frame
