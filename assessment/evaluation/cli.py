@@ -724,6 +724,7 @@ def print_summary(data: dict[str, Any], out: TextIO) -> None:
             f"\nNo disparity flagged ({how}; a gap is flagged when its CI excludes parity, it is "
             "beyond the metric's tolerance and its adjusted p-value is below 1 − the CI level).\n"
         )
+    _print_summary_measures(data, w)
     _print_missingness(data, w)
     rep = [r for r in data.get("representativeness", []) if r.get("flag")]
     if data.get("representativeness"):
@@ -754,4 +755,26 @@ def _print_missingness(data: dict[str, Any], w: Any) -> None:
             f"  {m['attribute']}: {m['group']}: {m['excluded']:,} of {m['rows_read']:,} "
             f"({(m.get('rate') or 0):.1%}; {reasons or 'none'}); vs rest "
             f"{_with_ci(diff)}{mark}\n"
+        )
+
+
+def _print_summary_measures(data: dict[str, Any], w: Any) -> None:
+    """Summary measures with the groups that set them, the groups left out, and the reason
+    for a missing value or interval."""
+    from assessment.catalogue import summary_measure_label
+
+    rows = data.get("summary") or []
+    if rows:
+        w("\nSummary measures (groups with insufficient data left out where listed):\n")
+    for s in rows:
+        text = _with_ci(s)
+        if s.get("value") is None or s.get("ci_low") is None or s.get("ci_high") is None:
+            text += f" ({'no CI: ' if s.get('value') is not None else ''}{s.get('reason')})"
+        by = " vs ".join(s.get("set_by") or [])
+        left = ", ".join(s.get("excluded_groups") or {})
+        w(
+            f"  {s['attribute']}: {summary_measure_label(s['measure'])}: {text}"
+            + (f"; set by {by}" if by else "")
+            + (f"; left out: {left}" if left else "")
+            + "\n"
         )

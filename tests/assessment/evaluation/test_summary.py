@@ -161,3 +161,22 @@ def test_results_from_before_the_restriction_still_read() -> None:
     s = SummaryMeasure.from_json(old)
     assert s.excluded_groups is None and s.set_by == ()
     assert s.to_json() == old
+
+
+def test_cli_summary_prints_groups_left_out_and_reasons() -> None:
+    import io
+
+    from assessment.evaluation.cli import _print_summary_measures
+
+    y, score, codes = _tiny_group_data()
+    res = evaluate(
+        _inputs(y, score, codes, ("A", "B", "tiny")),
+        EvaluationSpec(threshold=0.4, bootstrap=0, seed=1, grid_points=2),
+    )
+    out = io.StringIO()
+    _print_summary_measures(res.to_json(), out.write)
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("Summary measures") and len(lines) == 2 + 5
+    for line in lines[2:]:
+        assert "(no CI: bootstrap disabled (B = 0))" in line and line.endswith("left out: tiny")
+        assert "set by A vs B" in line or "set by B vs A" in line
