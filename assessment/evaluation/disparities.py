@@ -23,43 +23,62 @@ gap is exactly what a reviewer must not miss — but the flag's reason then star
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assessment.evaluation import intervals as iv
 from assessment.evaluation import mover
-from assessment.evaluation.inputs import MISSING_GROUP
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     OVERALL_GROUP,
     PROPORTION_METRICS,
-    Counts,
-    Grouping,
     GroupingStats,
 )
 from assessment.evaluation.multiplicity import (
-    METHODS,
-    adjust,
+    MIRRORS,
+    NEVER_FLAGGED,
+    adjust_flags,
     bootstrap_p,
+    family_of,
+    multiplicity_method,
+    multiplicity_note,
     newcombe_p,
     normal_p,
 )
-from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
-from assessment.evaluation.spec import (
-    DEFAULT_TOLERANCES,
-    HIGHER_IS_BETTER,
-    METRIC_IDS,
-    EvaluationSpec,
+from assessment.evaluation.references import (
+    LARGEST_RULE,
+    REFERENCE_RULE,
+    _sufficient,
+    choose_reference,
+    insufficiency,
+    largest_group,
 )
+from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
+from assessment.evaluation.spec import DEFAULT_TOLERANCES, METRIC_IDS, EvaluationSpec
 from assessment.evaluation.summary import MAX_T, summaries
+
+# re-exported: callers import these from here
+__all__ = [
+    "MIRRORS",
+    "NEVER_FLAGGED",
+    "Comparison",
+    "_sufficient",
+    "adjust_flags",
+    "choose_reference",
+    "compare_groups",
+    "decision_notes",
+    "family_of",
+    "insufficiency",
+    "largest_group",
+    "multiplicity_method",
+]
 
 NO_RATIO = {
     "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
     "(a signed log-odds shift); see the difference",
     "calibration_slope": "a ratio is not meaningful for the calibration slope; see the difference",
 }
-NEVER_FLAGGED = {"prevalence": "prevalence describes the data, not the model's performance"}
 OVERALL_LABEL = OVERALL_GROUP
 
 
@@ -70,26 +89,6 @@ class Comparison:
     summary: list[SummaryMeasure] = field(default_factory=list)
     methods: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _sufficient(stats: GroupingStats, spec: EvaluationSpec) -> np.ndarray:
-    c = stats.counts
-    return (c.n >= spec.min_n) & (c.n_pos >= spec.min_events) & (c.n_neg >= spec.min_events)
-
-
-def insufficiency(c: Counts, g: int, spec: EvaluationSpec) -> tuple[str, ...]:
-    """Why group ``g`` has insufficient data (empty when it has enough)."""
-    n, npos, nneg = int(c.n[g]), int(c.n_pos[g]), int(c.n_neg[g])
-    if n == 0:
-        return ("no rows in the validation data",)
-    why = []
-    if n < spec.min_n:
-        why.append(f"n = {n} < {spec.min_n}")
-    if npos < spec.min_events:
-        why.append(f"events (positive outcomes) = {npos} < {spec.min_events}")
-    if nneg < spec.min_events:
-        why.append(f"non-events (negative outcomes) = {nneg} < {spec.min_events}")
-    return tuple(why)
 
 
 # A decision rule that calls almost everyone positive (or almost no one) makes TPR/FPR gaps
@@ -113,131 +112,6 @@ def decision_notes(kind: str, threshold: float, pred: np.ndarray) -> list[str]:
         f"{what}; TPR, FPR, PPV and selection-rate gaps then say little. Check the threshold "
         "(the model's stated operating point)."
     ]
-
-
-REFERENCE_RULE = (
-    "named value: each attribute's reference is its named level; an intersection's reference is "
-    "the cell matching the named levels of its components, and components without a named level "
-    "take the level that makes that cell the largest (most rows) among the matching cells (ties: "
-    "first level in order); with no named level, or no cell with rows matching them, the largest "
-    "cell is used (a note says which); a missing-value group or cell is chosen only when no "
-    "group with a known value has rows"
-)
-LARGEST_RULE = (
-    "largest group with a known value: the group with most rows, never the '(missing)' group "
-    "(or an intersection cell with a missing component) unless no other group has rows; a note "
-    "says when a missing-value group was larger"
-)
-
-
-def _has_missing(gp: Grouping, g: int) -> bool:
-    """Is group ``g`` the "(missing)" level, or an intersection cell with one?"""
-    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
-    return MISSING_GROUP in cells[g]
-
-
-def largest_group(stats: GroupingStats, notes: list[str] | None = None) -> int:
-    """The largest group whose value is known: a "(missing)" group (or a cell with a missing
-    component) is a reference only when no other group has rows. ``notes`` gets a line when a
-    missing-value group was larger than the one chosen."""
-    gp, n = stats.grouping, stats.counts.n
-    known = np.array([not _has_missing(gp, g) for g in range(gp.size)]) & (n > 0)
-    if not known.any():
-        return int(np.argmax(n))
-    idx = int(np.argmax(np.where(known, n, -1)))
-    top = int(np.argmax(n))
-    if notes is not None and n[top] > n[idx]:
-        notes.append(
-            f"{gp.name}: the missing-value group {gp.labels[top]} (n = {int(n[top]):,}) is "
-            f"larger, but a reference must be a known group; the largest known group "
-            f"({gp.labels[idx]}, n = {int(n[idx]):,}) is used."
-        )
-    return idx
-
-
-def _describe(gp: Grouping, named: dict[int, str]) -> str:
-    return ", ".join(f"{gp.components[j]} = {v}" for j, v in sorted(named.items()))
-
-
-def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int:
-    """The reference for ``kind == "value"`` (rule: :data:`REFERENCE_RULE`).
-
-    Naming only some components of an intersection (``race=Caucasian`` for race×sex) must give
-    a cell consistent with that choice (Caucasian×<largest sex among Caucasians>), never the
-    largest cell overall, which may have another race.
-    """
-    gp = stats.grouping
-    n = stats.counts.n
-    values = spec.reference.values
-    named = {j: values[c] for j, c in enumerate(gp.components) if c in values}
-    if not named:
-        largest = largest_group(stats, notes)
-        notes.append(
-            f"{gp.name}: no reference value was chosen; the largest group "
-            f"({gp.labels[largest]}) is the reference."
-        )
-        return largest
-    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
-    matching = [
-        g for g in range(gp.size) if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
-    ]
-    if not matching:
-        largest = largest_group(stats, notes)
-        notes.append(
-            f"{gp.name}: no group with rows has {_describe(gp, named)} (the chosen reference); "
-            f"the largest group ({gp.labels[largest]}) is used instead."
-        )
-        return largest
-    known = [g for g in matching if not _has_missing(gp, g)]
-    idx = max(known or matching, key=lambda g: (n[g], -g))
-    free = [c for j, c in enumerate(gp.components) if j not in named]
-    if free:
-        notes.append(
-            f"{gp.name}: the reference is {gp.labels[idx]}, the largest cell with "
-            f"{_describe(gp, named)} as chosen ({', '.join(free)}: no reference value was "
-            f"chosen, so the level with the most rows among those cells, n = {int(n[idx])})."
-        )
-    return idx
-
-
-def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int | None:
-    """Index of the reference group of one grouping, or None for the overall population."""
-    ref = spec.reference
-    gp = stats.grouping
-    if ref.kind == "overall":
-        return None
-    if ref.kind == "value":
-        return _named_reference(stats, spec, notes)
-    if ref.kind == "best":
-        vals = stats.values[ref.metric]
-        known = np.array([not _has_missing(gp, g) for g in range(gp.size)])
-        ok = np.isfinite(vals) & _sufficient(stats, spec) & known
-        if not ok.any():
-            ok = np.isfinite(vals) & known
-        if not ok.any():
-            ok = np.isfinite(vals)
-        if not ok.any():
-            largest = largest_group(stats, notes)
-            notes.append(
-                f"{gp.name}: no group has a defined {ref.metric}; the largest group "
-                f"({gp.labels[largest]}) is the reference."
-            )
-            return largest
-        masked = np.where(ok, vals, -np.inf if HIGHER_IS_BETTER[ref.metric] else np.inf)
-        idx = int(np.argmax(masked) if HIGHER_IS_BETTER[ref.metric] else np.argmin(masked))
-        notes.append(
-            f"{gp.name}: the reference is the best-performing group on {ref.metric} "
-            f"({gp.labels[idx]}), chosen from the same data, so its gaps to the others tend "
-            "to be overstated (selection effect)."
-        )
-        return idx
-    largest = largest_group(stats, notes)
-    if _has_missing(gp, largest):
-        notes.append(
-            f"{gp.name}: every group with rows has a missing value; the largest "
-            f"({gp.labels[largest]}) is the reference."
-        )
-    return largest
 
 
 # A reference: one group's index, None for the overall population, or (for the coverage
@@ -648,76 +522,6 @@ def _grouping_disparities(
     return out
 
 
-# Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
-# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
-MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
-
-
-def family_of(metric: str) -> str:
-    """The multiplicity family of a metric: itself, or its mirror's canonical id."""
-    return MIRRORS.get(metric, metric)
-
-
-def multiplicity_method(spec: EvaluationSpec) -> str:
-    mirrors = ", ".join(f"{a.upper()}/{b.upper()}" for b, a in MIRRORS.items())
-    return (
-        f"{METHODS[spec.multiplicity]} within each metric family: one family per metric (mirror "
-        f"metrics {mirrors} are one family, each comparison counted once), holding every "
-        "group-versus-reference comparison of every attribute and intersection. Each "
-        "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
-        "DeLong normal for AUROC, MOVER for balanced accuracy against a reference group, "
-        "percentile bootstrap otherwise). Adjusted flag: the unadjusted flag holds and the "
-        "adjusted p-value is below 1 − the CI level."
-    )
-
-
-def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Disparity]:
-    """Fill ``p_adjusted`` and ``flagged_adjusted`` per metric family (see
-    :func:`multiplicity_method`)."""
-    alpha = 1 - spec.ci_level
-    families: dict[str, list[int]] = {}
-    for i, d in enumerate(disparities):
-        if d.metric in NEVER_FLAGGED or d.metric in MIRRORS:
-            continue
-        families.setdefault(d.metric, []).append(i)
-    adjusted: dict[tuple[str, str, str], float | None] = {}
-    for fam, idx in families.items():
-        p = np.array(
-            [np.nan if disparities[i].p_value is None else disparities[i].p_value for i in idx]
-        )
-        for i, v in zip(idx, adjust(p, spec.multiplicity), strict=True):
-            adjusted[(disparities[i].attribute, disparities[i].group, fam)] = clean(v)
-    out = []
-    for d in disparities:
-        q_adj = adjusted.get((d.attribute, d.group, family_of(d.metric)))
-        if d.metric in MIRRORS and d.p_value is None:
-            q_adj = None
-        flag = bool(d.flagged and q_adj is not None and q_adj < alpha)
-        out.append(replace(d, p_adjusted=q_adj, flagged_adjusted=flag))
-    return out
-
-
-def _multiplicity_note(
-    disparities: list[Disparity], groupings: list[GroupingStats], spec: EvaluationSpec
-) -> str:
-    counts: dict[str, int] = {}
-    for d in disparities:
-        if d.p_value is not None and d.metric not in MIRRORS:
-            counts[d.metric] = counts.get(d.metric, 0) + 1
-    largest = max(counts.values(), default=0)
-    cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
-    raw = sum(d.flagged for d in disparities)
-    adj = sum(d.flagged_adjusted for d in disparities)
-    return (
-        f"multiplicity: {METHODS[spec.multiplicity]} within each metric family (a metric with "
-        f"its mirror, e.g. TPR/FNR, counted once), up to {largest} group-versus-reference "
-        "comparisons per family"
-        + (f" (including {cells} intersection cells)" if cells else "")
-        + f". {raw} disparities are flagged on their unadjusted {100 * spec.ci_level:g}% "
-        f"interval, {adj} after adjustment; the report's findings use the adjusted flag."
-    )
-
-
 def compare_groups(
     groupings: list[GroupingStats], overall: GroupingStats, spec: EvaluationSpec
 ) -> Comparison:
@@ -766,5 +570,5 @@ def compare_groups(
     )
     comp.disparities = adjust_flags(comp.disparities, spec)
     comp.methods["disparity_multiplicity"] = multiplicity_method(spec)
-    comp.notes.append(_multiplicity_note(comp.disparities, groupings, spec))
+    comp.notes.append(multiplicity_note(comp.disparities, groupings, spec))
     return comp
