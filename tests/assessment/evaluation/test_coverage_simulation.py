@@ -206,28 +206,33 @@ def test_stacked_intervals_are_the_reported_ones() -> None:
 SHIFT = 0.4
 
 
-def _blocks(d: Design, shifts: tuple[float, ...], rng: np.random.Generator) -> EvaluationInput:
-    """len(shifts) × R groups: block k holds R independent groups from population shift k."""
+def _blocks(
+    d: Design, shifts: tuple[float, ...], rng: np.random.Generator
+) -> tuple[EvaluationInput, np.ndarray | None]:
+    """len(shifts) × R groups: block k holds R independent groups from population shift k;
+    with the patient code per row when the design is clustered."""
     r = d.reps
-    ys, ps, codes = [], [], []
+    ys, ps, codes, patients = [], [], [], []
     for k, s in enumerate(shifts):
-        y, p, _ = _population(rng, d.n * r, replace(d, shift=s))
+        y, p, patient = _population(rng, d.n * r, replace(d, shift=s))
         ys.append(y)
         ps.append(p)
+        patients.append(patient + k * d.n * r)
         codes.append(k * r + np.repeat(np.arange(r, dtype=np.int32), d.n))
     y, p = np.concatenate(ys), np.concatenate(ps)
     size = len(shifts) * r
     attr = Attribute("sim", np.concatenate(codes), tuple(str(i) for i in range(size)))
-    return EvaluationInput(
+    inp = EvaluationInput(
         y, p, None, "probability", (attr,), Provenance("sim", "0" * 64, y.size, y.size)
     )
+    return inp, (np.concatenate(patients) if d.cluster_size else None)
 
 
 def _stats_and_overall(
-    inp: EvaluationInput, spec: EvaluationSpec
+    inp: EvaluationInput, spec: EvaluationSpec, cluster: np.ndarray | None
 ) -> tuple[GroupingStats, GroupingStats]:
     gps = build_groupings(inp, spec.intersections)
-    ctx = eng._context(inp, spec, curves=False)
+    ctx = eng._context(inp, spec, curves=False, cluster=cluster)
     overall = eng._point_stats(gps[0], ctx, inp.score_kind, None, curves=False)
     stats = eng._point_stats(gps[1], ctx, inp.score_kind, None, overall.recal, curves=False)
     eng._bootstrap(stats, ctx, overall.recal, 1, lambda: False)
@@ -237,8 +242,8 @@ def _stats_and_overall(
 def _disparity_coverage(d: Design, seed: int) -> dict[str, tuple[float, int, int]]:
     spec = EvaluationSpec(threshold=d.prevalence, bootstrap=B, seed=seed, grid_points=2)
     r = d.reps
-    inp = _blocks(d, (0.0, SHIFT), np.random.default_rng(seed))
-    stats, overall = _stats_and_overall(inp, spec)
+    inp, patient = _blocks(d, (0.0, SHIFT), np.random.default_rng(seed))
+    stats, overall = _stats_and_overall(inp, spec, patient)
     ref = np.r_[np.arange(r, 2 * r), np.arange(r)]
     pairs = dis._pairs(stats, overall, ref, spec, "bootstrap")
     assert set(pairs) == set(METRIC_IDS)
@@ -264,11 +269,15 @@ DISPARITY_DESIGNS = [
     Design(2000, 0.05, "over-confident", reps=300),
     Design(2000, 0.3, "exact 0/1", reps=300),
     Design(40, 0.5, "skewed", reps=600),
+    Design(200, 0.3, "skewed", reps=500, cluster_size=4),
 ]
 
 
 @pytest.mark.parametrize(
-    "design", DISPARITY_DESIGNS, ids=lambda d: f"n{d.n}-p{d.prevalence}-{d.scores}"
+    "design",
+    DISPARITY_DESIGNS,
+    ids=lambda d: f"n{d.n}-p{d.prevalence}-{d.scores}"
+    + (f"-{d.cluster_size}perpatient" if d.cluster_size else ""),
 )
 def test_every_disparity_interval_covers(design: Design) -> None:
     cov = _disparity_coverage(design, seed=7 * design.n + int(100 * design.prevalence))
@@ -299,7 +308,8 @@ def _summary_coverage(
     """Coverage of each summary measure's interval over R data sets of len(shifts) groups."""
     spec = EvaluationSpec(threshold=d.prevalence, bootstrap=B, seed=seed, grid_points=2)
     r, k = d.reps, len(shifts)
-    stats, _ = _stats_and_overall(_blocks(d, shifts, np.random.default_rng(seed)), spec)
+    inp, patient = _blocks(d, shifts, np.random.default_rng(seed))
+    stats, _ = _stats_and_overall(inp, spec, patient)
     truths = {s: _truth(replace(d, shift=s), spec) for s in set(shifts)}
     true = _true_measures([truths[s] for s in shifts])
     rng = np.random.default_rng(seed + 1)
@@ -332,13 +342,18 @@ SUMMARY_DESIGNS = [
     (Design(2000, 0.05, "skewed", reps=200), (0.0, 0.0, 0.0)),
     (Design(200, 0.3, "over-confident", reps=600), (0.0, 0.0, SHIFT)),
     (Design(2000, 0.05, "skewed", reps=200), (0.0, SHIFT / 2, SHIFT)),
+    (Design(200, 0.3, "skewed", reps=400, cluster_size=4), (0.0, 0.0, 0.0)),
 ]
 
 
 @pytest.mark.parametrize(
     ("design", "shifts"),
     SUMMARY_DESIGNS,
-    ids=lambda x: f"n{x.n}-p{x.prevalence}" if isinstance(x, Design) else f"shifts{x}",
+    ids=lambda x: (
+        f"n{x.n}-p{x.prevalence}" + (f"-{x.cluster_size}perpatient" if x.cluster_size else "")
+        if isinstance(x, Design)
+        else f"shifts{x}"
+    ),
 )
 def test_summary_measure_intervals_cover_at_and_away_from_a_gap_of_0(
     design: Design, shifts: tuple[float, ...]
