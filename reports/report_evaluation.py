@@ -76,9 +76,10 @@ class EvaluationSections(SectionBuilder):
             for d in flagged:
                 thin_mark = ((d["attribute"], d["group"]) in small
                              or (d.get("reason") or "").startswith("insufficient"))
-                label = f"{d['group']} vs {d['reference']}" + (" ⚠ insufficient data"
-                                                                if thin_mark else "")
-                rows.append([_clip_cell(d["attribute"], 68), _clip_cell(label, 148),
+                # the mark comes first and the cell wraps: a clipped label must not lose it
+                label = ("⚠ insufficient data: " if thin_mark else "") + \
+                    f"{d['group']} vs {d['reference']}"
+                rows.append([_clip_cell(d["attribute"], 68), self.cell(label, small=True),
                              metric_label(d["metric"]),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
             out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "

@@ -43,3 +43,18 @@ def test_headline_measures_name_their_groups_and_leave_out_thin_ones(
         assert "".join(" vs ".join(x["set_by"]).split()) in compact
     left = [x for x in summary if x["excluded_groups"]]
     assert left and "leftoutoftheheadlinemeasures" in compact
+
+
+def test_key_findings_mark_every_flagged_gap_of_a_thin_group(report_source, report_pdf) -> None:
+    """A flagged disparity of a group (or reference) with insufficient data is listed with the
+    mark in front, whole, however long the group's name (it was once clipped off)."""
+    _, result = _summary(report_source)
+    thin = {(g["attribute"], g["group"]) for g in result["groups"]
+            if "insufficient_data" in (g.get("flags") or [])}
+    marked = [d for d in result["disparities"] if d.get("flagged_adjusted")
+              and ((d["attribute"], d["group"]) in thin
+                   or (d["attribute"], d["reference"]) in thin)]
+    assert marked, "the fixture must flag a gap of a group with insufficient data"
+    compact = all_text(report_pdf)
+    for d in marked:
+        assert f"⚠insufficientdata:{d['group']}vs{d['reference']}" in compact, d
