@@ -19,6 +19,7 @@ from assessment.catalogue import (
     FOREST_METRICS,
     METRIC_LABELS,
     metric_label,
+    metric_short,
     summary_measure_label,
 )
 from reports import charts
@@ -38,6 +39,12 @@ from reports.report_base import (
     _fmt,
     _version,
 )
+
+
+def _metric_cell(metric: str, width: float) -> str:
+    """The metric's full label, or its short one where the full one would overflow the cell."""
+    label = metric_label(metric)
+    return label if _clip_cell(label, width) == label else _clip_cell(metric_short(metric), width)
 
 
 def _summary_ci(x: dict[str, Any]) -> str:
@@ -80,7 +87,7 @@ class EvaluationSections(SectionBuilder):
                 label = ("⚠ insufficient data: " if thin_mark else "") + \
                     f"{d['group']} vs {d['reference']}"
                 rows.append([_clip_cell(d["attribute"], 68), self.cell(label, small=True),
-                             metric_label(d["metric"]),
+                             self.cell(metric_label(d["metric"]), small=True),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
             out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
                                "adjustment within each metric family "
@@ -249,11 +256,11 @@ class EvaluationSections(SectionBuilder):
                 elif d.get("reason"):
                     number = notes.setdefault(d["reason"], len(notes) + 1)
                     flag = f"note {number}"
-                rows.append([_clip_cell(d["group"], 118), metric_label(d["metric"]),
+                rows.append([_clip_cell(d["group"], 108), _metric_cell(d["metric"], 100),
                              _ci(d.get("difference")), _ci(d.get("ratio")), flag])
             out += [CondPageBreak(80),
                     self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
-                    self.table(rows, [120, 100, 110, 110, FRAME_WIDTH - 440], long=True,
+                    self.table(rows, [110, 100, 110, 110, FRAME_WIDTH - 430], long=True,
                                extra=self._compact())]
             if notes:  # one paragraph, so a page break cannot strand a single note
                 out.append(self.p("<br/>".join(esc(f"Note {n}: {text}")
