@@ -19,6 +19,7 @@ from assessment.catalogue import (
     FOREST_METRICS,
     METRIC_LABELS,
     metric_label,
+    metric_short,
     summary_measure_label,
 )
 from reports import charts
@@ -38,6 +39,21 @@ from reports.report_base import (
     _fmt,
     _version,
 )
+
+
+def _metric_cell(metric: str, width: float) -> str:
+    """The metric's full label, or its short one where the full one would overflow the cell."""
+    label = metric_label(metric)
+    return label if _clip_cell(label, width) == label else _clip_cell(metric_short(metric), width)
+
+
+def _summary_ci(x: dict[str, Any]) -> str:
+    """Value [CI], or the value with the reason it has no interval (or why it has no value)."""
+    if x.get("value") is None:
+        return f"— ({x.get('reason') or 'no value'})"
+    if x.get("ci_low") is None or x.get("ci_high") is None:
+        return f"{_ci(x)} (no CI: {x.get('reason') or 'not available'})"
+    return _ci(x)
 
 
 class EvaluationSections(SectionBuilder):
@@ -67,10 +83,11 @@ class EvaluationSections(SectionBuilder):
             for d in flagged:
                 thin_mark = ((d["attribute"], d["group"]) in small
                              or (d.get("reason") or "").startswith("insufficient"))
-                label = f"{d['group']} vs {d['reference']}" + (" ⚠ insufficient data"
-                                                                if thin_mark else "")
-                rows.append([_clip_cell(d["attribute"], 68), _clip_cell(label, 148),
-                             metric_label(d["metric"]),
+                # the mark comes first and the cell wraps: a clipped label must not lose it
+                label = ("⚠ insufficient data: " if thin_mark else "") + \
+                    f"{d['group']} vs {d['reference']}"
+                rows.append([_clip_cell(d["attribute"], 68), self.cell(label, small=True),
+                             self.cell(metric_label(d["metric"]), small=True),
                              _ci(d.get("difference")), _ci(d.get("ratio"))])
             out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
                                "adjustment within each metric family "
@@ -239,11 +256,11 @@ class EvaluationSections(SectionBuilder):
                 elif d.get("reason"):
                     number = notes.setdefault(d["reason"], len(notes) + 1)
                     flag = f"note {number}"
-                rows.append([_clip_cell(d["group"], 118), metric_label(d["metric"]),
+                rows.append([_clip_cell(d["group"], 108), _metric_cell(d["metric"], 100),
                              _ci(d.get("difference")), _ci(d.get("ratio")), flag])
             out += [CondPageBreak(80),
                     self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
-                    self.table(rows, [120, 100, 110, 110, FRAME_WIDTH - 440], long=True,
+                    self.table(rows, [110, 100, 110, 110, FRAME_WIDTH - 430], long=True,
                                extra=self._compact())]
             if notes:  # one paragraph, so a page break cannot strand a single note
                 out.append(self.p("<br/>".join(esc(f"Note {n}: {text}")
@@ -257,8 +274,8 @@ class EvaluationSections(SectionBuilder):
             for s in summ:
                 number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
                 rows.append([self.cell(s["attribute"], small=True),
-                             summary_measure_label(s["measure"]), _ci(s),
-                             f"method {number}"])
+                             summary_measure_label(s["measure"]),
+                             self.cell(_summary_ci(s), small=True), f"method {number}"])
             out += [self.heading("Summary fairness measures", 1),
                     self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
                                extra=self._compact())]
@@ -267,29 +284,38 @@ class EvaluationSections(SectionBuilder):
         return out
 
     def headline_measures(self) -> list[Any]:
-        """Summary fairness measures, introduced by what the engine actually computed them over
-        (it says so by naming the groups it left out): never a restriction it did not make."""
+        """Summary fairness measures as the engine computed them: over the groups with
+        sufficient data, naming the two groups that set each value and the groups left out
+        (results from before that restriction say they include every group)."""
         summ = [x for x in (self.result or {}).get("summary") or []
                 if x.get("value") is not None]
         if not summ:
             return []
         rows: list[list[Any]] = [["Attribute", "Measure", "Value [95% CI]", "Set by"]]
+        left_out: dict[str, dict[str, str]] = {}
         for x in summ:
-            by = " vs ".join(x.get("set_by") or [])
             left = x.get("excluded_groups") or {}
-            note = by + (f"; {len(left)} group(s) with insufficient data left out" if left
-                         else "")
+            left_out.setdefault(x["attribute"], {}).update(left)
+            note = " vs ".join(x.get("set_by") or []) or "—"
             rows.append([_clip_cell(x["attribute"], 78),
-                         summary_measure_label(x["measure"]), _ci(x),
-                         _clip_cell(note or "—", FRAME_WIDTH - 330)])
+                         summary_measure_label(x["measure"]),
+                         self.cell(_summary_ci(x), small=True),
+                         self.cell(note, small=True)])
         restricted = any("excluded_groups" in x for x in summ)
-        intro = ("Headline measures (over groups with sufficient data; the groups that set each "
-                 "value are named):" if restricted else
+        intro = ("Headline measures, over groups with sufficient data only (the two groups "
+                 "that set each value are named; a measure without an interval says why):"
+                 if restricted else
                  "Headline measures (over every group with a defined value, groups with "
                  "insufficient data included: check the group tables' flags before reading "
                  "them):")
-        return [self.p(intro),
-                self.table(rows, [80, 130, 120, FRAME_WIDTH - 330], extra=self._compact())]
+        out: list[Any] = [self.p(intro),
+                          self.table(rows, [80, 130, 120, FRAME_WIDTH - 330],
+                                     extra=self._compact())]
+        for attr, left in left_out.items():
+            if left:
+                out.append(self.p(esc(f"{attr}: left out of the headline measures — " + "; ".join(
+                    f"{g} ({why})" for g, why in left.items())), self.s.small))
+        return out
 
     def chart_section(self) -> list[Any]:
         r = self.result or {}

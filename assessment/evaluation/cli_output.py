@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         EvaluationResult,
         MetricValue,
         MissingnessRow,
+        SummaryMeasure,
     )
 
 MAX_FLAGS_PRINTED = 25
@@ -111,7 +112,7 @@ def _num(v: float | None, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def _with_ci(m: MetricValue | Estimate | None) -> str:
+def _with_ci(m: MetricValue | Estimate | SummaryMeasure | None) -> str:
     if m is None or m.value is None:
         return "—"
     text = _num(m.value)
@@ -207,6 +208,7 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
             f"\nNo disparity flagged ({how}; a gap is flagged when its CI excludes parity, it is "
             "beyond the metric's tolerance and its adjusted p-value is below 1 − the CI level).\n"
         )
+    _print_summary_measures(result.summary, w)
     _print_missingness(result.missingness, w)
     if result.representativeness:
         rep = [r for r in result.representativeness if r.flag]
@@ -215,6 +217,27 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
             w(f"  {r.attribute}: {r.group}: {(r.flag or '').replace('_', ' ')} ({r.reason})\n")
     for note in result.notes:
         w(f"Note: {note}\n")
+
+
+def _print_summary_measures(rows: tuple[SummaryMeasure, ...], w: Any) -> None:
+    """Summary measures with the groups that set them, the groups left out, and the reason
+    for a missing value or interval."""
+    from assessment.catalogue import summary_measure_label
+
+    if rows:
+        w("\nSummary measures (groups with insufficient data left out where listed):\n")
+    for s in rows:
+        text = _with_ci(s)
+        if s.value is None or s.ci_low is None or s.ci_high is None:
+            text += f" ({'no CI: ' if s.value is not None else ''}{s.reason})"
+        by = " vs ".join(s.set_by)
+        left = ", ".join(s.excluded_groups or {})
+        w(
+            f"  {s.attribute}: {summary_measure_label(s.measure)}: {text}"
+            + (f"; set by {by}" if by else "")
+            + (f"; left out: {left}" if left else "")
+            + "\n"
+        )
 
 
 def _print_missingness(rows: tuple[MissingnessRow, ...], w: Any) -> None:

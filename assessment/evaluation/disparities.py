@@ -23,42 +23,62 @@ gap is exactly what a reviewer must not miss — but the flag's reason then star
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assessment.evaluation import intervals as iv
-from assessment.evaluation.inputs import MISSING_GROUP
+from assessment.evaluation import mover
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     OVERALL_GROUP,
     PROPORTION_METRICS,
-    Counts,
-    Grouping,
     GroupingStats,
 )
 from assessment.evaluation.multiplicity import (
-    METHODS,
-    adjust,
+    MIRRORS,
+    NEVER_FLAGGED,
+    adjust_flags,
     bootstrap_p,
+    family_of,
+    multiplicity_method,
+    multiplicity_note,
     newcombe_p,
     normal_p,
 )
-from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
-from assessment.evaluation.spec import (
-    DEFAULT_TOLERANCES,
-    HIGHER_IS_BETTER,
-    METRIC_IDS,
-    EvaluationSpec,
+from assessment.evaluation.references import (
+    LARGEST_RULE,
+    REFERENCE_RULE,
+    _sufficient,
+    choose_reference,
+    insufficiency,
+    largest_group,
 )
+from assessment.evaluation.result import Disparity, Estimate, SummaryMeasure, clean
+from assessment.evaluation.spec import DEFAULT_TOLERANCES, METRIC_IDS, EvaluationSpec
+from assessment.evaluation.summary import MAX_T, summaries
+
+# re-exported: callers import these from here
+__all__ = [
+    "MIRRORS",
+    "NEVER_FLAGGED",
+    "Comparison",
+    "_sufficient",
+    "adjust_flags",
+    "choose_reference",
+    "compare_groups",
+    "decision_notes",
+    "family_of",
+    "insufficiency",
+    "largest_group",
+    "multiplicity_method",
+]
 
 NO_RATIO = {
     "calibration_intercept": "a ratio is not meaningful for the calibration intercept "
     "(a signed log-odds shift); see the difference",
     "calibration_slope": "a ratio is not meaningful for the calibration slope; see the difference",
 }
-NEVER_FLAGGED = {"prevalence": "prevalence describes the data, not the model's performance"}
 OVERALL_LABEL = OVERALL_GROUP
 
 
@@ -69,26 +89,6 @@ class Comparison:
     summary: list[SummaryMeasure] = field(default_factory=list)
     methods: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _sufficient(stats: GroupingStats, spec: EvaluationSpec) -> np.ndarray:
-    c = stats.counts
-    return (c.n >= spec.min_n) & (c.n_pos >= spec.min_events) & (c.n_neg >= spec.min_events)
-
-
-def insufficiency(c: Counts, g: int, spec: EvaluationSpec) -> tuple[str, ...]:
-    """Why group ``g`` has insufficient data (empty when it has enough)."""
-    n, npos, nneg = int(c.n[g]), int(c.n_pos[g]), int(c.n_neg[g])
-    if n == 0:
-        return ("no rows in the validation data",)
-    why = []
-    if n < spec.min_n:
-        why.append(f"n = {n} < {spec.min_n}")
-    if npos < spec.min_events:
-        why.append(f"events (positive outcomes) = {npos} < {spec.min_events}")
-    if nneg < spec.min_events:
-        why.append(f"non-events (negative outcomes) = {nneg} < {spec.min_events}")
-    return tuple(why)
 
 
 # A decision rule that calls almost everyone positive (or almost no one) makes TPR/FPR gaps
@@ -114,129 +114,9 @@ def decision_notes(kind: str, threshold: float, pred: np.ndarray) -> list[str]:
     ]
 
 
-REFERENCE_RULE = (
-    "named value: each attribute's reference is its named level; an intersection's reference is "
-    "the cell matching the named levels of its components, and components without a named level "
-    "take the level that makes that cell the largest (most rows) among the matching cells (ties: "
-    "first level in order); with no named level, or no cell with rows matching them, the largest "
-    "cell is used (a note says which); a missing-value group or cell is chosen only when no "
-    "group with a known value has rows"
-)
-LARGEST_RULE = (
-    "largest group with a known value: the group with most rows, never the '(missing)' group "
-    "(or an intersection cell with a missing component) unless no other group has rows; a note "
-    "says when a missing-value group was larger"
-)
-
-
-def _has_missing(gp: Grouping, g: int) -> bool:
-    """Is group ``g`` the "(missing)" level, or an intersection cell with one?"""
-    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
-    return MISSING_GROUP in cells[g]
-
-
-def largest_group(stats: GroupingStats, notes: list[str] | None = None) -> int:
-    """The largest group whose value is known: a "(missing)" group (or a cell with a missing
-    component) is a reference only when no other group has rows. ``notes`` gets a line when a
-    missing-value group was larger than the one chosen."""
-    gp, n = stats.grouping, stats.counts.n
-    known = np.array([not _has_missing(gp, g) for g in range(gp.size)]) & (n > 0)
-    if not known.any():
-        return int(np.argmax(n))
-    idx = int(np.argmax(np.where(known, n, -1)))
-    top = int(np.argmax(n))
-    if notes is not None and n[top] > n[idx]:
-        notes.append(
-            f"{gp.name}: the missing-value group {gp.labels[top]} (n = {int(n[top]):,}) is "
-            f"larger, but a reference must be a known group; the largest known group "
-            f"({gp.labels[idx]}, n = {int(n[idx]):,}) is used."
-        )
-    return idx
-
-
-def _describe(gp: Grouping, named: dict[int, str]) -> str:
-    return ", ".join(f"{gp.components[j]} = {v}" for j, v in sorted(named.items()))
-
-
-def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int:
-    """The reference for ``kind == "value"`` (rule: :data:`REFERENCE_RULE`).
-
-    Naming only some components of an intersection (``race=Caucasian`` for race×sex) must give
-    a cell consistent with that choice (Caucasian×<largest sex among Caucasians>), never the
-    largest cell overall, which may have another race.
-    """
-    gp = stats.grouping
-    n = stats.counts.n
-    values = spec.reference.values
-    named = {j: values[c] for j, c in enumerate(gp.components) if c in values}
-    if not named:
-        largest = largest_group(stats, notes)
-        notes.append(
-            f"{gp.name}: no reference value was chosen; the largest group "
-            f"({gp.labels[largest]}) is the reference."
-        )
-        return largest
-    cells = gp.cells if len(gp.cells) == gp.size else tuple((lab,) for lab in gp.labels)
-    matching = [
-        g for g in range(gp.size) if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
-    ]
-    if not matching:
-        largest = largest_group(stats, notes)
-        notes.append(
-            f"{gp.name}: no group with rows has {_describe(gp, named)} (the chosen reference); "
-            f"the largest group ({gp.labels[largest]}) is used instead."
-        )
-        return largest
-    known = [g for g in matching if not _has_missing(gp, g)]
-    idx = max(known or matching, key=lambda g: (n[g], -g))
-    free = [c for j, c in enumerate(gp.components) if j not in named]
-    if free:
-        notes.append(
-            f"{gp.name}: the reference is {gp.labels[idx]}, the largest cell with "
-            f"{_describe(gp, named)} as chosen ({', '.join(free)}: no reference value was "
-            f"chosen, so the level with the most rows among those cells, n = {int(n[idx])})."
-        )
-    return idx
-
-
-def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str]) -> int | None:
-    """Index of the reference group of one grouping, or None for the overall population."""
-    ref = spec.reference
-    gp = stats.grouping
-    if ref.kind == "overall":
-        return None
-    if ref.kind == "value":
-        return _named_reference(stats, spec, notes)
-    if ref.kind == "best":
-        vals = stats.values[ref.metric]
-        known = np.array([not _has_missing(gp, g) for g in range(gp.size)])
-        ok = np.isfinite(vals) & _sufficient(stats, spec) & known
-        if not ok.any():
-            ok = np.isfinite(vals) & known
-        if not ok.any():
-            ok = np.isfinite(vals)
-        if not ok.any():
-            largest = largest_group(stats, notes)
-            notes.append(
-                f"{gp.name}: no group has a defined {ref.metric}; the largest group "
-                f"({gp.labels[largest]}) is the reference."
-            )
-            return largest
-        masked = np.where(ok, vals, -np.inf if HIGHER_IS_BETTER[ref.metric] else np.inf)
-        idx = int(np.argmax(masked) if HIGHER_IS_BETTER[ref.metric] else np.argmin(masked))
-        notes.append(
-            f"{gp.name}: the reference is the best-performing group on {ref.metric} "
-            f"({gp.labels[idx]}), chosen from the same data, so its gaps to the others tend "
-            "to be overstated (selection effect)."
-        )
-        return idx
-    largest = largest_group(stats, notes)
-    if _has_missing(gp, largest):
-        notes.append(
-            f"{gp.name}: every group with rows has a missing value; the largest "
-            f"({gp.labels[largest]}) is the reference."
-        )
-    return largest
+# A reference: one group's index, None for the overall population, or (for the coverage
+# simulation, which stacks many independent comparisons in one grouping) an index per group.
+Ref = int | np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -258,7 +138,7 @@ class _Pair:
     p_diff: np.ndarray | None = None
 
 
-def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray]:
+def _proportion_p(stats: GroupingStats, ref: Ref) -> dict[str, np.ndarray]:
     """Newcombe p-values of every proportion metric, in one vectorised bisection."""
     k1, n1, k2, n2 = [], [], [], []
     for mid in PROPORTION_METRICS:
@@ -282,7 +162,7 @@ def _proportion_p(stats: GroupingStats, ref: int | None) -> dict[str, np.ndarray
 
 
 def _proportion_pair(
-    stats: GroupingStats, mid: str, ref: int | None, level: float, p: np.ndarray
+    stats: GroupingStats, mid: str, ref: Ref, level: float, p: np.ndarray
 ) -> _Pair:
     num, den, _ = stats.parts[mid]
     # Clustered data: the intervals use effective counts k/deff of n/deff (the group's design
@@ -321,7 +201,7 @@ def _no_delong(var: float) -> str:
 
 
 def _auroc_pair(
-    stats: GroupingStats, overall: GroupingStats, ref: int | None, level: float
+    stats: GroupingStats, overall: GroupingStats, ref: Ref, level: float
 ) -> _Pair | None:
     if stats.auroc is None or overall.auroc is None:
         return None
@@ -345,12 +225,19 @@ def _auroc_pair(
             f"no interval: the group's AUROC has {_no_delong(raw)}"
             if not np.isfinite(vg)
             else (
-                f"no interval: the reference's AUROC has {_no_delong(raw_ref)}"
-                if not np.isfinite(vr)
+                f"no interval: the reference's AUROC has {_no_delong(rr)}"
+                if not np.isfinite(vrg)
                 else None
             )
         )
-        for ag, vg, raw in zip(a, v, stats.auroc.var, strict=True)
+        for ag, vg, raw, vrg, rr in zip(
+            a,
+            v,
+            stats.auroc.var,
+            np.broadcast_to(vr, a.shape),
+            np.broadcast_to(raw_ref, a.shape),
+            strict=True,
+        )
     ]
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
@@ -380,7 +267,7 @@ def _bootstrap_pair(
     stats: GroupingStats,
     overall: GroupingStats,
     mid: str,
-    ref: int | None,
+    ref: Ref,
     level: float,
     method: str,
 ) -> _Pair:
@@ -394,23 +281,27 @@ def _bootstrap_pair(
         return _Pair(d, nan, nan, r, nan, nan, method, method)
     reps = stats.reps[mid]
     assert stats.overall_reps is not None
-    ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, ref : ref + 1]
+    ref_reps = stats.overall_reps[mid][:, None] if ref is None else reps[:, np.atleast_1d(ref)]
     # Against the overall population a group that is everyone is exactly equal to it.
     exact = (stats.counts.n == overall.counts.n[0]) if ref is None else np.zeros(vals.size, bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
         rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
         p_diff = np.where(exact, np.nan, bootstrap_p(reps - ref_reps, 0.0, iv.MIN_DEFINED_SHARE))
-    ref_lo = overall.lo[mid][0] if ref is None else stats.lo[mid][ref]
-    ref_why = overall.ci_reasons[mid][0] if ref is None else stats.ci_reasons[mid][ref]
+    ref_lo = np.broadcast_to(overall.lo[mid][0] if ref is None else stats.lo[mid][ref], vals.shape)
+    ref_why = (
+        [overall.ci_reasons[mid][0]] * vals.size
+        if ref is None
+        else [stats.ci_reasons[mid][int(i)] for i in np.broadcast_to(ref, vals.shape)]
+    )
     blocked: list[str | None] = [None] * vals.size
     for g in range(vals.size):
         if exact[g] or not np.isfinite(vals[g]):
             continue
         if not np.isfinite(stats.lo[mid][g]):
             blocked[g] = f"no interval for the group itself ({stats.ci_reasons[mid][g]})"
-        elif not np.isfinite(ref_lo):
-            blocked[g] = f"no interval for the reference group ({ref_why})"
+        elif not np.isfinite(ref_lo[g]):
+            blocked[g] = f"no interval for the reference group ({ref_why[g]})"
     out = []
     for est in (dp, rp):
         lo, hi, why = est.lo.copy(), est.hi.copy(), list(est.reasons)
@@ -503,7 +394,7 @@ def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec)
 def _pairs(
     stats: GroupingStats,
     overall: GroupingStats,
-    ref: int | None,
+    ref: Ref,
     spec: EvaluationSpec,
     boot_method: str,
 ) -> dict[str, _Pair]:
@@ -516,8 +407,39 @@ def _pairs(
     if auroc is not None:
         out["auroc"] = auroc
     for mid in BOOTSTRAP_METRICS:
-        out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
+        if mid == "balanced_accuracy" and ref is not None:
+            out[mid] = _balanced_pair(stats, ref, level)
+        else:
+            out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
     return out
+
+
+def _balanced_pair(stats: GroupingStats, ref: int | np.ndarray, level: float) -> _Pair:
+    """Balanced accuracy against a reference group: MOVER difference and MOVER-R ratio."""
+    c = stats.counts
+    one = np.ones(c.tp.shape)
+    d1 = one if stats.design_effect is None else stats.design_effect["tpr"]
+    d0 = one if stats.design_effect is None else stats.design_effect["tnr"]
+    tp, npos, tn, nneg = c.tp / d1, c.n_pos / d1, (c.n_neg - c.fp) / d0, c.n_neg / d0
+    counts = (tp, npos, tn, nneg, tp[ref], npos[ref], tn[ref], nneg[ref])
+    d, dl, dh = mover.difference(counts, level)
+    m, lo, hi = (
+        stats.values["balanced_accuracy"],
+        stats.lo["balanced_accuracy"],
+        stats.hi["balanced_accuracy"],
+    )
+    r, rl, rh = mover.ratio(m, lo, hi, m[ref], lo[ref], hi[ref])
+    return _Pair(
+        d,
+        dl,
+        dh,
+        r,
+        rl,
+        rh,
+        mover.MOVER_DIFFERENCE,
+        mover.MOVER_RATIO,
+        p_diff=mover.difference_p(counts),
+    )
 
 
 def _grouping_disparities(
@@ -600,182 +522,6 @@ def _grouping_disparities(
     return out
 
 
-def _range_stat(vals: np.ndarray, axis: int = -1) -> np.ndarray:
-    # A replicate may leave every group undefined (random event counts: a resample without
-    # events): its range is NaN, which percentile_interval counts as undefined.
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        spread: np.ndarray = np.nanmax(vals, axis=axis) - np.nanmin(vals, axis=axis)
-    return spread
-
-
-def _checked(
-    reps: np.ndarray, value: float, level: float
-) -> tuple[float | None, float | None, str | None]:
-    """A summary measure's percentile interval, refused when its resamples are degenerate."""
-    out = iv.bootstrap_interval(reps, np.array([value]), level)
-    lo, hi = clean(out.lo[0]), clean(out.hi[0])
-    if lo is None or hi is None:
-        return None, None, out.reasons[0] or "no interval available"
-    return lo, hi, None
-
-
-def _summaries(
-    stats: GroupingStats, spec: EvaluationSpec, rng: np.random.Generator
-) -> list[SummaryMeasure]:
-    """Fairlearn-style between-groups summaries with percentile-bootstrap intervals."""
-    gp = stats.grouping
-    level = spec.ci_level
-    v = stats.values
-    reps = stats.reps
-
-    def defined(*mids: str) -> np.ndarray:
-        ok = np.ones(gp.size, dtype=bool)
-        for m in mids:
-            ok &= np.isfinite(v[m])
-        return ok
-
-    boot = iv.bootstrap_method(spec.bootstrap, spec.seed)
-    out = []
-    specs = [
-        ("equalized_odds_difference", ("tpr", "fpr"), "max(range of TPR, range of FPR)"),
-        ("equal_opportunity_difference", ("tpr",), "range of TPR"),
-        ("demographic_parity_difference", ("selection_rate",), "range of selection rate"),
-        ("demographic_parity_ratio", ("selection_rate",), "min / max selection rate"),
-        ("auroc_gap", ("auroc",), "range of AUROC"),
-    ]
-    for name, mids, what in specs:
-        ok = defined(*mids)
-        if ok.sum() < 2:
-            out.append(
-                SummaryMeasure(
-                    gp.name,
-                    name,
-                    None,
-                    None,
-                    None,
-                    what,
-                    "fewer than two groups with a defined value",
-                )
-            )
-            continue
-
-        def stat(
-            arrs: dict[str, np.ndarray],
-            axis: int = -1,
-            name: str = name,
-            mids: tuple[str, ...] = mids,
-        ) -> np.ndarray:
-            if name == "equalized_odds_difference":
-                widest: np.ndarray = np.maximum(
-                    _range_stat(arrs["tpr"], axis), _range_stat(arrs["fpr"], axis)
-                )
-                return widest
-            if name == "demographic_parity_ratio":
-                with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    sel = arrs["selection_rate"]
-                    ratio: np.ndarray = np.nanmin(sel, axis=axis) / np.nanmax(sel, axis=axis)
-                return ratio
-            return _range_stat(arrs[mids[0]], axis)
-
-        value = float(stat({m: v[m][ok] for m in mids}))
-        lo = hi = None
-        reason = None
-        method = f"{what} over groups with a defined value"
-        if name == "auroc_gap":
-            assert stats.auroc is not None
-            var = stats.auroc.var[ok]
-            if spec.bootstrap > 0 and np.all(np.isfinite(var) & (var > 0)):
-                draws = v["auroc"][ok] + rng.standard_normal((spec.bootstrap, ok.sum())) * np.sqrt(
-                    var
-                )
-                lo, hi, reason = _checked(stat({"auroc": draws}, axis=1), value, level)
-                method += (
-                    f"; CI: percentile of {spec.bootstrap} draws from the groups' DeLong "
-                    f"normal approximations (seed={spec.seed})"
-                )
-            else:
-                reason = "no interval: a group lacks DeLong's variance (or it is 0) or B = 0"
-        elif reps is not None:
-            arrs = {m: reps[m][:, ok] for m in mids}
-            lo, hi, reason = _checked(stat(arrs, axis=1), value, level)
-            method += f"; CI: {boot}"
-        else:
-            reason = "bootstrap disabled (B = 0)"
-        out.append(SummaryMeasure(gp.name, name, clean(value), lo, hi, method, reason))
-    return out
-
-
-# Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
-# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
-MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
-
-
-def family_of(metric: str) -> str:
-    """The multiplicity family of a metric: itself, or its mirror's canonical id."""
-    return MIRRORS.get(metric, metric)
-
-
-def multiplicity_method(spec: EvaluationSpec) -> str:
-    mirrors = ", ".join(f"{a.upper()}/{b.upper()}" for b, a in MIRRORS.items())
-    return (
-        f"{METHODS[spec.multiplicity]} within each metric family: one family per metric (mirror "
-        f"metrics {mirrors} are one family, each comparison counted once), holding every "
-        "group-versus-reference comparison of every attribute and intersection. Each "
-        "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
-        "DeLong normal for AUROC, percentile bootstrap otherwise). Adjusted flag: the "
-        "unadjusted flag holds and the adjusted p-value is below 1 − the CI level."
-    )
-
-
-def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Disparity]:
-    """Fill ``p_adjusted`` and ``flagged_adjusted`` per metric family (see
-    :func:`multiplicity_method`)."""
-    alpha = 1 - spec.ci_level
-    families: dict[str, list[int]] = {}
-    for i, d in enumerate(disparities):
-        if d.metric in NEVER_FLAGGED or d.metric in MIRRORS:
-            continue
-        families.setdefault(d.metric, []).append(i)
-    adjusted: dict[tuple[str, str, str], float | None] = {}
-    for fam, idx in families.items():
-        p = np.array(
-            [np.nan if disparities[i].p_value is None else disparities[i].p_value for i in idx]
-        )
-        for i, v in zip(idx, adjust(p, spec.multiplicity), strict=True):
-            adjusted[(disparities[i].attribute, disparities[i].group, fam)] = clean(v)
-    out = []
-    for d in disparities:
-        q_adj = adjusted.get((d.attribute, d.group, family_of(d.metric)))
-        if d.metric in MIRRORS and d.p_value is None:
-            q_adj = None
-        flag = bool(d.flagged and q_adj is not None and q_adj < alpha)
-        out.append(replace(d, p_adjusted=q_adj, flagged_adjusted=flag))
-    return out
-
-
-def _multiplicity_note(
-    disparities: list[Disparity], groupings: list[GroupingStats], spec: EvaluationSpec
-) -> str:
-    counts: dict[str, int] = {}
-    for d in disparities:
-        if d.p_value is not None and d.metric not in MIRRORS:
-            counts[d.metric] = counts.get(d.metric, 0) + 1
-    largest = max(counts.values(), default=0)
-    cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
-    raw = sum(d.flagged for d in disparities)
-    adj = sum(d.flagged_adjusted for d in disparities)
-    return (
-        f"multiplicity: {METHODS[spec.multiplicity]} within each metric family (a metric with "
-        f"its mirror, e.g. TPR/FNR, counted once), up to {largest} group-versus-reference "
-        "comparisons per family"
-        + (f" (including {cells} intersection cells)" if cells else "")
-        + f". {raw} disparities are flagged on their unadjusted {100 * spec.ci_level:g}% "
-        f"interval, {adj} after adjustment; the report's findings use the adjusted flag."
-    )
-
-
 def compare_groups(
     groupings: list[GroupingStats], overall: GroupingStats, spec: EvaluationSpec
 ) -> Comparison:
@@ -788,7 +534,12 @@ def compare_groups(
         label = OVERALL_LABEL if ref is None else stats.grouping.labels[ref]
         comp.references[stats.grouping.name] = label
         comp.disparities.extend(_grouping_disparities(stats, overall, ref, spec, label, boot))
-        comp.summary.extend(_summaries(stats, spec, rng))
+        thin = {
+            g: f"insufficient data ({'; '.join(why)})"
+            for g in range(stats.grouping.size)
+            if (why := insufficiency(stats.counts, g, spec))
+        }
+        comp.summary.extend(summaries(stats, spec, rng, thin))
     if spec.reference.kind == "value":
         comp.methods["reference_group"] = REFERENCE_RULE
     elif spec.reference.kind == "largest":
@@ -808,9 +559,16 @@ def compare_groups(
             "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
+            "disparity_balanced_accuracy": f"{mover.MOVER_DIFFERENCE}; ratio: "
+            f"{mover.MOVER_RATIO}; against the overall population: the bootstrap",
+            "summary_measures": "equalized-odds, equal-opportunity and demographic-parity "
+            "differences, demographic-parity ratio and AUROC gap over the groups with sufficient "
+            "data and a defined value (each names the two groups that set it and the groups left "
+            "out); CI: " + MAX_T + " (log scale for the ratio; AUROC: draws from each group's "
+            "DeLong normal approximation)",
         }
     )
     comp.disparities = adjust_flags(comp.disparities, spec)
     comp.methods["disparity_multiplicity"] = multiplicity_method(spec)
-    comp.notes.append(_multiplicity_note(comp.disparities, groupings, spec))
+    comp.notes.append(multiplicity_note(comp.disparities, groupings, spec))
     return comp

@@ -17,12 +17,16 @@ Adjustments follow Holm (1979) (step-down, family-wise error) and Benjamini & Ho
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 from scipy.special import ndtr
 
 from assessment.evaluation.intervals import KATZ_CORRECTION
+from assessment.evaluation.metrics import GroupingStats
+from assessment.evaluation.result import Disparity, clean
+from assessment.evaluation.spec import EvaluationSpec
 
 Method = Literal["holm", "bh"]
 METHODS: dict[str, str] = {
@@ -143,3 +147,77 @@ def bootstrap_p(reps: np.ndarray, null: float = 0.0, min_defined: float = 0.9) -
         above = np.where(defined, reps >= null, False).sum(axis=0) / count
         p = np.minimum(1.0, 2 * np.minimum(below, above))
     return np.where(count >= min_defined * reps.shape[0], p, np.nan)
+
+
+# ------------------------------------------------------------ the families of disparity flags
+
+NEVER_FLAGGED = {"prevalence": "prevalence describes the data, not the model's performance"}
+
+# Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
+# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
+MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
+
+
+def family_of(metric: str) -> str:
+    """The multiplicity family of a metric: itself, or its mirror's canonical id."""
+    return MIRRORS.get(metric, metric)
+
+
+def multiplicity_method(spec: EvaluationSpec) -> str:
+    mirrors = ", ".join(f"{a.upper()}/{b.upper()}" for b, a in MIRRORS.items())
+    return (
+        f"{METHODS[spec.multiplicity]} within each metric family: one family per metric (mirror "
+        f"metrics {mirrors} are one family, each comparison counted once), holding every "
+        "group-versus-reference comparison of every attribute and intersection. Each "
+        "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
+        "DeLong normal for AUROC, MOVER for balanced accuracy against a reference group, "
+        "percentile bootstrap otherwise). Adjusted flag: the unadjusted flag holds and the "
+        "adjusted p-value is below 1 − the CI level."
+    )
+
+
+def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Disparity]:
+    """Fill ``p_adjusted`` and ``flagged_adjusted`` per metric family (see
+    :func:`multiplicity_method`)."""
+    alpha = 1 - spec.ci_level
+    families: dict[str, list[int]] = {}
+    for i, d in enumerate(disparities):
+        if d.metric in NEVER_FLAGGED or d.metric in MIRRORS:
+            continue
+        families.setdefault(d.metric, []).append(i)
+    adjusted: dict[tuple[str, str, str], float | None] = {}
+    for fam, idx in families.items():
+        p = np.array(
+            [np.nan if disparities[i].p_value is None else disparities[i].p_value for i in idx]
+        )
+        for i, v in zip(idx, adjust(p, spec.multiplicity), strict=True):
+            adjusted[(disparities[i].attribute, disparities[i].group, fam)] = clean(v)
+    out = []
+    for d in disparities:
+        q_adj = adjusted.get((d.attribute, d.group, family_of(d.metric)))
+        if d.metric in MIRRORS and d.p_value is None:
+            q_adj = None
+        flag = bool(d.flagged and q_adj is not None and q_adj < alpha)
+        out.append(replace(d, p_adjusted=q_adj, flagged_adjusted=flag))
+    return out
+
+
+def multiplicity_note(
+    disparities: list[Disparity], groupings: list[GroupingStats], spec: EvaluationSpec
+) -> str:
+    counts: dict[str, int] = {}
+    for d in disparities:
+        if d.p_value is not None and d.metric not in MIRRORS:
+            counts[d.metric] = counts.get(d.metric, 0) + 1
+    largest = max(counts.values(), default=0)
+    cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
+    raw = sum(d.flagged for d in disparities)
+    adj = sum(d.flagged_adjusted for d in disparities)
+    return (
+        f"multiplicity: {METHODS[spec.multiplicity]} within each metric family (a metric with "
+        f"its mirror, e.g. TPR/FNR, counted once), up to {largest} group-versus-reference "
+        "comparisons per family"
+        + (f" (including {cells} intersection cells)" if cells else "")
+        + f". {raw} disparities are flagged on their unadjusted {100 * spec.ci_level:g}% "
+        f"interval, {adj} after adjustment; the report's findings use the adjusted flag."
+    )

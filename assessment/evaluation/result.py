@@ -129,6 +129,10 @@ class SummaryMeasure(ResultPart):
     ci_high: float | None
     method: str
     reason: str | None = None
+    # the groups whose values set it (max vs min), and the groups left out, with why
+    # (absent from results written before summary measures were restricted to sufficient groups)
+    set_by: tuple[str, ...] = field(default=(), metadata={"omit_default": True})
+    excluded_groups: dict[str, str] | None = field(default=None, metadata={"omit_default": True})
 
 
 @dataclass(frozen=True)

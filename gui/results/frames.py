@@ -180,11 +180,15 @@ def summary_frame(result: EvaluationResult) -> Any:
             "CI low": _f(s.ci_low),
             "CI high": _f(s.ci_high),
             "Method": s.method,
+            "Set by": " vs ".join(s.set_by),
+            "Left out": "; ".join(f"{g} ({why})" for g, why in
+                                  (s.excluded_groups or {}).items()),
+            "Reason": s.reason or "",
         }
         for s in result.summary
     ]
     frame = pd.DataFrame(rows, columns=["Attribute", "Measure", "Value", "CI low", "CI high",
-                                        "Method"])
+                                        "Set by", "Left out", "Reason", "Method"])
     for col in ("Value", "CI low", "CI high"):
         frame[col] = frame[col].astype("float64")
     return frame

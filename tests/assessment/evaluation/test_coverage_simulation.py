@@ -24,17 +24,19 @@ errors explain. Bootstrap intervals use B = 400.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
+from assessment.evaluation import disparities as dis
 from assessment.evaluation import engine as eng
 from assessment.evaluation.disparities import _sufficient
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.metrics import PROPORTION_METRICS, GroupingStats, build_groupings
-from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec
+from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec, ReferenceSpec
+from assessment.evaluation.summary import MEASURES, _auroc_draws, measure_gap
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +52,7 @@ class Design:
     scores: str  # "skewed" | "over-confident" | "exact 0/1"
     reps: int = 1000
     cluster_size: int = 0  # > 0: patients with this many rows each (random intercept)
+    shift: float = 0.0  # added to the true logit only: the model under-predicts by this much
 
 
 def _population(rng: np.random.Generator, m: int, d: Design) -> tuple[np.ndarray, ...]:
@@ -66,7 +69,7 @@ def _population(rng: np.random.Generator, m: int, d: Design) -> tuple[np.ndarray
         patient = np.arange(m)
         eta = c - 0.5 + rng.normal(0, 1, m)
         score_lin = eta
-    y = rng.random(m) < 1 / (1 + np.exp(-eta))
+    y = rng.random(m) < 1 / (1 + np.exp(-(eta + d.shift)))
     if d.scores == "skewed":
         p = 1 / (1 + np.exp(-score_lin))
     elif d.scores == "over-confident":
@@ -187,3 +190,253 @@ def test_stacked_intervals_are_the_reported_ones() -> None:
             m = group.metrics[mid]
             assert m.ci_low == pytest.approx(stats.lo[mid][g], nan_ok=True), (g, mid)
             assert m.ci_high == pytest.approx(stats.hi[mid][g], nan_ok=True), (g, mid)
+
+
+# ---------------------------------------------------------------- disparities, summary measures
+#
+# Comparisons: R data sets, each with a group from population A and one from population B (the
+# model under-predicts B's true logit by SHIFT, so B has more events and every metric differs),
+# stacked as 2R groups of one grouping; the engine's own pair code (``disparities._pairs``, what
+# ``evaluate`` runs for every grouping) compares each A group with its B partner as reference.
+# True differences and ratios come from the two populations' 2,000,000-row values. Acceptance
+# as above: 93–97% widened by 2.576 Monte-Carlo SEs (Newcombe, Katz, DeLong and the bootstrap's
+# percentile intervals alike); at n = 40 only pairs where neither group is flagged insufficient
+# count.
+
+SHIFT = 0.4
+
+
+def _blocks(
+    d: Design, shifts: tuple[float, ...], rng: np.random.Generator
+) -> tuple[EvaluationInput, np.ndarray | None]:
+    """len(shifts) × R groups: block k holds R independent groups from population shift k;
+    with the patient code per row when the design is clustered."""
+    r = d.reps
+    ys, ps, codes, patients = [], [], [], []
+    for k, s in enumerate(shifts):
+        y, p, patient = _population(rng, d.n * r, replace(d, shift=s))
+        ys.append(y)
+        ps.append(p)
+        patients.append(patient + k * d.n * r)
+        codes.append(k * r + np.repeat(np.arange(r, dtype=np.int32), d.n))
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    size = len(shifts) * r
+    attr = Attribute("sim", np.concatenate(codes), tuple(str(i) for i in range(size)))
+    inp = EvaluationInput(
+        y, p, None, "probability", (attr,), Provenance("sim", "0" * 64, y.size, y.size)
+    )
+    return inp, (np.concatenate(patients) if d.cluster_size else None)
+
+
+def _stats_and_overall(
+    inp: EvaluationInput, spec: EvaluationSpec, cluster: np.ndarray | None
+) -> tuple[GroupingStats, GroupingStats]:
+    gps = build_groupings(inp, spec.intersections)
+    ctx = eng._context(inp, spec, curves=False, cluster=cluster)
+    overall = eng._point_stats(gps[0], ctx, inp.score_kind, None, curves=False)
+    stats = eng._point_stats(gps[1], ctx, inp.score_kind, None, overall.recal, curves=False)
+    eng._bootstrap(stats, ctx, overall.recal, 1, lambda: False)
+    return stats, overall
+
+
+def _disparity_coverage(d: Design, seed: int) -> dict[str, tuple[float, int, int]]:
+    spec = EvaluationSpec(threshold=d.prevalence, bootstrap=B, seed=seed, grid_points=2)
+    r = d.reps
+    inp, patient = _blocks(d, (0.0, SHIFT), np.random.default_rng(seed))
+    stats, overall = _stats_and_overall(inp, spec, patient)
+    ref = np.r_[np.arange(r, 2 * r), np.arange(r)]
+    pairs = dis._pairs(stats, overall, ref, spec, "bootstrap")
+    assert set(pairs) == set(METRIC_IDS)
+    ta, tb = _truth(d, spec), _truth(replace(d, shift=SHIFT), spec)
+    ok = _sufficient(stats, spec)
+    counted = (ok[:r] & ok[r:]) if d.n < 100 else np.ones(r, bool)
+    out = {}
+    for mid, pair in pairs.items():
+        forms = [("difference", pair.diff_lo, pair.diff_hi, ta[mid] - tb[mid])]
+        if mid not in dis.NO_RATIO:
+            forms.append(("ratio", pair.ratio_lo, pair.ratio_hi, ta[mid] / tb[mid]))
+        for what, lo_all, hi_all, truth in forms:
+            lo, hi = lo_all[:r][counted], hi_all[:r][counted]
+            has = np.isfinite(lo) & np.isfinite(hi)
+            hits = (lo[has] <= truth) & (truth <= hi[has])
+            out[f"{mid} {what}"] = (float(hits.mean()), int(has.sum()), int(counted.sum()))
+    return out
+
+
+DISPARITY_DESIGNS = [
+    Design(200, 0.05, "skewed", reps=600),
+    Design(200, 0.3, "over-confident", reps=600),
+    Design(2000, 0.05, "over-confident", reps=300),
+    Design(2000, 0.3, "exact 0/1", reps=300),
+    Design(40, 0.5, "skewed", reps=600),
+    Design(200, 0.3, "skewed", reps=500, cluster_size=4),
+]
+
+
+@pytest.mark.parametrize(
+    "design",
+    DISPARITY_DESIGNS,
+    ids=lambda d: f"n{d.n}-p{d.prevalence}-{d.scores}"
+    + (f"-{d.cluster_size}perpatient" if d.cluster_size else ""),
+)
+def test_every_disparity_interval_covers(design: Design) -> None:
+    cov = _disparity_coverage(design, seed=7 * design.n + int(100 * design.prevalence))
+    print({k: round(v[0], 3) for k, v in cov.items()})
+    failures = []
+    for key, (c, reported, counted) in cov.items():
+        se = np.sqrt(0.95 * 0.05 / max(reported, 1))
+        lo, hi = 0.93 - Z99 * se, 0.97 + Z99 * se
+        if reported < 0.9 * counted or not lo <= c <= hi:
+            failures.append(f"{key}: {c:.3f} of {reported}/{counted} (band {lo:.3f}–{hi:.3f})")
+    assert not failures, "; ".join(failures)
+
+
+def _mixture_truth(d: Design, spec: EvaluationSpec) -> dict[str, float]:
+    """Population values of an equal mixture of populations A and B (the overall population of
+    a data set with equal-sized groups from each)."""
+    rng = np.random.default_rng(20261207)
+    ya, pa, _ = _population(rng, TRUTH_ROWS // 2, d)
+    yb, pb, _ = _population(rng, TRUTH_ROWS // 2, replace(d, shift=SHIFT))
+    y, p = np.r_[ya, yb], np.r_[pa, pb]
+    big = EvaluationInput(
+        y, p, None, "probability", (Attribute("g", np.zeros(y.size, np.int32), ("all",)),),
+        Provenance("t", "0" * 64, y.size, y.size),
+    )
+    ctx = eng._context(big, spec, curves=False)
+    stats = eng._point_stats(build_groupings(big, ())[0], ctx, "probability", None, curves=False)
+    return {mid: float(stats.values[mid][0]) for mid in METRIC_IDS}
+
+
+def _overall_coverage(d: Design, seed: int) -> dict[str, tuple[float, int, int]]:
+    """Each group against the OVERALL population (of which it is part), through ``evaluate``:
+    one data set per run, groups of n from populations A and B."""
+    spec = EvaluationSpec(
+        threshold=d.prevalence, bootstrap=B, seed=seed, grid_points=2,
+        reference=ReferenceSpec("overall"),
+    )
+    truth = {"0": _truth(d, spec), "1": _truth(replace(d, shift=SHIFT), spec)}
+    mix = _mixture_truth(d, spec)
+    rng = np.random.default_rng(seed)
+    hits: dict[str, list[bool]] = {}
+    counted: dict[str, int] = {}
+    for _ in range(d.reps):
+        inp, _patient = _blocks(replace(d, reps=1), (0.0, SHIFT), rng)
+        res = evaluate(inp, spec)
+        for x in res.disparities:
+            forms = [("difference", x.difference, truth[x.group][x.metric] - mix[x.metric])]
+            if x.metric not in dis.NO_RATIO:
+                forms.append(("ratio", x.ratio, truth[x.group][x.metric] / mix[x.metric]))
+            for what, est, t in forms:
+                key = f"{x.metric} {what}"
+                counted[key] = counted.get(key, 0) + 1
+                if est.ci_low is not None and est.ci_high is not None:
+                    hits.setdefault(key, []).append(est.ci_low <= t <= est.ci_high)
+    return {k: (float(np.mean(hits.get(k, [0.0]))), len(hits.get(k, [])), c)
+            for k, c in counted.items()}
+
+
+OVERALL_DESIGNS = [
+    Design(200, 0.3, "over-confident", reps=300),
+    Design(2000, 0.05, "skewed", reps=150),
+]
+
+
+@pytest.mark.parametrize(
+    "design", OVERALL_DESIGNS, ids=lambda d: f"n{d.n}-p{d.prevalence}-{d.scores}"
+)
+def test_every_interval_against_the_overall_population_covers(design: Design) -> None:
+    """Newcombe/Katz mapped from group vs complement, DeLong with the nested covariance and the
+    bootstrap with group and population from one resample: 93–97% widened by Monte-Carlo
+    error (both groups of every data set are counted)."""
+    cov = _overall_coverage(design, seed=3 * design.n + int(100 * design.prevalence))
+    print({k: round(v[0], 3) for k, v in cov.items()})
+    failures = []
+    for key, (c, reported, counted) in cov.items():
+        se = np.sqrt(0.95 * 0.05 / max(reported, 1))
+        lo, hi = 0.93 - Z99 * se, 0.97 + Z99 * se
+        if reported < 0.9 * counted or not lo <= c <= hi:
+            failures.append(f"{key}: {c:.3f} of {reported}/{counted} (band {lo:.3f}–{hi:.3f})")
+    assert not failures, "; ".join(failures)
+
+
+def _true_measures(truths: list[dict[str, float]]) -> dict[str, float]:
+    out = {}
+    for name, mids, kind, _ in MEASURES:
+        vals = [np.array([t[m] for t in truths]) for m in mids]
+        if kind == "ratio":
+            out[name] = float(vals[0].min() / vals[0].max())
+        else:
+            out[name] = float(max(np.ptp(v) for v in vals))
+    return out
+
+
+def _summary_coverage(
+    d: Design, shifts: tuple[float, ...], seed: int
+) -> dict[str, tuple[float, int, int]]:
+    """Coverage of each summary measure's interval over R data sets of len(shifts) groups."""
+    spec = EvaluationSpec(threshold=d.prevalence, bootstrap=B, seed=seed, grid_points=2)
+    r, k = d.reps, len(shifts)
+    inp, patient = _blocks(d, shifts, np.random.default_rng(seed))
+    stats, _ = _stats_and_overall(inp, spec, patient)
+    truths = {s: _truth(replace(d, shift=s), spec) for s in set(shifts)}
+    true = _true_measures([truths[s] for s in shifts])
+    rng = np.random.default_rng(seed + 1)
+    ok = _sufficient(stats, spec)
+    hits = {name: [] for name, *_ in MEASURES}
+    for i in range(r):
+        idx = np.arange(k) * r + i
+        if not ok[idx].all():
+            continue
+        mask = np.zeros(k * r, bool)
+        mask[idx] = True
+        for name, mids, kind, _ in MEASURES:
+            values = [stats.values[m][idx] for m in mids]
+            if not all(np.isfinite(v).all() for v in values):
+                continue
+            if mids == ("auroc",):
+                reps, _why = _auroc_draws(stats, mask, spec, rng)
+            else:
+                assert stats.reps is not None
+                reps = [stats.reps[m][:, idx] for m in mids]
+            gap = measure_gap(kind, values, reps, spec.ci_level)
+            if gap.ci_low is not None and gap.ci_high is not None:
+                hits[name].append(gap.ci_low <= true[name] <= gap.ci_high)
+    counted = int(ok.reshape(k, r).all(axis=0).sum())
+    return {n: (float(np.mean(h)), len(h), counted) for n, h in hits.items()}
+
+
+SUMMARY_DESIGNS = [
+    (Design(200, 0.3, "over-confident", reps=600), (0.0, 0.0, 0.0)),
+    (Design(2000, 0.05, "skewed", reps=200), (0.0, 0.0, 0.0)),
+    (Design(200, 0.3, "over-confident", reps=600), (0.0, 0.0, SHIFT)),
+    (Design(2000, 0.05, "skewed", reps=200), (0.0, SHIFT / 2, SHIFT)),
+    (Design(200, 0.3, "skewed", reps=400, cluster_size=4), (0.0, 0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize(
+    ("design", "shifts"),
+    SUMMARY_DESIGNS,
+    ids=lambda x: (
+        f"n{x.n}-p{x.prevalence}" + (f"-{x.cluster_size}perpatient" if x.cluster_size else "")
+        if isinstance(x, Design)
+        else f"shifts{x}"
+    ),
+)
+def test_summary_measure_intervals_cover_at_and_away_from_a_gap_of_0(
+    design: Design, shifts: tuple[float, ...]
+) -> None:
+    """At a true gap of 0 the max-t interval is nominal (it covers 0 exactly when no pair's
+    simultaneous interval excludes 0): 93–97% widened by Monte-Carlo error, where the old
+    percentile interval of the range covered 0% of the time. At a non-zero gap the projection
+    is conservative: at least 93% minus Monte-Carlo error."""
+    cov = _summary_coverage(design, shifts, seed=design.n + len(set(shifts)))
+    print(shifts, {k: round(v[0], 3) for k, v in cov.items()})
+    failures = []
+    for name, (c, reported, counted) in cov.items():
+        se = np.sqrt(0.95 * 0.05 / max(reported, 1))
+        lo = 0.93 - Z99 * se
+        hi = 0.97 + Z99 * se if len(set(shifts)) == 1 else 1.0
+        if reported < 0.9 * counted or not lo <= c <= hi:
+            failures.append(f"{name}: {c:.3f} of {reported}/{counted} (band {lo:.3f}–{hi:.3f})")
+    assert not failures, "; ".join(failures)
