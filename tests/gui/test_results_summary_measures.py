@@ -42,7 +42,7 @@ def test_summary_table_shows_set_by_left_out_and_reason(qtbot, ctx, tmp_path):
     data.bootstrap_spin.setValue(40)
     with qtbot.waitSignal(page.refreshed, timeout=60000):
         data.run_evaluation()
-    result = ctx.doc.evaluation["result"]
+    result = ctx.doc.evaluation.result_json()
     proxy, names = page.proxies["summary"], page.models["summary"].column_names()
     shown = [{names[c]: proxy.data(proxy.index(r, c), RAW_ROLE) for c in range(len(names))}
              for r in range(proxy.rowCount())]

@@ -166,7 +166,7 @@ def test_results_from_before_the_restriction_still_read() -> None:
 def test_cli_summary_prints_groups_left_out_and_reasons() -> None:
     import io
 
-    from assessment.evaluation.cli import _print_summary_measures
+    from assessment.evaluation.cli_output import _print_summary_measures
 
     y, score, codes = _tiny_group_data()
     res = evaluate(
@@ -174,7 +174,7 @@ def test_cli_summary_prints_groups_left_out_and_reasons() -> None:
         EvaluationSpec(threshold=0.4, bootstrap=0, seed=1, grid_points=2),
     )
     out = io.StringIO()
-    _print_summary_measures(res.to_json(), out.write)
+    _print_summary_measures(res.summary, out.write)
     lines = out.getvalue().splitlines()
     assert lines[1].startswith("Summary measures") and len(lines) == 2 + 5
     for line in lines[2:]:
