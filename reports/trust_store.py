@@ -111,6 +111,8 @@ def _signers_of_pdf(data: bytes, source: str) -> list[x509.Certificate]:
     from reports.verify import _quiet_pyhanko
     from reports.verify_objects import PARSE_ERRORS
 
+    if b"/ByteRange" not in data:
+        raise IdentityError(f"{source} carries no digital signature, so no signer to trust.")
     try:
         from pyhanko.pdf_utils.reader import PdfFileReader
 
