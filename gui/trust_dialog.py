@@ -151,8 +151,8 @@ class TrustedSignersDialog(QDialog):
         fp = self.selected_fingerprint()
         if fp is None:
             return
-        row = self.fingerprints.index(fp)
-        subject = self.table.item(row, 0).text()
+        item = self.table.item(self.fingerprints.index(fp), 0)
+        subject = item.text() if item is not None else fp
         if not errors.ask_yes_no(
             self, "Remove trusted signer",
             f"Stop trusting {subject}?\nSHA-256 {fp}\nReports they signed will then verify "

@@ -9,11 +9,11 @@ from pathlib import Path
 
 def build_signed_report(folder: Path) -> tuple[bytes, object]:
     """(signed PDF bytes, signer certificate) of a complete PROBAST 2019 assessment."""
-    from tests.reports.report_helpers import PASSPHRASE, make_full_doc
     from assessment.storage import dumps, loads
     from reports.identity import create_identity, load_identity
     from reports.report import build_report
     from reports.signing import sign_pdf
+    from tests.reports.report_helpers import PASSPHRASE, make_full_doc
 
     old = os.environ.get("PROBITY_CONFIG_DIR")
     os.environ["PROBITY_CONFIG_DIR"] = str(folder / "signer-config")

@@ -87,5 +87,6 @@ def test_read_received_refuses_a_fifo(tmp_path) -> None:
 
 
 def test_copy_name_never_names_the_report() -> None:
-    assert copy_name("/x/report.pdf", "Sepsis <Risk> / v2") == "Sepsis-Risk-v2 (received copy).probity"
+    expected = "Sepsis-Risk-v2 (received copy).probity"
+    assert copy_name("/x/report.pdf", "Sepsis <Risk> / v2") == expected
     assert copy_name("/x/report.pdf", "///") == "report (received copy).probity"
