@@ -84,21 +84,26 @@ def install_excepthook(window: object) -> None:
 
 def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     """The first .probity file given, else recovered edits, else the demo (only when no data
-    file was given either), else a new assessment; then any data files go to the data page."""
+    file or report was given either), else a new assessment; then any data files go to the data
+    page and any signed PDF opens as a received report."""
     from assessment.catalogue import ASSESSMENT_SUFFIX
     from assessment.document import Assessment
     from gui.main_window import demo_path
 
+    from gui.received.open import is_received_report, open_received_report
+
     window.clean_leftovers()
     paths = [Path(name) for name in files]
     assessments = [p for p in paths if p.suffix.lower() == ASSESSMENT_SUFFIX]
-    data_files = [p for p in paths if p.suffix.lower() != ASSESSMENT_SUFFIX]
+    reports = [p for p in paths if is_received_report(p)]
+    data_files = [p for p in paths if p not in assessments and p not in reports]
     opened = bool(assessments) and window.offer_recovery(only=assessments[0])
     if not opened and assessments:
         opened = window.load_file(assessments[0])
     if not opened:
         opened = window.offer_recovery()
-    if not opened and not data_files and window.ctx.settings.get("open_demo_at_start"):
+    if (not opened and not data_files and not reports
+            and window.ctx.settings.get("open_demo_at_start")):
         opened = demo_path() is not None and window.open_demo()
     if not opened:
         instrument = window.ctx.settings.get("default_instrument")
@@ -106,6 +111,8 @@ def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
                             None)
     for path in data_files:
         window.open_data_file(path)
+    for path in reports:  # a signed PDF: verified and shown read-only beside the window
+        open_received_report(window, path)
 
 
 def run(argv: Sequence[str]) -> int:

@@ -77,3 +77,28 @@ def test_not_a_pdf_is_one_sentence(qtbot, dialogs, tmp_path) -> None:
     assert dialog.status.text() == "fake.pdf is not a PDF file."
     assert not dialog.document_view.isVisible() and not dialog.open_anyway.isVisible()
     assert dialogs.messages == []
+
+
+def test_a_pdf_on_the_command_line_opens_as_a_received_report_and_its_copy_in_the_window(
+        qtbot, dialogs, tmp_path, signed) -> None:
+    """Second document: the window keeps its own (new) assessment until the copy is opened."""
+    from gui import app as gui_app
+    from gui.received.view import ReceivedReportDialog
+    from tests.gui.helpers import open_window
+
+    pdf, certificate = signed
+    trust_certificate(certificate)
+    report = tmp_path / "from vendor.pdf"
+    report.write_bytes(pdf)
+    window = open_window(qtbot)
+    window.ctx.settings.set("open_demo_at_start", False)
+    gui_app.open_initial_document(window, [str(report)])
+    [dialog] = [d for d in window.findChildren(ReceivedReportDialog)]
+    qtbot.waitUntil(lambda: not dialog.tasks.running(), timeout=20000)
+    assert dialog.received is not None and dialog.received.verified
+    assert window.ctx.path is None  # the report was not loaded as a data file nor an assessment
+    copy = tmp_path / "copy.probity"
+    dialogs.reply("ask_save_path", copy)
+    dialog.save_copy()
+    assert window.ctx.path == copy and window.ctx.doc.title == dialog.received.document.title
+    dialog.close()
