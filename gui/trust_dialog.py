@@ -30,14 +30,14 @@ from gui import errors
 
 CERT_FILTER = "Certificates (*.cer *.crt *.pem *.der);;All files (*)"
 PDF_FILTER = "Signed reports (*.pdf)"
-COLUMNS = ("Subject", "Issuer", "SHA-256 fingerprint", "Validity")
+COLUMNS = ("Subject", "Issuer", "Validity", "SHA-256 fingerprint")
 
 
 class TrustedSignersDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Trusted signers")
-        self.resize(900, 420)
+        self.resize(1180, 440)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Reports signed by these people verify as trusted on this computer. Import a "
@@ -90,7 +90,7 @@ class TrustedSignersDialog(QDialog):
         self.fingerprints = []
         for row, info in enumerate(listing.certificates):
             cells = (info.subject or "(no subject)", info.issuer or "(no issuer)",
-                     info.fingerprint, info.status())
+                     info.status(), info.fingerprint)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
@@ -98,7 +98,7 @@ class TrustedSignersDialog(QDialog):
             self.fingerprints.append(info.fingerprint)
         self.table.resizeColumnsToContents()
         for column in (0, 1):
-            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 260))
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 300))
         if listing.unreadable:
             self.say("Some files in the trusted store cannot be read and are ignored: "
                      + "; ".join(listing.unreadable))

@@ -66,12 +66,19 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def readable_name(name: x509.Name) -> str:
+    """A distinguished name as people read it: ``CN=Dr Ada, O=Ward 7 <QA> & Co`` (attributes
+    in the certificate's order, short names, values unescaped; RFC 4514 escaping and its
+    reversed order are for machines)."""
+    return ", ".join(f"{attr.rfc4514_attribute_name}={attr.value!s}" for attr in name)
+
+
 def describe(cert: x509.Certificate) -> CertificateInfo:
-    """Subject, issuer, fingerprint and validity, as RFC 4514 strings and UTC datetimes."""
+    """Subject, issuer (:func:`readable_name`), fingerprint and validity (UTC)."""
     try:
         return CertificateInfo(
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
+            subject=readable_name(cert.subject),
+            issuer=readable_name(cert.issuer),
             fingerprint=fingerprint(cert),
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,

@@ -41,9 +41,9 @@ def test_import_a_certificate_through_the_button_and_see_its_details(
     dialogs.reply("ask_open_path", path)
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     [row] = cells(dialog)
-    assert "CN=Dr Colleague" in row[0] and row[1] == row[0]
-    assert row[2] == sha256_colon(cert)
-    assert row[3] == f"valid until {cert.not_valid_after_utc:%Y-%m-%d}"
+    assert row[0] == "CN=Dr Colleague, O=Ward 7 <QA> & Co" and row[1] == row[0]
+    assert row[3] == sha256_colon(cert)
+    assert row[2] == f"valid until {cert.not_valid_after_utc:%Y-%m-%d}"
     assert "Trusted 1 certificate(s) from colleague.crt" in dialog.message.text()
     assert dialog.remove_button.isEnabled()  # the new row is selected
     second = TrustedSignersDialog()  # another window's dialog reads the same store
@@ -84,7 +84,7 @@ def test_import_from_a_signed_pdf_then_remove_after_asking(
     dialogs.reply("ask_open_path", path)
     qtbot.mouseClick(dialog.from_pdf_button, Qt.MouseButton.LeftButton)
     [row] = cells(dialog)
-    assert "Vendor Reviewer" in row[0] and row[2] == sha256_colon(certificate)
+    assert "Vendor Reviewer" in row[0] and row[3] == sha256_colon(certificate)
     dialog.table.selectRow(0)
     dialogs.reply("ask_yes_no", False)  # "No": nothing removed
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
