@@ -119,19 +119,45 @@ def _confidence_legend() -> str:
             f"<table cellpadding='2'>{rows}</table>")
 
 
+def wording_groups(inst: Instrument) -> list[tuple[tuple[str, ...], str, str]]:
+    """The signalling questions grouped by (confidence tag, wording source), in form order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for _part, _domain, q in inst.iter_questions():
+        groups.setdefault((q.confidence, q.wording_source), []).append(q.id)
+    return [(tuple(ids), tag, source) for (tag, source), ids in groups.items()]
+
+
+def primary_check_outcomes() -> dict[str, str]:
+    """Item id -> outcome of the newest verification log's per-item tables (INSTRUMENTS.md)."""
+    heading = verification_log_heading()
+    if not heading:
+        return {}
+    section = instruments_notes().split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    outcomes = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("Item", "---"):
+            outcomes[cells[0]] = cells[1]
+    return outcomes
+
+
 def _wording_table(inst: Instrument) -> str:
-    """One row per signalling question: id, confidence tag and the source it was checked in."""
+    """Items sharing a tag and a wording source in one row, with the primary-check outcome."""
     esc = html.escape
     counts: dict[str, int] = {}
-    rows = []
     for _part, _domain, q in inst.iter_questions():
         counts[q.confidence] = counts.get(q.confidence, 0) + 1
-        rows.append(f"<tr><td>{esc(q.id)}</td><td align='center'><b>{esc(q.confidence)}</b>"
-                    f"</td><td>{esc(q.wording_source)}</td></tr>")
+    outcomes = primary_check_outcomes()
+    rows = []
+    for ids, tag, source in wording_groups(inst):
+        checks = sorted({outcomes.get(i, "not recorded") for i in ids})
+        rows.append(f"<tr><td>{esc(', '.join(ids))}</td><td align='center'><b>{esc(tag)}</b>"
+                    f"</td><td>{esc(source)}</td><td>{esc('; '.join(checks))}</td></tr>")
     summary = ", ".join(f"{n} {esc(tag)}" for tag, n in sorted(counts.items()))
-    return (f"<p><i>Signalling questions:</i> {len(rows)} ({summary}).</p>"
+    return (f"<p><i>Signalling questions:</i> {sum(counts.values())} ({summary}).</p>"
             "<table border='1' cellspacing='0' cellpadding='2'>"
-            "<tr><th>Item</th><th>Tag</th><th>Wording source</th></tr>"
+            "<tr><th>Items</th><th>Tag</th><th>Wording source</th>"
+            f"<th>Primary check ({esc(verification_log_heading())})</th></tr>"
             + "".join(rows) + "</table>")
 
 

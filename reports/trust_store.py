@@ -184,10 +184,15 @@ def import_trusted(path: str | Path, *, at: dt.datetime | None = None) -> list[C
 
     Certificates already trusted are accepted again (nothing changes). Raises IdentityError
     naming the first certificate that may not be trusted."""
-    certs = read_certificate_source(path)
-    name = Path(path).name
+    return trust_certificates(read_certificate_source(path), source=Path(path).name, at=at)
+
+
+def trust_certificates(
+    certs: list[x509.Certificate], *, source: str, at: dt.datetime | None = None
+) -> list[CertificateInfo]:
+    """Add ``certs`` (from ``source``, named in refusals) to the trusted store; all or nothing."""
     for cert in certs:
-        problem = import_problem(cert, source=name, at=at)
+        problem = import_problem(cert, source=source, at=at)
         if problem is not None:
             raise IdentityError(problem)
     folder = paths.trusted_dir()

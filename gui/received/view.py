@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QTextBrowser,
@@ -67,7 +68,16 @@ class ReceivedReportDialog(QDialog):
                                     "it may have been changed or signed by someone untrusted")
         self.open_anyway.clicked.connect(lambda: self.show_assessment(allow_unverified=True))
         self.open_anyway.hide()
-        layout.addWidget(self.open_anyway, 0, Qt.AlignmentFlag.AlignLeft)
+        self.trust_button = QPushButton("&Trust this signer…")
+        self.trust_button.setToolTip("Add the signer's certificate to your trusted signers "
+                                     "(Preferences › Trusted signers), then check again")
+        self.trust_button.clicked.connect(self.trust_signers)
+        self.trust_button.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.open_anyway)
+        row.addWidget(self.trust_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.read_only = QLabel(READ_ONLY_NOTE)
         self.read_only.setWordWrap(True)
         self.read_only.hide()
@@ -111,10 +121,43 @@ class ReceivedReportDialog(QDialog):
 
             self.status.setText(unverified_sentence(self.result))
             self.open_anyway.show()
+            # only untrusted is wrong (intact, valid, covering): trusting is the reviewer's call
+            untrusted = [c for c in self.result.signatures if c.sound and not c.trusted]
+            only_trust = not self.result.problems and all(
+                c.sound and c.certificate_ok for c in self.result.signatures)
+            self.trust_button.setVisible(bool(untrusted) and only_trust)
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, ProbityError) else errors.user_message(exc)
         self.status.setText(message)
+
+    def trust_signers(self) -> bool:
+        """After the reviewer confirms the fingerprints, trust the report's signers and check
+        the report again. True when something was trusted."""
+        from reports.trust_store import certificates_from_bytes, trust_certificates
+
+        if self.data is None or self.result is None:
+            return False
+        names = "\n".join(f"{c.signer or c.subject}: SHA-256 {c.fingerprint}"
+                          for c in self.result.signatures if not c.trusted)
+        if not errors.ask_yes_no(
+            self, "Trust this signer",
+            f"Trust reports signed by:\n{names}\n\nCompare the fingerprint with the signer "
+            "(by phone or in person) first: anyone can make a certificate with any name.",
+        ):
+            return False
+        try:
+            trust_certificates(certificates_from_bytes(self.data, source=self.path.name),
+                               source=self.path.name)
+        except ProbityError as exc:
+            self.status.setText(exc.message)
+            return False
+        self.trust_button.hide()
+        self.open_anyway.hide()
+        self.view.clear()
+        self.status.setText(f"Checking the signatures of {self.path.name} again…")
+        self._start()
+        return True
 
     # --- the embedded assessment --------------------------------------------------------------
     def show_assessment(self, allow_unverified: bool = False) -> bool:

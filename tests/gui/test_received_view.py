@@ -102,3 +102,37 @@ def test_a_pdf_on_the_command_line_opens_as_a_received_report_and_its_copy_in_th
     dialog.save_copy()
     assert window.ctx.path == copy and window.ctx.doc.title == dialog.received.document.title
     dialog.close()
+
+
+def test_trust_this_signer_asks_with_the_fingerprint_then_verifies_again(
+        qtbot, dialogs, tmp_path, signed) -> None:
+    from reports.identity import fingerprint
+    from reports.trust_store import list_trusted
+
+    pdf, certificate = signed
+    report = tmp_path / "untrusted.pdf"
+    report.write_bytes(pdf)
+    dialog = open_dialog(qtbot, report)
+    assert dialog.trust_button.isVisible()
+    dialogs.reply("ask_yes_no", False)
+    qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+    assert list_trusted().certificates == () and dialog.received is None
+    dialogs.reply("ask_yes_no", True)
+    qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.tasks.running(), timeout=20000)
+    asked = [args for name, args in dialogs.calls if name == "ask_yes_no"][-1]
+    assert fingerprint(certificate) in asked[1]
+    assert dialog.received is not None and dialog.received.verified
+    assert not dialog.trust_button.isVisible() and dialog.document_view.isVisible()
+
+
+def test_a_changed_report_offers_no_trust_button(qtbot, dialogs, tmp_path, signed) -> None:
+    pdf, _certificate = signed
+    tampered = bytearray(pdf)
+    index = tampered.find(b"/Producer")
+    tampered[index + 1] = ord("Q")
+    report = tmp_path / "changed.pdf"
+    report.write_bytes(bytes(tampered))
+    dialog = open_dialog(qtbot, report)
+    assert "does not verify" in dialog.status.text()
+    assert not dialog.trust_button.isVisible() and dialog.open_anyway.isVisible()
