@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject
+from PySide6.QtCore import QByteArray, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 MAX_STATE_CHARS = 64 * 1024  # a geometry is ~70 bytes, a splitter state ~40: refuse nonsense
@@ -148,8 +148,16 @@ class WindowStateKeeper(QObject):
         stack = getattr(window, "stack", None)
         changed = getattr(stack, "currentChanged", None)
         if changed is not None:  # pages are built lazily: restore theirs when first shown
-            changed.connect(lambda _index: restore_splitters(window, settings, self._done))
+            changed.connect(self._page_shown)
         window.installEventFilter(self)
+
+    def _page_shown(self, _index: int) -> None:
+        # After the page is laid out: a splitter restored before its first resize would have
+        # the resize spread over its panes by their stretch factors.
+        QTimer.singleShot(0, self, self.restore_pages)
+
+    def restore_pages(self) -> None:
+        restore_splitters(self.window, self.settings, self._done)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.window and event.type() == QEvent.Type.Close:

@@ -101,9 +101,12 @@ def test_remember_folder_ignores_cancel(tmp_path, config_dir) -> None:
 class Page(QWidget):
     def __init__(self) -> None:
         super().__init__()
+        from PySide6.QtWidgets import QVBoxLayout
+
         self.split = QSplitter(self)
         self.split.addWidget(QWidget())
         self.split.addWidget(QWidget())
+        QVBoxLayout(self).addWidget(self.split)
 
 
 Page.__module__ = "gui.fake_page"  # the key names Probity's own enclosing class
@@ -153,3 +156,57 @@ def test_keeper_saves_on_close(qtbot, config_dir) -> None:
     page.split.setSizes([50, 400])
     window.close()
     assert settings.get("window_geometry") and "Page/splitter0" in settings.get("splitters")
+
+
+def test_main_window_splitter_comes_back(qtbot, config_dir) -> None:
+    from tests.gui.helpers import open_window
+
+    settings = Settings(config_dir / "settings.json")
+    first = open_window(qtbot)
+    [main] = [s for s in first.findChildren(QSplitter) if splitter_key(s) == "MainWindow/splitter0"]
+    default = main.sizes()[0]
+    main.setSizes([default + 60, 2000])
+    save_window_state(first, settings)
+    second = open_window(qtbot)
+    keep_window_state(second, Settings(config_dir / "settings.json"))
+    [again] = [s for s in second.findChildren(QSplitter) if splitter_key(s) == "MainWindow/splitter0"]
+    assert again.sizes()[0] == default + 60
+
+
+class StackWindow(QMainWindow):
+    """A window whose pages are built lazily in ``self.stack``, as the main window's are."""
+
+    def __init__(self) -> None:
+        from PySide6.QtWidgets import QStackedWidget
+
+        super().__init__()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(QWidget())
+        self.setCentralWidget(self.stack)
+        self.resize(600, 400)
+
+    def show_page(self) -> Page:
+        page = Page()
+        self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        return page
+
+
+def test_a_lazily_built_page_gets_its_splitter_back_once_laid_out(qtbot, config_dir) -> None:
+    settings = Settings(config_dir / "settings.json")
+    first = StackWindow()
+    qtbot.addWidget(first)
+    first.show()
+    page = first.show_page()
+    qtbot.waitUntil(lambda: page.split.width() > 500)
+    page.split.setSizes([420, 180])
+    wanted = page.split.sizes()
+    save_window_state(first, settings)
+
+    second = StackWindow()
+    qtbot.addWidget(second)
+    keep_window_state(second, Settings(config_dir / "settings.json"))
+    second.show()
+    again = second.show_page()  # built after the keeper: restored when shown
+    qtbot.waitUntil(lambda: again.split.sizes() == wanted, timeout=2000)
+    assert wanted[0] > wanted[1]  # not Qt's even default
