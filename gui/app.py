@@ -89,7 +89,6 @@ def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     from assessment.catalogue import ASSESSMENT_SUFFIX
     from assessment.document import Assessment
     from gui.main_window import demo_path
-
     from gui.received.open import is_received_report, open_received_report
 
     window.clean_leftovers()

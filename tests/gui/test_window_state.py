@@ -163,13 +163,14 @@ def test_main_window_splitter_comes_back(qtbot, config_dir) -> None:
 
     settings = Settings(config_dir / "settings.json")
     first = open_window(qtbot)
-    [main] = [s for s in first.findChildren(QSplitter) if splitter_key(s) == "MainWindow/splitter0"]
+    key = "MainWindow/splitter0"
+    [main] = [s for s in first.findChildren(QSplitter) if splitter_key(s) == key]
     default = main.sizes()[0]
     main.setSizes([default + 60, 2000])
     save_window_state(first, settings)
     second = open_window(qtbot)
     keep_window_state(second, Settings(config_dir / "settings.json"))
-    [again] = [s for s in second.findChildren(QSplitter) if splitter_key(s) == "MainWindow/splitter0"]
+    [again] = [s for s in second.findChildren(QSplitter) if splitter_key(s) == key]
     assert again.sizes()[0] == default + 60
 
 
