@@ -283,6 +283,8 @@ DATA_SUFFIXES: tuple[str, ...] = tuple(s for f in DATA_FORMATS for s in f.suffix
 #: Delimited suffixes whose default delimiter is a tab (sniffing may still override it).
 TAB_SUFFIXES: frozenset[str] = frozenset({".tsv", ".tab"})
 ASSESSMENT_SUFFIX = ".probity"
+#: A signed Probity report received from someone: the GUI verifies it and shows its assessment.
+RECEIVED_REPORT_SUFFIX = ".pdf"
 
 
 def data_format(suffix: str) -> DataFormat | None:

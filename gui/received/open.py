@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assessment.catalogue import RECEIVED_REPORT_SUFFIX
 from gui.received.view import ReceivedReportDialog
 
-RECEIVED_SUFFIX = ".pdf"
 RECEIVED_FILTER = "Signed reports (*.pdf)"
 
 
 def is_received_report(path: Path) -> bool:
-    return path.suffix.lower() == RECEIVED_SUFFIX
+    return path.suffix.lower() == RECEIVED_REPORT_SUFFIX
 
 
 def open_received_report(window: Any, path: Path) -> ReceivedReportDialog:
