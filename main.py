@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 
 __version__ = "0.1.0"
 
-# `python main.py FILE` opens FILE in the GUI when it is an assessment or a validation data file.
+# `python main.py FILE` opens FILE in the GUI when it is an assessment, a validation data file or a
+# signed report (.pdf, verified and shown read-only).
 # (The suffixes come from the catalogue, a pure module that costs nothing to import.)
 def _gui_file_suffixes() -> tuple[str, ...]:
-    from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES
+    from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES, RECEIVED_REPORT_SUFFIX
 
-    return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES)
+    return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES, RECEIVED_REPORT_SUFFIX)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
 CLI_MODULES = ("assessment.cli", "assessment.evaluate_command", "reports.cli", "reports.plan_cli")

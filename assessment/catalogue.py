@@ -202,6 +202,27 @@ def level_label(level: str | None) -> str:
     return NO_LEVEL if level is None else LEVEL_LABELS.get(level, level)
 
 
+#: Judgement colours, defined once: (text, fill) of a level chip in the light and in the dark
+#: GUI theme (each pair keeps a WCAG contrast of at least 4.5:1, tests/gui/test_theme.py), and
+#: the fill of the PDF traffic lights (printed with a symbol too, so greyscale survives).
+#: ``None`` is "not rated".
+LEVEL_COLOURS_LIGHT: Mapping[str | None, tuple[str, str]] = MappingProxyType({
+    "low": ("#135e2b", "#d7f0de"),
+    "unclear": ("#6b4a00", "#fde9b5"),
+    "high": ("#8c1d18", "#f9d6d3"),
+    None: ("#4a4a4a", "#e6e6e6"),
+})
+LEVEL_COLOURS_DARK: Mapping[str | None, tuple[str, str]] = MappingProxyType({
+    "low": ("#a6e8b9", "#163a22"),
+    "unclear": ("#f6d98a", "#45360b"),
+    "high": ("#f7b4ae", "#4f1b18"),
+    None: ("#d2d4d8", "#3a3c40"),
+})
+LEVEL_CHART_FILLS: Mapping[str | None, str] = MappingProxyType({
+    "low": "#3BA55C", "unclear": "#F2C12E", "high": "#D7263D", None: "#B0B7BF",
+})
+
+
 # ----------------------------------------------------------------------------- answers
 
 #: Every answer code Probity knows, in the order the instruments list them; an instrument
@@ -262,6 +283,8 @@ DATA_SUFFIXES: tuple[str, ...] = tuple(s for f in DATA_FORMATS for s in f.suffix
 #: Delimited suffixes whose default delimiter is a tab (sniffing may still override it).
 TAB_SUFFIXES: frozenset[str] = frozenset({".tsv", ".tab"})
 ASSESSMENT_SUFFIX = ".probity"
+#: A signed Probity report received from someone: the GUI verifies it and shows its assessment.
+RECEIVED_REPORT_SUFFIX = ".pdf"
 
 
 def data_format(suffix: str) -> DataFormat | None:

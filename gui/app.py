@@ -1,4 +1,4 @@
-"""Application start-up: QApplication, light theme, excepthook, first document, event loop.
+"""Application start-up: QApplication, theme (gui.theme), excepthook, first document, event loop.
 
 Start-up imports Qt and the assessment core only; pandas, scikit-learn, pyqtgraph and reportlab
 are imported by the pages that need them, after the first window is on screen.
@@ -15,38 +15,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from gui import errors
+from gui.theme import apply_theme, light_palette
+
+__all__ = ["light_palette", "make_application", "run", "selftest"]
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
 ENV_STARTUP_PROBE = "PROBITY_STARTUP_PROBE"
-
-
-def light_palette() -> QPalette:
-    """A light Fusion palette, set explicitly so that a dark desktop theme cannot hide text."""
-    p = QPalette()
-    roles = QPalette.ColorRole
-    colours = {
-        roles.Window: "#f4f5f7", roles.WindowText: "#1d1d1f", roles.Base: "#ffffff",
-        roles.AlternateBase: "#f0f2f5", roles.ToolTipBase: "#ffffe6", roles.ToolTipText: "#1d1d1f",
-        roles.PlaceholderText: "#6e6e73", roles.Text: "#1d1d1f", roles.Button: "#eceef1",
-        roles.ButtonText: "#1d1d1f", roles.BrightText: "#ffffff", roles.Light: "#ffffff",
-        roles.Midlight: "#e3e5e8", roles.Mid: "#b8bcc2", roles.Dark: "#8a8f96",
-        roles.Shadow: "#5c6067", roles.Highlight: "#2458a6", roles.HighlightedText: "#ffffff",
-        roles.Link: "#1a4f9c", roles.LinkVisited: "#5b3a8c",
-    }
-    for role, colour in colours.items():
-        p.setColor(role, QColor(colour))
-    disabled = QPalette.ColorGroup.Disabled
-    for role in (roles.WindowText, roles.Text, roles.ButtonText):
-        p.setColor(disabled, role, QColor("#8e9299"))
-    p.setColor(disabled, roles.Base, QColor("#f4f5f7"))
-    return p
 
 
 def make_application(argv: Sequence[str]) -> QApplication:
@@ -60,11 +39,16 @@ def make_application(argv: Sequence[str]) -> QApplication:
     app.setOrganizationName("Probity")
     app.setApplicationDisplayName("Probity")
     app.setStyle("Fusion")
-    hints = app.styleHints()
-    if hasattr(hints, "setColorScheme"):
-        hints.setColorScheme(Qt.ColorScheme.Light)
-    app.setPalette(light_palette())
+    apply_theme(app, _colour_scheme_preference())
     return app
+
+
+def _colour_scheme_preference() -> str:
+    """The "colour_scheme" preference ("auto", "light" or "dark"), read before any window."""
+    from gui.paths import Paths, Settings
+
+    value = Settings(Paths.resolve().settings_file).get("colour_scheme")
+    return value if value in ("auto", "light", "dark") else "auto"
 
 
 def install_excepthook(window: object) -> None:
@@ -100,21 +84,25 @@ def install_excepthook(window: object) -> None:
 
 def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     """The first .probity file given, else recovered edits, else the demo (only when no data
-    file was given either), else a new assessment; then any data files go to the data page."""
+    file or report was given either), else a new assessment; then any data files go to the data
+    page and any signed PDF opens as a received report."""
     from assessment.catalogue import ASSESSMENT_SUFFIX
     from assessment.document import Assessment
     from gui.main_window import demo_path
+    from gui.received.open import is_received_report, open_received_report
 
     window.clean_leftovers()
     paths = [Path(name) for name in files]
     assessments = [p for p in paths if p.suffix.lower() == ASSESSMENT_SUFFIX]
-    data_files = [p for p in paths if p.suffix.lower() != ASSESSMENT_SUFFIX]
+    reports = [p for p in paths if is_received_report(p)]
+    data_files = [p for p in paths if p not in assessments and p not in reports]
     opened = bool(assessments) and window.offer_recovery(only=assessments[0])
     if not opened and assessments:
         opened = window.load_file(assessments[0])
     if not opened:
         opened = window.offer_recovery()
-    if not opened and not data_files and window.ctx.settings.get("open_demo_at_start"):
+    if (not opened and not data_files and not reports
+            and window.ctx.settings.get("open_demo_at_start")):
         opened = demo_path() is not None and window.open_demo()
     if not opened:
         instrument = window.ctx.settings.get("default_instrument")
@@ -122,6 +110,8 @@ def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
                             None)
     for path in data_files:
         window.open_data_file(path)
+    for path in reports:  # a signed PDF: verified and shown read-only beside the window
+        open_received_report(window, path)
 
 
 def run(argv: Sequence[str]) -> int:
@@ -132,6 +122,9 @@ def run(argv: Sequence[str]) -> int:
 
     window = MainWindow()
     install_excepthook(window)
+    from gui.window_state import keep_window_state
+
+    keep_window_state(window, window.ctx.settings)  # geometry, splitters; saved on close
     # Qt removes its own options (-style, -platform ...) from app.arguments().
     open_initial_document(window, [a for a in app.arguments()[1:] if not a.startswith("-")])
     probe = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from importlib import metadata
 from importlib.resources import files
 
@@ -15,13 +16,18 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLineEdit,
     QMainWindow,
+    QPushButton,
     QSpinBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from assessment.instrument_model import Instrument
+from gui import errors
 from gui.context import AppContext
+
+COLOUR_SCHEMES = (("auto", "As the desktop"), ("light", "Light"), ("dark", "Dark"))
 
 # Third-party software shipped with or required by Probity, with its licence.
 THIRD_PARTY = (
@@ -77,6 +83,84 @@ def _demo_attribution() -> str:
         return ""
 
 
+def instruments_notes() -> str:
+    """resources/LICENSES/INSTRUMENTS.md, the instruments' sources and verification log."""
+    candidate = files("resources") / "LICENSES" / "INSTRUMENTS.md"
+    try:
+        return candidate.read_text(encoding="utf-8") if candidate.is_file() else ""
+    except OSError:
+        return ""
+
+
+def confidence_tags() -> dict[str, str]:
+    """The confidence tags (V, S, R, D) and their meaning, from INSTRUMENTS.md's table."""
+    tags = {}
+    for line in instruments_notes().splitlines():
+        match = re.match(r"^\|\s*`([A-Z])`\s*\|\s*(.+?)\s*\|\s*$", line)
+        if match:
+            tags[match.group(1)] = match.group(2)
+    return tags
+
+
+def verification_log_heading() -> str:
+    """The newest verification log's heading in INSTRUMENTS.md ('' if there is none)."""
+    headings = [line.lstrip("#").strip() for line in instruments_notes().splitlines()
+                if line.startswith("## Verification log")]
+    return headings[-1] if headings else ""
+
+
+def _confidence_legend() -> str:
+    tags = confidence_tags()
+    if not tags:
+        return ""
+    rows = "".join(f"<tr><td><b>{html.escape(tag)}</b></td><td>{html.escape(text)}</td></tr>"
+                   for tag, text in tags.items())
+    return ("<p>How sure the wording is, per item (confidence tag):</p>"
+            f"<table cellpadding='2'>{rows}</table>")
+
+
+def wording_groups(inst: Instrument) -> list[tuple[tuple[str, ...], str, str]]:
+    """The signalling questions grouped by (confidence tag, wording source), in form order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for _part, _domain, q in inst.iter_questions():
+        groups.setdefault((q.confidence, q.wording_source), []).append(q.id)
+    return [(tuple(ids), tag, source) for (tag, source), ids in groups.items()]
+
+
+def primary_check_outcomes() -> dict[str, str]:
+    """Item id -> outcome of the newest verification log's per-item tables (INSTRUMENTS.md)."""
+    heading = verification_log_heading()
+    if not heading:
+        return {}
+    section = instruments_notes().split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    outcomes = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("Item", "---"):
+            outcomes[cells[0]] = cells[1]
+    return outcomes
+
+
+def _wording_table(inst: Instrument) -> str:
+    """Items sharing a tag and a wording source in one row, with the primary-check outcome."""
+    esc = html.escape
+    counts: dict[str, int] = {}
+    for _part, _domain, q in inst.iter_questions():
+        counts[q.confidence] = counts.get(q.confidence, 0) + 1
+    outcomes = primary_check_outcomes()
+    rows = []
+    for ids, tag, source in wording_groups(inst):
+        checks = sorted({outcomes.get(i, "not recorded") for i in ids})
+        rows.append(f"<tr><td>{esc(', '.join(ids))}</td><td align='center'><b>{esc(tag)}</b>"
+                    f"</td><td>{esc(source)}</td><td>{esc('; '.join(checks))}</td></tr>")
+    summary = ", ".join(f"{n} {esc(tag)}" for tag, n in sorted(counts.items()))
+    return (f"<p><i>Signalling questions:</i> {sum(counts.values())} ({summary}).</p>"
+            "<table border='1' cellspacing='0' cellpadding='2'>"
+            "<tr><th>Items</th><th>Tag</th><th>Wording source</th>"
+            f"<th>Primary check ({esc(verification_log_heading())})</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def about_html() -> str:
     from assessment.instruments import (
         available_forms,
@@ -89,6 +173,7 @@ def about_html() -> str:
     parts = [f"<h2>Probity {esc(_version())}</h2>",
              "<p>Offline risk-of-bias assessment of clinical prediction models, with subgroup "
              "evaluation and signed PDF reports.</p>", "<h3>Instruments</h3>"]
+    parts.append(_confidence_legend())
     for iid, _ in available_instruments():
         inst = load_instrument(iid)
         parts.append(f"<p><b>{esc(inst.title)}</b> (id {esc(inst.id)}, version "
@@ -96,6 +181,11 @@ def about_html() -> str:
         parts += [f"{esc(c)}<br>" for c in inst.citation]
         parts.append(f"<i>Licence:</i> {esc(inst.licence)}<br>"
                      f"<i>Wording:</i> {esc(inst.wording_source)}</p>")
+        parts.append(_wording_table(inst))
+    log = verification_log_heading()
+    if log:
+        parts.append(f"<p>The item-by-item record of what each wording was checked against is "
+                     f"the &ldquo;{esc(log)}&rdquo; in resources/LICENSES/INSTRUMENTS.md.</p>")
     parts.append("<h3>Forms</h3>")
     for fid, _ in available_forms():
         form = load_form(fid)
@@ -206,6 +296,15 @@ class PreferencesDialog(QDialog):
         self.demo = QCheckBox("Open the demo assessment when started without a file")
         self.demo.setChecked(bool(s.get("open_demo_at_start")))
         form.addRow(self.demo)
+        self.scheme = QComboBox()
+        for value, label in COLOUR_SCHEMES:
+            self.scheme.addItem(label, value)
+        self.scheme.setCurrentIndex(max(0, self.scheme.findData(s.get("colour_scheme"))))
+        form.addRow("Colours (from the next start):", self.scheme)
+        self.trusted = QPushButton("Trusted signers…")
+        self.trusted.setToolTip("Colleagues' certificates: their signed reports verify as trusted")
+        self.trusted.clicked.connect(self.open_trusted_signers)
+        form.addRow("Signatures:", self.trusted)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -223,4 +322,10 @@ class PreferencesDialog(QDialog):
         s.set("default_instrument", self.instrument.currentData())
         s.set("autosave_delay_ms", int(self.delay.value()))
         s.set("open_demo_at_start", self.demo.isChecked())
+        s.set("colour_scheme", self.scheme.currentData())
         super().accept()
+
+    def open_trusted_signers(self) -> None:
+        from gui.trust_dialog import TrustedSignersDialog
+
+        errors.run_modal(TrustedSignersDialog(self))

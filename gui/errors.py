@@ -167,18 +167,51 @@ def ask_choice(
     return None
 
 
+def _folder_context(parent: QWidget | None) -> tuple[Path | None, object | None]:
+    """The current assessment's path and the settings of the window ``parent`` belongs to."""
+    window = parent.window() if parent is not None else None
+    ctx = getattr(window, "ctx", None) or getattr(parent, "ctx", None)
+    if ctx is None:
+        return None, None
+    path = getattr(ctx, "path", None)
+    return (path if isinstance(path, Path) else None), getattr(ctx, "settings", None)
+
+
+def _start(parent: QWidget | None, given: str) -> tuple[str, object | None]:
+    """Where a file dialog starts: the assessment's folder, else the last folder used."""
+    from gui.window_state import dialog_start
+
+    path, settings = _folder_context(parent)
+    last = settings.get("last_folder") if settings is not None else None  # type: ignore[attr-defined]
+    return dialog_start(given, path, last if isinstance(last, str) else None), settings
+
+
+def _remember(settings: object | None, chosen: Path | None) -> None:
+    from gui.window_state import remember_folder
+
+    if settings is not None:
+        remember_folder(settings, chosen)
+
+
 def ask_open_path(
     parent: QWidget | None, title: str, filters: str, directory: str = ""
 ) -> Path | None:
-    name, _ = QFileDialog.getOpenFileName(parent, title, directory, filters)
-    return Path(name) if name else None
+    start, settings = _start(parent, directory)
+    name, _ = QFileDialog.getOpenFileName(parent, title, start, filters)
+    chosen = Path(name) if name else None
+    _remember(settings, chosen)
+    return chosen
 
 
 def ask_save_path(
     parent: QWidget | None, title: str, filters: str, suggested: str = ""
 ) -> Path | None:
-    name, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
-    return Path(name) if name else None
+    """A save dialog; a bare suggested name is placed beside the current assessment."""
+    start, settings = _start(parent, suggested)
+    name, _ = QFileDialog.getSaveFileName(parent, title, start, filters)
+    chosen = Path(name) if name else None
+    _remember(settings, chosen)
+    return chosen
 
 
 def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:

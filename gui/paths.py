@@ -84,6 +84,14 @@ class Settings:
         # Raised read limits (assessment.evaluation.limits.ReadLimits), set when the reviewer
         # agrees to read a file that was over one; empty = the defaults.
         "read_limits": {},
+        # Window state (gui.window_state): geometry and splitter positions as base64 of Qt's
+        # own byte arrays, and the folder of the last file chosen in a file dialog.
+        "window_geometry": "",
+        "window_state": "",
+        "splitters": {},
+        "last_folder": "",
+        # "auto" follows the desktop's colour scheme; "light" or "dark" force one (gui.theme).
+        "colour_scheme": "auto",
     }
 
     def __init__(self, path: Path) -> None:

@@ -10,15 +10,20 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QTextEdit, QWidget
 
-from assessment.catalogue import level_label
+from assessment.catalogue import LEVEL_COLOURS_DARK, LEVEL_COLOURS_LIGHT, level_label
 
-# Traffic-light colours chosen for contrast on a light background (text colour, fill colour).
-LEVEL_COLOURS: dict[str | None, tuple[str, str]] = {
-    "low": ("#135e2b", "#d7f0de"),
-    "unclear": ("#6b4a00", "#fde9b5"),
-    "high": ("#8c1d18", "#f9d6d3"),
-    None: ("#4a4a4a", "#e6e6e6"),
-}
+# The judgement chip colours (text colour, fill colour) of the current theme, from the one
+# definition in assessment.catalogue; gui.theme switches them with the palette.
+LEVEL_COLOURS: dict[str | None, tuple[str, str]] = dict(LEVEL_COLOURS_LIGHT)
+MUTED_TEXT = {"light": "#4a4a4a", "dark": "#b9bcc2"}
+_theme = {"name": "light"}
+
+
+def use_level_colours(dark: bool) -> None:
+    """Switch the chip colours (and muted note text) between the light and the dark theme."""
+    LEVEL_COLOURS.clear()
+    LEVEL_COLOURS.update(LEVEL_COLOURS_DARK if dark else LEVEL_COLOURS_LIGHT)
+    _theme["name"] = "dark" if dark else "light"
 
 TYPING_PAUSE_MS = 1200
 
@@ -194,5 +199,5 @@ class Note(QLabel):
         super().__init__(text, parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setStyleSheet("QLabel { color: #4a4a4a; }")
+        self.setStyleSheet(f"QLabel {{ color: {MUTED_TEXT[_theme['name']]}; }}")
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -32,7 +32,7 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.colors import Color  # noqa: E402
 from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: E402
 
-from assessment.catalogue import NOT_RATED, level_label  # noqa: E402
+from assessment.catalogue import LEVEL_CHART_FILLS, NOT_RATED, level_label  # noqa: E402
 from reports.fonts import SANS, SANS_BOLD  # noqa: E402
 
 PALETTE = [colors.HexColor(h) for h in (
@@ -45,10 +45,10 @@ MAX_CURVE_POINTS = 160
 
 # Traffic-light convention (robvis style): colour AND symbol, so it survives greyscale print.
 LIGHTS = {
-    "low": ("+", colors.HexColor("#3BA55C"), level_label("low")),
-    "unclear": ("?", colors.HexColor("#F2C12E"), level_label("unclear")),
-    "high": ("−", colors.HexColor("#D7263D"), level_label("high")),
-    None: ("·", colors.HexColor("#B0B7BF"), NOT_RATED),
+    "low": ("+", colors.HexColor(LEVEL_CHART_FILLS["low"]), level_label("low")),
+    "unclear": ("?", colors.HexColor(LEVEL_CHART_FILLS["unclear"]), level_label("unclear")),
+    "high": ("−", colors.HexColor(LEVEL_CHART_FILLS["high"]), level_label("high")),
+    None: ("·", colors.HexColor(LEVEL_CHART_FILLS[None]), NOT_RATED),
 }
 
 

@@ -353,3 +353,38 @@ def test_probast_ai_step4_rules_stay_paraphrase(pai):
 def test_instrument_level_sources_point_to_the_verification_log(probast, pai):
     for instrument in (probast, pai):
         assert f"Verification log ({VERIFIED_ON})" in instrument.wording_source
+
+
+# --------------------------------------------------------------------------- re-check 2026-12-07
+
+RECHECKED_ON = "2026-12-07"
+
+
+def _log_rows(heading: str) -> dict[str, tuple[str, str]]:
+    """Item -> (outcome, tag) from the per-item tables under ``heading`` in INSTRUMENTS.md."""
+    from pathlib import Path
+
+    notes = (Path(__file__).resolve().parents[2] / "resources" / "LICENSES"
+             / "INSTRUMENTS.md").read_text(encoding="utf-8")
+    section = notes.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("Item", "---"):
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def test_recheck_outcome_is_recorded_for_every_item_with_its_current_tag(probast, pai):
+    # The primaries were searched for again on 2026-12-07 and were still not readable: every
+    # item is logged as "could not be checked", with the tag it keeps; no wording changed.
+    rows = _log_rows(f"Verification log ({RECHECKED_ON})")
+    items = [q for inst in (probast, pai) for _p, _d, q in inst.iter_questions()]
+    assert len(items) == 54 and set(rows) == {q.id for q in items}
+    for q in items:
+        outcome, tag = rows[q.id]
+        assert outcome == "could not be checked against the primary; wording unchanged", q.id
+        assert tag == q.confidence, q.id
+        assert f"again {RECHECKED_ON}" in q.wording_source, q.id
+    for instrument in (probast, pai):
+        assert f"Verification log ({RECHECKED_ON})" in instrument.wording_source
