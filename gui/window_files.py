@@ -15,7 +15,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from assessment import leftovers, locks, storage
-from assessment.catalogue import ASSESSMENT_SUFFIX, DATA_SUFFIXES, data_file_filter
+from assessment.catalogue import (
+    ASSESSMENT_SUFFIX,
+    DATA_SUFFIXES,
+    RECEIVED_REPORT_SUFFIX,
+    data_file_filter,
+)
 from assessment.document import Assessment, Reviewer
 from assessment.errors import DocumentError, ProbityError
 from gui import errors, file_guard
@@ -68,9 +73,15 @@ class FileCommands(WindowParts):
             )
 
     def load_file(self, path: Path) -> bool:
-        """Open ``path`` (.probity) or hand a data file to the validation data page."""
+        """Open ``path`` (.probity), a received signed report (.pdf: verified, then read-only),
+        or hand a data file to the validation data page."""
         if path.suffix.lower() in DATA_SUFFIXES:
             return self.open_data_file(path)
+        if path.suffix.lower() == RECEIVED_REPORT_SUFFIX:
+            from gui.received.open import open_received_report
+
+            open_received_report(self, path)
+            return True
         try:  # read first: a damaged file must not cost the open document its recovery copy
             doc, disk = locks.load_tracked(path, storage.load)
         except ProbityError as exc:
@@ -159,7 +170,10 @@ class FileCommands(WindowParts):
 
     def open_dialog(self) -> bool:
         directory = str(self.ctx.path.parent) if self.ctx.path else ""
-        filters = f"Probity assessments (*{ASSESSMENT_SUFFIX});;{data_file_filter()}"
+        filters = (
+            f"Probity assessments (*{ASSESSMENT_SUFFIX});;{data_file_filter()};;"
+            f"Signed reports (*{RECEIVED_REPORT_SUFFIX})"
+        )
         path = self.ctx.ask_open_path("Open", filters, directory)
         return self.load_file(path) if path is not None else False
 
@@ -334,7 +348,7 @@ class FileCommands(WindowParts):
         if len(urls) != 1:
             return None
         path = Path(urls[0].toLocalFile())
-        if path.suffix.lower() in (*DATA_SUFFIXES, ASSESSMENT_SUFFIX):
+        if path.suffix.lower() in (*DATA_SUFFIXES, ASSESSMENT_SUFFIX, RECEIVED_REPORT_SUFFIX):
             return path
         return None
 

@@ -136,3 +136,31 @@ def test_a_changed_report_offers_no_trust_button(qtbot, dialogs, tmp_path, signe
     dialog = open_dialog(qtbot, report)
     assert "does not verify" in dialog.status.text()
     assert not dialog.trust_button.isVisible() and dialog.open_anyway.isVisible()
+
+
+def test_file_open_and_drop_accept_a_signed_report(qtbot, dialogs, tmp_path, signed) -> None:
+    """File › Open (and a drop, which uses the same load_file) hands a PDF to the received view,
+    never to the data page or the assessment loader; the window's own document is untouched."""
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+
+    from tests.gui.helpers import open_window
+
+    pdf, certificate = signed
+    trust_certificate(certificate)
+    report = tmp_path / "vendor report.pdf"
+    report.write_bytes(pdf)
+    window = open_window(qtbot)
+    before = window.ctx.path
+    dialogs.reply("ask_open_path", report)
+    assert window.open_dialog() is True
+    [dialog] = window.findChildren(ReceivedReportDialog)
+    qtbot.waitUntil(lambda: not dialog.tasks.running(), timeout=20000)
+    assert dialog.received is not None and dialog.received.verified
+    assert window.ctx.path == before
+    dialog.close()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(report))])
+    event = QDragEnterEvent(QPoint(1, 1), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    assert window._dropped_path(event) == report
