@@ -44,13 +44,17 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where the reviewer found the evidence: a document and a page (or section)."""
+    """Where the reviewer found the evidence: a document and a page (or section); optionally
+    the SHA-256 of an attached evidence PDF (assessment.evidence) and a quoted passage."""
 
     document: str
     page: str = ""
+    evidence: str = ""
+    quote: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"document": self.document, "page": self.page}
+        extra = {k: v for k, v in (("evidence", self.evidence), ("quote", self.quote)) if v}
+        return {"document": self.document, "page": self.page, **extra}
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,10 @@ class Assessment:
         return {"config": copy.deepcopy(ev.get("config")), "result": ev.get("result")}
 
     @property
+    def evidence(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._data.get("evidence") or [])
+
+    @property
     def audit(self) -> list[AuditEntry]:
         return [AuditEntry.from_json(e) for e in self._data["audit"]]
 
@@ -399,6 +407,9 @@ class Assessment:
             for a, groups in population.items()
         }
         self._change(("reference_population",), clean)
+
+    def set_evidence(self, entries: list[dict[str, Any]]) -> None:  # see assessment.evidence
+        self._change(("evidence",), copy.deepcopy(entries))
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
         # One copy protects the document from later edits by the caller; _apply does not copy
@@ -580,7 +591,8 @@ def _answer_from(raw: dict[str, Any]) -> Answer:
         value=raw.get("value"),
         rationale=raw.get("rationale", ""),
         sources=tuple(
-            SourceRef(document=s.get("document", ""), page=s.get("page", ""))
+            SourceRef(document=s.get("document", ""), page=s.get("page", ""),
+                      evidence=s.get("evidence", ""), quote=s.get("quote", ""))
             for s in raw.get("sources", [])
         ),
     )
