@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from assessment import evidence
 from assessment.catalogue import LEVELS, NOT_RATED
 from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
@@ -34,6 +36,7 @@ from assessment.instruments import Applicability, Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
+from gui.evidence.cite import CiteButton
 from gui.pages import domain_commands
 from gui.pages.answer_bar import AnswerBar
 from gui.pages.base import AssessmentPage
@@ -119,6 +122,12 @@ class SlotEditor:
         self.sources.setPlaceholderText("Source: document, page (separate several with ;)")
         self.sources.setAccessibleName(f"{question_id}{where}: source reference")
         self.sources.committed.connect(self._sources_committed)
+        self.cite = CiteButton(page, slot.key, f"{question_id}{where}")  # evidence PDFs
+        self.source_row = QWidget()
+        source_layout = QHBoxLayout(self.source_row)
+        source_layout.setContentsMargins(0, 0, 0, 0)
+        source_layout.addWidget(self.sources, 1)
+        source_layout.addWidget(self.cite, 0, Qt.AlignmentFlag.AlignTop)
         self._grid, self._row, self._box = grid, row, box
         grid.addWidget(self.label, row, 0, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(box, row, 1, Qt.AlignmentFlag.AlignTop)
@@ -128,13 +137,13 @@ class SlotEditor:
         """Wide pages: texts beside the buttons; narrow ones: below them, at full width."""
         grid, row = self._grid, self._row
         grid.removeWidget(self.rationale)
-        grid.removeWidget(self.sources)
+        grid.removeWidget(self.source_row)
         if compact:
             grid.addWidget(self.rationale, row + 1, 1, 1, 2)
-            grid.addWidget(self.sources, row + 2, 1, 1, 2)
+            grid.addWidget(self.source_row, row + 2, 1, 1, 2)
         else:
             grid.addWidget(self.rationale, row, 2)
-            grid.addWidget(self.sources, row + 1, 2)
+            grid.addWidget(self.source_row, row + 1, 2)
 
     def _answered(self, value: str | None) -> None:
         self.page.apply(lambda doc: doc.set_answer(self.key, value))
@@ -143,12 +152,14 @@ class SlotEditor:
         self.page.apply(lambda doc: doc.set_answer_rationale(self.key, text))
 
     def _sources_committed(self, text: str) -> None:
-        self.page.apply(lambda doc: doc.set_answer_sources(self.key, parse_sources(text)))
+        self.page.apply(lambda doc: doc.set_answer_sources(self.key, evidence.keep_links(
+            parse_sources(text), doc.answer(self.key).sources)))
 
     def show(self, value: str | None, rationale: str, sources: str) -> None:
         self.bar.show_value(value)
         self.rationale.show_value(rationale)
         self.sources.show_value(sources)
+        self.cite.show_count(self.page.ctx.doc.answer(self.key).sources)
 
 
 class QuestionCard(QFrame):
