@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,6 +33,9 @@ from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
 from gui.context import AppContext
 from gui.evidence.viewer import show_source
+
+
+CITE_KEY = "Ctrl+Shift+C"
 
 
 class SlotPage(Protocol):
@@ -120,10 +123,19 @@ class CiteButton(QToolButton):
         self.setAccessibleName(f"{accessible}: cite or show evidence")
         self.setToolTip("Cite an attached evidence document (page and quote), or show a cited one")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # Not a tab stop (a slot stays three: answer, rationale, source); from the keyboard the
+        # menu opens with CITE_KEY in the slot's source field.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.menu_ = QMenu(self)
         self.menu_.aboutToShow.connect(self.fill_menu)
         self.setMenu(self.menu_)
         self.dialog: CiteDialog | None = None
+
+    def add_shortcut(self, field: QWidget) -> None:
+        """CITE_KEY in ``field`` (the slot's source text) opens this menu."""
+        shortcut = QShortcut(QKeySequence(CITE_KEY), field, lambda: self.showMenu())
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        field.setToolTip(f"Free text: document, page. {CITE_KEY} cites an attached document.")
 
     def cited(self) -> list[SourceRef]:
         return [s for s in self.page.ctx.doc.answer(self.key).sources if s.evidence]

@@ -123,6 +123,7 @@ class SlotEditor:
         self.sources.setAccessibleName(f"{question_id}{where}: source reference")
         self.sources.committed.connect(self._sources_committed)
         self.cite = CiteButton(page, slot.key, f"{question_id}{where}")  # evidence PDFs
+        self.cite.add_shortcut(self.sources)
         self.source_row = QWidget()
         source_layout = QHBoxLayout(self.source_row)
         source_layout.setContentsMargins(0, 0, 0, 0)

@@ -276,3 +276,22 @@ def test_a_second_document_replaces_the_first(qtbot, window, dialogs, submission
     # the old document's source cannot open in the new one
     show_source(window.ctx, sha, 1)
     assert "no longer attached" in viewer.warning.text()
+
+
+def test_the_cite_menu_opens_from_the_keyboard_without_an_extra_tab_stop(
+        qtbot, window, dialogs, submission, monkeypatch) -> None:
+    from gui.evidence.cite import CITE_KEY, CiteButton
+
+    attach(qtbot, window, dialogs, submission)
+    page = _domain_page(window)
+    editor = page.cards["1.1"].editors["1.1@validation"]
+    assert not editor.cite.focusPolicy() & Qt.FocusPolicy.TabFocus
+    opened: list[bool] = []
+    monkeypatch.setattr(CiteButton, "showMenu", lambda self: opened.append(True))
+    editor.sources.setFocus()
+    qtbot.waitUntil(editor.sources.hasFocus)
+    from PySide6.QtGui import QKeySequence
+
+    combo = QKeySequence(CITE_KEY)[0]
+    qtbot.keyClick(editor.sources, combo.key(), combo.keyboardModifiers())
+    assert opened == [True]
