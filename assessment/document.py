@@ -44,8 +44,7 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where the reviewer found the evidence: a document and a page (or section); optionally
-    the SHA-256 of an attached evidence PDF (assessment.evidence) and a quoted passage."""
+    """Where the evidence is: a document, a page; an evidence PDF's SHA-256, a quote (optional)."""
 
     document: str
     page: str = ""
@@ -309,10 +308,6 @@ class Assessment:
         return {"config": copy.deepcopy(ev.get("config")), "result": ev.get("result")}
 
     @property
-    def evidence(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self._data.get("evidence") or [])
-
-    @property
     def audit(self) -> list[AuditEntry]:
         return [AuditEntry.from_json(e) for e in self._data["audit"]]
 
@@ -407,9 +402,6 @@ class Assessment:
             for a, groups in population.items()
         }
         self._change(("reference_population",), clean)
-
-    def set_evidence(self, entries: list[dict[str, Any]]) -> None:  # see assessment.evidence
-        self._change(("evidence",), copy.deepcopy(entries))
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
         # One copy protects the document from later edits by the caller; _apply does not copy
@@ -568,6 +560,14 @@ class Assessment:
         self._open_entry = (
             _OpenEntry(len(log) - 1, field_label, reviewer, old, now) if text else None
         )
+
+
+def evidence_entries(doc: Assessment) -> list[dict[str, Any]]:  # $.evidence (assessment.evidence)
+    return copy.deepcopy(doc._data.get("evidence") or [])
+
+
+def set_evidence(doc: Assessment, entries: list[dict[str, Any]]) -> None:  # audited, undoable
+    doc._change(("evidence",), copy.deepcopy(entries))
 
 
 def _audit_value(path: tuple[str, ...], value: Any) -> Any:

@@ -11,8 +11,8 @@ A :class:`~assessment.document.SourceRef` names a document (free text, as before
 optionally the evidence hash and a quoted passage; :func:`source_label` prints it the one way
 the GUI and the report show it: ``title, p. 4 — “quoted text”``.
 
-Attaching, renaming and removing go through :meth:`Assessment.set_evidence`, the document's own
-audited, undoable mutation path.
+Attaching, renaming and removing go through :func:`assessment.document.set_evidence`, the
+document's own audited, undoable mutation path.
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from assessment.catalogue import EVIDENCE_KEYS
-from assessment.document import Assessment, SourceRef, now_iso
+from assessment.document import (
+    Assessment,
+    SourceRef,
+    evidence_entries,
+    now_iso,
+    set_evidence,
+)
 from assessment.evidence_pdf import EvidenceError, probe_pdf
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -75,7 +81,7 @@ class EvidenceStatus:
 
 
 def documents(doc: Assessment) -> list[EvidenceDocument]:
-    return [EvidenceDocument.from_json(raw) for raw in doc.evidence]
+    return [EvidenceDocument.from_json(raw) for raw in evidence_entries(doc)]
 
 
 def by_hash(doc: Assessment) -> dict[str, EvidenceDocument]:
@@ -189,10 +195,18 @@ def _stage(source: Path, probity_path: Path) -> tuple[Path, Path, str, int]:
     return tmp, folder, sha, size
 
 
-def attach(doc: Assessment, probity_path: Path | None, source: Path,
-           title: str | None = None) -> tuple[EvidenceDocument, bool]:
-    """Attach a PDF: (its entry, True if newly added). An already attached document (same
-    SHA-256) is not added twice."""
+@dataclass(frozen=True)
+class Prepared:
+    """A checked PDF already stored under its hash, ready to be listed (:func:`add`)."""
+
+    entry: EvidenceDocument
+    new: bool  # False: the assessment lists this SHA-256 already
+
+
+def prepare(probity_path: Path | None, source: Path, known: dict[str, EvidenceDocument],
+            title: str | None = None) -> Prepared:
+    """The slow half of attaching (copy, hash, probe; no document change): safe in a worker.
+    ``known``: the documents already attached, by hash."""
     if probity_path is None:
         raise EvidenceError(
             "Save the assessment first: evidence documents are stored in a folder beside the "
@@ -200,24 +214,39 @@ def attach(doc: Assessment, probity_path: Path | None, source: Path,
         )
     tmp, _folder, sha, size = _stage(source, probity_path)
     try:
-        existing = by_hash(doc).get(sha)
+        existing = known.get(sha)
         if existing is not None:
             _place(tmp, stored_path(probity_path, sha))  # restores a missing copy
-            return existing, False
+            return Prepared(existing, False)
         facts = probe_pdf(tmp, name=source.name)
         _place(tmp, stored_path(probity_path, sha))
     finally:
         tmp.unlink(missing_ok=True)
     entry = EvidenceDocument(
         sha256=sha,
-        title=(title or facts.title or source.stem).strip()[:300] or source.name,
+        title=" ".join((title or facts.title or source.stem).split())[:300] or source.name,
         file_name=source.name,
         pages=facts.pages,
         size=size,
         added=now_iso(),
     )
-    doc.set_evidence([*doc.evidence, entry.to_json()])
-    return entry, True
+    return Prepared(entry, True)
+
+
+def add(doc: Assessment, prepared: Prepared) -> bool:
+    """List a prepared document (one audited, undoable change); False if already listed."""
+    if not prepared.new or prepared.entry.sha256 in by_hash(doc):
+        return False
+    set_evidence(doc, [*evidence_entries(doc), prepared.entry.to_json()])
+    return True
+
+
+def attach(doc: Assessment, probity_path: Path | None, source: Path,
+           title: str | None = None) -> tuple[EvidenceDocument, bool]:
+    """Attach a PDF: (its entry, True if newly added). An already attached document (same
+    SHA-256) is not added twice."""
+    prepared = prepare(probity_path, source, by_hash(doc), title)
+    return prepared.entry, add(doc, prepared)
 
 
 def relocate(doc: Assessment, probity_path: Path | None, sha256: str, source: Path) -> Path:
@@ -246,19 +275,19 @@ def rename(doc: Assessment, sha256: str, title: str) -> None:
     title = " ".join(title.split())[:300]
     if not title:
         raise EvidenceError("A document needs a title; type one, or press Escape to keep it.")
-    entries = doc.evidence
+    entries = evidence_entries(doc)
     for raw in entries:
         if raw.get("sha256") == sha256:
             raw["title"] = title
             break
     else:
         raise EvidenceError("That document is no longer attached to this assessment.")
-    doc.set_evidence(entries)
+    set_evidence(doc, entries)
 
 
 def remove(doc: Assessment, sha256: str) -> None:
     """Take the document off the list (its stored copy stays: undo brings the entry back)."""
-    doc.set_evidence([raw for raw in doc.evidence if raw.get("sha256") != sha256])
+    set_evidence(doc, [raw for raw in evidence_entries(doc) if raw.get("sha256") != sha256])
 
 
 def cited_by(doc: Assessment, sha256: str) -> list[str]:

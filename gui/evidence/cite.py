@@ -34,7 +34,6 @@ from assessment.errors import ProbityError
 from gui.context import AppContext
 from gui.evidence.viewer import show_source
 
-
 CITE_KEY = "Ctrl+Shift+C"
 
 

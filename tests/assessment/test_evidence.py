@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assessment import evidence, evidence_pdf, storage
-from assessment.document import Assessment, Reviewer, SourceRef
+from assessment.document import Assessment, Reviewer, SourceRef, evidence_entries
 from assessment.errors import DocumentError
 from assessment.evidence_pdf import EvidenceError, find_quote, probe_pdf, render_page
 from tests.evidence_helpers import SUBMISSION_PAGES, make_pdf
@@ -67,15 +67,15 @@ def test_attach_is_audited_undoable_and_deduplicated(
     copy = tmp_path / "renamed copy.pdf"
     copy.write_bytes(submission.read_bytes())
     again, added = evidence.attach(doc, saved, copy)
-    assert not added and again == entry and len(doc.evidence) == 1
-    assert doc.undo() and doc.evidence == []
+    assert not added and again == entry and len(evidence_entries(doc)) == 1
+    assert doc.undo() and evidence_entries(doc) == []
     assert doc.redo() and evidence.documents(doc) == [entry]
     evidence.rename(doc, entry.sha256, "  Vendor   dossier ")
     assert evidence.documents(doc)[0].title == "Vendor dossier"
     with pytest.raises(EvidenceError, match="needs a title"):
         evidence.rename(doc, entry.sha256, "   ")
     evidence.remove(doc, entry.sha256)
-    assert doc.evidence == [] and doc.undo() and len(doc.evidence) == 1
+    assert evidence_entries(doc) == [] and doc.undo() and len(evidence_entries(doc)) == 1
 
 
 def test_attach_needs_a_saved_assessment(doc: Assessment, submission: Path) -> None:
@@ -104,7 +104,7 @@ def test_documents_round_trip_through_save_and_load(
 def test_old_files_without_evidence_still_load(doc: Assessment, saved: Path) -> None:
     raw = json.loads(saved.read_text())
     assert "evidence" not in raw
-    assert storage.load(saved).evidence == []
+    assert evidence_entries(storage.load(saved)) == []
 
 
 @pytest.mark.parametrize(("entry", "problem"), [
@@ -211,7 +211,7 @@ def _refused(doc: Assessment, saved: Path, path: Path) -> str:
     assert time.monotonic() - started < 40
     message = str(info.value)
     assert "\n" not in message and "Traceback" not in message
-    assert doc.evidence == []
+    assert evidence_entries(doc) == []
     folder = evidence.evidence_folder(saved)
     assert not folder.exists() or list(folder.iterdir()) == []  # nothing half-attached
     return message

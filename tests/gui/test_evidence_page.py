@@ -13,10 +13,10 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent
 
 from assessment import evidence, storage
-from assessment.document import Assessment, Reviewer
-from gui.evidence.page import EvidencePage
+from assessment.document import Assessment, Reviewer, evidence_entries
 from gui.evidence.viewer import EvidenceViewer, viewer_for
 from gui.main_window import MainWindow
+from gui.pages.evidence_page import EvidencePage
 from gui.pages.probast import DomainPage
 from tests.evidence_helpers import SUBMISSION_PAGES, make_pdf
 
@@ -55,7 +55,7 @@ def evidence_page(window: MainWindow) -> EvidencePage:
 
 
 def wait_attached(qtbot, window: MainWindow, count: int) -> None:
-    qtbot.waitUntil(lambda: len(window.ctx.doc.evidence) == count, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(evidence_entries(window.ctx.doc)) == count, timeout=WAIT_MS)
 
 
 def wait_status(qtbot, page: EvidencePage, text: str, row: int = 0) -> None:
@@ -113,7 +113,7 @@ def test_drop_attaches_good_files_and_names_the_bad_ones(
     # the same file again is not listed twice
     _drop(page, [submission])
     qtbot.waitUntil(lambda: "Already attached" in page.message.text(), timeout=WAIT_MS)
-    assert len(window.ctx.doc.evidence) == 2
+    assert len(evidence_entries(window.ctx.doc)) == 2
 
 
 def test_an_unsaved_assessment_is_saved_first_or_nothing_happens(
@@ -128,7 +128,7 @@ def test_an_unsaved_assessment_is_saved_first_or_nothing_happens(
     dialogs.reply("ask_yes_no", False)
     page.attach_files([submission])
     assert "Save the assessment first" in page.message.text()
-    assert doc.evidence == []
+    assert evidence_entries(doc) == []
 
 
 def test_title_is_edited_in_place_and_undone(qtbot, window, dialogs, submission) -> None:
