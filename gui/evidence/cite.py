@@ -125,6 +125,8 @@ class CiteButton(QToolButton):
         # Not a tab stop (a slot stays three: answer, rationale, source); from the keyboard the
         # menu opens with CITE_KEY in the slot's source field.
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # One width whatever the count, so the source fields of a page line up.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("Cite (99)") + 24)
         self.menu_ = QMenu(self)
         self.menu_.aboutToShow.connect(self.fill_menu)
         self.setMenu(self.menu_)

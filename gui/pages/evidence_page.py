@@ -65,7 +65,7 @@ class EvidencePage(AssessmentPage):
         layout.addWidget(Note(
             "The documents you assessed: the vendor's submission, the paper, its supplement. "
             "Each is stored by its SHA-256 in a folder beside the assessment file (never inside "
-            "it) and listed in the report; cite them from the signalling questions (Cite…) by "
+            "it) and listed in the report; cite them from the signalling questions (Cite) by "
             "page and quoted passage. PDF files only; drop them here or use Attach."))
         buttons = QHBoxLayout()
         self.attach_button = QPushButton("Attach PDF…")
