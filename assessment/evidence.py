@@ -271,6 +271,31 @@ def relocate(doc: Assessment, probity_path: Path | None, sha256: str, source: Pa
     return target
 
 
+def carry_over(doc: Assessment, old_path: Path | None, new_path: Path) -> list[str]:
+    """Save As: copy the stored PDFs from beside ``old_path`` to beside ``new_path`` (each one
+    missing there whose old copy is intact). Returns one sentence per document left behind."""
+    problems: list[str] = []
+    if old_path is None:
+        return problems
+    for entry in documents(doc):
+        target, source = stored_path(new_path, entry.sha256), stored_path(old_path, entry.sha256)
+        if target == source or (target.is_file() and _intact(target, entry.sha256)):
+            continue
+        if not _intact(source, entry.sha256):
+            problems.append(f"“{entry.title}” was not copied beside {new_path.name}: its copy "
+                            "is missing or changed; use Locate on the Evidence step.")
+            continue
+        try:
+            tmp, _folder, _sha, _size = _stage(source, new_path)
+            try:
+                _place(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except (EvidenceError, OSError) as exc:
+            problems.append(f"“{entry.title}” was not copied beside {new_path.name}: {exc}")
+    return problems
+
+
 def rename(doc: Assessment, sha256: str, title: str) -> None:
     title = " ".join(title.split())[:300]
     if not title:

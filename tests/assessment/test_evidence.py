@@ -263,3 +263,21 @@ def test_a_reader_that_stalls_or_crashes_is_stopped(
     with pytest.raises(EvidenceError, match=expected):
         probe_pdf(pdf, timeout_s=2)
     assert time.monotonic() - started < 10
+
+
+def test_save_as_carries_the_stored_copies_over(
+        doc: Assessment, saved: Path, submission: Path, tmp_path: Path) -> None:
+    entry, _ = evidence.attach(doc, saved, submission)
+    other = make_pdf(tmp_path / "other.pdf", ["Other"])
+    second, _ = evidence.attach(doc, saved, other)
+    broken = evidence.stored_path(saved, second.sha256)
+    os.chmod(broken, 0o644)
+    broken.unlink()
+    elsewhere = tmp_path / "copy" / "renamed.probity"
+    elsewhere.parent.mkdir()
+    problems = evidence.carry_over(doc, saved, elsewhere)
+    assert evidence.status(elsewhere, entry).state == evidence.OK
+    assert evidence.stored_path(elsewhere, entry.sha256).parent.name == "renamed.evidence"
+    assert len(problems) == 1 and "was not copied beside renamed.probity" in problems[0]
+    assert evidence.carry_over(doc, saved, saved) == []  # same place: nothing to copy
+    assert evidence.carry_over(doc, None, elsewhere) == []

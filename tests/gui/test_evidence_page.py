@@ -295,3 +295,17 @@ def test_the_cite_menu_opens_from_the_keyboard_without_an_extra_tab_stop(
     combo = QKeySequence(CITE_KEY)[0]
     qtbot.keyClick(editor.sources, combo.key(), combo.keyboardModifiers())
     assert opened == [True]
+
+
+def test_save_as_takes_the_evidence_folder_along(
+        qtbot, window, dialogs, submission, tmp_path) -> None:
+    page = attach(qtbot, window, dialogs, submission)
+    entry = evidence.documents(window.ctx.doc)[0]
+    target = tmp_path / "elsewhere" / "copy.probity"
+    target.parent.mkdir()
+    dialogs.reply("ask_save_path", target)
+    assert window.save_as()
+    assert window.ctx.path == target.resolve()
+    assert evidence.status(target, entry).state == evidence.OK
+    page.recheck()
+    wait_status(qtbot, page, "OK")
