@@ -383,8 +383,15 @@ def source_label(ref: SourceRef, evidence: dict[str, EvidenceDocument]) -> str:
     return text
 
 
-def keep_links(parsed: list[SourceRef], before: tuple[SourceRef, ...]) -> list[SourceRef]:
+def shown_document(ref: SourceRef, titles: dict[str, str]) -> str:
+    """The document name a source shows: an attached document's current title."""
+    return titles.get(ref.evidence, ref.document) if ref.evidence else ref.document
+
+
+def keep_links(parsed: list[SourceRef], before: tuple[SourceRef, ...],
+               titles: dict[str, str] | None = None) -> list[SourceRef]:
     """Free-text editing of a slot's sources keeps each reference's evidence link and quote
-    when its document and page are unchanged."""
-    linked = {(s.document, s.page): s for s in before if s.evidence or s.quote}
+    when its document (as shown: ``titles`` maps hash -> current title) and page are unchanged."""
+    titles = titles or {}
+    linked = {(shown_document(s, titles), s.page): s for s in before if s.evidence or s.quote}
     return [linked.get((s.document, s.page), s) for s in parsed]

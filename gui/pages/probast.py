@@ -65,8 +65,11 @@ COPY_DEV_KEY = "Ctrl+Shift+D"
 JUDGEMENT_LABEL_WIDTH = 230  # the judgement and applicability boxes share one label column
 
 
-def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef]) -> str:
-    return "; ".join(f"{s.document}, {s.page}" if s.page else s.document for s in sources)
+def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef],
+                   titles: dict[str, str] | None = None) -> str:
+    """The source field's text; an attached document shows its current title (``titles``)."""
+    names = [evidence.shown_document(s, titles or {}) for s in sources]
+    return "; ".join(f"{n}, {s.page}" if s.page else n for n, s in zip(names, sources, strict=True))
 
 
 def parse_sources(text: str) -> list[SourceRef]:
@@ -154,7 +157,8 @@ class SlotEditor:
 
     def _sources_committed(self, text: str) -> None:
         self.page.apply(lambda doc: doc.set_answer_sources(self.key, evidence.keep_links(
-            parse_sources(text), doc.answer(self.key).sources)))
+            parse_sources(text), doc.answer(self.key).sources,
+            {d.sha256: d.title for d in evidence.documents(doc)})))
 
     def show(self, value: str | None, rationale: str, sources: str) -> None:
         self.bar.show_value(value)
@@ -522,13 +526,15 @@ class DomainPage(AssessmentPage):
             self._rebuild()  # study type or performance types changed the questions asked
             return
         answers = doc.answers
+        titles = {d.sha256: d.title for d in evidence.documents(doc)}
         for card in self.cards.values():
             for key, editor in card.editors.items():
                 answer = answers.get(key)
                 if answer is None:
                     editor.show(None, "", "")
                 else:
-                    editor.show(answer.value, answer.rationale, format_sources(answer.sources))
+                    editor.show(answer.value, answer.rationale,
+                                format_sources(answer.sources, titles))
         levels = dict(doc.instrument.levels)
         result = self.result()
         dj = doc.domain_judgement(self.key)

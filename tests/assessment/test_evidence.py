@@ -281,3 +281,44 @@ def test_save_as_carries_the_stored_copies_over(
     assert len(problems) == 1 and "was not copied beside renamed.probity" in problems[0]
     assert evidence.carry_over(doc, saved, saved) == []  # same place: nothing to copy
     assert evidence.carry_over(doc, None, elsewhere) == []
+
+
+def _handmade_pdf(path: Path, pages_object: bytes) -> Path:
+    """A minimal PDF around a hostile page tree (object 2), with a correct xref table."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", pages_object,
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.mark.parametrize("pages_object", [
+    b"<< /Type /Pages /Kids [2 0 R 2 0 R] /Count 2 >>",  # a page tree that contains itself
+    b"<< /Type /Pages /Kids [] /Count 0 >>",  # no pages
+])
+def test_hostile_page_trees_are_refused(doc: Assessment, saved: Path, tmp_path: Path,
+                                        pages_object: bytes) -> None:
+    pdf = _handmade_pdf(tmp_path / "tree.pdf", pages_object)
+    message = _refused(doc, saved, pdf)
+    assert message.startswith("tree.pdf ")
+    assert any(s in message for s in ("damaged PDF", "more than the", "has no pages"))
+
+
+@pytest.mark.parametrize("count", [b"1", b"999999999"])
+def test_the_handmade_pdf_is_itself_readable(doc: Assessment, saved: Path, tmp_path: Path,
+                                             count: bytes) -> None:
+    """The hostile variants above differ from a valid file only in their page tree; a /Count
+    claiming a billion pages is not believed (PDFium counts the pages there are)."""
+    pdf = _handmade_pdf(tmp_path / "ok.pdf", b"<< /Type /Pages /Kids [3 0 R] /Count " + count
+                        + b" >>")
+    entry, added = evidence.attach(doc, saved, pdf)
+    assert added and entry.pages == 1

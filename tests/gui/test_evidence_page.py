@@ -198,6 +198,14 @@ def test_cite_then_click_opens_the_page_with_the_quote_highlighted(
     # free-text editing of the sources keeps the link
     editor._sources_committed("ReadmitRisk dossier, p. 2; Smith 2020, p. 4")
     assert window.ctx.doc.answer("1.1@validation").sources[0] == ref
+    # after a rename the field shows the current title, and editing it still keeps the link
+    evidence.rename(window.ctx.doc, ref.evidence, "Dossier")
+    page.refresh_now()
+    assert editor.sources.toPlainText() == "Dossier, p. 2; Smith 2020, p. 4"
+    editor._sources_committed("Dossier, p. 2")
+    assert window.ctx.doc.answer("1.1@validation").sources == (ref,)
+    assert window.ctx.doc.undo() and window.ctx.doc.undo()  # the edit, then the rename
+    page.refresh_now()
     editor.cite.fill_menu()
     shows = [a for a in editor.cite.menu_.actions() if a.text().startswith("Show:")]
     assert [a.text() for a in shows] == [
