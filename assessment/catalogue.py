@@ -308,3 +308,11 @@ def data_file_filter() -> str:
 def data_suffixes_text() -> str:
     """The supported suffixes for a help text or an error message: '.csv, .tsv, … or .pq'."""
     return ", ".join(DATA_SUFFIXES[:-1]) + " or " + DATA_SUFFIXES[-1]
+
+
+# --- evidence documents (assessment.evidence) -------------------------------------------------
+# The fields of one attached evidence PDF in $.evidence, and the states of its stored copy.
+EVIDENCE_KEYS: tuple[str, ...] = ("sha256", "title", "file_name", "pages", "size", "added")
+EVIDENCE_STATE_LABELS: Mapping[str, str] = MappingProxyType(
+    {"ok": "OK", "changed": "Changed", "missing": "Missing", "unsaved": "Not saved yet"}
+)

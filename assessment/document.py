@@ -14,7 +14,6 @@ Rules (suggested judgements, completeness) live in :mod:`assessment.judgement`, 
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError
 from assessment.evaluation import record as evaluation_record
-from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
+from assessment.schema import new_document_data, validate_document
 
 if TYPE_CHECKING:
     from assessment.evaluation.record import EvaluationRecord
@@ -44,15 +43,21 @@ def now_iso() -> str:
     return _now().isoformat(timespec="seconds")
 
 
+SOURCE_KEYS = ("document", "page", "evidence", "quote")
+
+
 @dataclass(frozen=True)
 class SourceRef:
-    """Where the reviewer found the evidence: a document and a page (or section)."""
+    """Where the evidence is: a document, a page; an evidence PDF's SHA-256, a quote (optional)."""
 
     document: str
     page: str = ""
+    evidence: str = ""
+    quote: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"document": self.document, "page": self.page}
+        extra = {k: v for k, v in (("evidence", self.evidence), ("quote", self.quote)) if v}
+        return {"document": self.document, "page": self.page, **extra}
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ class Assessment:
         from assessment.instruments import load_instrument
 
         load_instrument(instrument_id)  # refuse unknown instruments up front
-        data = _new_document(instrument_id, reviewer or Reviewer())
+        data = new_document_data(instrument_id, (reviewer or Reviewer()).to_json(), now_iso())
         doc = cls(data)
         doc._audit("document", None, f"created ({instrument_id})")
         doc.dirty = False
@@ -190,14 +195,17 @@ class Assessment:
 
     def snapshot(self) -> Assessment:
         """An independent copy for a background writer (the frozen evaluation record shared)."""
-        return Assessment({k: v if k == "evaluation" else copy.deepcopy(v)
-                           for k, v in self._data.items()})
+        return Assessment(
+            {k: v if k == "evaluation" else copy.deepcopy(v) for k, v in self._data.items()}
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The document as schema-2 JSON (a deep copy; the evaluation's JSON is shared, cached
         by its frozen record: treat it as read-only)."""
-        return {k: (v and v.to_json() if k == "evaluation" else copy.deepcopy(v))
-                for k, v in self._data.items()}
+        return {
+            k: (v and v.to_json() if k == "evaluation" else copy.deepcopy(v))
+            for k, v in self._data.items()
+        }
 
     # ------------------------------------------------------------------ read accessors
     @property
@@ -547,30 +555,6 @@ class Assessment:
         )
 
 
-def _new_document(instrument_id: str, reviewer: Reviewer) -> dict[str, Any]:
-    stamp = now_iso()
-    return {
-        "format": FILE_FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "id": str(uuid.uuid4()),
-        "created": stamp,
-        "modified": stamp,
-        "instrument": {"id": instrument_id},
-        "study_type": None,
-        "performance_types": [],
-        "review_question": {},
-        "answers": {},
-        "domains": {},
-        "model_card": {},
-        "datasheet": {},
-        "reference_population": {},
-        "reviewer": reviewer.to_json(),
-        "notes": "",
-        "evaluation": None,
-        "audit": [],
-    }
-
-
 def _with_typed_evaluation(data: dict[str, Any]) -> dict[str, Any]:
     """The document with its evaluation typed (given as the record or its schema-2 JSON)."""
     if not isinstance(data.get("evaluation"), dict):
@@ -591,7 +575,6 @@ def _answer_from(raw: dict[str, Any]) -> Answer:
         value=raw.get("value"),
         rationale=raw.get("rationale", ""),
         sources=tuple(
-            SourceRef(document=s.get("document", ""), page=s.get("page", ""))
-            for s in raw.get("sources", [])
+            SourceRef(**{k: s.get(k, "") for k in SOURCE_KEYS}) for s in raw.get("sources", [])
         ),
     )

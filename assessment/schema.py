@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import uuid4
 
-from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
+from assessment.catalogue import ANSWER_CODES, EVIDENCE_KEYS, LEVELS, REVIEWER_FIELDS
 from assessment.errors import DocumentError, InstrumentError, ProbityError
 from assessment.jsoncheck import (
     Invalid,
@@ -67,8 +68,33 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
 _AUDIT_KEYS = ("ts", "reviewer", "field", "old", "new", "diff", "edits", "until")
 _ANSWER_KEYS = ("value", "rationale", "sources")
 _DOMAIN_KEYS = ("final", "rationale", "applicability", "applicability_rationale")
-_SOURCE_KEYS = ("document", "page")
+_SOURCE_KEYS = ("document", "page", "evidence", "quote")
+_OPTIONAL_TOP_LEVEL = ("evidence",)  # attached evidence PDFs (assessment.evidence)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def new_document_data(instrument_id: str, reviewer: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The JSON of a new, empty assessment in this schema version."""
+    return {
+        "format": FILE_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "id": str(uuid4()),
+        "created": stamp,
+        "modified": stamp,
+        "instrument": {"id": instrument_id},
+        "study_type": None,
+        "performance_types": [],
+        "review_question": {},
+        "answers": {},
+        "domains": {},
+        "model_card": {},
+        "datasheet": {},
+        "reference_population": {},
+        "reviewer": reviewer,
+        "notes": "",
+        "evaluation": None,
+        "audit": [],
+    }
 
 
 def _fail(source: str, path: str, problem: str) -> DocumentError:
@@ -126,14 +152,16 @@ def migrate_v1(data: dict[str, Any], result: Any = None) -> None:
     what = "evaluation stored once as a typed record"
     if notes:
         what += " (" + "; ".join(notes) + ")"
-    data["audit"].append({
-        "ts": datetime.now(UTC).isoformat(timespec="seconds"),
-        "reviewer": "Probity",
-        "field": "schema_version (migration)",
-        "old": 1,
-        "new": SCHEMA_VERSION,
-        "diff": what,
-    })
+    data["audit"].append(
+        {
+            "ts": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reviewer": "Probity",
+            "field": "schema_version (migration)",
+            "old": 1,
+            "new": SCHEMA_VERSION,
+            "diff": what,
+        }
+    )
 
 
 def _read_record(value: Any) -> Any:
@@ -153,7 +181,7 @@ def _check_document(data: dict[str, Any]) -> None:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise Invalid(key_path("$", key), f"expected {_type_name(expected)}, got {show(value)}")
     for key in data:
-        if key not in _TOP_LEVEL:
+        if key not in _TOP_LEVEL and key not in _OPTIONAL_TOP_LEVEL:
             raise Invalid(key_path("$", key), "unknown key; this version of Probity writes none")
     if not _ID.match(data["id"]):
         raise Invalid(
@@ -198,6 +226,8 @@ def _check_document(data: dict[str, Any]) -> None:
         if key not in REVIEWER_FIELDS:
             raise Invalid(key_path("$.reviewer", key), "unknown reviewer field")
         expect_str(value, key_path("$.reviewer", key))
+    if "evidence" in data:
+        _check_evidence(data["evidence"])
     for i, entry in enumerate(data["audit"]):
         where = f"$.audit[{i}]"
         expect_obj(entry, where, _AUDIT_KEYS)
@@ -256,6 +286,26 @@ def _check_answers(answers: dict[str, Any], instrument: Any) -> None:
             expect_obj(s, spath, _SOURCE_KEYS)
             for name in _SOURCE_KEYS:
                 expect_str(s.get(name, ""), f"{spath}.{name}")
+
+
+def _check_evidence(entries: Any) -> None:
+    seen: set[str] = set()
+    for i, raw in enumerate(expect_list(entries, "$.evidence")):
+        where = f"$.evidence[{i}]"
+        expect_obj(raw, where, EVIDENCE_KEYS)
+        for name in EVIDENCE_KEYS:
+            if name not in raw:
+                raise Invalid(f"{where}.{name}", "missing")
+        sha = expect_str(raw["sha256"], f"{where}.sha256")
+        if not re.fullmatch(r"[0-9a-f]{64}", str(sha)) or sha in seen:
+            raise Invalid(
+                f"{where}.sha256", f"expected a new SHA-256 (64 hex digits), got {show(sha)}"
+            )
+        seen.add(str(sha))
+        for name in ("title", "file_name", "added"):
+            expect_str(raw[name], f"{where}.{name}")
+        for name in ("pages", "size"):
+            expect_int(raw[name], f"{where}.{name}", minimum=0)
 
 
 def _check_domains(domains: dict[str, Any], instrument: Any) -> None:

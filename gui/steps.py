@@ -90,6 +90,7 @@ def steps_for(doc: Assessment) -> list[Step]:
         Step("review", "Review question & model", "Assessment", "gui.pages.review:ReviewPage"),
         Step("model_card", "Model card", "Assessment", "gui.pages.forms:ModelCardPage"),
         Step("datasheet", "Training data", "Assessment", "gui.pages.forms:DatasheetPage"),
+        Step("evidence", "Evidence", "Assessment", "gui.pages.evidence_page:EvidencePage"),
     ]
     parts = list(instrument.parts)
     if doc.study_type is not None:

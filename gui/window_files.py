@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from assessment import leftovers, locks, storage
+from assessment import evidence, leftovers, locks, storage
 from assessment.catalogue import (
     ASSESSMENT_SUFFIX,
     DATA_SUFFIXES,
@@ -251,6 +251,9 @@ class FileCommands(WindowParts):
             self.ctx.show_error(exc)
         if target is not current:
             self._set_open_file(target)
+        if not same:  # Save As: the evidence PDFs follow the file (assessment.evidence)
+            for problem in evidence.carry_over(self.ctx.doc, self.ctx.path, path.resolve()):
+                self.ctx.show_status(problem, 10000)
         self.ctx.mark_saved(path.resolve())
         self.autosave.discard()
         self.ctx.settings.add_recent(path)

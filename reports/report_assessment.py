@@ -18,6 +18,7 @@ from reports.layout import (
     FRAME_WIDTH,
 )
 from reports.markup import esc
+from reports.report_evidence import evidence_section, sources_text
 
 if TYPE_CHECKING:
     pass
@@ -50,7 +51,7 @@ class AssessmentSections(SectionBuilder):
             labels = {o.id: o.label for o in self.inst.performance_types}
             out.append(self.p("Performance types reported: " + esc(", ".join(
                 labels.get(p, p) for p in self.doc.performance_types))))
-        return out
+        return out + evidence_section(self)
 
     def domains(self) -> list[Any]:
         from assessment.judgement import applicable_slots
@@ -93,10 +94,7 @@ class AssessmentSections(SectionBuilder):
                             shown = f"{slot}: {shown}"
                         qcell = self.p(f"<b>{esc(q.id)}</b> {esc(q.text)}", self.s.cell) \
                             if i == 0 else self.cell("")
-                        sources = "; ".join(
-                            f"{s.document}, {s.page}" if s.page else s.document
-                            for s in (a.sources if a else ())
-                        )
+                        sources = sources_text(self.doc, a.sources if a else ())
                         rows.append([qcell, self.cell(shown, bold=value in ("N", "PN")),
                                      self.cell(a.rationale if a and a.rationale else "—"),
                                      self.cell(sources or "—", small=True)])

@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from assessment import evidence
 from assessment.catalogue import LEVELS, NOT_RATED
 from assessment.document import Assessment, SourceRef
 from assessment.errors import ProbityError
@@ -34,6 +36,7 @@ from assessment.instruments import Applicability, Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
+from gui.evidence.cite import CiteButton
 from gui.pages import domain_commands
 from gui.pages.answer_bar import AnswerBar
 from gui.pages.base import AssessmentPage
@@ -62,8 +65,11 @@ COPY_DEV_KEY = "Ctrl+Shift+D"
 JUDGEMENT_LABEL_WIDTH = 230  # the judgement and applicability boxes share one label column
 
 
-def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef]) -> str:
-    return "; ".join(f"{s.document}, {s.page}" if s.page else s.document for s in sources)
+def format_sources(sources: tuple[SourceRef, ...] | list[SourceRef],
+                   titles: dict[str, str] | None = None) -> str:
+    """The source field's text; an attached document shows its current title (``titles``)."""
+    names = [evidence.shown_document(s, titles or {}) for s in sources]
+    return "; ".join(f"{n}, {s.page}" if s.page else n for n, s in zip(names, sources, strict=True))
 
 
 def parse_sources(text: str) -> list[SourceRef]:
@@ -119,6 +125,13 @@ class SlotEditor:
         self.sources.setPlaceholderText("Source: document, page (separate several with ;)")
         self.sources.setAccessibleName(f"{question_id}{where}: source reference")
         self.sources.committed.connect(self._sources_committed)
+        self.cite = CiteButton(page, slot.key, f"{question_id}{where}")  # evidence PDFs
+        self.cite.add_shortcut(self.sources)
+        self.source_row = QWidget()
+        source_layout = QHBoxLayout(self.source_row)
+        source_layout.setContentsMargins(0, 0, 0, 0)
+        source_layout.addWidget(self.sources, 1)
+        source_layout.addWidget(self.cite, 0, Qt.AlignmentFlag.AlignTop)
         self._grid, self._row, self._box = grid, row, box
         grid.addWidget(self.label, row, 0, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(box, row, 1, Qt.AlignmentFlag.AlignTop)
@@ -128,13 +141,13 @@ class SlotEditor:
         """Wide pages: texts beside the buttons; narrow ones: below them, at full width."""
         grid, row = self._grid, self._row
         grid.removeWidget(self.rationale)
-        grid.removeWidget(self.sources)
+        grid.removeWidget(self.source_row)
         if compact:
             grid.addWidget(self.rationale, row + 1, 1, 1, 2)
-            grid.addWidget(self.sources, row + 2, 1, 1, 2)
+            grid.addWidget(self.source_row, row + 2, 1, 1, 2)
         else:
             grid.addWidget(self.rationale, row, 2)
-            grid.addWidget(self.sources, row + 1, 2)
+            grid.addWidget(self.source_row, row + 1, 2)
 
     def _answered(self, value: str | None) -> None:
         self.page.apply(lambda doc: doc.set_answer(self.key, value))
@@ -143,12 +156,15 @@ class SlotEditor:
         self.page.apply(lambda doc: doc.set_answer_rationale(self.key, text))
 
     def _sources_committed(self, text: str) -> None:
-        self.page.apply(lambda doc: doc.set_answer_sources(self.key, parse_sources(text)))
+        self.page.apply(lambda doc: doc.set_answer_sources(self.key, evidence.keep_links(
+            parse_sources(text), doc.answer(self.key).sources,
+            {d.sha256: d.title for d in evidence.documents(doc)})))
 
     def show(self, value: str | None, rationale: str, sources: str) -> None:
         self.bar.show_value(value)
         self.rationale.show_value(rationale)
         self.sources.show_value(sources)
+        self.cite.show_count(self.page.ctx.doc.answer(self.key).sources)
 
 
 class QuestionCard(QFrame):
@@ -510,13 +526,15 @@ class DomainPage(AssessmentPage):
             self._rebuild()  # study type or performance types changed the questions asked
             return
         answers = doc.answers
+        titles = {d.sha256: d.title for d in evidence.documents(doc)}
         for card in self.cards.values():
             for key, editor in card.editors.items():
                 answer = answers.get(key)
                 if answer is None:
                     editor.show(None, "", "")
                 else:
-                    editor.show(answer.value, answer.rationale, format_sources(answer.sources))
+                    editor.show(answer.value, answer.rationale,
+                                format_sources(answer.sources, titles))
         levels = dict(doc.instrument.levels)
         result = self.result()
         dj = doc.domain_judgement(self.key)
