@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from assessment.evaluation.group_map import entry_for, normalise, resolve
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
@@ -115,7 +116,13 @@ _PRIORITY = {"absent_in_validation": 0, "under_represented": 1, "over_represente
 def representativeness(
     inputs: EvaluationInput, spec: EvaluationSpec
 ) -> tuple[list[RepresentativenessRow], list[str]]:
-    """One row per (attribute, group) for attributes with training or population figures."""
+    """One row per (attribute, group) for attributes with training or population figures.
+
+    Data values are counted as the datasheet category the spec's group-label map assigns them
+    (several values may count as one category); a value with no entry counts as the category
+    of the same name; a value matching no category is *unmapped*: shown, not compared, and
+    left out of the shares' denominator, as missing values are.
+    """
     rows: list[RepresentativenessRow] = []
     notes: list[str] = []
     for attr in inputs.attributes:
@@ -126,45 +133,117 @@ def representativeness(
             continue
         counts = np.bincount(np.asarray(attr.codes), minlength=len(attr.levels))
         total = int(counts.sum())
-        missing = sum(
-            int(c) for lvl, c in zip(attr.levels, counts, strict=True) if lvl == MISSING_GROUP
+        categories = _categories(spec, target)
+        mapping = resolve(
+            [lv for lv in attr.levels if lv != MISSING_GROUP],
+            entry_for(spec.group_map, attr.name),
+            categories,
         )
-        known = total - missing
-        seen: set[str] = set()
+        by_category: dict[str, int] = {}
+        unmapped: list[tuple[str, int]] = []
+        shown: dict[str, str] = {}
+        missing = 0
         for level, cnt in zip(attr.levels, counts, strict=True):
-            key = group_key(level)
-            seen.add(key)
             if level == MISSING_GROUP:
-                rows.append(
-                    RepresentativenessRow(
-                        attribute=attr.name,
-                        group=level,
-                        validation_n=int(cnt),
-                        validation_share=float(cnt) / total if total else None,
-                        training_share=None,
-                        reference_share=None,
-                        difference_training=None,
-                        difference_reference=None,
-                        flag=None,
-                        reason="share of all rows; missing values are not compared",
-                    )
-                )
+                missing += int(cnt)
                 continue
+            category = mapping[level]
+            if category is None:
+                unmapped.append((level, int(cnt)))
+            else:
+                by_category[category] = by_category.get(category, 0) + int(cnt)
+                if normalise(level) == normalise(category):
+                    shown.setdefault(category, level)  # the data's own spelling of the name
+        known = total - missing - sum(c for _, c in unmapped)
+        seen: set[str] = set()
+        for category, cnt in by_category.items():
+            key = group_key(category)
+            seen.add(key)
             share = float(cnt) / known if known else None
-            rows.append(_row(attr.name, level, int(cnt), share, training, population, key, spec))
+            label = shown.get(category, category)
+            rows.append(_row(attr.name, label, cnt, share, training, population, key, spec))
         extra = sorted({k for src in (training, population) if src for k in src} - seen)
         for key in extra:
             label = _original_label(spec, target, key)
             rows.append(
                 _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
             )
-        if extra:
-            notes.append(
-                f"representativeness: {attr.name} groups {', '.join(extra)} appear in the "
-                "training or population figures but not in the validation data (names are "
-                "matched case-insensitively)."
+        for level, cnt in unmapped:
+            rows.append(_plain_row(attr.name, level, cnt, total, _UNMAPPED_REASON))
+        if missing or MISSING_GROUP in attr.levels:
+            rows.append(
+                _plain_row(
+                    attr.name,
+                    MISSING_GROUP,
+                    missing,
+                    total,
+                    "share of all rows; missing values are not compared",
+                )
             )
+        notes += _mapping_notes(attr.name, mapping, extra, unmapped)
     return rows, notes
+
+
+_UNMAPPED_REASON = (
+    "not mapped to a datasheet category: shown as a share of all rows, not compared "
+    "(map it in the group-label map)"
+)
+
+
+def _categories(spec: EvaluationSpec, target: str) -> list[str]:
+    out: list[str] = []
+    for src in (spec.training_demographics, spec.reference_population):
+        for k in _lookup(src, target) or {}:
+            if all(group_key(k) != group_key(o) for o in out):
+                out.append(k)
+    return out
+
+
+def _plain_row(
+    attribute: str, group: str, count: int, total: int, reason: str
+) -> RepresentativenessRow:
+    return RepresentativenessRow(
+        attribute=attribute,
+        group=group,
+        validation_n=count,
+        validation_share=float(count) / total if total else None,
+        training_share=None,
+        reference_share=None,
+        difference_training=None,
+        difference_reference=None,
+        flag=None,
+        reason=reason,
+    )
+
+
+def _mapping_notes(
+    attribute: str,
+    mapping: dict[str, str | None],
+    extra: list[str],
+    unmapped: list[tuple[str, int]],
+) -> list[str]:
+    notes: list[str] = []
+    renamed = [f"{v} → {c}" for v, c in mapping.items() if c is not None and v != c]
+    if renamed:
+        notes.append(
+            f"representativeness: {attribute} values counted as datasheet categories: "
+            + "; ".join(renamed)
+            + "."
+        )
+    if unmapped:
+        notes.append(
+            f"representativeness: {attribute} values "
+            + ", ".join(v for v, _ in unmapped)
+            + " match no datasheet category and are not compared; map them in the "
+            "group-label map (GUI) or with --group-map (CLI)."
+        )
+    if extra:
+        notes.append(
+            f"representativeness: {attribute} groups {', '.join(extra)} appear in the "
+            "training or population figures but not in the validation data (names are "
+            "matched case-insensitively, after the group-label map)."
+        )
+    return notes
 
 
 def _original_label(spec: EvaluationSpec, target: str, key: str) -> str:

@@ -219,6 +219,8 @@ class EvaluationSpec:
     training_demographics: dict[str, dict[str, float]] = field(default_factory=dict)
     reference_population: dict[str, dict[str, float]] = field(default_factory=dict)
     demographics_map: dict[str, str] = field(default_factory=dict)
+    # {data attribute: {data value: datasheet category}} (assessment.evaluation.group_map)
+    group_map: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -344,6 +346,9 @@ class EvaluationSpec:
             "training_demographics": {k: dict(v) for k, v in self.training_demographics.items()},
             "reference_population": {k: dict(v) for k, v in self.reference_population.items()},
             "demographics_map": dict(self.demographics_map),
+            # written only when set, so specs without a map read and hash as before
+            **({"group_map": {k: dict(v) for k, v in self.group_map.items()}}
+               if self.group_map else {}),
         }
 
     @classmethod
@@ -378,6 +383,10 @@ class EvaluationSpec:
                     for k, v in d.get("reference_population", {}).items()
                 },
                 demographics_map={str(k): str(v) for k, v in d.get("demographics_map", {}).items()},
+                group_map={
+                    str(k): {str(a): str(b) for a, b in v.items()}
+                    for k, v in (d.get("group_map") or {}).items()
+                },
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise EvaluationError(f"The evaluation settings are invalid ({exc}).") from exc
