@@ -191,6 +191,8 @@ class Assessment:
             "model_card": {},
             "datasheet": {},
             "reference_population": {},
+            "reference_population_source": {},
+            "group_maps": {},
             "reviewer": (reviewer or Reviewer()).to_json(),
             "notes": "",
             "evaluation": {"config": None, "result": None},
@@ -284,6 +286,16 @@ class Assessment:
     @property
     def reference_population(self) -> dict[str, dict[str, float]]:
         return copy.deepcopy(self._data["reference_population"])
+
+    @property
+    def reference_population_source(self) -> dict[str, Any]:
+        """Where the reference population came from (assessment.populations.SOURCE_KEYS)."""
+        return copy.deepcopy(self._data.get("reference_population_source") or {})
+
+    @property
+    def group_maps(self) -> dict[str, dict[str, str]]:
+        """{data attribute: {data value: datasheet category}} (evaluation.group_map)."""
+        return copy.deepcopy(self._data.get("group_maps") or {})
 
     @property
     def reviewer(self) -> Reviewer:
@@ -399,6 +411,17 @@ class Assessment:
             for a, groups in population.items()
         }
         self._change(("reference_population",), clean)
+
+    def set_reference_population_source(self, source: dict[str, Any]) -> None:
+        from assessment.populations import check_source
+
+        self._change(("reference_population_source",), copy.deepcopy(
+            check_source(source, "reference population source")))
+
+    def set_group_maps(self, group_maps: dict[str, dict[str, str]]) -> None:
+        from assessment.evaluation.group_map import check_group_map, clean_group_map
+
+        self._change(("group_maps",), clean_group_map(check_group_map(group_maps, "group map")))
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
         # One copy protects the document from later edits by the caller; _apply does not copy

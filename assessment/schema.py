@@ -50,6 +50,8 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "model_card": dict,
     "datasheet": dict,
     "reference_population": dict,
+    "reference_population_source": dict,
+    "group_maps": dict,
     "reviewer": dict,
     "notes": str,
     "evaluation": dict,
@@ -89,6 +91,8 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         )
     if version < 1:
         raise _fail(source, "$.schema_version", f"unknown schema version {version}")
+    for key in ("reference_population_source", "group_maps"):  # added in schema 1, optional
+        data.setdefault(key, {})
     try:
         check_json_values(data)
         _check_document(data)
@@ -146,6 +150,7 @@ def _check_document(data: dict[str, Any]) -> None:
         expect_obj(groups, where)
         for group, share in groups.items():
             expect_num(share, key_path(where, group), minimum=0)
+    _check_representation(data)
     for key, value in data["reviewer"].items():
         if key not in REVIEWER_FIELDS:
             raise Invalid(key_path("$.reviewer", key), "unknown reviewer field")
@@ -252,6 +257,10 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
                 raise Invalid(where, f"expected true, false or null, got {show(value)}")
         elif kind == "multichoice":
             expect_strings(value, where)
+        elif kind in ("ubr", "checklist"):
+            from assessment.ubr import check_value
+
+            check_value(kind, value, where)
         elif kind == "demographics":
             expect_obj(value, where)
             for attr, groups in value.items():
@@ -259,6 +268,19 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
                 expect_obj(groups, apath)
                 for group, count in groups.items():
                     expect_num(count, key_path(apath, group), null=True, minimum=0)
+
+
+def _check_representation(data: dict[str, Any]) -> None:
+    from assessment.evaluation.group_map import check_group_map
+    from assessment.populations import check_source
+
+    for check, key in ((check_source, "reference_population_source"),
+                       (check_group_map, "group_maps")):
+        try:
+            check(data[key], f"$.{key}")
+        except DocumentError as exc:
+            path, _, problem = exc.message.partition(": ")
+            raise Invalid(path, problem) from None
 
 
 def _check_evaluation(evaluation: dict[str, Any]) -> None:
