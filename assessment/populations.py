@@ -228,7 +228,17 @@ def read_population_csv(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def population_arg(text: str) -> dict[str, dict[str, float]]:
+    """``--population``: a bundled table's name, else a CSV file's path."""
+    if text in POPULATION_FILES and not Path(text).exists():
+        return load_population(text).shares()
+    from assessment.evaluation.cli import read_distribution
+
+    return read_distribution(Path(text), "--population")
+
+
 __all__ = [
+    "population_arg",
     "POPULATION_FILES",
     "ReferencePopulation",
     "available",

@@ -206,7 +206,17 @@ def map_rows(group_map: GroupMap) -> list[tuple[str, str, str]]:
     return sorted((a, v, c) for a, entry in group_map.items() for v, c in entry.items())
 
 
+def group_map_arg(path: str | None, document: Any = None) -> GroupMap:
+    """``--group-map``: the CSV's map, else the assessment's (``--into``), else none."""
+    if path:
+        return read_group_map_csv(Path(path))
+    if document is not None:
+        return dict(document.group_maps)
+    return {}
+
+
 __all__ = [
+    "group_map_arg",
     "SYNONYMS",
     "GroupMap",
     "check_group_map",

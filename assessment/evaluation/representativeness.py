@@ -11,9 +11,11 @@ spec's ratio tolerance (default 0.8–1.25), or when it is absent from the valid
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from assessment.evaluation.group_map import entry_for, normalise, resolve
+from assessment.evaluation.group_map import entry_for, normalise, resolve, suggest_value
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
@@ -165,9 +167,15 @@ def representativeness(
         extra = sorted({k for src in (training, population) if src for k in src} - seen)
         for key in extra:
             label = _original_label(spec, target, key)
-            rows.append(
-                _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
-            )
+            row = _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
+            if unmapped and row.flag in (None, "absent_in_validation"):
+                # its rows may be among the unmapped values: not evidence of absence
+                row = replace(row, flag=None, reason=(
+                    "no validation rows mapped to this category while "
+                    + ", ".join(v for v, _ in unmapped)
+                    + " are unmapped: not flagged until they are mapped"
+                ))
+            rows.append(row)
         for level, cnt in unmapped:
             rows.append(_plain_row(attr.name, level, cnt, total, _UNMAPPED_REASON))
         if missing or MISSING_GROUP in attr.levels:
@@ -180,7 +188,7 @@ def representativeness(
                     "share of all rows; missing values are not compared",
                 )
             )
-        notes += _mapping_notes(attr.name, mapping, extra, unmapped)
+        notes += _mapping_notes(attr.name, mapping, extra, unmapped, categories)
     return rows, notes
 
 
@@ -221,6 +229,7 @@ def _mapping_notes(
     mapping: dict[str, str | None],
     extra: list[str],
     unmapped: list[tuple[str, int]],
+    categories: list[str],
 ) -> list[str]:
     notes: list[str] = []
     renamed = [f"{v} → {c}" for v, c in mapping.items() if c is not None and v != c]
@@ -231,11 +240,18 @@ def _mapping_notes(
             + "."
         )
     if unmapped:
+        hints = [
+            f"{v} → {c}"
+            for v, _ in unmapped
+            if (c := suggest_value(v, categories)) is not None
+        ]
         notes.append(
             f"representativeness: {attribute} values "
             + ", ".join(v for v, _ in unmapped)
             + " match no datasheet category and are not compared; map them in the "
-            "group-label map (GUI) or with --group-map (CLI)."
+            "group-label map (GUI) or with --group-map (CLI)"
+            + (f" (suggested: {'; '.join(hints)})" if hints else "")
+            + "."
         )
     if extra:
         notes.append(
