@@ -225,6 +225,7 @@ class _Builder(AssessmentSections, EvaluationSections, SectionBuilder):
         if self.j.prompts:
             out += [self.heading("Points for the reviewer to consider", 1)]
             out += [self.p("• " + esc(p), self.s.small) for p in self.j.prompts]
+        out += self.datasheet_findings()  # UBR characteristics not collected (represent)
         out += [self.heading("Key subgroup findings", 1)]
         out += self.key_findings()
         return out
