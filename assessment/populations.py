@@ -12,11 +12,12 @@ crosses the census's five-year groups), the file states the rule and :func:`_der
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from assessment.errors import DataError, DocumentError
 
@@ -207,43 +208,34 @@ def describe_source(source: dict[str, Any]) -> str:
     return text
 
 
-def read_population_csv(path: Path) -> dict[str, dict[str, float]]:
-    """{attribute: {group: proportion}} from a CSV with columns attribute, group, number.
-
-    The number column may hold proportions, percentages or counts (``count`` header); each
-    attribute's numbers are divided by their sum, so all three give proportions.
-    """
-    from assessment.evaluation.cli import read_distribution
-
-    raw = read_distribution(Path(path), "reference population")
+def normalised(raw: dict[str, dict[str, float]], name: str) -> dict[str, dict[str, float]]:
+    """Each attribute's numbers (proportions, percentages or counts) over their sum."""
     out: dict[str, dict[str, float]] = {}
     for attr, groups in raw.items():
         total = sum(groups.values())
         if any(v < 0 for v in groups.values()) or total <= 0:
             raise DataError(
-                f"reference population: the numbers for {attr!r} in {Path(path).name} must be "
-                ">= 0 with a positive sum."
+                f"reference population: the numbers for {attr!r} in {name} must be >= 0 with "
+                "a positive sum."
             )
         out[attr] = {g: v / total for g, v in groups.items()}
     return out
 
 
-def population_arg(text: str) -> dict[str, dict[str, float]]:
-    """``--population``: a bundled table's name, else a CSV file's path."""
+def bundled_shares(text: str) -> dict[str, dict[str, float]] | None:
+    """``--population NAME``: a bundled table's shares, or None when ``text`` is a file path."""
     if text in POPULATION_FILES and not Path(text).exists():
         return load_population(text).shares()
-    from assessment.evaluation.cli import read_distribution
-
-    return read_distribution(Path(text), "--population")
+    return None
 
 
 __all__ = [
-    "population_arg",
+    "bundled_shares",
+    "normalised",
     "POPULATION_FILES",
     "ReferencePopulation",
     "available",
     "check_source",
     "describe_source",
     "load_population",
-    "read_population_csv",
 ]

@@ -102,7 +102,9 @@ def check_value(kind: str, value: Any, where: str) -> None:
                 raise Invalid(f"{path}.{name}", "unknown key")
             if name == "collected":
                 if v is not None and not isinstance(v, bool):
-                    raise Invalid(f"{path}.collected", f"expected true, false or null, got {show(v)}")
+                    raise Invalid(
+                        f"{path}.collected", f"expected true, false or null, got {show(v)}"
+                    )
             elif v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise Invalid(f"{path}.{name}", f"expected a count >= 0 or null, got {show(v)}")
         k, u = item.get("known_n"), item.get("ubr_n")
@@ -162,7 +164,8 @@ def _status(a: dict[str, Any] | None) -> tuple[str, str]:
 def checklist_rows(datasheet: dict[str, Any]) -> list[tuple[str, str]]:
     """(criterion, answer) for the report, in the working group's order."""
     answers = datasheet.get("ml_friendly_checklist") or {}
-    return [(i.label, str(answers.get(i.id) or "not answered")) for i in catalogue().checklist.items]
+    items = catalogue().checklist.items
+    return [(i.label, str(answers.get(i.id) or "not answered")) for i in items]
 
 
 __all__ = [

@@ -397,8 +397,8 @@ def spec_from_args(
     from assessment.evaluation.group_map import group_map_arg
     from assessment.evaluation.record import document_demographics
     from assessment.evaluation.representativeness import suggest_demographics_map
-    from assessment.populations import population_arg
     from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
+    from assessment.populations import bundled_shares
 
     values: dict[str, str] = {}
     for item in args.reference:
@@ -421,7 +421,11 @@ def spec_from_args(
     tolerances = tolerances_from_args(args.tolerance)
     threshold = mapping.effective_threshold
     doc_training, doc_population = document_demographics(document) if document else ({}, {})
-    population = population_arg(args.population) if args.population else doc_population
+    population = (
+        bundled_shares(args.population) or read_distribution(Path(args.population), "--population")
+        if args.population
+        else doc_population
+    )
     training = (
         read_distribution(Path(args.training), "--training") if args.training else doc_training
     )

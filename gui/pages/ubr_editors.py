@@ -90,7 +90,8 @@ class UbrEditor(QWidget):
     def show_value(self, value: Any) -> None:
         answers = value if isinstance(value, dict) else {}
         for item_id, combo in self.status.items():
-            a = answers.get(item_id) if isinstance(answers.get(item_id), dict) else {}
+            raw = answers.get(item_id)
+            a: dict[str, Any] = raw if isinstance(raw, dict) else {}
             combo.blockSignals(True)
             combo.setCurrentIndex(max(combo.findData(a.get("collected")), 0))
             combo.blockSignals(False)

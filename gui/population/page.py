@@ -19,13 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.errors import ProbityError
-from assessment.evaluation.group_map import document_map_rows, with_suggestions
-from assessment.populations import (
-    available,
-    describe_source,
-    load_population,
-    read_population_csv,
-)
+from assessment.evaluation.cli import read_distribution
+from assessment.evaluation.group_map_rows import document_map_rows, with_suggestions
+from assessment.populations import available, describe_source, load_population, normalised
 from gui.pages.base import AssessmentPage
 from gui.population.tables import GroupMapTable, PopulationTable
 from gui.widgets import Heading, Note
@@ -117,7 +113,7 @@ class PopulationPage(AssessmentPage):
         if path is None:
             return
         try:
-            population = read_population_csv(path)
+            population = normalised(read_distribution(path, "reference population"), path.name)
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return

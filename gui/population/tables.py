@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.errors import DocumentError
-from assessment.evaluation.group_map import MapRow
+from assessment.evaluation.group_map_rows import MapRow
 
 UNMAPPED = "(unmapped: not compared)"
 
@@ -54,7 +54,9 @@ class PopulationTable(QTableWidget):
             self.setItem(row, col, QTableWidgetItem(""))
         self.blockSignals(False)
         self.setCurrentCell(row, 0)
-        self.editItem(self.item(row, 0))
+        first = self.item(row, 0)
+        if first is not None:
+            self.editItem(first)
 
     def remove_selected(self) -> None:
         rows = sorted({i.row() for i in self.selectedIndexes()}, reverse=True)
@@ -70,8 +72,8 @@ class PopulationTable(QTableWidget):
         group listed twice."""
         out: dict[str, dict[str, float]] = {}
         for row in range(self.rowCount()):
-            cells = [(self.item(row, c).text().strip() if self.item(row, c) else "")
-                     for c in range(3)]
+            items = [self.item(row, c) for c in range(3)]
+            cells = [i.text().strip() if i is not None else "" for i in items]
             attr, group, text = cells
             if not (attr and group and text):
                 continue

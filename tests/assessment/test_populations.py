@@ -10,11 +10,11 @@ import pytest
 
 from assessment.errors import DataError, DocumentError
 from assessment.populations import (
+    bundled_shares,
     check_source,
     describe_source,
     load_population,
-    population_arg,
-    read_population_csv,
+    normalised,
 )
 
 TOTAL = 331_449_281
@@ -82,17 +82,16 @@ def test_unknown_names_list_the_known_ones() -> None:
         load_population("us-census-1890")
 
 
-def test_population_arg_takes_a_name_or_a_csv(tmp_path: Path) -> None:
-    assert population_arg("us-census-2020")["sex"]["Male"] == pytest.approx(DP1_MALE / TOTAL)
-    csv = tmp_path / "pop.csv"
-    csv.write_text("attribute,group,count\nsex,Female,30\nsex,Male,10\n", encoding="utf-8")
-    assert read_population_csv(csv) == {"sex": {"Female": 0.75, "Male": 0.25}}
-    csv.write_text("attribute,group,count\nsex,Female,0\n", encoding="utf-8")
+def test_bundled_names_and_normalised_counts(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert bundled_shares("us-census-2020")["sex"]["Male"] == pytest.approx(DP1_MALE / TOTAL)
+    assert bundled_shares("pop.csv") is None
+    (tmp_path / "us-census-2020").write_text("a file of that name wins", encoding="utf-8")
+    assert bundled_shares("us-census-2020") is None
+    assert normalised({"sex": {"Female": 30, "Male": 10}}, "p.csv") == {
+        "sex": {"Female": 0.75, "Male": 0.25}}
     with pytest.raises(DataError, match="positive sum"):
-        read_population_csv(csv)
-    csv.write_bytes(b"\x00\x01\x02")
-    with pytest.raises(DataError):
-        read_population_csv(csv)
+        normalised({"sex": {"Female": 0}}, "p.csv")
 
 
 @pytest.mark.parametrize("bad", [[], {"year": "2020"}, {"edited": 1}, {"bogus": ""},

@@ -53,7 +53,8 @@ def _datasheet(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
     hispanic = int((frame["race"] == "Hispanic").sum())
     return {
         "race": race,
-        "ethnicity": {"Hispanic or Latino": hispanic, "Not Hispanic or Latino": len(frame) - hispanic},
+        "ethnicity": {"Hispanic or Latino": hispanic,
+                      "Not Hispanic or Latino": len(frame) - hispanic},
         "sex": {k: int(v) for k, v in frame["sex"].value_counts().items()},
     }
 
