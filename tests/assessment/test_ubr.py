@@ -68,3 +68,21 @@ def test_damaged_answers_are_refused_with_their_path(ubr: object, checklist: obj
     with pytest.raises(DocumentError) as exc:
         validate_document(_doc(ubr, checklist))
     assert where in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("group_maps", {"race": {"Caucasian": 5}}, "$.group_maps"),
+        ("group_maps", ["race"], "$.group_maps"),
+        ("reference_population_source", {"year": "twenty"}, "$.reference_population_source"),
+        ("reference_population_source", {"publisher": "x"}, "$.reference_population_source"),
+    ],
+)
+def test_damaged_map_or_population_source_is_refused(key: str, value: object,
+                                                     where: str) -> None:
+    data = json.loads(json.dumps(Assessment.new().to_json()))
+    data[key] = value
+    with pytest.raises(DocumentError) as exc:
+        validate_document(data)
+    assert where in exc.value.message and "\n" not in exc.value.message

@@ -75,3 +75,16 @@ def test_checklist_answers_and_a_second_document(qtbot):
     assert editor.combos["access"].currentData() == "yes"
     assert editor.combos["provenance"].currentData() is None
     assert page.editors["ubr_characteristics"].status["geography"].currentData() is False
+
+
+def test_not_collected_is_a_finding_on_the_summary_page(qtbot):
+    window = open_window(qtbot)
+    editor = window.go_to("datasheet").editors["ubr_characteristics"]
+    _choose(editor.status["disability"], False)
+    summary = window.go_to("summary")
+    summary.refresh_now()
+    assert "not collected: Disability" in summary.prompts.text()
+    _choose(window.go_to("datasheet").editors["ubr_characteristics"].status["disability"], True)
+    summary = window.go_to("summary")
+    summary.refresh_now()
+    assert "not collected" not in summary.prompts.text()
