@@ -63,6 +63,10 @@ class RepresentSections(SectionBuilder):
                                  "categories by name only.", self.s.small)]
         out.append(self.p(f"From {esc(source)}. Values with the same name as a category need "
                           "no entry; unmapped values are shown but not compared.", self.s.small))
+        if self.result and used is not None and used != self.doc.group_maps:
+            out.append(self.p("<b>The assessment's group-label map has changed since this "
+                              "evaluation ran; re-run it to use the current map.</b>",
+                              self.s.small))
         out += [self.table(rows, [130, 150, FRAME_WIDTH - 280]), Spacer(1, 6)]
         return out
 

@@ -30,6 +30,10 @@ def pages() -> list[str]:
 
 
 def make_doc_pdf() -> bytes:
+    return build_report(make_doc(), signature_boxes=1).data
+
+
+def make_doc() -> Assessment:
     census = load_population("us-census-2020")
     doc = Assessment.new()
     doc.set_field("model_card", "model_name", "Recidivism")
@@ -55,7 +59,7 @@ def make_doc_pdf() -> bytes:
                           reference_population=census.shares(), group_map=group_map)
     result = evaluate(prepare_input(frame, mapping), spec)
     doc.set_evaluation({"spec": spec.to_json(), "mapping": mapping.to_json()}, result.to_json())
-    return build_report(doc, signature_boxes=1).data
+    return doc
 
 
 def test_summary_page_names_what_was_not_collected(pages: list[str]) -> None:
@@ -80,3 +84,11 @@ def test_population_source_and_group_map(pages: list[str]) -> None:
     assert squash("Hispanic(unmapped: not compared)") in text
     share = load_population("us-census-2020").shares()["race"]["White"]
     assert squash(f"{share:.1%}") in text  # the census share in the demographics table
+
+
+def test_a_map_changed_after_the_run_is_pointed_out(pages: list[str]) -> None:
+    assert squash("has changed since this evaluation ran") not in "".join(pages)
+    doc = make_doc()
+    doc.set_group_maps({"race": {"Caucasian": "White"}})
+    text = "".join(_pages(build_report(doc, signature_boxes=1).data))
+    assert squash("has changed since this evaluation ran") in text
