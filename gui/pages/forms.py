@@ -202,6 +202,7 @@ class FormPage(AssessmentPage):
         label.setBuddy(editor)
         self.editors[field.id] = editor
         if field.type in WIDE_TYPES:
+            label.setMaximumWidth(16777215)  # spans the page: no need to wrap
             grid.addWidget(label, row, 0, 1, 2)
             row += 1
             grid.addWidget(editor, row, 0, 1, 2)

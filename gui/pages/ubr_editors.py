@@ -39,7 +39,9 @@ class UbrEditor(QWidget):
         self.known: dict[str, CommitLineEdit] = {}
         self.ubr: dict[str, CommitLineEdit] = {}
         for row, item in enumerate(catalogue().ubr.items, start=1):
-            label = QLabel(item.label)
+            label = QLabel(f"{item.label} <span style='color:#5a5e66'>— under-represented: "
+                           f"{item.text}</span>")
+            label.setWordWrap(True)
             label.setToolTip(f"Under-represented: {item.text}")
             grid.addWidget(label, row, 0)
             combo = QComboBox()
