@@ -191,8 +191,6 @@ class Assessment:
             "model_card": {},
             "datasheet": {},
             "reference_population": {},
-            "reference_population_source": {},
-            "group_maps": {},
             "reviewer": (reviewer or Reviewer()).to_json(),
             "notes": "",
             "evaluation": {"config": None, "result": None},

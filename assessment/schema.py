@@ -50,13 +50,14 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "model_card": dict,
     "datasheet": dict,
     "reference_population": dict,
-    "reference_population_source": dict,
-    "group_maps": dict,
     "reviewer": dict,
     "notes": str,
     "evaluation": dict,
     "audit": list,
 }
+# Optional keys (written only once set, so older files load and save byte for byte): where the
+# reference population came from, and the group-label maps (assessment.populations, group_map).
+_OPTIONAL_TOP_LEVEL: dict[str, type] = {"reference_population_source": dict, "group_maps": dict}
 # old/new are digests for long values, with a one-line ``diff``; ``edits``/``until`` mark a
 # coalesced entry (assessment.audit).
 _AUDIT_KEYS = ("ts", "reviewer", "field", "old", "new", "diff", "edits", "until")
@@ -91,8 +92,6 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         )
     if version < 1:
         raise _fail(source, "$.schema_version", f"unknown schema version {version}")
-    for key in ("reference_population_source", "group_maps"):  # added in schema 1, optional
-        data.setdefault(key, {})
     try:
         check_json_values(data)
         _check_document(data)
@@ -109,7 +108,7 @@ def _check_document(data: dict[str, Any]) -> None:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise Invalid(key_path("$", key), f"expected {_type_name(expected)}, got {show(value)}")
     for key in data:
-        if key not in _TOP_LEVEL:
+        if key not in _TOP_LEVEL and key not in _OPTIONAL_TOP_LEVEL:
             raise Invalid(key_path("$", key), "unknown key; this version of Probity writes none")
     if not _ID.match(data["id"]):
         raise Invalid(
@@ -276,6 +275,8 @@ def _check_representation(data: dict[str, Any]) -> None:
 
     for check, key in ((check_source, "reference_population_source"),
                        (check_group_map, "group_maps")):
+        if key not in data:
+            continue
         try:
             check(data[key], f"$.{key}")
         except DocumentError as exc:

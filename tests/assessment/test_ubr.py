@@ -86,3 +86,17 @@ def test_damaged_map_or_population_source_is_refused(key: str, value: object,
     with pytest.raises(DocumentError) as exc:
         validate_document(data)
     assert where in exc.value.message and "\n" not in exc.value.message
+
+
+def test_files_written_before_these_fields_still_open() -> None:
+    data = json.loads(json.dumps(Assessment.new().to_json()))
+    assert "group_maps" not in data and "reference_population_source" not in data
+    doc = Assessment.from_json(validate_document(data))
+    assert doc.group_maps == {} and doc.reference_population_source == {}
+    doc.set_group_maps({"race": {"Caucasian": "White"}})
+    assert doc.group_maps == {"race": {"Caucasian": "White"}}
+    assert validate_document(json.loads(json.dumps(doc.to_json())))["group_maps"]
+    with pytest.raises(DocumentError, match="category name"):
+        doc.set_group_maps({"race": {"Other": " "}})
+    doc.undo()
+    assert "group_maps" not in doc.to_json()  # undoing the first map removes the key again
