@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from assessment.evaluation.group_map import entry_for, normalise, resolve, suggest_value
+from assessment.evaluation.group_map import entry_for, resolve, suggest_value
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
@@ -154,7 +154,7 @@ def representativeness(
                 unmapped.append((level, int(cnt)))
             else:
                 by_category[category] = by_category.get(category, 0) + int(cnt)
-                if normalise(level) == normalise(category):
+                if group_key(level) == group_key(category):
                     shown.setdefault(category, level)  # the data's own spelling of the name
         known = total - missing - sum(c for _, c in unmapped)
         seen: set[str] = set()

@@ -106,3 +106,22 @@ def test_data_file_is_valid_json_with_every_group_categorised() -> None:
                       / "us-census-2020.json").read_text(encoding="utf-8"))
     for attr in ("race", "ethnicity", "sex"):
         assert all(r["category"] for r in raw["published"][attr])
+
+
+@pytest.mark.parametrize("damage", ["drop_total", "bad_count", "ages_off", "no_sources"])
+def test_a_damaged_bundled_file_is_one_sentence(damage: str) -> None:
+    from assessment.populations import _parse
+
+    raw = json.loads((Path(__file__).resolve().parents[2] / "resources" / "populations"
+                      / "us-census-2020.json").read_text(encoding="utf-8"))
+    if damage == "drop_total":
+        del raw["total"]
+    elif damage == "bad_count":
+        raw["published"]["race"][0]["count"] = "lots"
+    elif damage == "ages_off":
+        raw["published"]["age_five_year"][0]["count"] += 1
+    else:
+        del raw["sources"]
+    with pytest.raises(DataError) as exc:
+        _parse(raw, "us-census-2020")
+    assert "damaged" in exc.value.message and "reinstall" in exc.value.message

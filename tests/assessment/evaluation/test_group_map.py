@@ -141,3 +141,16 @@ def test_document_maps_are_checked() -> None:
     for bad in ([], {"race": []}, {"race": {"a": ""}}, {"race": {"a": 1}}):
         with pytest.raises(DocumentError):
             check_group_map(bad, "$.group_maps")
+
+
+def test_a_differently_spelt_same_name_is_shown_as_the_category() -> None:
+    # "African-American" matches "African American" by normalised name; the row carries the
+    # category's spelling so the report joins it with the training counts
+    inp = _inputs(("African-American", "white"), [100, 300])
+    res = evaluate(inp, EvaluationSpec(
+        bootstrap=0, training_demographics={"race": {"African American": 1, "White": 3}}))
+    rows = {r.group: r for r in res.representativeness}
+    assert set(rows) == {"African American", "white"}
+    assert rows["African American"].validation_n == 100
+    assert rows["African American"].training_share == pytest.approx(0.25)
+    assert all(r.flag is None for r in rows.values())
