@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
+from assessment.document_represent import RepresentationFields
 from assessment.errors import DocumentError
 from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
 
@@ -157,7 +158,7 @@ def _path_label(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
-class Assessment:
+class Assessment(RepresentationFields):
     """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -286,16 +287,6 @@ class Assessment:
         return copy.deepcopy(self._data["reference_population"])
 
     @property
-    def reference_population_source(self) -> dict[str, Any]:
-        """Where the reference population came from (assessment.populations.SOURCE_KEYS)."""
-        return copy.deepcopy(self._data.get("reference_population_source") or {})
-
-    @property
-    def group_maps(self) -> dict[str, dict[str, str]]:
-        """{data attribute: {data value: datasheet category}} (evaluation.group_map)."""
-        return copy.deepcopy(self._data.get("group_maps") or {})
-
-    @property
     def reviewer(self) -> Reviewer:
         r = self._data["reviewer"]
         return Reviewer(**{k: str(r.get(k, "")) for k in REVIEWER_FIELDS})
@@ -409,17 +400,6 @@ class Assessment:
             for a, groups in population.items()
         }
         self._change(("reference_population",), clean)
-
-    def set_reference_population_source(self, source: dict[str, Any]) -> None:
-        from assessment.populations import check_source
-
-        self._change(("reference_population_source",), copy.deepcopy(
-            check_source(source, "reference population source")))
-
-    def set_group_maps(self, group_maps: dict[str, dict[str, str]]) -> None:
-        from assessment.evaluation.group_map import check_group_map, clean_group_map
-
-        self._change(("group_maps",), clean_group_map(check_group_map(group_maps, "group map")))
 
     def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
         # One copy protects the document from later edits by the caller; _apply does not copy
