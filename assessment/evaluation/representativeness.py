@@ -163,19 +163,13 @@ def representativeness(
             seen.add(key)
             share = float(cnt) / known if known else None
             label = shown.get(category, category)
-            rows.append(_row(attr.name, label, cnt, share, training, population, key, spec))
+            row = _row(attr.name, label, cnt, share, training, population, key, spec)
+            rows.append(_guard(row, unmapped))
         extra = sorted({k for src in (training, population) if src for k in src} - seen)
         for key in extra:
             label = _original_label(spec, target, key)
             row = _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
-            if unmapped and row.flag in (None, "absent_in_validation"):
-                # its rows may be among the unmapped values: not evidence of absence
-                row = replace(row, flag=None, reason=(
-                    "no validation rows mapped to this category while "
-                    + ", ".join(v for v, _ in unmapped)
-                    + " are unmapped: not flagged until they are mapped"
-                ))
-            rows.append(row)
+            rows.append(_guard(row, unmapped))
         for level, cnt in unmapped:
             rows.append(_plain_row(attr.name, level, cnt, total, _UNMAPPED_REASON))
         if missing or MISSING_GROUP in attr.levels:
@@ -196,6 +190,18 @@ _UNMAPPED_REASON = (
     "not mapped to a datasheet category: shown as a share of all rows, not compared "
     "(map it in the group-label map)"
 )
+
+
+def _guard(row: RepresentativenessRow, unmapped: list[tuple[str, int]]) -> RepresentativenessRow:
+    """A category with no mapped rows while some values are unmapped is not called absent:
+    its rows may be among the unmapped values."""
+    if not unmapped or row.validation_n or row.flag not in (None, "absent_in_validation"):
+        return row
+    return replace(row, flag=None, reason=(
+        "no validation rows mapped to this category while "
+        + ", ".join(v for v, _ in unmapped)
+        + " are unmapped: not flagged until they are mapped"
+    ))
 
 
 def _categories(spec: EvaluationSpec, target: str) -> list[str]:

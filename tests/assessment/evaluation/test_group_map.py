@@ -154,3 +154,31 @@ def test_a_differently_spelt_same_name_is_shown_as_the_category() -> None:
     assert rows["African American"].validation_n == 100
     assert rows["African American"].training_share == pytest.approx(0.25)
     assert all(r.flag is None for r in rows.values())
+
+
+def _property_case(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = ["Caucasian", "White", "African-American", "Black", "Asian", "Martian", MISSING_GROUP]
+    k = int(rng.integers(1, len(names) + 1))
+    levels = tuple(rng.choice(names, k, replace=False))
+    counts = [int(c) for c in rng.integers(0, 50, k)]
+    cats = ["White", "Black or African American", "Asian"]
+    training = {"race": {c: float(rng.integers(0, 100)) for c in cats}}
+    entry = {v: str(rng.choice(cats)) for v in levels if rng.random() < 0.5 and v != MISSING_GROUP}
+    res = evaluate(_inputs(levels, counts), EvaluationSpec(
+        bootstrap=0, training_demographics=training, group_map={"race": entry}))
+    rows = res.representativeness_of("race")
+    # every row counted once: categories, unmapped values and the missing group add up to n
+    assert sum(r.validation_n for r in rows) == sum(counts)
+    compared = [r for r in rows if r.training_share is not None]
+    shares = [r.validation_share for r in compared if r.validation_share is not None]
+    if shares:
+        assert sum(shares) == pytest.approx(1.0)
+    for r in rows:  # nothing is flagged absent while values are unmapped
+        if r.flag == "absent_in_validation":
+            assert all(not (x.reason or "").startswith("not mapped") for x in rows)
+
+
+def test_counts_add_up_and_shares_sum_to_one_for_random_maps() -> None:
+    for seed in range(60):
+        _property_case(seed)
