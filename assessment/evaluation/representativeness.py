@@ -5,6 +5,10 @@ participants domain.)
 Shares compare like with like: a known group's validation share is its count over the rows with
 a known value of that attribute, because training demographics and population figures describe
 known values only; the "(missing)" group is reported as a share of all rows and not compared.
+Data values count as the datasheet category the group-label map gives them; a value matching no
+category is "unmapped": shown, not compared, but kept in the denominator, so while an attribute
+has unmapped values each category's share is a lower bound and only over-representation is
+flagged.
 A group is flagged when its validation share divided by the comparison share falls outside the
 spec's ratio tolerance (default 0.8–1.25), or when it is absent from the validation data.
 """
@@ -156,7 +160,9 @@ def representativeness(
                 by_category[category] = by_category.get(category, 0) + int(cnt)
                 if group_key(level) == group_key(category):
                     shown.setdefault(category, level)  # the data's own spelling of the name
-        known = total - missing - sum(c for _, c in unmapped)
+        # While values are unmapped the denominator keeps them (they have a known value, just
+        # not a category yet): each category's share is then a lower bound of its true share.
+        known = total - missing
         seen: set[str] = set()
         for category, cnt in by_category.items():
             key = group_key(category)
@@ -193,14 +199,17 @@ _UNMAPPED_REASON = (
 
 
 def _guard(row: RepresentativenessRow, unmapped: list[tuple[str, int]]) -> RepresentativenessRow:
-    """A category with no mapped rows while some values are unmapped is not called absent:
-    its rows may be among the unmapped values."""
-    if not unmapped or row.validation_n or row.flag not in (None, "absent_in_validation"):
+    """While some values are unmapped a category's share is a lower bound (its rows may be
+    among the unmapped values): over-representation still stands, under-representation and
+    absence are not claimed until every value is mapped."""
+    if not unmapped or row.flag == "over_represented":
+        return row
+    if row.flag is None and row.validation_n:
         return row
     return replace(row, flag=None, reason=(
-        "no validation rows mapped to this category while "
+        "share is a lower bound while "
         + ", ".join(v for v, _ in unmapped)
-        + " are unmapped: not flagged until they are mapped"
+        + " are unmapped: under-representation is not flagged until they are mapped"
     ))
 
 
