@@ -8,15 +8,12 @@ from typing import Any
 
 from reportlab.platypus import Spacer
 
-from assessment.evaluation.group_map import map_rows
+from assessment.evaluation.group_map import UNMAPPED_LABEL, UNMAPPED_REASON, map_rows
 from assessment.populations import describe_source
 from assessment.ubr import catalogue, checklist_rows, findings, ubr_rows
 from reports.layout import FRAME_WIDTH
 from reports.markup import esc
 from reports.report_base import SectionBuilder
-
-#: The reason the engine gives an unmapped value (its rows list what the map left out).
-_UNMAPPED_MARK = "not mapped to a datasheet category"
 
 
 class RepresentSections(SectionBuilder):
@@ -52,9 +49,9 @@ class RepresentSections(SectionBuilder):
         unmapped = [
             (str(r.get("attribute")), str(r.get("group")))
             for r in (self.result or {}).get("representativeness", [])
-            if _UNMAPPED_MARK in str(r.get("reason") or "")
+            if str(r.get("reason") or "").startswith(UNMAPPED_REASON)
         ]
-        rows += [[self.cell(a), self.cell(v), self.cell("(unmapped: not compared)", bold=True)]
+        rows += [[self.cell(a), self.cell(v), self.cell(UNMAPPED_LABEL, bold=True)]
                  for a, v in unmapped]
         source = ("the evaluation's settings" if self.result and used is not None
                   else "the assessment (not yet used by an evaluation)")

@@ -23,6 +23,11 @@ from assessment.errors import DataError, DocumentError
 
 GroupMap = dict[str, dict[str, str]]
 
+#: How a value without a category is shown (GUI map table, report map table).
+UNMAPPED_LABEL = "(unmapped: not compared)"
+#: The start of the representativeness reason of an unmapped value's row.
+UNMAPPED_REASON = "not mapped to a datasheet category"
+
 #: Largest --group-map file read (one short row per data value).
 MAX_GROUP_MAP_BYTES = 4 * 1024 * 1024
 
@@ -216,6 +221,8 @@ def group_map_arg(path: str | None, document: Any = None) -> GroupMap:
 
 
 __all__ = [
+    "UNMAPPED_LABEL",
+    "UNMAPPED_REASON",
 
     "group_map_arg",
     "SYNONYMS",

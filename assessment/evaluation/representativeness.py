@@ -19,7 +19,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from assessment.evaluation.group_map import entry_for, resolve, suggest_value
+from assessment.evaluation.group_map import (
+    UNMAPPED_REASON,
+    entry_for,
+    resolve,
+    suggest_value,
+)
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
@@ -193,8 +198,8 @@ def representativeness(
 
 
 _UNMAPPED_REASON = (
-    "not mapped to a datasheet category: shown as a share of all rows, not compared "
-    "(map it in the group-label map)"
+    f"{UNMAPPED_REASON}: shown as a share of all rows, not compared (map it in the "
+    "group-label map)"
 )
 
 

@@ -14,9 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from assessment.errors import DocumentError
+from assessment.evaluation.group_map import UNMAPPED_LABEL as UNMAPPED
 from assessment.evaluation.group_map_rows import MapRow
-
-UNMAPPED = "(unmapped: not compared)"
 
 
 class PopulationTable(QTableWidget):
