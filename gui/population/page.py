@@ -180,9 +180,11 @@ class PopulationPage(AssessmentPage):
         self.suggest.setEnabled(any(r.suggestion for r in unmapped))
 
     def is_complete(self) -> bool:
+        """A reference population is set and no unmapped value has a suggestion waiting (values
+        no category fits, e.g. COMPAS's own age bands, are the reviewer's call)."""
         doc = self.ctx.doc
-        return bool(doc.reference_population) and all(
-            r.category is not None for r in document_map_rows(doc))
+        return bool(doc.reference_population) and not any(
+            r.category is None and r.suggestion for r in document_map_rows(doc))
 
 
 __all__ = ["PopulationPage"]

@@ -125,7 +125,11 @@ def test_group_map_suggestions_choices_and_a_second_document(qtbot):
     assert combos["race", "Caucasian"].currentText() == UNMAPPED
     assert combos["race", "Asian"].currentText() == "Asian"  # same name: no entry needed
     assert "3 unmapped" in page.map_note.text()
+    assert not page.is_complete()  # no reference population, suggestions waiting
+    page.use_bundled.click()
+    assert not page.is_complete()
     page.suggest.click()
+    assert page.is_complete()  # Hispanic has no suggestion: the reviewer's call
     page.refresh_now()
     assert window.ctx.doc.group_maps == {"race": {
         "Caucasian": "White", "African-American": "Black or African American"}}
