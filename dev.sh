@@ -10,8 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-QT_LIBS="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libx11-6 fonts-dejavu-core"
-XCB_LIBS="libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1"
+# The Debian packages Qt needs: one list, shared with main.py (GROUP PACKAGE [LIBRARY] per line).
+debs_of() { awk -v g="$1" '$1 == g { printf "%s%s", sep, $2; sep = " " }' resources/qt-system-packages.txt; }
+QT_LIBS=$(debs_of runtime)
+XCB_LIBS=$(debs_of xcb)
+TEST_DEBS="poppler-utils"
 PY=${PYTHON:-python3}
 
 say() { printf 'probity setup: %s\n' "$*" >&2; }
@@ -51,6 +54,8 @@ setup() {
   local debs="$QT_LIBS"
   "$PY" -c 'import ensurepip' 2>/dev/null || debs="$debs python3-venv"
   [ "${1:-}" = run ] && debs="$debs $XCB_LIBS"
+  # The tests check every signed PDF with poppler's pdfsig as well (an independent verifier).
+  [ "${1:-}" = test ] && debs="$debs $TEST_DEBS"
   # shellcheck disable=SC2086
   ensure_debs $debs
   if [ ! -x .venv/bin/python ]; then

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import importlib
+import os
 import sys
+from collections.abc import Callable, Mapping
 
 __version__ = "0.1.0"
 
@@ -22,17 +24,28 @@ def _gui_file_suffixes() -> tuple[str, ...]:
     return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
-CLI_MODULES = ("assessment.cli", "assessment.evaluation.cli", "reports.cli")
+CLI_MODULES = ("assessment.cli", "assessment.evaluate_command", "reports.cli", "reports.plan_cli")
 
-QT_RUNTIME_PACKAGES = (
-    "libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 "
-    "libx11-6 fonts-dejavu-core"
-)
-QT_XCB_PACKAGES = (
-    "libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
-    "libxcb-randr0 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 "
-    "libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1"
-)
+#: The Debian packages Qt needs, one list shared with dev.sh (GROUP PACKAGE [LIBRARY] per line).
+SYSTEM_PACKAGES_FILE = "qt-system-packages.txt"
+INSTALL = "sudo apt-get install -y --no-install-recommends"
+
+
+def system_packages(group: str) -> list[tuple[str, str | None]]:
+    """(package, shared library or None) of one group of resources/qt-system-packages.txt."""
+    from importlib.resources import files
+
+    text = (files("resources") / SYSTEM_PACKAGES_FILE).read_text(encoding="utf-8")
+    out: list[tuple[str, str | None]] = []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields and fields[0] == group:
+            out.append((fields[1], fields[2] if len(fields) > 2 else None))
+    return out
+
+
+def _packages(group: str) -> str:
+    return " ".join(name for name, _ in system_packages(group))
 
 
 def check_qt() -> str | None:
@@ -42,11 +55,47 @@ def check_qt() -> str | None:
     except ImportError as exc:
         return (
             f"Qt could not be loaded ({exc}). Install the system libraries Qt needs:\n"
-            f"  sudo apt-get install -y --no-install-recommends {QT_RUNTIME_PACKAGES}\n"
+            f"  {INSTALL} {_packages('runtime')}\n"
             f"and, for a window on an X display, also:\n"
-            f"  sudo apt-get install -y --no-install-recommends {QT_XCB_PACKAGES}"
+            f"  {INSTALL} {_packages('xcb')}"
         )
     return None
+
+
+def _loads(library: str) -> bool:
+    """Whether the dynamic loader finds ``library`` (what Qt's xcb plugin will ask it for)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
+
+
+def uses_xcb(environ: Mapping[str, str]) -> bool:
+    """Whether Qt will open its window through the xcb plugin (Linux, X, not offscreen)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    platform = environ.get("QT_QPA_PLATFORM", "")
+    if platform:
+        return platform.split(":", 1)[0].split(";", 1)[0] == "xcb"
+    return not environ.get("WAYLAND_DISPLAY")
+
+
+def check_xcb(loads: Callable[[str], bool] | None = None) -> str | None:
+    """None when every library of Qt's xcb plugin loads; else the apt-get line for the missing
+    packages (Qt itself would die in "Fatal Python error: Aborted" without them)."""
+    load = loads or _loads
+    missing = [name for name, library in system_packages("xcb") if library and not load(library)]
+    if not missing:
+        return None
+    return (
+        "Qt cannot open a window on this X display: the Debian packages "
+        f"{', '.join(missing)} are missing. Install them with:\n"
+        f"  {INSTALL} {' '.join(missing)}\n"
+        "then start Probity again (or use QT_QPA_PLATFORM=offscreen for headless use)."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         if message is not None:
             print(f"probity: error: {message}", file=sys.stderr)
             return 2
+        if not args.selftest and uses_xcb(os.environ):
+            message = check_xcb()
+            if message is not None:
+                print(f"probity: error: {message}", file=sys.stderr)
+                return 1
         from gui import app
 
         if args.selftest:

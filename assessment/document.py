@@ -18,15 +18,17 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
 from assessment.document_represent import RepresentationFields
 from assessment.errors import DocumentError
+from assessment.evaluation import record as evaluation_record
 from assessment.schema import FILE_FORMAT, SCHEMA_VERSION, validate_document
 
 if TYPE_CHECKING:
+    from assessment.evaluation.record import EvaluationRecord
     from assessment.instruments import Instrument
 
 FIELD_SECTIONS = ("review_question", "model_card", "datasheet", "reviewer")
@@ -162,7 +164,8 @@ class Assessment(RepresentationFields):
     """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
+        """``data``: a checked document dict (:func:`validate_document`, or :meth:`to_json`)."""
+        self._data = _with_typed_evaluation(data)
         self._history = _History()
         self._listeners: list[Listener] = []
         self._open_entry: _OpenEntry | None = None
@@ -176,27 +179,7 @@ class Assessment(RepresentationFields):
         from assessment.instruments import load_instrument
 
         load_instrument(instrument_id)  # refuse unknown instruments up front
-        stamp = now_iso()
-        data: dict[str, Any] = {
-            "format": FILE_FORMAT,
-            "schema_version": SCHEMA_VERSION,
-            "id": str(uuid.uuid4()),
-            "created": stamp,
-            "modified": stamp,
-            "instrument": {"id": instrument_id},
-            "study_type": None,
-            "performance_types": [],
-            "review_question": {},
-            "answers": {},
-            "domains": {},
-            "model_card": {},
-            "datasheet": {},
-            "reference_population": {},
-            "reviewer": (reviewer or Reviewer()).to_json(),
-            "notes": "",
-            "evaluation": {"config": None, "result": None},
-            "audit": [],
-        }
+        data = _new_document(instrument_id, reviewer or Reviewer())
         doc = cls(data)
         doc._audit("document", None, f"created ({instrument_id})")
         doc.dirty = False
@@ -206,12 +189,16 @@ class Assessment(RepresentationFields):
     def from_json(cls, data: Any, *, source: str = "the file") -> Assessment:
         return cls(validate_document(data, source=source))
 
+    def snapshot(self) -> Assessment:
+        """An independent copy for a background writer (the frozen evaluation record shared)."""
+        return Assessment({k: v if k == "evaluation" else copy.deepcopy(v)
+                           for k, v in self._data.items()})
+
     def to_json(self) -> dict[str, Any]:
-        """A deep copy of the document tree (the evaluation snapshot is shared, read-only)."""
-        return {
-            k: (self.evaluation if k == "evaluation" else copy.deepcopy(v))
-            for k, v in self._data.items()
-        }
+        """The document as schema-2 JSON (a deep copy; the evaluation's JSON is shared, cached
+        by its frozen record: treat it as read-only)."""
+        return {k: (v and v.to_json() if k == "evaluation" else copy.deepcopy(v))
+                for k, v in self._data.items()}
 
     # ------------------------------------------------------------------ read accessors
     @property
@@ -296,14 +283,13 @@ class Assessment(RepresentationFields):
         return str(self._data["notes"])
 
     @property
-    def evaluation(self) -> dict[str, Any]:
-        """The evaluation config (a copy) and result snapshot.
+    def evaluation(self) -> EvaluationRecord | None:
+        """The stored evaluation run, typed (frozen: shared, never copied), or None."""
+        return cast("EvaluationRecord | None", self._data["evaluation"])
 
-        The result snapshot is large and never edited in place (it is replaced as a whole by
-        :meth:`set_evaluation`), so it is shared, not copied: treat it as read-only.
-        """
-        ev = self._data["evaluation"]
-        return {"config": copy.deepcopy(ev.get("config")), "result": ev.get("result")}
+    @property
+    def has_evaluation_result(self) -> bool:
+        return getattr(self.evaluation, "result", None) is not None
 
     @property
     def audit(self) -> list[AuditEntry]:
@@ -401,12 +387,14 @@ class Assessment(RepresentationFields):
         }
         self._change(("reference_population",), clean)
 
-    def set_evaluation(self, config: dict[str, Any] | None, result: dict[str, Any] | None) -> None:
-        # One copy protects the document from later edits by the caller; _apply does not copy
-        # the snapshot again (see _SHARED_PATHS).
-        self._change(
-            ("evaluation",), {"config": copy.deepcopy(config), "result": copy.deepcopy(result)}
-        )
+    def set_evaluation_record(self, record: EvaluationRecord | None) -> None:
+        """Replace the evaluation (one audited, undoable change; the record is frozen, shared)."""
+        self._change(("evaluation",), record)
+
+    def set_evaluation(self, config: dict[str, Any] | None, result: Any) -> None:
+        """Schema 1's ``config`` + ``result`` JSON (or typed result) as one record."""
+        record = evaluation_record.EvaluationRecord.from_v1(copy.deepcopy(config), result)[0]
+        self.set_evaluation_record(record)
 
     # ------------------------------------------------------------------ undo / redo
     @property
@@ -560,20 +548,43 @@ class Assessment(RepresentationFields):
         )
 
 
-def _audit_value(path: tuple[str, ...], value: Any) -> Any:
-    """Keep the audit log readable: an evaluation snapshot is logged by identity, not in full."""
-    if path[:1] != ("evaluation",) or not isinstance(value, dict):
-        return value
-    result = value.get("result")
-    if not isinstance(result, dict):
-        return {"config": value.get("config"), "result": None}
-    prov = result.get("provenance") or {}
+def _new_document(instrument_id: str, reviewer: Reviewer) -> dict[str, Any]:
+    stamp = now_iso()
     return {
-        "config": value.get("config"),
-        "result": f"evaluation of {prov.get('file_name', '?')} "
-        f"(sha256 {str(prov.get('sha256', '?'))[:16]}…, {len(result.get('groups') or [])} groups, "
-        f"created {result.get('created', '?')})",
+        "format": FILE_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "id": str(uuid.uuid4()),
+        "created": stamp,
+        "modified": stamp,
+        "instrument": {"id": instrument_id},
+        "study_type": None,
+        "performance_types": [],
+        "review_question": {},
+        "answers": {},
+        "domains": {},
+        "model_card": {},
+        "datasheet": {},
+        "reference_population": {},
+        "reviewer": reviewer.to_json(),
+        "notes": "",
+        "evaluation": None,
+        "audit": [],
     }
+
+
+def _with_typed_evaluation(data: dict[str, Any]) -> dict[str, Any]:
+    """The document with its evaluation typed (given as the record or its schema-2 JSON)."""
+    if not isinstance(data.get("evaluation"), dict):
+        return data
+    return {**data, "evaluation": evaluation_record.EvaluationRecord.from_json(data["evaluation"])}
+
+
+def _audit_value(path: tuple[str, ...], value: Any) -> Any:
+    """Keep the audit log readable: an evaluation record is logged by identity, not in full."""
+    if path[:1] != ("evaluation",) or value is None:
+        return value
+    describe = getattr(value, "describe", None)
+    return describe() if callable(describe) else value
 
 
 def _answer_from(raw: dict[str, Any]) -> Answer:

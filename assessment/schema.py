@@ -8,6 +8,13 @@ errors carry their JSON path) and its settings, so that whatever loads can be sh
 saved and reported without a traceback. Documents from a newer schema are refused, older ones
 migrated here.
 
+Schema 2 holds the evaluation as one :class:`~assessment.evaluation.record.EvaluationRecord`
+(``"evaluation": null`` or the record), parsed once here: :func:`validate_document` returns the
+document dict with the typed record in place of its JSON. Schema 1 held ``{"config", "result"}``
+with the mapping, the spec and the file facts stored twice; it is checked in its own shape (so
+its error paths are those of the file) and migrated by :func:`migrate_v1`, which logs the
+migration in the audit log.
+
 Two passes: a generic one over every value (nesting depth, lone surrogates in text that no
 UTF-8 file can hold, integers too large and non-finite numbers), then the shape of each field.
 """
@@ -32,7 +39,7 @@ from assessment.jsoncheck import (
     show,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_FORMAT = "probity-assessment"
 
 _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
@@ -52,7 +59,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "reference_population": dict,
     "reviewer": dict,
     "notes": str,
-    "evaluation": dict,
+    "evaluation": (dict, type(None)),
     "audit": list,
 }
 # Optional keys (written only once set, so older files load and save byte for byte): where the
@@ -95,9 +102,50 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
     try:
         check_json_values(data)
         _check_document(data)
+        if version == 1:
+            migrate_v1(data, _check_evaluation_v1(data["evaluation"]))
+        else:
+            data["evaluation"] = _read_record(data["evaluation"])
     except Invalid as exc:
         raise _fail(source, exc.path, exc.problem) from None
     return data
+
+
+def migrate_v1(data: dict[str, Any], result: Any = None) -> None:
+    """Turn a checked schema-1 document into schema 2 in place (the record typed), logged.
+
+    ``result``: the stored result already read (typed), so it is parsed once.
+    """
+    from assessment.evaluation.record import EvaluationRecord
+
+    ev = data["evaluation"]
+    record, notes = EvaluationRecord.from_v1(
+        ev.get("config"), result if result is not None else ev.get("result")
+    )
+    data["evaluation"] = record
+    data["schema_version"] = SCHEMA_VERSION
+    from datetime import UTC, datetime
+
+    what = "evaluation stored once as a typed record"
+    if notes:
+        what += " (" + "; ".join(notes) + ")"
+    data["audit"].append({
+        "ts": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reviewer": "Probity",
+        "field": "schema_version (migration)",
+        "old": 1,
+        "new": SCHEMA_VERSION,
+        "diff": what,
+    })
+
+
+def _read_record(value: Any) -> Any:
+    """Schema 2's evaluation: null or one record, read (and so checked) by the codec."""
+    if value is None:
+        return None
+    from assessment.evaluation.record import EvaluationRecord
+
+    return EvaluationRecord.from_json(value, "$.evaluation")
 
 
 def _check_document(data: dict[str, Any]) -> None:
@@ -154,7 +202,6 @@ def _check_document(data: dict[str, Any]) -> None:
         if key not in REVIEWER_FIELDS:
             raise Invalid(key_path("$.reviewer", key), "unknown reviewer field")
         expect_str(value, key_path("$.reviewer", key))
-    _check_evaluation(data["evaluation"])
     for i, entry in enumerate(data["audit"]):
         where = f"$.audit[{i}]"
         expect_obj(entry, where, _AUDIT_KEYS)
@@ -284,7 +331,8 @@ def _check_representation(data: dict[str, Any]) -> None:
             raise Invalid(path, problem) from None
 
 
-def _check_evaluation(evaluation: dict[str, Any]) -> None:
+def _check_evaluation_v1(evaluation: Any) -> Any:
+    """Schema 1's ``{"config", "result"}``, checked in its own paths; the result, typed."""
     expect_obj(evaluation, "$.evaluation", ("config", "result"))
     config = evaluation.get("config")
     if config is not None:
@@ -294,11 +342,12 @@ def _check_evaluation(evaluation: dict[str, Any]) -> None:
         from assessment.evaluation.result import EvaluationResult, ResultFormatError
 
         try:
-            EvaluationResult.from_json(
+            return EvaluationResult.from_json(
                 expect_obj(result, "$.evaluation.result"), path="$.evaluation.result"
             )
         except ResultFormatError as exc:
             raise Invalid(exc.path, exc.problem) from None
+    return None
 
 
 def _check_config(config: dict[str, Any]) -> None:
@@ -307,7 +356,7 @@ def _check_config(config: dict[str, Any]) -> None:
         expect_str(config.get(name), f"$.evaluation.config.{name}", null=True)
     mapping = config.get("mapping")
     if mapping is not None:
-        from assessment.evaluation.result import check_mapping_json
+        from assessment.evaluation.result_checks import check_mapping_json
 
         check_mapping_json(mapping, "$.evaluation.config.mapping")
     spec = config.get("spec")

@@ -158,7 +158,8 @@ def run(rows: int, bootstrap: int) -> dict[str, float]:
     results.close()
     data_page.deleteLater()
     results.deleteLater()
-    groups = len((ctx.doc.evaluation.get("result") or {}).get("groups") or [])
+    record = ctx.doc.evaluation
+    groups = len(record.result.groups) if record is not None and record.result else 0
     out = {
         "rows": rows,
         "bootstrap": bootstrap,

@@ -101,13 +101,14 @@ def install_excepthook(window: object) -> None:
 def open_initial_document(window: MainWindow, files: Sequence[str]) -> None:
     """The first .probity file given, else recovered edits, else the demo (only when no data
     file was given either), else a new assessment; then any data files go to the data page."""
+    from assessment.catalogue import ASSESSMENT_SUFFIX
     from assessment.document import Assessment
     from gui.main_window import demo_path
 
     window.clean_leftovers()
     paths = [Path(name) for name in files]
-    assessments = [p for p in paths if p.suffix.lower() == ".probity"]
-    data_files = [p for p in paths if p.suffix.lower() != ".probity"]
+    assessments = [p for p in paths if p.suffix.lower() == ASSESSMENT_SUFFIX]
+    data_files = [p for p in paths if p.suffix.lower() != ASSESSMENT_SUFFIX]
     opened = bool(assessments) and window.offer_recovery(only=assessments[0])
     if not opened and assessments:
         opened = window.load_file(assessments[0])

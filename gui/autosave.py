@@ -84,7 +84,7 @@ class Autosave(QObject):
         if not self.ctx.has_document or not self.ctx.modified:
             return
         self.flush()  # one writer at a time; the previous one is nearly always done
-        snapshot = Assessment(self.ctx.doc.to_json())  # a deep copy: edits may go on meanwhile
+        snapshot = self.ctx.doc.snapshot()  # a deep copy: edits may go on meanwhile
         folder, original = self.ctx.paths.recovery_dir, self.ctx.path
         opened = self.ctx.open_file
         base = opened.disk if opened is not None else None

@@ -145,9 +145,31 @@ class HelpDialog(_TextDialog):
             shortcuts = "<h3>Keyboard shortcuts</h3><table cellpadding='3'>" + "".join(
                 f"<tr><td>{html.escape(name.rstrip('…'))}</td><td><b>{html.escape(keys)}</b>"
                 "</td></tr>" for name, keys in rows) + "</table>" + (
-                "<p>Tab moves between controls; Space presses an answer button or ticks a "
-                "choice; arrow keys move between the options of a judgement.</p>")
-        super().__init__("Probity Help", HELP_TEXT + shortcuts, parent)
+                "<p>Tab moves between controls; Space ticks a choice; arrow keys move between "
+                "the options of a judgement.</p>")
+        super().__init__("Probity Help", HELP_TEXT + shortcuts + answer_keys_html(), parent)
+
+
+def answer_keys_html() -> str:
+    """The keys of the domain pages, from the tables the answer bar itself uses."""
+    from assessment.catalogue import ANSWER_LABELS
+    from gui.pages.answer_bar import ANSWER_KEYS, BAR_KEYS, key_label
+    from gui.pages.probast import COPY_DEV_KEY, NEXT_UNANSWERED_KEY
+
+    def row(keys: str, what: str) -> str:
+        return f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(what)}</td></tr>"
+
+    answers = [row(key_label(k, shift), f"{code}: {ANSWER_LABELS.get(code, code)}")
+               for k, shift, code in ANSWER_KEYS]
+    others = [row(keys, what) for keys, what in BAR_KEYS]
+    page = [row(NEXT_UNANSWERED_KEY, "next unanswered question, across domains"),
+            row(COPY_DEV_KEY, "copy this domain's Development answers to Validation (empty "
+                "Validation answers; asks before replacing a different one)")]
+    return ("<h3>Answering signalling questions (domain pages)</h3>"
+            "<p>Each question's answers are one stop for Tab. With them focused:</p>"
+            "<table cellpadding='3'>" + "".join(answers + others + page) + "</table>"
+            "<p>Space, Enter or a click on the chosen answer keeps it; NA is refused (with a "
+            "note in the status bar) where the instrument does not offer it.</p>")
 
 
 class PreferencesDialog(QDialog):

@@ -107,6 +107,7 @@ def steps_for(doc: Assessment) -> list[Step]:
                 args=(part.id, domain.id),
             ))
     steps += [
+        Step("plan", "Evaluation plan", "Evaluation", "gui.plan.page:PlanPage"),
         Step("data", "Validation data", "Evaluation", DATA_PAGE),
         Step("population", "Reference population & group labels", "Evaluation",
              "gui.population.page:PopulationPage"),

@@ -128,6 +128,28 @@ def _slug(text: str) -> str:
     return slug[:60] or "identity"
 
 
+def default_identity_path(name: str) -> Path:
+    """Where a new identity named ``name`` goes when no file is given."""
+    return paths.identities_dir() / f"{_slug(name)}.p12"
+
+
+def new_identity_problem(name: str, passphrase: bytes, *, out: Path | None = None) -> str | None:
+    """Why :func:`create_identity` would refuse these (one sentence), or None: the one rule the
+    command line and the GUI's dialog (which checks before it closes) both apply."""
+    if not name.strip():
+        return "A signing identity needs a name."
+    if len(passphrase) < MIN_PASSPHRASE:
+        return (
+            f"The passphrase is too short ({len(passphrase)} bytes); use at least "
+            f"{MIN_PASSPHRASE}."
+        )
+    target = default_identity_path(name) if out is None else out
+    if target.exists():
+        other = "another name" if out is None else "another --out"
+        return f"{target} already exists; choose {other} or delete it first."
+    return None
+
+
 def create_identity(
     name: str,
     passphrase: bytes,
@@ -147,16 +169,11 @@ def create_identity(
     written next to it as ``.pem`` (to hand to colleagues) and added to this user's trusted store,
     since the user vouches for their own key. Returns the path of the ``.p12`` file.
     """
-    if not name.strip():
-        raise IdentityError("A signing identity needs a name (--name).")
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise IdentityError(
-            f"The passphrase is too short ({len(passphrase)} bytes); use at least {MIN_PASSPHRASE}."
-        )
+    problem = new_identity_problem(name, passphrase, out=out)
+    if problem is not None:
+        raise IdentityError(problem)
     if out is None:
-        out = paths.identities_dir() / f"{_slug(name)}.p12"
-    if out.exists():
-        raise IdentityError(f"{out} already exists; choose another --out or delete it first.")
+        out = default_identity_path(name)
     key = _new_key(key_type)
     cert = _self_signed(key, name, role, organisation, unit, email, valid_days, now)
     encryption = (

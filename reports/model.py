@@ -125,38 +125,24 @@ def _changed_attributes(used: Any, now: Any) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
-def _evaluation_parts(doc: Assessment) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    ev = doc.evaluation
-    result = ev.get("result") or {}
-    config = ev.get("config") or {}
-    return result, (result.get("spec") or {}), config
-
-
 def stale_inputs(doc: Assessment) -> list[str]:
     """What the document says differently now from what its evaluation used (empty: current).
 
     Each item names the input and the attributes concerned, e.g. "training demographics (race)
-    changed in the datasheet".
+    changed in the datasheet". The evaluation's record holds the settings it ran with once
+    (schema 2), so only the document's own figures can have moved since.
     """
-    result, used, config = _evaluation_parts(doc)
-    if not result:
+    record = doc.evaluation
+    if record is None or record.result is None:
         return []
+    used = record.result.evaluation_spec()
     out: list[str] = []
-    training = _changed_attributes(used.get("training_demographics"), doc.training_demographics)
+    training = _changed_attributes(used.training_demographics, doc.training_demographics)
     if training:
         out.append(f"training demographics ({', '.join(training)}) changed in the datasheet")
-    population = _changed_attributes(used.get("reference_population"), doc.reference_population)
+    population = _changed_attributes(used.reference_population, doc.reference_population)
     if population:
         out.append(f"reference population ({', '.join(population)}) changed")
-    config_spec = config.get("spec") or {}
-    if "demographics_map" in config_spec and (
-        config_spec.get("demographics_map") or {}
-    ) != (used.get("demographics_map") or {}):
-        out.append("the data-to-datasheet attribute map changed")
-    run_mapping = (result.get("provenance") or {}).get("mapping")
-    if config.get("mapping") is not None and run_mapping is not None:
-        if config["mapping"] != run_mapping:
-            out.append("the column mapping changed")
     return out
 
 
@@ -185,8 +171,8 @@ def demographics_tables(doc: Assessment) -> list[DemographicsTable]:
     :func:`group_key`, the engine's normaliser; a row keeps the first spelling seen (the
     datasheet's, then the data's).
     """
-    snapshot, _, _ = _evaluation_parts(doc)
-    result = EvaluationResult.from_json(snapshot) if snapshot else None
+    record = doc.evaluation
+    result: EvaluationResult | None = record.result if record is not None else None
     training: dict[str, Any]
     reference: dict[str, Any]
     mapped: dict[str, str] = {}

@@ -48,6 +48,7 @@ from reports.layout import (
 )
 from reports.markup import esc
 from reports.model import ReportModel, Signer, report_model
+from reports.plan_sections import gates_section
 from reports.report_assessment import AssessmentSections
 from reports.report_base import AUDIT_ATTACHMENT, SectionBuilder, _level, _version
 from reports.report_base import AUDIT_LAST as AUDIT_LAST
@@ -226,6 +227,7 @@ class _Builder(AssessmentSections, EvaluationSections, SectionBuilder):
             out += [self.heading("Points for the reviewer to consider", 1)]
             out += [self.p("• " + esc(p), self.s.small) for p in self.j.prompts]
         out += self.datasheet_findings()  # UBR characteristics not collected (represent)
+        out += gates_section(self)  # the evaluation plan's acceptance gates, when run with one
         out += [self.heading("Key subgroup findings", 1)]
         out += self.key_findings()
         return out

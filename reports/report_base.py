@@ -112,7 +112,9 @@ class SectionBuilder:
         self.doc, self.j, self.s, self.model = doc, judgement, styles, model
         self.sha, self.source_name, self.when = sha, source_name, when
         self.inst = doc.instrument
-        self.result: dict[str, Any] | None = (doc.evaluation or {}).get("result")
+        self.record = doc.evaluation  # the typed run (assessment.evaluation.record)
+        # The result's JSON for the sections that still read it as JSON (report_evaluation.py)
+        self.result: dict[str, Any] | None = self.record.result_json() if self.record else None
         self.slots: list[SignatureSlot] = []
         self.chart_count = 0
         self.warnings: list[str] = []

@@ -40,16 +40,18 @@ class RepresentSections(SectionBuilder):
 
     def group_map_table(self) -> list[Any]:
         """The data value → datasheet category map the evaluation used, and unmapped values."""
-        spec = ((self.doc.evaluation or {}).get("config") or {}).get("spec") or {}
-        used = spec.get("group_map") if self.result else None
-        group_map = used if isinstance(used, dict) else self.doc.group_maps
+        record = self.record
+        result = record.result if record is not None else None
+        # the map the run used (a spec stores it only when set); None: no run, or run without one
+        used = (record.spec.group_map or None) if result and record and record.spec else None
+        group_map = used if used is not None else self.doc.group_maps
         out: list[Any] = [self.heading("Group-label map", 1)]
         rows: list[list[Any]] = [["Data attribute", "Data value", "Datasheet category"]]
         rows += [[self.cell(a), self.cell(v), self.cell(c)] for a, v, c in map_rows(group_map)]
         unmapped = [
-            (str(r.get("attribute")), str(r.get("group")))
-            for r in (self.result or {}).get("representativeness", [])
-            if str(r.get("reason") or "").startswith(UNMAPPED_REASON)
+            (r.attribute, r.group)
+            for r in (result.representativeness if result is not None else ())
+            if (r.reason or "").startswith(UNMAPPED_REASON)
         ]
         rows += [[self.cell(a), self.cell(v), self.cell(UNMAPPED_LABEL, bold=True)]
                  for a, v in unmapped]

@@ -1212,6 +1212,10 @@ def build_documents(build: DemoBuild, resources: Path) -> list[Path]:
     report_path.write_text(model_report(facts), encoding="utf-8")
 
     config, result = evaluation_config_and_result(build.predictions_path, facts)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # issue 12: a locked plan, judged
+    from demo_plan import lock_and_judge
+
+    result = lock_and_judge(build.predictions_path, config, result, resources / "demo")
     result["created"] = BUILD_TIMESTAMP  # pinned before the audit log quotes it
     demo = new_assessment()
     fill_assessment(demo, facts, forms=True)

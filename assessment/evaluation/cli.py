@@ -1,12 +1,12 @@
-"""``probity evaluate``: subgroup evaluation of a model's validation data from the command line.
+"""``probity evaluate``'s arguments: the parser and what they become (mapping, spec, limits).
 
-For scripted pre-submission self-assessment: read a CSV/TSV/XLSX/Parquet file, map its
-columns, run the metrics engine and print a readable summary; ``--json`` writes the full
-"probity-evaluation/1" result, ``--csv`` a flat table with one row per group × metric.
+The command itself (:mod:`assessment.evaluate_command`) reads the data, runs the engine and
+writes what :mod:`assessment.evaluation.cli_output` formats; ``--into`` stores the run in an
+assessment there, outside this package (which never reads or saves documents).
 
 Cheap to import (``main.py --version`` and the GUI load it): pandas, NumPy and the engine are
-imported inside :func:`run`. Bad input raises a :class:`~assessment.errors.ProbityError`, which
-``main.py`` prints as one line and turns into exit code 2.
+imported inside the functions. Bad input raises a :class:`~assessment.errors.ProbityError`,
+which ``main.py`` prints as one line and turns into exit code 2.
 """
 
 from __future__ import annotations
@@ -14,49 +14,26 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from assessment.catalogue import SUMMARY_METRICS, data_suffixes_text, metric_short
+from assessment.catalogue import data_suffixes_text
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
     from assessment.evaluation.inputs import EvaluationInput
-    from assessment.evaluation.mapping import ColumnMapping, LoadedTable
+    from assessment.evaluation.mapping import ColumnMapping
     from assessment.evaluation.spec import EvaluationSpec, MetricTolerance, ReferenceKind
 
-MAX_FLAGS_PRINTED = 25
-CSV_COLUMNS: tuple[str, ...] = (
-    "attribute",
-    "group",
-    "n",
-    "n_pos",
-    "n_neg",
-    "flags",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "method",
-    "reason",
-    "reference",
-    "difference",
-    "difference_ci_low",
-    "difference_ci_high",
-    "ratio",
-    "ratio_ci_low",
-    "ratio_ci_high",
-    "disparity_flagged",
-    "disparity_flagged_adjusted",
-    "p_value",
-    "p_adjusted",
-)
 
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """The ``evaluate`` sub-command's arguments (issue 3's interface plus import options).
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``evaluate`` sub-command (issue 3's interface plus import options)."""
+    Registered, with its handler, by :mod:`assessment.evaluate_command` (which stores a run
+    ``--into`` an assessment: the evaluation package itself never reads or saves documents).
+    """
     p = subparsers.add_parser(
         "evaluate",
         help="subgroup performance, calibration and disparities of a model on validation data",
@@ -208,7 +185,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--training/--population are given",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
-    p.set_defaults(func=run)
+    from assessment.plan.apply import add_plan_options
+
+    add_plan_options(p)
+    return p
 
 
 _LIMIT_HELP = {
@@ -258,43 +238,10 @@ def limits_from_args(args: argparse.Namespace) -> Any:
     return ReadLimits(**values)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
-    from assessment.evaluation.engine import evaluate
-    from assessment.evaluation.io import prepare_input, read_table
-
-    check_outputs(args)
-    into = _open_into(args.into) if getattr(args, "into", None) else None
-    mapping = mapping_from_args(args)
-    table = read_table(
-        args.data,
-        sheet=args.sheet,
-        encoding=args.encoding,
-        delimiter=_delimiter(args.delimiter),
-        limits=limits_from_args(args),
-    )
-    inputs = prepare_input(table, mapping)
-    spec = spec_from_args(args, mapping, inputs, document=into)
-    result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
-    data = result.to_json()
-    if into is not None:
-        _store_into(into, Path(args.into), table, mapping, spec, data, Path(args.data))
-    if args.json:
-        write_json(data, Path(args.json))
-    if args.csv:
-        write_flat_csv(data, Path(args.csv))
-    if not args.quiet:
-        print_summary(data, sys.stdout)
-        if into is not None:
-            print(f"Stored the evaluation in {args.into} (audit entry by "
-                  f"{into.reviewer.name or 'the unnamed reviewer'}).")
-    return 0
-
-
 # ---- arguments -> mapping and spec ------------------------------------------------------------
 
 
-def _delimiter(text: str | None) -> str | None:
+def delimiter_from(text: str | None) -> str | None:
     if text is None:
         return None
     named = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -472,43 +419,6 @@ def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:
     return out
 
 
-def _open_into(path_text: str) -> Assessment:
-    """The --into assessment, read before the data so a wrong path fails fast."""
-    from assessment.catalogue import ASSESSMENT_SUFFIX
-    from assessment.errors import DocumentError
-    from assessment.storage import load
-
-    path = Path(path_text)
-    if path.suffix.lower() != ASSESSMENT_SUFFIX:
-        raise DocumentError(
-            f"--into {path_text}: an assessment file ends in {ASSESSMENT_SUFFIX}; create one in "
-            "the app (File › New) and save it, then pass it here."
-        )
-    if not path.is_file():
-        raise DocumentError(
-            f"--into {path_text}: no such assessment; create it in the app (File › New) or copy "
-            "an existing .probity file, then run this again."
-        )
-    return load(path)
-
-
-def _store_into(
-    doc: Assessment,
-    path: Path,
-    table: LoadedTable,
-    mapping: ColumnMapping,
-    spec: EvaluationSpec,
-    data: dict[str, Any],
-    source: Path,
-) -> None:
-    """Store the run as the GUI does (one audited change) and save atomically."""
-    from assessment.evaluation.record import evaluation_config, store_evaluation
-    from assessment.storage import save
-
-    store_evaluation(doc, evaluation_config(table, mapping, spec, source.resolve()), data)
-    save(doc, path)
-
-
 #: Largest --population/--training file read (one short row per group).
 MAX_DISTRIBUTION_BYTES = 4 * 1024 * 1024
 
@@ -563,205 +473,3 @@ def read_distribution(path: Path, option: str) -> dict[str, dict[str, float]]:
 
 
 # ---- output -----------------------------------------------------------------------------------
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """The result JSON (strict: NaN would be invalid JSON, the engine never emits it)."""
-    from assessment.errors import DataError
-    from assessment.fileio import atomic_write_text
-
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    atomic_write_text(path, text, error=DataError)
-
-
-def flat_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per group × metric, with the disparity against the reference on the same row."""
-    disparities = {
-        (d["attribute"], d["group"], d["metric"]): d for d in data.get("disparities", [])
-    }
-    rows: list[dict[str, Any]] = []
-    for g in [data["overall"], *data["groups"]]:
-        for metric, m in g["metrics"].items():
-            d = disparities.get((g["attribute"], g["group"], metric))
-            diff = d["difference"] if d else {}
-            ratio = d["ratio"] if d else {}
-            rows.append(
-                {
-                    "attribute": g["attribute"],
-                    "group": g["group"],
-                    "n": g["n"],
-                    "n_pos": g["n_pos"],
-                    "n_neg": g["n_neg"],
-                    "flags": ";".join(g.get("flags", [])),
-                    "metric": metric,
-                    "value": m.get("value"),
-                    "ci_low": m.get("ci_low"),
-                    "ci_high": m.get("ci_high"),
-                    "method": m.get("method"),
-                    "reason": m.get("reason"),
-                    "reference": d["reference"] if d else None,
-                    "difference": diff.get("value"),
-                    "difference_ci_low": diff.get("ci_low"),
-                    "difference_ci_high": diff.get("ci_high"),
-                    "ratio": ratio.get("value"),
-                    "ratio_ci_low": ratio.get("ci_low"),
-                    "ratio_ci_high": ratio.get("ci_high"),
-                    "disparity_flagged": d["flagged"] if d else None,
-                    "disparity_flagged_adjusted": d.get("flagged_adjusted") if d else None,
-                    "p_value": d.get("p_value") if d else None,
-                    "p_adjusted": d.get("p_adjusted") if d else None,
-                }
-            )
-    return rows
-
-
-def write_flat_csv(data: dict[str, Any], path: Path) -> None:
-    """CSV via the shared exporter (formula-injection-safe cells, atomic write)."""
-    import pandas as pd
-
-    from assessment.evaluation.export import write_csv
-
-    frame = pd.DataFrame(flat_rows(data), columns=list(CSV_COLUMNS))
-    write_csv(frame, path)
-
-
-def _num(v: float | None, digits: int = 3) -> str:
-    return "—" if v is None else f"{v:.{digits}f}"
-
-
-def _with_ci(m: dict[str, Any] | None) -> str:
-    if not m or m.get("value") is None:
-        return "—"
-    text = _num(m["value"])
-    if m.get("ci_low") is not None and m.get("ci_high") is not None:
-        text += f" ({_num(m['ci_low'], 2)}–{_num(m['ci_high'], 2)})"
-    return text
-
-
-def _p(v: float | None) -> str:
-    return "—" if v is None else (f"{v:.2g}" if v >= 1e-4 else "< 0.0001")
-
-
-def _ranked_flags(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Flagged disparities, those of groups with sufficient data first, then by |log ratio|."""
-    import math
-
-    small = {
-        (g["attribute"], g["group"])
-        for g in data["groups"]
-        if "insufficient_data" in g.get("flags", [])
-    }
-
-    def key(d: dict[str, Any]) -> tuple[bool, float]:
-        r = d["ratio"].get("value")
-        size = abs(math.log(r)) if r is not None and r > 0 else 0.0
-        return ((d["attribute"], d["group"]) in small, -size)
-
-    return sorted((d for d in data.get("disparities", []) if d.get("flagged_adjusted")), key=key)
-
-
-def print_summary(data: dict[str, Any], out: TextIO) -> None:
-    """Readable tables: provenance, groups with n/events/key metrics + CIs, flagged gaps."""
-    prov = data["provenance"]
-    spec = data["spec"]
-    sheet = f", sheet {prov['sheet']!r}" if prov.get("sheet") else ""
-    w = out.write
-    w(f"Probity evaluation of {prov['file_name']}{sheet} (SHA-256 {prov['sha256'][:16]}…)\n")
-    excluded = ", ".join(f"{n:,} {reason}" for reason, n in prov.get("excluded", {}).items())
-    w(
-        f"Rows: {prov['rows_read']:,} read, {prov['rows_used']:,} used, "
-        f"{prov['rows_excluded']:,} excluded" + (f" ({excluded})" if excluded else "") + "\n"
-    )
-    mapping = prov.get("mapping", {})
-    decision = (
-        f"predicted class from column {mapping['prediction']!r}"
-        if mapping.get("prediction") and not mapping.get("score")
-        else f"threshold {spec['threshold']:g} (positive when score >= threshold)"
-    )
-    w(
-        f"Decision: {decision}; {round(spec['ci_level'] * 100):d}% CIs; bootstrap "
-        f"B={spec['bootstrap']}, seed {spec['seed']}; small group: n < {spec['min_n']} or "
-        f"< {spec['min_events']} events\n"
-    )
-    groups = [data["overall"], *data["groups"]]
-    shown = [
-        (k, h)
-        for k, h in ((m, metric_short(m)) for m in SUMMARY_METRICS)
-        if any(g["metrics"].get(k, {}).get("value") is not None for g in groups)
-    ]
-    name_w = max(12, *(len(g["group"]) for g in groups))
-    header = (
-        f"  {'group':<{name_w}} {'n':>8} {'events':>7}  "
-        + "".join(f"{h:<21}" for _, h in shown)
-        + "flags"
-    )
-    by_attr: dict[str, list[dict[str, Any]]] = {}
-    for g in data["groups"]:
-        by_attr.setdefault(g["attribute"], []).append(g)
-    refs = data.get("references", {})
-    for attr, rows in [("(all)", [data["overall"]]), *by_attr.items()]:
-        ref = f" — reference: {refs[attr]}" if attr in refs else ""
-        w(f"\n{attr}{ref}\n{header}\n")
-        for g in rows:
-            cells = "".join(f"{_with_ci(g['metrics'].get(k)):<21}" for k, _ in shown)
-            flags = ",".join(g.get("flags", []))
-            w(f"  {g['group']:<{name_w}} {g['n']:>8,} {g['n_pos']:>7,}  {cells}{flags}\n")
-    flagged = _ranked_flags(data)
-    raw = sum(bool(d.get("flagged")) for d in data.get("disparities", []))
-    how = (
-        f"{spec.get('multiplicity', 'holm')}-adjusted within each metric family; {raw} on "
-        "unadjusted intervals"
-    )
-    if flagged:
-        w(
-            f"\nFlagged disparities ({len(flagged)}, {how}; groups with enough data first, "
-            "largest gaps first):\n"
-        )
-        for d in flagged[:MAX_FLAGS_PRINTED]:
-            diff, ratio = d["difference"], d["ratio"]
-            small = (
-                " [insufficient data]" if (d.get("reason") or "").startswith("insufficient") else ""
-            )
-            w(
-                f"  {d['attribute']}: {d['group']} vs {d['reference']}, {d['metric']}: "
-                f"ratio {_with_ci(ratio)}, difference {_with_ci(diff)}; tolerance "
-                f"{d.get('tolerance') or '—'}, adjusted p {_p(d.get('p_adjusted'))}{small}\n"
-            )
-        if len(flagged) > MAX_FLAGS_PRINTED:
-            w(f"  … and {len(flagged) - MAX_FLAGS_PRINTED} more (see --json or --csv)\n")
-    else:
-        w(
-            f"\nNo disparity flagged ({how}; a gap is flagged when its CI excludes parity, it is "
-            "beyond the metric's tolerance and its adjusted p-value is below 1 − the CI level).\n"
-        )
-    _print_missingness(data, w)
-    rep = [r for r in data.get("representativeness", []) if r.get("flag")]
-    if data.get("representativeness"):
-        w(f"\nRepresentativeness: {len(rep)} group(s) flagged\n")
-        for r in rep:
-            w(f"  {r['attribute']}: {r['group']}: {r['flag'].replace('_', ' ')} ({r['reason']})\n")
-    for note in data.get("notes", []):
-        w(f"Note: {note}\n")
-
-
-def _print_missingness(data: dict[str, Any], w: Any) -> None:
-    """Excluded rows per group and reason; groups losing more (or fewer) rows than the rest."""
-    rows = data.get("missingness") or []
-    if not rows:
-        return
-    w("\nExcluded rows by group (differential missingness: group vs the rest, Newcombe CI):\n")
-    for m in rows:
-        if not m["excluded"] and not m.get("flagged"):
-            continue
-        diff = m.get("difference") or {}
-        reasons = ", ".join(f"{v:,} {k}" for k, v in (m.get("by_reason") or {}).items())
-        mark = (
-            "  FLAGGED (adjusted)"
-            if m.get("flagged_adjusted")
-            else ("  flagged (unadjusted only)" if m.get("flagged") else "")
-        )
-        w(
-            f"  {m['attribute']}: {m['group']}: {m['excluded']:,} of {m['rows_read']:,} "
-            f"({(m.get('rate') or 0):.1%}; {reasons or 'none'}); vs rest "
-            f"{_with_ci(diff)}{mark}\n"
-        )

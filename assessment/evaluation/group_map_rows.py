@@ -39,15 +39,15 @@ def document_map_rows(doc: Any) -> list[MapRow]:
     from assessment.evaluation.inputs import MISSING_GROUP
     from assessment.evaluation.representativeness import suggest_demographics_map
 
-    ev = doc.evaluation or {}
-    result, config = ev.get("result") or {}, ev.get("config") or {}
-    attributes = list(((config.get("mapping") or {}).get("attributes")) or [])
+    record = doc.evaluation  # EvaluationRecord | None (assessment.evaluation.record)
+    result = record.result if record is not None else None
+    groups_all = list(result.groups) if result is not None else []
+    attributes = [str(a) for a in ((record.mapping or {}).get("attributes") or [])] if (
+        record is not None) else []
     if not attributes:
-        attributes = list(dict.fromkeys(
-            str(g.get("attribute")) for g in result.get("groups", []) if "×" not in str(
-                g.get("attribute"))))
+        attributes = list(dict.fromkeys(g.attribute for g in groups_all if "×" not in g.attribute))
     training, population = doc.training_demographics, doc.reference_population
-    stored = (config.get("spec") or {}).get("demographics_map") or {}
+    stored = record.spec.demographics_map if record is not None and record.spec else {}
     suggested = suggest_demographics_map(attributes, {**population, **training})
     form_groups = _form_groups()
     rows: list[MapRow] = []
@@ -60,13 +60,12 @@ def document_map_rows(doc: Any) -> list[MapRow]:
                     categories += [c for c in dist if normalise(c) not in
                                    {normalise(x) for x in categories}]
         entry = entry_for(doc.group_maps, attr)
-        groups = [g for g in result.get("groups", []) if g.get("attribute") == attr
-                  and g.get("group") != MISSING_GROUP]
-        values = [str(g.get("group")) for g in groups]
+        groups = [g for g in groups_all if g.attribute == attr and g.group != MISSING_GROUP]
+        values = [g.group for g in groups]
         resolved = resolve(values, entry, categories)
         for g, value in zip(groups, values, strict=True):
             rows.append(MapRow(
-                attribute=attr, target=target, value=value, n=int(g.get("n") or 0),
+                attribute=attr, target=target, value=value, n=g.n,
                 category=resolved[value], explicit=value in entry,
                 suggestion=suggest_value(value, categories), categories=tuple(categories)))
     return rows

@@ -1,5 +1,9 @@
 """What to compute: the user's choices for one evaluation, stored in the assessment as JSON.
 
+Written and read by the generic codec (:mod:`assessment.codec`): a setting added later is one
+field with a default (stored settings without it read back with the default). Keys this version
+does not know are skipped, as before the codec.
+
 The spec is everything except the data: threshold, which intersections, which reference group,
 interval settings, flagging tolerances and the demographics to compare representativeness with.
 It is validated once here, so the engine can trust it.
@@ -16,7 +20,9 @@ from assessment.catalogue import HIGHER_IS_BETTER as HIGHER_IS_BETTER
 from assessment.catalogue import METRIC_IDS as METRIC_IDS
 from assessment.catalogue import METRICS, RATIO_BAND
 from assessment.catalogue import ToleranceKind as ToleranceKind
+from assessment.codec import JsonRecord
 from assessment.errors import EvaluationError
+from assessment.jsoncheck import Invalid
 
 ReferenceKind = Literal["value", "largest", "best", "overall"]
 AurocMethod = Literal["delong"]
@@ -27,7 +33,7 @@ REFERENCE_KINDS: tuple[str, ...] = ("value", "largest", "best", "overall")
 
 
 @dataclass(frozen=True)
-class ReferenceSpec:
+class ReferenceSpec(JsonRecord):
     """How the reference group of each attribute is chosen.
 
     - ``value``: the named level per attribute (``values``). An intersection's reference is the
@@ -43,51 +49,24 @@ class ReferenceSpec:
       :mod:`assessment.evaluation.disparities`).
     """
 
+    codec_unknown = "ignore"
+
     kind: ReferenceKind = "largest"
     values: dict[str, str] = field(default_factory=dict)
     metric: str = "auroc"
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "values": dict(self.values), "metric": self.metric}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ReferenceSpec:
-        """Build from JSON; missing keys take the field defaults."""
-        default = cls()
-        return cls(
-            kind=d.get("kind", default.kind),
-            values={str(k): str(v) for k, v in d.get("values", {}).items()},
-            metric=str(d.get("metric", default.metric)),
-        )
-
 
 @dataclass(frozen=True)
-class Tolerance:
+class Tolerance(JsonRecord):
     """A gap counts only when it is large: ratio outside [ratio_low, ratio_high] (the four-fifths
     rule and its inverse), or, for metrics without a meaningful ratio (calibration intercept and
     slope), an absolute difference above ``difference``."""
 
+    codec_unknown = "ignore"
+
     ratio_low: float = 0.8
     ratio_high: float = 1.25
     difference: float = 0.1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ratio_low": self.ratio_low,
-            "ratio_high": self.ratio_high,
-            "difference": self.difference,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Tolerance:
-        """Build from JSON; missing keys take the field defaults."""
-        default = cls()
-        return cls(
-            ratio_low=float(d.get("ratio_low", default.ratio_low)),
-            ratio_high=float(d.get("ratio_high", default.ratio_high)),
-            difference=float(d.get("difference", default.difference)),
-        )
-
 
 @dataclass(frozen=True)
 class MetricTolerance:
@@ -192,14 +171,18 @@ DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
 
 
 @dataclass(frozen=True)
-class EvaluationSpec:
-    """All settings of one evaluation (JSON-serialisable, stored in ``doc.evaluation["config"]``).
+class EvaluationSpec(JsonRecord):
+    """All settings of one evaluation (JSON-serialisable, stored as the evaluation record's
+    ``spec``).
 
     ``training_demographics``: {attribute: {group: count}} from the datasheet;
     ``reference_population``: {attribute: {group: proportion}};
     ``demographics_map``: {data attribute name: demographics attribute name} (unmapped data
-    attributes are matched by name, case-insensitively).
+    attributes are matched by name, case-insensitively);
+    ``group_map``: {data attribute: {data value: datasheet category}} (the group-label map).
     """
+
+    codec_unknown = "ignore"
 
     threshold: float = 0.5
     intersections: tuple[tuple[str, ...], ...] = ()
@@ -219,8 +202,11 @@ class EvaluationSpec:
     training_demographics: dict[str, dict[str, float]] = field(default_factory=dict)
     reference_population: dict[str, dict[str, float]] = field(default_factory=dict)
     demographics_map: dict[str, str] = field(default_factory=dict)
-    # {data attribute: {data value: datasheet category}} (assessment.evaluation.group_map)
-    group_map: dict[str, dict[str, str]] = field(default_factory=dict)
+    # {data attribute: {data value: datasheet category}} (assessment.evaluation.group_map);
+    # written only when set, so specs without a map read and hash as before
+    group_map: dict[str, dict[str, str]] = field(
+        default_factory=dict, metadata={"omit_default": True}
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -327,66 +313,13 @@ class EvaluationSpec:
         """The same settings at another decision threshold (validated again)."""
         return replace(self, threshold=float(threshold))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "intersections": [list(c) for c in self.intersections],
-            "reference": self.reference.to_json(),
-            "bootstrap": self.bootstrap,
-            "seed": self.seed,
-            "min_n": self.min_n,
-            "min_events": self.min_events,
-            "ci_level": self.ci_level,
-            "tolerance": self.tolerance.to_json(),
-            "tolerances": {m: t.to_json() for m, t in self.tolerances.items()},
-            "multiplicity": self.multiplicity,
-            "auroc_method": self.auroc_method,
-            "calibration_bins": self.calibration_bins,
-            "grid_points": self.grid_points,
-            "training_demographics": {k: dict(v) for k, v in self.training_demographics.items()},
-            "reference_population": {k: dict(v) for k, v in self.reference_population.items()},
-            "demographics_map": dict(self.demographics_map),
-            # written only when set, so specs without a map read and hash as before
-            **({"group_map": {k: dict(v) for k, v in self.group_map.items()}}
-               if self.group_map else {}),
-        }
-
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> EvaluationSpec:
-        """Build from JSON; missing keys take their defaults, wrong types become EvaluationError."""
-        default = cls()
+    def from_json(cls, d: Any, path: str = "$") -> EvaluationSpec:
+        """Build from JSON (the generic codec); missing keys take their defaults, a wrong value
+        is an :class:`EvaluationError` naming its JSON path and the problem."""
         try:
-            return cls(
-                threshold=float(d.get("threshold", default.threshold)),
-                intersections=tuple(tuple(str(a) for a in c) for c in d.get("intersections", [])),
-                reference=ReferenceSpec.from_json(d.get("reference", {})),
-                bootstrap=int(d.get("bootstrap", default.bootstrap)),
-                seed=int(d.get("seed", default.seed)),
-                min_n=int(d.get("min_n", default.min_n)),
-                min_events=int(d.get("min_events", default.min_events)),
-                ci_level=float(d.get("ci_level", default.ci_level)),
-                tolerance=Tolerance.from_json(d.get("tolerance", {})),
-                tolerances={
-                    str(m): MetricTolerance.from_json(t)
-                    for m, t in (d.get("tolerances") or {}).items()
-                },
-                multiplicity=d.get("multiplicity", default.multiplicity),
-                auroc_method=d.get("auroc_method", default.auroc_method),
-                calibration_bins=int(d.get("calibration_bins", default.calibration_bins)),
-                grid_points=int(d.get("grid_points", default.grid_points)),
-                training_demographics={
-                    str(k): {str(g): float(c) for g, c in v.items()}
-                    for k, v in d.get("training_demographics", {}).items()
-                },
-                reference_population={
-                    str(k): {str(g): float(c) for g, c in v.items()}
-                    for k, v in d.get("reference_population", {}).items()
-                },
-                demographics_map={str(k): str(v) for k, v in d.get("demographics_map", {}).items()},
-                group_map={
-                    str(k): {str(a): str(b) for a, b in v.items()}
-                    for k, v in (d.get("group_map") or {}).items()
-                },
-            )
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise EvaluationError(f"The evaluation settings are invalid ({exc}).") from exc
+            return super().from_json(d, path)
+        except Invalid as exc:
+            raise EvaluationError(
+                f"The evaluation settings are invalid ({exc.path}: {exc.problem})."
+            ) from None

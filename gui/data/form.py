@@ -1,9 +1,9 @@
-"""The Validation data page's form: the column mapping and the evaluation settings.
+"""The Validation data page's "Column mapping" form.
 
-Mixins of :class:`gui.data.page.ValidationDataPage` (they share its widgets and state): the form
-shows a :class:`~assessment.evaluation.io.ColumnMapping` and an
-:class:`~assessment.evaluation.spec.EvaluationSpec`, reads them back, and shows the engine's
-mapping checks next to the fields they concern. Nothing here decides anything: suggestions,
+A mixin of :class:`gui.data.page.ValidationDataPage` (it shares its widgets and state): the form
+shows a :class:`~assessment.evaluation.io.ColumnMapping`, reads it back, and shows the engine's
+mapping checks next to the fields they concern (the settings are :mod:`gui.data.settings`', a raw
+score's threshold :mod:`gui.data.threshold`'s). Nothing here decides anything: suggestions,
 checks and parsing are :mod:`assessment.evaluation`'s.
 """
 
@@ -22,13 +22,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QWidget,
 )
 
-from assessment.evaluation.record import document_demographics
 from gui.data.parts import (
     DataPageParts,
     _fit_list_height,
@@ -36,25 +31,13 @@ from gui.data.parts import (
     _num,
     _set_messages,
 )
+from gui.data.threshold import DEFAULT_THRESHOLD, ThresholdChoice
 
 NONE_CHOICE = "(none)"
-REFERENCE_KINDS = (
-    ("largest", "Largest group of each attribute"),
-    ("overall", "Overall population"),
-    ("best", "Best-performing group (by AUROC)"),
-    ("value", "A named group per attribute"),
-)
 CHECK = "check"  # the page's task lane for mapping checks
 
-# The settings a new document starts with (and the form shows before any file is loaded).
-DEFAULT_THRESHOLD = 0.5
-DEFAULT_BOOTSTRAP = 1000
-DEFAULT_SEED = 20240601
-DEFAULT_MIN_N = 30
-DEFAULT_MIN_EVENTS = 10
 
-
-class MappingForm(DataPageParts):
+class MappingForm(ThresholdChoice, DataPageParts):
     """The "Column mapping" group: outcome, model output, threshold, attributes, bins, missing."""
 
     def _message_label(self) -> QLabel:
@@ -87,7 +70,7 @@ class MappingForm(DataPageParts):
         self.pred_positive_combo = QComboBox()
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setDecimals(4)
-        self.threshold_spin.setRange(-1e9, 1e9)
+        self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.01)
         self.threshold_spin.setValue(DEFAULT_THRESHOLD)
         self.threshold_spin.setToolTip("A case is predicted positive when its score ≥ threshold.")
@@ -119,6 +102,7 @@ class MappingForm(DataPageParts):
         self.threshold_label = QLabel("&Threshold:")
         self.threshold_label.setBuddy(self.threshold_spin)
         form.addRow(self.threshold_label, self.threshold_spin)
+        form.addRow("", self._build_threshold_hint())
         form.addRow("", self.score_msg)
         form.addRow("Pa&tient ID (optional):", self.cluster_combo)
         form.addRow("Sensitive &attributes:", self.attr_list)
@@ -136,8 +120,9 @@ class MappingForm(DataPageParts):
         ):
             combo.activated.connect(self._form_changed)
         self.outcome_combo.activated.connect(self._fill_positive_choices)
-        self.output_kind.activated.connect(self._kind_changed)
+        self.output_kind.activated.connect(self._kind_chosen)
         self.score_combo.activated.connect(self._fill_pred_positive_choices)
+        self.score_combo.activated.connect(self._score_column_chosen)
         self.threshold_spin.valueChanged.connect(self._form_changed)
         self.attr_list.itemChanged.connect(self._attributes_changed)
         self.bins_edit.editingFinished.connect(self._form_changed)
@@ -165,8 +150,13 @@ class MappingForm(DataPageParts):
             self._select(self.score_combo, mapping.prediction if kind == "class" else mapping.score)
             self._fill_positive_choices(select=mapping.positive)
             self._fill_pred_positive_choices(select=mapping.prediction_positive)
+            # The range first: a raw score's 5 must not be clamped to a probability's 1.
+            self._threshold_mode(kind)
             threshold = mapping.effective_threshold
-            self.threshold_spin.setValue(0.5 if threshold is None else float(threshold))
+            if threshold is not None:
+                self.threshold_spin.setValue(float(threshold))
+            else:
+                self.clear_threshold()  # a raw score without one: "(not set)", a suggestion
             self.attr_list.clear()
             chosen = set(mapping.attributes)
             for c in columns:
@@ -221,14 +211,23 @@ class MappingForm(DataPageParts):
         self.pred_positive_combo.setVisible(is_class)
         self.threshold_label.setVisible(not is_class)
         self.threshold_spin.setVisible(not is_class)
-        if self.output_kind.currentData() == "probability":
-            self.threshold_spin.setRange(0.0, 1.0)  # a probability threshold lies in [0, 1]
-        else:
-            self.threshold_spin.setRange(-1e9, 1e9)
+        self._threshold_mode(self.output_kind.currentData())
+        if self.output_kind.currentData() != "score":
+            self._show_suggestion(None)
         if is_class:
             self._fill_pred_positive_choices()
         if check:
             self._form_changed()
+
+    def _kind_chosen(self, *_: Any) -> None:
+        """The reviewer chose a kind: a raw score starts without a threshold."""
+        self._kind_changed(check=False)
+        self.clear_threshold()
+        self._form_changed()
+
+    def _score_column_chosen(self, *_: Any) -> None:
+        """Another score column: the previous column's threshold means nothing for it."""
+        self.clear_threshold()
 
     def _attributes_changed(self, *_: Any) -> None:
         if self._updating:
@@ -297,7 +296,7 @@ class MappingForm(DataPageParts):
             score_kind="score" if kind == "score" else "probability",
             prediction=column if kind == "class" else None,
             prediction_positive=self.pred_positive_combo.currentData() if kind == "class" else None,
-            threshold=float(self.threshold_spin.value()) if kind != "class" else None,
+            threshold=self.threshold_value(),
             attributes=self.selected_attributes(),
             bins=bins,
             missing=list(dict.fromkeys(missing)),
@@ -320,17 +319,22 @@ class MappingForm(DataPageParts):
             self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
             return
         table = self.table
+        stated = self._stated_operating_point()
 
-        def work(progress: Any, cancelled: Any) -> list[Any]:
+        def work(progress: Any, cancelled: Any) -> tuple[list[Any], Any]:
             from assessment.evaluation.io import check_mapping
 
-            return check_mapping(table, mapping)
+            return check_mapping(table, mapping), self._suggestion_for(table, mapping, stated)
+
+        def done(out: tuple[list[Any], Any]) -> None:
+            self._show_suggestion(out[1])
+            self._show_issues(out[0])
 
         def failed(exc: BaseException) -> None:
             self._show_issues([_FormIssue(None, getattr(exc, "message", str(exc)))])
 
         # A newer edit's check cancels this one: its answer is never shown.
-        self.tasks.run(work, self._show_issues, on_error=failed, lane=CHECK, quiet=True)
+        self.tasks.run(work, done, on_error=failed, lane=CHECK, quiet=True)
 
     def check_now(self) -> list[Any]:
         """Check synchronously (tests; small tables) and show the messages."""
@@ -340,7 +344,10 @@ class MappingForm(DataPageParts):
         self.tasks.cancel(CHECK)  # a check still running in a worker is now out of date
         issues: list[Any]
         try:
-            issues = check_mapping(self.table, self.current_mapping())
+            mapping = self.current_mapping()
+            issues = check_mapping(self.table, mapping)
+            stated = self._stated_operating_point()
+            self._show_suggestion(self._suggestion_for(self.table, mapping, stated))
         except Exception as exc:
             issues = [_FormIssue(None, getattr(exc, "message", str(exc)))]
         self._show_issues(issues)
@@ -376,208 +383,3 @@ class MappingForm(DataPageParts):
 
     def has_errors(self) -> bool:
         return any(getattr(i, "severity", "error") == "error" for i in self.issues)
-
-
-class SettingsForm(DataPageParts):
-    """The "Evaluation settings" group: reference, intersections, bootstrap, seed, minimums."""
-
-    def _build_settings(self) -> QGroupBox:
-        box = QGroupBox("Evaluation settings")
-        form = QFormLayout(box)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.reference_combo = QComboBox()
-        for kind, label in REFERENCE_KINDS:
-            self.reference_combo.addItem(label, kind)
-        self.reference_combo.activated.connect(self._reference_kind_changed)
-        self.reference_values = QWidget()
-        self.reference_values_form = QFormLayout(self.reference_values)
-        self.reference_values_form.setContentsMargins(0, 0, 0, 0)
-        self.reference_value_combos: dict[str, QComboBox] = {}
-        self.intersection_list = QListWidget()
-        self.intersection_list.setAccessibleName("Intersections")
-        self.intersection_list.setMinimumHeight(40)
-        self.bootstrap_spin = QSpinBox()
-        self.bootstrap_spin.setRange(0, 100_000)
-        self.bootstrap_spin.setSingleStep(100)
-        self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
-        self.bootstrap_spin.setToolTip(
-            "Bootstrap replicates for the Brier score, calibration and disparity intervals "
-            "(0 = analytic intervals only)."
-        )
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setValue(DEFAULT_SEED)
-        self.min_n_spin = QSpinBox()
-        self.min_n_spin.setRange(0, 1_000_000)
-        self.min_n_spin.setValue(DEFAULT_MIN_N)
-        self.min_events_spin = QSpinBox()
-        self.min_events_spin.setRange(0, 1_000_000)
-        self.min_events_spin.setValue(DEFAULT_MIN_EVENTS)
-        form.addRow("&Reference group:", self.reference_combo)
-        form.addRow("", self.reference_values)
-        form.addRow("&Intersections:", self.intersection_list)
-        form.addRow("&Bootstrap B:", self.bootstrap_spin)
-        form.addRow("Random &seed:", self.seed_spin)
-        form.addRow("Minimum group &n:", self.min_n_spin)
-        form.addRow("Minimum &events:", self.min_events_spin)
-        self.tolerance_table = self._build_tolerance_table()
-        form.addRow("Flag &tolerances:", self.tolerance_table)
-        self.multiplicity_combo = QComboBox()
-        self.multiplicity_combo.addItem("Holm (family-wise error)", "holm")
-        self.multiplicity_combo.addItem("Benjamini–Hochberg (false discovery rate)", "bh")
-        self.multiplicity_combo.setToolTip(
-            "Adjustment of the disparity flags within each metric family (a metric with its "
-            "mirror, e.g. TPR/FNR); the report shows the adjusted flag."
-        )
-        form.addRow("&Multiplicity:", self.multiplicity_combo)
-        self.reference_values.setVisible(False)
-        return box
-
-    def _build_tolerance_table(self) -> QTableWidget:
-        """One editable row per flagged metric: ``ratio:LOW,HIGH`` or ``diff:LIMIT``."""
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES
-
-        table = QTableWidget(len(DEFAULT_TOLERANCES), 2)
-        table.setHorizontalHeaderLabels(["Metric", "Tolerance"])
-        table.setAccessibleName("Flag tolerances")
-        table.setToolTip(
-            "How large a gap must be to be flagged: ratio:LOW,HIGH (group / reference outside "
-            "the band) or diff:LIMIT (|group − reference| above the limit)."
-        )
-        table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setStretchLastSection(True)
-        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
-            name = QTableWidgetItem(metric)
-            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            table.setItem(row, 0, name)
-            table.setItem(row, 1, QTableWidgetItem(tol.to_text()))
-        table.setMinimumHeight(120)
-        return table
-
-    def tolerances(self) -> dict[str, Any]:
-        """{metric: MetricTolerance} for the rows that differ from the defaults (EvaluationError
-        naming the metric for text that is not a tolerance)."""
-        from assessment.errors import EvaluationError
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
-
-        out: dict[str, Any] = {}
-        for row in range(self.tolerance_table.rowCount()):
-            metric, text = (self._tolerance_item(row, col).text() for col in (0, 1))
-            try:
-                tol = MetricTolerance.parse(text)
-                tol.check(metric)
-            except EvaluationError as exc:
-                raise EvaluationError(f"Flag tolerance of {metric}: {exc.message}") from None
-            if tol != DEFAULT_TOLERANCES[metric]:
-                out[metric] = tol
-        return out
-
-    def set_tolerances(self, stored: dict[str, Any]) -> None:
-        """Show the defaults with a stored spec's overrides (JSON form) on top."""
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
-
-        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
-            if isinstance(stored.get(metric), dict):
-                tol = MetricTolerance.from_json(stored[metric])
-            self._tolerance_item(row, 1).setText(tol.to_text())
-
-    def _tolerance_item(self, row: int, column: int) -> QTableWidgetItem:
-        item = self.tolerance_table.item(row, column)
-        assert item is not None  # every cell is filled when the table is built
-        return item
-
-    def set_intersections(self, combos: list[tuple[str, ...]]) -> None:
-        wanted = {tuple(c) for c in combos}
-        for i in range(self.intersection_list.count()):
-            item = self.intersection_list.item(i)
-            combo = tuple(item.data(Qt.ItemDataRole.UserRole))
-            item.setCheckState(
-                Qt.CheckState.Checked if combo in wanted else Qt.CheckState.Unchecked
-            )
-
-    def _reference_kind_changed(self, *_: Any) -> None:
-        self.reference_values.setVisible(self.reference_combo.currentData() == "value")
-        self._rebuild_reference_values()
-
-    def _rebuild_reference_values(self) -> None:
-        previous = {a: c.currentText() for a, c in self.reference_value_combos.items()}
-        while self.reference_values_form.rowCount():
-            self.reference_values_form.removeRow(0)
-        self.reference_value_combos = {}
-        if self.table is None or self.reference_combo.currentData() != "value":
-            return
-        for attr in self.selected_attributes():
-            if attr not in self.table.columns:
-                continue
-            combo = QComboBox()
-            combo.addItem("(largest group)")
-            combo.addItems(self._column_values(attr)[:100])
-            if attr in previous:
-                combo.setCurrentText(previous[attr])
-            self.reference_value_combos[attr] = combo
-            self.reference_values_form.addRow(f"{attr}:", combo)
-
-    def current_spec(self) -> Any:
-        """The settings as an :class:`EvaluationSpec`, with the document's demographics."""
-        from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
-
-        intersections = tuple(
-            tuple(self.intersection_list.item(i).data(Qt.ItemDataRole.UserRole))
-            for i in range(self.intersection_list.count())
-            if self.intersection_list.item(i).checkState() == Qt.CheckState.Checked
-        )
-        values = {
-            attr: combo.currentText()
-            for attr, combo in self.reference_value_combos.items()
-            if combo.currentIndex() > 0
-        }
-        kind = self.reference_combo.currentData()
-        training: dict[str, dict[str, float]] = {}
-        population: dict[str, dict[str, float]] = {}
-        if getattr(self.ctx, "has_document", False):
-            training, population = document_demographics(self.ctx.doc)
-        kind_choice = self.output_kind.currentData()
-        from assessment.evaluation.representativeness import suggest_demographics_map
-
-        attributes = list(self.current_mapping().attributes) if self.table is not None else []
-        demographics_map = suggest_demographics_map(attributes, {**population, **training})
-        demographics_map.update(
-            {a: t for a, t in self.state.stored_demographics_map.items() if a in attributes}
-        )
-        return EvaluationSpec(
-            threshold=float(self.threshold_spin.value()) if kind_choice != "class" else 0.5,
-            intersections=intersections,
-            reference=ReferenceSpec(kind=kind, values=values if kind == "value" else {}),
-            bootstrap=int(self.bootstrap_spin.value()),
-            seed=int(self.seed_spin.value()),
-            min_n=int(self.min_n_spin.value()),
-            min_events=int(self.min_events_spin.value()),
-            tolerances=self.tolerances(),
-            multiplicity=self.multiplicity_combo.currentData(),
-            training_demographics=training,
-            reference_population=population,
-            demographics_map=demographics_map,
-            group_map=self.ctx.doc.group_maps if getattr(self.ctx, "has_document", False) else {},
-        )
-
-    def _apply_spec(self, spec: dict[str, Any]) -> None:
-        """Restore stored settings (threshold, reference, B, seed, minimums) into the form."""
-        self.bootstrap_spin.setValue(int(spec.get("bootstrap", DEFAULT_BOOTSTRAP)))
-        self.seed_spin.setValue(int(spec.get("seed", DEFAULT_SEED)))
-        self.min_n_spin.setValue(int(spec.get("min_n", DEFAULT_MIN_N)))
-        self.min_events_spin.setValue(int(spec.get("min_events", DEFAULT_MIN_EVENTS)))
-        self.set_tolerances(spec.get("tolerances") or {})
-        self.multiplicity_combo.setCurrentIndex(
-            max(self.multiplicity_combo.findData(spec.get("multiplicity", "holm")), 0)
-        )
-        ref = spec.get("reference") or {}
-        idx = self.reference_combo.findData(ref.get("kind", "largest"))
-        self.reference_combo.setCurrentIndex(max(idx, 0))
-        self._reference_kind_changed()
-        for attr, value in (ref.get("values") or {}).items():
-            if attr in self.reference_value_combos:
-                self.reference_value_combos[attr].setCurrentText(str(value))
-        self.set_intersections([tuple(c) for c in spec.get("intersections") or []])
-        self.state.stored_demographics_map = {
-            str(k): str(v) for k, v in (spec.get("demographics_map") or {}).items()
-        }

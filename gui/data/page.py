@@ -40,19 +40,18 @@ from gui.data.files import (  # noqa: F401 - names other modules and tests impor
     plain_tooltip,
     stored_file_candidates,
 )
-from gui.data.form import (  # noqa: F401 - the defaults are part of the page's interface
-    CHECK,
+from gui.data.form import CHECK, MappingForm  # noqa: F401 - CHECK: the page's check lane
+from gui.data.parts import _fit_list_height, _gui_wording, _set_messages
+from gui.data.session import EvaluationSession
+from gui.data.settings import (  # noqa: F401 - the defaults are part of the page's interface
     DEFAULT_BOOTSTRAP,
     DEFAULT_MIN_EVENTS,
     DEFAULT_MIN_N,
     DEFAULT_SEED,
-    DEFAULT_THRESHOLD,
-    MappingForm,
     SettingsForm,
 )
-from gui.data.parts import _fit_list_height, _set_messages
-from gui.data.session import EvaluationSession
 from gui.data.table_model import DataFrameModel
+from gui.data.threshold import DEFAULT_THRESHOLD
 from gui.steps import PageDefaults
 
 CHECK_DELAY_MS = 250
@@ -77,6 +76,8 @@ class DataDocumentState:
     auto_reopen: bool = False
     # The stored run's {data attribute: demographics attribute} choices, kept on re-runs.
     stored_demographics_map: dict[str, str] = field(default_factory=dict)
+    # The threshold suggested for a raw score (ThresholdSuggestion), shown under the box.
+    threshold_suggestion: Any = None
 
 
 class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefaults, QWidget):
@@ -268,6 +269,11 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
         if self.table is None:
             self.ctx.show_error(_data_error("Load a validation data file first."))
             return
+        if not self.threshold_ready():
+            from assessment.evaluation.mapping import THRESHOLD_NEEDED
+
+            self.ctx.show_error(_data_error(_gui_wording(THRESHOLD_NEEDED)))
+            return
         try:
             mapping = self.current_mapping()
             spec = self.current_spec()
@@ -379,7 +385,9 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
         running = self.running
         has_table = self.table is not None
         self.open_button.setEnabled(not running)
-        self.run_button.setEnabled(has_table and not running and not self.has_errors())
+        self.run_button.setEnabled(
+            has_table and not running and not self.has_errors() and self.threshold_ready()
+        )
         self.cancel_button.setEnabled(running)
         self.cancel_button.setVisible(True)
         self.sheet_label.setVisible(self.sheet_combo.count() > 1)
@@ -395,7 +403,7 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
     # ------------------------------------------------------------------ document
     def _document_changed(self, path: str) -> None:
         if path.startswith("evaluation") and not self.session.storing:  # undo/redo
-            self.state.has_result = bool((self.ctx.doc.evaluation or {}).get("result"))
+            self.state.has_result = self.ctx.doc.has_evaluation_result
 
     def _reset_form(self) -> None:
         """Every widget back to a new document's defaults; work for the old one is dropped.
@@ -444,9 +452,9 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
     def _document_replaced(self) -> None:
         """Show what the new document holds, and nothing of the previous one."""
         self._reset_form()
-        evaluation = self.ctx.doc.evaluation or {}
-        self.state.has_result = bool(evaluation.get("result"))
-        config = evaluation.get("config") or None
+        record = self.ctx.doc.evaluation
+        self.state.has_result = self.ctx.doc.has_evaluation_result
+        config = record.config_json() if record is not None else None
         self.state.pending_config = config
         if config and config.get("spec"):
             self._apply_spec(config["spec"])

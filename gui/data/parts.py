@@ -2,7 +2,8 @@
 checker) and the small helpers that show the mapping checks.
 
 :class:`gui.data.page.ValidationDataPage` combines :class:`gui.data.files.DataFileLoading`,
-:class:`gui.data.form.MappingForm` and :class:`gui.data.form.SettingsForm`; each uses widgets and
+:class:`gui.data.form.MappingForm` (with :class:`gui.data.threshold.ThresholdChoice`) and
+:class:`gui.data.settings.SettingsForm`; each uses widgets and
 methods the others create. Their names are declared here (the page defines them).
 """
 
@@ -22,6 +23,14 @@ class DataPageParts:
     """Attributes and methods defined by the page or a sibling mixin."""
 
     _apply_spec: Any
+    _kind_changed: Any
+    _show_suggestion: Any
+    _stated_operating_point: Any
+    _suggestion_for: Any
+    _threshold_mode: Any
+    clear_threshold: Any
+    threshold_ready: Any
+    threshold_value: Any
     _check_timer: Any
     _column_values: Any
     _rebuild_reference_values: Any

@@ -8,6 +8,7 @@ preview costs a few column views and nothing per row. Sorting and filtering are 
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from typing import Any
@@ -181,7 +182,11 @@ class DataFrameModel(QAbstractTableModel):
                 if tip:
                     return tip
             decimals = self._decimals.get(self._names[column], 3)
-            return format_value(self.value(row, column), decimals)
+            text = format_value(self.value(row, column), decimals)
+            if role == int(Qt.ItemDataRole.ToolTipRole) and text:
+                # Qt renders a tooltip that looks like HTML as HTML: a cell is shown literally.
+                return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
+            return text
         if role == SORT_ROLE:
             raw = _raw(self.value(row, column))
             if column in self._float_cols or isinstance(raw, (int, float)):

@@ -94,6 +94,8 @@ class NewIdentityDialog(QDialog):
             self.message.setText("Enter your name.")
         elif self.passphrase.text() != self.confirm.text():
             self.message.setText("The two passphrases differ.")
+        elif problem := _identity_problem(self.name.text(), self.passphrase.text()):
+            self.message.setText(problem)  # the dialog stays open with everything typed
         else:
             self.accept()
 
@@ -101,6 +103,12 @@ class NewIdentityDialog(QDialog):
         return NewIdentity(self.name.text().strip(), self.role.text().strip(),
                            self.organisation.text().strip(), self.email.text().strip(),
                            self.passphrase.text())
+
+
+def _identity_problem(name: str, passphrase: str) -> str | None:
+    from reports.identity import new_identity_problem
+
+    return new_identity_problem(name.strip(), passphrase.encode("utf-8"))
 
 
 def ask_new_identity(parent: QWidget | None, defaults: dict[str, str]) -> NewIdentity | None:

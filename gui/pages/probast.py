@@ -10,10 +10,9 @@ performance types) and applicability come from ``assessment.instruments`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from assessment.catalogue import LEVELS, NOT_RATED
@@ -36,14 +34,18 @@ from assessment.instruments import Applicability, Domain, Part, Question
 from assessment.judgement import DomainResult, applicable_slots
 from assessment.judgement import Slot as AnswerSlot
 from gui.context import AppContext
+from gui.pages import domain_commands
+from gui.pages.answer_bar import AnswerBar
 from gui.pages.base import AssessmentPage
 from gui.widgets import CommitTextEdit, Heading, LevelChip, Note, level_text
 
 ANSWER_STYLE = """
+QWidget#answerBar { border: 2px solid transparent; border-radius: 6px; }
+QWidget#answerBar:focus { border: 2px solid #2458a6; background: #f3f6fb; }
 QPushButton[answer] { background: #ffffff; border: 1px solid #a9aeb5; border-radius: 4px;
                       padding: 3px 2px; color: #1d1d1f; }
 QPushButton[answer]:hover { background: #eef2f8; }
-QPushButton[answer]:focus { border: 2px solid #2458a6; padding: 2px 1px; }
+QPushButton[answer][keyed="true"] { border: 2px dashed #2458a6; padding: 2px 1px; }
 QPushButton[answer="Y"]:checked, QPushButton[answer="PY"]:checked
     { background: #d7f0de; border: 2px solid #135e2b; color: #135e2b; font-weight: 700; }
 QPushButton[answer="N"]:checked, QPushButton[answer="PN"]:checked
@@ -53,6 +55,9 @@ QPushButton[answer="NI"]:checked
 QPushButton[answer="NA"]:checked
     { background: #e2e4e8; border: 2px solid #4a4a4a; color: #1d1d1f; font-weight: 700; }
 """
+
+NEXT_UNANSWERED_KEY = "Ctrl+J"
+COPY_DEV_KEY = "Ctrl+Shift+D"
 
 JUDGEMENT_LABEL_WIDTH = 230  # the judgement and applicability boxes share one label column
 
@@ -91,25 +96,19 @@ class SlotEditor:
         self.key = slot.key
         self.label = QLabel(slot_label)
         self.label.setFixedWidth(page.slot_label_width)
-        self.buttons: dict[str, QPushButton] = {}
-        box = QWidget()
-        row_layout = QHBoxLayout(box)
-        row_layout.setContentsMargins(0, 0, 0, 0)
-        row_layout.setSpacing(4)
         where = f" ({slot_label})" if slot_label else ""
-        for value in answers:
-            button = QPushButton(value)
-            button.setCheckable(True)
-            button.setProperty("answer", value)
-            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            button.setFixedWidth(page.answer_button_width)
-            name = answer_names.get(value, value)
-            button.setToolTip(name)
-            button.setAccessibleName(f"{question_id}{where}: {name}")
-            button.clicked.connect(partial(self._clicked, value))
-            row_layout.addWidget(button)
-            self.buttons[value] = button
-        row_layout.addStretch(1)
+        self.bar = AnswerBar(
+            answers,
+            answer_names,
+            f"{question_id}{where}: answer",
+            page.answer_button_width,
+            on_answer=self._answered,
+            on_refused=lambda text: page.ctx.show_status(text, 8000),
+            on_move=page.move_from,
+        )
+        self.bar.slot_key = slot.key
+        self.buttons = self.bar.buttons
+        box = self.bar
         # Room for the longest answer set (with NA) on every row, so columns line up.
         box.setFixedWidth(page.answer_box_width)
         self.rationale = CommitTextEdit(lines=1, max_lines=12)
@@ -137,13 +136,8 @@ class SlotEditor:
             grid.addWidget(self.rationale, row, 2)
             grid.addWidget(self.sources, row + 1, 2)
 
-    def _clicked(self, value: str) -> None:
-        # clicked() is connected without its bool (PySide picks the no-argument overload for
-        # partials), so read the state from the button.
-        new = value if self.buttons[value].isChecked() else None
-        for other, button in self.buttons.items():
-            button.setChecked(other == new)
-        self.page.apply(lambda doc: doc.set_answer(self.key, new))
+    def _answered(self, value: str | None) -> None:
+        self.page.apply(lambda doc: doc.set_answer(self.key, value))
 
     def _rationale_committed(self, text: str) -> None:
         self.page.apply(lambda doc: doc.set_answer_rationale(self.key, text))
@@ -152,8 +146,7 @@ class SlotEditor:
         self.page.apply(lambda doc: doc.set_answer_sources(self.key, parse_sources(text)))
 
     def show(self, value: str | None, rationale: str, sources: str) -> None:
-        for name, button in self.buttons.items():
-            button.setChecked(name == value)
+        self.bar.show_value(value)
         self.rationale.show_value(rationale)
         self.sources.show_value(sources)
 
@@ -257,10 +250,13 @@ class DomainPage(AssessmentPage):
 
         slots = self._slots()
         self._signature = tuple(s.key for s in slots)
+        layout.addLayout(self._build_commands())
         metrics = self.fontMetrics()
         self.answer_button_width = max(metrics.horizontalAdvance("PY") + 26, 46)
         widest = max((len(q.answers) for q in domain.questions), default=6)
-        self.answer_box_width = widest * self.answer_button_width + (widest - 1) * 4 + 2
+        clear_width = metrics.horizontalAdvance("×") + 16
+        self.answer_box_width = (widest * self.answer_button_width + widest * 4 + clear_width
+                                 + 8)
         labels = [label for label in self._slot_labels(slots).values() if label]
         self.slot_label_width = (max(metrics.horizontalAdvance(label) for label in labels) + 12
                                  if labels else 0)
@@ -300,6 +296,32 @@ class DomainPage(AssessmentPage):
             layout.addWidget(self.applicability_box)
         self._compact: bool | None = None
         self._apply_compact()
+
+    def _build_commands(self) -> QHBoxLayout:
+        """Next unanswered, and (PROBAST 2019) copy Development answers to Validation; the
+        page's own actions, so their keys work anywhere on the page."""
+        row = QHBoxLayout()
+        self.act_next_unanswered = self._page_action(
+            "Next unanswered question", NEXT_UNANSWERED_KEY, self.next_unanswered)
+        self.act_copy_dev = self._page_action(
+            "Copy Development answers to Validation", COPY_DEV_KEY, self.copy_dev_to_val)
+        self.copy_pairs = domain_commands.copy_pairs(self._signature)
+        self.act_copy_dev.setEnabled(bool(self.copy_pairs))
+        for action in (self.act_next_unanswered, self.act_copy_dev):
+            button = QPushButton(f"{action.text()} ({action.shortcut().toString()})")
+            button.clicked.connect(action.trigger)
+            button.setVisible(action.isEnabled())
+            row.addWidget(button)
+        row.addStretch(1)
+        return row
+
+    def _page_action(self, text: str, keys: str, slot: Callable[[], None]) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
 
     def _slot_labels(self, slots: list[AnswerSlot]) -> dict[str, str]:
         instrument = self.ctx.doc.instrument
@@ -413,6 +435,34 @@ class DomainPage(AssessmentPage):
         for card in self.cards.values():
             for editor in card.editors.values():
                 editor.place(compact)
+
+    # --- keyboard navigation -----------------------------------------------------------------
+    def bars(self) -> list[AnswerBar]:
+        return [editor.bar for card in self.cards.values() for editor in card.editors.values()]
+
+    def focus_slot(self, key: str) -> bool:
+        """Put the keyboard on slot ``key``'s answers, scrolled into view."""
+        bar = next((b for b in self.bars() if b.slot_key == key), None)
+        if bar is None:
+            return False
+        bar.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.scroll_area.ensureWidgetVisible(bar, 50, 80)
+        return True
+
+    def move_from(self, bar: AnswerBar, step: int) -> None:
+        """Up/Down in an answer bar: the previous/next slot of this page."""
+        bars = self.bars()
+        index = bars.index(bar) + step
+        if 0 <= index < len(bars):
+            self.focus_slot(bars[index].slot_key)
+
+    def next_unanswered(self) -> None:
+        """Jump to the next unanswered slot after the focused one, across domains."""
+        domain_commands.next_unanswered(self)
+
+    def copy_dev_to_val(self) -> None:
+        """Copy this domain's Development answers to Validation (asks before replacing)."""
+        domain_commands.copy_dev_to_val(self)
 
     # --- editing ---------------------------------------------------------------------------------
     def apply(self, change: Callable[[Assessment], None]) -> None:

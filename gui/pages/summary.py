@@ -200,17 +200,16 @@ class SummaryPage(AssessmentPage):
             self.overall_notes[overall.id].setText(text)
 
     def _evaluation_text(self) -> str:
-        result = (self.ctx.doc.evaluation or {}).get("result")
-        if not isinstance(result, dict):
+        record = self.ctx.doc.evaluation
+        result = record.result if record is not None else None
+        if record is None or result is None:
             return "No subgroup evaluation yet: run one on the Validation data page."
-        prov = result.get("provenance") or {}
-        groups = result.get("groups") or []
-        flagged = [d for d in result.get("disparities") or [] if d.get("flagged")]
-        small = [g for g in groups if g.get("flags")]
-        return (f"Evaluated on {prov.get('file_name', 'validation data')} "
-                f"({prov.get('rows_used', '?')} rows used of {prov.get('rows_read', '?')}): "
-                f"{len(groups)} groups, {len(flagged)} disparities flagged, "
-                f"{len(small)} groups with warnings. Details on the Subgroup results page.")
+        rows_read = result.provenance.get("rows_read", "?")
+        warned = [g for g in result.groups if g.flags]
+        return (f"Evaluated on {record.file_name or 'validation data'} "
+                f"({result.rows_used} rows used of {rows_read}): "
+                f"{len(result.groups)} groups, {len(result.flagged())} disparities flagged, "
+                f"{len(warned)} groups with warnings. Details on the Subgroup results page.")
 
     def is_complete(self) -> bool:
         return self.ctx.judgement().complete

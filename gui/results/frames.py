@@ -1,4 +1,4 @@
-"""Tabulate an EvaluationResult JSON snapshot for display and export.
+"""Tabulate an :class:`EvaluationResult` (typed) for display and export.
 
 Only reshaping: every number comes from the engine's result (or from its threshold fast path);
 nothing is computed here. The frames are built once per result and shown through the shared
@@ -7,7 +7,7 @@ nothing is computed here. The frames are built once per result and shown through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Views of the catalogue, re-exported for the results page.
 from assessment.catalogue import METRIC_IDS as METRIC_IDS
@@ -15,36 +15,30 @@ from assessment.catalogue import METRIC_LABELS as METRIC_LABELS
 from assessment.catalogue import THRESHOLD_METRICS as THRESHOLD_METRICS
 from assessment.catalogue import metric_label as metric_label
 
+if TYPE_CHECKING:
+    from assessment.evaluation.result import Disparity, EvaluationResult, GroupResult
+
 GROUP_COLUMNS = ("Attribute", "Group", "n", "Events", "Value", "CI low", "CI high", "Flags")
 
 
 
-def group_entries(result: dict[str, Any], *, include_overall: bool = True) -> list[dict[str, Any]]:
+def group_entries(result: EvaluationResult, *, include_overall: bool = True
+                  ) -> list[GroupResult]:
     """The overall entry (if any) followed by every group entry, in the engine's order."""
-    entries: list[dict[str, Any]] = []
-    overall = result.get("overall")
-    if include_overall and isinstance(overall, dict):
-        entries.append(overall)
-    entries.extend(result.get("groups") or [])
-    return entries
+    return [result.overall, *result.groups] if include_overall else list(result.groups)
 
 
-def attributes(result: dict[str, Any]) -> list[str]:
+def attributes(result: EvaluationResult) -> list[str]:
     """Attribute names in first-seen order (single attributes before intersections)."""
-    seen: list[str] = []
-    for g in result.get("groups") or []:
-        if g["attribute"] not in seen:
-            seen.append(g["attribute"])
-    return seen
+    return result.attributes()
 
 
-def _flags_text(entry: dict[str, Any]) -> str:
-    flags = list(entry.get("flags") or [])
-    return ", ".join(f.replace("_", " ") for f in flags)
+def _flags_text(entry: GroupResult) -> str:
+    return ", ".join(f.replace("_", " ") for f in entry.flags)
 
 
 def groups_frame(
-    result: dict[str, Any],
+    result: EvaluationResult,
     metric: str,
     *,
     attribute: str | None = None,
@@ -61,24 +55,26 @@ def groups_frame(
     flagged = flagged_groups(result, metric)
     rows: list[dict[str, Any]] = []
     for e in group_entries(result):
-        if attribute is not None and e["attribute"] not in (attribute, "(all)"):
+        if attribute is not None and e.attribute not in (attribute, "(all)"):
             continue
-        m = (e.get("metrics") or {}).get(metric) or {}
-        value, lo, hi = m.get("value"), m.get("ci_low"), m.get("ci_high")
+        m = e.metrics.get(metric)
+        value = m.value if m is not None else None
+        lo = m.ci_low if m is not None else None
+        hi = m.ci_high if m is not None else None
         if override is not None:
-            value = override.get((e["attribute"], e["group"]), value)
+            value = override.get((e.attribute, e.group), value)
             lo = hi = None
         flags = _flags_text(e)
-        if (e["attribute"], e["group"]) in flagged:
+        if (e.attribute, e.group) in flagged:
             flags = ", ".join(x for x in (flags, "gap vs reference") if x)
-        if m.get("value") is None and m.get("reason") and override is None:
-            flags = ", ".join(x for x in (flags, m["reason"]) if x)
+        if m is not None and m.value is None and m.reason and override is None:
+            flags = ", ".join(x for x in (flags, m.reason) if x)
         rows.append(
             {
-                "Attribute": e["attribute"],
-                "Group": e["group"],
-                "n": int(e.get("n", 0)),
-                "Events": int(e.get("n_pos", 0)),
+                "Attribute": e.attribute,
+                "Group": e.group,
+                "n": e.n,
+                "Events": e.n_pos,
                 "Value": _f(value),
                 "CI low": _f(lo),
                 "CI high": _f(hi),
@@ -91,79 +87,76 @@ def groups_frame(
     return frame
 
 
-def flagged_groups(result: dict[str, Any], metric: str) -> set[tuple[str, str]]:
-    """(attribute, group) pairs whose disparity on ``metric`` the engine flagged (after the
-    multiplicity adjustment; results from before it have only the unadjusted flag)."""
-    return {
-        (d["attribute"], d["group"])
-        for d in result.get("disparities") or []
-        if d.get("metric") == metric and adjusted_flag(d)
-    }
+def flagged_groups(result: EvaluationResult, metric: str) -> set[tuple[str, str]]:
+    """(attribute, group) pairs whose disparity on ``metric`` the engine flagged after the
+    multiplicity adjustment."""
+    return {(d.attribute, d.group) for d in result.disparities
+            if d.metric == metric and adjusted_flag(d)}
 
 
-def adjusted_flag(d: dict[str, Any]) -> bool:
-    return bool(d.get("flagged_adjusted", d.get("flagged")))
+def adjusted_flag(d: Disparity) -> bool:
+    return d.flagged_adjusted
 
 
 def _f(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def long_groups_frame(result: dict[str, Any]) -> Any:
+def long_groups_frame(result: EvaluationResult) -> Any:
     """Every group × every metric (for export): value, CI, method, reason."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
     for e in group_entries(result):
-        for metric_id, m in (e.get("metrics") or {}).items():
+        for metric_id, m in e.metrics.items():
             rows.append(
                 {
-                    "attribute": e["attribute"],
-                    "group": e["group"],
-                    "n": int(e.get("n", 0)),
-                    "events": int(e.get("n_pos", 0)),
+                    "attribute": e.attribute,
+                    "group": e.group,
+                    "n": e.n,
+                    "events": e.n_pos,
                     "metric": metric_id,
-                    "value": _f(m.get("value")),
-                    "ci_low": _f(m.get("ci_low")),
-                    "ci_high": _f(m.get("ci_high")),
-                    "method": m.get("method") or "",
-                    "reason": m.get("reason") or "",
-                    "flags": ", ".join(e.get("flags") or []),
+                    "value": _f(m.value),
+                    "ci_low": _f(m.ci_low),
+                    "ci_high": _f(m.ci_high),
+                    "method": m.method,
+                    "reason": m.reason or "",
+                    "flags": ", ".join(e.flags),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def disparities_frame(result: dict[str, Any], metric: str | None = None,
+def disparities_frame(result: EvaluationResult, metric: str | None = None,
                       attribute: str | None = None) -> Any:
     """Difference and ratio to the reference group with CIs; ``metric`` and ``attribute``
     filter when given."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
-    for d in result.get("disparities") or []:
-        if metric is not None and d.get("metric") != metric:
+    for d in result.disparities:
+        if metric is not None and d.metric != metric:
             continue
-        if attribute is not None and d.get("attribute") != attribute:
+        if attribute is not None and d.attribute != attribute:
             continue
-        diff, ratio = d.get("difference") or {}, d.get("ratio") or {}
+        diff, ratio = d.difference, d.ratio
         rows.append(
             {
-                "Attribute": d["attribute"],
-                "Group": d["group"],
-                "Reference": d.get("reference", ""),
-                "Metric": metric_label(d.get("metric", "")),
-                "Difference": _f(diff.get("value")),
-                "Diff. CI low": _f(diff.get("ci_low")),
-                "Diff. CI high": _f(diff.get("ci_high")),
-                "Ratio": _f(ratio.get("value")),
-                "Ratio CI low": _f(ratio.get("ci_low")),
-                "Ratio CI high": _f(ratio.get("ci_high")),
-                "Tolerance": d.get("tolerance") or "",
-                "Adjusted p": _f(d.get("p_adjusted")),
+                "Attribute": d.attribute,
+                "Group": d.group,
+                "Reference": d.reference,
+                "Metric": metric_label(d.metric),
+                "Difference": _f(diff.value),
+                "Diff. CI low": _f(diff.ci_low),
+                "Diff. CI high": _f(diff.ci_high),
+                "Ratio": _f(ratio.value),
+                "Ratio CI low": _f(ratio.ci_low),
+                "Ratio CI high": _f(ratio.ci_high),
+                "Tolerance": d.tolerance or "",
+                "Adjusted p": _f(d.p_adjusted),
                 "Flagged": "flagged" if adjusted_flag(d) else (
-                    "unadjusted only" if d.get("flagged") else ""),
-                "Reason": d.get("reason") or "",
+                    "unadjusted only" if d.flagged else ""),
+                "Reason": d.reason or "",
             }
         )
     columns = ["Attribute", "Group", "Reference", "Metric", "Difference", "Diff. CI low",
@@ -176,19 +169,19 @@ def disparities_frame(result: dict[str, Any], metric: str | None = None,
     return frame
 
 
-def summary_frame(result: dict[str, Any]) -> Any:
+def summary_frame(result: EvaluationResult) -> Any:
     import pandas as pd
 
     rows = [
         {
-            "Attribute": s["attribute"],
-            "Measure": str(s.get("measure", "")).replace("_", " "),
-            "Value": _f(s.get("value")),
-            "CI low": _f(s.get("ci_low")),
-            "CI high": _f(s.get("ci_high")),
-            "Method": s.get("method") or "",
+            "Attribute": s.attribute,
+            "Measure": s.measure.replace("_", " "),
+            "Value": _f(s.value),
+            "CI low": _f(s.ci_low),
+            "CI high": _f(s.ci_high),
+            "Method": s.method,
         }
-        for s in result.get("summary") or []
+        for s in result.summary
     ]
     frame = pd.DataFrame(rows, columns=["Attribute", "Measure", "Value", "CI low", "CI high",
                                         "Method"])
@@ -197,21 +190,21 @@ def summary_frame(result: dict[str, Any]) -> Any:
     return frame
 
 
-def representativeness_frame(result: dict[str, Any]) -> Any:
+def representativeness_frame(result: EvaluationResult) -> Any:
     import pandas as pd
 
     rows = [
         {
-            "Attribute": r["attribute"],
-            "Group": r["group"],
-            "Validation n": int(r.get("validation_n") or 0),
-            "Validation share": _f(r.get("validation_share")),
-            "Training share": _f(r.get("training_share")),
-            "Reference share": _f(r.get("reference_share")),
-            "Flag": str(r.get("flag") or "").replace("_", " "),
-            "Reason": r.get("reason") or "",
+            "Attribute": r.attribute,
+            "Group": r.group,
+            "Validation n": r.validation_n,
+            "Validation share": _f(r.validation_share),
+            "Training share": _f(r.training_share),
+            "Reference share": _f(r.reference_share),
+            "Flag": (r.flag or "").replace("_", " "),
+            "Reason": r.reason or "",
         }
-        for r in result.get("representativeness") or []
+        for r in result.representativeness
     ]
     columns = ["Attribute", "Group", "Validation n", "Validation share", "Training share",
                "Reference share", "Flag", "Reason"]
@@ -221,31 +214,29 @@ def representativeness_frame(result: dict[str, Any]) -> Any:
     return frame
 
 
-def missingness_frame(result: dict[str, Any]) -> Any:
+def missingness_frame(result: EvaluationResult) -> Any:
     """Rows excluded per group and reason, with the differential-missingness check."""
     import pandas as pd
 
     rows = []
-    for m in result.get("missingness") or []:
-        diff = m.get("difference") or {}
+    for m in result.missingness:
+        diff = m.difference
         rows.append(
             {
-                "Attribute": m["attribute"],
-                "Group": m["group"],
-                "Rows read": int(m.get("rows_read") or 0),
-                "Excluded": int(m.get("excluded") or 0),
-                "By reason": "; ".join(
-                    f"{k}: {v:,}" for k, v in (m.get("by_reason") or {}).items()
-                ),
-                "Rate": _f(m.get("rate")),
-                "Rest rate": _f(m.get("rest_rate")),
-                "Difference": _f(diff.get("value")),
-                "Diff. CI low": _f(diff.get("ci_low")),
-                "Diff. CI high": _f(diff.get("ci_high")),
-                "Adjusted p": _f(m.get("p_adjusted")),
-                "Flagged": "flagged" if m.get("flagged_adjusted") else (
-                    "unadjusted only" if m.get("flagged") else ""),
-                "Reason": m.get("reason") or "",
+                "Attribute": m.attribute,
+                "Group": m.group,
+                "Rows read": m.rows_read,
+                "Excluded": m.excluded,
+                "By reason": "; ".join(f"{k}: {v:,}" for k, v in m.by_reason.items()),
+                "Rate": _f(m.rate),
+                "Rest rate": _f(m.rest_rate),
+                "Difference": _f(diff.value),
+                "Diff. CI low": _f(diff.ci_low),
+                "Diff. CI high": _f(diff.ci_high),
+                "Adjusted p": _f(m.p_adjusted),
+                "Flagged": "flagged" if m.flagged_adjusted else (
+                    "unadjusted only" if m.flagged else ""),
+                "Reason": m.reason or "",
             }
         )
     columns = ["Attribute", "Group", "Rows read", "Excluded", "By reason", "Rate", "Rest rate",
@@ -256,14 +247,14 @@ def missingness_frame(result: dict[str, Any]) -> Any:
     return frame
 
 
-def grid_metrics_at(result: dict[str, Any], metric: str, threshold: float
+def grid_metrics_at(result: EvaluationResult, metric: str, threshold: float
                     ) -> tuple[float, dict[tuple[str, str], float | None]] | None:
     """Nearest stored threshold-grid point for a metric the grid holds, or None.
 
     Used when the validation data is not loaded (a reopened assessment): the snapshot's
     ``threshold_grid`` still lets the slider show TPR, FPR, PPV and selection rate.
     """
-    grid = result.get("threshold_grid") or {}
+    grid = result.threshold_grid
     thresholds = grid.get("thresholds") or []
     if not thresholds:
         return None

@@ -1,6 +1,6 @@
 """Subgroup results page: sortable tables, plots, a live threshold slider and table export.
 
-Shows the evaluation snapshot stored in the document (``doc.evaluation["result"]``). Moving the
+Shows the evaluation snapshot stored in the document (``doc.evaluation.result``). Moving the
 threshold recomputes the threshold-dependent metrics through the engine's fast path
 (``point_metrics_at_threshold``) when the data of this run is still in memory, and otherwise
 reads the snapshot's stored threshold grid. Intervals are only shown at the evaluated threshold:
@@ -10,7 +10,7 @@ the fast path gives point estimates, and pretending otherwise would mislead a re
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
 from gui.results import frames
+from gui.results.state import Event, ResultShown, ResultsViewModel, ThresholdMoved
 from gui.results.views import (  # noqa: F401 - part of the page's interface
     EXPORT_FILTER,
     SLIDER_STEPS,
@@ -40,6 +41,9 @@ from gui.results.views import (  # noqa: F401 - part of the page's interface
     ResultPlots,
 )
 from gui.steps import PageDefaults
+
+if TYPE_CHECKING:
+    from assessment.evaluation.result import EvaluationResult
 
 PENDING = object()  # sentinel: live values are being computed in the worker
 DEFAULT_METRIC = "auroc"
@@ -61,13 +65,13 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = EvaluationSession.of(ctx)
-        self.result: dict[str, Any] | None = None
-        self.threshold: float | None = None  # slider threshold; None = the evaluated one
+        # The view-model holds what is shown (result, metric, attribute, threshold); widgets bind.
+        self.vm = ResultsViewModel(DEFAULT_METRIC)
+        self._binding = False  # True while the page sets widgets from the view-model
         self.live_source = ""  # "engine" | "grid" | "" (how the slider values were obtained)
         self._plots_built = False
         self._frames: dict[str, Any] = {}
         self._view_key: tuple[int, str] | None = None
-        self._result_serial = 0
         self._live_cache: dict[tuple[int, float], Any] = {}
         self._live_pending: tuple[int, float] | None = None
         self.tasks = ctx.task_runner(self)  # one lane: the threshold slider's fast path
@@ -83,10 +87,53 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         ctx.document_replaced.connect(self._document_replaced)
         ctx.changed.connect(self._document_changed)
         self.session.result_changed.connect(self._session_result)
+        self.vm.subscribe(self._on_event)
         if getattr(ctx, "has_document", False):
             self.reload()
         else:
             self._show_empty()
+
+    # ------------------------------------------------------------------ the view-model
+    @property
+    def result(self) -> EvaluationResult | None:
+        return self.vm.result
+
+    @property
+    def threshold(self) -> float | None:
+        """The slider threshold; None = the evaluated one."""
+        return self.vm.threshold
+
+    @property
+    def _result_serial(self) -> int:
+        return self.vm.serial
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ResultShown):
+            if event.result is None:
+                self._show_empty()
+                return
+            self._fill_attributes()
+            self._configure_slider()
+        elif isinstance(event, ThresholdMoved):
+            self._binding = True
+            try:
+                self.slider.setValue(self._to_slider(self.vm.shown_threshold or 0.0))
+            finally:
+                self._binding = False
+        self.refresh()
+
+    def _selection_changed(self, *, user: bool = False) -> None:
+        """A combo was picked (``user``: redraw even when the choice is unchanged); a combo set
+        by code is taken over silently at the next redraw."""
+        if self._binding:
+            return
+        metric, attribute = self.metric_combo.currentData(), self.attribute_combo.currentData()
+        if not user:
+            self.vm.take_over(metric, attribute)
+        elif (metric, attribute) == (self.vm.metric, self.vm.attribute):
+            self.refresh()
+        else:
+            self.vm.select(metric=metric, attribute=attribute)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -181,9 +228,10 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.splitter.setSizes([300, 450])
         outer.addWidget(self.splitter, 1)
 
-        self.metric_combo.activated.connect(lambda *_: self.refresh())
-        self.attribute_combo.activated.connect(lambda *_: self.refresh())
-        self.slider.valueChanged.connect(lambda *_: self._slider_timer.start())
+        self.metric_combo.activated.connect(lambda *_: self._selection_changed(user=True))
+        self.attribute_combo.activated.connect(lambda *_: self._selection_changed(user=True))
+        self.slider.valueChanged.connect(
+            lambda *_: None if self._binding else self._slider_timer.start())
         self.reset_button.clicked.connect(self.reset_threshold)
         self.export_button.clicked.connect(self.export_tables)
 
@@ -195,8 +243,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
             self._ensure_plots()
             self._curves_key = None
             if self.result is not None:
-                self._draw_plots(self.metric_combo.currentData(),
-                                 self.attribute_combo.currentData(), self._frames["groups"])
+                self._draw_plots(self.vm.metric, self.vm.attribute, self._frames["groups"])
 
 
     # ------------------------------------------------------------------ page protocol
@@ -221,9 +268,13 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self._live_cache.clear()
         self._live_pending = None
         self._plot_request = None
-        self.threshold = None
-        self.metric_combo.setCurrentIndex(self.metric_combo.findData(DEFAULT_METRIC))
-        self.attribute_combo.clear()
+        self._binding = True
+        try:
+            self.metric_combo.setCurrentIndex(self.metric_combo.findData(DEFAULT_METRIC))
+            self.attribute_combo.clear()
+        finally:
+            self._binding = False
+        self.vm.reset()
         self.table_tabs.setCurrentIndex(0)
         self.plot_tabs.setCurrentIndex(0)
         self.reload()
@@ -232,23 +283,23 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         """Take the result from the document (the saved truth) and redraw everything."""
         result = None
         if getattr(self.ctx, "has_document", False):
-            result = (self.ctx.doc.evaluation or {}).get("result")
-        self.show_result(result or None)
+            record = self.ctx.doc.evaluation
+            result = record.result if record is not None else None
+        self.show_result(result)
 
-    def show_result(self, result: dict[str, Any] | None) -> None:
-        """Show a result snapshot (treated as read-only) and reset the threshold."""
-        self.result = result
-        self._result_serial += 1
-        if self.result is None:
-            self._show_empty()
-            return
-        self.threshold = None
-        self._fill_attributes()
-        self._configure_slider()
-        self.refresh()
+    def show_result(self, result: EvaluationResult | dict[str, Any] | None) -> None:
+        """Show a result (frozen, typed) and reset the threshold.
+
+        The data page's session still hands over the run's JSON snapshot: it is read into the
+        typed result here, once per run.
+        """
+        if isinstance(result, dict):
+            from assessment.evaluation.result import EvaluationResult
+
+            result = EvaluationResult.from_json(result)
+        self.vm.show(result)
 
     def _show_empty(self) -> None:
-        self.result = None
         self._view_key = None
         self._frames = {}
         self._colours = {}
@@ -262,9 +313,11 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.table_tabs.setTabText(self.table_tabs.indexOf(self.notes_view), "Notes")
         self.threshold_note.setText("")
         self.threshold_label.setText("")
-        self.slider.blockSignals(True)
-        self.slider.setValue(0)
-        self.slider.blockSignals(False)
+        self._binding = True
+        try:
+            self.slider.setValue(0)
+        finally:
+            self._binding = False
         self._plot_request = None
         self._curves_key = None
         if self._plots_built:
@@ -276,40 +329,30 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.refreshed.emit()
 
     def _fill_attributes(self) -> None:
-        assert self.result is not None
-        current = self.attribute_combo.currentData()
-        self.attribute_combo.clear()
-        for a in frames.attributes(self.result):
-            self.attribute_combo.addItem(a, a)
-        self.attribute_combo.addItem("All attributes", None)
-        idx = self.attribute_combo.findData(current) if current is not None else -1
-        self.attribute_combo.setCurrentIndex(max(idx, 0))
+        self._binding = True
+        try:
+            self.attribute_combo.clear()
+            for a in self.vm.attributes:
+                self.attribute_combo.addItem(a, a)
+            self.attribute_combo.addItem("All attributes", None)
+            idx = self.attribute_combo.findData(self.vm.attribute)
+            self.attribute_combo.setCurrentIndex(
+                idx if self.vm.attribute is not None and idx >= 0
+                else self.attribute_combo.count() - 1)
+        finally:
+            self._binding = False
 
 
     # ------------------------------------------------------------------ threshold
     def set_threshold(self, threshold: float | None) -> None:
         """Show threshold-dependent metrics at ``threshold`` (None = the evaluated one)."""
-        if self.result is None:
-            return
-        self.threshold = None if threshold is None else float(threshold)
-        shown = self.evaluated_threshold if threshold is None else float(threshold)
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._to_slider(shown))
-        self.slider.blockSignals(False)
-        self.refresh()
+        self.vm.move_threshold(threshold)
 
     def reset_threshold(self) -> None:
         self.set_threshold(None)
 
     def _apply_threshold(self) -> None:
-        if self.result is None:
-            return
-        t = self._from_slider(self.slider.value())
-        if abs(t - self.evaluated_threshold) < 1e-12:
-            self.set_threshold(None)
-        else:
-            self.threshold = t
-            self.refresh()
+        self.vm.move_threshold(self._from_slider(self.slider.value()))
 
     def _live_values(self, metric: str) -> Any:
         """Values of ``metric`` at the slider threshold; None at the evaluated threshold;
@@ -318,7 +361,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.live_source = ""
         if self.threshold is None or metric not in frames.THRESHOLD_METRICS:
             return None
-        if self.session.inputs is not None and self.session.matches(self.result):
+        if self.session.inputs is not None and _same_run(self.session.result, self.result):
             key = (self._result_serial, self.threshold)
             cached = self._live_cache.get(key)
             if cached is None:
@@ -329,7 +372,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         grid = frames.grid_metrics_at(self.result, metric, self.threshold)
         if grid is None:
             return None
-        self.threshold = grid[0]
+        self.vm.snap_to_grid(grid[0])
         self.live_source = "grid"
         return grid[1]
 
@@ -376,8 +419,8 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
                   self.export_button):
             w.setEnabled(True)
         result = self.result
-        metric = self.metric_combo.currentData()
-        attribute = self.attribute_combo.currentData()
+        self._selection_changed()
+        metric, attribute = self.vm.metric, self.vm.attribute
         live = self._live_values(metric)
         if live is PENDING:  # the worker's answer redraws; meanwhile only the label moves
             self.threshold_label.setText(f"{self.threshold:.3g}")
@@ -413,3 +456,13 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
     # ------------------------------------------------------------------ export
 
 
+def _same_run(ran: Any, shown: EvaluationResult | None) -> bool:
+    """True when the shown result is the session's run (same data, same time): only then can
+    the in-memory data move the threshold live. The session holds the run's JSON snapshot."""
+    if ran is None or shown is None:
+        return False
+    if isinstance(ran, dict):
+        created, sha = ran.get("created"), (ran.get("provenance") or {}).get("sha256")
+    else:
+        created, sha = ran.created, ran.provenance.get("sha256")
+    return bool(created == shown.created and sha == shown.provenance.get("sha256"))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
+
+if TYPE_CHECKING:
+    from assessment.evaluation.result import RepresentativenessRow
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
              "#F0E442")
@@ -204,7 +208,7 @@ class ShareBars:
         self.show("", [])
         self.shown = {}
 
-    def show(self, attribute: str, rows: list[dict[str, Any]]) -> None:
+    def show(self, attribute: str, rows: Sequence[RepresentativenessRow]) -> None:
         item = self.widget.getPlotItem()
         item.clear()
         if item.legend is not None:
@@ -214,13 +218,13 @@ class ShareBars:
         item.setTitle(_text(f"Representativeness — {attribute}" if attribute
                             else "Representativeness"),
                       color=AXIS_COLOUR, size="11pt")
-        labels = [str(r["group"]) for r in rows]
-        present = [s for s in self.SERIES if any(r.get(s[0]) is not None for r in rows)]
+        labels = [r.group for r in rows]
+        present = [s for s in self.SERIES if any(getattr(r, s[0]) is not None for r in rows)]
         self.shown = {"groups": labels}  # type: ignore[dict-item]
         width = 0.8 / max(1, len(present))
         top = 0.0
         for k, (key, name, col) in enumerate(present):
-            heights = np.array([_nan(r.get(key)) for r in rows], dtype=float)
+            heights = np.array([_nan(getattr(r, key)) for r in rows], dtype=float)
             xs = np.arange(len(rows), dtype=float) - 0.4 + width * (k + 0.5)
             keep = ~np.isnan(heights)
             bars = pg.BarGraphItem(x=xs[keep], height=heights[keep], width=width * 0.92,

@@ -8,11 +8,14 @@ comes from the result snapshot through :mod:`gui.results.frames`; nothing here c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QColor
 
 from gui.results import frames
+
+if TYPE_CHECKING:
+    from assessment.evaluation.result import EvaluationResult
 
 FLAG_BG = QColor("#FBE3E1")
 FLAG_FG = QColor("#7F1D1D")
@@ -24,6 +27,10 @@ EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
 
 class ResultsPageParts:
     """What the page or a sibling mixin defines (declared once for the type checker)."""
+
+    @property
+    def result(self) -> EvaluationResult | None:  # the page's view-model holds it
+        raise NotImplementedError
 
     _colours: Any
     _curves_key: Any
@@ -42,7 +49,6 @@ class ResultsPageParts:
     plot_tabs: Any
     proxies: Any
     refreshed: Any
-    result: Any
     roc: Any
     shares: Any
     slider: Any
@@ -60,12 +66,12 @@ class ThresholdScale(ResultsPageParts):
     @property
     def evaluated_threshold(self) -> float:
         assert self.result is not None
-        return float((self.result.get("spec") or {}).get("threshold", 0.5))
+        return self.result.threshold
 
     def _threshold_range(self) -> tuple[float, float]:
         assert self.result is not None
-        grid = (self.result.get("threshold_grid") or {}).get("thresholds") or []
-        kind = ((self.result.get("provenance") or {}).get("mapping") or {}).get("score_kind")
+        grid = self.result.threshold_grid.get("thresholds") or []
+        kind = (self.result.provenance.get("mapping") or {}).get("score_kind")
         if grid:
             lo, hi = float(min(grid)), float(max(grid))
         else:
@@ -165,20 +171,18 @@ class ResultPlots(ThresholdScale):
             return
         self._curves_key = curves_key
         curve_attr = attribute or (frames.attributes(result) or [""])[0]
-        entries = [g for g in result.get("groups") or [] if g["attribute"] == curve_attr]
         roc = []
         cal = []
-        for g in entries:
-            curves = g.get("curves") or {}
-            auc = ((g.get("metrics") or {}).get("auroc") or {}).get("value")
-            name = f"{g['group']} (AUROC {auc:.3f})" if auc is not None else str(g["group"])
+        for g in result.groups_of(curve_attr):
+            curves = g.curves
+            auroc = g.metrics.get("auroc")
+            auc = auroc.value if auroc is not None else None
+            name = f"{g.group} (AUROC {auc:.3f})" if auc is not None else g.group
             if "roc" in curves:
                 roc.append((name, curves["roc"].get("fpr") or [], curves["roc"].get("tpr") or []))
             if "reliability" in curves:
                 rel = curves["reliability"]
-                cal.append(
-                    (str(g["group"]), rel.get("mean_predicted") or [], rel.get("observed") or [])
-                )
+                cal.append((g.group, rel.get("mean_predicted") or [], rel.get("observed") or []))
         self.roc.show(curve_attr, roc)
         self.calibration.show(curve_attr, cal, markers=True)
         rep_attr = (
@@ -186,18 +190,17 @@ class ResultPlots(ThresholdScale):
             if attribute and "×" not in attribute
             else (frames.attributes(result) or [""])[0]
         )
-        rep_rows = [r for r in result.get("representativeness") or [] if r["attribute"] == rep_attr]
-        self.shares.show(rep_attr, rep_rows)
+        self.shares.show(rep_attr, result.representativeness_of(rep_attr))
 
     def _update_labels(self, metric: str, live: Any) -> None:
-        assert self.result is not None
-        prov = self.result.get("provenance") or {}
+        result = self.result
+        assert result is not None
         self.source_label.setText(
-            f"Data: {prov.get('file_name', '?')} — {prov.get('rows_used', 0):,} rows used, "
-            f"{prov.get('rows_excluded', 0):,} excluded; evaluated "
-            f"{str(self.result.get('created', ''))[:16].replace('T', ' ')} at threshold "
+            f"Data: {result.provenance.get('file_name') or '?'} — {result.rows_used:,} rows "
+            f"used, {result.rows_excluded:,} excluded; evaluated "
+            f"{result.created[:16].replace('T', ' ')} at threshold "
             f"{self.evaluated_threshold:.3g}. Reference groups: "
-            + ", ".join(f"{a} = {g}" for a, g in (self.result.get("references") or {}).items())
+            + ", ".join(f"{a} = {g}" for a, g in result.references.items())
         )
         shown = self.evaluated_threshold if self.threshold is None else self.threshold
         self.threshold_label.setText(f"{shown:.3g}")
@@ -222,8 +225,8 @@ class ResultPlots(ThresholdScale):
                 f"{self.evaluated_threshold:.3g} — re-run to get them here."
             )
         self.threshold_note.setText(note)
-        notes = list(self.result.get("notes") or [])
-        methods = self.result.get("methods") or {}
+        notes = list(result.notes)
+        methods = result.methods
         text = "\n\n".join(notes)
         if methods:
             text += "\n\nMethods:\n" + "\n".join(

@@ -68,7 +68,7 @@ def _set(path: tuple[Any, ...], value: Any) -> Any:
 
 def test_the_demo_itself_loads() -> None:
     doc = storage.load(DEMO)
-    assert doc.evaluation["result"] is not None
+    assert doc.has_evaluation_result
     assert judge(doc).domains
 
 
@@ -560,7 +560,7 @@ def _exercise(doc: Any) -> None:
         doc.model_card,
         doc.datasheet,
     )
-    result = doc.evaluation["result"]
+    result = doc.evaluation.result_json()
     if result is not None:
         EvaluationResult.from_json(result)
     storage.loads(storage.dumps(doc))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -160,7 +161,10 @@ def test_offline_install_upgrade_and_refusals(bundle: Path, work: Path) -> None:
         "install.sh as root",
     )
     assert "probity: selftest passed" in out, out
-    assert "system libraries: all" in out, out
+    # On a machine that already has Qt's libraries: "all N present"; on a fresh one the root install
+    # puts the missing bundled .debs in with dpkg (CI's machine may be either).
+    installed = r"system libraries: all \d+ present|installing \d+ Debian packages \(missing: "
+    assert re.search(installed, out), out
     lib = prefix / "lib" / "probity"
     first = os.readlink(lib / "current")
     assert [p.name for p in lib.glob("app-*")] == [first]

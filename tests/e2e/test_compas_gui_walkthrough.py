@@ -66,11 +66,14 @@ def test_compas_walkthrough_in_the_window(qtbot, dialogs, tmp_path: Path) -> Non
     with qtbot.waitSignal(data.table_loaded, timeout=WAIT_MS):
         qtbot.mouseClick(data.open_button, LEFT)
     mapping = data.current_mapping()
-    assert mapping.label == "label_value" and mapping.score == "score"
+    # a 0/1 score column is suggested as the predicted class (main: mapping.suggest)
+    assert mapping.label == "label_value" and mapping.prediction == "score"
     assert {"race", "sex"} <= set(mapping.attributes)
     _run(qtbot, data)
 
-    rows = window.ctx.doc.evaluation["result"]["representativeness"]
+    record = window.ctx.doc.evaluation
+    assert record is not None and record.result is not None
+    rows = record.result_json()["representativeness"]
     race = {r["group"]: r for r in rows if r["attribute"] == "race"}
     assert race["Caucasian"]["flag"] is None and race["White"]["flag"] is None
     assert not any(r["flag"] for r in rows)  # before: unmapped, never a false flag
@@ -86,7 +89,10 @@ def test_compas_walkthrough_in_the_window(qtbot, dialogs, tmp_path: Path) -> Non
     data = window.go_to("data")
     _run(qtbot, data)
 
-    result = window.ctx.doc.evaluation["result"]
+    record = window.ctx.doc.evaluation
+    assert record is not None and record.spec is not None
+    assert record.spec.group_map == {"race": renamed}
+    result = record.result_json()
     assert result["spec"]["group_map"] == {"race": renamed}
     race = {r["group"]: r for r in result["representativeness"] if r["attribute"] == "race"}
     census = load_population("us-census-2020").shares()["race"]

@@ -159,7 +159,7 @@ def test_evaluation_snapshot_is_the_engines_result_on_the_shipped_file(demo: Any
     from assessment.evaluation.spec import EvaluationSpec
 
     stored = demo.evaluation
-    config, result = stored["config"], stored["result"]
+    config, result = stored.config_json(), stored.result_json()
     digest = sha256(PREDICTIONS)
     assert result["provenance"]["sha256"] == digest == config["sha256"]
     assert result["provenance"]["file_name"] == PREDICTIONS.name == config["file"]
@@ -224,7 +224,7 @@ def test_examples_are_small() -> None:
     for name in ("complete.probity", "incomplete.probity"):
         doc = load(EXAMPLES / name)
         assert (EXAMPLES / name).stat().st_size < 100_000
-        assert doc.evaluation["result"] is None
+        assert not doc.has_evaluation_result
 
 
 # ------------------------------------------------------------------ rebuilding

@@ -147,7 +147,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
         window.go_to("data")  # the demo's own (hash-verified) data opens first
     assert data.table.file_name == PREDICTIONS.name
     demo_evaluation = ctx.doc.evaluation
-    assert demo_evaluation["config"]["file_name"] == PREDICTIONS.name
+    assert demo_evaluation.file_name == PREDICTIONS.name
 
     csv = tmp_path / "my_validation.csv"
     frame = pd.read_parquet(PREDICTIONS).sample(n=ROWS, random_state=20261123)
@@ -189,16 +189,16 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     with qtbot.waitSignal(data.evaluation_finished, timeout=WAIT_MS):
         qtbot.mouseClick(data.run_button, LEFT)
     stored = ctx.doc.evaluation
-    assert stored["config"]["file_name"] == csv.name
-    assert stored["config"]["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
-    assert stored["config"]["spec"]["bootstrap"] == 200
-    assert stored["result"]["provenance"]["rows_used"] == ROWS
+    assert stored.file_name == csv.name
+    assert stored.sha256 == hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert stored.spec.bootstrap == 200
+    assert stored.result.rows_used == ROWS
     assert data.is_complete() and data.progress.value() == 1000
 
     # ---------------------------------------------------------------- results against the engine
     table = read_table(csv)
     mapping = replace(suggest_mapping(table), threshold=0.15)
-    assert stored["config"]["mapping"] == mapping.to_json()
+    assert stored.mapping == mapping.to_json()
     spec = EvaluationSpec(
         threshold=0.15,
         intersections=(("race", "gender"), ("gender", "age_band")),
@@ -209,14 +209,14 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
         reference_population=ctx.doc.reference_population,
         demographics_map={"gender": "sex"},  # the datasheet says "sex", the data "gender"
     )
-    assert stored["config"]["spec"] == spec.to_json()
-    assert {r["attribute"] for r in stored["result"]["representativeness"]} >= {"gender", "race"}
+    assert stored.spec == spec
+    assert {r.attribute for r in stored.result.representativeness} >= {"gender", "race"}
     expected = evaluate(prepare_input(table, mapping), spec).to_json()
-    assert stored["result"]["groups"] == expected["groups"]
+    assert stored.result_json()["groups"] == expected["groups"]
 
     results = window.go_to("results")
     qtbot.waitUntil(lambda: results.result is not None
-                    and results.result["provenance"] == stored["result"]["provenance"],
+                    and results.result.provenance == stored.result.provenance,
                     timeout=WAIT_MS)
     choose(qtbot, results, results.metric_combo, "auroc")
     choose(qtbot, results, results.attribute_combo, "race×gender")
@@ -276,7 +276,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert embedded_bytes == saved.read_bytes() and ctx.path == saved.resolve()
     embedded = Assessment.from_json(json.loads(embedded_bytes))
     assert embedded.answer("3.1@validation").value == "Y"  # the report states today's edits
-    assert embedded.evaluation["config"]["file_name"] == csv.name
+    assert embedded.evaluation.config_json()["file_name"] == csv.name
 
     # ---------------------------------------------------------------- crash, then recovery
     assert not ctx.modified
@@ -304,7 +304,7 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert recovered.answer("3.1@validation").value == "Y"
     assert recovered.answer("3.1@development").value == "Y"
     assert recovered.domain_judgement("main:D3").final is None
-    assert recovered.evaluation["config"]["file_name"] == csv.name
+    assert recovered.evaluation.config_json()["file_name"] == csv.name
     assert fresh.ctx.modified and fresh.saved_label.text() == "Unsaved changes"
     page = fresh.go_to("domain:main:D3")
     page.refresh_now()

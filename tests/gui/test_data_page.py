@@ -194,7 +194,7 @@ def test_run_evaluation_stores_result(qtbot, ctx, page, csv_file):
         page.run_evaluation()
         assert page.cancel_button.isEnabled() and not page.run_button.isEnabled()
     evaluation = ctx.doc.evaluation
-    result, config = evaluation["result"], evaluation["config"]
+    result, config = evaluation.result_json(), evaluation.config_json()
     assert config["mapping"]["positive"] == "<30"
     assert config["spec"]["bootstrap"] == 50 and config["spec"]["seed"] == 7
     assert config["spec"]["intersections"] == [["race", "sex"]]
@@ -318,7 +318,7 @@ def test_the_demo_opens_with_its_verified_validation_data(qtbot, dialogs):
     window.show()
     qtbot.waitExposed(window)
     page = window.page("data")
-    config = window.ctx.doc.evaluation["config"]
+    config = window.ctx.doc.evaluation.config_json()
     with qtbot.waitSignal(page.table_loaded, timeout=30000):
         window.go_to("data")
     assert page.table.file_name == config["file_name"]
@@ -352,7 +352,7 @@ def test_rerun_keeps_the_demographics_mapping(qtbot, dialogs):
     page = window.page("data")
     with qtbot.waitSignal(page.table_loaded, timeout=30000):
         window.go_to("data")
-    stored = window.ctx.doc.evaluation["config"]["spec"]["demographics_map"]
+    stored = window.ctx.doc.evaluation.config_json()["spec"]["demographics_map"]
     assert stored.get("gender") == "sex"
     assert page.current_spec().demographics_map == stored
 
@@ -380,9 +380,9 @@ def test_flag_tolerances_and_multiplicity_go_into_the_spec_and_come_back(
     page.check_now()
     with qtbot.waitSignal(page.evaluation_finished, timeout=60000):
         page.run_evaluation()
-    stored = ctx.doc.evaluation["config"]["spec"]
+    stored = ctx.doc.evaluation.config_json()["spec"]
     assert stored["tolerances"] == {"auroc": {"kind": "diff", "limit": 0.02}}
-    assert ctx.doc.evaluation["result"]["spec"]["multiplicity"] == "bh"
+    assert ctx.doc.evaluation.result_json()["spec"]["multiplicity"] == "bh"
     again = ValidationDataPage(ctx)
     qtbot.addWidget(again)
     assert again.tolerance_table.item(_tolerance_row(again, "auroc"), 1).text() == "diff:0.02"

@@ -205,7 +205,7 @@ def test_new_after_the_demo_leaves_no_trace_on_any_page(qtbot, dialogs):
     # Run after New evaluates nothing of the demo's patients into this assessment.
     used.page("data").run_evaluation()
     assert dialogs.messages[-1].startswith("Load a validation data file first")
-    assert used.ctx.doc.evaluation["config"] is None
+    assert used.ctx.doc.evaluation is None
 
 
 @pytest.mark.slow

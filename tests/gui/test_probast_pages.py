@@ -104,13 +104,19 @@ def test_answers_update_the_suggested_judgement_live(qtbot, window):
     assert summary.table.item(0, 2).text() == "High"
 
 
-def test_clicking_the_checked_answer_clears_it(qtbot, window):
+def test_clicking_the_checked_answer_keeps_it_and_the_clear_button_clears(qtbot, window):
     page = domain_page(window, "main", "D2")
     key = next(iter(page.cards["2.1"].editors))
+    bar = page.cards["2.1"].editors[key].bar
+    assert not bar.clear_button.isEnabled()
     click_answer(qtbot, page, key, "PY")
     assert window.ctx.doc.answer(key).value == "PY"
-    click_answer(qtbot, page, key, "PY")
+    click_answer(qtbot, page, key, "PY")  # a second click (a double click) never clears
+    assert window.ctx.doc.answer(key).value == "PY"
+    assert bar.buttons["PY"].isChecked()
+    qtbot.mouseClick(bar.clear_button, Qt.MouseButton.LeftButton)
     assert window.ctx.doc.answer(key).value is None
+    assert not any(b.isChecked() for b in bar.buttons.values())
     click_answer(qtbot, page, key, "NI")
     click_answer(qtbot, page, key, "PN")
     assert window.ctx.doc.answer(key).value == "PN"
@@ -217,13 +223,13 @@ def test_every_control_is_keyboard_reachable_and_settable(qtbot, window):
     for card in page.cards.values():
         controls.append(card.guidance_toggle)
         for editor in card.editors.values():
-            controls += [*editor.buttons.values(), editor.rationale, editor.sources]
+            controls += [editor.bar, editor.rationale, editor.sources]
     controls += [*page.final_buttons.values(), *page.app_buttons.values()]
     missing = [w.accessibleName() or w.objectName() for w in controls if w not in chain]
     assert not missing
     # set an answer and the final judgement with the keyboard only
-    button = page.cards["1.1"].editors["1.1@development"].buttons["PY"]
-    qtbot.keyClick(button, Qt.Key.Key_Space)
+    bar = page.cards["1.1"].editors["1.1@development"].bar
+    qtbot.keyClick(bar, Qt.Key.Key_Y, Qt.KeyboardModifier.ShiftModifier)
     assert window.ctx.doc.answer("1.1@development").value == "PY"
     qtbot.keyClick(page.final_buttons["unclear"], Qt.Key.Key_Space)
     assert window.ctx.doc.domain_judgement("main:D1").final == "unclear"

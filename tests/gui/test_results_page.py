@@ -94,7 +94,7 @@ def test_empty_before_evaluation(qtbot, ctx):
 
 def test_tables_show_the_stored_result(qtbot, evaluated, ctx):
     _, page = evaluated
-    result = ctx.doc.evaluation["result"]
+    result = ctx.doc.evaluation.result_json()
     assert page.is_complete() and page.title == "Subgroup results"
     select_metric(qtbot, page, "auroc")
     page.attribute_combo.setCurrentIndex(page.attribute_combo.findData("site"))
@@ -127,7 +127,7 @@ def test_sorting_by_value(qtbot, evaluated):
 
 def test_flag_colours(qtbot, evaluated, ctx):
     _, page = evaluated
-    result = ctx.doc.evaluation["result"]
+    result = ctx.doc.evaluation.result_json()
     flagged = [d for d in result["disparities"] if d["flagged_adjusted"]]
     metric = flagged[0]["metric"] if flagged else "tpr"
     select_metric(qtbot, page, metric)
@@ -146,7 +146,7 @@ def test_flag_colours(qtbot, evaluated, ctx):
 
 def test_plots_draw_the_numbers(qtbot, evaluated, ctx):
     _, page = evaluated
-    result = ctx.doc.evaluation["result"]
+    result = ctx.doc.evaluation.result_json()
     select_metric(qtbot, page, "auroc")
     page.attribute_combo.setCurrentIndex(page.attribute_combo.findData("sex"))
     with qtbot.waitSignal(page.refreshed, timeout=5000):  # plots follow the tables
@@ -199,7 +199,7 @@ def test_threshold_from_stored_grid_without_data(qtbot, evaluated, ctx):
     select_metric(qtbot, page, "ppv")
     page.set_threshold(0.3)
     assert page.live_source == "grid"
-    grid = stored.evaluation["result"]["threshold_grid"]
+    grid = stored.evaluation.result_json()["threshold_grid"]
     k = int(np.argmin(np.abs(np.array(grid["thresholds"]) - 0.3)))
     expected = {(g["attribute"], g["group"]): g["ppv"][k] for g in grid["groups"]}
     for r in rows(page):
@@ -284,6 +284,8 @@ def test_plot_titles_and_legends_show_names_from_the_data_literally(qtbot):
 
     shares = ShareBars()
     qtbot.addWidget(shares.widget)
-    shares.show(hostile, [{"group": hostile, "validation_share": 0.5}])
+    from assessment.evaluation.result import RepresentativenessRow
+
+    shares.show(hostile, [RepresentativenessRow(hostile, hostile, 10, 0.5, *[None] * 6)])
     assert shares.widget.getPlotItem().titleLabel.item.toPlainText() == (
         f"Representativeness — {hostile}")

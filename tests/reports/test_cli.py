@@ -79,7 +79,7 @@ def test_demo_report_text_has_every_answer_rationale_and_metric(signed_demo) -> 
         assert a.value is not None, slot.key
         assert squash(f"{a.value} — {labels[a.value]}") in text, slot.key
         assert squash(a.rationale) in text, slot.key
-    result = doc.evaluation["result"]
+    result = doc.evaluation.result_json()
     for g in [result["overall"], *result["groups"]]:
         for metric, e in g["metrics"].items():
             assert squash(METRIC_LABELS[metric]) in text

@@ -108,15 +108,16 @@ def test_reference_population_map_and_mapping_changes_are_named(data_csv) -> Non
     assert stale_inputs(doc) == []
     doc.set_reference_population({"race": {"Black": 0.3, "White": 0.7}})
     assert stale_inputs(doc) == ["reference population (race) changed"]
-    ev = doc.evaluation
-    config = dict(ev["config"])
-    config["mapping"] = dict(config["mapping"], threshold=0.3)
-    config["spec"] = dict(config["spec"], demographics_map={"race": "ethnicity"})
-    doc.set_evaluation(config, ev["result"])
+    # Schema 2 stores the mapping and settings once, in the record: the run's own, so a
+    # "stored settings differ from the result's" state (schema 1) cannot arise any more.
+    record = doc.evaluation
+    assert record is not None and record.result is not None
+    assert record.mapping == record.result.provenance["mapping"]
+    assert record.spec == record.result.evaluation_spec()
+    doc.set_field("datasheet", "training_demographics", {"race": {"black": 1, "white": 3}})
     assert stale_inputs(doc) == [
+        "training demographics (race) changed in the datasheet",
         "reference population (race) changed",
-        "the data-to-datasheet attribute map changed",
-        "the column mapping changed",
     ]
 
 
@@ -188,7 +189,7 @@ def test_typed_result_queries_match_the_stored_snapshot(data_csv) -> None:
 
     doc = _doc({"black": 100, "white": 1900})
     _run(doc, data_csv)
-    raw = doc.evaluation["result"]
+    raw = doc.evaluation.result_json()
     result = EvaluationResult.from_json(raw)
     assert [(d.group, d.metric) for d in result.flagged()] == [
         (d["group"], d["metric"]) for d in raw["disparities"] if d["flagged"]

@@ -49,7 +49,7 @@ def test_domain_judgements_and_rationales_are_printed(doc_and_text) -> None:
 
 def test_every_metric_value_and_interval_is_printed(doc_and_text) -> None:
     doc, text = doc_and_text
-    result = doc.evaluation["result"]
+    result = doc.evaluation.result_json()
     groups = [result["overall"], *result["groups"]]
     checked = 0
     for g in groups:
@@ -72,7 +72,7 @@ def test_every_metric_value_and_interval_is_printed(doc_and_text) -> None:
 
 def test_provenance_and_audit_are_printed(doc_and_text) -> None:
     doc, text = doc_and_text
-    result = doc.evaluation["result"]
+    result = doc.evaluation.result_json()
     for value in (result["provenance"]["sha256"], "Bootstrapreplicates", "Seed",
                   "reportlab5.1.0", "pyHanko0.38.0"):
         assert squash(str(value)) in text

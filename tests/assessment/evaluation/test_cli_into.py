@@ -67,7 +67,8 @@ def test_into_stores_the_run_like_the_gui(data_csv, assessment_file, capsys) -> 
     assert f"Stored the evaluation in {assessment_file}" in out
     doc = load(assessment_file)
     ev = doc.evaluation
-    config, result = ev["config"], ev["result"]
+    assert ev is not None
+    config, result = ev.config_json(), ev.result_json()
     assert config["file"] == str(data_csv.resolve())
     assert config["file_name"] == data_csv.name
     assert config["sha256"] == hashlib.sha256(data_csv.read_bytes()).hexdigest()

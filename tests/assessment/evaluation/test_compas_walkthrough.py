@@ -61,13 +61,13 @@ def _datasheet(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 def _run(path: Path, doc_path: Path, monkeypatch: pytest.MonkeyPatch) -> EvaluationResult:
     monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-    code = main.main(["evaluate", str(path), "--label", "label_value", "--score", "score",
+    code = main.main(["evaluate", str(path), "--label", "label_value", "--prediction", "score",
                       "--group", "race", "--group", "sex", "--group", "age_cat",
                       "--bootstrap", "0", "--into", str(doc_path), "--quiet"])
     assert code == 0
-    snapshot = load(doc_path).evaluation["result"]
-    assert snapshot is not None
-    return EvaluationResult.from_json(snapshot)
+    record = load(doc_path).evaluation
+    assert record is not None and record.result is not None
+    return record.result
 
 
 def test_compas_walkthrough(compas: tuple[Path, pd.DataFrame], tmp_path: Path,

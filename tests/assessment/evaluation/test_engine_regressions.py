@@ -136,7 +136,8 @@ def _compas_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     out = tmp_path / "compas.json"
     code = main.main(
         [
-            "evaluate", str(AEQUITAS), "--label", "label_value", "--score", "score",
+            # Aequitas' "score" is 0/1 (predicted high risk): a predicted class, not a score.
+            "evaluate", str(AEQUITAS), "--label", "label_value", "--prediction", "score",
             "--group", "race", "--group", "sex", "--intersect", "race,sex",
             "--reference", "race=Caucasian", "--bootstrap", "200", "--json", str(out), "--quiet",
         ]

@@ -22,6 +22,7 @@ from assessment.evaluation.io import (
     read_table,
     suggest_mapping,
 )
+from assessment.evaluation.mapping import THRESHOLD_NEEDED
 
 
 def table(**columns: list) -> LoadedTable:
@@ -409,10 +410,16 @@ def test_suggest_mapping_by_name_and_content() -> None:
     assert check_mapping(frame, mapping) == []
 
 
-def test_suggest_mapping_on_real_files() -> None:
-    root = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+def test_suggest_mapping_on_real_files(shared_data: Path) -> None:
+    root = shared_data
     aeq = suggest_mapping(read_table(root / "compas" / "compas_for_aequitas.csv"))
-    assert (aeq.label, aeq.positive, aeq.score) == ("label_value", "1", "score")
+    # Aequitas' "score" is 0/1 (predicted high risk): a predicted class, not a score.
+    assert (aeq.label, aeq.positive, aeq.score, aeq.prediction) == (
+        "label_value",
+        "1",
+        None,
+        "score",
+    )
     assert aeq.attributes == ["race", "sex", "age_cat"]
     diab = read_table(root / "diabetes130" / "diabetic_data.csv")
     mapping = suggest_mapping(diab)
@@ -452,6 +459,10 @@ def test_raw_scores_say_which_decision_rule_applies() -> None:
                           "sex": ["F", "M"] * 20})
     mapping = suggest_mapping(frame)
     assert mapping.score == "risk" and mapping.score_kind == "score"
+    assert mapping.threshold is None  # no default: the model's operating point is the user's
+    errors = [i for i in check_mapping(frame, mapping) if i.severity == "error"]
+    assert [e.message for e in errors] == [THRESHOLD_NEEDED]
+    mapping.threshold = 5.0
     infos = [i for i in check_mapping(frame, mapping) if i.severity == "info"]
     assert len(infos) == 1 and "risk ≥" in infos[0].message
     assert not [i for i in check_mapping(frame, mapping) if i.severity == "error"]

@@ -1,0 +1,108 @@
+"""``probity evaluate``: subgroup evaluation of a model's validation data from the command line.
+
+For scripted pre-submission self-assessment: read a CSV/TSV/XLSX/Parquet file, map its
+columns, run the metrics engine and print a readable summary; ``--json`` writes the full
+"probity-evaluation/1" result, ``--csv`` a flat table with one row per group × metric, and
+``--into FILE.probity`` stores the run in an assessment exactly as the GUI's Run does.
+
+It lives beside :mod:`assessment.storage`, not inside the evaluation package, because
+``--into`` reads and saves a document (the evaluation package never does; an import-linter
+contract keeps it so). The arguments are :mod:`assessment.evaluation.cli`'s, the output
+:mod:`assessment.evaluation.cli_output`'s. Cheap to import: the engine, pandas and the storage
+are imported inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assessment.evaluation import cli as args_cli
+from assessment.evaluation import cli_output
+
+if TYPE_CHECKING:
+    from assessment.document import Assessment
+    from assessment.evaluation.result import EvaluationResult
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``evaluate`` sub-command."""
+    args_cli.add_parser(subparsers).set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
+    from assessment.evaluation.engine import evaluate
+    from assessment.evaluation.io import prepare_input, read_table
+    from assessment.evaluation.result import EvaluationResult
+    from assessment.plan.apply import PlanRun
+
+    args_cli.check_outputs(args)
+    plan = PlanRun.from_args(args)  # fills options from --plan; None without it
+    into = _open_into(args.into) if getattr(args, "into", None) else None
+    mapping = args_cli.mapping_from_args(args)
+    table = read_table(
+        args.data,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        delimiter=args_cli.delimiter_from(args.delimiter),
+        limits=args_cli.limits_from_args(args),
+    )
+    inputs = prepare_input(table, mapping)
+    spec = args_cli.spec_from_args(args, mapping, inputs, document=into)
+    result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
+    if plan is not None:  # gates at the level(s) the plan's multiplicity rule sets
+        judged = plan.judge(
+            result.to_json(),
+            lambda lv: evaluate(inputs, replace(spec, ci_level=lv)).to_json(),
+            into,
+        )
+        result = EvaluationResult.from_json(judged)
+    if into is not None:
+        _store_into(into, Path(args.into), result, Path(args.data))
+    if args.json:
+        cli_output.write_json(result.to_json(), Path(args.json))
+    if args.csv:
+        cli_output.write_flat_csv(result, Path(args.csv))
+    if not args.quiet:
+        cli_output.print_summary(result, sys.stdout)
+        if into is not None:
+            print(
+                f"Stored the evaluation in {args.into} (audit entry by "
+                f"{into.reviewer.name or 'the unnamed reviewer'})."
+            )
+        if plan is not None:
+            plan.print(sys.stdout)
+    return 0 if plan is None else plan.exit_code
+
+
+def _open_into(path_text: str) -> Assessment:
+    """The --into assessment, read before the data so a wrong path fails fast."""
+    from assessment.catalogue import ASSESSMENT_SUFFIX
+    from assessment.errors import DocumentError
+    from assessment.storage import load
+
+    path = Path(path_text)
+    if path.suffix.lower() != ASSESSMENT_SUFFIX:
+        raise DocumentError(
+            f"--into {path_text}: an assessment file ends in {ASSESSMENT_SUFFIX}; create one in "
+            "the app (File › New) and save it, then pass it here."
+        )
+    if not path.is_file():
+        raise DocumentError(
+            f"--into {path_text}: no such assessment; create it in the app (File › New) or copy "
+            "an existing .probity file, then run this again."
+        )
+    return load(path)
+
+
+def _store_into(doc: Assessment, path: Path, result: EvaluationResult, source: Path) -> None:
+    """Store the run as the GUI does (one audited change: the typed record) and save atomically."""
+    from assessment.evaluation.record import EvaluationRecord
+    from assessment.storage import save
+
+    doc.set_evaluation_record(EvaluationRecord.of_run(result, path=source.resolve()))
+    save(doc, path)

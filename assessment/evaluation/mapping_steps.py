@@ -1,0 +1,335 @@
+"""The mapping's steps, one role at a time: outcome, score, predicted class, attribute.
+
+Each step reads the table through :mod:`assessment.evaluation.columns` (one factorisation per
+column, remembered) and raises :class:`~assessment.errors.DataError` with one sentence naming the
+column and what to do; :func:`~assessment.evaluation.mapping.check_mapping` collects them for the
+GUI, :func:`~assessment.evaluation.mapping.prepare_input` (and thereby the CLI) stops at the first.
+
+A score column that holds only two values is a predicted class written as numbers (0/1): Brier
+score, O/E ratio and calibration computed from it would be numbers about nothing, so
+:func:`_score_column` refuses it and names the predicted-class mapping instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from assessment.errors import DataError
+from assessment.evaluation.column_mapping import (
+    ColumnMapping,
+    Positive,
+    _check_edges,
+    band_labels,
+    positive_values,
+)
+from assessment.evaluation.columns import (
+    LoadedTable,
+    _first,
+    _fmt_num,
+    _list_values,
+    _quoted,
+    _row_label,
+)
+from assessment.evaluation.columns import coded as column_codes
+from assessment.evaluation.columns import numeric as column_numbers
+from assessment.evaluation.inputs import MISSING_GROUP, Attribute
+
+# Values of a two-valued outcome that need no explicit positive value: (negative, positive).
+_BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
+    ("0", "1"),
+    ("false", "true"),
+    ("no", "yes"),
+    ("n", "y"),
+    ("f", "t"),
+    ("negative", "positive"),
+)
+# At most this share of non-missing scores may be unparseable before we refuse the column:
+# a stray "pending" is excluded and counted, a text column mapped as score is an error.
+_MAX_UNPARSEABLE_SHARE = 0.05
+THRESHOLD_NEEDED = (
+    "Raw scores (not probabilities) have no default decision threshold; set the model's "
+    "operating point, the score at or above which a case is predicted positive (--threshold T)."
+)
+
+
+def _binary_column(
+    table: LoadedTable,
+    column: str,
+    positive: Positive,
+    missing: Sequence[str],
+    role: str,
+    option: str,
+    *,
+    require_two: bool,
+    allow_absent: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(is_positive, is_missing) for an outcome or predicted-class column."""
+    coded = column_codes(table, column, missing)
+    texts = coded.texts
+    if not texts:
+        raise DataError(
+            f"The {role} column {column!r} has no values (every cell is missing); "
+            f"choose the column that holds the {role}."
+        )
+    if require_two and len(texts) == 1:
+        raise DataError(
+            f"The {role} column {column!r} has a single value ({texts[0]!r} in all "
+            f"{int(coded.counts[0]):,} rows with a value); subgroup metrics need both outcomes."
+        )
+    wanted = positive_values(positive)
+    idx = _positive_indices(texts, wanted, column, role, option, table.decimal, allow_absent)
+    is_pos = np.isin(coded.codes, np.asarray(idx, dtype=np.int64))
+    is_missing = coded.codes < 0
+    if require_two:
+        n_pos = int(coded.counts[idx].sum()) if idx else 0
+        if n_pos == int(coded.counts.sum()):
+            shown = ", ".join(_quoted(texts[i]) for i in idx)
+            raise DataError(
+                f"Every row of the {role} column {column!r} has a positive value ({shown}); "
+                "subgroup metrics need both outcomes."
+            )
+    return is_pos, is_missing
+
+
+def _match_value(texts: list[str], want: str, decimal: str) -> int | None:
+    want = want.strip()
+    if want in texts:
+        return texts.index(want)
+    num = _as_number(want, decimal)
+    if num is not None:
+        for i, t in enumerate(texts):
+            if _as_number(t, decimal) == num:
+                return i
+    folded = [i for i, t in enumerate(texts) if t.casefold() == want.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _positive_indices(
+    texts: list[str],
+    wanted: list[str] | None,
+    column: str,
+    role: str,
+    option: str,
+    decimal: str,
+    allow_absent: bool = False,
+) -> list[int]:
+    """Indices into ``texts`` of the positive value(s); [] = none present (all negative)."""
+    if wanted is not None:
+        found: list[int] = []
+        for want in wanted:
+            i = _match_value(texts, want, decimal)
+            if i is None and not allow_absent:
+                raise DataError(
+                    f"The positive value {want!r} does not occur in the {role} column "
+                    f"{column!r}; its values are {_list_values(texts)}."
+                )
+            if i is not None and i not in found:
+                found.append(i)
+        return found
+    if len(texts) == 2:
+        folded = {_canonical_bool(t, decimal): i for i, t in enumerate(texts)}
+        for neg, pos in _BOOLEAN_PAIRS:
+            if set(folded) == {neg, pos}:
+                return [folded[pos]]
+    if len(texts) == 1:
+        canon = _canonical_bool(texts[0], decimal)
+        for neg, pos in _BOOLEAN_PAIRS:
+            if canon in (neg, pos):
+                return [0] if canon == pos else []
+    if len(texts) > 20:
+        raise DataError(
+            f"The {role} column {column!r} has {len(texts):,} different values "
+            f"({_list_values(texts, limit=5)}), so it does not look like a yes/no {role}; "
+            f"choose the right column or give the value(s) that mean positive ({option} VALUE)."
+        )
+    raise DataError(
+        f"The {role} column {column!r} has {len(texts)} values ({_list_values(texts)}), "
+        f"so say which one is the positive {role} ({option} VALUE)."
+    )
+
+
+def _as_number(text: str, decimal: str) -> float | None:
+    t = text.strip().replace(",", ".") if decimal == "," else text.strip()
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _canonical_bool(text: str, decimal: str) -> str:
+    num = _as_number(text, decimal)
+    if num is not None and num in (0.0, 1.0):
+        return "1" if num == 1.0 else "0"
+    return text.strip().casefold()
+
+
+def _score_column(
+    table: LoadedTable, column: str, mapping: ColumnMapping
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, missing mask, unparseable mask); raises on a text column or bad probabilities."""
+    num = column_numbers(table, column, mapping.missing)
+    present = int((~num.missing).sum())
+    n_bad = int(num.bad.sum())
+    if present == 0:
+        raise DataError(
+            f"The score column {column!r} has no values (every cell is missing); choose the "
+            "column with the model's scores."
+        )
+    if n_bad and (n_bad == present or n_bad > _MAX_UNPARSEABLE_SHARE * present):
+        i = _first(num.bad)
+        raise DataError(
+            f"The score column {column!r} is not numeric: {n_bad:,} values are not numbers "
+            f"(first at {_row_label(i)}: {_quoted(num.raw.iloc[i])}); choose a numeric "
+            "score column, add the token to the missing values, or map a predicted class instead."
+        )
+    two = score_values_if_two(table, column, mapping.missing)
+    if two is not None:
+        raise DataError(two_valued_score_message(column, two))
+    if mapping.score_kind == "probability":
+        vals = num.values
+        # ±infinity is a number outside 0–1, not an unparseable cell to exclude quietly.
+        outside = (vals < 0.0) | (vals > 1.0) | num.infinite
+        n_out = int(outside.sum())
+        if n_out:
+            i = _first(outside)
+            hint = (
+                " (they look like percentages: divide by 100)"
+                if not num.infinite.any() and np.nanmax(vals) <= 100.0 and np.nanmin(vals) >= 0.0
+                else ""
+            )
+            raise DataError(
+                f"The score column {column!r} should hold probabilities between 0 and 1, but "
+                f"{n_out:,} values are outside (first at {_row_label(i)}: "
+                f"{_quoted(num.raw.iloc[i]) if num.infinite[i] else _fmt_num(float(vals[i]))})"
+                f"{hint}; choose score kind 'score' with a threshold "
+                "if it is not a probability."
+            )
+    return num.values, num.missing, num.bad
+
+
+def score_values_if_two(
+    table: LoadedTable, column: str, missing: Sequence[str]
+) -> tuple[str, str] | None:
+    """The two values of a score column that holds exactly two distinct numbers, else None.
+
+    Read off the parsed numbers (remembered per column) with a min, a max and one comparison
+    pass: no hashing, so a ten-million-row score column costs a few vectorised passes.
+    Missing and unparseable cells are left out (they are excluded and counted elsewhere).
+    """
+    values = column_numbers(table, column, missing).values
+    present = ~np.isnan(values)
+    if not present.any():
+        return None
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    if low == high or not np.all((values == low) | (values == high) | ~present):
+        return None
+    return _fmt_num(low), _fmt_num(high)
+
+
+def two_valued_score_message(column: str, values: tuple[str, str]) -> str:
+    """The one sentence that refuses a two-valued column as a score (GUI and CLI alike)."""
+    return (
+        f"The score column {column!r} holds only two values ({values[0]} and {values[1]}), so it "
+        "is a predicted class, not a score, and Brier score, O/E ratio and calibration would be "
+        "meaningless; map it as the predicted class instead (--prediction COLUMN)."
+    )
+
+
+def _check_threshold(mapping: ColumnMapping) -> None:
+    t = mapping.threshold
+    if mapping.kind == "class":
+        return
+    if t is not None and not math.isfinite(t):
+        raise DataError("The threshold must be a finite number.")
+    if mapping.kind == "probability" and t is not None and not 0.0 <= t <= 1.0:
+        raise DataError(
+            f"The threshold {t:g} is outside 0–1, but the scores are probabilities; use a "
+            "threshold between 0 and 1 or score kind 'score'."
+        )
+    if mapping.kind == "score" and t is None:
+        raise DataError(THRESHOLD_NEEDED)
+
+
+def _attribute(table: LoadedTable, column: str, mapping: ColumnMapping) -> Attribute:
+    """Codes and sorted levels; missing values become the explicit "(missing)" level."""
+    edges = mapping.bins.get(column)
+    if edges is not None:
+        _check_edges(edges, column)
+        num = column_numbers(table, column, mapping.missing)
+        if num.bad.any():
+            i = _first(num.bad)
+            raise DataError(
+                f"Column {column!r} is binned but {int(num.bad.sum()):,} values are not numbers "
+                f"(first at {_row_label(i)}: {_quoted(num.raw.iloc[i])}); add the token to "
+                "the missing values or remove the bins."
+            )
+        band = np.searchsorted(np.asarray(edges, dtype=np.float64), num.values, side="right")
+        labels = band_labels(edges)
+        band = np.where(num.missing, len(labels), band)
+        used = np.bincount(band, minlength=len(labels) + 1) > 0
+        levels_all = [*labels, MISSING_GROUP]
+        keep = np.flatnonzero(used)
+        remap = np.full(len(levels_all), -1, dtype=np.int64)
+        remap[keep] = np.arange(keep.size)
+        codes = remap[band].astype(np.int32)
+        return Attribute(column, codes, tuple(levels_all[k] for k in keep))
+    coded = column_codes(table, column, mapping.missing)
+    order = _natural_order(coded.texts, table.decimal)
+    remap = np.empty(len(coded.texts) + 1, dtype=np.int64)
+    remap[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+    levels = [coded.texts[i] for i in order]
+    has_missing = bool((coded.codes < 0).any())
+    remap[-1] = len(levels)
+    if has_missing:
+        levels.append(MISSING_GROUP)
+    codes = remap[coded.codes].astype(np.int32)
+    return Attribute(column, codes, tuple(levels))
+
+
+def _natural_order(texts: list[str], decimal: str) -> list[int]:
+    """Numeric order when every level is a number (ages 9 < 10), else case-insensitive text."""
+    nums = [_as_number(t, decimal) for t in texts]
+    if texts and all(n is not None for n in nums):
+        return sorted(range(len(texts)), key=lambda i: (nums[i], texts[i]))
+    return sorted(range(len(texts)), key=lambda i: (texts[i].casefold(), texts[i]))
+
+
+def _check_roles(mapping: ColumnMapping) -> None:
+    if mapping.score and mapping.prediction:
+        raise DataError(
+            "Map either a score column or a predicted-class column, not both "
+            f"({mapping.score!r} and {mapping.prediction!r})."
+        )
+    if not mapping.score and not mapping.prediction:
+        raise DataError("Choose the model's score column or its predicted-class column.")
+    if mapping.score_kind not in ("probability", "score"):
+        raise DataError(f"Score kind must be 'probability' or 'score', not {mapping.score_kind!r}.")
+
+
+def _prediction(
+    table: LoadedTable, column: str, mapping: ColumnMapping
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted class; without its own positive value(s) it borrows the outcome's when the
+    prediction uses the outcome's vocabulary (e.g. both "<30"/">30"/"NO")."""
+    positive = mapping.prediction_positive
+    allow_absent = False
+    if positive is None and mapping.positive is not None and mapping.label in table.columns:
+        pred_texts = set(column_codes(table, column, mapping.missing).texts)
+        label_texts = set(column_codes(table, mapping.label, mapping.missing).texts)
+        wanted = {w.strip() for w in positive_values(mapping.positive) or []}
+        if wanted & pred_texts or pred_texts <= label_texts:
+            positive, allow_absent = mapping.positive, True
+    return _binary_column(
+        table,
+        column,
+        positive,
+        mapping.missing,
+        "prediction",
+        "--prediction-positive",
+        require_two=False,
+        allow_absent=allow_absent,
+    )
