@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from assessment import audit as audit_log
 from assessment.catalogue import ANSWER_CODES, LEVELS, REVIEWER_FIELDS
+from assessment.document_represent import RepresentationFields
 from assessment.errors import DocumentError
 from assessment.evaluation import record as evaluation_record
 from assessment.schema import new_document_data, validate_document
@@ -164,7 +165,7 @@ def _path_label(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
-class Assessment:
+class Assessment(RepresentationFields):
     """One assessment (.probity document). Construct with :meth:`new` or :meth:`from_json`."""
 
     def __init__(self, data: dict[str, Any]) -> None:

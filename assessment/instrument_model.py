@@ -24,6 +24,7 @@ OVERALL_AXES: tuple[str, ...] = ("rob", "quality", "applicability")
 CONFIDENCE_TAGS: tuple[str, ...] = ("V", "S", "R", "D")
 FIELD_TYPES: tuple[str, ...] = (
     "text", "multiline", "choice", "multichoice", "bool", "date", "number", "demographics",
+    "ubr", "checklist",  # items in resources/instruments/datasheet_ubr.json (assessment.ubr)
 )
 CHOICE_TYPES: tuple[str, ...] = ("choice", "multichoice")
 

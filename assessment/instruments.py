@@ -109,7 +109,9 @@ def _load(
 
 def installed_files() -> list[str]:
     """File names of every instrument and form Probity expects under resources/instruments."""
-    return [*INSTRUMENT_FILES.values(), *FORM_FILES.values()]
+    from assessment.ubr import RESOURCE_FILE as UBR_FILE  # the datasheet's UBR/checklist items
+
+    return [*INSTRUMENT_FILES.values(), *FORM_FILES.values(), UBR_FILE]
 
 
 def _folder() -> Traversable:

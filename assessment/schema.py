@@ -63,6 +63,9 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "evaluation": (dict, type(None)),
     "audit": list,
 }
+# Optional keys (written only once set, so older files load and save byte for byte): where the
+# reference population came from, and the group-label maps (assessment.populations, group_map).
+_OPTIONAL_TOP_LEVEL: dict[str, type] = {"reference_population_source": dict, "group_maps": dict}
 # old/new are digests for long values, with a one-line ``diff``; ``edits``/``until`` mark a
 # coalesced entry (assessment.audit).
 _AUDIT_KEYS = ("ts", "reviewer", "field", "old", "new", "diff", "edits", "until")
@@ -222,6 +225,7 @@ def _check_document(data: dict[str, Any]) -> None:
         expect_obj(groups, where)
         for group, share in groups.items():
             expect_num(share, key_path(where, group), minimum=0)
+    _check_representation(data)
     for key, value in data["reviewer"].items():
         if key not in REVIEWER_FIELDS:
             raise Invalid(key_path("$.reviewer", key), "unknown reviewer field")
@@ -349,6 +353,10 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
                 raise Invalid(where, f"expected true, false or null, got {show(value)}")
         elif kind == "multichoice":
             expect_strings(value, where)
+        elif kind in ("ubr", "checklist"):
+            from assessment.ubr import check_value
+
+            check_value(kind, value, where)
         elif kind == "demographics":
             expect_obj(value, where)
             for attr, groups in value.items():
@@ -356,6 +364,21 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
                 expect_obj(groups, apath)
                 for group, count in groups.items():
                     expect_num(count, key_path(apath, group), null=True, minimum=0)
+
+
+def _check_representation(data: dict[str, Any]) -> None:
+    from assessment.evaluation.group_map import check_group_map
+    from assessment.populations import check_source
+
+    for check, key in ((check_source, "reference_population_source"),
+                       (check_group_map, "group_maps")):
+        if key not in data:
+            continue
+        try:
+            check(data[key], f"$.{key}")
+        except DocumentError as exc:
+            path, _, problem = exc.message.partition(": ")
+            raise Invalid(path, problem) from None
 
 
 def _check_evaluation_v1(evaluation: Any) -> Any:

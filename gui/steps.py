@@ -110,6 +110,8 @@ def steps_for(doc: Assessment) -> list[Step]:
     steps += [
         Step("plan", "Evaluation plan", "Evaluation", "gui.plan.page:PlanPage"),
         Step("data", "Validation data", "Evaluation", DATA_PAGE),
+        Step("population", "Reference population & group labels", "Evaluation",
+             "gui.population.page:PopulationPage"),
         Step("results", "Subgroup results", "Evaluation", RESULTS_PAGE),
         Step("summary", "Summary & judgement", "Report", "gui.pages.summary:SummaryPage"),
         Step("export", "Sign & export", "Report", EXPORT_PAGE),

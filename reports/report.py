@@ -226,6 +226,7 @@ class _Builder(AssessmentSections, EvaluationSections, SectionBuilder):
         if self.j.prompts:
             out += [self.heading("Points for the reviewer to consider", 1)]
             out += [self.p("• " + esc(p), self.s.small) for p in self.j.prompts]
+        out += self.datasheet_findings()  # UBR characteristics not collected (represent)
         out += gates_section(self)  # the evaluation plan's acceptance gates, when run with one
         out += [self.heading("Key subgroup findings", 1)]
         out += self.key_findings()

@@ -19,6 +19,7 @@ from reports.layout import (
 )
 from reports.markup import esc
 from reports.report_evidence import evidence_section, sources_text
+from reports.report_represent import RepresentSections
 
 if TYPE_CHECKING:
     pass
@@ -36,7 +37,7 @@ from reports.report_base import (
 )
 
 
-class AssessmentSections(SectionBuilder):
+class AssessmentSections(RepresentSections, SectionBuilder):
     """Sections from the reviewer's answers and forms."""
 
     # ------------------------------------------------------------------ questions
@@ -135,8 +136,8 @@ class AssessmentSections(SectionBuilder):
                     rows, empty = [], []
                     for f in fields:
                         shown.add(f.id)
-                        if f.type == "demographics":
-                            continue
+                        if f.type in ("demographics", "ubr", "checklist"):
+                            continue  # own tables (demographics, ubr_section)
                         value = self._value(values.get(f.id))
                         if value == "—":
                             empty.append(f.label)
@@ -148,6 +149,8 @@ class AssessmentSections(SectionBuilder):
                     if empty:
                         out.append(self.p("<b>Not answered:</b> " + esc("; ".join(empty)),
                                           self.s.small))
+                    if any(f.type == "ubr" for f in fields):
+                        out += self.ubr_section(values)
             rest = [(k, v) for k, v in values.items() if k not in shown
                     and k != "training_demographics"]
             if rest:
@@ -165,6 +168,8 @@ class AssessmentSections(SectionBuilder):
         out: list[Any] = [CondPageBreak(150),
                           self.heading("Training cohort vs validation data vs reference "
                                        "population")]
+        out += self.population_source()
+        out += self.group_map_table()
         tables = self.model.demographics
         if not tables:
             return out + [self.p("No demographics recorded.")]

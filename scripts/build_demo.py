@@ -988,6 +988,24 @@ def model_card(facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def under_represented(facts: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The All of Us UBR characteristics of the development data (assessment.ubr): race is the
+    only one counted (non-White of known race); age is recorded in 10-year bands only, so its
+    under-represented group (65 and older) cannot be counted; the rest is not in the source."""
+    race = facts["training_demographics"]["race"]
+    known = sum(n for g, n in race.items() if g != UNKNOWN)
+    out: dict[str, dict[str, Any]] = {
+        "race_ethnicity": {"collected": True, "known_n": known,
+                           "ubr_n": known - race.get("Caucasian", 0)},
+        "age": {"collected": True, "known_n": facts["flow"]["development_encounters"],
+                "ubr_n": None},
+    }
+    for item in ("sex_at_birth", "gender_identity", "sexual_orientation", "income", "education",
+                 "geography", "disability", "access_to_care"):
+        out[item] = {"collected": False, "known_n": None, "ubr_n": None}
+    return out
+
+
 def datasheet(facts: dict[str, Any]) -> dict[str, Any]:
     f = facts["flow"]
     app = facts["performance"]["apparent"]
@@ -1036,6 +1054,17 @@ def datasheet(facts: dict[str, Any]) -> dict[str, Any]:
         "evaluation can match them.",
         "identifiable": "Not directly; patient and encounter numbers are pseudonymous.",
         "sensitive_data": "Race, health conditions and medications (special-category data).",
+        "ubr_characteristics": under_represented(facts),
+        "ml_friendly_checklist": {
+            "provenance": "yes", "variables_described": "partly", "access": "yes",
+            "sample_size": "yes", "multimodal": "no", "outcomes_measured": "partly",
+            "longitudinal": "partly", "growth": "no"},
+        "ml_friendly_notes": "Provenance: Strack et al. 2014 and the UCI page describe the "
+        "extraction. Variables: names and codes are listed, distributions are not published by "
+        "the source. Outcome: readmission is a coded event, without the measurements behind it. "
+        "Longitudinal: repeated encounters of a patient, 1999-2008, no follow-up after discharge. "
+        "Single release, no growth. Age is recorded only in 10-year bands, so the All of Us age "
+        "group (65 and older) cannot be counted.",
         "acquisition": "Extracted from the Health Facts database (Cerner) by the source's "
         "authors.",
         "mechanisms": "EHR extraction with the source's inclusion criteria (inpatient diabetes "

@@ -148,9 +148,16 @@ def add_parser(
     )
     p.add_argument(
         "--population",
-        metavar="FILE.csv",
+        metavar="FILE.csv|NAME",
         help="reference population for the representativeness check: CSV with columns "
-        "attribute,group,proportion (proportions or percentages per attribute)",
+        "attribute,group,proportion (proportions or percentages per attribute), or a bundled "
+        "table by name: us-census-2020",
+    )
+    p.add_argument(
+        "--group-map",
+        metavar="FILE.csv",
+        help="group-label map for the representativeness check: CSV with columns "
+        "attribute,data_value,category (several values may map to one datasheet category)",
     )
     p.add_argument(
         "--training",
@@ -255,7 +262,7 @@ def check_outputs(args: argparse.Namespace) -> None:
     from assessment.errors import DataError
     from assessment.fileio import check_output
 
-    inputs = [args.data, args.population, args.training]
+    inputs = [args.data, args.population, args.training, getattr(args, "group_map", None)]
     into = getattr(args, "into", None)
     if args.json:
         check_output(args.json, [*inputs, args.csv, into], error=DataError)
@@ -334,9 +341,11 @@ def spec_from_args(
     With ``document`` (``--into``), its training demographics and reference population are the
     defaults of --training and --population, as in the GUI."""
     from assessment.errors import DataError
+    from assessment.evaluation.group_map import group_map_arg
     from assessment.evaluation.record import document_demographics
     from assessment.evaluation.representativeness import suggest_demographics_map
     from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
+    from assessment.populations import bundled_shares
 
     values: dict[str, str] = {}
     for item in args.reference:
@@ -360,7 +369,7 @@ def spec_from_args(
     threshold = mapping.effective_threshold
     doc_training, doc_population = document_demographics(document) if document else ({}, {})
     population = (
-        read_distribution(Path(args.population), "--population")
+        bundled_shares(args.population) or read_distribution(Path(args.population), "--population")
         if args.population
         else doc_population
     )
@@ -382,6 +391,7 @@ def spec_from_args(
         demographics_map=suggest_demographics_map(
             list(mapping.attributes), {**population, **training}
         ),
+        group_map=group_map_arg(getattr(args, "group_map", None), document),
     )
 
 

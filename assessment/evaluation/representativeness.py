@@ -5,14 +5,26 @@ participants domain.)
 Shares compare like with like: a known group's validation share is its count over the rows with
 a known value of that attribute, because training demographics and population figures describe
 known values only; the "(missing)" group is reported as a share of all rows and not compared.
+Data values count as the datasheet category the group-label map gives them; a value matching no
+category is "unmapped": shown, not compared, but kept in the denominator, so while an attribute
+has unmapped values each category's share is a lower bound and only over-representation is
+flagged.
 A group is flagged when its validation share divided by the comparison share falls outside the
 spec's ratio tolerance (default 0.8–1.25), or when it is absent from the validation data.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from assessment.evaluation.group_map import (
+    UNMAPPED_REASON,
+    entry_for,
+    resolve,
+    suggest_value,
+)
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
 from assessment.evaluation.spec import EvaluationSpec
@@ -115,7 +127,13 @@ _PRIORITY = {"absent_in_validation": 0, "under_represented": 1, "over_represente
 def representativeness(
     inputs: EvaluationInput, spec: EvaluationSpec
 ) -> tuple[list[RepresentativenessRow], list[str]]:
-    """One row per (attribute, group) for attributes with training or population figures."""
+    """One row per (attribute, group) for attributes with training or population figures.
+
+    Data values are counted as the datasheet category the spec's group-label map assigns them
+    (several values may count as one category); a value with no entry counts as the category
+    of the same name; a value matching no category is *unmapped*: shown, not compared, and
+    left out of the shares' denominator, as missing values are.
+    """
     rows: list[RepresentativenessRow] = []
     notes: list[str] = []
     for attr in inputs.attributes:
@@ -126,45 +144,142 @@ def representativeness(
             continue
         counts = np.bincount(np.asarray(attr.codes), minlength=len(attr.levels))
         total = int(counts.sum())
-        missing = sum(
-            int(c) for lvl, c in zip(attr.levels, counts, strict=True) if lvl == MISSING_GROUP
+        categories = _categories(spec, target)
+        mapping = resolve(
+            [lv for lv in attr.levels if lv != MISSING_GROUP],
+            entry_for(spec.group_map, attr.name),
+            categories,
         )
+        by_category: dict[str, int] = {}
+        unmapped: list[tuple[str, int]] = []
+        shown: dict[str, str] = {}
+        missing = 0
+        for level, cnt in zip(attr.levels, counts, strict=True):
+            if level == MISSING_GROUP:
+                missing += int(cnt)
+                continue
+            category = mapping[level]
+            if category is None:
+                unmapped.append((level, int(cnt)))
+            else:
+                by_category[category] = by_category.get(category, 0) + int(cnt)
+                if group_key(level) == group_key(category):
+                    shown.setdefault(category, level)  # the data's own spelling of the name
+        # While values are unmapped the denominator keeps them (they have a known value, just
+        # not a category yet): each category's share is then a lower bound of its true share.
         known = total - missing
         seen: set[str] = set()
-        for level, cnt in zip(attr.levels, counts, strict=True):
-            key = group_key(level)
+        for category, cnt in by_category.items():
+            key = group_key(category)
             seen.add(key)
-            if level == MISSING_GROUP:
-                rows.append(
-                    RepresentativenessRow(
-                        attribute=attr.name,
-                        group=level,
-                        validation_n=int(cnt),
-                        validation_share=float(cnt) / total if total else None,
-                        training_share=None,
-                        reference_share=None,
-                        difference_training=None,
-                        difference_reference=None,
-                        flag=None,
-                        reason="share of all rows; missing values are not compared",
-                    )
-                )
-                continue
             share = float(cnt) / known if known else None
-            rows.append(_row(attr.name, level, int(cnt), share, training, population, key, spec))
+            label = shown.get(category, category)
+            row = _row(attr.name, label, cnt, share, training, population, key, spec)
+            rows.append(_guard(row, unmapped))
         extra = sorted({k for src in (training, population) if src for k in src} - seen)
         for key in extra:
             label = _original_label(spec, target, key)
+            row = _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
+            rows.append(_guard(row, unmapped))
+        for level, cnt in unmapped:
+            rows.append(_plain_row(attr.name, level, cnt, total, _UNMAPPED_REASON))
+        if missing or MISSING_GROUP in attr.levels:
             rows.append(
-                _row(attr.name, label, 0, 0.0 if known else None, training, population, key, spec)
+                _plain_row(
+                    attr.name,
+                    MISSING_GROUP,
+                    missing,
+                    total,
+                    "share of all rows; missing values are not compared",
+                )
             )
-        if extra:
-            notes.append(
-                f"representativeness: {attr.name} groups {', '.join(extra)} appear in the "
-                "training or population figures but not in the validation data (names are "
-                "matched case-insensitively)."
-            )
+        notes += _mapping_notes(attr.name, mapping, extra, unmapped, categories)
     return rows, notes
+
+
+_UNMAPPED_REASON = (
+    f"{UNMAPPED_REASON}: shown as a share of all rows, not compared (map it in the "
+    "group-label map)"
+)
+
+
+def _guard(row: RepresentativenessRow, unmapped: list[tuple[str, int]]) -> RepresentativenessRow:
+    """While some values are unmapped a category's share is a lower bound (its rows may be
+    among the unmapped values): over-representation still stands, under-representation and
+    absence are not claimed until every value is mapped."""
+    if not unmapped or row.flag == "over_represented":
+        return row
+    if row.flag is None and row.validation_n:
+        return row
+    return replace(row, flag=None, reason=(
+        "share is a lower bound while "
+        + ", ".join(v for v, _ in unmapped)
+        + " are unmapped: under-representation is not flagged until they are mapped"
+    ))
+
+
+def _categories(spec: EvaluationSpec, target: str) -> list[str]:
+    out: list[str] = []
+    for src in (spec.training_demographics, spec.reference_population):
+        for k in _lookup(src, target) or {}:
+            if all(group_key(k) != group_key(o) for o in out):
+                out.append(k)
+    return out
+
+
+def _plain_row(
+    attribute: str, group: str, count: int, total: int, reason: str
+) -> RepresentativenessRow:
+    return RepresentativenessRow(
+        attribute=attribute,
+        group=group,
+        validation_n=count,
+        validation_share=float(count) / total if total else None,
+        training_share=None,
+        reference_share=None,
+        difference_training=None,
+        difference_reference=None,
+        flag=None,
+        reason=reason,
+    )
+
+
+def _mapping_notes(
+    attribute: str,
+    mapping: dict[str, str | None],
+    extra: list[str],
+    unmapped: list[tuple[str, int]],
+    categories: list[str],
+) -> list[str]:
+    notes: list[str] = []
+    renamed = [f"{v} → {c}" for v, c in mapping.items() if c is not None and v != c]
+    if renamed:
+        notes.append(
+            f"representativeness: {attribute} values counted as datasheet categories: "
+            + "; ".join(renamed)
+            + "."
+        )
+    if unmapped:
+        hints = [
+            f"{v} → {c}"
+            for v, _ in unmapped
+            if (c := suggest_value(v, categories)) is not None
+        ]
+        notes.append(
+            f"representativeness: {attribute} values "
+            + ", ".join(v for v, _ in unmapped)
+            + " match no datasheet category and are not compared; map them in the "
+            "group-label map (GUI) or with --group-map (CLI)"
+            + (f" (suggested: {'; '.join(hints)})" if hints else "")
+            + "."
+        )
+    if extra:
+        notes.append(
+            f"representativeness: {attribute} groups {', '.join(extra)} appear in the "
+            "training or population figures but not in the validation data (names are "
+            "matched case-insensitively, after the group-label map)."
+        )
+    return notes
 
 
 def _original_label(spec: EvaluationSpec, target: str, key: str) -> str:

@@ -172,12 +172,14 @@ DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
 
 @dataclass(frozen=True)
 class EvaluationSpec(JsonRecord):
-    """All settings of one evaluation (JSON-serialisable, stored in ``doc.evaluation["config"]``).
+    """All settings of one evaluation (JSON-serialisable, stored as the evaluation record's
+    ``spec``).
 
     ``training_demographics``: {attribute: {group: count}} from the datasheet;
     ``reference_population``: {attribute: {group: proportion}};
     ``demographics_map``: {data attribute name: demographics attribute name} (unmapped data
-    attributes are matched by name, case-insensitively).
+    attributes are matched by name, case-insensitively);
+    ``group_map``: {data attribute: {data value: datasheet category}} (the group-label map).
     """
 
     codec_unknown = "ignore"
@@ -200,6 +202,11 @@ class EvaluationSpec(JsonRecord):
     training_demographics: dict[str, dict[str, float]] = field(default_factory=dict)
     reference_population: dict[str, dict[str, float]] = field(default_factory=dict)
     demographics_map: dict[str, str] = field(default_factory=dict)
+    # {data attribute: {data value: datasheet category}} (assessment.evaluation.group_map);
+    # written only when set, so specs without a map read and hash as before
+    group_map: dict[str, dict[str, str]] = field(
+        default_factory=dict, metadata={"omit_default": True}
+    )
 
     def __post_init__(self) -> None:
         self.validate()

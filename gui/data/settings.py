@@ -220,6 +220,7 @@ class SettingsForm(DataPageParts):
             training_demographics=training,
             reference_population=population,
             demographics_map=demographics_map,
+            group_map=self.ctx.doc.group_maps if getattr(self.ctx, "has_document", False) else {},
         )
 
     def _apply_spec(self, spec: dict[str, Any]) -> None:

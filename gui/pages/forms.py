@@ -32,9 +32,11 @@ from assessment.errors import DocumentError, ProbityError
 from assessment.instruments import FormField
 from gui.context import AppContext
 from gui.pages.base import AssessmentPage
+from gui.pages.ubr_editors import ChecklistEditor, UbrEditor
 from gui.widgets import CommitLineEdit, CommitTextEdit, Heading, Note
 
 BOOL_CHOICES = (("", None), ("Yes", True), ("No", False))
+WIDE_TYPES = ("demographics", "ubr", "checklist")  # editors spanning both grid columns
 NOT_SET = "— not set —"
 
 
@@ -199,16 +201,17 @@ class FormPage(AssessmentPage):
             editor.setAccessibleName(field.label)
         label.setBuddy(editor)
         self.editors[field.id] = editor
-        if field.type == "demographics":
+        if field.type in WIDE_TYPES:
+            label.setMaximumWidth(16777215)  # spans the page: no need to wrap
             grid.addWidget(label, row, 0, 1, 2)
             row += 1
             grid.addWidget(editor, row, 0, 1, 2)
             row += 1
-            add = QPushButton("Add a group named as in the data…")
-            add.setAccessibleName(f"{field.label}: add a group")
             if isinstance(editor, DemographicsTable):
+                add = QPushButton("Add a group named as in the data…")
+                add.setAccessibleName(f"{field.label}: add a group")
                 add.clicked.connect(editor.add_group)
-            grid.addWidget(add, row, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+                grid.addWidget(add, row, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
         else:
             grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(editor, row, 1)
@@ -216,8 +219,8 @@ class FormPage(AssessmentPage):
         hint = " ".join(p for p in (field.guidance, f"Source: {field.source}.") if p)
         note = Note(hint)
         note.setStyleSheet("QLabel { color: #5a5e66; font-size: 9pt; }")
-        grid.addWidget(note, row, 1 if field.type != "demographics" else 0,
-                       1, 1 if field.type != "demographics" else 2)
+        wide = field.type in WIDE_TYPES
+        grid.addWidget(note, row, 0 if wide else 1, 1, 2 if wide else 1)
         return row + 1
 
     def _editor(self, field: FormField) -> QWidget:  # one branch per field type
@@ -271,6 +274,10 @@ class FormPage(AssessmentPage):
             return holder
         if kind == "demographics":
             return DemographicsTable(self, field)
+        if kind == "ubr":
+            return UbrEditor(self, field)
+        if kind == "checklist":
+            return ChecklistEditor(self, field)
         raise DocumentError(f"{self.form.title}: field '{field.id}' has unknown type '{kind}'.")
 
     # --- editing ---------------------------------------------------------------------------------
@@ -337,7 +344,7 @@ class FormPage(AssessmentPage):
                     editor.addItem(str(value), value)
                     index = editor.count() - 1
                 editor.setCurrentIndex(max(index, 0))
-            elif isinstance(editor, DemographicsTable):
+            elif isinstance(editor, DemographicsTable | UbrEditor | ChecklistEditor):
                 editor.show_value(value)
             elif editor is not None and hasattr(editor, "boxes"):
                 chosen = set(value) if isinstance(value, list) else set()

@@ -115,8 +115,11 @@ class SummaryPage(AssessmentPage):
         levels = dict(doc.instrument.levels)
         judgement = self.ctx.judgement()
         self._fill_overall(judgement, levels)
-        self.prompts.setText("\n\n".join(judgement.prompts))
-        self.prompts.setVisible(bool(judgement.prompts))
+        from assessment.ubr import findings as ubr_findings  # UBR "not collected" (represent)
+
+        prompts = [*judgement.prompts, *ubr_findings(doc.datasheet)]
+        self.prompts.setText("\n\n".join(prompts))
+        self.prompts.setVisible(bool(prompts))
         warnings = report_warnings(doc)
         self.warnings.setText("Before signing:\n" + "\n".join(f"⚠ {t}" for t in warnings)
                               if warnings else "")

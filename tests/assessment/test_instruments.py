@@ -329,8 +329,8 @@ def test_model_card_hti1_checklist_has_31_attributes():
 def test_datasheet_sections_and_structured_training_fields():
     sheet = load_form("datasheet")
     assert [s.id for s in sheet.sections] == [
-        "motivation", "composition", "collection", "preprocessing", "uses", "distribution",
-        "maintenance"]
+        "motivation", "composition", "under_represented", "collection", "preprocessing", "uses",
+        "distribution", "maintenance"]
     demographics = sheet.field("training_demographics")
     assert demographics.type == "demographics" and demographics.required
     assert [a.id for a in demographics.attributes] == ["sex", "age_band", "race", "ethnicity"]

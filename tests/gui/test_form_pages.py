@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox
 from assessment.document import Assessment
 from assessment.instruments import load_form
 from gui.pages.forms import DatasheetPage, DemographicsTable, ModelCardPage
+from gui.pages.ubr_editors import ChecklistEditor, UbrEditor
 from gui.widgets import CommitLineEdit, CommitTextEdit
 from tests.gui.helpers import answer_all, open_window
 
@@ -20,7 +21,8 @@ def test_every_form_field_has_an_editor_of_its_type(qtbot):
         assert isinstance(page, page_class)
         expected = {"text": CommitLineEdit, "date": CommitLineEdit, "number": CommitLineEdit,
                     "multiline": CommitTextEdit, "choice": QComboBox, "bool": QComboBox,
-                    "demographics": DemographicsTable}
+                    "demographics": DemographicsTable, "ubr": UbrEditor,
+                    "checklist": ChecklistEditor}
         for _, field in load_form(form_id).iter_fields():
             editor = page.editors[field.id]
             if field.type in expected:

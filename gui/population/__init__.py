@@ -1,0 +1,1 @@
+"""The reference population and group-label map page (issue 11)."""
