@@ -64,15 +64,19 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "audit": list,
 }
 # Optional keys (written only once set, so older files load and save byte for byte): where the
-# reference population came from, and the group-label maps (assessment.populations, group_map).
-_OPTIONAL_TOP_LEVEL: dict[str, type] = {"reference_population_source": dict, "group_maps": dict}
+# reference population came from, the group-label maps (assessment.populations, group_map) and
+# the attached evidence PDFs (assessment.evidence).
+_OPTIONAL_TOP_LEVEL: dict[str, type] = {
+    "reference_population_source": dict,
+    "group_maps": dict,
+    "evidence": list,
+}
 # old/new are digests for long values, with a one-line ``diff``; ``edits``/``until`` mark a
 # coalesced entry (assessment.audit).
 _AUDIT_KEYS = ("ts", "reviewer", "field", "old", "new", "diff", "edits", "until")
 _ANSWER_KEYS = ("value", "rationale", "sources")
 _DOMAIN_KEYS = ("final", "rationale", "applicability", "applicability_rationale")
 _SOURCE_KEYS = ("document", "page", "evidence", "quote")
-_OPTIONAL_TOP_LEVEL = ("evidence",)  # attached evidence PDFs (assessment.evidence)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
