@@ -22,7 +22,12 @@ def _gui_file_suffixes() -> tuple[str, ...]:
     return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
-CLI_MODULES = ("assessment.cli", "assessment.evaluation.cli", "reports.cli")
+CLI_MODULES = (
+    "assessment.cli",
+    "assessment.evaluation.cli",
+    "assessment.compare.cli",
+    "reports.cli",
+)
 
 QT_RUNTIME_PACKAGES = (
     "libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 "
