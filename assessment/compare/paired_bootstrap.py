@@ -25,6 +25,7 @@ STRIDE = 6
 # outcome × flags of up to this many models form the exact cells (uint8 cell codes)
 MAX_CELL_MODELS = 7
 
+ROUNDING = 1e-9  # replicate differences this small are rounding, not a difference
 BOOTSTRAP_METRICS: tuple[str, ...] = ("brier", "calibration_in_the_large", "ppv", "net_benefit")
 # metrics where a lower value is better (the ranked summary needs the direction)
 LOWER_IS_BETTER: tuple[str, ...] = ("brier", "calibration_in_the_large")
@@ -73,6 +74,8 @@ class BootstrapDifferences:
             nan = np.full(est.shape, np.nan)
             return est, nan, nan, nan, ["no bootstrap (B = 0)"] * est.size
         reps = self.reps[metric][:, :, a] - self.reps[metric][:, :, b]
+        # identical models differ only by rounding in the normal-limit draws: that is 0
+        reps = np.where(np.abs(reps) <= ROUNDING, 0.0, reps)
         ci = iv.bootstrap_interval(reps, est, level)
         p = bootstrap_p(reps)
         return est, ci.lo, ci.hi, p, ci.reasons
