@@ -62,11 +62,10 @@ def ranked_summary(
         leader = order[0]
         parts = []
         for other in order[1:]:
-            e = next(
-                (x for x in entries if {x["model_a"], x["model_b"]} == {leader, other}), None
-            )
-            if e is None:
+            found = [x for x in entries if {x["model_a"], x["model_b"]} == {leader, other}]
+            if not found:
                 continue
+            e = found[0]
             d = e["difference"]
             sign = 1.0 if e["model_a"] == leader else -1.0
             if d["value"] is None:
