@@ -22,7 +22,7 @@ from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
     NEEDS_PROBABILITY,
     ModelRows,
-    paired_bootstrap,
+    PairedBootstrap,
 )
 from assessment.compare.ranking import ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
@@ -210,6 +210,13 @@ def compare(
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
     cap_thresholds = _capacity_thresholds(models, inputs, options.capacity)
+    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled)
+    pattern = pr.pattern_codes(y, flags)
+    bins = {
+        i: us.threshold_bins(thresholds, np.asarray(inp.score))
+        for i, inp in enumerate(inputs)
+        if inp.score_kind == "probability" and inp.score is not None
+    }
     for gi, gp in enumerate(groupings):
         if cancelled():
             raise Cancelled()
@@ -217,13 +224,11 @@ def compare(
         n_pos = np.bincount(codes, weights=y, minlength=size)
         n_neg = np.bincount(codes, minlength=size) - n_pos
         paired += _auroc_entries(gp, models, scored, sorted_scores, y, n_pos, n_neg, pairs, level)
-        paired += _proportion_entries(gp, models, flags, y, pairs, level)
-        boot = paired_bootstrap(
-            codes, size, y, rows, pt, spec.bootstrap,
-            np.random.default_rng([spec.seed, 7919, gi]), cancelled,
-        )
+        table = pr.pattern_table(codes, size, pattern, k)
+        paired += _proportion_entries(gp, models, table, pairs, level)
+        boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
         paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
-        curves += _curve_entries(gp, models, inputs, flags, y, thresholds)
+        curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
         points += _point_entries(gp, models, flags, y, "operating point", None)
         for i, thr in cap_thresholds.items():
             inp_score = inputs[i].score
@@ -313,13 +318,14 @@ def _auroc_entries(
 
 
 def _proportion_entries(
-    gp: Grouping, models: list[ModelSource], flags: list[np.ndarray], y: np.ndarray,
+    gp: Grouping, models: list[ModelSource], table: np.ndarray,
     pairs: list[tuple[int, int]], level: float,
 ) -> list[dict[str, Any]]:
     out = []
-    for metric, rows, what in (("tpr", y, "events"), ("fpr", ~y, "non-events")):
+    k = len(models)
+    for metric, outcome, what in (("tpr", True, "events"), ("fpr", False, "non-events")):
         for a, b in pairs:
-            n, ka, bb, cc = pr.discordant(gp.codes, gp.size, rows, flags[a], flags[b])
+            n, ka, bb, cc = pr.table_discordant(table, k, a, b, outcome)
             kb = ka - bb + cc
             d, lo, hi = pr.tango_interval(bb, cc, n, level)
             p = pr.mcnemar_exact(bb, cc)
@@ -364,14 +370,14 @@ def _bootstrap_entries(
 
 def _curve_entries(
     gp: Grouping, models: list[ModelSource], inputs: list[EvaluationInput],
-    flags: list[np.ndarray], y: np.ndarray, thresholds: np.ndarray,
+    flags: list[np.ndarray], y: np.ndarray, thresholds: np.ndarray, bins: dict[int, np.ndarray],
 ) -> list[dict[str, Any]]:
     out = []
     tl = [float(t) for t in thresholds]
     cc = None
-    for m, inp, fl in zip(models, inputs, flags, strict=True):
+    for i, (m, inp, fl) in enumerate(zip(models, inputs, flags, strict=True)):
         score = inp.score if inp.score_kind == "probability" else None
-        cc = us.curve_counts(gp.codes, gp.size, y, thresholds, score, fl)
+        cc = us.curve_counts(gp.codes, gp.size, y, thresholds, score, fl, bins.get(i))
         nb = us.net_benefit(cc, thresholds)
         out += [
             {"model": m.name, "attribute": _attr(gp), "group": _group(gp, g),

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import binom
+from scipy.special import bdtr, ndtr
 
 from assessment.evaluation.intervals import z_value
 from assessment.evaluation.metrics import Grouping, SortedScores, auroc_delong
@@ -106,6 +105,38 @@ def paired_auroc(
 # ------------------------------------------------------------------ paired proportions
 
 
+def pattern_codes(y: np.ndarray, flags: list[np.ndarray]) -> np.ndarray:
+    """Per row: outcome + 2·(bit i = model i flags the row), the cell of a pattern table."""
+    code = y.astype(np.int32)
+    for i, f in enumerate(flags):
+        code |= f.astype(np.int32) << (i + 1)
+    return code
+
+
+def pattern_table(codes: np.ndarray, size: int, pattern: np.ndarray, k: int) -> np.ndarray:
+    """groups × 2^(k+1) row counts of every outcome × flag pattern (one bincount)."""
+    cells = 2 << k
+    return np.bincount(codes * cells + pattern, minlength=size * cells).reshape(size, cells)
+
+
+def table_discordant(
+    table: np.ndarray, k: int, a: int, b: int, outcome: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`discordant` from a :func:`pattern_table`: per group over the rows with
+    ``outcome``: (n, flagged by a, a only, b only)."""
+    cells = np.arange(2 << k)
+    row = (cells & 1) == int(outcome)
+    fa = ((cells >> (a + 1)) & 1).astype(bool)
+    fb = ((cells >> (b + 1)) & 1).astype(bool)
+    t = table.astype(np.float64)
+    return (
+        t @ row.astype(np.float64),
+        t @ (row & fa).astype(np.float64),
+        t @ (row & fa & ~fb).astype(np.float64),
+        t @ (row & fb & ~fa).astype(np.float64),
+    )
+
+
 def discordant(
     codes: np.ndarray, size: int, rows: np.ndarray, flag_a: np.ndarray, flag_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -178,5 +209,5 @@ def mcnemar_exact(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
     m = b + c
-    p = np.minimum(1.0, 2 * binom.cdf(np.minimum(b, c), np.maximum(m, 1), 0.5))
+    p = np.minimum(1.0, 2 * bdtr(np.minimum(b, c), np.maximum(m, 1).astype(np.int64), 0.5))
     return np.where(m > 0, p, 1.0)

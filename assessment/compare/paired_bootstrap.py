@@ -3,10 +3,10 @@
 Brier score, calibration-in-the-large (|mean predicted − observed rate|), PPV at each model's
 operating point and net benefit at a stated threshold probability. Each replicate resamples
 patients (rows) within each group, the same patients for every model, so the correlation between
-the models is kept. Replicates are drawn as totals of a few per-row quantities with the engine's
-:func:`assessment.evaluation.intervals.resampled_totals` (exact multinomial counts of
-outcome × every model's flag; normal limit of the other totals within those cells for large
-groups), and every statistic is a ratio of those totals.
+the models is kept. Replicates are drawn as totals of a few per-row quantities by the engine's resampling scheme
+(exact multinomial counts of outcome × every model's flag; normal limit of the other totals
+within those cells for large groups; see :mod:`assessment.compare.paired_resample`, which finds
+the cell moments of all groupings in one pass), and every statistic is a ratio of those totals.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assessment.compare.paired_resample import cell_moments, finest_codes, grouping_totals
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.metrics import Grouping
 from assessment.evaluation.multiplicity import bootstrap_p
 
 # Per-row features: 0 = one, 1 = outcome, then per model (stride 6):
@@ -81,27 +83,38 @@ class BootstrapDifferences:
         return est, ci.lo, ci.hi, p, ci.reasons
 
 
-def paired_bootstrap(
-    codes: np.ndarray,
-    size: int,
-    y: np.ndarray,
-    models: list[ModelRows],
-    nb_threshold: float,
-    b: int,
-    rng: np.random.Generator,
-    cancelled: Callable[[], bool],
-) -> BootstrapDifferences:
-    """Estimates and paired bootstrap replicates of every model's four statistics per group."""
-    k = len(models)
-    n_features = 2 + STRIDE * k
-    yf = y.astype(np.float64)
+class PairedBootstrap:
+    """The per-row quantities of every model, summarised once for all groupings."""
 
-    def features(rows: np.ndarray) -> np.ndarray:
-        f = np.zeros((rows.size, n_features))
+    def __init__(
+        self,
+        groupings: list[Grouping],
+        y: np.ndarray,
+        models: list[ModelRows],
+        nb_threshold: float,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        self.k = len(models)
+        self.n_features = 2 + STRIDE * self.k
+        self.w = nb_threshold / (1 - nb_threshold)
+        self.models = models
+        self.cancelled = cancelled
+        self._y = y.astype(np.float64)
+        cell = y.astype(np.int64)
+        for i, m in enumerate(models[:MAX_CELL_MODELS]):
+            cell = cell + (m.flag.astype(np.int64) << (i + 1))
+        n_cells = 2 << min(self.k, MAX_CELL_MODELS)
+        self.fine = finest_codes(groupings, y.size)
+        self.moments = cell_moments(
+            self.fine, cell, n_cells, self.features, self.n_features, cancelled
+        )
+
+    def features(self, rows: np.ndarray) -> np.ndarray:
+        f = np.zeros((rows.size, self.n_features))
         f[:, 0] = 1.0
-        yy = yf[rows]
+        yy = self._y[rows]
         f[:, 1] = yy
-        for i, m in enumerate(models):
+        for i, m in enumerate(self.models):
             base = 2 + STRIDE * i
             fl = m.flag[rows]
             f[:, base + F_FLAG] = fl
@@ -115,30 +128,44 @@ def paired_bootstrap(
                 f[:, base + F_P] = p
         return f
 
-    totals = np.zeros((size, n_features))
-    step = iv.FEATURE_BLOCK
-    for start in range(0, codes.size, step):
-        rows = np.arange(start, min(start + step, codes.size))
-        f = features(rows)
-        for j in range(n_features):
-            totals[:, j] += np.bincount(codes[rows], weights=f[:, j], minlength=size)
-    w = nb_threshold / (1 - nb_threshold)
-    estimates = _statistics(totals, k, w)
-    for i, m in enumerate(models):
-        if m.prob is None:
-            for metric in NEEDS_PROBABILITY:
-                estimates[metric][:, i] = np.nan
-    if b <= 0:
-        return BootstrapDifferences(estimates=estimates, reps=None)
-    cell = y.astype(np.uint8)
-    for i, m in enumerate(models[:MAX_CELL_MODELS]):
-        cell = cell + (m.flag.astype(np.uint8) << (i + 1))
-    rep_tot = iv.resampled_totals(
-        codes, size, features, n_features, b, rng, cancelled, cell_of_row=cell
-    )
-    reps = _statistics(rep_tot, k, w)
-    for i, m in enumerate(models):
-        if m.prob is None:
-            for metric in NEEDS_PROBABILITY:
-                reps[metric][:, :, i] = np.nan
-    return BootstrapDifferences(estimates=estimates, reps=reps)
+    def _blank(self, stats: dict[str, np.ndarray]) -> None:
+        for i, m in enumerate(self.models):
+            if m.prob is None:
+                for metric in NEEDS_PROBABILITY:
+                    stats[metric][..., i] = np.nan
+
+    def grouping(self, gp: Grouping, b: int, rng: np.random.Generator) -> BootstrapDifferences:
+        """Estimates and paired bootstrap replicates of every model's statistics per group."""
+        mo = self.moments
+        n_fine = int(self.fine.max()) + 1
+        rep = np.zeros(n_fine, dtype=np.intp)
+        rep[self.fine] = np.arange(self.fine.size)
+        seg_group = gp.codes[rep][mo.keys // mo.n_cells]
+        totals = np.stack(
+            [np.bincount(seg_group, weights=mo.total[:, j], minlength=gp.size)
+             for j in range(self.n_features)],
+            axis=1,
+        )
+        estimates = _statistics(totals, self.k, self.w)
+        self._blank(estimates)
+        if b <= 0:
+            return BootstrapDifferences(estimates=estimates, reps=None)
+        rep_tot = grouping_totals(gp, self.fine, mo, self.features, b, rng, self.cancelled)
+        reps = _statistics(rep_tot, self.k, self.w)
+        self._blank(reps)
+        return BootstrapDifferences(estimates=estimates, reps=reps)
+
+
+def paired_bootstrap(
+    codes: np.ndarray,
+    size: int,
+    y: np.ndarray,
+    models: list[ModelRows],
+    nb_threshold: float,
+    b: int,
+    rng: np.random.Generator,
+    cancelled: Callable[[], bool],
+) -> BootstrapDifferences:
+    """One grouping given by ``codes`` (tests and single use): see :class:`PairedBootstrap`."""
+    gp = Grouping("g", np.asarray(codes, dtype=np.intp), tuple(map(str, range(size))), ("g",))
+    return PairedBootstrap([gp], y, models, nb_threshold, cancelled).grouping(gp, b, rng)

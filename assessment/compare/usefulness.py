@@ -57,9 +57,11 @@ def curve_counts(
     thresholds: np.ndarray,
     score: np.ndarray | None,
     flagged: np.ndarray,
+    bins: np.ndarray | None = None,
 ) -> CurveCounts:
     """TP and FP per group at each threshold probability (``score`` None: the fixed ``flagged``
-    rule at every threshold)."""
+    rule at every threshold). ``bins``: :func:`threshold_bins` of ``score``, when several
+    groupings share one model (computed here otherwise)."""
     n_pos = np.bincount(codes, weights=y, minlength=size)
     n = np.bincount(codes, minlength=size).astype(np.float64)
     t = thresholds.size
@@ -72,13 +74,19 @@ def curve_counts(
             n=n,
             n_pos=n_pos,
         )
-    # bins[i] = number of thresholds ≤ score[i]; the row is flagged at thresholds j < bins[i]
-    bins = np.searchsorted(thresholds, score, side="right")
+    if bins is None:
+        bins = threshold_bins(thresholds, score)
     key = (codes * (t + 1) + bins) * 2 + y
     cnt = np.bincount(key, minlength=size * (t + 1) * 2).reshape(size, t + 1, 2)
     # flagged at threshold j: rows with bins ≥ j + 1 → reverse cumulative sum from the top bin
     at_least = np.cumsum(cnt[:, ::-1, :], axis=1)[:, ::-1, :][:, 1:, :].astype(np.float64)
     return CurveCounts(tp=at_least[:, :, 1], fp=at_least[:, :, 0], n=n, n_pos=n_pos)
+
+
+def threshold_bins(thresholds: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per row, the number of thresholds ≤ its score: it is flagged at thresholds j < bins."""
+    out: np.ndarray = np.searchsorted(thresholds, score, side="right")
+    return out
 
 
 def net_benefit(cc: CurveCounts, thresholds: np.ndarray) -> np.ndarray:

@@ -103,3 +103,24 @@ def test_tango_interval_covers_the_true_paired_difference() -> None:
     coverage = float(np.mean((lo <= truth) & (truth <= hi)))
     print(f"Tango paired interval coverage {coverage:.4f}")
     assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_pattern_table_gives_the_same_discordant_counts() -> None:
+    from assessment.compare.paired import pattern_codes, pattern_table, table_discordant
+
+    rng = np.random.default_rng(9)
+    n, k = 3000, 4
+    y = rng.random(n) < 0.3
+    flags = [rng.random(n) < q for q in (0.2, 0.4, 0.5, 0.7)]
+    codes = rng.integers(0, 5, n)
+    table = pattern_table(codes, 5, pattern_codes(y, flags), k)
+    for a in range(k):
+        for b in range(k):
+            if a == b:
+                continue
+            for outcome in (True, False):
+                rows = y if outcome else ~y
+                ref = discordant(codes, 5, rows, flags[a], flags[b])
+                got = table_discordant(table, k, a, b, outcome)
+                for r, g in zip(ref, got, strict=True):
+                    np.testing.assert_array_equal(r, g)
