@@ -25,7 +25,7 @@ def _gui_file_suffixes() -> tuple[str, ...]:
 CLI_MODULES = (
     "assessment.cli",
     "assessment.evaluation.cli",
-    "assessment.compare.cli",
+    "reports.compare_cli",
     "reports.cli",
 )
 

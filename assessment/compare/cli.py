@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``compare`` sub-command."""
+    """Add the ``compare`` sub-command without PDF options (``reports.compare_cli`` adds
+    ``--pdf``/``--sign`` and is what ``main.py`` registers)."""
+    p = add_parser(subparsers)
+    p.set_defaults(func=run)
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """The ``compare`` parser with every analysis option."""
     p = subparsers.add_parser(
         "compare",
         help="compare several vendors' models on the same patients (paired, per subgroup)",
@@ -78,8 +87,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    "threshold and what every group gets at it")
     p.add_argument("--sheet", metavar="NAME", help="worksheet of an XLSX file")
     p.add_argument("--json", metavar="OUT.json", help="write the probity-comparison/1 result")
+    p.add_argument("--assessment", action="append", default=[], metavar="NAME=FILE.probity",
+                   help="the vendor's PROBAST / PROBAST+AI assessment: linked in the dossier by "
+                   "path and SHA-256 with its judgements (repeatable, one per model)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
-    p.set_defaults(func=run)
+    return p
 
 
 def _assignments(items: list[str], option: str, names: set[str]) -> dict[str, list[str]]:
@@ -157,20 +169,33 @@ def _capacity(text: str | None) -> tuple[int, int] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, join, evaluate every model, compare, write. Returns the exit code."""
+    doc = analyse(args, outputs=[])
+    if not args.quiet:
+        print_summary(doc, sys.stdout)
+    return 0
+
+
+def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
+    """The ``probity-comparison/1`` document the options describe (written with ``--json``);
+    ``outputs``: further output paths that must not name an input."""
     from assessment.compare.analysis import CompareOptions, compare
+    from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import model_gates
     from assessment.compare.sources import align, check_models, model_inputs
     from assessment.errors import DataError
-    from assessment.evaluation.cli import mapping_from_args
+    from assessment.evaluation.cli import _intersections, mapping_from_args
     from assessment.evaluation.io import read_table
     from assessment.evaluation.spec import EvaluationSpec
     from assessment.fileio import check_output
 
     models = models_from_args(args)
     check_models(models)
-    if args.json:
-        check_output(args.json, [args.data, *(m.file for m in models if m.file)],
-                     error=DataError)
+    assessments = _assignments(args.assessment, "--assessment", {m.name for m in models})
+    inputs_paths = [args.data, *(m.file for m in models if m.file),
+                    *(v for vs in assessments.values() for v in vs)]
+    for out in [args.json, *outputs]:
+        if out:
+            check_output(out, inputs_paths, error=DataError)
     options = CompareOptions(
         incumbent=args.incumbent,
         nb_thresholds=_triple(args.nb_range),
@@ -187,8 +212,6 @@ def run(args: argparse.Namespace) -> int:
     tables = {m.file: read_table(m.file) for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
-    from assessment.evaluation.cli import _intersections
-
     spec = EvaluationSpec(
         intersections=tuple(_intersections(args.intersect)),
         bootstrap=args.bootstrap,
@@ -196,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         multiplicity=args.multiplicity,
     )
     gates = model_gates(Path(args.plan), models) if args.plan else None
+    vendors = [vendor_assessment(name, Path(paths[-1])) for name, paths in assessments.items()]
     info = {
         "file_name": data.file_name,
         "sha256": data.sha256,
@@ -206,11 +230,10 @@ def run(args: argparse.Namespace) -> int:
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info, gates=gates)
     doc = result.to_json()
+    doc["vendor_assessments"] = vendors
     if args.json:
         write_json(doc, Path(args.json))
-    if not args.quiet:
-        print_summary(doc, sys.stdout)
-    return 0
+    return doc
 
 
 def write_json(doc: dict[str, Any], path: Path) -> None:

@@ -2,11 +2,12 @@
 
 Brier score, calibration-in-the-large (|mean predicted − observed rate|), PPV at each model's
 operating point and net benefit at a stated threshold probability. Each replicate resamples
-patients (rows) within each group, the same patients for every model, so the correlation between
-the models is kept. Replicates are drawn as totals of a few per-row quantities by the engine's resampling scheme
-(exact multinomial counts of outcome × every model's flag; normal limit of the other totals
-within those cells for large groups; see :mod:`assessment.compare.paired_resample`, which finds
-the cell moments of all groupings in one pass), and every statistic is a ratio of those totals.
+patients (rows) within each group, the same patients for every model, so the correlation
+between the models is kept. Replicates are drawn as totals of a few per-row quantities by the
+engine's resampling scheme (exact multinomial counts of outcome × every model's flag; normal
+limit of the other totals within those cells for large groups; see
+:mod:`assessment.compare.paired_resample`, which finds the cell moments of all groupings in one
+pass), and every statistic is a ratio of those totals.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ covariance of resampling that group's rows with replacement (m·mean, m·covaria
 from __future__ import annotations
 
 import numpy as np
+
 from assessment.compare.paired_resample import cell_moments, finest_codes, grouping_totals
 from assessment.evaluation.metrics import Grouping
 
