@@ -138,6 +138,9 @@ def test_incumbent_compares_every_model_with_it_only(
         ("none", ["--model", "B=pb", "--nb-range", "0,1,0.1"], "0 < start"),
         ("empty_b", ["--model", "B=pb"], "usable prediction from every model"),
         ("none", ["--model", "B=pb", "--plan", "plan.json"], "--plan"),
+        ("none", ["--model", "B=pb", "--assessment", "A=nope.probity"], "does not exist"),
+        ("none", ["--model", "B=pb", "--assessment", "A=VENDOR"], "is damaged"),
+        ("none", ["--model", "B=pb", "--json", "VENDOR"], None),
     ],
 )
 def test_hostile_inputs_give_one_sentence(
@@ -159,6 +162,9 @@ def test_hostile_inputs_give_one_sentence(
     vpath = tmp_path / "vendor.csv"
     vendor.to_csv(vpath, index=False)
     args = [a.replace("VENDOR", str(vpath)) for a in args]
+    if message is None:  # an output naming an input file
+        args = [str(data) if a == str(vpath) else a for a in args]
+        message = "would destroy the input"
     code, _out, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa",
                             "--group", "race", "--bootstrap", "0", *args], capsys)
     assert code == 2
