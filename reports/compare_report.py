@@ -267,7 +267,16 @@ class _Builder:
             out.append(self.table(rows, [90, 150, 55, 60, 70, FRAME_WIDTH - 425]))
         out.append(self.h("Gates"))
         if self.doc.get("gates"):
-            out += [self.p(esc(json.dumps(g, ensure_ascii=False))) for g in self.doc["gates"]]
+            out += [self.p(esc(g.get("sentence", ""))) for g in self.doc["gates"]]
+            rows = [[self.c(x, True) for x in ("Model", "Gate", "Group", "Value", "95% CI",
+                                                "Verdict")]]
+            for g in self.doc["gates"]:
+                for c in g.get("checks", []):
+                    rows.append([self.c(g["model"]), self.c(c.get("gate", "")),
+                                 self.c(f"{c.get('attribute')}: {c.get('group')}"),
+                                 self.c(_f(c.get("value"))),
+                                 self.c(_ci(c)), self.c(c.get("verdict", ""))])
+            out.append(self.table(rows, [90, 110, 130, 50, 80, FRAME_WIDTH - 460]))
         else:
             out.append(self.p("No evaluation plan was given, so no gates were checked."))
         return out

@@ -18,6 +18,7 @@ import numpy as np
 from assessment.compare import COMPARISON_FORMAT
 from assessment.compare import paired as pr
 from assessment.compare import usefulness as us
+from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
     NEEDS_PROBABILITY,
@@ -163,7 +164,7 @@ def compare(
     *,
     join: tuple[JoinRow, ...] = (),
     data: dict[str, Any] | None = None,
-    gates: list[dict[str, Any]] | None = None,
+    gate_checker: GateChecker | None = None,
     progress: Progress = lambda _f: None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> ComparisonResult:
@@ -176,14 +177,20 @@ def compare(
     if len(models) != len(inputs) or len(models) < 2:
         raise EvaluationError("A comparison needs at least two models, each with its input.")
     k = len(models)
+
+    def evaluate_at(i: int, level: float) -> dict[str, Any]:
+        m = models[i]
+        thr = spec.threshold if m.threshold is None else float(m.threshold)
+        run = replace(spec, threshold=thr, ci_level=level)
+        return evaluate(inputs[i], run, cancelled=cancelled).to_json()
+
     results = []
-    for i, (m, inp) in enumerate(zip(models, inputs, strict=True)):
+    for i in range(k):
         if cancelled():
             raise Cancelled()
-        thr = spec.threshold if m.threshold is None else float(m.threshold)
-        res = evaluate(inp, replace(spec, threshold=thr), cancelled=cancelled)
-        results.append(res.to_json())
+        results.append(evaluate_at(i, spec.ci_level))
         progress(0.6 * (i + 1) / k)
+    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
     base = inputs[0]
     y = np.asarray(base.y_true, dtype=bool)
     groupings = build_groupings(base, spec.intersections)
@@ -252,9 +259,10 @@ def compare(
         operating_points=points,
         capacity=_capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
         join=[j.to_json() for j in join],
-        gates=gates or [],
+        gates=gates,
         methods=methods,
-        summary=ranked_summary(models, paired, level),
+        summary=[*ranked_summary(models, paired, level),
+                 *(g["sentence"] for g in gates if "sentence" in g)],
         notes=notes,
     )
 

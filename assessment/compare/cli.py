@@ -180,7 +180,7 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
     ``outputs``: further output paths that must not name an input."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
-    from assessment.compare.gates import model_gates
+    from assessment.compare.gates import check_plan, plan_gates
     from assessment.compare.sources import align, check_models, model_inputs
     from assessment.errors import DataError
     from assessment.evaluation.cli import _intersections, mapping_from_args
@@ -203,6 +203,8 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
         capacity=_capacity(args.capacity),
     )
     options.validate(models)
+    if args.plan:
+        check_plan(Path(args.plan))
     ns = argparse.Namespace(
         **{**vars(args), "score": "-", "score_kind": "probability", "prediction": None,
            "prediction_positive": None, "threshold": None, "cluster": None}
@@ -218,7 +220,7 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
         seed=args.seed,
         multiplicity=args.multiplicity,
     )
-    gates = model_gates(Path(args.plan), models) if args.plan else None
+    checker = plan_gates(Path(args.plan)) if args.plan else None
     vendors = [vendor_assessment(name, Path(paths[-1])) for name, paths in assessments.items()]
     info = {
         "file_name": data.file_name,
@@ -228,7 +230,8 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
         "excluded": {**aligned.excluded, **inputs[0].provenance.excluded},
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
-    result = compare(models, inputs, spec, options, join=aligned.join, data=info, gates=gates)
+    result = compare(models, inputs, spec, options, join=aligned.join, data=info,
+                     gate_checker=checker)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     if args.json:

@@ -107,6 +107,7 @@ def gates_text(doc: dict[str, Any]) -> str:
     gates = doc.get("gates") or []
     if not gates:
         return "Gates: no evaluation plan was given, so no gates were checked."
-    return "Gates: " + "; ".join(
-        f"{g.get('model')}: {g.get('verdict')}" for g in gates if isinstance(g, dict)
+    return "Gates: " + " ".join(
+        str(g.get("sentence") or f"{g.get('model')}: {g.get('verdict')}")
+        for g in gates if isinstance(g, dict)
     )
