@@ -66,6 +66,9 @@ def add_parser(
     p.add_argument("--bin", action="append", default=[], metavar="COL=EDGES",
                    help="bin a continuous attribute, e.g. age=40,50,60")
     p.add_argument("--missing", metavar="TOKENS", help="cell values meaning missing")
+    p.add_argument("--cluster", metavar="COL",
+                   help="patient identifier: each model's own metrics get cluster-robust "
+                   "intervals (the paired statistics treat rows as independent)")
     p.add_argument("--key", metavar="COL",
                    help="patient key shared by DATA and every per-vendor file (one row per "
                    "patient in each file)")
@@ -207,7 +210,7 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
         check_plan(Path(args.plan))
     ns = argparse.Namespace(
         **{**vars(args), "score": "-", "score_kind": "probability", "prediction": None,
-           "prediction_positive": None, "threshold": None, "cluster": None}
+           "prediction_positive": None, "threshold": None}
     )
     base = mapping_from_args(ns)
     data = read_table(args.data, sheet=args.sheet)

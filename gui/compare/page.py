@@ -55,7 +55,24 @@ def _fill(t: QTableWidget, rows: list[list[str]]) -> None:
     t.resizeColumnsToContents()
 
 
-def comparison_args(data: str, label: str, models: str, groups: str) -> argparse.Namespace:
+DEMO_FIELDS = {
+    "label": "readmitted_30d",
+    "models": "Logistic (demo)=predicted_probability; Gradient boosting=gbm_probability",
+    "groups": "race, gender, age_band",
+    "thresholds": "Logistic (demo)=0.15; Gradient boosting=0.15",
+}
+
+
+def demo_data() -> Path | None:
+    """The bundled demo's validation file (two models' columns since the demo's rebuild)."""
+    from importlib.resources import files
+
+    candidate = files("resources") / "demo" / "validation_predictions.parquet"
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
+def comparison_args(data: str, label: str, models: str, groups: str,
+                    thresholds: str = "") -> argparse.Namespace:
     """The ``compare`` options the page's fields describe (the CLI's own parser checks them)."""
     from assessment.compare.cli import add_parser
     from assessment.errors import DataError
@@ -69,6 +86,9 @@ def comparison_args(data: str, label: str, models: str, groups: str) -> argparse
     for g in (g.strip() for g in groups.split(",")):
         if g:
             argv += ["--group", g]
+    for t in (t.strip() for t in thresholds.split(";")):
+        if t:
+            argv += ["--threshold", t]
     if not data or not label or "--group" not in argv:
         raise DataError("Give the data file, the outcome column, the models (NAME=COLUMN; …) "
                         "and at least one group column.")
@@ -114,15 +134,25 @@ class ComparisonPage(PageDefaults, QWidget):
         self.models_edit.setPlaceholderText('Vendor A=score_a; Vendor B=score_b')
         self.groups_edit = QLineEdit()
         self.groups_edit.setPlaceholderText("race, sex")
+        self.thresholds_edit = QLineEdit()
+        self.thresholds_edit.setPlaceholderText("Vendor A=0.15; Vendor B=0.2 (default 0.5)")
         form.addRow("Data file", self.data_edit)
         form.addRow("Outcome column", self.label_edit)
         form.addRow("Models", self.models_edit)
         form.addRow("Group columns", self.groups_edit)
+        form.addRow("Operating points", self.thresholds_edit)
         lay.addLayout(form)
+        buttons = QHBoxLayout()
         self.run_button = QPushButton("Run comparison")
         self.run_button.clicked.connect(self._run)
+        self.demo_button = QPushButton("Use the demo's two models")
+        self.demo_button.setEnabled(demo_data() is not None)
+        self.demo_button.clicked.connect(self.fill_demo)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
         self.status = QLabel("")
-        lay.addWidget(self.run_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        lay.addLayout(buttons)
         lay.addWidget(self.status)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -166,12 +196,23 @@ class ComparisonPage(PageDefaults, QWidget):
             return
         self.show_dossier(doc, path.name)
 
+    def fill_demo(self) -> None:
+        path = demo_data()
+        if path is None:
+            return
+        self.data_edit.setText(str(path))
+        self.label_edit.setText(DEMO_FIELDS["label"])
+        self.models_edit.setText(DEMO_FIELDS["models"])
+        self.groups_edit.setText(DEMO_FIELDS["groups"])
+        self.thresholds_edit.setText(DEMO_FIELDS["thresholds"])
+
     def _run(self) -> None:
         from assessment.errors import ProbityError
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
-                                   self.models_edit.text(), self.groups_edit.text())
+                                   self.models_edit.text(), self.groups_edit.text(),
+                                   self.thresholds_edit.text())
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return

@@ -118,3 +118,22 @@ def test_run_in_the_page_and_bad_settings(qtbot, tmp_path, errors_seen) -> None:
     page.run_button.click()
     qtbot.waitUntil(page.is_complete, timeout=30000)
     assert page.side.rowCount() == 2 and len(errors_seen) == 2
+
+
+def test_demo_button_fills_the_form_for_the_two_demo_models(qtbot, errors_seen) -> None:
+    from gui.compare.page import demo_data
+
+    page = _page(qtbot)
+    assert page.demo_button.isEnabled() == (demo_data() is not None)
+    if demo_data() is None:  # an install without the demo: the button stays off
+        return
+    page.demo_button.click()
+    assert page.data_edit.text().endswith("validation_predictions.parquet")
+    assert "gbm_probability" in page.models_edit.text()
+    from gui.compare.page import comparison_args
+
+    args = comparison_args(page.data_edit.text(), page.label_edit.text(),
+                           page.models_edit.text(), page.groups_edit.text(),
+                           page.thresholds_edit.text())
+    assert args.threshold == ["Logistic (demo)=0.15", "Gradient boosting=0.15"]
+    assert args.group == ["race", "gender", "age_band"]

@@ -185,3 +185,20 @@ def test_parse_model_forms() -> None:
     with pytest.raises(DataError, match="NAME=COLUMN"):
         parse_model("no equals")
     assert ModelSource("A", "c").to_json()["kind"] == "probability"
+
+
+def test_cluster_gives_each_model_cluster_robust_intervals_and_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _frame(400)
+    f["patient"] = [f"q{i // 2}" for i in range(400)]
+    data = tmp_path / "val.csv"
+    f.to_csv(data, index=False)
+    out = tmp_path / "o.json"
+    assert main.main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                      "B=pb", "--group", "race", "--cluster", "patient", "--bootstrap", "50",
+                      "--json", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert any("clustered" in n for n in doc["notes"])
+    assert all(m["result"]["provenance"]["mapping"]["cluster"] == "patient"
+               for m in doc["models"])
