@@ -202,3 +202,23 @@ def test_cluster_gives_each_model_cluster_robust_intervals_and_a_note(
     assert any("clustered" in n for n in doc["notes"])
     assert all(m["result"]["provenance"]["mapping"]["cluster"] == "patient"
                for m in doc["models"])
+
+
+def test_join_counts_unknown_and_missing_keys(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    f = _frame(300)
+    data = tmp_path / "val.csv"
+    f.iloc[:290].to_csv(data, index=False)  # 10 of the vendor's patients are not in DATA
+    vendor = f[["id"]].assign(risk=f["pb"])
+    vendor = pd.concat([vendor, pd.DataFrame({"id": ["", "NA"], "risk": [0.1, 0.2]})])
+    vpath = tmp_path / "vendor.csv"
+    vendor.to_csv(vpath, index=False)
+    out = tmp_path / "o.json"
+    assert main.main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                      f"B={vpath}:risk", "--key", "id", "--group", "race", "--bootstrap", "0",
+                      "--json", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    join = {j["file"]: j for j in json.loads(out.read_text())["join"]}
+    assert join["vendor.csv"]["rows"] == 302
+    assert join["vendor.csv"]["matched"] == 290
+    assert join["vendor.csv"]["unmatched"] == 12 and join["vendor.csv"]["missing_keys"] == 2
+    assert join["val.csv"]["matched"] == 290 and join["val.csv"]["unmatched"] == 0
