@@ -184,25 +184,31 @@ def _keys(table: LoadedTable, key: str, mapping: ColumnMapping) -> tuple[pd.Seri
     return keys, missing
 
 
-def _usable(series: pd.Series, kind: str, decimal: str, tokens: set[str]) -> np.ndarray:
-    """Rows whose prediction the mapping will accept (present and, for scores, numeric)."""
+def _numbers(series: pd.Series, decimal: str, tokens: set[str]) -> np.ndarray:
+    """The column as float64: NaN for a missing token, an empty cell or text that is no
+    number (``decimal`` is the file's decimal separator)."""
     import pandas as pd
 
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    ):
+        out: np.ndarray = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return out
+    text = _text(series)
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    text = text.where(~text.str.lower().isin(tokens), "")
+    values: np.ndarray = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    return values
+
+
+def _usable(series: pd.Series, kind: str, decimal: str, tokens: set[str]) -> np.ndarray:
+    """Rows whose prediction the mapping will accept (present and, for scores, numeric)."""
     if kind == "class":
         text = _text(series)
         out: np.ndarray = (~text.str.lower().isin(tokens)).to_numpy()
         return out
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-        series.dtype
-    ):
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-    else:
-        text = _text(series)
-        if decimal == ",":
-            text = text.str.replace(",", ".", regex=False)
-        text = text.where(~text.str.lower().isin(tokens), "")
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    finite: np.ndarray = np.isfinite(values)
+    finite: np.ndarray = np.isfinite(_numbers(series, decimal, tokens))
     return finite
 
 
@@ -282,15 +288,16 @@ def align(
         for m in ms:
             col = _column(table, m.column, m.name)[~miss].reset_index(drop=True)
             taken = col.iloc[np.where(hit, pos, 0)].reset_index(drop=True)
-            if table.decimal != data.decimal and m.kind != "class":
-                taken = taken.astype("string").str.replace(",", ".", regex=False)
-            columns[m.name] = taken.where(pd.Series(hit), None)
+            if m.kind == "class":
+                columns[m.name] = taken.where(pd.Series(hit), None)
+            else:  # numbers read with the vendor file's own decimal separator
+                values = _numbers(taken, table.decimal, tokens)
+                columns[m.name] = pd.Series(np.where(hit, values, np.nan))
     keep = np.ones(n, dtype=bool)
     excluded: dict[str, int] = {}
     for m in models:
         col = columns[m.name]
-        decimal = data.decimal if m.file is None else "."
-        ok = _usable(col.reset_index(drop=True), m.kind, decimal, tokens)
+        ok = _usable(col.reset_index(drop=True), m.kind, data.decimal, tokens)
         lost = int((keep & ~ok).sum())
         if lost:
             excluded[f"no usable prediction from {m.name}"] = lost

@@ -222,3 +222,24 @@ def test_join_counts_unknown_and_missing_keys(tmp_path: Path,
     assert join["vendor.csv"]["matched"] == 290
     assert join["vendor.csv"]["unmatched"] == 12 and join["vendor.csv"]["missing_keys"] == 2
     assert join["val.csv"]["matched"] == 290 and join["val.csv"]["unmatched"] == 0
+
+
+def test_vendor_file_with_decimal_commas(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    f = _frame(300)
+    data = tmp_path / "val.csv"
+    f.to_csv(data, index=False)
+    vpath = tmp_path / "vendor.csv"
+    lines = ["id;risk"] + [f"{i};{str(p).replace('.', ',')}" for i, p in zip(f["id"], f["pb"],
+                                                                            strict=True)]
+    vpath.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "o.json"
+    assert main.main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                      f"B={vpath}:risk", "--model", "C=pb", "--key", "id", "--group", "race",
+                      "--bootstrap", "0", "--json", str(out), "--quiet"]) == 0, \
+        capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    assert doc["data"]["rows_compared"] == 300
+    bc = [p for p in doc["paired"] if {p["model_a"], p["model_b"]} == {"B", "C"}
+          and p["metric"] == "auroc" and p["attribute"] is None]
+    assert bc[0]["difference"]["value"] == 0  # "0,123" read as 0.123: the same predictions
