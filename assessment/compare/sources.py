@@ -324,8 +324,9 @@ def align(
     internal = {m.name: f"\x1fmodel{i}" for i, m in enumerate(models)}
     new = frame.loc[keep].reset_index(drop=True).copy()
     for m in models:
-        values = columns[m.name].reset_index(drop=True)[keep].reset_index(drop=True)
-        new[internal[m.name]] = values
+        new[internal[m.name]] = columns[m.name].reset_index(drop=True)[keep].reset_index(
+            drop=True
+        )
     table2 = replace(data, frame=new, rows_read=used, duplicates={})
     return Aligned(
         table=table2, columns=internal, join=tuple(join), rows_read=n, excluded=excluded
