@@ -137,3 +137,17 @@ def test_demo_button_fills_the_form_for_the_two_demo_models(qtbot, errors_seen) 
                            page.thresholds_edit.text())
     assert args.threshold == ["Logistic (demo)=0.15", "Gradient boosting=0.15"]
     assert args.group == ["race", "gender", "age_band"]
+
+
+def test_page_survives_a_second_assessment_document(qtbot, tmp_path, monkeypatch,
+                                                    errors_seen) -> None:
+    from assessment.document import Assessment
+
+    window = open_window(qtbot)
+    page = window.go_to("compare")
+    page.open_dossier(_dossier(tmp_path, 4, 2, monkeypatch))
+    window.set_document(Assessment.new("probast-ai-2025"), None)
+    again = window.go_to("compare")
+    assert isinstance(again, ComparisonPage)
+    again.open_dossier(tmp_path / "c4.json")
+    assert again.side.rowCount() == 2 and not errors_seen
