@@ -55,13 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_pdf(doc: dict[str, Any], args: argparse.Namespace, identity: Any) -> None:
-    import json
-
+    from assessment.compare.cli import dossier_bytes
     from assessment.storage import atomic_write_bytes
     from reports.compare_report import build_comparison_report
 
-    dossier = (json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-               + "\n").encode("utf-8")
+    dossier = dossier_bytes(doc)
     report = build_comparison_report(
         dossier, signature_boxes=args.signature_boxes,
         signer=identity.name if identity is not None else None,

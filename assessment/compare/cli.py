@@ -242,16 +242,38 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
     return doc
 
 
-def write_json(doc: dict[str, Any], path: Path) -> None:
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (which strict JSON cannot hold) replaced by None."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def dossier_bytes(doc: dict[str, Any]) -> bytes:
     """Strict, compact JSON (no indentation: the C encoder writes 20 MB in a fraction of the
-    time the indenting Python encoder needs), written atomically."""
+    time the indenting Python encoder needs)."""
     import json
 
-    from assessment.errors import DataError
-    from assessment.fileio import atomic_write_text
+    try:
+        text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a non-finite number from a module that did not clean it
+        text = json.dumps(finite(doc), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
 
-    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-    atomic_write_text(path, text, error=DataError)
+
+def write_json(doc: dict[str, Any], path: Path) -> None:
+    """The dossier as strict JSON, written atomically."""
+    from assessment.errors import DataError
+    from assessment.fileio import atomic_write
+
+    atomic_write(path, dossier_bytes(doc), error=DataError)
 
 
 def print_summary(doc: dict[str, Any], out: TextIO) -> None:

@@ -243,3 +243,11 @@ def test_vendor_file_with_decimal_commas(tmp_path: Path,
     bc = [p for p in doc["paired"] if {p["model_a"], p["model_b"]} == {"B", "C"}
           and p["metric"] == "auroc" and p["attribute"] is None]
     assert bc[0]["difference"]["value"] == 0  # "0,123" read as 0.123: the same predictions
+
+
+def test_dossier_json_never_holds_nan() -> None:
+    from assessment.compare.cli import dossier_bytes
+
+    doc = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -float("inf")}], "d": "x"}
+    assert json.loads(dossier_bytes(doc)) == {"a": None, "b": [1.0, None, {"c": None}],
+                                              "d": "x"}
