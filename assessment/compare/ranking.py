@@ -64,6 +64,8 @@ def ranked_summary(
         for other in order[1:]:
             found = [x for x in entries if {x["model_a"], x["model_b"]} == {leader, other}]
             if not found:
+                parts.append(f"against {other}: not compared (only the pairs with the "
+                             "incumbent were computed), so this order is not established")
                 continue
             e = found[0]
             d = e["difference"]
@@ -72,7 +74,9 @@ def ranked_summary(
                 parts.append(f"against {other}: no paired difference ({d.get('reason')})")
                 continue
             if d["ci_low"] is None or d["ci_high"] is None:
-                parts.append(f"against {other}: {_fmt(sign * d['value'])} (no interval)")
+                why = f": {d['reason']}" if d.get("reason") else ""
+                parts.append(f"against {other}: {_fmt(sign * d['value'])} (no interval{why}, "
+                             "so the order is not established)")
                 continue
             lo, hi = sorted((sign * d["ci_low"], sign * d["ci_high"]))
             verdict = (
@@ -90,7 +94,8 @@ def ranked_summary(
         sentence = f"{name[:1].upper()}{name[1:]} ({direction}): {ranking}."
         if parts:
             sentence += f" {leader} leads; " + "; ".join(parts) + "."
-        if models and parts and all("not distinguishable" in p for p in parts):
+        if models and parts and all("not distinguishable" in p or "not established" in p
+                                    for p in parts):
             sentence += f" The ranking on {label(metric)} is not established by these data."
         out.append(sentence)
     return out

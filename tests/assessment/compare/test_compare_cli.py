@@ -118,6 +118,12 @@ def test_incumbent_compares_every_model_with_it_only(
     raw = [p["difference"]["p_value"] for p in doc["paired"]
            if p["metric"] == "auroc" and p["attribute"] is None]
     assert all(a >= r for a, r in zip(adj, raw, strict=True))  # Holm across the pairs
+    # a lead between two challengers was never tested: the summary says so
+    for sentence in doc["summary"]:
+        leader = sentence.split(" leads;")[0].split(". ")[-1]
+        if leader != "A":
+            others = {"B", "C"} - {leader}
+            assert all(f"against {o}: not compared" in sentence for o in others), sentence
 
 
 @pytest.mark.parametrize(
