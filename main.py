@@ -25,7 +25,13 @@ def _gui_file_suffixes() -> tuple[str, ...]:
     return (ASSESSMENT_SUFFIX, *DATA_SUFFIXES, RECEIVED_REPORT_SUFFIX)
 
 # Subcommand areas: each module exposes register(subparsers) and is cheap to import.
-CLI_MODULES = ("assessment.cli", "assessment.evaluate_command", "reports.cli", "reports.plan_cli")
+CLI_MODULES = (
+    "assessment.cli",
+    "assessment.evaluate_command",
+    "reports.compare_cli",
+    "reports.cli",
+    "reports.plan_cli",  # after evaluate: it adds --locked-plan to that command
+)
 
 #: The Debian packages Qt needs, one list shared with dev.sh (GROUP PACKAGE [LIBRARY] per line).
 SYSTEM_PACKAGES_FILE = "qt-system-packages.txt"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 DATA_PAGE = "gui.data.page:ValidationDataPage"
 RESULTS_PAGE = "gui.results.page:ResultsPage"
 EXPORT_PAGE = "gui.export.page:SignExportPage"
+COMPARE_PAGE = "gui.compare.page:ComparisonPage"
 VERIFY_DIALOG = "gui.export.verify_dialog:VerifyDialog"
 
 
@@ -113,6 +114,7 @@ def steps_for(doc: Assessment) -> list[Step]:
         Step("population", "Reference population & group labels", "Evaluation",
              "gui.population.page:PopulationPage"),
         Step("results", "Subgroup results", "Evaluation", RESULTS_PAGE),
+        Step("compare", "Procurement comparison", "Evaluation", COMPARE_PAGE),
         Step("summary", "Summary & judgement", "Report", "gui.pages.summary:SummaryPage"),
         Step("export", "Sign & export", "Report", EXPORT_PAGE),
     ]

@@ -49,6 +49,9 @@ PROBABILITY_DECIMALS = 4
 # About 1.3 x the development prevalence (11.6 %): flags roughly one patient in five, the capacity
 # assumed for a transitional-care team (MODEL_REPORT.md §9, model card "decision thresholds").
 THRESHOLD = 0.15
+# The second model of the procurement-comparison demo (``python main.py compare``): a gradient-
+# boosted model fitted by this script on the same development split, shipped as one more column.
+GBM_COLUMN = "gbm_probability"
 
 # Discharge dispositions after which a readmission cannot happen (IDs_mapping.csv of the UCI
 # archive): 11 expired, 13 hospice / home, 14 hospice / medical facility, 19-21 expired.
@@ -212,6 +215,27 @@ def make_pipeline() -> Any:
     return Pipeline([("columns", columns), ("model", model)])
 
 
+def make_gbm() -> Any:
+    """The comparison demo's second model: histogram gradient boosting on the same encoded
+    predictors (same columns step as the logistic model), fixed iterations, no early stopping
+    (which would draw a random validation split), seeded: the same fit on every rebuild."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
+    columns = make_pipeline().named_steps["columns"]
+    model = HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=100,
+        l2_regularization=1.0, early_stopping=False, random_state=SEED,
+    )
+    return Pipeline([("columns", columns), ("model", model)])
+
+
+def fit_gbm(dev: pd.DataFrame) -> Any:
+    pipeline = make_gbm()
+    pipeline.fit(predictors(dev), dev["readmitted_30d"].to_numpy())
+    return pipeline
+
+
 def predictors(frame: pd.DataFrame) -> pd.DataFrame:
     data = frame[[*NUMERIC_PREDICTORS, *COUNT_PREDICTORS, *CATEGORICAL_PREDICTORS]].copy()
     for column in CATEGORICAL_PREDICTORS:
@@ -311,7 +335,8 @@ def cross_validated_auroc(dev: pd.DataFrame) -> dict[str, Any]:
 # --------------------------------------------------------------------------- outputs
 
 
-def predictions_frame(val: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
+def predictions_frame(val: pd.DataFrame, probability: np.ndarray,
+                      gbm: np.ndarray | None = None) -> pd.DataFrame:
     """The shipped columns. Race '?' and gender 'Unknown/Invalid' are written as "Unknown".
 
     "Unknown" rather than an empty cell because the datasheet counts unrecorded values under
@@ -326,6 +351,7 @@ def predictions_frame(val: pd.DataFrame, probability: np.ndarray) -> pd.DataFram
         "race": val["race"].map(race_label).to_numpy(dtype=object),
         "gender": val["gender"].map(sex_label).to_numpy(dtype=object),
         "age_band": val["age"].to_numpy(dtype=object),
+        **({} if gbm is None else {GBM_COLUMN: np.round(gbm, PROBABILITY_DECIMALS)}),
     })
 
 
@@ -364,7 +390,8 @@ def predictions_schema() -> Any:
     return pa.schema([("encounter_id", pa.int64()), ("patient_nbr", pa.int64()),
                       ("readmitted_30d", pa.int8()),
                       ("predicted_probability", pa.float64()), ("race", pa.string()),
-                      ("gender", pa.string()), ("age_band", pa.string())])
+                      ("gender", pa.string()), ("age_band", pa.string()),
+                      (GBM_COLUMN, pa.float64())])
 
 
 def demographics(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -404,7 +431,9 @@ def build_model_and_predictions(data_path: Path, resources: Path, *,
     p_dev = pipeline.predict_proba(predictors(dev))[:, 1]
     p_val = pipeline.predict_proba(predictors(val))[:, 1]
 
-    shipped = predictions_frame(val, p_val)
+    gbm = fit_gbm(dev)
+    g_val = gbm.predict_proba(predictors(val))[:, 1]
+    shipped = predictions_frame(val, p_val, g_val)
     out = resources / "demo" / PREDICTIONS_NAME
     digest = write_predictions(shipped, out)
     rounded = shipped["predicted_probability"].to_numpy()
@@ -439,6 +468,19 @@ def build_model_and_predictions(data_path: Path, resources: Path, *,
             "apparent": performance(dev["readmitted_30d"].to_numpy(), p_dev, THRESHOLD),
             "internal_cv": cross_validated_auroc(dev) if cross_validate else None,
             "validation": performance(val["readmitted_30d"].to_numpy(), rounded, THRESHOLD),
+        },
+        "comparison_model": {
+            "column": GBM_COLUMN,
+            "model": "HistGradientBoostingClassifier(learning_rate=0.05, max_iter=300, "
+                     "max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0, no early "
+                     f"stopping, random_state={SEED}) on the same encoded predictors and split",
+            "validation": performance(val["readmitted_30d"].to_numpy(),
+                                      shipped[GBM_COLUMN].to_numpy(), THRESHOLD),
+            "try": "python main.py compare resources/demo/validation_predictions.parquet "
+                   "--label readmitted_30d --model \"Logistic (demo)\"=predicted_probability "
+                   f"--model \"Gradient boosting\"={GBM_COLUMN} --threshold "
+                   f"\"Logistic (demo)\"={THRESHOLD} --threshold \"Gradient boosting\"="
+                   f"{THRESHOLD} --group race --group gender --group age_band",
         },
         "predictions": {"file": PREDICTIONS_NAME, "sha256": digest, "rows": len(shipped),
                         "columns": list(shipped.columns)},

@@ -137,7 +137,8 @@ def test_predictions_file_is_compact_and_matches_the_facts(facts: dict[str, Any]
     assert PREDICTIONS.stat().st_size < 1_500_000
     frame = pd.read_parquet(PREDICTIONS)
     assert list(frame.columns) == ["encounter_id", "patient_nbr", "readmitted_30d",
-                                   "predicted_probability", "race", "gender", "age_band"]
+                                   "predicted_probability", "race", "gender", "age_band",
+                                   "gbm_probability"]
     # several encounters per patient: the demo's evaluation clusters by patient_nbr
     assert frame["patient_nbr"].nunique() < len(frame)
     assert len(frame) == facts["flow"]["validation_encounters"]

@@ -31,7 +31,7 @@ def test_steps_follow_instrument_and_study_type(qtbot):
     window = open_window(qtbot, doc)
     keys = [s.key for s in window.steps]
     assert keys[:3] == ["review", "model_card", "datasheet"]
-    assert keys[-5:] == ["data", "population", "results", "summary", "export"]
+    assert keys[-7:] == ["plan", "data", "population", "results", "compare", "summary", "export"]
     all_domains = [k for k in keys if k.startswith("domain:")]
     assert {k.split(":")[1] for k in all_domains} == {"development", "evaluation"}
     doc.set_study_type("development")

@@ -1,0 +1,509 @@
+"""``compare``: several models on the same patients → the ``probity-comparison/1`` result.
+
+Every model is evaluated by the one engine (:func:`assessment.evaluation.engine.evaluate`),
+each at its own operating point; the paired statistics, decision curves, operating-point
+figures and capacity mode are computed here for the whole population, every attribute and
+every chosen intersection (the engine's own groupings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from assessment.compare import COMPARISON_FORMAT
+from assessment.compare import paired as pr
+from assessment.compare import usefulness as us
+from assessment.compare.gates import GateChecker
+from assessment.compare.paired_bootstrap import (
+    BOOTSTRAP_METRICS,
+    NEEDS_PROBABILITY,
+    ModelRows,
+    PairedBootstrap,
+)
+from assessment.compare.ranking import ranked_summary
+from assessment.compare.sources import JoinRow, ModelSource
+from assessment.errors import Cancelled, EvaluationError
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.engine import evaluate
+from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.metrics import (
+    OVERALL_ATTRIBUTE,
+    Grouping,
+    SortedScores,
+    build_groupings,
+)
+from assessment.evaluation.multiplicity import METHODS as MULTIPLICITY_METHODS
+from assessment.evaluation.multiplicity import adjust
+from assessment.evaluation.result import clean
+from assessment.evaluation.spec import EvaluationSpec
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """Settings only a comparison has (the engine's live in the EvaluationSpec)."""
+
+    incumbent: str | None = None  # None: every pair; else every model against this one
+    nb_thresholds: tuple[float, float, float] = us.DEFAULT_THRESHOLDS
+    # threshold probability of the paired net-benefit difference (None: 0.5 or the first
+    # probability model's operating point)
+    nb_threshold: float | None = None
+    capacity: tuple[int, int] | None = None  # (K patients followed up, per N patients)
+
+    def validate(self, models: list[ModelSource]) -> None:
+        names = [m.name for m in models]
+        if self.incumbent is not None and self.incumbent not in names:
+            raise EvaluationError(
+                f"--incumbent {self.incumbent!r} is not one of the models ("
+                + ", ".join(names)
+                + ")."
+            )
+        start, stop, step = self.nb_thresholds
+        if not (0 < start <= stop < 1 and step > 0):
+            raise EvaluationError(
+                "The decision-curve thresholds must satisfy 0 < start ≤ stop < 1 and step > 0 "
+                f"(got {start:g}, {stop:g}, {step:g})."
+            )
+        if self.nb_threshold is not None and not 0 < self.nb_threshold < 1:
+            raise EvaluationError(
+                f"The net-benefit threshold probability must lie strictly between 0 and 1, not "
+                f"{self.nb_threshold:g}."
+            )
+        if self.capacity is not None:
+            k, n = self.capacity
+            if not (0 < k <= n):
+                raise EvaluationError(
+                    f"--capacity K/N needs 0 < K ≤ N (follow up K of every N patients), not "
+                    f"{k}/{n}."
+                )
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """The whole comparison; ``to_json`` is the ``probity-comparison/1`` document."""
+
+    created: str
+    data: dict[str, Any]
+    models: list[dict[str, Any]]
+    incumbent: str | None
+    paired: list[dict[str, Any]]
+    net_benefit: list[dict[str, Any]]
+    operating_points: list[dict[str, Any]]
+    capacity: dict[str, Any] | None
+    join: list[dict[str, Any]]
+    gates: list[dict[str, Any]]
+    methods: dict[str, str]
+    summary: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": COMPARISON_FORMAT,
+            "created": self.created,
+            "data": self.data,
+            "models": self.models,
+            "incumbent": self.incumbent,
+            "paired": self.paired,
+            "net_benefit": self.net_benefit,
+            "operating_points": self.operating_points,
+            "capacity": self.capacity,
+            "join": self.join,
+            "gates": self.gates,
+            "methods": self.methods,
+            "summary": self.summary,
+            "notes": self.notes,
+        }
+
+
+def _attr(gp: Grouping) -> str | None:
+    return None if gp.name == OVERALL_ATTRIBUTE else gp.name
+
+
+def _group(gp: Grouping, g: int) -> str | None:
+    return None if gp.name == OVERALL_ATTRIBUTE else gp.labels[g]
+
+
+def _pairs(models: list[ModelSource], incumbent: str | None) -> list[tuple[int, int]]:
+    k = len(models)
+    if incumbent is None:
+        return [(a, b) for a in range(k) for b in range(a + 1, k)]
+    j = [m.name for m in models].index(incumbent)
+    return [(a, j) for a in range(k) if a != j]
+
+
+def _nb_threshold(models: list[ModelSource], options: CompareOptions) -> float:
+    if options.nb_threshold is not None:
+        return options.nb_threshold
+    for m in models:
+        if m.kind == "probability":
+            return 0.5 if m.threshold is None else float(m.threshold)
+    return 0.5
+
+
+def _flags(m: ModelSource, inp: EvaluationInput) -> np.ndarray:
+    if inp.score_kind == "class":
+        assert inp.y_pred is not None
+        return np.asarray(inp.y_pred, dtype=bool)
+    assert inp.score is not None
+    thr = 0.5 if m.threshold is None else float(m.threshold)
+    flagged: np.ndarray = inp.score >= thr
+    return flagged
+
+
+def compare(
+    models: list[ModelSource],
+    inputs: list[EvaluationInput],
+    spec: EvaluationSpec,
+    options: CompareOptions,
+    *,
+    join: tuple[JoinRow, ...] = (),
+    data: dict[str, Any] | None = None,
+    gate_checker: GateChecker | None = None,
+    progress: Progress = lambda _f: None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ComparisonResult:
+    """Evaluate every model and compare them pairwise on the same rows.
+
+    ``inputs[i]`` is model i's engine input; all must share the rows (same outcome, same
+    attributes), which :func:`assessment.compare.sources.model_inputs` guarantees.
+    """
+    options.validate(models)
+    if len(models) != len(inputs) or len(models) < 2:
+        raise EvaluationError("A comparison needs at least two models, each with its input.")
+    k = len(models)
+
+    def evaluate_at(i: int, level: float) -> dict[str, Any]:
+        m = models[i]
+        thr = spec.threshold if m.threshold is None else float(m.threshold)
+        run = replace(spec, threshold=thr, ci_level=level)
+        return evaluate(inputs[i], run, cancelled=cancelled).to_json()
+
+    results = []
+    for i in range(k):
+        if cancelled():
+            raise Cancelled()
+        results.append(evaluate_at(i, spec.ci_level))
+        progress(0.6 * (i + 1) / k)
+    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
+    base = inputs[0]
+    y = np.asarray(base.y_true, dtype=bool)
+    groupings = build_groupings(base, spec.intersections)
+    flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
+    pt = _nb_threshold(models, options)
+    rows = [
+        ModelRows(
+            flag=fl,
+            nb_flag=(inp.score >= pt) if inp.score_kind == "probability" and inp.score is not None
+            else fl,
+            prob=inp.score if inp.score_kind == "probability" else None,
+        )
+        for fl, inp in zip(flags, inputs, strict=True)
+    ]
+    scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
+    sorted_scores = {
+        i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
+    }
+    thresholds = us.threshold_grid(*options.nb_thresholds)
+    pairs = _pairs(models, options.incumbent)
+    level = spec.ci_level
+    paired: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []
+    capacity_rows: list[dict[str, Any]] = []
+    cap_thresholds = _capacity_thresholds(models, inputs, options.capacity)
+    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled)
+    pattern = pr.pattern_codes(y, flags)
+    bins = {
+        i: us.threshold_bins(thresholds, np.asarray(inp.score))
+        for i, inp in enumerate(inputs)
+        if inp.score_kind == "probability" and inp.score is not None
+    }
+    for gi, gp in enumerate(groupings):
+        if cancelled():
+            raise Cancelled()
+        codes, size = gp.codes, gp.size
+        n_pos = np.bincount(codes, weights=y, minlength=size)
+        n_neg = np.bincount(codes, minlength=size) - n_pos
+        paired += _auroc_entries(gp, models, scored, sorted_scores, y, n_pos, n_neg, pairs, level)
+        table = pr.pattern_table(codes, size, pattern, k)
+        paired += _proportion_entries(gp, models, table, pairs, level)
+        boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
+        paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
+        curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
+        points += _point_entries(gp, models, flags, y, "operating point", None)
+        for i, thr in cap_thresholds.items():
+            inp_score = inputs[i].score
+            assert inp_score is not None
+            capacity_rows += _point_entries(
+                gp, [models[i]], [inp_score >= thr], y, "capacity", thr
+            )
+        progress(0.6 + 0.4 * (gi + 1) / len(groupings))
+    _adjust(paired, spec)
+    methods = _methods(spec, pt, options, len(pairs))
+    notes = _notes(models, inputs)
+    return ComparisonResult(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        data=data or {},
+        models=[
+            {**m.to_json(), "result": r} for m, r in zip(models, results, strict=True)
+        ],
+        incumbent=options.incumbent,
+        paired=paired,
+        net_benefit=curves,
+        operating_points=points,
+        capacity=_capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
+        join=[j.to_json() for j in join],
+        gates=gates,
+        methods=methods,
+        summary=[*ranked_summary(models, paired, level),
+                 *(g["sentence"] for g in gates if "sentence" in g)],
+        notes=notes,
+    )
+
+
+def _entry(
+    metric: str, gp: Grouping, g: int, a: str, b: str, counts: tuple[float, float, float],
+    est: tuple[float, float], diff: tuple[float, float, float, float], method: str,
+    reason: str | None,
+) -> dict[str, Any]:
+    value, lo, hi, p = diff
+    return {
+        "metric": metric,
+        "attribute": _attr(gp),
+        "group": _group(gp, g),
+        "model_a": a,
+        "model_b": b,
+        "n": int(counts[0]),
+        "n_pos": int(counts[1]),
+        "n_neg": int(counts[2]),
+        "estimate_a": clean(est[0]),
+        "estimate_b": clean(est[1]),
+        "difference": {
+            "value": clean(value),
+            "ci_low": clean(lo),
+            "ci_high": clean(hi),
+            "method": method,
+            "p_value": clean(p),
+            "p_adjusted": None,
+            "reason": reason if clean(value) is None or clean(lo) is None else None,
+        },
+    }
+
+
+def _auroc_entries(
+    gp: Grouping, models: list[ModelSource], scored: list[int],
+    sorted_scores: dict[int, SortedScores], y: np.ndarray, n_pos: np.ndarray,
+    n_neg: np.ndarray, pairs: list[tuple[int, int]], level: float,
+) -> list[dict[str, Any]]:
+    use = [(a, b) for a, b in pairs if a in sorted_scores and b in sorted_scores]
+    if not use:
+        return []
+    pa = pr.paired_auroc(gp, [sorted_scores[i] for i in scored], y, n_pos, n_neg)
+    where = {m: j for j, m in enumerate(scored)}
+    out = []
+    for a, b in use:
+        d, _var, lo, hi, p = pa.difference(where[a], where[b], level)
+        for g in range(gp.size):
+            reason = (
+                "needs at least 2 events and 2 non-events in the group"
+                if n_pos[g] < 2 or n_neg[g] < 2
+                else ("the two models rank every pair alike (zero variance)"
+                      if not np.isfinite(p[g]) else None)
+            )
+            out.append(_entry(
+                "auroc", gp, g, models[a].name, models[b].name,
+                (n_pos[g] + n_neg[g], n_pos[g], n_neg[g]),
+                (pa.auc[where[a], g], pa.auc[where[b], g]),
+                (d[g], lo[g], hi[g], p[g]), pr.DELONG_PAIRED, reason,
+            ))
+    return out
+
+
+def _proportion_entries(
+    gp: Grouping, models: list[ModelSource], table: np.ndarray,
+    pairs: list[tuple[int, int]], level: float,
+) -> list[dict[str, Any]]:
+    out = []
+    k = len(models)
+    for metric, outcome, what in (("tpr", True, "events"), ("fpr", False, "non-events")):
+        for a, b in pairs:
+            n, ka, bb, cc = pr.table_discordant(table, k, a, b, outcome)
+            kb = ka - bb + cc
+            d, lo, hi = pr.tango_interval(bb, cc, n, level)
+            p = pr.mcnemar_exact(bb, cc)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ea, eb = ka / n, kb / n
+            for g in range(gp.size):
+                npos = n[g] if metric == "tpr" else 0
+                nneg = n[g] if metric == "fpr" else 0
+                out.append(_entry(
+                    metric, gp, g, models[a].name, models[b].name, (n[g], npos, nneg),
+                    (ea[g], eb[g]), (d[g], lo[g], hi[g], p[g] if n[g] > 0 else np.nan),
+                    pr.TANGO, f"no {what} in the group",
+                ))
+    return out
+
+
+def _bootstrap_entries(
+    gp: Grouping, models: list[ModelSource], boot: Any, pairs: list[tuple[int, int]],
+    level: float, n_pos: np.ndarray, n_neg: np.ndarray, pt: float,
+) -> list[dict[str, Any]]:
+    out = []
+    for metric in BOOTSTRAP_METRICS:
+        for a, b in pairs:
+            if metric in NEEDS_PROBABILITY and (
+                models[a].kind != "probability" or models[b].kind != "probability"
+            ):
+                continue
+            d, lo, hi, p, reasons = boot.difference(metric, a, b, level)
+            est = boot.estimates[metric]
+            method = "paired patient bootstrap: " + iv.bootstrap_method(0, 0).split(" (")[0]
+            for g in range(gp.size):
+                e = _entry(
+                    metric, gp, g, models[a].name, models[b].name,
+                    (n_pos[g] + n_neg[g], n_pos[g], n_neg[g]), (est[g, a], est[g, b]),
+                    (d[g], lo[g], hi[g], p[g]), method, reasons[g] or "undefined in this group",
+                )
+                if metric == "net_benefit":
+                    e["threshold_probability"] = pt
+                out.append(e)
+    return out
+
+
+def _curve_entries(
+    gp: Grouping, models: list[ModelSource], inputs: list[EvaluationInput],
+    flags: list[np.ndarray], y: np.ndarray, thresholds: np.ndarray, bins: dict[int, np.ndarray],
+) -> list[dict[str, Any]]:
+    out = []
+    tl = [float(t) for t in thresholds]
+    cc = None
+    for i, (m, inp, fl) in enumerate(zip(models, inputs, flags, strict=True)):
+        score = inp.score if inp.score_kind == "probability" else None
+        cc = us.curve_counts(gp.codes, gp.size, y, thresholds, score, fl, bins.get(i))
+        nb = us.net_benefit(cc, thresholds)
+        out += [
+            {"model": m.name, "attribute": _attr(gp), "group": _group(gp, g),
+             "thresholds": tl, "values": [clean(v) for v in nb[g]]}
+            for g in range(gp.size)
+        ]
+    assert cc is not None
+    ta = us.treat_all(cc, thresholds)
+    for g in range(gp.size):
+        out.append({"model": "treat all", "attribute": _attr(gp), "group": _group(gp, g),
+                    "thresholds": tl, "values": [clean(v) for v in ta[g]]})
+        out.append({"model": "treat none", "attribute": _attr(gp), "group": _group(gp, g),
+                    "thresholds": tl, "values": [0.0] * len(tl)})
+    return out
+
+
+def _point_entries(
+    gp: Grouping, models: list[ModelSource], flags: list[np.ndarray], y: np.ndarray,
+    mode: str, threshold: float | None,
+) -> list[dict[str, Any]]:
+    out = []
+    for m, fl in zip(models, flags, strict=True):
+        op = us.operating_point(gp.codes, gp.size, y, fl)
+        fig = op.figures()
+        for g in range(gp.size):
+            out.append({
+                "model": m.name, "mode": mode, "attribute": _attr(gp), "group": _group(gp, g),
+                "threshold": threshold if threshold is not None else m.threshold,
+                "n": int(op.n[g]), "n_pos": int(op.n_pos[g]), "flagged": int(op.flagged[g]),
+                "true_positives": int(op.tp[g]),
+                **{k: clean(v[g]) for k, v in fig.items()},
+            })
+    return out
+
+
+def _capacity_thresholds(
+    models: list[ModelSource], inputs: list[EvaluationInput], capacity: tuple[int, int] | None
+) -> dict[int, float]:
+    if capacity is None:
+        return {}
+    share = capacity[0] / capacity[1]
+    return {
+        i: us.top_k_threshold(np.asarray(inp.score, dtype=np.float64), share)
+        for i, inp in enumerate(inputs)
+        if inp.score is not None
+    }
+
+
+def _capacity_json(
+    capacity: tuple[int, int] | None, models: list[ModelSource], thresholds: dict[int, float],
+    rows: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    if capacity is None:
+        return None
+    return {
+        "k": capacity[0],
+        "per": capacity[1],
+        "share": capacity[0] / capacity[1],
+        "thresholds": {models[i].name: clean(t) for i, t in thresholds.items()},
+        "not_applicable": [m.name for i, m in enumerate(models) if i not in thresholds],
+        "groups": rows,
+    }
+
+
+def _adjust(paired: list[dict[str, Any]], spec: EvaluationSpec) -> None:
+    """Adjust p-values across the pairs of each (metric, attribute, group) family."""
+    families: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for e in paired:
+        families.setdefault((e["metric"], e["attribute"], e["group"]), []).append(e)
+    for fam in families.values():
+        p = np.array([np.nan if e["difference"]["p_value"] is None
+                      else e["difference"]["p_value"] for e in fam])
+        adj = adjust(p, spec.multiplicity)
+        for e, v in zip(fam, adj, strict=True):
+            e["difference"]["p_adjusted"] = clean(v)
+
+
+def _methods(
+    spec: EvaluationSpec, pt: float, options: CompareOptions, n_pairs: int
+) -> dict[str, str]:
+    pairing = (
+        f"every model against the incumbent {options.incumbent!r}"
+        if options.incumbent else "every pair of models"
+    )
+    return {
+        "pairs": f"{pairing} ({n_pairs} comparisons); difference = model_a − model_b",
+        "auroc": pr.DELONG_PAIRED,
+        "tpr": pr.TANGO,
+        "fpr": pr.TANGO,
+        "bootstrap": iv.bootstrap_method(spec.bootstrap, spec.seed)
+        + "; the same resampled patients for every model (paired)",
+        "net_benefit": us.NET_BENEFIT + f"; the paired difference is taken at t = {pt:g}",
+        "multiplicity": (
+            f"intervals are unadjusted {100 * spec.ci_level:g}% intervals; p_adjusted: "
+            f"{MULTIPLICITY_METHODS[spec.multiplicity]} across the {n_pairs} pairs of each "
+            "metric and group"
+        ),
+        "operating_point": "flagged per 100, events caught per 100, number needed to evaluate "
+        "= flagged / true positives = 1/PPV",
+    }
+
+
+def _notes(models: list[ModelSource], inputs: list[EvaluationInput]) -> list[str]:
+    notes = []
+    for m, inp in zip(models, inputs, strict=True):
+        if inp.score_kind == "class":
+            notes.append(
+                f"{m.name} gives a predicted class: it has no AUROC difference, Brier score or "
+                "calibration, and its decision curve is that of its one rule."
+            )
+        elif inp.score_kind == "score":
+            notes.append(
+                f"{m.name} gives a raw score (not a probability): no Brier score or calibration "
+                "difference; its decision curve is that of its rule at its operating point."
+            )
+    if any(inp.cluster is not None for inp in inputs):
+        notes.append(
+            "Rows are clustered (several per patient): the per-model evaluations use "
+            "cluster-robust intervals, the paired statistics treat rows as independent."
+        )
+    return notes

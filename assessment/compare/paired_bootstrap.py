@@ -1,0 +1,172 @@
+"""Paired patient bootstrap for the differences that have no simple paired formula.
+
+Brier score, calibration-in-the-large (|mean predicted − observed rate|), PPV at each model's
+operating point and net benefit at a stated threshold probability. Each replicate resamples
+patients (rows) within each group, the same patients for every model, so the correlation
+between the models is kept. Replicates are drawn as totals of a few per-row quantities by the
+engine's resampling scheme (exact multinomial counts of outcome × every model's flag; normal
+limit of the other totals within those cells for large groups; see
+:mod:`assessment.compare.paired_resample`, which finds the cell moments of all groupings in one
+pass), and every statistic is a ratio of those totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assessment.compare.paired_resample import cell_moments, finest_codes, grouping_totals
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.metrics import Grouping
+from assessment.evaluation.multiplicity import bootstrap_p
+
+# Per-row features: 0 = one, 1 = outcome, then per model (stride 6):
+F_FLAG, F_TP, F_SQ, F_P, F_NBFLAG, F_NBTP = range(6)
+STRIDE = 6
+# outcome × flags of up to this many models form the exact cells (uint8 cell codes)
+MAX_CELL_MODELS = 7
+
+ROUNDING = 1e-9  # replicate differences this small are rounding, not a difference
+BOOTSTRAP_METRICS: tuple[str, ...] = ("brier", "calibration_in_the_large", "ppv", "net_benefit")
+# metrics where a lower value is better (the ranked summary needs the direction)
+LOWER_IS_BETTER: tuple[str, ...] = ("brier", "calibration_in_the_large")
+NEEDS_PROBABILITY: tuple[str, ...] = ("brier", "calibration_in_the_large")
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """What the bootstrap needs of one model, per row."""
+
+    flag: np.ndarray  # bool: flagged at the model's operating point
+    nb_flag: np.ndarray  # bool: flagged at the net-benefit threshold probability
+    prob: np.ndarray | None  # probability (None for a raw score or predicted class)
+
+
+def _statistics(tot: np.ndarray, k: int, w: float) -> dict[str, np.ndarray]:
+    """Per metric: (..., models) from totals (..., features)."""
+    n = tot[..., 0:1]
+    y = tot[..., 1:2]
+    blocks = tot[..., 2:].reshape(*tot.shape[:-1], k, STRIDE)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "brier": blocks[..., F_SQ] / n,
+            "calibration_in_the_large": np.abs(blocks[..., F_P] - y) / n,
+            "ppv": blocks[..., F_TP] / blocks[..., F_FLAG],
+            "net_benefit": (
+                blocks[..., F_NBTP] - (blocks[..., F_NBFLAG] - blocks[..., F_NBTP]) * w
+            )
+            / n,
+        }
+
+
+@dataclass(frozen=True)
+class BootstrapDifferences:
+    """estimates[metric]: groups × models; reps[metric]: B × groups × models."""
+
+    estimates: dict[str, np.ndarray]
+    reps: dict[str, np.ndarray] | None
+
+    def difference(
+        self, metric: str, a: int, b: int, level: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+        """metric_a − metric_b per group: (value, low, high, p, reasons)."""
+        est = self.estimates[metric][:, a] - self.estimates[metric][:, b]
+        if self.reps is None:
+            nan = np.full(est.shape, np.nan)
+            return est, nan, nan, nan, ["no bootstrap (B = 0)"] * est.size
+        reps = self.reps[metric][:, :, a] - self.reps[metric][:, :, b]
+        # identical models differ only by rounding in the normal-limit draws: that is 0
+        reps = np.where(np.abs(reps) <= ROUNDING, 0.0, reps)
+        ci = iv.bootstrap_interval(reps, est, level)
+        p = bootstrap_p(reps)
+        return est, ci.lo, ci.hi, p, ci.reasons
+
+
+class PairedBootstrap:
+    """The per-row quantities of every model, summarised once for all groupings."""
+
+    def __init__(
+        self,
+        groupings: list[Grouping],
+        y: np.ndarray,
+        models: list[ModelRows],
+        nb_threshold: float,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        self.k = len(models)
+        self.n_features = 2 + STRIDE * self.k
+        self.w = nb_threshold / (1 - nb_threshold)
+        self.models = models
+        self.cancelled = cancelled
+        self._y = y.astype(np.float64)
+        cell = y.astype(np.int64)
+        for i, m in enumerate(models[:MAX_CELL_MODELS]):
+            cell = cell + (m.flag.astype(np.int64) << (i + 1))
+        n_cells = 2 << min(self.k, MAX_CELL_MODELS)
+        self.fine = finest_codes(groupings, y.size)
+        self.moments = cell_moments(
+            self.fine, cell, n_cells, self.features, self.n_features, cancelled
+        )
+
+    def features(self, rows: np.ndarray) -> np.ndarray:
+        f = np.zeros((rows.size, self.n_features))
+        f[:, 0] = 1.0
+        yy = self._y[rows]
+        f[:, 1] = yy
+        for i, m in enumerate(self.models):
+            base = 2 + STRIDE * i
+            fl = m.flag[rows]
+            f[:, base + F_FLAG] = fl
+            f[:, base + F_TP] = fl * yy
+            nb = m.nb_flag[rows]
+            f[:, base + F_NBFLAG] = nb
+            f[:, base + F_NBTP] = nb * yy
+            if m.prob is not None:
+                p = m.prob[rows]
+                f[:, base + F_SQ] = (p - yy) ** 2
+                f[:, base + F_P] = p
+        return f
+
+    def _blank(self, stats: dict[str, np.ndarray]) -> None:
+        for i, m in enumerate(self.models):
+            if m.prob is None:
+                for metric in NEEDS_PROBABILITY:
+                    stats[metric][..., i] = np.nan
+
+    def grouping(self, gp: Grouping, b: int, rng: np.random.Generator) -> BootstrapDifferences:
+        """Estimates and paired bootstrap replicates of every model's statistics per group."""
+        mo = self.moments
+        n_fine = int(self.fine.max()) + 1
+        rep = np.zeros(n_fine, dtype=np.intp)
+        rep[self.fine] = np.arange(self.fine.size)
+        seg_group = gp.codes[rep][mo.keys // mo.n_cells]
+        totals = np.stack(
+            [np.bincount(seg_group, weights=mo.total[:, j], minlength=gp.size)
+             for j in range(self.n_features)],
+            axis=1,
+        )
+        estimates = _statistics(totals, self.k, self.w)
+        self._blank(estimates)
+        if b <= 0:
+            return BootstrapDifferences(estimates=estimates, reps=None)
+        rep_tot = grouping_totals(gp, self.fine, mo, self.features, b, rng, self.cancelled)
+        reps = _statistics(rep_tot, self.k, self.w)
+        self._blank(reps)
+        return BootstrapDifferences(estimates=estimates, reps=reps)
+
+
+def paired_bootstrap(
+    codes: np.ndarray,
+    size: int,
+    y: np.ndarray,
+    models: list[ModelRows],
+    nb_threshold: float,
+    b: int,
+    rng: np.random.Generator,
+    cancelled: Callable[[], bool],
+) -> BootstrapDifferences:
+    """One grouping given by ``codes`` (tests and single use): see :class:`PairedBootstrap`."""
+    gp = Grouping("g", np.asarray(codes, dtype=np.intp), tuple(map(str, range(size))), ("g",))
+    return PairedBootstrap([gp], y, models, nb_threshold, cancelled).grouping(gp, b, rng)

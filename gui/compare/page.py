@@ -1,0 +1,259 @@
+"""The Comparison page: several vendors' models side by side on the same patients.
+
+Open a dossier written by ``probity compare --json``, or run a comparison here on a data file
+(the same analysis, in a worker through the page's task runner). Shows the ranked summary, the
+models side by side for the chosen group (table and a forest plot with one colour per model),
+the paired differences, overlaid ROC curves and decision curves, and the gates per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.compare import view
+from gui.context import AppContext
+from gui.steps import PageDefaults
+
+SIDE_HEADER = ["Model", "n", *[view.SIDE_LABELS[k] for k in view.SIDE_METRICS],
+               "Flagged /100", "Events caught /100", "Evaluate per event"]
+PAIRED_HEADER = ["Metric", "A − B", "Difference", "95% CI", "p", "p adjusted", "Interval"]
+
+
+def _table(header: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(header))
+    t.setHorizontalHeaderLabels(header)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    t.verticalHeader().setVisible(False)
+    t.setMinimumHeight(120)
+    return t
+
+
+def _fill(t: QTableWidget, rows: list[list[str]]) -> None:
+    t.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            t.setItem(r, c, QTableWidgetItem(text))
+    t.resizeColumnsToContents()
+
+
+DEMO_FIELDS = {
+    "label": "readmitted_30d",
+    "models": "Logistic (demo)=predicted_probability; Gradient boosting=gbm_probability",
+    "groups": "race, gender, age_band",
+    "thresholds": "Logistic (demo)=0.15; Gradient boosting=0.15",
+}
+
+
+def demo_data() -> Path | None:
+    """The bundled demo's validation file (two models' columns since the demo's rebuild)."""
+    from importlib.resources import files
+
+    candidate = files("resources") / "demo" / "validation_predictions.parquet"
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
+def comparison_args(data: str, label: str, models: str, groups: str,
+                    thresholds: str = "") -> argparse.Namespace:
+    """The ``compare`` options the page's fields describe (the CLI's own parser checks them)."""
+    from assessment.compare.cli import add_parser
+    from assessment.errors import DataError
+
+    parser = argparse.ArgumentParser(prog="probity", exit_on_error=False)
+    add_parser(parser.add_subparsers())
+    argv = ["compare", data, "--label", label]
+    for item in (m.strip() for m in models.split(";")):
+        if item:
+            argv += ["--model", item]
+    for g in (g.strip() for g in groups.split(",")):
+        if g:
+            argv += ["--group", g]
+    for t in (t.strip() for t in thresholds.split(";")):
+        if t:
+            argv += ["--threshold", t]
+    if not data or not label or "--group" not in argv:
+        raise DataError("Give the data file, the outcome column, the models (NAME=COLUMN; …) "
+                        "and at least one group column.")
+    try:
+        return parser.parse_args([*argv, "--quiet"])
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise DataError(f"The comparison settings are not valid: {exc}.") from None
+
+
+class ComparisonPage(PageDefaults, QWidget):
+    """Models side by side; the dossier is the page's only state (no document edits)."""
+
+    title = "Procurement comparison"
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.doc: dict[str, Any] | None = None
+        self.tasks = ctx.task_runner(self)
+        outer = QVBoxLayout(self)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        content = QWidget()
+        scroll.setWidget(content)
+        lay = QVBoxLayout(content)
+        heading = QLabel("<h2>Procurement comparison</h2>Several vendors' models on the same "
+                         "patients, paired per group. Open a dossier written by "
+                         "<tt>probity compare --json</tt>, or run one here.")
+        heading.setWordWrap(True)
+        lay.addWidget(heading)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open dossier…")
+        self.open_button.clicked.connect(self._choose_file)
+        row.addWidget(self.open_button)
+        self.source = QLabel("No comparison open.")
+        row.addWidget(self.source, 1)
+        lay.addLayout(row)
+        form = QFormLayout()
+        self.data_edit = QLineEdit()
+        self.label_edit = QLineEdit()
+        self.models_edit = QLineEdit()
+        self.models_edit.setPlaceholderText('Vendor A=score_a; Vendor B=score_b')
+        self.groups_edit = QLineEdit()
+        self.groups_edit.setPlaceholderText("race, sex")
+        self.thresholds_edit = QLineEdit()
+        self.thresholds_edit.setPlaceholderText("Vendor A=0.15; Vendor B=0.2 (default 0.5)")
+        form.addRow("Data file", self.data_edit)
+        form.addRow("Outcome column", self.label_edit)
+        form.addRow("Models", self.models_edit)
+        form.addRow("Group columns", self.groups_edit)
+        form.addRow("Operating points", self.thresholds_edit)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run comparison")
+        self.run_button.clicked.connect(self._run)
+        self.demo_button = QPushButton("Use the demo's two models")
+        self.demo_button.setEnabled(demo_data() is not None)
+        self.demo_button.clicked.connect(self.fill_demo)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        self.status = QLabel("")
+        lay.addLayout(buttons)
+        lay.addWidget(self.status)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.summary)
+        self.group_box = QComboBox()
+        self.group_box.currentIndexChanged.connect(self._show_group)
+        lay.addWidget(self.group_box)
+        self.side = _table(SIDE_HEADER)
+        lay.addWidget(self.side)
+        self.paired = _table(PAIRED_HEADER)
+        lay.addWidget(self.paired)
+        self.gates = QLabel("")
+        self.gates.setWordWrap(True)
+        lay.addWidget(self.gates)
+        from gui.compare.plots import ComparisonPlots
+
+        self.plots = ComparisonPlots()
+        lay.addWidget(self.plots)
+        self._keys: list[view.GroupKey] = []
+
+    # --- step protocol ---------------------------------------------------------------------
+    def is_complete(self) -> bool:
+        return self.doc is not None
+
+    # --- actions ---------------------------------------------------------------------------
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open comparison dossier", "",
+                                              "Comparison dossier (*.json)")
+        if path:
+            self.open_dossier(Path(path))
+
+    def open_dossier(self, path: Path) -> None:
+        from assessment.compare.dossier import load_dossier
+        from assessment.errors import ProbityError
+
+        try:
+            doc = load_dossier(path)
+        except ProbityError as exc:
+            self.ctx.show_error(exc)
+            return
+        self.show_dossier(doc, path.name)
+
+    def fill_demo(self) -> None:
+        path = demo_data()
+        if path is None:
+            return
+        self.data_edit.setText(str(path))
+        self.label_edit.setText(DEMO_FIELDS["label"])
+        self.models_edit.setText(DEMO_FIELDS["models"])
+        self.groups_edit.setText(DEMO_FIELDS["groups"])
+        self.thresholds_edit.setText(DEMO_FIELDS["thresholds"])
+
+    def _run(self) -> None:
+        from assessment.errors import ProbityError
+
+        try:
+            args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
+                                   self.models_edit.text(), self.groups_edit.text(),
+                                   self.thresholds_edit.text())
+        except ProbityError as exc:
+            self.ctx.show_error(exc)
+            return
+
+        def work(_progress: Any, _cancelled: Any) -> dict[str, Any]:
+            from assessment.compare.cli import analyse
+
+            return analyse(args, outputs=[])
+
+        self.status.setText("Comparing…")
+        self.run_button.setEnabled(False)
+        self.tasks.run(work, lambda doc: self.show_dossier(doc, Path(args.data).name),
+                       on_error=self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.run_button.setEnabled(True)
+        self.status.setText("")
+        self.ctx.show_error(exc)
+
+    # --- display ---------------------------------------------------------------------------
+    def show_dossier(self, doc: dict[str, Any], source: str) -> None:
+        self.doc = doc
+        self.run_button.setEnabled(True)
+        self.status.setText("")
+        names = ", ".join(m["name"] for m in doc["models"])
+        rows = doc["data"].get("rows_compared", "?")
+        self.source.setText(f"{source}: {names} on {rows} patients")
+        self.summary.setText("<br>".join(html.escape(t) for t in doc["summary"])
+                             or "No ranked summary.")
+        self.gates.setText(view.gates_text(doc))
+        self._keys = view.group_keys(doc)
+        self.group_box.blockSignals(True)
+        self.group_box.clear()
+        self.group_box.addItems([view.key_label(k) for k in self._keys])
+        self.group_box.blockSignals(False)
+        self._show_group(0)
+
+    def _show_group(self, index: int) -> None:
+        if self.doc is None or not 0 <= index < len(self._keys):
+            return
+        key = self._keys[index]
+        _fill(self.side, view.side_rows(self.doc, key))
+        _fill(self.paired, view.paired_rows(self.doc, key))
+        self.plots.show_group(self.doc, key)
