@@ -1,13 +1,12 @@
 """Gates of a locked evaluation plan, per model (the hook for issue 12's ``assessment.plan``).
 
 The comparison applies one plan to every model's evaluation result, so the dossier can say
-"B passes every gate; A fails the FNR ratio gate for race: Black (ratio 1.41, 1.22–1.63)". The
-plan module is built alongside this one; this hook uses its public contract only —
+"B passes every gate; A fails the FNR ratio gate for race: Black (ratio 1.41, 1.22–1.63)". It
+uses the plan package's public contract only —
 ``assessment.plan.apply.read_plan(path) -> (plan, text)`` and
 ``assessment.plan.verdicts.decide(plan, run, probe) -> report`` with ``run(level)`` the engine's
 result JSON at that confidence level (Holm's step-down needs several levels) and a report with
-``verdict``, ``checks``, ``gates_json()`` and ``summary_json()``. Until the module is part of
-this build, ``--plan`` is refused with a sentence saying so rather than ignored.
+``verdict``, ``checks``, ``gates_json()`` and ``summary_json()``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assessment.compare.sources import ModelSource
-from assessment.errors import DataError
+from assessment.errors import DataError, ProbityError
 
 # evaluate_at(model index, confidence level) -> that model's evaluation result JSON
 EvaluateAt = Callable[[int, float], dict[str, Any]]
@@ -27,21 +26,20 @@ GateChecker = Callable[[list[ModelSource], list[dict[str, Any]], EvaluateAt],
 
 
 def _plan_modules(plan_path: Path) -> tuple[Any, Any]:
-    try:
-        apply = importlib.import_module("assessment.plan.apply")
-        verdicts = importlib.import_module("assessment.plan.verdicts")
-    except ModuleNotFoundError:
-        raise DataError(
-            f"--plan {plan_path.name}: this build of Probity has no evaluation-plan module yet "
-            "(issue 12), so gates cannot be checked; run the comparison without --plan."
-        ) from None
-    return apply, verdicts
+    """The plan package (imported late: only a comparison with --plan needs it)."""
+    del plan_path
+    return importlib.import_module("assessment.plan.apply"), importlib.import_module(
+        "assessment.plan.verdicts"
+    )
 
 
 def check_plan(plan_path: Path) -> None:
-    """Fail fast (before any evaluation) when gates cannot be checked or the plan is bad."""
+    """Fail fast (before any evaluation) when the plan file is missing or bad."""
     apply, _verdicts = _plan_modules(plan_path)
-    apply.read_plan(plan_path)
+    try:
+        apply.read_plan(plan_path)
+    except ProbityError as exc:
+        raise DataError(f"--plan: {exc.message}") from None
 
 
 def _num(v: Any) -> str:
