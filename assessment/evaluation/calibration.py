@@ -5,7 +5,8 @@ groups together, after exact checks for one class, constant scores and separatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -90,6 +91,61 @@ def _group_totals(codes: np.ndarray, size: int, rows: tuple[np.ndarray, ...]) ->
     return np.stack([np.bincount(codes, weights=col, minlength=size) for col in rows])
 
 
+# Rows per chunk of a Newton pass: the per-row temporaries of :func:`_model_rows` stay a few MB
+# each (reused from the heap, not fresh pages) whatever the number of rows.
+ROW_CHUNK = 1 << 16
+
+
+def model_columns(
+    theta: np.ndarray,
+    codes: np.ndarray,
+    size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    slope: bool,
+    rows: np.ndarray | None = None,
+    buffer: np.ndarray | None = None,
+) -> np.ndarray:
+    """The columns of :func:`_model_rows` (k × rows) at per-group coefficients ``theta``
+    (groups × k) for all rows, or for the row indices ``rows``, computed :data:`ROW_CHUNK`
+    rows at a time into one array (``buffer`` when given and large enough, reused across
+    Newton passes): the same values as whole-column arithmetic, without its temporaries."""
+    n = x.size if rows is None else rows.size
+    k = 6 if slope else 3
+    if buffer is not None and buffer.shape[0] == k and buffer.shape[1] >= n:
+        cols = buffer[:, :n]
+    else:
+        cols = np.empty((k, n))
+    for start in range(0, n, ROW_CHUNK):
+        part = slice(start, min(start + ROW_CHUNK, n))
+        if rows is None:
+            cc, xx, yy = codes[part], x[part], y[part]
+        else:
+            idx = rows[part]
+            cc, xx, yy = codes[idx], x[idx], y[idx]
+        th = theta[0] if size == 1 else theta[cc]
+        for j, col in enumerate(_model_rows(th, xx, yy, slope)):
+            cols[j, part] = col
+    return cols
+
+
+def pass_totals(
+    theta: np.ndarray,
+    codes: np.ndarray,
+    size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    slope: bool,
+    rows: np.ndarray | None = None,
+    buffer: np.ndarray | None = None,
+) -> np.ndarray:
+    """Totals (columns × groups) of :func:`model_columns`, summed per group over all rows at
+    once: the same sums, in the same order, as from whole-column arithmetic, so the result
+    does not depend on the chunk size."""
+    cols = model_columns(theta, codes, size, x, y, slope, rows, buffer)
+    return _group_totals(codes if rows is None else codes[rows], size, tuple(cols))
+
+
 def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndarray]:
     """Newton step H⁻¹·U per group from totals (ll, U…, H…), no longer than
     :data:`MAX_NEWTON_STEP` in any coordinate; ``ok`` is False where H is singular.
@@ -120,14 +176,13 @@ def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndar
 
 @dataclass(frozen=True)
 class FitResult:
-    """One model's coefficients per group (NaN where not converged), the point where the
-    per-row quantities were last evaluated and those rows (single-group fits only)."""
+    """One model's coefficients per group (NaN where not converged), and the point where the
+    per-row quantities were last evaluated (where the accepted totals belong)."""
 
     theta: np.ndarray  # groups × k
     converged: np.ndarray
     iterations: int
     eval_theta: np.ndarray | None = None
-    eval_rows: tuple[np.ndarray, ...] | None = None
 
 
 def damped_newton(
@@ -138,7 +193,7 @@ def damped_newton(
     active: np.ndarray,
     start: np.ndarray,
     slope: bool,
-    first: tuple[np.ndarray, ...] | None = None,
+    first: np.ndarray | None = None,
 ) -> FitResult:
     """Maximum-likelihood logistic recalibration fits of all ``active`` groups at once.
 
@@ -149,30 +204,21 @@ def damped_newton(
     logistic model is concave, so every accepted step increases it and the iteration converges
     to the maximum whenever it exists; callers rule out the cases where it does not (one class,
     separation, constant scores) before fitting. Each iteration is one pass over the rows of the
-    groups still iterating. ``first``: the per-row columns at ``start`` when already known.
+    groups still iterating (in chunks, :func:`pass_totals`). ``first``: the totals at
+    ``start`` when already known.
     """
     k = 2 if slope else 1
     theta = np.broadcast_to(np.asarray(start, dtype=np.float64), (size, k)).copy()
-    single = size == 1
 
-    def evaluate_at(
-        th: np.ndarray, need: np.ndarray
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        if single:
-            rows = _model_rows(th[0], x, y, slope)
-            return _group_totals(codes, 1, rows), rows
-        if need.all():
-            return _group_totals(codes, size, _model_rows(th[codes], x, y, slope)), None
-        idx = np.flatnonzero(need[codes])
-        cc = codes[idx]
-        rows = _model_rows(th[cc], x[idx], y[idx], slope)
-        return _group_totals(cc, size, rows), None
+    buffer = np.empty((6 if slope else 3, x.size)) if active.any() else None
 
-    if first is not None:
-        tot = _group_totals(codes, size, first)
-        last_rows = first if single else None
-    else:
-        tot, last_rows = evaluate_at(theta, active)
+    def evaluate_at(th: np.ndarray, need: np.ndarray) -> np.ndarray:
+        if size == 1 or need.all():
+            return pass_totals(th, codes, size, x, y, slope, buffer=buffer)
+        rows = np.flatnonzero(need[codes])
+        return pass_totals(th, codes, size, x, y, slope, rows, buffer)
+
+    tot = evaluate_at(theta, active) if first is None else first.copy()
     eval_theta = theta.copy()
     direction, invertible = _newton_direction(tot, slope)
     live = active & invertible
@@ -192,13 +238,13 @@ def damped_newton(
         if not live.any():
             break
         trial = theta + scale[:, None] * direction
-        new, rows = evaluate_at(np.where(live[:, None], trial, theta), live)
+        new = evaluate_at(np.where(live[:, None], trial, theta), live)
         with np.errstate(invalid="ignore"):
             better = live & (new[0] >= tot[0] - 1e-12 * np.abs(tot[0]))
         theta[better] = trial[better]
         tot[:, better] = new[:, better]
-        if single and better[0]:
-            last_rows, eval_theta = rows, theta.copy()
+        if size == 1 and better[0]:
+            eval_theta = theta.copy()
         scale[better] = 1.0
         step, inv = _newton_direction(tot, slope)
         direction[better] = step[better]
@@ -207,24 +253,43 @@ def damped_newton(
         scale[worse] *= 0.5
         live &= scale > 2.0**-MAX_HALVINGS
     theta[~ok] = np.nan
-    if single:
-        return FitResult(theta, ok, iterations, eval_theta, last_rows)
-    return FitResult(theta, ok, iterations)
+    return FitResult(theta, ok, iterations, eval_theta if size == 1 else None)
 
 
 @dataclass(frozen=True)
 class NewtonRows:
-    """Per-row quantities of the overall fits at their last evaluation points.
+    """The overall fits' last evaluation points, from which every subgroup fit starts.
 
-    Every subgroup fit starts from that point, where its rows' quantities are these same
-    arrays, so the first Newton iteration of every grouping needs only bincounts (no exp).
+    At that point a subgroup's per-row quantities are the overall fit's, so the first Newton
+    iteration of a grouping needs only their per-group totals: ``seeds`` (grouping name →
+    offset-model and slope-model totals) holds them for the groupings named when the overall
+    fit ran, all computed in one chunked pass (no per-row array is kept); another grouping's
+    are computed on first use.
     """
 
     alpha: float
     a: float
     b: float
-    offset_rows: tuple[np.ndarray, ...]  # ll, r, w of the offset model
-    slope_rows: tuple[np.ndarray, ...]  # ll, r, r·x, w, w·x, w·x² of the slope model
+    seeds: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def totals(self, grouping: Grouping, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        if grouping.name not in self.seeds:
+            self.seeds.update(self.compute([grouping], x, y))
+        return self.seeds[grouping.name]
+
+    def compute(
+        self, groupings: Sequence[Grouping], x: np.ndarray, y: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Seed totals of ``groupings``: one pass over the rows per model."""
+        out: dict[str, list[np.ndarray]] = {gp.name: [] for gp in groupings}
+        one = np.zeros(0, dtype=np.intp)  # a single group needs no codes
+        models = ((np.array([[self.alpha]]), False), (np.array([[self.a, self.b]]), True))
+        for theta, slope in models:
+            cols = tuple(model_columns(theta, one, 1, x, y, slope))
+            for gp in groupings:
+                out[gp.name].append(_group_totals(gp.codes, gp.size, cols))
+            del cols
+        return {name: (t[0], t[1]) for name, t in out.items()}
 
 
 @dataclass(frozen=True)
@@ -235,7 +300,7 @@ class Recalibration:
     - ``slope_a``, ``slope``: a and b in logit P(y) = a + b·logit(p).
     The two fits are independent: ``intercept_reasons[g]`` / ``slope_reasons[g]`` is None when
     that fit converged, else why its value is undefined. ``rows`` (overall fit only) seeds the
-    subgroup fits.
+    subgroup fits (:class:`NewtonRows`).
     """
 
     intercept: np.ndarray
@@ -319,13 +384,16 @@ def recalibrate(
     n_pos: np.ndarray,
     n_neg: np.ndarray,
     start: Recalibration | None = None,
+    seed_for: Sequence[Grouping] = (),
 ) -> Recalibration:
     """Both recalibration fits for all groups; undefined groups get NaN and a reason.
 
     The intercept (offset model) exists whenever both outcomes occur and is fitted on its own;
     the slope additionally needs non-constant, non-separating scores (checked exactly first).
     ``start`` (the overall population's fit) seeds the subgroup fits: they begin at its last
-    Newton evaluation point, whose per-row quantities are reused for their first iteration.
+    Newton evaluation point, where their first iteration's totals are known in advance:
+    ``seed_for`` (overall fit only) names the groupings whose totals are computed then, in one
+    pass (:class:`NewtonRows`).
     """
     size = grouping.size
     codes = grouping.codes
@@ -338,26 +406,20 @@ def recalibrate(
     if start is not None and start.rows is not None:
         seed = start.rows
         s_alpha, s_a, s_b = seed.alpha, seed.a, seed.b
-        first_off, first_slope = seed.offset_rows, seed.slope_rows
+        first_off, first_slope = seed.totals(grouping, x, yf)
     elif size == 1 and x.size > WARM_START_ROWS * 2:
         s_alpha, s_a, s_b = _warm_start(x, yf)
     off = damped_newton(codes, size, x, yf, active, np.array([s_alpha]), False, first_off)
     sl = damped_newton(codes, size, x, yf, slope_active, np.array([s_a, s_b]), True, first_slope)
     rows = None
-    if (
-        size == 1
-        and off.eval_rows is not None
-        and sl.eval_rows is not None
-        and off.eval_theta is not None
-        and sl.eval_theta is not None
-    ):
+    if size == 1 and off.eval_theta is not None and sl.eval_theta is not None:
         rows = NewtonRows(
             alpha=float(off.eval_theta[0, 0]),
             a=float(sl.eval_theta[0, 0]),
             b=float(sl.eval_theta[0, 1]),
-            offset_rows=off.eval_rows,
-            slope_rows=sl.eval_rows,
         )
+        if seed_for:
+            rows.seeds.update(rows.compute(seed_for, x, yf))
     not_conv = NOT_CONVERGED.format(n=NEWTON_MAX_ITER)
     i_reasons: list[str | None] = []
     s_reasons: list[str | None] = []

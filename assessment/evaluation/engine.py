@@ -84,7 +84,7 @@ def evaluate(
     checkpoint(0.0)
     _check_inputs(inputs, spec)
     groupings = build_groupings(inputs, spec.intersections)
-    ctx = _context(inputs, spec, cluster=inputs.cluster)
+    ctx = _context(inputs, spec, cluster=inputs.cluster, groupings=groupings)
     kind = inputs.score_kind
     checkpoint(0.05)
     need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
@@ -190,7 +190,7 @@ def point_estimates(inputs: EvaluationInput, spec: EvaluationSpec) -> dict[str, 
     """
     _check_inputs(inputs, spec)
     groupings = build_groupings(inputs, spec.intersections)
-    ctx = _context(inputs, spec, curves=False)
+    ctx = _context(inputs, spec, curves=False, groupings=groupings)
     kind = inputs.score_kind
     overall = _point_stats(groupings[0], ctx, kind, None, curves=False)
     all_stats = [overall] + [

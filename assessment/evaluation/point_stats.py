@@ -4,6 +4,7 @@ scale) of one grouping, and the row-level context shared by all groupings of an 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,6 +54,8 @@ class _Context:
     roc_index: np.ndarray | None
     spec: EvaluationSpec
     cluster: np.ndarray | None = None  # cluster (patient) code per row, when clustered
+    # The evaluation's groupings: the overall recalibration computes their fits' first totals.
+    groupings: tuple[Grouping, ...] = ()
 
 
 def _check_inputs(inputs: EvaluationInput, spec: EvaluationSpec) -> None:
@@ -104,6 +107,7 @@ def _context(
     *,
     curves: bool = True,
     cluster: np.ndarray | None = None,
+    groupings: Sequence[Grouping] = (),
 ) -> _Context:
     """Row-level arrays of one evaluation; ``cluster``: patient code per row (or None)."""
     y = np.asarray(inputs.y_true, dtype=bool)
@@ -133,6 +137,7 @@ def _context(
         roc_index=roc_index,
         spec=spec,
         cluster=cluster,
+        groupings=tuple(groupings),
     )
 
 
@@ -283,7 +288,8 @@ def _probability_stats(
         else ("expected events Σp = 0: the ratio is undefined" if e <= 0 else None)
         for k, e in zip(n, expected, strict=True)
     ]
-    recal = recalibrate(gp, ctx.x, ctx.yf, c.n_pos, c.n_neg, start)
+    seed_for = [g for g in ctx.groupings if not g.is_overall] if gp.is_overall else []
+    recal = recalibrate(gp, ctx.x, ctx.yf, c.n_pos, c.n_neg, start, seed_for)
     stats.recal = recal
     stats.values["calibration_intercept"] = recal.intercept
     stats.values["calibration_slope"] = recal.slope

@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from assessment.evaluation import calibration
 from assessment.evaluation.engine import evaluate, point_estimates, point_metrics_at_threshold
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
+# Chunk sizes of per-row work (module, constant).
+CHUNKS = [(calibration, "ROW_CHUNK")]
 PIN = Path(__file__).with_name("data") / "engine_pinned.json.gz"
 SKIP = {"created", "engine_version"}
 
@@ -135,6 +138,20 @@ def test_results_equal_the_pinned_results(results: dict[str, Any]) -> None:
     problems: list[str] = []
     for name in pinned:
         compare(pinned[name], results[name], name, problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_results_do_not_depend_on_chunk_sizes(
+    results: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-row work done in chunks (to bound memory) gives the same numbers with chunks much
+    smaller than the data, boundaries falling inside groups and tie blocks."""
+    for module, name in CHUNKS:
+        monkeypatch.setattr(module, name, 997)
+    now = json.loads(json.dumps(cases()))
+    problems: list[str] = []
+    for name in results:
+        compare(results[name], now[name], name, problems)
     assert not problems, "\n".join(problems)
 
 
