@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assessment.evaluation.groupings import Grouping, _one_class_reason
+from assessment.evaluation.groupings import Grouping, _one_class_reason, wide
 
 # Probabilities of exactly 0 or 1 have an infinite logit; they are clipped to this distance
 # from the bounds before logistic recalibration (the method string says so).
@@ -327,7 +327,7 @@ def score_ranges(
     codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per (group, outcome) minimum and maximum of ``x`` (size × 2 each; ±inf where empty)."""
-    key = codes * 2 + y.astype(np.intp)
+    key = wide(codes) * 2 + y.astype(np.intp)
     lo = np.full(2 * size, np.inf)
     hi = np.full(2 * size, -np.inf)
     np.minimum.at(lo, key, x)

@@ -18,7 +18,8 @@ OVERALL_GROUP = "All"
 
 @dataclass(frozen=True)
 class Grouping:
-    """One way of splitting the rows: ``codes[i]`` is row i's group (0..size-1)."""
+    """One way of splitting the rows: ``codes[i]`` is row i's group (0..size-1), in the narrowest
+    integer dtype that holds them (uint8 up to 256 groups; see :func:`wide` for arithmetic)."""
 
     name: str
     codes: np.ndarray
@@ -39,11 +40,20 @@ class Grouping:
 
 
 def _small_codes(codes: np.ndarray, size: int) -> np.ndarray:
-    """Codes in the narrowest unsigned dtype, so NumPy's stable sort is a radix sort."""
+    """Codes in the narrowest integer dtype (1 byte per row for up to 256 groups): NumPy's
+    stable sort of them is a radix sort, and a grouping's codes cost 1–4 bytes per row instead
+    of 8. Arithmetic on codes (stratum keys) must widen them first (:func:`wide`)."""
     if size <= 256:
         return codes.astype(np.uint8, copy=False)
     if size <= 65536:
         return codes.astype(np.uint16, copy=False)
+    if size <= np.iinfo(np.int32).max:
+        return codes.astype(np.int32, copy=False)
+    return codes.astype(np.intp, copy=False)
+
+
+def wide(codes: np.ndarray) -> np.ndarray:
+    """Codes as ``intp``, for arithmetic that would overflow the narrow dtype."""
     return codes.astype(np.intp, copy=False)
 
 
@@ -60,7 +70,7 @@ def build_groupings(
     out = [
         Grouping(
             OVERALL_ATTRIBUTE,
-            np.zeros(n, dtype=np.intp),
+            np.zeros(n, dtype=np.uint8),
             (OVERALL_GROUP,),
             (),
         )
@@ -76,7 +86,7 @@ def build_groupings(
         out.append(
             Grouping(
                 attr.name,
-                codes.astype(np.intp),
+                _small_codes(codes, len(attr.levels)),
                 tuple(attr.levels),
                 (attr.name,),
                 cells=tuple((str(level),) for level in attr.levels),
@@ -113,7 +123,7 @@ def build_groupings(
         out.append(
             Grouping(
                 INTERSECTION_SEP.join(combo),
-                remap[mixed],
+                _small_codes(remap, cells.size)[mixed],
                 tuple(labels),
                 tuple(combo),
                 empty_cells=int(total - cells.size),
@@ -150,7 +160,7 @@ class Counts:
 
 def stratum_keys(grouping: Grouping, y: np.ndarray) -> np.ndarray:
     """``code * 2 + outcome``: the group × outcome stratum of each row."""
-    keys: np.ndarray = grouping.codes * 2 + y
+    keys: np.ndarray = wide(grouping.codes) * 2 + y
     return keys
 
 

@@ -50,7 +50,7 @@ from assessment.evaluation.groupings import OVERALL_ATTRIBUTE as OVERALL_ATTRIBU
 from assessment.evaluation.groupings import OVERALL_GROUP as OVERALL_GROUP
 from assessment.evaluation.groupings import Counts as Counts
 from assessment.evaluation.groupings import Grouping as Grouping
-from assessment.evaluation.groupings import _ratio
+from assessment.evaluation.groupings import _ratio, wide
 from assessment.evaluation.groupings import build_groupings as build_groupings
 from assessment.evaluation.groupings import confusion_counts as confusion_counts
 from assessment.evaluation.groupings import proportion_parts as proportion_parts
@@ -99,7 +99,7 @@ def reliability(
     """Equal-width reliability bins on [0, 1]: count, Σp and Σy per (group, bin)."""
     size = grouping.size
     b = np.minimum((p * bins).astype(np.intp), bins - 1)
-    key = grouping.codes * bins + b
+    key = wide(grouping.codes) * bins + b
     m = size * bins
     count = np.bincount(key, minlength=m).reshape(size, bins).astype(np.float64)
     sp = np.bincount(key, weights=p, minlength=m).reshape(size, bins)
