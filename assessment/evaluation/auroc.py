@@ -38,8 +38,9 @@ class SortedScores:
         n = self.score.size
         pos = np.searchsorted(self.score, thresholds, side="left")
         reps = np.diff(np.concatenate(([0], pos, [n])))
-        sorted_bins = np.repeat(np.arange(thresholds.size + 1, dtype=np.intp), reps)
-        out = np.empty(n, dtype=np.intp)
+        bins = _small_codes(np.arange(thresholds.size + 1), thresholds.size + 1)
+        sorted_bins = np.repeat(bins, reps)  # 1–2 bytes per row
+        out = np.empty(n, dtype=sorted_bins.dtype)
         out[self.order] = sorted_bins
         return out
 

@@ -5,7 +5,7 @@ groups together, after exact checks for one class, constant scores and separatio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,37 +96,24 @@ def _group_totals(codes: np.ndarray, size: int, rows: tuple[np.ndarray, ...]) ->
 ROW_CHUNK = 1 << 16
 
 
-def model_columns(
-    theta: np.ndarray,
-    codes: np.ndarray,
-    size: int,
-    x: np.ndarray,
-    y: np.ndarray,
-    slope: bool,
-    rows: np.ndarray | None = None,
-    buffer: np.ndarray | None = None,
+def chunked_sums(
+    n: int, leaf: Callable[[slice], np.ndarray], limit: int | None = None
 ) -> np.ndarray:
-    """The columns of :func:`_model_rows` (k × rows) at per-group coefficients ``theta``
-    (groups × k) for all rows, or for the row indices ``rows``, computed :data:`ROW_CHUNK`
-    rows at a time into one array (``buffer`` when given and large enough, reused across
-    Newton passes): the same values as whole-column arithmetic, without its temporaries."""
-    n = x.size if rows is None else rows.size
-    k = 6 if slope else 3
-    if buffer is not None and buffer.shape[0] == k and buffer.shape[1] >= n:
-        cols = buffer[:, :n]
-    else:
-        cols = np.empty((k, n))
-    for start in range(0, n, ROW_CHUNK):
-        part = slice(start, min(start + ROW_CHUNK, n))
-        if rows is None:
-            cc, xx, yy = codes[part], x[part], y[part]
-        else:
-            idx = rows[part]
-            cc, xx, yy = codes[idx], x[idx], y[idx]
-        th = theta[0] if size == 1 else theta[cc]
-        for j, col in enumerate(_model_rows(th, xx, yy, slope)):
-            cols[j, part] = col
-    return cols
+    """``leaf(rows)`` for consecutive chunks of ``range(n)`` of at most ``limit`` rows, in
+    order; returns the sum of the leaves' results, added exactly as NumPy's pairwise summation
+    adds (it halves a block at a multiple of 8 until it is small), so that per-chunk column
+    sums combined here equal ``column.sum()`` over all rows bit for bit."""
+    limit = ROW_CHUNK if limit is None else limit
+
+    def tree(start: int, m: int) -> np.ndarray:
+        if m <= limit:
+            return leaf(slice(start, start + m))
+        half = m // 2
+        half -= half % 8
+        total: np.ndarray = tree(start, half) + tree(start + half, m - half)
+        return total
+
+    return tree(0, n)
 
 
 def pass_totals(
@@ -137,13 +124,36 @@ def pass_totals(
     y: np.ndarray,
     slope: bool,
     rows: np.ndarray | None = None,
-    buffer: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Totals (columns × groups) of :func:`model_columns`, summed per group over all rows at
-    once: the same sums, in the same order, as from whole-column arithmetic, so the result
-    does not depend on the chunk size."""
-    cols = model_columns(theta, codes, size, x, y, slope, rows, buffer)
-    return _group_totals(codes if rows is None else codes[rows], size, tuple(cols))
+    """Totals (columns × groups) of :func:`_model_rows` at per-group coefficients ``theta``
+    (groups × k) over all rows, or over the row indices ``rows``.
+
+    The per-row columns exist one chunk at a time (:func:`chunked_sums`); the sums are the
+    ones whole-column arithmetic gives, in the same order, bit for bit: one group's by NumPy's
+    pairwise order, several groups' by ``np.add.at`` in row order (which is the order
+    ``np.bincount`` adds in), so the results do not depend on the chunk size.
+    """
+    n = x.size if rows is None else rows.size
+    k = 6 if slope else 3
+    tot = np.zeros((k, size))
+
+    def leaf(part: slice) -> np.ndarray:
+        if rows is None:
+            cc, xx, yy = codes[part], x[part], y[part]
+        else:
+            idx = rows[part]
+            cc, xx, yy = codes[idx], x[idx], y[idx]
+        cols = _model_rows(theta[0] if size == 1 else theta[cc], xx, yy, slope)
+        if size == 1:
+            return np.array([col.sum() for col in cols])
+        for j, col in enumerate(cols):
+            np.add.at(tot[j], cc, col)
+        return np.zeros(k)
+
+    if size == 1:
+        return chunked_sums(n, leaf)[:, None] if n else tot
+    chunked_sums(n, leaf)
+    return tot
 
 
 def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -210,13 +220,10 @@ def damped_newton(
     k = 2 if slope else 1
     theta = np.broadcast_to(np.asarray(start, dtype=np.float64), (size, k)).copy()
 
-    buffer = np.empty((6 if slope else 3, x.size)) if active.any() else None
-
     def evaluate_at(th: np.ndarray, need: np.ndarray) -> np.ndarray:
         if size == 1 or need.all():
-            return pass_totals(th, codes, size, x, y, slope, buffer=buffer)
-        rows = np.flatnonzero(need[codes])
-        return pass_totals(th, codes, size, x, y, slope, rows, buffer)
+            return pass_totals(th, codes, size, x, y, slope)
+        return pass_totals(th, codes, size, x, y, slope, np.flatnonzero(need[codes]))
 
     tot = evaluate_at(theta, active) if first is None else first.copy()
     eval_theta = theta.copy()
@@ -280,16 +287,26 @@ class NewtonRows:
     def compute(
         self, groupings: Sequence[Grouping], x: np.ndarray, y: np.ndarray
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Seed totals of ``groupings``: one pass over the rows per model."""
-        out: dict[str, list[np.ndarray]] = {gp.name: [] for gp in groupings}
-        one = np.zeros(0, dtype=np.intp)  # a single group needs no codes
-        models = ((np.array([[self.alpha]]), False), (np.array([[self.a, self.b]]), True))
-        for theta, slope in models:
-            cols = tuple(model_columns(theta, one, 1, x, y, slope))
-            for gp in groupings:
-                out[gp.name].append(_group_totals(gp.codes, gp.size, cols))
-            del cols
-        return {name: (t[0], t[1]) for name, t in out.items()}
+        """Seed totals of ``groupings``: one chunked pass over the rows for both models."""
+        off_theta = np.array([self.alpha])
+        sl_theta = np.array([self.a, self.b])
+        many = [gp for gp in groupings if gp.size > 1]
+        tots = {gp.name: (np.zeros((3, gp.size)), np.zeros((6, gp.size))) for gp in many}
+
+        def leaf(part: slice) -> np.ndarray:
+            off_rows = _model_rows(off_theta, x[part], y[part], False)
+            sl_rows = _model_rows(sl_theta, x[part], y[part], True)
+            for gp in many:
+                cc = gp.codes[part]
+                for tot, cols in zip(tots[gp.name], (off_rows, sl_rows), strict=True):
+                    for j, col in enumerate(cols):
+                        np.add.at(tot[j], cc, col)
+            return np.array([col.sum() for col in (*off_rows, *sl_rows)])
+
+        one = chunked_sums(x.size, leaf) if x.size else np.zeros(9)
+        out = {gp.name: (one[:3, None].copy(), one[3:, None].copy()) for gp in groupings}
+        out.update(tots)
+        return out
 
 
 @dataclass(frozen=True)
