@@ -25,6 +25,8 @@ class SortedScores:
     @classmethod
     def build(cls, score: np.ndarray, y: np.ndarray) -> SortedScores:
         order = np.argsort(score)
+        if order.size <= np.iinfo(np.int32).max:
+            order = order.astype(np.int32)  # kept for the whole evaluation: 4 bytes per row
         s = score[order]
         ties = bool(s.size > 1 and np.any(s[1:] == s[:-1]))
         return cls(order=order, score=s, y=y[order], has_ties=ties)
@@ -97,18 +99,19 @@ def auroc_delong(
         new_block = np.empty(n, dtype=bool)
         new_block[0] = True
         np.not_equal(s[1:], s[:-1], out=new_block[1:])
+        del s
         new_block[1:] |= cc_small[1:] != cc_small[:-1]
         bid = np.cumsum(new_block) - 1
         nb = int(bid[-1]) + 1
         bpos: np.ndarray = np.bincount(bid, weights=yy, minlength=nb)
         bneg: np.ndarray
         bneg = np.bincount(bid, minlength=nb) - bpos
-        bgrp = cc_small[new_block].astype(np.intp)
+        bgrp = cc_small[new_block]  # narrow codes: only indexed and bincounted
     else:
         bid = None
         bpos = yy.astype(np.float64)
         bneg = 1.0 - bpos
-        bgrp = cc_small.astype(np.intp)
+        bgrp = cc_small
     with np.errstate(invalid="ignore", divide="ignore"):
         v10, v01 = _placements(bpos, bneg, bgrp, n_pos, n_neg, size)
         pv = bpos * v10

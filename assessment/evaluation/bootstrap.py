@@ -63,7 +63,7 @@ def _bootstrap(
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
     predf = ctx.pred.astype(np.float64)
-    yf = ctx.yf
+    yf = ctx.y  # bool: 0/1 in the arithmetic below
     codes = gp.codes
 
     def counts_block(rows: np.ndarray, f: np.ndarray) -> None:

@@ -414,7 +414,8 @@ def recalibrate(
     """
     size = grouping.size
     codes = grouping.codes
-    yf = y if y.dtype == np.float64 else y.astype(np.float64)
+    # bool or float 0/1: arithmetic with a bool array gives the same float64 values
+    yf = y if y.dtype in (np.float64, np.bool_) else y.astype(np.float64)
     active = (n_pos > 0) & (n_neg > 0)
     slope_why = slope_identifiable(codes, size, x, yf, active)
     slope_active = active & np.array([w is None for w in slope_why], dtype=bool)

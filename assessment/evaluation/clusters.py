@@ -46,8 +46,9 @@ def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
     key = codes.astype(np.int64) * width + cluster.astype(np.int64)
     uniq, inv = np.unique(key, return_inverse=True)
     group = (uniq // width).astype(np.intp)
+    narrow = np.int32 if uniq.size <= np.iinfo(np.int32).max else np.intp
     return Units(
-        inv.astype(np.intp),
+        inv.astype(narrow),  # 4 bytes per row
         group,
         np.bincount(group, minlength=size),
         (uniq % width).astype(np.intp),
@@ -56,7 +57,7 @@ def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
 
 def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
     """Confusion counts per unit (the same :class:`Counts` as per group)."""
-    key = u.of_row * 2 + y
+    key = u.of_row.astype(np.intp) * 2 + y
     m = u.size
     both = np.bincount(key, minlength=2 * m).reshape(m, 2).astype(np.float64)
     pp = np.bincount(key[pred], minlength=2 * m).reshape(m, 2).astype(np.float64)

@@ -42,7 +42,6 @@ class _Context:
     """Row-level arrays shared by all groupings of one evaluation."""
 
     y: np.ndarray  # bool
-    yf: np.ndarray  # float64 0/1
     pred: np.ndarray  # bool
     score: np.ndarray | None
     is_probability: bool
@@ -125,7 +124,6 @@ def _context(
         roc_index = ss.bin_index(roc)
     return _Context(
         y=y,
-        yf=y.astype(np.float64),
         pred=_predictions(inputs, spec.threshold),
         score=score,
         is_probability=is_prob,
@@ -274,7 +272,7 @@ def _probability_stats(
         return
     p = ctx.score
     n = c.n
-    sq_rows = (p - ctx.yf) ** 2
+    sq_rows = (p - ctx.y) ** 2  # bool y: 0/1 in the arithmetic, no float copy
     sq = np.bincount(gp.codes, weights=sq_rows, minlength=size)
     sq2 = np.bincount(gp.codes, weights=sq_rows * sq_rows, minlength=size)
     expected = np.bincount(gp.codes, weights=p, minlength=size)
@@ -289,7 +287,7 @@ def _probability_stats(
         for k, e in zip(n, expected, strict=True)
     ]
     seed_for = [g for g in ctx.groupings if not g.is_overall] if gp.is_overall else []
-    recal = recalibrate(gp, ctx.x, ctx.yf, c.n_pos, c.n_neg, start, seed_for)
+    recal = recalibrate(gp, ctx.x, ctx.y, c.n_pos, c.n_neg, start, seed_for)
     stats.recal = recal
     stats.values["calibration_intercept"] = recal.intercept
     stats.values["calibration_slope"] = recal.slope
@@ -325,4 +323,4 @@ def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
     if ctx.roc_index is not None:
         stats.roc = grid_counts(gp, keys, ctx.roc_index, ctx.roc_thresholds.size)
     if ctx.is_probability and ctx.score is not None:
-        stats.reliability = reliability(gp, ctx.score, ctx.yf, ctx.spec.calibration_bins)
+        stats.reliability = reliability(gp, ctx.score, ctx.y, ctx.spec.calibration_bins)
