@@ -254,6 +254,10 @@ def _auroc_stats(
             (c.n_pos, c.n_neg),
             (np.array([c.n_pos.sum()]), np.array([c.n_neg.sum()])),
         )
+    if not gp.is_overall and res.placements is not None:
+        # A subgroup's per-row placements are used only above (8 bytes per row and grouping);
+        # the overall population's serve as the reference of the others.
+        stats.auroc = replace(res, placements=None)
 
 
 def _probability_stats(
