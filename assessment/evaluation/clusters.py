@@ -40,11 +40,29 @@ class Units:
         return int(self.group.size)
 
 
+# (group, patient) keys are found with a presence table instead of a sort when the table has at
+# most this many slots per row (1 byte each, plus 4 for the running count).
+DENSE_KEYS_PER_ROW = 2
+
+
+def _unique_keys(key: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for keys in 0..total−1: the same sorted keys and
+    inverse, in O(n) from a presence table when ``total`` is small enough, else by sorting."""
+    if total > DENSE_KEYS_PER_ROW * max(key.size, 1) or total >= np.iinfo(np.int32).max:
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq, inv
+    present = np.zeros(total, dtype=bool)
+    present[key] = True
+    remap = np.cumsum(present, dtype=np.int32)
+    remap -= 1
+    return np.flatnonzero(present), remap[key]
+
+
 def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
     """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
     width = int(cluster.max()) + 1 if cluster.size else 1
     key = codes.astype(np.int64) * width + cluster.astype(np.int64)
-    uniq, inv = np.unique(key, return_inverse=True)
+    uniq, inv = _unique_keys(key, size * width)
     group = (uniq // width).astype(np.intp)
     narrow = np.int32 if uniq.size <= np.iinfo(np.int32).max else np.intp
     return Units(
