@@ -130,7 +130,7 @@ def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> l
         if u is None or len(stats.grouping.components) != 1:
             continue
         if u.size > n_patients:
-            shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
+            shared = u.shared
             notes.append(
                 f"{stats.grouping.name}: {shared:,} patients have rows in more than one group; "
                 "each group resamples its own rows of them and comparisons treat the groups as "

@@ -58,6 +58,20 @@ def _unique_keys(key: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(present), remap[key]
 
 
+@dataclass(frozen=True)
+class UnitSummary:
+    """What is kept of a grouping's units once its intervals are computed."""
+
+    size: int  # number of (group, patient) units
+    per_group: np.ndarray  # units (patients) per group
+    shared: int  # patients with rows in more than one group
+
+
+def unit_summary(u: Units) -> UnitSummary:
+    shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
+    return UnitSummary(u.size, u.per_group, shared)
+
+
 def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
     """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
     width = int(cluster.max()) + 1 if cluster.size else 1

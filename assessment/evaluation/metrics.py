@@ -133,6 +133,7 @@ class GroupingStats:
     roc: tuple[np.ndarray, np.ndarray] | None = None
     grid: tuple[np.ndarray, np.ndarray] | None = None
     reliability: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    # Clustered data only: the (group, patient) units and each proportion's design effect.
+    # Clustered data only: the (group, patient) units (clusters.Units while the point estimates
+    # are computed, then a clusters.UnitSummary) and each proportion's design effect.
     units: Any = None
     design_effect: dict[str, np.ndarray] | None = None

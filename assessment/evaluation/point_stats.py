@@ -207,6 +207,9 @@ def _point_stats(
     _probability_stats(stats, ctx, kind, overall_recal)
     if curves:
         _curves(stats, ctx, keys)
+    if units is not None:
+        # The per-row and per-unit arrays (up to ~20 bytes per row) are not needed any more.
+        stats.units = clusters.unit_summary(units)
     return stats
 
 
