@@ -26,6 +26,7 @@ from assessment.evaluation.assembly import (
 from assessment.evaluation.bootstrap import _bootstrap as _bootstrap
 from assessment.evaluation.disparities import compare_groups
 from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.memory import release_freed_memory
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
     THRESHOLD_METRICS,
@@ -83,6 +84,7 @@ def evaluate(
 
     checkpoint(0.0)
     _check_inputs(inputs, spec)
+    release_freed_memory()  # what reading and mapping the file freed, before the peak below
     groupings = build_groupings(inputs, spec.intersections)
     ctx = _context(inputs, spec, cluster=inputs.cluster, groupings=groupings)
     kind = inputs.score_kind
