@@ -97,16 +97,28 @@ def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
 
 
 def ratio_variance(
-    num_u: np.ndarray, den_u: np.ndarray, u: Units, ratio: np.ndarray, size: int
+    num_u: np.ndarray,
+    den_u: np.ndarray,
+    u: Units,
+    ratio: np.ndarray,
+    size: int,
+    per_den: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
-    contributing to the denominator)."""
+    contributing to the denominator). ``per_den`` caches, by the identity of ``den_u``, the
+    per-group clusters and denominator totals that metrics sharing a denominator share."""
     g = u.group
     with np.errstate(invalid="ignore"):
         resid = num_u - np.nan_to_num(ratio)[g] * den_u
     ss = np.bincount(g, weights=resid * resid, minlength=size)
-    k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
-    den = np.bincount(g, weights=den_u, minlength=size)
+    cached = None if per_den is None else per_den.get(id(den_u))
+    if cached is None:
+        k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
+        den = np.bincount(g, weights=den_u, minlength=size)
+        if per_den is not None:
+            per_den[id(den_u)] = (k, den)
+    else:
+        k, den = cached
     with np.errstate(invalid="ignore", divide="ignore"):
         var = k / (k - 1) * ss / (den * den)
     return np.where(k >= 2, var, np.nan)
@@ -117,11 +129,12 @@ def design_effects(
 ) -> dict[str, np.ndarray]:
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance."""
     out: dict[str, np.ndarray] = {}
-    unit_parts = proportion_parts(unit_c)
+    unit_parts = proportion_parts(unit_c)  # alive while ``per_den`` keys on its arrays' ids
+    per_den: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for mid, (num, den, _) in proportion_parts(group_counts).items():
         with np.errstate(invalid="ignore", divide="ignore"):
             p = num / den
-            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size)
+            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size, per_den)
             var_b = p * (1 - p) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         out[mid] = np.maximum(deff, 1.0)
