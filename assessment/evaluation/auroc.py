@@ -112,6 +112,9 @@ def auroc_delong(
         bpos = yy.astype(np.float64)
         bneg = 1.0 - bpos
         bgrp = cc_small
+    # Row-level arrays needed only to place values back on the rows: freed before the peak.
+    rows_kept = (perm, bid, yy) if placements else None
+    del perm, bid, yy
     with np.errstate(invalid="ignore", divide="ignore"):
         v10, v01 = _placements(bpos, bneg, bgrp, n_pos, n_neg, size)
         pv = bpos * v10
@@ -128,7 +131,8 @@ def auroc_delong(
         s01[n_neg < 2] = np.nan
         var = s10 / n_pos + s01 / n_neg
     place = None
-    if placements:
+    if rows_kept is not None:
+        perm, bid, yy = rows_kept
         row_v10 = v10 if bid is None else v10[bid]
         row_v01 = v01 if bid is None else v01[bid]
         row_val = np.where(yy, row_v10, row_v01)
