@@ -15,7 +15,9 @@ time, CPU time (user + system) and maximum resident set size. Goals: ≤ 5 s and
 1,000,000 rows; ≤ 30 s and ≤ 2 GB at 10,000,000 rows.
 
 Usage: python benchmarks/bench_evaluate_cli.py [--rows 1000000] [--big-rows 10000000]
-       [--repeats 3] [--no-write]
+       [--repeats 3] [--data DIR] [--no-write]
+
+``--data DIR`` keeps the generated files in DIR (and reuses them: same seed, same files).
 """
 
 from __future__ import annotations
@@ -136,14 +138,18 @@ class Row:
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
+    LOADS.append(os.getloadavg()[0])
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.data) if args.data else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         kinds = ("calibrated", "over-confident", "clustered")
         plan = [(args.rows, k, args.repeats) for k in kinds] if args.rows else []
         if args.big_rows:
             plan += [(args.big_rows, k, 1) for k in ("calibrated", "over-confident", "clustered")]
         for n, kind, repeats in plan:
-            path = Path(tmp) / f"{kind}-{n}.parquet"
-            write_file(path, n, kind)
+            path = folder / f"{kind}-{n}.parquet"
+            if not (args.data and path.exists()):
+                write_file(path, n, kind)
             out = Path(tmp) / "out.json"
             runs = [measure(command(path, kind, out)) for _ in range(repeats)]
             result = json.loads(out.read_text())
@@ -161,19 +167,25 @@ def run(args: argparse.Namespace) -> list[Row]:
                 )
             )
             print(rows[-1], flush=True)
-            path.unlink()
+            if not args.data:
+                path.unlink()
     return rows
+
+
+LOADS: list[float] = []
 
 
 def section(rows: list[Row]) -> str:
     load = os.getloadavg()[0]
+    start = f"{LOADS[0]:.1f} at the start and " if LOADS else ""
     lines = [
         BEGIN,
         "## Whole `evaluate` command, all metrics with CIs (`bench_evaluate_cli.py`)",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores (shared with other jobs; 1-minute load average {load:.1f} at "
-        f"the end), Python {platform.python_version()}. `python main.py evaluate FILE.parquet "
+        f"{os.cpu_count()} cores (shared with other jobs; 1-minute load average {start}"
+        f"{load:.1f} at the end), Python {platform.python_version()}. "
+        "`python main.py evaluate FILE.parquet "
         "--group sex --group band --group region --intersect sex,band,region --bootstrap 1000 "
         "--json OUT` (3 attributes + 60-cell intersection, B = 1000, disparities), a fresh "
         "process per run; wall and CPU time are medians, memory the maximum resident set size "
@@ -211,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", help="folder to keep (and reuse) the generated files in")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     text = section(run(args))

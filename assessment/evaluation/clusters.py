@@ -40,14 +40,47 @@ class Units:
         return int(self.group.size)
 
 
+# (group, patient) keys are found with a presence table instead of a sort when the table has at
+# most this many slots per row (1 byte each, plus 4 for the running count).
+DENSE_KEYS_PER_ROW = 2
+
+
+def _unique_keys(key: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for keys in 0..total−1: the same sorted keys and
+    inverse, in O(n) from a presence table when ``total`` is small enough, else by sorting."""
+    if total > DENSE_KEYS_PER_ROW * max(key.size, 1) or total >= np.iinfo(np.int32).max:
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq, inv
+    present = np.zeros(total, dtype=bool)
+    present[key] = True
+    remap = np.cumsum(present, dtype=np.int32)
+    remap -= 1
+    return np.flatnonzero(present), remap[key]
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """What is kept of a grouping's units once its intervals are computed."""
+
+    size: int  # number of (group, patient) units
+    per_group: np.ndarray  # units (patients) per group
+    shared: int  # patients with rows in more than one group
+
+
+def unit_summary(u: Units) -> UnitSummary:
+    shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
+    return UnitSummary(u.size, u.per_group, shared)
+
+
 def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
     """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
     width = int(cluster.max()) + 1 if cluster.size else 1
     key = codes.astype(np.int64) * width + cluster.astype(np.int64)
-    uniq, inv = np.unique(key, return_inverse=True)
+    uniq, inv = _unique_keys(key, size * width)
     group = (uniq // width).astype(np.intp)
+    narrow = np.int32 if uniq.size <= np.iinfo(np.int32).max else np.intp
     return Units(
-        inv.astype(np.intp),
+        inv.astype(narrow),  # 4 bytes per row
         group,
         np.bincount(group, minlength=size),
         (uniq % width).astype(np.intp),
@@ -56,7 +89,7 @@ def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
 
 def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
     """Confusion counts per unit (the same :class:`Counts` as per group)."""
-    key = u.of_row * 2 + y
+    key = u.of_row.astype(np.intp) * 2 + y
     m = u.size
     both = np.bincount(key, minlength=2 * m).reshape(m, 2).astype(np.float64)
     pp = np.bincount(key[pred], minlength=2 * m).reshape(m, 2).astype(np.float64)
@@ -64,16 +97,28 @@ def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
 
 
 def ratio_variance(
-    num_u: np.ndarray, den_u: np.ndarray, u: Units, ratio: np.ndarray, size: int
+    num_u: np.ndarray,
+    den_u: np.ndarray,
+    u: Units,
+    ratio: np.ndarray,
+    size: int,
+    per_den: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
-    contributing to the denominator)."""
+    contributing to the denominator). ``per_den`` caches, by the identity of ``den_u``, the
+    per-group clusters and denominator totals that metrics sharing a denominator share."""
     g = u.group
     with np.errstate(invalid="ignore"):
         resid = num_u - np.nan_to_num(ratio)[g] * den_u
     ss = np.bincount(g, weights=resid * resid, minlength=size)
-    k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
-    den = np.bincount(g, weights=den_u, minlength=size)
+    cached = None if per_den is None else per_den.get(id(den_u))
+    if cached is None:
+        k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
+        den = np.bincount(g, weights=den_u, minlength=size)
+        if per_den is not None:
+            per_den[id(den_u)] = (k, den)
+    else:
+        k, den = cached
     with np.errstate(invalid="ignore", divide="ignore"):
         var = k / (k - 1) * ss / (den * den)
     return np.where(k >= 2, var, np.nan)
@@ -84,11 +129,12 @@ def design_effects(
 ) -> dict[str, np.ndarray]:
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance."""
     out: dict[str, np.ndarray] = {}
-    unit_parts = proportion_parts(unit_c)
+    unit_parts = proportion_parts(unit_c)  # alive while ``per_den`` keys on its arrays' ids
+    per_den: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for mid, (num, den, _) in proportion_parts(group_counts).items():
         with np.errstate(invalid="ignore", divide="ignore"):
             p = num / den
-            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size)
+            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size, per_den)
             var_b = p * (1 - p) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         out[mid] = np.maximum(deff, 1.0)

@@ -296,13 +296,31 @@ def bootstrap_method(b: int, seed: int, clustered: bool = False) -> str:
     )
 
 
-def _unit_totals(f: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Per-unit (cluster) column sums of ``f`` (rows × k): units × k."""
+# Rows per block when a clustered group's per-patient totals are accumulated (the per-row
+# feature matrix of a block: 65,536 rows × 20 features × 8 bytes = 10 MB).
+UNIT_BLOCK = 1 << 16
+
+
+def _blocked_unit_totals(
+    rows: np.ndarray,
+    features: Callable[[np.ndarray], np.ndarray],
+    n_features: int,
+    unit: np.ndarray,
+) -> np.ndarray:
+    """Per-unit (patient) column sums of ``features(rows)`` (units × features, units in the
+    order of their codes) without the rows × features matrix: the features of
+    :data:`UNIT_BLOCK` rows at a time are added per unit in row order, the order
+    ``np.bincount`` over all rows adds in, so the totals do not depend on the block size."""
     _, inv = np.unique(unit, return_inverse=True)
     size = int(inv.max()) + 1 if inv.size else 0
-    return np.stack(
-        [np.bincount(inv, weights=f[:, j], minlength=size) for j in range(f.shape[1])], axis=1
-    )
+    tot = np.zeros((n_features, size))
+    for start in range(0, rows.size, UNIT_BLOCK):
+        block = slice(start, start + UNIT_BLOCK)
+        f = features(rows[block])
+        idx = inv[block]
+        for j in range(n_features):
+            np.add.at(tot[j], idx, f[:, j])
+    return np.ascontiguousarray(tot.T)
 
 
 def _normal_root(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -378,9 +396,10 @@ def _fill_totals(
         if cluster_of_row is None and rows.size > EXACT_RESAMPLE_MAX:
             _cell_normal_totals(out[:, s, :], rows, features, cell_of_row, rng)
             continue
-        f = features(rows)
         if cluster_of_row is not None:
-            f = _unit_totals(f, cluster_of_row[rows])
+            f = _blocked_unit_totals(rows, features, n_features, cluster_of_row[rows])
+        else:
+            f = features(rows)
         m = f.shape[0]
         if m <= EXACT_RESAMPLE_MAX:
             idx = rng.integers(0, m, size=(b, m))

@@ -120,3 +120,27 @@ def test_cli_cluster_widens_intervals_of_correlated_patients(
     assert "patients" in outs["patients"]["methods"]["clustering"]
     assert iv.bootstrap_method(200, 20240601, True) in outs["patients"]["overall"]["metrics"]["f1"][
         "method"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_units_by_presence_table_equal_units_by_sorting(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The O(n) presence-table path gives exactly np.unique's units (sorted keys, inverse)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    size = int(rng.integers(1, 7))
+    codes = rng.integers(0, size, n).astype(np.uint8)
+    cluster = rng.integers(0, max(1, n // int(rng.integers(1, 6))), n).astype(np.int32)
+    monkeypatch.setattr(clusters, "DENSE_KEYS_PER_ROW", 10**9)
+    dense = clusters.units(codes, size, cluster)
+    monkeypatch.setattr(clusters, "DENSE_KEYS_PER_ROW", 0)
+    sorted_ = clusters.units(codes, size, cluster)
+    for a, b in zip(
+        (dense.of_row, dense.group, dense.per_group, dense.cluster),
+        (sorted_.of_row, sorted_.group, sorted_.per_group, sorted_.cluster),
+        strict=True,
+    ):
+        assert np.array_equal(a, b)
+    key = codes.astype(np.int64) * (int(cluster.max()) + 1) + cluster
+    assert np.array_equal(dense.of_row, np.unique(key, return_inverse=True)[1])

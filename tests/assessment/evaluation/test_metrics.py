@@ -32,7 +32,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from assessment.evaluation import metrics as metrics_module
+from assessment.evaluation import calibration as calibration_module
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.metrics import (
@@ -266,7 +266,7 @@ def test_logistic_recalibration_equals_direct_maximum_likelihood(
 ) -> None:
     """Also with the subsample warm start of large overall fits (forced here by a small
     WARM_START_ROWS): the final estimates solve the full-data equations either way."""
-    monkeypatch.setattr(metrics_module, "WARM_START_ROWS", warm_start_rows)
+    monkeypatch.setattr(calibration_module, "WARM_START_ROWS", warm_start_rows)
     rng = np.random.default_rng(21)
     n = 3000
     codes = rng.integers(0, 3, n).astype(np.int32)

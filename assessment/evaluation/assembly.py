@@ -1,0 +1,226 @@
+"""Assembling an evaluation's result: per-group results with their curves and flags, the
+method strings, the threshold grid and the notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.disparities import decision_notes, insufficiency
+from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.metrics import (
+    BOOTSTRAP_METRICS,
+    LOGIT_EPS,
+    PROPORTION_METRICS,
+    Counts,
+    GroupingStats,
+)
+from assessment.evaluation.point_stats import _Context
+from assessment.evaluation.result import (
+    GroupResult,
+    MetricValue,
+    clean,
+)
+from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec
+
+
+def _flags(c: Counts, g: int, spec: EvaluationSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    why = insufficiency(c, g, spec)
+    return (("insufficient_data",) if why else ()), why
+
+
+def _opt_list(a: np.ndarray) -> list[float | None]:
+    return [clean(v) for v in a]
+
+
+def _group_curves(stats: GroupingStats, g: int, ctx: _Context) -> dict[str, Any]:
+    c = stats.counts
+    curves: dict[str, Any] = {}
+    if stats.roc is not None:
+        pos_ge, neg_ge = stats.roc
+        if c.n_pos[g] > 0 and c.n_neg[g] > 0:
+            tpr = pos_ge[g] / c.n_pos[g]
+            fpr = neg_ge[g] / c.n_neg[g]
+            curves["roc"] = {
+                "fpr": [0.0, *_opt_list(fpr[::-1])],
+                "tpr": [0.0, *_opt_list(tpr[::-1])],
+            }
+        else:
+            curves["roc"] = {"fpr": [], "tpr": []}
+    if stats.reliability is not None:
+        count, sp, sy = stats.reliability
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curves["reliability"] = {
+                "mean_predicted": _opt_list(sp[g] / count[g]),
+                "observed": _opt_list(sy[g] / count[g]),
+                "count": [float(v) for v in count[g]],
+            }
+    return curves
+
+
+def _group_result(
+    stats: GroupingStats, g: int, ctx: _Context, methods: dict[str, str]
+) -> GroupResult:
+    gp, c = stats.grouping, stats.counts
+    flags, flag_reasons = _flags(c, g, ctx.spec)
+    metrics: dict[str, MetricValue] = {}
+    for mid in METRIC_IDS:
+        v = clean(stats.values[mid][g])
+        reason = stats.reasons[mid][g] if v is None else stats.ci_reasons[mid][g]
+        lo = clean(stats.lo[mid][g]) if v is not None else None
+        hi = clean(stats.hi[mid][g]) if v is not None else None
+        if v is not None and lo is None and reason is None:
+            reason = (
+                "bootstrap disabled (B = 0)"
+                if mid in BOOTSTRAP_METRICS and ctx.spec.bootstrap == 0
+                else "no interval available"
+            )
+        metrics[mid] = MetricValue(
+            value=v, ci_low=lo, ci_high=hi, method=methods[mid], reason=reason
+        )
+    return GroupResult(
+        attribute=gp.name,
+        group=gp.labels[g],
+        n=int(c.n[g]),
+        n_pos=int(c.n_pos[g]),
+        n_neg=int(c.n_neg[g]),
+        flags=flags,
+        flag_reasons=flag_reasons,
+        metrics=metrics,
+        curves=_group_curves(stats, g, ctx),
+    )
+
+
+CLUSTER_SUFFIX = (
+    " — cluster-robust: effective counts k/deff of n/deff with the design effect from the "
+    "ratio-estimator variance over patients"
+)
+
+
+def _cluster_methods(spec: EvaluationSpec) -> dict[str, str]:
+    """Method strings of the disparities when rows are clustered by patient."""
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered=True)
+    return {
+        "disparity_difference_proportion": iv.NEWCOMBE + CLUSTER_SUFFIX,
+        "disparity_ratio_proportion": iv.KATZ + CLUSTER_SUFFIX,
+        "disparity_auroc": "DeLong with Obuchowski's (1997) clustered variance (normal "
+        "approximation; log scale for ratios)",
+        "disparity_bootstrap": "percentile interval of replicate differences and ratios, " + boot,
+        "clustering": "rows are clustered by patient: within each group the patient is the "
+        "resampling and variance unit; a patient with rows in several groups is a unit in each, "
+        "and groups are compared as independent samples (the shared patients' covariance is "
+        "ignored, which widens differences' intervals when a patient's rows are alike)",
+    }
+
+
+def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> list[str]:
+    if inputs.cluster is None:
+        return []
+    col = inputs.provenance.mapping.get("cluster") or "the patient column"
+    n_patients = int(inputs.cluster.max()) + 1 if inputs.n else 0
+    notes = [
+        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); intervals are "
+        "cluster-robust and the bootstrap resamples patients within each group."
+    ]
+    for stats in all_stats[1:]:
+        u = stats.units
+        if u is None or len(stats.grouping.components) != 1:
+            continue
+        if u.size > n_patients:
+            shared = u.shared
+            notes.append(
+                f"{stats.grouping.name}: {shared:,} patients have rows in more than one group; "
+                "each group resamples its own rows of them and comparisons treat the groups as "
+                "independent."
+            )
+    return notes
+
+
+def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dict[str, str]:
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered)
+    suffix = CLUSTER_SUFFIX if clustered else ""
+    m: dict[str, str] = {mid: iv.WILSON + suffix for mid in PROPORTION_METRICS}
+    m["auroc"] = (
+        "Mann–Whitney rank sum with midranks for ties; CI: " + iv.AUROC_METHOD
+        if kind != "class"
+        else "not available (predicted classes only)"
+    )
+    m["f1"] = boot
+    m["balanced_accuracy"] = iv.MOVER_MEAN + suffix
+    m["brier"] = iv.MEAN_T_LOG + (
+        " — cluster-robust (ratio-estimator variance over patients, t with K − 1 df)"
+        if clustered
+        else ""
+    )
+    if clustered and kind != "class":
+        m["auroc"] += "; clustered: Obuchowski's (1997) variance, and the score interval's "
+        m["auroc"] += "variance times its design effect"
+    m["oe_ratio"] = boot
+    recal = (
+        f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "
+        f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]) by damped Newton–Raphson with step halving on the "
+        f"log-likelihood; separation and constant scores are detected exactly (no finite "
+        f"slope); CI: {boot}; replicates take one Newton step from "
+        "the full-sample fit (one-step bootstrap, Moulton & Zeger 1991)"
+    )
+    m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
+    m["calibration_slope"] = "coefficient of logit(p), " + recal
+    return m
+
+
+def _grid_json(all_stats: list[GroupingStats], ctx: _Context) -> dict[str, Any]:
+    if ctx.grid_index is None:
+        return {"thresholds": [], "groups": []}
+    out = []
+    for stats in all_stats:
+        assert stats.grid is not None
+        pos_ge, neg_ge = stats.grid
+        c = stats.counts
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for g, label in enumerate(stats.grouping.labels):
+                out.append(
+                    {
+                        "attribute": stats.grouping.name,
+                        "group": label,
+                        "tpr": _opt_list(pos_ge[g] / c.n_pos[g]),
+                        "fpr": _opt_list(neg_ge[g] / c.n_neg[g]),
+                        "ppv": _opt_list(pos_ge[g] / (pos_ge[g] + neg_ge[g])),
+                        "selection_rate": _opt_list((pos_ge[g] + neg_ge[g]) / c.n[g]),
+                    }
+                )
+    return {"thresholds": [float(t) for t in ctx.grid], "groups": out}
+
+
+def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:
+    notes = decision_notes(inputs.score_kind, ctx.spec.threshold, ctx.pred)
+    if inputs.score_kind == "class":
+        notes.append(
+            "Only predicted classes were given: AUROC, Brier score, O/E ratio, calibration and "
+            "curves need a score and are not reported."
+        )
+    elif inputs.score_kind == "score":
+        notes.append(
+            "The score is not a probability: Brier score, O/E ratio and calibration are not "
+            "reported; the threshold grid uses score quantiles."
+        )
+    elif ctx.score is not None:
+        s = ctx.score
+        exact = int(np.count_nonzero((s == 0) | (s == 1)))
+        near = int(np.count_nonzero((s < LOGIT_EPS) | (s > 1 - LOGIT_EPS))) - exact
+        if exact or near:
+            parts = []
+            if exact:
+                parts.append(f"{exact} predicted probabilities of exactly 0 or 1")
+            if near:
+                parts.append(
+                    f"{near} other{'s' if near != 1 else ''} within {LOGIT_EPS:g} of 0 or 1"
+                )
+            notes.append(
+                f"calibration: {' and '.join(parts)} were clipped to [{LOGIT_EPS:g}, "
+                f"1 − {LOGIT_EPS:g}] before taking logits (logit ±23.03), so they enter the "
+                "calibration fits as very confident predictions."
+            )
+    return notes

@@ -1,0 +1,207 @@
+"""AUROC per group (Mann–Whitney rank sum with midranks) and DeLong's (1988) variance for all
+groups of a grouping at once, from a single global sort of the scores followed by a (radix,
+stable) sort of the group codes, which puts every group's scores in ascending order side by side,
+so tie blocks and rank sums are found for all groups at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assessment.evaluation.groupings import Grouping, _one_class_reason, _small_codes
+
+
+@dataclass(frozen=True)
+class SortedScores:
+    """The single global sort of a score column, shared by every grouping."""
+
+    order: np.ndarray
+    score: np.ndarray
+    y: np.ndarray
+    has_ties: bool
+
+    @classmethod
+    def build(cls, score: np.ndarray, y: np.ndarray) -> SortedScores:
+        order = np.argsort(score)
+        if order.size <= np.iinfo(np.int32).max:
+            order = order.astype(np.int32)  # kept for the whole evaluation: 4 bytes per row
+        s = score[order]
+        ties = bool(s.size > 1 and np.any(s[1:] == s[:-1]))
+        return cls(order=order, score=s, y=y[order], has_ties=ties)
+
+    def bin_index(self, thresholds: np.ndarray) -> np.ndarray:
+        """Per row (original order), the number of ascending ``thresholds`` ≤ its score.
+
+        Equal to ``np.searchsorted(thresholds, score, "right")`` but built from the sorted
+        scores in O(n + k log n).
+        """
+        n = self.score.size
+        pos = np.searchsorted(self.score, thresholds, side="left")
+        reps = np.diff(np.concatenate(([0], pos, [n])))
+        bins = _small_codes(np.arange(thresholds.size + 1), thresholds.size + 1)
+        sorted_bins = np.repeat(bins, reps)  # 1–2 bytes per row
+        out = np.empty(n, dtype=sorted_bins.dtype)
+        out[self.order] = sorted_bins
+        return out
+
+
+@dataclass(frozen=True)
+class AurocResult:
+    """AUROC per group (Mann–Whitney with midranks for ties) and DeLong's variance.
+
+    ``placements`` (per row, original order, only when requested) holds DeLong's structural
+    components: V10 for a positive row (share of the group's negatives scored lower, ties 1/2),
+    V01 for a negative row (share of the group's positives scored higher, ties 1/2).
+    """
+
+    auc: np.ndarray
+    var: np.ndarray
+    s10: np.ndarray
+    s01: np.ndarray
+    placements: np.ndarray | None
+
+
+def auroc_delong(
+    grouping: Grouping,
+    ss: SortedScores,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    *,
+    placements: bool = False,
+) -> AurocResult:
+    """Rank-sum AUROC and DeLong (1988) variance for all groups of one grouping at once.
+
+    After the global score sort, a stable radix sort by group code lays each group's scores out
+    in ascending order. A tie block is a run of equal scores inside one group; the count of
+    negatives before the block (exclusive cumulative sum restarted per group) gives every
+    positive's placement value, which equals (midrank among all − midrank among positives)/n0,
+    so the mean placement is the Mann–Whitney AUROC with midranks. Without ties every row is
+    its own block and the block bookkeeping is skipped.
+    """
+    size = grouping.size
+    n = ss.score.shape[0]
+    if n == 0:
+        nan = np.full(size, np.nan)
+        return AurocResult(nan, nan, nan, nan, None)
+    if size == 1:
+        perm = None
+        yy = ss.y
+        cc_small = np.zeros(n, dtype=np.uint8)
+    else:
+        codes_sorted = _small_codes(grouping.codes, size)[ss.order]
+        perm = np.argsort(codes_sorted, kind="stable")
+        yy = ss.y[perm]
+        cc_small = codes_sorted[perm]
+    if ss.has_ties:
+        s = ss.score if perm is None else ss.score[perm]
+        new_block = np.empty(n, dtype=bool)
+        new_block[0] = True
+        np.not_equal(s[1:], s[:-1], out=new_block[1:])
+        del s
+        new_block[1:] |= cc_small[1:] != cc_small[:-1]
+        bid = np.cumsum(new_block) - 1
+        nb = int(bid[-1]) + 1
+        bpos: np.ndarray = np.bincount(bid, weights=yy, minlength=nb)
+        bneg: np.ndarray
+        bneg = np.bincount(bid, minlength=nb) - bpos
+        bgrp = cc_small[new_block]  # narrow codes: only indexed and bincounted
+    else:
+        bid = None
+        bpos = yy.astype(np.float64)
+        bneg = 1.0 - bpos
+        bgrp = cc_small
+    # Row-level arrays needed only to place values back on the rows: freed before the peak.
+    rows_kept = (perm, bid, yy) if placements else None
+    del perm, bid, yy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v10, v01 = _placements(bpos, bneg, bgrp, n_pos, n_neg, size)
+        pv = bpos * v10
+        auc = np.bincount(bgrp, weights=pv, minlength=size) / n_pos
+        auc[(n_pos <= 0) | (n_neg <= 0)] = np.nan
+        # DeLong's S10, S01 as (Σ v² − k·mean²)/(k − 1); placements lie in [0, 1].
+        sum10 = np.bincount(bgrp, weights=pv * v10, minlength=size)
+        nv = bneg * v01
+        mean01 = np.bincount(bgrp, weights=nv, minlength=size) / n_neg
+        sum01 = np.bincount(bgrp, weights=nv * v01, minlength=size)
+        s10 = np.maximum(sum10 - n_pos * auc * auc, 0.0) / (n_pos - 1)
+        s01 = np.maximum(sum01 - n_neg * mean01 * mean01, 0.0) / (n_neg - 1)
+        s10[n_pos < 2] = np.nan
+        s01[n_neg < 2] = np.nan
+        var = s10 / n_pos + s01 / n_neg
+    place = None
+    if rows_kept is not None:
+        perm, bid, yy = rows_kept
+        row_v10 = v10 if bid is None else v10[bid]
+        row_v01 = v01 if bid is None else v01[bid]
+        row_val = np.where(yy, row_v10, row_v01)
+        place = np.empty(n)
+        place[ss.order if perm is None else ss.order[perm]] = row_val
+    return AurocResult(auc=auc, var=var, s10=s10, s01=s01, placements=place)
+
+
+def _placements(
+    bpos: np.ndarray,
+    bneg: np.ndarray,
+    bgrp: np.ndarray,
+    n_pos: np.ndarray,
+    n_neg: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Placement values per block (blocks sorted by group, then score)."""
+    cneg = np.cumsum(bneg)
+    cneg -= bneg
+    cpos = np.cumsum(bpos)
+    cpos -= bpos
+    first = np.flatnonzero(np.r_[True, bgrp[1:] != bgrp[:-1]])
+    base_neg = np.zeros(size)
+    base_pos = np.zeros(size)
+    base_neg[bgrp[first]] = cneg[first]
+    base_pos[bgrp[first]] = cpos[first]
+    cneg -= base_neg[bgrp]
+    cpos -= base_pos[bgrp]
+    cneg += 0.5 * bneg
+    v10 = cneg / n_neg[bgrp]
+    n1 = n_pos[bgrp]
+    cpos += 0.5 * bpos
+    v01 = (n1 - cpos) / n1
+    return v10, v01
+
+
+def placement_covariance(
+    codes: np.ndarray,
+    parent_of: np.ndarray,
+    y: np.ndarray,
+    place_child: np.ndarray,
+    place_parent: np.ndarray,
+    child_n: tuple[np.ndarray, np.ndarray],
+    parent_n: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Cov(AUROC of a group, AUROC of the larger group containing it), e.g. group vs overall.
+
+    Both estimates are U-statistics on shared rows. Linearising each as a sum over its rows of
+    DeLong placement values (positives: V10, negatives: V01) gives
+    Cov = C10 / n1_parent + C01 / n0_parent, where C10 (C01) is the sample covariance, over the
+    group's positives (negatives), of the group's and the parent's placement values.
+    ``codes`` are the child group codes per row, ``parent_of[g]`` the parent of child group g,
+    ``child_n``/``parent_n`` the (positives, negatives) counts per group.
+    """
+    size = parent_of.size
+    out = np.zeros(size)
+    for cls, n_cls, n_parent in ((True, child_n[0], parent_n[0]), (False, child_n[1], parent_n[1])):
+        rows = y == cls
+        c = codes[rows]
+        a = place_child[rows]
+        b = place_parent[rows]
+        sab = np.bincount(c, weights=a * b, minlength=size)
+        sa = np.bincount(c, weights=a, minlength=size)
+        sb = np.bincount(c, weights=b, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = (sab - sa * sb / n_cls) / (n_cls - 1)
+        out += np.where(n_cls > 1, cov, np.nan) / n_parent[parent_of]
+    return out
+
+
+def auroc_reasons(n_pos: np.ndarray, n_neg: np.ndarray) -> list[str | None]:
+    return [_one_class_reason(p, q) for p, q in zip(n_pos, n_neg, strict=True)]

@@ -1,0 +1,192 @@
+"""Bootstrap intervals of one grouping: F1, O/E ratio and recalibration from replicate totals
+(rows or patients resampled within each group), and the replicates the disparities use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from assessment.evaluation import intervals as iv
+from assessment.evaluation.metrics import (
+    BOOTSTRAP_METRICS,
+    GroupingStats,
+    Recalibration,
+    expit,
+)
+from assessment.evaluation.point_stats import _Context
+
+IsCancelled = Callable[[], bool]
+
+# Bootstrap metrics whose own interval is analytic (their disparities use the bootstrap).
+ANALYTIC_CI: tuple[str, ...] = ("balanced_accuracy", "brier")
+
+# Per-row bootstrap features (columns of the matrix handed to intervals.resampled_totals):
+# counts first (row, event, predicted positive, true positive), then the probability features.
+F_ONE, F_Y, F_PRED, F_TP = 0, 1, 2, 3
+N_FEATURES_CLASS = 4
+F_SQ, F_P = 4, 5
+F_GROUP_FIT, F_OVERALL_FIT = 6, 13  # each block: r, x·r, w, x·w, x²·w, r_offset, w_offset
+N_FEATURES_PROB = 20
+
+
+def _fit_arrays(recal: Recalibration | None, size: int) -> tuple[np.ndarray, ...]:
+    """Group fits for the bootstrap features; failed fits use (0, 1, 0) (masked later)."""
+    if recal is None:
+        return np.zeros(size), np.ones(size), np.zeros(size)
+    a = np.nan_to_num(recal.slope_a, nan=0.0)
+    b = np.nan_to_num(recal.slope, nan=1.0)
+    alpha = np.nan_to_num(recal.intercept, nan=0.0)
+    return a, b, alpha
+
+
+def _bootstrap(
+    stats: GroupingStats,
+    ctx: _Context,
+    overall_recal: Recalibration | None,
+    index: int,
+    cancelled: IsCancelled,
+) -> None:
+    """Bootstrap of F1, balanced accuracy, Brier, O/E and recalibration, resampling rows (or
+    patients) within each group, so events are random in every replicate.
+
+    Every statistic is computed from replicate totals per group. The recalibration replicates
+    take one Newton step from the full-sample fit using the replicate's score and information
+    totals (the one-step bootstrap of Moulton & Zeger 1991), so no replicate needs an
+    iterative refit.
+    """
+    spec = ctx.spec
+    gp = stats.grouping
+    size = gp.size
+    b = spec.bootstrap
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
+    prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
+    predf = ctx.pred.astype(np.float64)
+    yf = ctx.y  # bool: 0/1 in the arithmetic below
+    codes = gp.codes
+
+    def counts_block(rows: np.ndarray, f: np.ndarray) -> None:
+        f[:, F_ONE] = 1.0
+        f[:, F_Y] = yf[rows]
+        f[:, F_PRED] = predf[rows]
+        f[:, F_TP] = f[:, F_Y] * f[:, F_PRED]
+
+    if prob:
+        assert ctx.x is not None and ctx.score is not None
+        x, p = ctx.x, ctx.score
+        ga, gb, galpha = _fit_arrays(stats.recal, size)
+        # The overall fit's score/information columns are needed only for differences against
+        # the overall population (its replicate must come from the same resample).
+        with_overall = spec.reference.kind == "overall" and not gp.is_overall
+        n_features = N_FEATURES_PROB if with_overall else F_OVERALL_FIT
+        oa, ob, oalpha = _fit_arrays(overall_recal, 1)
+
+        def features(rows: np.ndarray) -> np.ndarray:
+            yy, xx, pp = yf[rows], x[rows], p[rows]
+            cc = codes[rows]
+            f = np.empty((rows.size, n_features))
+            counts_block(rows, f)
+            f[:, F_SQ] = (pp - yy) ** 2
+            f[:, F_P] = pp
+            blocks = [(F_GROUP_FIT, ga[cc], gb[cc], galpha[cc])]
+            if with_overall:
+                blocks.append((F_OVERALL_FIT, oa, ob, oalpha))
+            for off, a_, b_, al_ in blocks:
+                pi = expit(a_ + b_ * xx)
+                r = yy - pi
+                w = pi * (1 - pi)
+                f[:, off] = r
+                f[:, off + 1] = xx * r
+                f[:, off + 2] = w
+                f[:, off + 3] = xx * w
+                f[:, off + 4] = xx * xx * w
+                pio = expit(al_ + xx)
+                f[:, off + 5] = yy - pio
+                f[:, off + 6] = pio * (1 - pio)
+            return f
+
+    else:
+        n_features = N_FEATURES_CLASS
+
+        def features(rows: np.ndarray) -> np.ndarray:
+            f = np.empty((rows.size, n_features))
+            counts_block(rows, f)
+            return f
+
+    cells = ctx.y.astype(np.intp) * 2 + ctx.pred
+    totals = iv.resampled_totals(
+        codes,
+        size,
+        features,
+        n_features,
+        b,
+        rng,
+        cancelled,
+        cell_of_row=cells,
+        cluster_of_row=ctx.cluster,
+    )
+    reps, overall = _replicate_statistics(totals, stats, overall_recal, prob)
+    stats.reps = reps
+    stats.overall_reps = overall
+    level = spec.ci_level
+    for mid in BOOTSTRAP_METRICS:
+        if mid not in reps or mid in ANALYTIC_CI:
+            continue
+        r = reps[mid]
+        r[:, ~np.isfinite(stats.values[mid])] = np.nan
+        checked = iv.bootstrap_interval(r, stats.values[mid], level)
+        stats.lo[mid], stats.hi[mid] = checked.lo, checked.hi
+        stats.ci_reasons[mid] = checked.reasons
+
+
+def _replicate_statistics(
+    tot: np.ndarray,
+    stats: GroupingStats,
+    overall_recal: Recalibration | None,
+    prob: bool,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Replicates (B × groups) of each bootstrap metric, plus the overall population's (B,),
+    from replicate totals (B × groups × features) whose counts are random."""
+    reps: dict[str, np.ndarray] = {}
+    overall: dict[str, np.ndarray] = {}
+    all_tot = tot.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for target, t in ((reps, tot), (overall, all_tot)):
+            n, n1, tp = t[..., F_ONE], t[..., F_Y], t[..., F_TP]
+            n0 = n - n1
+            fp = t[..., F_PRED] - tp
+            target["tp"] = tp
+            target["fp"] = fp
+            target["n_pos"] = n1
+            target["n_neg"] = n0
+            target["tpr"] = tp / n1
+            target["fpr"] = fp / n0
+            target["selection_rate"] = (tp + fp) / n
+            target["f1"] = 2 * tp / (tp + fp + n1)
+            target["balanced_accuracy"] = (tp / n1 + (n0 - fp) / n0) / 2
+            if prob:
+                target["brier"] = t[..., F_SQ] / n
+                target["oe_ratio"] = n1 / t[..., F_P]
+        if prob:
+            assert stats.recal is not None
+            reps["calibration_slope"], reps["calibration_intercept"] = _one_step(
+                tot[:, :, F_GROUP_FIT : F_GROUP_FIT + 7], stats.recal.slope, stats.recal.intercept
+            )
+            if overall_recal is not None and tot.shape[2] >= N_FEATURES_PROB:
+                s_o, i_o = _one_step(
+                    all_tot[:, None, F_OVERALL_FIT : F_OVERALL_FIT + 7],
+                    overall_recal.slope,
+                    overall_recal.intercept,
+                )
+                overall["calibration_slope"] = s_o[:, 0]
+                overall["calibration_intercept"] = i_o[:, 0]
+    return reps, overall
+
+
+def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One Newton step from the full-sample fit with replicate score/information totals."""
+    u0, u1, h00, h01, h11, r_off, w_off = (t[..., k] for k in range(7))
+    det = h00 * h11 - h01 * h01
+    db = (h00 * u1 - h01 * u0) / det
+    return slope + db, intercept + r_off / w_off
