@@ -22,7 +22,7 @@ def test_demo_plan_is_locked_and_judged() -> None:
     plan = Plan.from_text(text, "plan.json")
     lock = read_locked_plan((DEMO / "plan.pdf").read_bytes(), source="plan.pdf")
     assert lock.sha256 == plan_sha256(text)
-    result = load(DEMO / "demo.probity").evaluation["result"]
+    result = load(DEMO / "demo.probity").evaluation.result_json()
     record = result["plan"]
     assert record["locked"]["sha256"] == lock.sha256 and record["deviations"] == []
     assert record["locked_before_data"] is True

@@ -150,7 +150,10 @@ def test_a_reviewer_session_from_demo_to_signed_report_and_crash_recovery(
     assert demo_evaluation.file_name == PREDICTIONS.name
 
     csv = tmp_path / "my_validation.csv"
-    frame = pd.read_parquet(PREDICTIONS).sample(n=ROWS, random_state=20261123)
+    # the reviewer's own file holds the one model under review (the demo file also carries a
+    # second model's column for the procurement comparison)
+    frame = pd.read_parquet(PREDICTIONS).drop(columns=["gbm_probability"])
+    frame = frame.sample(n=ROWS, random_state=20261123)
     frame.reset_index(drop=True).to_csv(csv, index=False)
     dialogs.reply("ask_open_path", csv)
     with qtbot.waitSignal(data.table_loaded, timeout=WAIT_MS):
