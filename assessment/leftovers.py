@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assessment.catalogue import ASSESSMENT_SUFFIX
 from assessment.fileio import TEMP_NAME_CHARS, TEMP_SUFFIX, host_tag, parse_temp_name
 from assessment.locks import pid_running
 
@@ -79,7 +80,7 @@ def _stale(
     legacy_target = legacy.group("target")
     if target is not None and legacy_target != target:
         return False
-    if not (own_folder or legacy_target.endswith(".probity")):
+    if not (own_folder or legacy_target.endswith(ASSESSMENT_SUFFIX)):
         return False
     return age > max(grace, FOREIGN_GRACE_S)
 

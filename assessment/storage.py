@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assessment.catalogue import ASSESSMENT_SUFFIX
 from assessment.document import Assessment, now_iso
 from assessment.errors import DocumentError
 from assessment.fileio import atomic_write, read_regular_bytes
 from assessment.leftovers import clean_stale_temp_files
 from assessment.locks import DiskState, Liveness, Owner, owner_state
 
-SUFFIX = ".probity"
+SUFFIX = ASSESSMENT_SUFFIX
 RECOVERY_SUFFIX = ".recovery.json"
 
 

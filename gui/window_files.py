@@ -204,8 +204,8 @@ class FileCommands(WindowParts):
         path = self.ctx.ask_save_path("Save assessment as", PROBITY_FILTER, suggested)
         if path is None:
             return False
-        if path.suffix.lower() != ".probity":
-            path = path.with_name(path.name + ".probity")
+        if path.suffix.lower() != ASSESSMENT_SUFFIX:
+            path = path.with_name(path.name + ASSESSMENT_SUFFIX)
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:

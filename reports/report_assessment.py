@@ -13,6 +13,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from assessment.catalogue import CONCERN_ANSWERS
 from assessment.document import AuditEntry
 from reports.layout import (
     FRAME_WIDTH,
@@ -96,7 +97,7 @@ class AssessmentSections(RepresentSections, SectionBuilder):
                         qcell = self.p(f"<b>{esc(q.id)}</b> {esc(q.text)}", self.s.cell) \
                             if i == 0 else self.cell("")
                         sources = sources_text(self.doc, a.sources if a else ())
-                        rows.append([qcell, self.cell(shown, bold=value in ("N", "PN")),
+                        rows.append([qcell, self.cell(shown, bold=value in CONCERN_ANSWERS),
                                      self.cell(a.rationale if a and a.rationale else "—"),
                                      self.cell(sources or "—", small=True)])
                 out.append(self.table(rows, [160, 74, 196, FRAME_WIDTH - 430], long=True))
