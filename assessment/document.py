@@ -413,6 +413,11 @@ class Assessment(RepresentationFields):
     def can_redo(self) -> bool:
         return bool(self._history.redo)
 
+    def next_change_paths(self) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """The paths the next undo and the next redo would change (None: nothing to do)."""
+        h = self._history
+        return (h.undo[-1].path if h.undo else None, h.redo[-1].path if h.redo else None)
+
     def undo(self) -> bool:
         if not self._history.undo:
             return False
