@@ -422,16 +422,16 @@ class Assessment(RepresentationFields):
         if not self._history.undo:
             return False
         change = self._history.undo.pop()
+        self._history.redo.append(change)  # before the listeners hear of it (menu labels)
         self._apply(change.path, change.old, record=False, label="undo")
-        self._history.redo.append(change)
         return True
 
     def redo(self) -> bool:
         if not self._history.redo:
             return False
         change = self._history.redo.pop()
+        self._history.undo.append(change)  # before the listeners hear of it (menu labels)
         self._apply(change.path, change.new, record=False, label="redo")
-        self._history.undo.append(change)
         return True
 
     # ------------------------------------------------------------------ internals
