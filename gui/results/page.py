@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -120,6 +121,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
                 self.slider.setValue(self._to_slider(self.vm.shown_threshold or 0.0))
             finally:
                 self._binding = False
+            self._bind_box()
         self.refresh()
 
     def _selection_changed(self, *, user: bool = False) -> None:
@@ -161,7 +163,12 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         controls.addWidget(self.metric_combo)
         controls.addWidget(attr_label)
         controls.addWidget(self.attribute_combo)
-        controls.addSpacing(12)
+        controls.addStretch(1)
+        self.export_button = QPushButton("&Export tables…")
+        controls.addWidget(self.export_button)
+        outer.addLayout(controls)
+        # The threshold row of its own: the page fits a 1024 × 768 screen.
+        controls = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setAccessibleName("Decision threshold")
@@ -172,13 +179,19 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.threshold_label.setMinimumWidth(56)
         self.reset_button = QPushButton("&Reset")
         self.reset_button.setToolTip("Back to the threshold the evaluation used")
+        self.threshold_box = QDoubleSpinBox()
+        self.threshold_box.setDecimals(4)
+        self.threshold_box.setKeyboardTracking(False)  # a typed number counts on Enter
+        self.threshold_box.setAccessibleName("Decision threshold value")
+        self.threshold_box.setToolTip("Type a threshold; on a discrete score it shows the score "
+                                      "value it is equivalent to (score ≥ threshold)")
+        self.threshold_label.setVisible(False)  # the box shows the value; the label is kept
+        self.rerun_button = QPushButton("Re-run with &intervals at this threshold")
         controls.addWidget(slider_label)
         controls.addWidget(self.slider, 1)
-        controls.addWidget(self.threshold_label)
+        controls.addWidget(self.threshold_box)
         controls.addWidget(self.reset_button)
-        controls.addSpacing(12)
-        self.export_button = QPushButton("&Export tables…")
-        controls.addWidget(self.export_button)
+        controls.addWidget(self.rerun_button)
         outer.addLayout(controls)
         self.threshold_note = QLabel("")
         self.threshold_note.setWordWrap(True)
@@ -233,6 +246,8 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.slider.valueChanged.connect(
             lambda *_: None if self._binding else self._slider_timer.start())
         self.reset_button.clicked.connect(self.reset_threshold)
+        self.threshold_box.valueChanged.connect(lambda *_: self._box_committed())
+        self.rerun_button.clicked.connect(self.rerun_at_threshold)
         self.export_button.clicked.connect(self.export_tables)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -265,6 +280,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
     def _document_replaced(self) -> None:
         """Another document: tabs, metric, attribute and threshold back to their defaults."""
         self.tasks.discard()
+        self._stops = None
         self._live_cache.clear()
         self._live_pending = None
         self._plot_request = None
@@ -324,7 +340,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
             for plot in (self.forest, self.roc, self.calibration, self.shares):
                 plot.clear()
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
-                  self.export_button):
+                  self.export_button, self.threshold_box, self.rerun_button):
             w.setEnabled(False)
         self.refreshed.emit()
 
@@ -352,7 +368,10 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.set_threshold(None)
 
     def _apply_threshold(self) -> None:
-        self.vm.move_threshold(self._from_slider(self.slider.value()))
+        self.vm.move_threshold(self._as_shown_threshold(self._from_slider(self.slider.value())))
+
+    def _shows_session_run(self) -> bool:
+        return _same_run(self.session.result, self.result)
 
     def _live_values(self, metric: str) -> Any:
         """Values of ``metric`` at the slider threshold; None at the evaluated threshold;
@@ -416,8 +435,9 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
             self._show_empty()
             return
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
-                  self.export_button):
+                  self.export_button, self.threshold_box):
             w.setEnabled(True)
+        self._update_rerun()
         result = self.result
         self._selection_changed()
         metric, attribute = self.vm.metric, self.vm.attribute
