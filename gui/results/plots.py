@@ -66,7 +66,7 @@ ROW_PX = 22  # vertical room per group so labels never overlap; more rows scroll
 
 #: The forest plot's kinds of group: legend text, marker symbol, fill.
 FOREST_KINDS: dict[str, tuple[str, str, str]] = {
-    "ok": ("Within tolerance", "o", OK_COLOUR),
+    "ok": ("No flagged gap", "o", OK_COLOUR),
     "flagged": ("Gap vs reference (flagged)", "t", FLAG_COLOUR),
     "insufficient": ("Too few to judge", "s", INSUFFICIENT_COLOUR),
 }
@@ -226,7 +226,9 @@ class CurvePlot:
             item.addItem(pg.PlotDataItem(x, y, **kwargs))
             self.shown[label] = (x.tolist(), y.tolist())
         self.message = empty if not self.shown and empty else ""
+        item.legend.setVisible(not self.message)  # an empty legend box says nothing
         if self.message:
+            item.removeItem(diag)
             _message(item, self.message)
             return
         top = 1.0
@@ -271,6 +273,7 @@ class ShareBars:
         labels = [r.group for r in rows]
         present = [s for s in self.SERIES if any(getattr(r, s[0]) is not None for r in rows)]
         self.message = ""
+        item.legend.setVisible(bool(rows))
         if not rows and empty:
             self.message = empty
             self.shown = {"groups": []}  # type: ignore[dict-item]

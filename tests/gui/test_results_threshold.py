@@ -224,3 +224,17 @@ def test_results_page_fits_a_1024_by_768_screen(qtbot, deciles):
     results = window.page("results")
     qtbot.waitUntil(lambda: results.isVisible())
     assert results.width() >= results.minimumSizeHint().width()
+
+
+def test_an_empty_plot_has_no_bare_legend_box(qtbot):
+    from gui.results.plots import CurvePlot
+
+    plot = CurvePlot("Calibration", "x", "y")
+    qtbot.addWidget(plot.widget)
+    plot.show("sex", [], empty="Why and how.")
+    item = plot.widget.getPlotItem()
+    assert plot.message == "Why and how." and not item.legend.isVisible()
+    assert [type(i).__name__ for i in item.items] == ["TextItem"]  # no diagonal either
+    plot.show("sex", [("F", [0.1, 0.5], [0.2, 0.4])], empty="Why and how.")
+    assert plot.message == "" and item.legend.isVisible()
+    assert plot.shown == {"F": ([0.1, 0.5], [0.2, 0.4])}
