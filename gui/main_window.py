@@ -10,20 +10,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMenu,
-    QPlainTextEdit,
     QProgressBar,
     QSplitter,
     QStackedWidget,
-    QTextEdit,
     QWidget,
 )
 
@@ -38,11 +34,12 @@ from gui.window_files import (  # noqa: F401 - demo_path and the filter are impo
     FileCommands,
     demo_path,
 )
+from gui.window_undo import UndoCommands
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class MainWindow(FileCommands, QMainWindow):
+class MainWindow(FileCommands, UndoCommands, QMainWindow):
     """Step list, the step's page, file state; the file commands are :mod:`gui.window_files`."""
 
     def __init__(self, ctx: AppContext | None = None) -> None:
@@ -82,9 +79,7 @@ class MainWindow(FileCommands, QMainWindow):
         self.ctx.job_started.connect(self._on_job_started)
         self.ctx.job_finished.connect(self._on_job_finished)
         self.ctx.navigate_requested.connect(self.go_to)
-        app = QApplication.instance()
-        if app is not None:  # Ctrl+Z in an exhausted text field continues with document undo
-            app.installEventFilter(self)
+        self.install_undo_filter()  # Ctrl+Z in an exhausted text field: document undo
 
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
@@ -363,73 +358,6 @@ class MainWindow(FileCommands, QMainWindow):
 
 
     # ------------------------------------------------------------------ edit, dialogs
-    def _update_undo_actions(self) -> None:
-        """Edit › Undo/Redo name the change they would take back or put back."""
-        from assessment.undo_labels import redo_label, undo_label
-
-        if not self.ctx.has_document:
-            return
-        for action, verb, label in ((self.act_undo, "&Undo", undo_label(self.ctx.doc)),
-                                    (self.act_redo, "&Redo", redo_label(self.ctx.doc))):
-            action.setText(f"{verb} {label}" if label else verb)
-            action.setEnabled(label is not None)
-
-    def _text_field_history(self, redo: bool) -> QLineEdit | QTextEdit | QPlainTextEdit | None:
-        """The focused text field of this window if its own undo (redo) history has a step."""
-        widget = QApplication.focusWidget()
-        if widget is None or not self.isAncestorOf(widget):
-            return None
-        if isinstance(widget, QLineEdit) and not widget.isReadOnly():
-            has = widget.isRedoAvailable() if redo else widget.isUndoAvailable()
-            return widget if has else None
-        if isinstance(widget, (QTextEdit, QPlainTextEdit)) and not widget.isReadOnly():
-            document = widget.document()
-            has = document.isRedoAvailable() if redo else document.isUndoAvailable()
-            return widget if has else None
-        return None
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        """A text field claims Ctrl+Z (Ctrl+Shift+Z) only while its own history has a step;
-        when exhausted the shortcut reaches Edit › Undo (Redo), i.e. the document's."""
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(watched, (QLineEdit, QTextEdit, QPlainTextEdit))
-            and isinstance(event, QKeyEvent)
-            and watched is QApplication.focusWidget()
-            and self.isAncestorOf(watched)
-        ):
-            for key, redo in ((QKeySequence.StandardKey.Undo, False),
-                              (QKeySequence.StandardKey.Redo, True)):
-                if event.matches(key) and self._text_field_history(redo) is None:
-                    event.ignore()
-                    return True  # not overridden: the window's shortcut runs
-        return super().eventFilter(watched, event)
-
-    def undo(self) -> None:
-        self._step_history(redo=False)
-
-    def redo(self) -> None:
-        self._step_history(redo=True)
-
-    def _step_history(self, *, redo: bool) -> None:
-        """The focused text field's own history first; then the document's, and show its page."""
-        from assessment.undo_labels import redo_step, undo_step
-
-        field = self._text_field_history(redo)
-        if field is not None:
-            field.redo() if redo else field.undo()
-            return
-        # Text still being typed is the newest edit: commit it so Undo takes it back, instead
-        # of reverting an older change while the typing lands afterwards.
-        self.commit_pending()
-        doc = self.ctx.doc
-        step = redo_step(doc) if redo else undo_step(doc)
-        if not (doc.redo() if redo else doc.undo()):
-            self.ctx.show_status("Nothing to redo" if redo else "Nothing to undo", 2000)
-            return
-        if step is not None and step in self._step_signature:
-            self.go_to(step)
-
     def export_pdf(self) -> None:
         from gui.export.page import SignExportPage
 

@@ -140,7 +140,7 @@ class ThresholdChoice(DataPageParts):
     def run_at_threshold(self, value: float) -> None:
         """The box takes the results page's threshold, then Run as usual (the document stores
         the run); the two pages then agree on the threshold the intervals belong to."""
-        from gui.data.page import _data_error
+        from assessment.errors import DataError as _data_error
 
         kind = self.output_kind.currentData()
         spin = self.threshold_spin
@@ -165,4 +165,4 @@ class ThresholdChoice(DataPageParts):
                 "within its range."))
             return
         spin.setValue(float(value))
-        self.run_evaluation()
+        self.run_evaluation()  # type: ignore[attr-defined]  # the page's own run path

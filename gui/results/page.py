@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
 from gui.results import frames
+from gui.results.live import LiveThreshold
 from gui.results.state import Event, ResultShown, ResultsViewModel, ThresholdMoved
 from gui.results.views import (  # noqa: F401 - part of the page's interface
     EXPORT_FILTER,
@@ -54,7 +55,7 @@ def _decimals(frame: Any) -> dict[str, int]:
     return {str(c): 0 for c in frame.columns if str(c) in ("n", "Events", "Validation n")}
 
 
-class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
+class ResultsPage(LiveThreshold, ResultPlots, ResultExport, PageDefaults, QWidget):
     """Step "Subgroup results". Plots, labels, the slider's scale and the export are mixins
     (:mod:`gui.results.views`) sharing this page's widgets and state."""
 
@@ -394,39 +395,6 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.vm.snap_to_grid(grid[0])
         self.live_source = "grid"
         return grid[1]
-
-    def _request_live(self, threshold: float) -> None:
-        """Run the fast path in a worker (a million rows take longer than a frame).
-
-        A quick task in the page's own runner: it neither cancels a running evaluation (the
-        data page's) nor is cancelled by one; a newer threshold cancels it.
-        """
-        from gui.results.live import metrics_at_threshold
-
-        inputs, spec, serial = self.session.inputs, self.session.spec, self._result_serial
-        if self._live_pending == (serial, threshold):
-            return
-        self._live_pending = (serial, threshold)
-
-        def work(progress: Any, cancelled: Any) -> Any:
-            return metrics_at_threshold(inputs, spec, threshold)
-
-        def failed(exc: BaseException) -> None:
-            if self._live_pending == (serial, threshold):
-                self._live_pending = None
-            self.ctx.show_error(exc)
-
-        self.tasks.run(work, lambda out: self._live_ready(serial, threshold, out),
-                       on_error=failed, quiet=True)
-
-    def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
-        if self._live_pending == (serial, threshold):
-            self._live_pending = None
-        self._live_cache[(serial, threshold)] = values
-        if len(self._live_cache) > 64:
-            self._live_cache.pop(next(iter(self._live_cache)))
-        if serial == self._result_serial and self.threshold == threshold:
-            self.refresh()
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:

@@ -276,7 +276,7 @@ class ShareBars:
         item.legend.setVisible(bool(rows))
         if not rows and empty:
             self.message = empty
-            self.shown = {"groups": []}  # type: ignore[dict-item]
+            self.shown = {"groups": []}
             item.getAxis("bottom").setTicks([[]])
             _message(item, empty)
             return

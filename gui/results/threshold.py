@@ -33,10 +33,10 @@ def discrete_stops(scores: Any, grid: Sequence[float], kind: str | None,
     discrete and the grid holds its values (a probability grid is 0, 0.01, …, 1: continuous).
     """
     if scores is not None:
-        values = np.asarray(scores, dtype=float)
-        values = np.unique(values[np.isfinite(values)])
-        if 1 <= values.size <= MAX_STOPS:
-            return [float(v) for v in values]
+        array = np.asarray(scores, dtype=float)
+        distinct = np.unique(array[np.isfinite(array)])
+        if 1 <= distinct.size <= MAX_STOPS:
+            return [float(v) for v in distinct]
         return None
     if kind == "probability" or not grid:
         return None

@@ -8,16 +8,13 @@ comes from the result snapshot through :mod:`gui.results.frames`; nothing here c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtGui import QColor
 
 from gui.results import frames
 from gui.results.threshold import ThresholdScale
 from gui.results.views_parts import SLIDER_STEPS, ResultsPageParts  # noqa: F401 - the page's
-
-if TYPE_CHECKING:
-    from assessment.evaluation.result import EvaluationResult
 
 FLAG_BG = QColor("#FBE3E1")
 FLAG_FG = QColor("#7F1D1D")
@@ -129,7 +126,7 @@ class ResultPlots(ThresholdScale):
             if "reliability" in curves:
                 rel = curves["reliability"]
                 cal.append((g.group, rel.get("mean_predicted") or [], rel.get("observed") or []))
-        kind = (result.provenance.get("mapping") or {}).get("score_kind")
+        kind = str((result.provenance.get("mapping") or {}).get("score_kind"))
         self.roc.show(curve_attr, roc, empty=ROC_EMPTY if kind == "class" else NO_CURVES)
         self.calibration.show(curve_attr, cal, markers=True,
                               empty=CALIBRATION_EMPTY.get(kind, NO_CURVES))
