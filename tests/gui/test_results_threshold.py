@@ -238,3 +238,26 @@ def test_an_empty_plot_has_no_bare_legend_box(qtbot):
     plot.show("sex", [("F", [0.1, 0.5], [0.2, 0.4])], empty="Why and how.")
     assert plot.message == "" and item.legend.isVisible()
     assert plot.shown == {"F": ([0.1, 0.5], [0.2, 0.4])}
+
+
+def test_file_new_resets_the_results_threshold_and_the_undo_label(qtbot, dialogs, tmp_path):
+    from assessment.instruments import available_instruments
+    from gui.errors import Choice
+    from tests.gui.helpers import open_window
+
+    path = tmp_path / "deciles.csv"
+    decile_frame().to_csv(path, index=False)
+    window = open_window(qtbot, Assessment.new())
+    data = window.page("data")
+    results = window.go_to("results")
+    run(qtbot, data, results, path)
+    with qtbot.waitSignal(results.refreshed, timeout=5000):
+        results.slider.setValue(8)
+    assert results.threshold == 9.0 and window.act_undo.text() == "&Undo evaluation"
+    name = dict(available_instruments())["probast-2019"]
+    dialogs.reply("ask_item", f"{name} (probast-2019)")
+    dialogs.reply("ask_save_discard_cancel", Choice.DISCARD)
+    assert window.new_document()
+    assert results.threshold is None and results.stops is None and results.result is None
+    assert not results.rerun_button.isEnabled()
+    assert window.act_undo.text() == "&Undo" and not window.act_undo.isEnabled()
