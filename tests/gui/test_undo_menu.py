@@ -94,3 +94,23 @@ def test_menu_undo_with_document_change_first_then_typing(qtbot):
     assert window.act_redo.text() == "&Redo rationale of 1.1 (Validation)"
     window.act_redo.trigger()
     assert window.ctx.doc.answer("1.1@validation").rationale == "xy"
+
+
+def test_ctrl_z_in_a_line_edit_falls_back_to_the_document_after_its_own_history(qtbot):
+    window = open_window(qtbot, _doc())
+    window.ctx.doc.set_answer("3.1@validation", "PN")  # the document change to fall back on
+    page = window.go_to("model_card")
+    name = page.editors["model_name"]
+    _focus(qtbot, window, name)
+    qtbot.keyClicks(name, "Abc")
+    for _ in range(10):  # the field's own history, however it groups the typing
+        if not name.isUndoAvailable():
+            break
+        qtbot.keyClick(name, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert window.ctx.doc.answer("3.1@validation").value == "PN"
+    assert name.text() == "" and window.current_key() == "model_card"
+    assert window.act_undo.text() == "&Undo answer 3.1 (Validation)"
+    qtbot.keyClick(name, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.ctx.doc.answer("3.1@validation").value is None
+    assert window.current_key() == "domain:main:D3"  # the page of the change
+    assert window.act_redo.text() == "&Redo answer 3.1 (Validation)"
