@@ -30,8 +30,13 @@ class UndoCommands:
     def install_undo_filter(self) -> None:
         """Watch the application's shortcut overrides (Ctrl+Z in an exhausted text field)."""
         app = QApplication.instance()
-        if app is not None:
+        if isinstance(app, QApplication):
             app.installEventFilter(self)  # type: ignore[arg-type]  # self is the window
+            app.focusChanged.connect(self._focus_moved)
+
+    def _focus_moved(self, _old: Any, _new: Any) -> None:
+        if self.ctx.has_document:
+            self._update_undo_actions()
 
     def _update_undo_actions(self) -> None:
         """Edit › Undo/Redo name the change they would take back or put back."""
@@ -39,8 +44,12 @@ class UndoCommands:
 
         if not self.ctx.has_document:
             return
-        for action, verb, label in ((self.act_undo, "&Undo", undo_label(self.ctx.doc)),
-                                    (self.act_redo, "&Redo", redo_label(self.ctx.doc))):
+        for action, verb, redo, label in (
+            (self.act_undo, "&Undo", False, undo_label(self.ctx.doc)),
+            (self.act_redo, "&Redo", True, redo_label(self.ctx.doc)),
+        ):
+            if self._text_field_history(redo) is not None:  # the field's own history first
+                label = "typing"
             action.setText(f"{verb} {label}" if label else verb)
             action.setEnabled(label is not None)
 
@@ -61,6 +70,13 @@ class UndoCommands:
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """A text field claims Ctrl+Z (Ctrl+Shift+Z) only while its own history has a step;
         when exhausted the shortcut reaches Edit › Undo (Redo), i.e. the document's."""
+        if (
+            event.type() == QEvent.Type.KeyRelease
+            and isinstance(watched, (QLineEdit, QTextEdit, QPlainTextEdit))
+            and watched is QApplication.focusWidget()
+            and self.isAncestorOf(watched)
+        ):
+            self._update_undo_actions()  # typing gave the field a history: "Undo typing"
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(watched, (QLineEdit, QTextEdit, QPlainTextEdit))
@@ -88,6 +104,8 @@ class UndoCommands:
         field = self._text_field_history(redo)
         if field is not None:
             field.redo() if redo else field.undo()
+            self.commit_pending()  # the document follows the field at once, not after a pause
+            self._update_undo_actions()
             return
         # Text still being typed is the newest edit: commit it so Undo takes it back, instead
         # of reverting an older change while the typing lands afterwards.

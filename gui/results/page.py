@@ -330,6 +330,11 @@ class ResultsPage(LiveThreshold, ResultPlots, ResultExport, PageDefaults, QWidge
         self.table_tabs.setTabText(self.table_tabs.indexOf(self.notes_view), "Notes")
         self.threshold_note.setText("")
         self.threshold_label.setText("")
+        self.threshold_box.blockSignals(True)
+        self.threshold_box.setRange(0.0, 99.99)  # as a new page's box: nothing of the last result
+        self.threshold_box.setValue(0.0)
+        self.threshold_box.blockSignals(False)
+        self.rerun_button.setToolTip("")
         self._binding = True
         try:
             self.slider.setValue(0)

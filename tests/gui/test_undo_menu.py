@@ -61,10 +61,12 @@ def test_ctrl_z_in_a_text_field_undoes_typing_first_then_the_document(qtbot):
     _focus(qtbot, window, editor)
     qtbot.keyClicks(editor, "abc")
     assert editor.toPlainText() == "abc"
+    assert window.act_undo.text() == "&Undo typing" and window.act_undo.isEnabled()
     qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert editor.toPlainText() == ""  # the field's own history first
     assert window.ctx.doc.answer("1.1@validation").value == "Y"
     assert not editor.document().isUndoAvailable()
+    assert window.act_undo.text() == "&Undo answer 1.1 (Validation)"
     qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.ctx.doc.answer("1.1@validation").value is None  # then the document's
     assert window.current_key() == "domain:main:D1"
