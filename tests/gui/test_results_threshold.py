@@ -261,3 +261,17 @@ def test_file_new_resets_the_results_threshold_and_the_undo_label(qtbot, dialogs
     assert results.threshold is None and results.stops is None and results.result is None
     assert not results.rerun_button.isEnabled()
     assert window.act_undo.text() == "&Undo" and not window.act_undo.isEnabled()
+
+
+def test_reopened_without_data_the_stored_grid_gives_the_stops(qtbot, deciles, ctx):
+    _data, page = deciles
+    stored = Assessment.from_json(ctx.doc.to_json())
+    EvaluationSession.of(ctx).clear()
+    ctx.set_document(stored)
+    assert page.result is not None
+    assert page.stops == [float(v) for v in range(1, 11)]  # the collapsed quantile grid
+    _select(qtbot, page, "tpr")
+    with qtbot.waitSignal(page.refreshed, timeout=5000):
+        page.slider.setValue(2)
+    assert page.threshold == 3.0 and page.live_source == "grid"
+    assert not page.rerun_button.isEnabled()  # no data in memory to re-run with
