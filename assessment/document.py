@@ -413,20 +413,25 @@ class Assessment(RepresentationFields):
     def can_redo(self) -> bool:
         return bool(self._history.redo)
 
+    def next_change_paths(self) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """The paths the next undo and the next redo would change (None: nothing to do)."""
+        h = self._history
+        return (h.undo[-1].path if h.undo else None, h.redo[-1].path if h.redo else None)
+
     def undo(self) -> bool:
         if not self._history.undo:
             return False
         change = self._history.undo.pop()
+        self._history.redo.append(change)  # before the listeners hear of it (menu labels)
         self._apply(change.path, change.old, record=False, label="undo")
-        self._history.redo.append(change)
         return True
 
     def redo(self) -> bool:
         if not self._history.redo:
             return False
         change = self._history.redo.pop()
+        self._history.undo.append(change)  # before the listeners hear of it (menu labels)
         self._apply(change.path, change.new, record=False, label="redo")
-        self._history.undo.append(change)
         return True
 
     # ------------------------------------------------------------------ internals

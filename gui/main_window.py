@@ -34,11 +34,12 @@ from gui.window_files import (  # noqa: F401 - demo_path and the filter are impo
     FileCommands,
     demo_path,
 )
+from gui.window_undo import UndoCommands
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class MainWindow(FileCommands, QMainWindow):
+class MainWindow(FileCommands, UndoCommands, QMainWindow):
     """Step list, the step's page, file state; the file commands are :mod:`gui.window_files`."""
 
     def __init__(self, ctx: AppContext | None = None) -> None:
@@ -78,6 +79,7 @@ class MainWindow(FileCommands, QMainWindow):
         self.ctx.job_started.connect(self._on_job_started)
         self.ctx.job_finished.connect(self._on_job_finished)
         self.ctx.navigate_requested.connect(self.go_to)
+        self.install_undo_filter()  # Ctrl+Z in an exhausted text field: document undo
 
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
@@ -284,8 +286,7 @@ class MainWindow(FileCommands, QMainWindow):
             tip = {"done": "Complete", "attention": "Needs your decision",
                    "todo": "Not complete yet"}[state]
             item.setToolTip(f"{tip} — judgement: {level}" if level else tip)
-        self.act_undo.setEnabled(self.ctx.doc.can_undo)
-        self.act_redo.setEnabled(self.ctx.doc.can_redo)
+        self._update_undo_actions()
 
     def _warm_up_one(self) -> None:
         """Build one not-yet-built page per idle tick so the step icons become accurate."""
@@ -312,8 +313,7 @@ class MainWindow(FileCommands, QMainWindow):
 
     @Slot(str)
     def _on_changed(self, _path: str) -> None:
-        self.act_undo.setEnabled(self.ctx.doc.can_undo)
-        self.act_redo.setEnabled(self.ctx.doc.can_redo)
+        self._update_undo_actions()
         self._refresh_timer.start()
 
     # ------------------------------------------------------------------ status bar
@@ -334,8 +334,7 @@ class MainWindow(FileCommands, QMainWindow):
         # (recovering at start-up marks it before the document's title was ever shown).
         self.setWindowTitle(f"{self.ctx.doc.title} [*] — Probity")
         self.setWindowModified(modified)
-        self.act_undo.setEnabled(self.ctx.doc.can_undo)
-        self.act_redo.setEnabled(self.ctx.doc.can_redo)
+        self._update_undo_actions()
 
     @Slot(str, int)
     def _show_status(self, text: str, timeout_ms: int) -> None:
@@ -359,18 +358,6 @@ class MainWindow(FileCommands, QMainWindow):
 
 
     # ------------------------------------------------------------------ edit, dialogs
-    def undo(self) -> None:
-        # Text still being typed is the newest edit: commit it so Undo takes it back, instead
-        # of reverting an older change while the typing lands afterwards.
-        self.commit_pending()
-        if not self.ctx.doc.undo():
-            self.ctx.show_status("Nothing to undo", 2000)
-
-    def redo(self) -> None:
-        self.commit_pending()
-        if not self.ctx.doc.redo():
-            self.ctx.show_status("Nothing to redo", 2000)
-
     def export_pdf(self) -> None:
         from gui.export.page import SignExportPage
 

@@ -113,6 +113,7 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
         ctx.document_replaced.connect(self._document_replaced)
         ctx.changed.connect(self._document_changed)
         ctx.data_file_requested.connect(self.load_file)
+        self.session.rerun_requested.connect(self.run_at_threshold)
         if getattr(ctx, "has_document", False):
             self._document_replaced()
         self._kind_changed(check=False)

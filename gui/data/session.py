@@ -23,6 +23,7 @@ class EvaluationSession(QObject):
 
     inputs_changed = Signal()
     result_changed = Signal()
+    rerun_requested = Signal(float)  # the results page: run again at this threshold
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -135,3 +135,34 @@ class ThresholdChoice(DataPageParts):
         suggestion = self.state.threshold_suggestion
         if suggestion is not None and self.output_kind.currentData() == "score":
             self.threshold_spin.setValue(float(suggestion.value))
+
+    # ---- the results page's "Re-run with intervals at this threshold" -----------------------
+    def run_at_threshold(self, value: float) -> None:
+        """The box takes the results page's threshold, then Run as usual (the document stores
+        the run); the two pages then agree on the threshold the intervals belong to."""
+        from assessment.errors import DataError as _data_error
+
+        kind = self.output_kind.currentData()
+        spin = self.threshold_spin
+        if self.table is None:
+            self.ctx.show_error(_data_error(
+                "Re-running needs the validation data: open the data file on the Validation "
+                "data step first."))
+            return
+        if kind == "class":
+            self.ctx.show_error(_data_error(
+                "The model gives predicted classes, which have no threshold to move; map a "
+                "score column on the Validation data step to re-run at another threshold."))
+            return
+        if self.running:
+            self.ctx.show_error(_data_error(
+                "An evaluation is already running; wait for it or cancel it, then re-run."))
+            return
+        low = 0.0 if kind == "probability" else -RAW_RANGE
+        if not low < value <= spin.maximum() and not (kind == "probability" and value == 0.0):
+            self.ctx.show_error(_data_error(
+                f"The threshold {_num(value)} lies outside what the score allows; choose one "
+                "within its range."))
+            return
+        spin.setValue(float(value))
+        self.run_evaluation()  # type: ignore[attr-defined]  # the page's own run path

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from gui.data.session import EvaluationSession
 from gui.data.table_model import SORT_ROLE, DataFrameModel
 from gui.results import frames
+from gui.results.live import LiveThreshold
 from gui.results.state import Event, ResultShown, ResultsViewModel, ThresholdMoved
 from gui.results.views import (  # noqa: F401 - part of the page's interface
     EXPORT_FILTER,
@@ -53,7 +55,7 @@ def _decimals(frame: Any) -> dict[str, int]:
     return {str(c): 0 for c in frame.columns if str(c) in ("n", "Events", "Validation n")}
 
 
-class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
+class ResultsPage(LiveThreshold, ResultPlots, ResultExport, PageDefaults, QWidget):
     """Step "Subgroup results". Plots, labels, the slider's scale and the export are mixins
     (:mod:`gui.results.views`) sharing this page's widgets and state."""
 
@@ -120,6 +122,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
                 self.slider.setValue(self._to_slider(self.vm.shown_threshold or 0.0))
             finally:
                 self._binding = False
+            self._bind_box()
         self.refresh()
 
     def _selection_changed(self, *, user: bool = False) -> None:
@@ -161,7 +164,12 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         controls.addWidget(self.metric_combo)
         controls.addWidget(attr_label)
         controls.addWidget(self.attribute_combo)
-        controls.addSpacing(12)
+        controls.addStretch(1)
+        self.export_button = QPushButton("&Export tables…")
+        controls.addWidget(self.export_button)
+        outer.addLayout(controls)
+        # The threshold row of its own: the page fits a 1024 × 768 screen.
+        controls = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setAccessibleName("Decision threshold")
@@ -172,13 +180,19 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.threshold_label.setMinimumWidth(56)
         self.reset_button = QPushButton("&Reset")
         self.reset_button.setToolTip("Back to the threshold the evaluation used")
+        self.threshold_box = QDoubleSpinBox()
+        self.threshold_box.setDecimals(4)
+        self.threshold_box.setKeyboardTracking(False)  # a typed number counts on Enter
+        self.threshold_box.setAccessibleName("Decision threshold value")
+        self.threshold_box.setToolTip("Type a threshold; on a discrete score it shows the score "
+                                      "value it is equivalent to (score ≥ threshold)")
+        self.threshold_label.setVisible(False)  # the box shows the value; the label is kept
+        self.rerun_button = QPushButton("Re-run with &intervals at this threshold")
         controls.addWidget(slider_label)
         controls.addWidget(self.slider, 1)
-        controls.addWidget(self.threshold_label)
+        controls.addWidget(self.threshold_box)
         controls.addWidget(self.reset_button)
-        controls.addSpacing(12)
-        self.export_button = QPushButton("&Export tables…")
-        controls.addWidget(self.export_button)
+        controls.addWidget(self.rerun_button)
         outer.addLayout(controls)
         self.threshold_note = QLabel("")
         self.threshold_note.setWordWrap(True)
@@ -233,6 +247,8 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.slider.valueChanged.connect(
             lambda *_: None if self._binding else self._slider_timer.start())
         self.reset_button.clicked.connect(self.reset_threshold)
+        self.threshold_box.valueChanged.connect(lambda *_: self._box_committed())
+        self.rerun_button.clicked.connect(self.rerun_at_threshold)
         self.export_button.clicked.connect(self.export_tables)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -265,6 +281,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
     def _document_replaced(self) -> None:
         """Another document: tabs, metric, attribute and threshold back to their defaults."""
         self.tasks.discard()
+        self._stops = None
         self._live_cache.clear()
         self._live_pending = None
         self._plot_request = None
@@ -313,6 +330,11 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.table_tabs.setTabText(self.table_tabs.indexOf(self.notes_view), "Notes")
         self.threshold_note.setText("")
         self.threshold_label.setText("")
+        self.threshold_box.blockSignals(True)
+        self.threshold_box.setRange(0.0, 99.99)  # as a new page's box: nothing of the last result
+        self.threshold_box.setValue(0.0)
+        self.threshold_box.blockSignals(False)
+        self.rerun_button.setToolTip("")
         self._binding = True
         try:
             self.slider.setValue(0)
@@ -324,7 +346,7 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
             for plot in (self.forest, self.roc, self.calibration, self.shares):
                 plot.clear()
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
-                  self.export_button):
+                  self.export_button, self.threshold_box, self.rerun_button):
             w.setEnabled(False)
         self.refreshed.emit()
 
@@ -352,7 +374,10 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.set_threshold(None)
 
     def _apply_threshold(self) -> None:
-        self.vm.move_threshold(self._from_slider(self.slider.value()))
+        self.vm.move_threshold(self._as_shown_threshold(self._from_slider(self.slider.value())))
+
+    def _shows_session_run(self) -> bool:
+        return _same_run(self.session.result, self.result)
 
     def _live_values(self, metric: str) -> Any:
         """Values of ``metric`` at the slider threshold; None at the evaluated threshold;
@@ -376,39 +401,6 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
         self.live_source = "grid"
         return grid[1]
 
-    def _request_live(self, threshold: float) -> None:
-        """Run the fast path in a worker (a million rows take longer than a frame).
-
-        A quick task in the page's own runner: it neither cancels a running evaluation (the
-        data page's) nor is cancelled by one; a newer threshold cancels it.
-        """
-        from gui.results.live import metrics_at_threshold
-
-        inputs, spec, serial = self.session.inputs, self.session.spec, self._result_serial
-        if self._live_pending == (serial, threshold):
-            return
-        self._live_pending = (serial, threshold)
-
-        def work(progress: Any, cancelled: Any) -> Any:
-            return metrics_at_threshold(inputs, spec, threshold)
-
-        def failed(exc: BaseException) -> None:
-            if self._live_pending == (serial, threshold):
-                self._live_pending = None
-            self.ctx.show_error(exc)
-
-        self.tasks.run(work, lambda out: self._live_ready(serial, threshold, out),
-                       on_error=failed, quiet=True)
-
-    def _live_ready(self, serial: int, threshold: float, values: Any) -> None:
-        if self._live_pending == (serial, threshold):
-            self._live_pending = None
-        self._live_cache[(serial, threshold)] = values
-        if len(self._live_cache) > 64:
-            self._live_cache.pop(next(iter(self._live_cache)))
-        if serial == self._result_serial and self.threshold == threshold:
-            self.refresh()
-
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         """Rebuild the frames for the current metric/attribute/threshold and redraw."""
@@ -416,8 +408,9 @@ class ResultsPage(ResultPlots, ResultExport, PageDefaults, QWidget):
             self._show_empty()
             return
         for w in (self.metric_combo, self.attribute_combo, self.slider, self.reset_button,
-                  self.export_button):
+                  self.export_button, self.threshold_box):
             w.setEnabled(True)
+        self._update_rerun()
         result = self.result
         self._selection_changed()
         metric, attribute = self.vm.metric, self.vm.attribute

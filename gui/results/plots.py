@@ -64,6 +64,40 @@ def _nan(v: Any) -> float:
 
 ROW_PX = 22  # vertical room per group so labels never overlap; more rows scroll
 
+#: The forest plot's kinds of group: legend text, marker symbol, fill.
+FOREST_KINDS: dict[str, tuple[str, str, str]] = {
+    "ok": ("No flagged gap", "o", OK_COLOUR),
+    "flagged": ("Gap vs reference (flagged)", "t", FLAG_COLOUR),
+    "insufficient": ("Too few to judge", "s", INSUFFICIENT_COLOUR),
+}
+
+
+def _forest_kind(row: dict[str, Any]) -> str:
+    return "flagged" if row.get("flagged") else "insufficient" if row.get("insufficient") else "ok"
+
+
+def legend_entries(item: pg.PlotItem) -> list[tuple[str, Any]]:
+    """(label text, symbol) of each legend entry, read from the plot's items (for tests)."""
+    legend = item.legend
+    if legend is None:
+        return []
+    out = []
+    for sample, label in legend.items:
+        opts = getattr(sample.item, "opts", {})
+        out.append((label.text, opts.get("symbol")))
+    return out
+
+
+def _message(item: pg.PlotItem, text: str) -> pg.TextItem:
+    """A sentence in the middle of an empty plot: why it is empty and how to fill it."""
+    note = pg.TextItem(text, color=AXIS_COLOUR, anchor=(0.5, 0.5))  # plain text: no escaping
+    note.setTextWidth(320)
+    item.addItem(note)
+    note.setPos(0.5, 0.5)
+    item.setXRange(0, 1, padding=0)
+    item.setYRange(0, 1, padding=0)
+    return note
+
 
 class ForestPlot:
     """A metric by group with its CI as horizontal error bars; reference line at overall.
@@ -95,6 +129,10 @@ class ForestPlot:
         item = self.plot.getPlotItem()
         self.plot.setMinimumHeight(max(240, 90 + ROW_PX * len(rows)))
         item.clear()
+        if item.legend is not None:
+            item.legend.clear()
+        else:
+            _legend(item, (-10, 10))
         item.setTitle(_text(title), color=AXIS_COLOUR, size="11pt")
         item.setLabel("bottom", _text(title.split(" by ")[0]), color=AXIS_COLOUR)
         rows = [r for r in rows if r.get("value") is not None]
@@ -118,14 +156,15 @@ class ForestPlot:
                 beam=0.25, pen=pg.mkPen(AXIS_COLOUR, width=1.5),
             )
             item.addItem(err)
-        brushes = [
-            pg.mkBrush(FLAG_COLOUR if r.get("flagged")
-                       else INSUFFICIENT_COLOUR if r.get("insufficient") else OK_COLOUR)
-            for r in rows
-        ]
-        scatter = pg.ScatterPlotItem(x=values, y=ys, size=10, symbol="s", brush=brushes,
-                                     pen=pg.mkPen("w", width=0.5))
-        item.addItem(scatter)
+        # Shape and colour both tell the kinds apart (a colour alone fails in greyscale print
+        # and for colour-vision deficiency); the legend names each kind shown.
+        for kind, (name, symbol, fill) in FOREST_KINDS.items():
+            keep = np.array([_forest_kind(r) == kind for r in rows], dtype=bool)
+            if not keep.any():
+                continue
+            item.addItem(pg.ScatterPlotItem(
+                x=values[keep], y=ys[keep], size=11, symbol=symbol, brush=pg.mkBrush(fill),
+                pen=pg.mkPen("w", width=0.5), name=name))
         if overall is not None and math.isfinite(overall):
             line = pg.InfiniteLine(pos=overall, angle=90,
                                    pen=pg.mkPen("#555555", width=1, style=Qt.PenStyle.DashLine),
@@ -151,13 +190,15 @@ class CurvePlot:
         self.legend_offset = legend_offset
         self.fit = fit  # zoom to the data (calibration: risks are often all below 0.3)
         self.shown: dict[str, tuple[list[float], list[float]]] = {}
+        self.message = ""  # why the plot is empty and how to fill it ("" when it has curves)
 
     def clear(self) -> None:
         """Only the diagonal (no evaluation, or another document)."""
         self.show("", [])
 
     def show(self, subtitle: str, curves: list[tuple[str, list[Any], list[Any]]],
-             markers: bool = False) -> None:
+             markers: bool = False, empty: str = "") -> None:
+        """``empty``: the sentence shown instead of bare axes when no curve can be drawn."""
         item = self.widget.getPlotItem()
         item.clear()
         if item.legend is not None:
@@ -184,6 +225,12 @@ class CurvePlot:
                               symbolPen=pg.mkPen("w"))
             item.addItem(pg.PlotDataItem(x, y, **kwargs))
             self.shown[label] = (x.tolist(), y.tolist())
+        self.message = empty if not self.shown and empty else ""
+        item.legend.setVisible(not self.message)  # an empty legend box says nothing
+        if self.message:
+            item.removeItem(diag)
+            _message(item, self.message)
+            return
         top = 1.0
         if self.fit and self.shown:
             top = max(max(max(xs + ys) for xs, ys in self.shown.values()) * 1.1, 0.1)
@@ -202,13 +249,18 @@ class ShareBars:
     def __init__(self) -> None:
         self.widget = _plot_widget("Representativeness", "", "Share of people")
         self.shown: dict[str, list[float]] = {}
+        self.message = ""  # why bars are missing and how to add them ("" when all are there)
 
     def clear(self) -> None:
         """No bars (no evaluation, or another document)."""
         self.show("", [])
         self.shown = {}
+        self.message = ""
 
-    def show(self, attribute: str, rows: Sequence[RepresentativenessRow]) -> None:
+    def show(self, attribute: str, rows: Sequence[RepresentativenessRow],
+             empty: str = "", no_training: str = "") -> None:
+        """``empty``: the sentence shown when there are no rows; ``no_training``: the note
+        added to the title when the rows have no training-cohort shares."""
         item = self.widget.getPlotItem()
         item.clear()
         if item.legend is not None:
@@ -220,6 +272,18 @@ class ShareBars:
                       color=AXIS_COLOUR, size="11pt")
         labels = [r.group for r in rows]
         present = [s for s in self.SERIES if any(getattr(r, s[0]) is not None for r in rows)]
+        self.message = ""
+        item.legend.setVisible(bool(rows))
+        if not rows and empty:
+            self.message = empty
+            self.shown = {"groups": []}
+            item.getAxis("bottom").setTicks([[]])
+            _message(item, empty)
+            return
+        if rows and no_training and all(r.training_share is None for r in rows):
+            self.message = no_training
+            item.setTitle(_text(f"Representativeness — {attribute} ({no_training})"),
+                          color=AXIS_COLOUR, size="11pt")
         self.shown = {"groups": labels}  # type: ignore[dict-item]
         width = 0.8 / max(1, len(present))
         top = 0.0

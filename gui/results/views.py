@@ -8,93 +8,36 @@ comes from the result snapshot through :mod:`gui.results.frames`; nothing here c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtGui import QColor
 
 from gui.results import frames
-
-if TYPE_CHECKING:
-    from assessment.evaluation.result import EvaluationResult
+from gui.results.threshold import ThresholdScale
+from gui.results.views_parts import SLIDER_STEPS, ResultsPageParts  # noqa: F401 - the page's
 
 FLAG_BG = QColor("#FBE3E1")
 FLAG_FG = QColor("#7F1D1D")
 WARN_BG = QColor("#FFF3CD")
 WARN_FG = QColor("#5C4400")
-SLIDER_STEPS = 1000
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV, current table (*.csv)"
 
-
-class ResultsPageParts:
-    """What the page or a sibling mixin defines (declared once for the type checker)."""
-
-    @property
-    def result(self) -> EvaluationResult | None:  # the page's view-model holds it
-        raise NotImplementedError
-
-    _colours: Any
-    _curves_key: Any
-    _frames: Any
-    _plot_request: Any
-    _plots_built: Any
-    _result_serial: Any
-    attribute_combo: Any
-    calibration: Any
-    ctx: Any
-    forest: Any
-    live_source: Any
-    metric_combo: Any
-    models: Any
-    notes_view: Any
-    plot_tabs: Any
-    proxies: Any
-    refreshed: Any
-    roc: Any
-    shares: Any
-    slider: Any
-    source_label: Any
-    table_tabs: Any
-    threshold: Any
-    threshold_label: Any
-    threshold_note: Any
-    views: Any
-
-
-class ThresholdScale(ResultsPageParts):
-    """The slider's scale: the evaluated threshold and the range it moves over."""
-
-    @property
-    def evaluated_threshold(self) -> float:
-        assert self.result is not None
-        return self.result.threshold
-
-    def _threshold_range(self) -> tuple[float, float]:
-        assert self.result is not None
-        grid = self.result.threshold_grid.get("thresholds") or []
-        kind = (self.result.provenance.get("mapping") or {}).get("score_kind")
-        if grid:
-            lo, hi = float(min(grid)), float(max(grid))
-        else:
-            lo, hi = 0.0, 1.0
-        if kind == "probability":
-            lo, hi = min(lo, 0.0), max(hi, 1.0)
-        t = self.evaluated_threshold
-        lo, hi = min(lo, t), max(hi, t)
-        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
-
-    def _configure_slider(self) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._to_slider(self.evaluated_threshold))
-        self.slider.blockSignals(False)
-        self.threshold_label.setText(f"{self.evaluated_threshold:.3g}")
-
-    def _to_slider(self, t: float) -> int:
-        lo, hi = self._threshold_range()
-        return round((t - lo) / (hi - lo) * SLIDER_STEPS)
-
-    def _from_slider(self, v: int) -> float:
-        lo, hi = self._threshold_range()
-        return lo + (hi - lo) * v / SLIDER_STEPS
+# What an empty plot says instead of bare axes: why, and how to fill it.
+ROC_EMPTY = ("No ROC curves: the model gives predicted classes only. Map its score or "
+             "probability column on the Validation data step and run again to see them.")
+NO_CURVES = "No group has enough cases with both outcomes to draw a curve."
+CALIBRATION_EMPTY = {
+    "score": "No calibration plot: the model gives a raw score (e.g. deciles or points), not "
+             "a predicted risk, so there is no probability to compare with observed rates. If "
+             "the model card gives each score's risk, map that probability column on the "
+             "Validation data step and run again.",
+    "class": "No calibration plot: the model gives predicted classes only. Map a predicted-"
+             "probability column on the Validation data step and run again.",
+}
+SHARES_EMPTY = ("No representativeness figures for {attribute}: enter the training cohort's "
+                "group counts on the Training data step, or choose a reference population on "
+                "the Reference population & group labels step, then run again.")
+NO_TRAINING_SHARES = "no training cohort: enter its counts on the Training data step"
 
 
 class ResultPlots(ThresholdScale):
@@ -183,14 +126,18 @@ class ResultPlots(ThresholdScale):
             if "reliability" in curves:
                 rel = curves["reliability"]
                 cal.append((g.group, rel.get("mean_predicted") or [], rel.get("observed") or []))
-        self.roc.show(curve_attr, roc)
-        self.calibration.show(curve_attr, cal, markers=True)
+        kind = str((result.provenance.get("mapping") or {}).get("score_kind"))
+        self.roc.show(curve_attr, roc, empty=ROC_EMPTY if kind == "class" else NO_CURVES)
+        self.calibration.show(curve_attr, cal, markers=True,
+                              empty=CALIBRATION_EMPTY.get(kind, NO_CURVES))
         rep_attr = (
             attribute
             if attribute and "×" not in attribute
             else (frames.attributes(result) or [""])[0]
         )
-        self.shares.show(rep_attr, result.representativeness_of(rep_attr))
+        self.shares.show(rep_attr, result.representativeness_of(rep_attr),
+                         empty=SHARES_EMPTY.format(attribute=rep_attr or "any attribute"),
+                         no_training=NO_TRAINING_SHARES)
 
     def _update_labels(self, metric: str, live: Any) -> None:
         result = self.result

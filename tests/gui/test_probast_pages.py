@@ -193,6 +193,11 @@ def test_edit_undo_while_typing_takes_back_the_typing_not_an_older_answer(qtbot,
     qtbot.wait(1500)  # longer than the typing pause: nothing is committed behind the undo
     assert window.ctx.doc.answer(key).rationale == ""
     assert editor.rationale.toPlainText() == ""
+    # Edit > Redo in the field (its own history first, then the document's): the focus is put
+    # back, as the reviewer's still is (offscreen, the idle wait may lose the window's focus).
+    window.activateWindow()
+    editor.rationale.setFocus()
+    qtbot.waitUntil(lambda: editor.rationale.hasFocus())
     window.act_redo.trigger()
     page.refresh_now()
     assert window.ctx.doc.answer(key).rationale == "typed, not yet committed"
