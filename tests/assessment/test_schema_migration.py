@@ -32,6 +32,9 @@ SHIPPED = [
     REPO / "resources" / "demo" / "demo.probity",
     *sorted((REPO / "resources" / "examples").glob("*.probity")),
 ]
+# The demo and examples as Probity wrote them in schema 1 (saved before they were rebuilt in
+# schema 2), so the migration is always tested on real schema-1 files.
+SCHEMA_1 = sorted((Path(__file__).resolve().parent / "schema1").glob("*.probity"))
 
 
 def _committed_demo() -> bytes | None:
@@ -48,6 +51,7 @@ def _committed_demo() -> bytes | None:
 
 def _sources() -> list[tuple[str, bytes]]:
     out = [(p.name, p.read_bytes()) for p in SHIPPED]
+    out += [(f"schema1/{p.name}", p.read_bytes()) for p in SCHEMA_1]
     committed = _committed_demo()
     if committed:
         out.append(("HEAD:demo.probity", committed))
@@ -59,7 +63,7 @@ V1_FILES = _sources()
 
 def test_there_are_schema_1_files_to_migrate() -> None:
     assert SCHEMA_VERSION == 2
-    assert V1_FILES, "no schema-1 file left to test the migration with"
+    assert len(V1_FILES) >= 3, "no schema-1 file left to test the migration with"
 
 
 @pytest.mark.parametrize(("name", "raw"), V1_FILES, ids=[n for n, _ in V1_FILES])
