@@ -110,7 +110,7 @@ def broken(path: list[Any], value: Any, *, delete: bool = False) -> dict[str, An
         (broken(["schema"], "probity-plan/2"), "$.schema", "probity-plan/1"),
         (broken(["surprise"], 1), "$.surprise", "unknown key"),
         (broken(["title"], "  "), "$.title", "empty"),
-        (broken(["alpha"], 0.9), "$.alpha", "(0, 0.5]"),
+        (broken(["alpha"], 0.9), "$.alpha", "[1e-06, 0.5]"),
         (broken(["alpha"], "0.05"), "$.alpha", "expected a number"),
         (broken(["multiplicity"], "bh"), "$.multiplicity", "bonferroni"),
         (broken(["threshold"], 1.5), "$.threshold", "[0, 1]"),
