@@ -124,3 +124,41 @@ def test_plan_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code = main.main(["plan", "check", str(plan), "--sizes", str(tmp_path / "no.csv")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
+
+
+def test_plan_check_never_overwrites_its_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("attribute,group,n,events\nrace,White,3000,1000\n", encoding="utf-8")
+    for target in (plan, sizes):
+        before = target.read_bytes()
+        code = main.main(["plan", "check", str(plan), "--sizes", str(sizes), "--json",
+                          str(target)])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1
+        assert target.read_bytes() == before
+
+
+def test_a_closed_stdout_ends_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``probity plan check … | head -1``: no BrokenPipeError traceback, exit 141."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("attribute,group,n,events\nrace,White,3000,1000\n", encoding="utf-8")
+
+    class Closed:
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", Closed())
+    code = main.main(["plan", "check", str(plan), "--sizes", str(sizes)])
+    assert code == main.EXIT_PIPE_CLOSED
+    assert "Traceback" not in capsys.readouterr().err
