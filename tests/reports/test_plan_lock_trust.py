@@ -110,3 +110,27 @@ def test_outputs_never_overwrite_the_plan_or_the_lock(
                                 str(target)), capsys)  # fmt: skip
     assert code == 2 and err.count("\n") == 1
     assert target.read_bytes() == before
+
+
+def test_the_audit_entry_records_the_plan_and_verdict(
+    tmp_path: Path,
+    data_csv: Path,
+    locked: tuple[Path, Path, Path],
+    assessment_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from assessment.plan.model import plan_sha256
+    from assessment.storage import load
+
+    plan, pdf, cert = locked
+    code, _, err = cli(evaluate(data_csv, plan, pdf, "--trust", str(cert), "--quiet", "--into",
+                                str(assessment_file)), capsys)  # fmt: skip
+    assert code == 1, err
+    doc = load(assessment_file)
+    line = doc.evaluation.describe()
+    assert f"plan sha256 {plan_sha256(plan.read_text(encoding='utf-8'))}" in line
+    assert "verdict fail" in line
+    import hashlib
+
+    logged = doc.audit_raw[-1]["new"]  # the audit keeps a long text by its SHA-256
+    assert logged == line or logged["sha256"] == hashlib.sha256(line.encode()).hexdigest()
