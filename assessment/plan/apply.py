@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assessment.plan.model import MAX_PLAN_BYTES, Plan, PlanError, plan_sha256
-from assessment.plan.verdicts import VERDICT_LABELS, GateReport, decide
+from assessment.plan.verdicts import (
+    TAIL_REPLICATES,
+    VERDICT_LABELS,
+    GateReport,
+    bootstrap_needed,
+    decide,
+)
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
@@ -233,10 +239,6 @@ def json_paths_differ(a: Any, b: Any, path: str = "$") -> list[str]:
     return out[:50]
 
 
-#: Bootstrap replicates wanted beyond each limit of a percentile interval.
-TAIL_REPLICATES = 10
-
-
 def bootstrap_notes(report: GateReport, data: dict[str, Any]) -> list[str]:
     """A warning when a bootstrap interval was read at a level its replicates cannot resolve."""
     from assessment.catalogue import BOOTSTRAP_METRICS
@@ -249,7 +251,7 @@ def bootstrap_notes(report: GateReport, data: dict[str, Any]) -> list[str]:
     beyond = b * (1 - level) / 2
     if beyond >= TAIL_REPLICATES:
         return []
-    need = int(-(-TAIL_REPLICATES * 2 // (1 - level)))
+    need = bootstrap_needed(level)
     return [
         f"bootstrap intervals were read at {100 * level:.4g}% with B = {b}: about "
         f"{beyond:.1f} replicates lie beyond each limit (groups above 500 rows use a normal "

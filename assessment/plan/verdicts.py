@@ -29,6 +29,7 @@ Pure Python: the engine is reached through a callable ``run(level) -> result JSO
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -203,6 +204,17 @@ def judge(plan: Plan, t: Target, data: dict[str, Any], level: float) -> Check:
     if est is None or est.get("ci_low") is None or est.get("ci_high") is None:
         why = (est or {}).get("reason") or "the engine computed no interval"
         return out("insufficient", f"No {pct} interval for the {name} {crit.on}: {why}.", est)
+    if "percentile bootstrap" in str(est.get("method") or ""):
+        replicates = int((data.get("spec") or {}).get("bootstrap") or 0)
+        need = bootstrap_needed(level)
+        if replicates < need:
+            return out(
+                "insufficient",
+                f"The {pct} {name} interval is a percentile bootstrap of B = {replicates:,} "
+                f"replicates; a limit at that level needs at least {need:,} "
+                f"(--bootstrap {need}), so its verdict would depend on the seed.",
+                est,
+            )
     lo, hi = float(est["ci_low"]), float(est["ci_high"])
     a, b = crit.acceptable()
     verdict = classify(lo, hi, a, b)
@@ -218,6 +230,15 @@ def judge(plan: Plan, t: Target, data: dict[str, Any], level: float) -> Check:
             "cannot decide."
         )
     return out(verdict, reason, est)
+
+
+#: Bootstrap replicates wanted beyond each limit of a percentile interval.
+TAIL_REPLICATES = 10
+
+
+def bootstrap_needed(level: float) -> int:
+    """The replicates a two-sided percentile interval at ``level`` needs (TAIL beyond each)."""
+    return math.ceil(round(2 * TAIL_REPLICATES / (1 - level), 6))
 
 
 def check_count_level(plan: Plan, k: int, decided: int = 0) -> float:
