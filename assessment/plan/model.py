@@ -417,11 +417,11 @@ def _criterion(v: Any, path: str) -> Criterion:
 def _check_range(metric: str, crit: Criterion, path: str) -> None:
     """Refuse a bound the metric can never reach (a TPR of at least 2, a negative O/E)."""
     if metric in UNIT_METRICS:
-        span = (0.0, 1.0) if crit.on == "value" else (-1.0, 1.0) if crit.on == "difference" else None
+        span = {"value": (0.0, 1.0), "difference": (-1.0, 1.0)}.get(crit.on)
     elif metric == "oe_ratio" and crit.on == "value":
         span = (0.0, math.inf)
     else:
-        span = None
+        return
     if span is None:
         return
     for x in (crit.low, crit.high):

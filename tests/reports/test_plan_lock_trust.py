@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from test_plan_lock import assessment_file, cert_of, cli, data_csv, lock, plan_json  # noqa: F401
+import test_plan_lock as lock_tests
+from test_plan_lock import cert_of, cli, lock, plan_json
 
 import main
 
@@ -16,6 +17,30 @@ import main
 @pytest.fixture(autouse=True)
 def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
+
+
+@pytest.fixture
+def data_csv(tmp_path: Path) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(12)
+    n = 900
+    race = rng.choice(["Black", "White"], n, p=[0.35, 0.65])
+    y = (rng.random(n) < 0.35).astype(int)
+    p = np.clip(0.35 * y + rng.normal(0.33, 0.15, n), 0.001, 0.999).round(4)
+    path = tmp_path / "validation.csv"
+    pd.DataFrame({"y": y, "p": p, "race": race}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def assessment_file(tmp_path: Path) -> Path:
+    import shutil
+
+    path = tmp_path / "study.probity"
+    shutil.copy(lock_tests.REPO / "resources" / "examples" / "complete.probity", path)
+    return path
 
 
 @pytest.fixture
@@ -38,7 +63,10 @@ def evaluate(data: Path, plan: Path, pdf: Path, *extra: str) -> list[str]:
 
 
 def test_an_untrusted_lock_is_refused_and_a_trusted_one_recorded(
-    tmp_path: Path, data_csv: Path, locked: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    data_csv: Path,
+    locked: tuple[Path, Path, Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     plan, pdf, cert = locked
     code, out, err = cli(evaluate(data_csv, plan, pdf, "--quiet"), capsys)
@@ -58,7 +86,10 @@ def test_an_untrusted_lock_is_refused_and_a_trusted_one_recorded(
 
 
 def test_the_locked_plan_is_judged_not_an_edited_file(
-    tmp_path: Path, data_csv: Path, locked: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    data_csv: Path,
+    locked: tuple[Path, Path, Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     plan, pdf, cert = locked
     plan.write_text(json.dumps(plan_json(bound=0.01)), encoding="utf-8")  # would pass
