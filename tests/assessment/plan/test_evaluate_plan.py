@@ -178,3 +178,20 @@ def test_too_few_bootstrap_replicates_for_the_level_is_insufficient(
     (check,) = json.loads(out_json.read_text(encoding="utf-8"))["gates"]
     assert check["verdict"] == "insufficient" and code == 3
     assert "--bootstrap 20000" in check["reason"] and "seed" in check["reason"]
+
+
+def test_options_the_plan_does_not_fix_are_stated(
+    data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_plan(tmp_path, [tpr_gate(0.1)], threshold=None)
+    out_json = tmp_path / "r.json"
+    code, out, _ = run(
+        ["evaluate", str(data_csv), "--bootstrap", "0", "--seed", "7", "--plan", str(plan),
+         "--threshold", "0.4", "--positive", "1", "--json", str(out_json)], capsys
+    )  # fmt: skip
+    assert code == 0
+    record = json.loads(out_json.read_text(encoding="utf-8"))["plan"]
+    assert record["deviations"] == []
+    for stated in ("--threshold 0.4", "--positive 1", "--seed 7", "--bootstrap 0"):
+        assert any(n.startswith(stated) for n in record["not_fixed"]), record["not_fixed"]
+    assert "Not fixed by the plan: " in out and "--seed 7" in out
