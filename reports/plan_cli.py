@@ -127,7 +127,8 @@ def run_check(args: argparse.Namespace) -> int:
 
         rows = [r.to_json() for r in report.rows]
         atomic_write_text(args.json, json.dumps({"level": report.level, "checks": report.k,
-                                                 "rows": rows}, indent=2) + "\n")  # fmt: skip
+                                                 "notes": list(report.notes), "rows": rows},
+                                                indent=2) + "\n")  # fmt: skip
     return 0
 
 
@@ -144,9 +145,5 @@ def print_power(plan: Any, report: Any, out: TextIO) -> None:
         at = "" if r.assumed is None else f" at assumed {r.assumed:g}"
         w(f"  {r.gate} {r.metric} {r.attribute}: {who} ({size}), bound {r.bound}: "
           f"P(pass){at} {power}; {r.needed or r.reason}\n")  # fmt: skip
-    cannot = report.cannot_pass
-    if cannot:
-        names = ", ".join(f"{r.gate} ({r.group})" for r in cannot)
-        w(f"Cannot pass at these sizes: {names}.\n")
-    else:
-        w("Every check can reach 80% power at these sizes.\n")
+    for line in report.summary():
+        w(f"{line}\n")

@@ -333,7 +333,7 @@ class PlanRun:
     ) -> dict[str, Any]:
         """Add ``gates``, ``verdict`` and ``plan`` to the result JSON ``data`` (returned)."""
         self.report = decide(self.plan, rerun, data)
-        self.notes = bootstrap_notes(self.report, data)
+        self.notes = [*self.report.notes, *bootstrap_notes(self.report, data)]
         out = dict(data)
         out["gates"] = self.report.gates_json()
         out["verdict"] = self.report.verdict

@@ -118,8 +118,28 @@ def targets(plan: Plan, data: dict[str, Any]) -> list[Target]:
                 out.append(Target(gate, attr, "(no groups)"))
             out += [Target(gate, attr, n) for n in names]
         else:
-            out += [Target(gate, attr, n) for n in gate.groups]
+            ref = refs.get(attr) if gate.versus == "reference" else None
+            out += [Target(gate, attr, n) for n in gate.groups if n != ref]
     return out
+
+
+def reference_note(gate: Gate, attribute: str, reference: str) -> str:
+    """The one rule for a gate that lists the reference group against the reference."""
+    return (
+        f"{gate.id}: {attribute} = {reference} is the reference group, so it is not compared "
+        "with itself (skipped; not counted as a check)"
+    )
+
+
+def skipped_references(plan: Plan, refs: dict[str, Any]) -> list[str]:
+    """Notes for gates whose group list names the reference group with ``versus: reference``."""
+    return [
+        reference_note(gate, gate.attribute or "", str(refs[gate.attribute or ""]))
+        for gate in plan.gates
+        if gate.versus == "reference"
+        and not isinstance(gate.groups, str)
+        and refs.get(gate.attribute or "") in gate.groups
+    ]
 
 
 def _group(data: dict[str, Any], attribute: str, group: str) -> dict[str, Any] | None:
@@ -262,6 +282,7 @@ class GateReport:
     alpha: float
     k: int
     levels: tuple[float, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -319,4 +340,5 @@ def decide(plan: Plan, run: Callable[[float], dict[str, Any]], probe: dict[str, 
         alpha=plan.alpha,
         k=k,
         levels=tuple(levels),
+        notes=tuple(skipped_references(plan, probe.get("references") or {})),
     )

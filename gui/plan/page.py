@@ -274,12 +274,10 @@ class PlanPage(AssessmentPage):
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return
-        cannot = ", ".join(f"{r.gate} ({r.group})" for r in report.cannot_pass)
         self.power_note.setText(
             f"{report.k} checks at two-sided level {100 * report.level:.4g}% from {path.name}. "
-            + (f"Cannot pass at these sizes: {cannot}." if cannot else
-               "Every check can reach 80% power at these sizes.")
-        )  # fmt: skip
+            + " ".join(report.summary())
+        )
         fill(self.power, *power_rows(report))
 
     # ------------------------------------------------------------------ judging
