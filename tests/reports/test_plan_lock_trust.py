@@ -165,3 +165,13 @@ def test_the_audit_entry_records_the_plan_and_verdict(
 
     logged = doc.audit_raw[-1]["new"]  # the audit keeps a long text by its SHA-256
     assert logged == line or logged["sha256"] == hashlib.sha256(line.encode()).hexdigest()
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from report_helpers import squash
+
+    from reports.report import build_report
+
+    pages = PdfReader(BytesIO(build_report(doc).data)).pages[:4]
+    text = squash("".join(p.extract_text() for p in pages))
+    assert squash("Not fixed by the plan:") in text and "--seed" in text
