@@ -155,13 +155,32 @@ def main(argv: list[str] | None = None) -> int:
     from assessment.errors import ProbityError
 
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except ProbityError as exc:
         print(f"probity: error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("probity: interrupted", file=sys.stderr)
         return 130
+
+
+#: The exit code of a command whose reader went away (128 + SIGPIPE), as shell tools use.
+EXIT_PIPE_CLOSED = 141
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``probity … | head -1``): stop quietly, no traceback.
+    Later writes, and the interpreter's last flush, go to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+    return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

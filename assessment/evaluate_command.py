@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     args_cli.check_outputs(args)
     plan = PlanRun.from_args(args)  # fills options from --plan; None without it
+    for warning in plan.warnings if plan is not None else []:
+        print(f"probity: WARNING: {warning}", file=sys.stderr)
     into = _open_into(args.into) if getattr(args, "into", None) else None
     mapping = args_cli.mapping_from_args(args)
     table = read_table(

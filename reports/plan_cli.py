@@ -50,6 +50,11 @@ def register(subparsers: Any) -> None:
             "whether it was signed before the data were first loaded into the assessment, and "
             "every difference between it and --plan as a deviation",
         )  # fmt: skip
+        evaluate.add_argument(
+            "--trust", type=Path, action="append", default=[], metavar="CERT.pem",
+            help="trust this signer certificate for --locked-plan (repeatable), besides the "
+            "trusted store; the lock's signer must be trusted",
+        )  # fmt: skip
         evaluate.set_defaults(func=_with_lock(evaluate.get_default("func")))
 
 
@@ -61,20 +66,22 @@ def _with_lock(run: Any) -> Any:
 
             if not getattr(args, "plan", None):
                 raise DataError("--locked-plan needs --plan (the plan file to evaluate with).")
-            args.plan_lock = read_lock_file(locked)
+            args.plan_lock = read_lock_file(locked, getattr(args, "trust", []))
         return int(run(args))
 
     return wrapped
 
 
-def read_lock_file(path: Path) -> Any:
+def read_lock_file(path: Path, trust: list[Path] | None = None) -> Any:
     from assessment.errors import ReportError
     from assessment.fileio import read_regular_bytes
+    from reports.identity import load_certificates
     from reports.plan_report import read_locked_plan
 
+    certs = tuple(c for p in trust or [] for c in load_certificates(p))
     data = read_regular_bytes(path, what="locked plan", max_bytes=64 * 1024 * 1024,
                               error=ReportError)  # fmt: skip
-    return read_locked_plan(data, source=path.name)
+    return read_locked_plan(data, source=path.name, extra_trust=certs)
 
 
 def run_lock(args: argparse.Namespace) -> int:
@@ -101,6 +108,11 @@ def run_check(args: argparse.Namespace) -> int:
     from assessment.plan.power import plan_power
     from assessment.plan.sizes import read_sizes, sizes_from_frame
 
+    if args.json is not None:
+        from assessment.errors import DataError
+        from assessment.fileio import check_output
+
+        check_output(args.json, [args.plan, args.sizes, args.data], error=DataError)
     plan, _ = read_plan(args.plan)
     if args.sizes is not None:
         sizes = read_sizes(args.sizes)
@@ -115,7 +127,8 @@ def run_check(args: argparse.Namespace) -> int:
 
         rows = [r.to_json() for r in report.rows]
         atomic_write_text(args.json, json.dumps({"level": report.level, "checks": report.k,
-                                                 "rows": rows}, indent=2) + "\n")  # fmt: skip
+                                                 "notes": list(report.notes), "rows": rows},
+                                                indent=2) + "\n")  # fmt: skip
     return 0
 
 
@@ -132,9 +145,5 @@ def print_power(plan: Any, report: Any, out: TextIO) -> None:
         at = "" if r.assumed is None else f" at assumed {r.assumed:g}"
         w(f"  {r.gate} {r.metric} {r.attribute}: {who} ({size}), bound {r.bound}: "
           f"P(pass){at} {power}; {r.needed or r.reason}\n")  # fmt: skip
-    cannot = report.cannot_pass
-    if cannot:
-        names = ", ".join(f"{r.gate} ({r.group})" for r in cannot)
-        w(f"Cannot pass at these sizes: {names}.\n")
-    else:
-        w("Every check can reach 80% power at these sizes.\n")
+    for line in report.summary():
+        w(f"{line}\n")

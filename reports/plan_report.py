@@ -17,7 +17,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyl
 from assessment.catalogue import metric_label
 from assessment.errors import ReportError
 from assessment.plan.apply import LockInfo
-from assessment.plan.model import MULTIPLICITY, Plan, plan_sha256
+from assessment.plan.model import MULTIPLICITY, SCHEMA, Plan, plan_sha256
 from reports.attachment import SignatureSlot, finish_pdf
 from reports.fonts import SANS_BOLD, register_fonts
 from reports.layout import (
@@ -169,17 +169,26 @@ def lock_plan(
 
 
 def read_locked_plan(
-    data: bytes, *, source: str = "the locked plan", now: dt.datetime | None = None
+    data: bytes,
+    *,
+    source: str = "the locked plan",
+    now: dt.datetime | None = None,
+    extra_trust: tuple[Any, ...] = (),
+    use_store: bool = True,
+    require_trust: bool = True,
 ) -> LockInfo:
     """The plan a locked PDF holds, with its signing time; ReportError unless the signature is
-    intact, valid and covers the whole file (an untrusted signer is allowed: the lock is about
-    time and integrity; ``probity verify`` says who signed)."""
+    intact, valid, covers the whole file and its signer is trusted (the trusted store or
+    ``extra_trust``, as ``probity verify`` judges it): an untrusted self-made identity could
+    backdate its clock and forge the lock. ``require_trust=False`` only for reading a PDF
+    whose origin is known otherwise (the shipped demo's tests)."""
     import hashlib
 
     from reports.attachment import read_attachment
     from reports.verify import verify_pdf
 
-    result = verify_pdf(data, source=source, now=now)
+    result = verify_pdf(data, source=source, now=now, extra_trust=extra_trust,
+                        use_store=use_store)  # fmt: skip
     if not result.signatures:
         raise ReportError(f"{source} is not signed; lock the plan with 'probity plan lock'.")
     first = result.signatures[0]
@@ -190,6 +199,19 @@ def read_locked_plan(
             "may have been changed after locking."
         )
     attachment = read_attachment(data, source=source)
+    text = attachment.data.decode("utf-8", errors="replace")
+    if attachment.name != PLAN_FILE_NAME or f'"{SCHEMA}"' not in text:
+        raise ReportError(
+            f"{source} is not a locked plan PDF (it holds no {PLAN_FILE_NAME}); give the PDF "
+            "that 'probity plan lock' wrote."
+        )
+    if require_trust and not first.trusted:
+        raise ReportError(
+            f"{source}: the signer {first.signer} (certificate SHA-256 {first.fingerprint}) is "
+            "not trusted, so the lock's time cannot be relied on; trust that certificate "
+            "('probity identity trust CERT') or pass --trust CERT.pem, as 'probity verify' takes "
+            "it."
+        )
     try:
         text = attachment.data.decode("utf-8")
     except UnicodeDecodeError:
@@ -204,4 +226,6 @@ def read_locked_plan(
         signer=first.signer,
         pdf_sha256=hashlib.sha256(data).hexdigest(),
         pdf_name=source,
+        signer_fingerprint=first.fingerprint,
+        trusted=first.trusted,
     )

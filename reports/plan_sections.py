@@ -70,6 +70,10 @@ def gates_section(b: Any) -> list[Any]:
     out.append(b.p("<b>Deviations from the plan:</b> " + ("none." if not deviations else ""),
                    b.s.small))  # fmt: skip
     out += [b.p("• " + esc(d), b.s.small) for d in deviations]
+    open_options = plan.get("not_fixed") or []
+    if open_options:
+        out.append(b.p("<b>Not fixed by the plan:</b> " + esc("; ".join(map(str, open_options))),
+                       b.s.small))  # fmt: skip
     out += [b.p("Note: " + esc(str(n)), b.s.small) for n in plan.get("notes") or []]
     out.append(Spacer(1, 6))
     return out

@@ -77,14 +77,15 @@ def lock_and_judge(
             p12 = create_identity(PLAN_AUTHOR, passphrase, role="Plan author",
                                   organisation="Probity demo", out=Path(tmp) / "author.p12",
                                   key_type="ec-p256")  # fmt: skip
-            pdf = lock_plan(text, load_identity(p12, passphrase))
+            author = load_identity(p12, passphrase)
+            pdf = lock_plan(text, author)
         finally:
             if old is None:
                 os.environ.pop("PROBITY_CONFIG_DIR", None)
             else:
                 os.environ["PROBITY_CONFIG_DIR"] = old
     (out_dir / "plan.pdf").write_bytes(pdf)
-    lock = read_locked_plan(pdf, source="plan.pdf")
+    lock = read_locked_plan(pdf, source="plan.pdf", extra_trust=(author.certificate,))
     inputs = prepare_input(read_table(predictions), mapping)
     run = PlanRun(plan=plan, text=text, source="plan.json")
     run.deviations = deviations_from_run(

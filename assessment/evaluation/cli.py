@@ -262,7 +262,9 @@ def check_outputs(args: argparse.Namespace) -> None:
     from assessment.errors import DataError
     from assessment.fileio import check_output
 
-    inputs = [args.data, args.population, args.training, getattr(args, "group_map", None)]
+    inputs = [args.data, args.population, args.training, getattr(args, "group_map", None),
+              getattr(args, "plan", None), getattr(args, "locked_plan", None),
+              *(getattr(args, "trust", None) or [])]  # fmt: skip
     into = getattr(args, "into", None)
     if args.json:
         check_output(args.json, [*inputs, args.csv, into], error=DataError)

@@ -122,9 +122,15 @@ class EvaluationRecord(JsonRecord):
         if self.result is None:
             return f"settings for {self.data.file_name or 'a data file'} (not run)"
         sha = self.data.sha256 or "?"  # whole: the plan's lock is dated against this entry
+        plan = self.result.plan or {}
+        judged = (
+            f", plan sha256 {plan.get('sha256', '?')}, verdict {self.result.verdict or '?'}"
+            if plan or self.result.verdict
+            else ""
+        )
         return (
             f"evaluation of {self.data.file_name or '?'} (sha256 {sha}, "
-            f"{len(self.result.groups)} groups, created {self.result.created})"
+            f"{len(self.result.groups)} groups, created {self.result.created}{judged})"
         )
 
     # ------------------------------------------------------------------ building

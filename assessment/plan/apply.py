@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assessment.plan.model import MAX_PLAN_BYTES, Plan, PlanError, plan_sha256
-from assessment.plan.verdicts import VERDICT_LABELS, GateReport, decide
+from assessment.plan.verdicts import (
+    TAIL_REPLICATES,
+    VERDICT_LABELS,
+    GateReport,
+    bootstrap_needed,
+    decide,
+)
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
@@ -49,12 +55,16 @@ class LockInfo:
     signer: str
     pdf_sha256: str
     pdf_name: str
+    signer_fingerprint: str = ""  # SHA-256 of the signer's certificate
+    trusted: bool = False  # the signer was trusted when the lock was read
 
     def to_json(self) -> dict[str, Any]:
         return {
             "sha256": self.sha256,
             "signed_at": self.signed_at,
             "signer": self.signer,
+            "signer_fingerprint": self.signer_fingerprint,
+            "signer_trusted": self.trusted,
             "pdf_sha256": self.pdf_sha256,
             "pdf_name": self.pdf_name,
         }
@@ -148,6 +158,35 @@ def fill_from_plan(args: argparse.Namespace, plan: Plan) -> list[str]:
     return deviations
 
 
+#: Analysis options no plan field fixes: dest -> option.
+OPEN_OPTIONS: dict[str, str] = {
+    "prediction_positive": "--prediction-positive",
+    "reference_kind": "--reference-kind",
+    "bootstrap": "--bootstrap",
+    "seed": "--seed",
+    "min_events": "--min-events",
+    "tolerance": "--tolerance",
+    "bin": "--bin",
+    "missing": "--missing",
+    "cluster": "--cluster",
+    "group_map": "--group-map",
+}
+
+
+def not_fixed_by_plan(args: argparse.Namespace, plan: Plan) -> list[str]:
+    """The analysis options the run used that the plan leaves open (stated, not deviations)."""
+    out: list[str] = []
+    for dest, (option, _default) in FROM_PLAN.items():
+        used = getattr(args, dest, None)
+        if _plan_value(plan, dest) in (None, []) and used not in (None, []):
+            out.append(f"{option} {_show(used)}")
+    for dest, option in OPEN_OPTIONS.items():
+        used = getattr(args, dest, None)
+        if used not in (None, [], ""):
+            out.append(f"{option} {_show(used)}")
+    return out
+
+
 def _show(v: Any) -> str:
     if isinstance(v, list):
         return ", ".join(map(str, v)) or "(none)"
@@ -200,10 +239,6 @@ def json_paths_differ(a: Any, b: Any, path: str = "$") -> list[str]:
     return out[:50]
 
 
-#: Bootstrap replicates wanted beyond each limit of a percentile interval.
-TAIL_REPLICATES = 10
-
-
 def bootstrap_notes(report: GateReport, data: dict[str, Any]) -> list[str]:
     """A warning when a bootstrap interval was read at a level its replicates cannot resolve."""
     from assessment.catalogue import BOOTSTRAP_METRICS
@@ -216,7 +251,7 @@ def bootstrap_notes(report: GateReport, data: dict[str, Any]) -> list[str]:
     beyond = b * (1 - level) / 2
     if beyond >= TAIL_REPLICATES:
         return []
-    need = int(-(-TAIL_REPLICATES * 2 // (1 - level)))
+    need = bootstrap_needed(level)
     return [
         f"bootstrap intervals were read at {100 * level:.4g}% with B = {b}: about "
         f"{beyond:.1f} replicates lie beyond each limit (groups above 500 rows use a normal "
@@ -250,6 +285,9 @@ class PlanRun:
     lock: LockInfo | None = None
     report: GateReport | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed to stderr even with --quiet
+    not_fixed: list[str] = field(default_factory=list)  # options the plan leaves open
+    last_record: dict[str, Any] = field(default_factory=dict)  # the "plan" of the result
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> PlanRun | None:
@@ -260,25 +298,32 @@ class PlanRun:
             return None
         plan, text = read_plan(path)
         run = cls(plan=plan, text=text, source=Path(path).name)
-        run.deviations = fill_from_plan(args, plan)
         lock = getattr(args, "plan_lock", None)
-        if lock is not None:
+        if lock is not None:  # the locked plan is the one judged
             run.attach_lock(lock)
+        run.deviations += fill_from_plan(args, run.plan)
+        run.not_fixed = not_fixed_by_plan(args, run.plan)
         require_model_options(args)
         return run
 
     def attach_lock(self, lock: LockInfo) -> None:
+        """Judge with the locked plan; a --plan file that differs is listed as a deviation."""
         self.lock = lock
         if lock.sha256 == plan_sha256(self.text):
             return
         locked = json.loads(lock.plan_text)
         used = json.loads(self.text)
         changes = json_paths_differ(locked, used) or ["the text differs (layout or whitespace)"]
-        self.deviations[:0] = [
+        first = (
             f"the plan file {self.source} is not the locked plan (SHA-256 "
             f"{plan_sha256(self.text)[:16]}… vs locked {lock.sha256[:16]}…): it was edited after "
-            "locking"
-        ] + [f"plan changed after locking: {c}" for c in changes]
+            f"locking; the gates were judged with the locked plan from {lock.pdf_name}"
+        )
+        self.warnings.append(first)
+        self.deviations[:0] = [first] + [f"plan changed after locking: {c}" for c in changes]
+        self.plan = Plan.from_text(lock.plan_text, f"the plan attached to {lock.pdf_name}")
+        self.text = lock.plan_text
+        self.source = f"{lock.pdf_name} (locked)"
 
     def judge(
         self,
@@ -288,11 +333,11 @@ class PlanRun:
     ) -> dict[str, Any]:
         """Add ``gates``, ``verdict`` and ``plan`` to the result JSON ``data`` (returned)."""
         self.report = decide(self.plan, rerun, data)
-        self.notes = bootstrap_notes(self.report, data)
+        self.notes = [*self.report.notes, *bootstrap_notes(self.report, data)]
         out = dict(data)
         out["gates"] = self.report.gates_json()
         out["verdict"] = self.report.verdict
-        out["plan"] = self.record(data, doc)
+        out["plan"] = self.last_record = self.record(data, doc)
         return out
 
     def record(self, data: dict[str, Any], doc: Assessment | None) -> dict[str, Any]:
@@ -303,6 +348,7 @@ class PlanRun:
             "sha256": plan_sha256(self.text),
             **self.report.summary_json(),
             "deviations": list(self.deviations),
+            "not_fixed": list(self.not_fixed),
             "notes": list(self.notes),
             "locked": None,
             "locked_before_data": None,
@@ -355,10 +401,13 @@ class PlanRun:
         if self.lock is not None:
             w(
                 f"Locked plan: SHA-256 {self.lock.sha256[:16]}…, signed {self.lock.signed_at} by "
-                f"{self.lock.signer}\n"
+                f"{self.lock.signer} (trusted certificate SHA-256 {self.lock.signer_fingerprint})\n"
             )
+        w(f"{lock_sentence(self.last_record)}\n" if self.last_record else "")
         for d in self.deviations:
             w(f"Deviation: {d}\n")
+        if self.not_fixed:
+            w(f"Not fixed by the plan: {'; '.join(self.not_fixed)}\n")
         for n in self.notes:
             w(f"Note: {n}\n")
         w(f"Verdict: {VERDICT_LABELS[r.verdict].upper()} (exit code {r.exit_code})\n")

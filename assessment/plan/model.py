@@ -34,6 +34,12 @@ SCHEMA = "probity-plan/1"
 #: Largest plan file read (a plan is a page of JSON; this refuses a hostile multi-GB file).
 MAX_PLAN_BYTES = 2 * 1024 * 1024
 MAX_GATES = 200
+#: The smallest family-wise error a plan may set (below it no interval is computed reliably).
+MIN_ALPHA = 1e-6
+#: Metrics that are proportions (their values, and so bounds on them, lie in [0, 1]).
+UNIT_METRICS = frozenset(
+    m for m in METRIC if m not in ("oe_ratio", "calibration_intercept", "calibration_slope")
+)
 
 Multiplicity = Literal["bonferroni", "holm", "none"]
 MULTIPLICITY: dict[str, str] = {
@@ -216,11 +222,18 @@ class Plan:
     @classmethod
     def from_text(cls, text: str, name: str = "the plan") -> Plan:
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(
+                text, parse_constant=_refuse_constant, object_pairs_hook=_pairs_once
+            )
         except ValueError as exc:
             raise PlanError(f"{name} is not JSON ({exc}); fix the file or save it again.") from None
         except RecursionError:
             raise PlanError(f"{name} is nested too deeply to be a plan; fix the file.") from None
+        duplicate = _first_duplicate(data, "$")
+        if duplicate is not None:
+            raise PlanError(
+                f"{name}: {duplicate} appears twice (only one value can count); remove one."
+            )
         try:
             return cls.from_json(data)
         except PlanError as exc:
@@ -230,6 +243,42 @@ class Plan:
 def plan_sha256(text: str | bytes) -> str:
     raw = text.encode("utf-8") if isinstance(text, str) else text
     return hashlib.sha256(raw).hexdigest()
+
+
+class _Pairs(dict[str, Any]):
+    """A parsed JSON object that repeated a key (the first repeated key kept in ``duplicate``)."""
+
+    duplicate: str = ""
+
+
+def _pairs_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = _Pairs(pairs)
+    if len(out) == len(pairs):
+        return dict(out)
+    seen: set[str] = set()
+    for k, _v in pairs:
+        if k in seen:
+            out.duplicate = k
+            break
+        seen.add(k)
+    return out
+
+
+def _first_duplicate(v: Any, path: str) -> str | None:
+    """The JSON path of the first key repeated in an object (``json.loads`` keeps the last)."""
+    if isinstance(v, _Pairs):
+        return key_path(path, v.duplicate)
+    if isinstance(v, dict):
+        for k, x in v.items():
+            found = _first_duplicate(x, key_path(path, k))
+            if found is not None:
+                return found
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            found = _first_duplicate(x, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -288,8 +337,10 @@ def _plan(d: Any) -> Plan:
     min_group = expect_int(d.get("min_group_size", 30), f"{p}.min_group_size", minimum=1)
     alpha = _finite(d.get("alpha", 0.05), f"{p}.alpha")
     assert alpha is not None
-    if not 0 < alpha <= 0.5:
-        raise Invalid(f"{p}.alpha", f"the family-wise error is in (0, 0.5], got {alpha:g}")
+    if not MIN_ALPHA <= alpha <= 0.5:
+        raise Invalid(
+            f"{p}.alpha", f"the family-wise error is in [{MIN_ALPHA:g}, 0.5], got {alpha:g}"
+        )
     mult = d.get("multiplicity", "bonferroni")
     if mult not in MULTIPLICITY:
         raise Invalid(
@@ -363,6 +414,26 @@ def _criterion(v: Any, path: str) -> Criterion:
     return Criterion(kind, low, high)
 
 
+def _check_range(metric: str, crit: Criterion, path: str) -> None:
+    """Refuse a bound the metric can never reach (a TPR of at least 2, a negative O/E)."""
+    if metric in UNIT_METRICS:
+        span = {"value": (0.0, 1.0), "difference": (-1.0, 1.0)}.get(crit.on)
+    elif metric == "oe_ratio" and crit.on == "value":
+        span = (0.0, math.inf)
+    else:
+        return
+    if span is None:
+        return
+    for x in (crit.low, crit.high):
+        if x is not None and not span[0] <= x <= span[1]:
+            where = "a difference of " if crit.on == "difference" else ""
+            raise Invalid(
+                f"{path}.{crit.kind}",
+                f"{x:g} is outside the range of {where}{metric} "
+                f"([{span[0]:g}, {span[1]:g}]); no result can be judged against it",
+            )
+
+
 def _gate(g: Any, path: str, names: set[str], classes_only: bool) -> Gate:
     expect_obj(g, path, GATE_KEYS)
     gid = expect_str(required(g, "id", path), f"{path}.id") or ""
@@ -400,6 +471,7 @@ def _gate(g: Any, path: str, names: set[str], classes_only: bool) -> Gate:
         raise Invalid(f"{path}.criterion", f"{crit.kind} bounds the metric; versus must be null")
     if versus == "reference" and groups == "overall":
         raise Invalid(f"{path}.versus", "the overall population has no reference group")
+    _check_range(metric, crit, f"{path}.criterion")
     if crit.on == "ratio" and not METRIC[metric].ratio_meaningful:
         raise Invalid(
             f"{path}.criterion", f"a ratio of {metric} means nothing; bound the difference"

@@ -44,7 +44,7 @@ from scipy.stats import binom, norm
 
 from assessment.catalogue import metric_short
 from assessment.plan.model import Criterion, Gate, Plan
-from assessment.plan.verdicts import OVERALL_ID, check_count_level
+from assessment.plan.verdicts import OVERALL_ID, check_count_level, reference_note
 
 POWER_TARGET = 0.8
 #: Denominator of each supported proportion: events, non-events or all rows.
@@ -359,10 +359,34 @@ class PowerReport:
     k: int
     level: float
     multiplicity: str
+    notes: tuple[str, ...] = ()
 
     @property
     def cannot_pass(self) -> list[PowerRow]:
         return [r for r in self.rows if r.cannot_pass]
+
+    @property
+    def not_computed(self) -> list[PowerRow]:
+        """Checks whose power was not computed (and that are not already known to fail)."""
+        return [r for r in self.rows if r.power is None and not r.cannot_pass]
+
+    def summary(self) -> list[str]:
+        """The closing sentences of ``plan check`` and the GUI's power note (one rule for both):
+        notes, the checks that cannot pass, and the 80% claim only about checks with power."""
+        out = [f"Note: {n}." for n in self.notes]
+        cannot, unknown = self.cannot_pass, self.not_computed
+        if cannot:
+            out.append(f"Cannot pass at these sizes: {_names(cannot)}.")
+        elif len(unknown) < len(self.rows):
+            every = "Every check with power computed" if unknown else "Every check"
+            out.append(f"{every} can reach 80% power at these sizes.")
+        if unknown:
+            out.append(f"Power not computed (no analytic variance): {_names(unknown)}.")
+        return out
+
+
+def _names(rows: list[PowerRow]) -> str:
+    return ", ".join(f"{r.gate} ({r.group})" for r in rows)
 
 
 def reference_of(plan: Plan, attribute: str, sizes: Sizes) -> str | None:
@@ -380,6 +404,7 @@ def reference_of(plan: Plan, attribute: str, sizes: Sizes) -> str | None:
 def plan_power(plan: Plan, sizes: Sizes) -> PowerReport:
     """Power of every check at the expected sizes."""
     found: list[tuple[Gate, str, str, str | None]] = []
+    notes: list[str] = []
     for gate in plan.gates:
         if gate.groups == "overall":
             found.append((gate, *OVERALL_ID, None))
@@ -387,12 +412,17 @@ def plan_power(plan: Plan, sizes: Sizes) -> PowerReport:
         attr = gate.attribute or ""
         ref = reference_of(plan, attr, sizes) if gate.versus else None
         names = [g for (a, g) in sizes if a == attr] if gate.groups == "each" else list(gate.groups)
-        found += [(gate, attr, n, ref) for n in names if n != ref]
+        if ref is not None and ref in names and gate.groups != "each":
+            notes.append(reference_note(gate, attr, ref))  # the rule evaluate follows
+        names = [n for n in names if n != ref]
+        if not names and gate.groups == "each":
+            names = ["(no groups)"]  # counted as one check, as evaluate counts it
+        found += [(gate, attr, n, ref) for n in names]
     k = max(len(found), 1)
     level = check_count_level(plan, k) if plan.multiplicity != "none" else 1 - plan.alpha
     z = float(norm.ppf(0.5 + level / 2))
     rows = [_row(plan, gate, attr, grp, ref, sizes, level, z) for gate, attr, grp, ref in found]
-    return PowerReport(tuple(rows), len(found), level, plan.multiplicity)
+    return PowerReport(tuple(rows), len(found), level, plan.multiplicity, tuple(notes))
 
 
 def _row(

@@ -29,6 +29,7 @@ Pure Python: the engine is reached through a callable ``run(level) -> result JSO
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -117,8 +118,28 @@ def targets(plan: Plan, data: dict[str, Any]) -> list[Target]:
                 out.append(Target(gate, attr, "(no groups)"))
             out += [Target(gate, attr, n) for n in names]
         else:
-            out += [Target(gate, attr, n) for n in gate.groups]
+            ref = refs.get(attr) if gate.versus == "reference" else None
+            out += [Target(gate, attr, n) for n in gate.groups if n != ref]
     return out
+
+
+def reference_note(gate: Gate, attribute: str, reference: str) -> str:
+    """The one rule for a gate that lists the reference group against the reference."""
+    return (
+        f"{gate.id}: {attribute} = {reference} is the reference group, so it is not compared "
+        "with itself (skipped; not counted as a check)"
+    )
+
+
+def skipped_references(plan: Plan, refs: dict[str, Any]) -> list[str]:
+    """Notes for gates whose group list names the reference group with ``versus: reference``."""
+    return [
+        reference_note(gate, gate.attribute or "", str(refs[gate.attribute or ""]))
+        for gate in plan.gates
+        if gate.versus == "reference"
+        and not isinstance(gate.groups, str)
+        and refs.get(gate.attribute or "") in gate.groups
+    ]
 
 
 def _group(data: dict[str, Any], attribute: str, group: str) -> dict[str, Any] | None:
@@ -203,6 +224,17 @@ def judge(plan: Plan, t: Target, data: dict[str, Any], level: float) -> Check:
     if est is None or est.get("ci_low") is None or est.get("ci_high") is None:
         why = (est or {}).get("reason") or "the engine computed no interval"
         return out("insufficient", f"No {pct} interval for the {name} {crit.on}: {why}.", est)
+    if "percentile bootstrap" in str(est.get("method") or ""):
+        replicates = int((data.get("spec") or {}).get("bootstrap") or 0)
+        need = bootstrap_needed(level)
+        if replicates < need:
+            return out(
+                "insufficient",
+                f"The {pct} {name} interval is a percentile bootstrap of B = {replicates:,} "
+                f"replicates; a limit at that level needs at least {need:,} "
+                f"(--bootstrap {need}), so its verdict would depend on the seed.",
+                est,
+            )
     lo, hi = float(est["ci_low"]), float(est["ci_high"])
     a, b = crit.acceptable()
     verdict = classify(lo, hi, a, b)
@@ -218,6 +250,15 @@ def judge(plan: Plan, t: Target, data: dict[str, Any], level: float) -> Check:
             "cannot decide."
         )
     return out(verdict, reason, est)
+
+
+#: Bootstrap replicates wanted beyond each limit of a percentile interval.
+TAIL_REPLICATES = 10
+
+
+def bootstrap_needed(level: float) -> int:
+    """The replicates a two-sided percentile interval at ``level`` needs (TAIL beyond each)."""
+    return math.ceil(round(2 * TAIL_REPLICATES / (1 - level), 6))
 
 
 def check_count_level(plan: Plan, k: int, decided: int = 0) -> float:
@@ -241,6 +282,7 @@ class GateReport:
     alpha: float
     k: int
     levels: tuple[float, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -298,4 +340,5 @@ def decide(plan: Plan, run: Callable[[float], dict[str, Any]], probe: dict[str, 
         alpha=plan.alpha,
         k=k,
         levels=tuple(levels),
+        notes=tuple(skipped_references(plan, probe.get("references") or {})),
     )

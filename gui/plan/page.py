@@ -274,12 +274,10 @@ class PlanPage(AssessmentPage):
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return
-        cannot = ", ".join(f"{r.gate} ({r.group})" for r in report.cannot_pass)
         self.power_note.setText(
             f"{report.k} checks at two-sided level {100 * report.level:.4g}% from {path.name}. "
-            + (f"Cannot pass at these sizes: {cannot}." if cannot else
-               "Every check can reach 80% power at these sizes.")
-        )  # fmt: skip
+            + " ".join(report.summary())
+        )
         fill(self.power, *power_rows(report))
 
     # ------------------------------------------------------------------ judging
@@ -304,12 +302,12 @@ class PlanPage(AssessmentPage):
         run = PlanRun(plan=plan, text=text, source=self.state.path.name if self.state.path
                       else "the Plan step")  # fmt: skip
         config = record.config_json() if record is not None else {}
-        run.deviations = deviations_from_run(
-            plan, config.get("mapping") or {}, (result or {}).get("spec") or {},
+        if self.state.lock is not None:  # the locked plan is the one judged
+            run.attach_lock(self.state.lock)
+        run.deviations += deviations_from_run(
+            run.plan, config.get("mapping") or {}, (result or {}).get("spec") or {},
             (result or {}).get("references") or {},
         )  # fmt: skip
-        if self.state.lock is not None:
-            run.attach_lock(self.state.lock)
         inputs, spec, snapshot = session.inputs, session.spec, dict(result or {})
         doc = self.ctx.doc
 

@@ -74,6 +74,18 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
+def cert_of(identity: Path, pw: Path, tmp_path: Path) -> Path:
+    """The identity's certificate as a PEM file, for ``--trust``."""
+    from cryptography.hazmat.primitives import serialization
+
+    from reports.identity import load_identity, read_passphrase
+
+    cert = load_identity(identity, read_passphrase(pw)).certificate
+    out = tmp_path / f"{identity.stem}.pem"
+    out.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return out
+
+
 def lock(tmp_path: Path, plan: Path, identity: Path, pw: Path, capsys: Any) -> Path:
     out = tmp_path / "plan.pdf"
     code, text, err = cli(["plan", "lock", str(plan), "--sign", str(identity),
@@ -96,7 +108,10 @@ def test_lock_evaluate_report(
     pdf = lock(tmp_path, plan, identity_files["second"], passphrase_file, capsys)
     raw = pdf.read_bytes()
     assert read_attachment(raw).data == plan.read_bytes()  # the plan, byte for byte
-    info = read_locked_plan(raw)
+    trust = cert_of(identity_files["second"], passphrase_file, tmp_path)
+    from reports.identity import load_certificates
+
+    info = read_locked_plan(raw, extra_trust=tuple(load_certificates(trust)))
     assert info.sha256 == plan_sha256(plan.read_text(encoding="utf-8"))
     assert info.signer == "Second Reviewer"
     from pypdf import PdfReader
@@ -109,7 +124,8 @@ def test_lock_evaluate_report(
     out_json = tmp_path / "r.json"
     code, out, err = cli(
         ["evaluate", str(data_csv), "--plan", str(plan), "--locked-plan", str(pdf), "--into",
-         str(assessment_file), "--bootstrap", "0", "--json", str(out_json)], capsys
+         str(assessment_file), "--bootstrap", "0", "--json", str(out_json), "--trust",
+         str(trust)], capsys
     )  # fmt: skip
     data = json.loads(out_json.read_text(encoding="utf-8"))
     assert code == {"pass": 0, "fail": 1, "insufficient": 3}[data["verdict"]], err
@@ -136,7 +152,7 @@ def test_lock_evaluate_report(
     code, out, err = cli(
         ["evaluate", str(data_csv), "--plan", str(plan), "--locked-plan", str(pdf), "--into",
          str(assessment_file), "--bootstrap", "0", "--threshold", "0.45", "--json",
-         str(out_json)], capsys
+         str(out_json), "--trust", str(trust)], capsys
     )  # fmt: skip
     devs = json.loads(out_json.read_text(encoding="utf-8"))["plan"]["deviations"]
     assert any("edited after locking" in d for d in devs)
@@ -165,9 +181,10 @@ def test_a_plan_locked_after_the_data_were_loaded_is_reported(
     plan.write_text(json.dumps(plan_json()), encoding="utf-8")
     pdf = lock(tmp_path, plan, identity_files["second"], passphrase_file, capsys)
     out_json = tmp_path / "r.json"
+    trust = cert_of(identity_files["second"], passphrase_file, tmp_path)
     cli(["evaluate", str(data_csv), "--plan", str(plan), "--locked-plan", str(pdf), "--into",
-         str(assessment_file), "--bootstrap", "0", "--json", str(out_json), "--quiet"],
-        capsys)  # fmt: skip
+         str(assessment_file), "--bootstrap", "0", "--json", str(out_json), "--quiet",
+         "--trust", str(trust)], capsys)  # fmt: skip
     rec = json.loads(out_json.read_text(encoding="utf-8"))["plan"]
     assert rec["locked_before_data"] is False
     assert rec["lock_note"].endswith("audit log")

@@ -156,3 +156,42 @@ def test_bad_input_exits_2_with_one_line(
         main.main(["evaluate", str(data_csv), "--score", "p", "--group", "sex"])
     assert exc.value.code == 2
     assert "--label" in capsys.readouterr().err
+
+
+def test_too_few_bootstrap_replicates_for_the_level_is_insufficient(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A percentile bootstrap limit at 99.9% from B = 200 depends on the seed: no verdict."""
+    rng = np.random.default_rng(5)
+    n = 300  # groups under 500 rows keep the percentile bootstrap
+    y = rng.random(n) < 0.4
+    p = np.clip(0.4 + 0.35 * (y - 0.4) + rng.normal(0, 0.15, n), 0.001, 0.999).round(4)
+    data = tmp_path / "small.csv"
+    pd.DataFrame({"y": y.astype(int), "p": p, "sex": rng.choice(["F", "M"], n)}).to_csv(
+        data, index=False
+    )
+    gate = {"id": "G1", "metric": "f1", "groups": "overall", "criterion": {"at_least": 0.01}}
+    plan = write_plan(tmp_path, [gate], alpha=0.001)
+    out_json = tmp_path / "r.json"
+    code, out, _ = run(["evaluate", str(data), "--plan", str(plan), "--bootstrap", "200",
+                        "--json", str(out_json)], capsys)  # fmt: skip
+    (check,) = json.loads(out_json.read_text(encoding="utf-8"))["gates"]
+    assert check["verdict"] == "insufficient" and code == 3
+    assert "--bootstrap 20000" in check["reason"] and "seed" in check["reason"]
+
+
+def test_options_the_plan_does_not_fix_are_stated(
+    data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_plan(tmp_path, [tpr_gate(0.1)], threshold=None)
+    out_json = tmp_path / "r.json"
+    code, out, _ = run(
+        ["evaluate", str(data_csv), "--bootstrap", "0", "--seed", "7", "--plan", str(plan),
+         "--threshold", "0.4", "--positive", "1", "--json", str(out_json)], capsys
+    )  # fmt: skip
+    assert code == 0
+    record = json.loads(out_json.read_text(encoding="utf-8"))["plan"]
+    assert record["deviations"] == []
+    for stated in ("--threshold 0.4", "--positive 1", "--seed 7", "--bootstrap 0"):
+        assert any(n.startswith(stated) for n in record["not_fixed"]), record["not_fixed"]
+    assert "Not fixed by the plan: " in out and "--seed 7" in out

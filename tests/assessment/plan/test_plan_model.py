@@ -110,7 +110,7 @@ def broken(path: list[Any], value: Any, *, delete: bool = False) -> dict[str, An
         (broken(["schema"], "probity-plan/2"), "$.schema", "probity-plan/1"),
         (broken(["surprise"], 1), "$.surprise", "unknown key"),
         (broken(["title"], "  "), "$.title", "empty"),
-        (broken(["alpha"], 0.9), "$.alpha", "(0, 0.5]"),
+        (broken(["alpha"], 0.9), "$.alpha", "[1e-06, 0.5]"),
         (broken(["alpha"], "0.05"), "$.alpha", "expected a number"),
         (broken(["multiplicity"], "bh"), "$.multiplicity", "bonferroni"),
         (broken(["threshold"], 1.5), "$.threshold", "[0, 1]"),
@@ -199,3 +199,39 @@ def test_hostile_files(tmp_path: Path) -> None:
         assert "\n" not in exc.value.message
     with pytest.raises(PlanError, match="not found|No such|does not exist"):
         read_plan(tmp_path / "absent.json")
+
+
+def test_duplicate_keys_are_refused_with_their_path() -> None:
+    text = json.dumps(base())
+    top = text.replace('"alpha": 0.05', '"alpha": 0.05, "alpha": 0.5')
+    with pytest.raises(PlanError, match=r"\$\.alpha appears twice"):
+        Plan.from_text(top)
+    gate = text.replace('"min_n": 100', '"min_n": 100, "min_n": 1')
+    with pytest.raises(PlanError, match=r"\$\.gates\[1\]\.min_n appears twice"):
+        Plan.from_text(gate)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (["gates", 0, "criterion"], {"at_least": 2}, "$.gates[0].criterion.at_least"),
+        (["gates", 0, "criterion"], {"at_least": -0.1}, "$.gates[0].criterion.at_least"),
+        (["gates", 1, "criterion"], {"difference_between": [-2, 0.1]},
+         "$.gates[1].criterion.difference_between"),
+        (["alpha"], 1e-300, "$.alpha"),
+        (["alpha"], 0.6, "$.alpha"),
+    ],
+)  # fmt: skip
+def test_impossible_bounds_and_alpha_are_refused(path: list[Any], value: Any, where: str) -> None:
+    d = copy.deepcopy(base())
+    target: Any = d
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(PlanError) as exc:
+        Plan.from_json(d)
+    assert f"{where}:" in exc.value.message, exc.value.message
+    edge = copy.deepcopy(base())
+    edge["alpha"] = 1e-6  # the smallest allowed, and a bound at the end of the range
+    edge["gates"][0]["criterion"] = {"at_least": 1.0}
+    Plan.from_json(edge)

@@ -124,3 +124,85 @@ def test_plan_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code = main.main(["plan", "check", str(plan), "--sizes", str(tmp_path / "no.csv")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
+
+
+def test_plan_check_never_overwrites_its_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("attribute,group,n,events\nrace,White,3000,1000\n", encoding="utf-8")
+    for target in (plan, sizes):
+        before = target.read_bytes()
+        code = main.main(["plan", "check", str(plan), "--sizes", str(sizes), "--json",
+                          str(target)])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1
+        assert target.read_bytes() == before
+
+
+def test_a_closed_stdout_ends_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``probity plan check … | head -1``: no BrokenPipeError traceback, exit 141."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("attribute,group,n,events\nrace,White,3000,1000\n", encoding="utf-8")
+
+    class Closed:
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", Closed())
+    code = main.main(["plan", "check", str(plan), "--sizes", str(sizes)])
+    assert code == main.EXIT_PIPE_CLOSED
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_reference_listed_versus_itself_is_skipped_alike_in_check_and_evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One rule: the reference named in a ``versus: reference`` group list is skipped with a
+    note, in ``plan check`` and ``evaluate`` alike, and both count the same checks; the 80%
+    sentence speaks only of checks whose power was computed."""
+    plan_d = {**PLAN, "gates": [
+        {"id": "G1", "metric": "tpr", "attribute": "race", "groups": ["White", "Black"],
+         "versus": "reference", "criterion": {"difference_between": [-0.5, 0.5]},
+         "assume": 0.0, "assume_reference": 0.7},
+        {"id": "G2", "metric": "ppv", "groups": "overall", "criterion": {"at_least": 0.05}},
+    ], "min_group_size": 30}  # fmt: skip
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_d), encoding="utf-8")
+    rng = np.random.default_rng(3)
+    n = 2000
+    y = rng.random(n) < 0.4
+    p = np.clip(0.4 + 0.35 * (y - 0.4) + rng.normal(0, 0.15, n), 0.001, 0.999).round(4)
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"y": y.astype(int), "p": p, "race": rng.choice(["White", "Black"], n)}).to_csv(
+        data, index=False
+    )
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("attribute,group,n,events\nrace,White,1000,400\nrace,Black,1000,400\n",
+                     encoding="utf-8")  # fmt: skip
+    power_json = tmp_path / "power.json"
+    assert main.main(["plan", "check", str(plan), "--sizes", str(sizes), "--json",
+                      str(power_json)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "G1: race = White is the reference group" in out
+    assert "Every check with power computed can reach 80% power" in out
+    assert "Power not computed (no analytic variance): G2 (All)" in out
+    checked = json.loads(power_json.read_text(encoding="utf-8"))["checks"]
+    result = tmp_path / "r.json"
+    main.main(["evaluate", str(data), "--plan", str(plan), "--bootstrap", "0", "--json",
+               str(result)])  # fmt: skip
+    out = capsys.readouterr().out
+    judged = json.loads(result.read_text(encoding="utf-8"))
+    assert judged["plan"]["checks"] == checked == 2
+    assert [(g["gate"], g["group"]) for g in judged["gates"]] == [("G1", "Black"), ("G2", "All")]
+    assert any("race = White is the reference group" in n for n in judged["plan"]["notes"])
+    assert "White vs White" not in out
