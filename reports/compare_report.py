@@ -67,9 +67,12 @@ def _ci(d: dict[str, Any]) -> str:
     return f"{_f(d['ci_low'])} to {_f(d['ci_high'])}"
 
 
-def _p(v: Any) -> str:
+def _p(v: Any, floor: Any = None) -> str:
+    """A p-value; a bootstrap p at its floor 1/(B + 1) reads "<1/(B + 1)"."""
     if v is None:
         return "—"
+    if floor and v <= floor * (1 + 1e-9):
+        return f"<1/{round(1 / floor)}"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
@@ -196,7 +199,8 @@ class _Builder:
                              self.c(f"{e['model_a']} − {e['model_b']}"),
                              self.c(_f(e["estimate_a"])), self.c(_f(e["estimate_b"])),
                              self.c(_f(d["value"])), self.c(_ci(d)),
-                             self.c(_p(d["p_value"])), self.c(_p(d["p_adjusted"]))])
+                             self.c(_p(d["p_value"], d.get("p_floor"))),
+                             self.c(_p(d["p_adjusted"], d.get("p_floor")))])
             out += [self.h(title, 1), self.table(rows, [80, 130, 40, 40, 50, 85, 35,
                                                         FRAME_WIDTH - 460])]
         return out
@@ -228,7 +232,7 @@ class _Builder:
                          self.c(METRIC_NAMES[e["metric"]]),
                          self.c(f"{e['model_a']} − {e['model_b']}"), self.c(_f(d["value"])),
                          self.c(_ci(d) if d["value"] is not None else d.get("reason") or "—"),
-                         self.c(_p(d["p_adjusted"]))])
+                         self.c(_p(d["p_adjusted"], d.get("p_floor")))])
         out += [self.h("Paired differences per group", 1),
                 self.table(rows, [120, 80, 130, 50, 90, FRAME_WIDTH - 470])]
         return out

@@ -25,7 +25,7 @@ from assessment.compare.paired_bootstrap import (
     ModelRows,
     PairedBootstrap,
 )
-from assessment.compare.ranking import ranked_summary
+from assessment.compare.ranking import IDENTICAL, ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
@@ -244,9 +244,16 @@ def compare(
                 gp, [models[i]], [inp_score >= thr], y, "capacity", thr
             )
         progress(0.6 + 0.4 * (gi + 1) / len(groupings))
+    same = _identical(models, inputs, rows, pairs)
+    _mark_identical(paired, same)
     _adjust(paired, spec)
     methods = _methods(spec, pt, options, len(pairs))
-    notes = _notes(models, inputs)
+    notes = _notes(models, inputs) + [
+        f"{a} and {b} give identical predictions on every patient: they are the same model "
+        "on these data: every difference between them is exactly 0 (no interval or p-value), "
+        "and they are not ranked against each other."
+        for a, b in sorted(same)
+    ]
     return ComparisonResult(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         data=data or {},
@@ -265,6 +272,36 @@ def compare(
                  *(g["sentence"] for g in gates if "sentence" in g)],
         notes=notes,
     )
+
+
+def _identical(
+    models: list[ModelSource], inputs: list[EvaluationInput], rows: list[ModelRows],
+    pairs: list[tuple[int, int]],
+) -> set[tuple[str, str]]:
+    """The compared pairs whose predictions agree on every row (same kind, same scores, same
+    flags at the operating point and at the net-benefit threshold)."""
+    out = set()
+    for a, b in pairs:
+        ia, ib = inputs[a], inputs[b]
+        if ia.score_kind != ib.score_kind:
+            continue
+        same_score = (ia.score is None) == (ib.score is None) and (
+            ia.score is None or np.array_equal(ia.score, ib.score)
+        )
+        if (same_score and np.array_equal(rows[a].flag, rows[b].flag)
+                and np.array_equal(rows[a].nb_flag, rows[b].nb_flag)):
+            out.add((models[a].name, models[b].name))
+    return out
+
+
+def _mark_identical(paired: list[dict[str, Any]], same: set[tuple[str, str]]) -> None:
+    """Identical predictions: the difference is exactly 0, with no interval and no p-value."""
+    for e in paired:
+        if (e["model_a"], e["model_b"]) in same:
+            d = e["difference"]
+            defined = e["estimate_a"] is not None and e["estimate_b"] is not None
+            d.update(value=0.0 if defined else None, ci_low=None, ci_high=None,
+                     p_value=None, reason=IDENTICAL)
 
 
 def _entry(
@@ -372,6 +409,8 @@ def _bootstrap_entries(
                 )
                 if metric == "net_benefit":
                     e["threshold_probability"] = pt
+                if boot.reps is not None:  # B replicates support no p below 1/(B + 1)
+                    e["difference"]["p_floor"] = 1.0 / (boot.reps[metric].shape[0] + 1)
                 out.append(e)
     return out
 

@@ -83,3 +83,87 @@ def test_compare_has_the_read_limit_options(data: Path,
     code, _o, err = _run(["compare", str(data), *BASE, "--max-cells", "10"], capsys)
     assert code == 2
     assert "--max-cells" in err and "Traceback" not in err
+
+
+def _entry(a: str, b: str, ea: float, eb: float, lo: float | None, hi: float | None,
+           reason: str | None = None) -> dict[str, object]:
+    return {"metric": "net_benefit", "attribute": None, "group": None, "model_a": a,
+            "model_b": b, "estimate_a": ea, "estimate_b": eb,
+            "difference": {"value": ea - eb, "ci_low": lo, "ci_high": hi, "reason": reason}}
+
+
+def test_ranking_qualifies_every_adjacent_step() -> None:
+    from assessment.compare.ranking import ranked_summary
+
+    paired = [_entry("A", "B", 0.104, 0.080, 0.014, 0.036),
+              _entry("A", "B2", 0.104, 0.074, 0.02, 0.04),
+              _entry("B", "B2", 0.080, 0.074, -0.002, 0.023)]
+    (s,) = ranked_summary([], paired, 0.95)
+    assert "A 0.104 > {B 0.080, B2 0.074}" in s
+    assert "B vs B2" in s and "not established" in s
+    assert "A leads" in s
+
+
+def test_ranking_says_a_pair_was_not_compared() -> None:
+    from assessment.compare.ranking import ranked_summary
+
+    paired = [_entry("A", "B2", 0.104, 0.074, 0.02, 0.04),
+              _entry("B", "B2", 0.080, 0.074, 0.001, 0.02)]
+    (s,) = ranked_summary([], paired, 0.95)
+    assert s.startswith("Net benefit (higher is better): {A 0.104, B 0.080} > B2 0.074.")
+    assert "A vs B: not compared" in s
+    assert "A leads" not in s
+
+
+def test_constant_model_ppv_has_no_interval_and_p_has_its_floor(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    f = pd.read_csv(data)
+    big = pd.concat([f] * 10, ignore_index=True)  # over the exact-resampling size
+    big["k"] = 0.3  # flags nobody at 0.5: PPV is 0/0
+    path = tmp_path / "k.csv"
+    big.to_csv(path, index=False)
+    out = tmp_path / "k.json"
+    code, _o, err = _run(["compare", str(path), "--label", "y", "--model", "A=pa", "--model",
+                          "K=k", "--group", "sex", "--bootstrap", "200", "--json", str(out)],
+                         capsys)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    for e in doc["paired"]:
+        d = e["difference"]
+        if e["metric"] == "ppv":
+            assert d["value"] is None and d["ci_low"] is None and d["p_value"] is None
+            assert "flags no patient" in d["reason"]
+        if d.get("p_floor") is not None and d["p_value"] is not None:
+            assert d["p_value"] >= 1 / 201 - 1e-12
+        if e["metric"] in ("ppv", "brier", "calibration_in_the_large") and d["ci_low"] is not None:
+            assert -1 <= d["ci_low"] <= d["ci_high"] <= 1
+
+
+def test_p_at_its_floor_reads_as_less_than_one_over_b_plus_one() -> None:
+    from gui.compare.view import fmt_p
+    from reports.compare_report import _p
+
+    assert _p(1 / 201, 1 / 201) == "<1/201" == fmt_p(1 / 201, 1 / 201)
+    assert _p(0.2, 1 / 201) == "0.200"
+
+
+def test_identical_models_are_said_to_be_identical_and_not_ranked(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    out = tmp_path / "same.json"
+    code, text, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa",
+                            "--model", "B=pa", "--group", "sex", "--bootstrap", "200",
+                            "--json", str(out)], capsys)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert "A leads" not in text and "A 0.702 > B" not in text
+    assert all("identical predictions" in s for s in doc["summary"])
+    assert any("identical predictions" in n for n in doc["notes"])
+    for e in doc["paired"]:
+        assert e["difference"]["ci_low"] is None
+        assert "too few" not in (e["difference"]["reason"] or "")
