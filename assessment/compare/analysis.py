@@ -44,6 +44,22 @@ from assessment.evaluation.spec import EvaluationSpec
 
 Progress = Callable[[float], None]
 
+# groups of one attribute (or intersection) a comparison handles: every group costs each model
+# an evaluation, every pair a paired test and a bootstrap, and 7,000 one-patient groups (a
+# patient id chosen as an attribute) took minutes and gigabytes
+MAX_GROUPS = 200
+
+
+def check_group_counts(groupings: list[Grouping]) -> None:
+    """Refuse an attribute with more groups than :data:`MAX_GROUPS`, naming it."""
+    for gp in groupings:
+        if gp.name != OVERALL_ATTRIBUTE and gp.size > MAX_GROUPS:
+            raise EvaluationError(
+                f"The attribute {gp.name!r} has {gp.size:,} groups; a comparison handles at "
+                f"most {MAX_GROUPS} per attribute: choose a sensitive attribute (not an "
+                "identifier) or bin a continuous one with --bin COL=EDGES."
+            )
+
 
 @dataclass(frozen=True)
 class CompareOptions:
@@ -69,6 +85,13 @@ class CompareOptions:
             raise EvaluationError(
                 "The decision-curve thresholds must satisfy 0 < start ≤ stop < 1 and step > 0 "
                 f"(got {start:g}, {stop:g}, {step:g})."
+            )
+        count = us.threshold_count(start, stop, step)
+        if count > us.MAX_THRESHOLDS:
+            raise EvaluationError(
+                f"--nb-range {start:g},{stop:g},{step:g} gives more than "
+                f"{us.MAX_THRESHOLDS:,} decision-curve thresholds (the most allowed): use a "
+                "larger step (e.g. 0.01)."
             )
         if self.nb_threshold is not None and not 0 < self.nb_threshold < 1:
             raise EvaluationError(
@@ -177,6 +200,8 @@ def compare(
     if len(models) != len(inputs) or len(models) < 2:
         raise EvaluationError("A comparison needs at least two models, each with its input.")
     k = len(models)
+    groupings = build_groupings(inputs[0], spec.intersections)
+    check_group_counts(groupings)
 
     def evaluate_at(i: int, level: float) -> dict[str, Any]:
         m = models[i]
@@ -193,7 +218,6 @@ def compare(
     gates = gate_checker(models, results, evaluate_at) if gate_checker else []
     base = inputs[0]
     y = np.asarray(base.y_true, dtype=bool)
-    groupings = build_groupings(base, spec.intersections)
     flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
     rows = [

@@ -167,3 +167,20 @@ def test_identical_models_are_said_to_be_identical_and_not_ranked(
     for e in doc["paired"]:
         assert e["difference"]["ci_low"] is None
         assert "too few" not in (e["difference"]["reason"] or "")
+
+
+@pytest.mark.parametrize("step", ["0.0000001", "1e-320"])
+def test_too_many_thresholds_are_refused_in_one_sentence(
+    data: Path, step: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _o, err = _run(["compare", str(data), *BASE, "--nb-range", f"0.01,0.99,{step}"],
+                         capsys)
+    assert code == 2 and "more than 1,000 decision-curve thresholds" in err, err
+
+
+def test_an_identifier_as_attribute_is_refused_naming_it(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                          "B=pb", "--group", "id", "--bootstrap", "0"], capsys)
+    assert code == 2 and "'id' has 400 groups" in err, err
