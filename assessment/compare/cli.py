@@ -190,7 +190,7 @@ def analyse(
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
-    from assessment.compare.sources import align, check_models, model_inputs
+    from assessment.compare.sources import align, check_models, keys_as_written, model_inputs
     from assessment.errors import DataError
     from assessment.evaluation.cli import _intersections, limits_from_args, mapping_from_args
     from assessment.evaluation.io import read_table
@@ -221,8 +221,10 @@ def analyse(
     )
     base = mapping_from_args(ns)
     limits = limits_from_args(args)
-    data = read_table(args.data, sheet=args.sheet, limits=limits)
-    tables = {m.file: read_table(m.file, limits=limits) for m in models if m.file is not None}
+    data = keys_as_written(read_table(args.data, sheet=args.sheet, limits=limits), args.data,
+                           args.key)
+    tables = {m.file: keys_as_written(read_table(m.file, limits=limits), m.file, args.key)
+              for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
     spec = EvaluationSpec(
@@ -245,6 +247,7 @@ def analyse(
                      gate_checker=checker)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
+    doc["notes"] = [*aligned.warnings, *doc["notes"]]
     if args.json:
         write_json(doc, Path(args.json))
     return doc

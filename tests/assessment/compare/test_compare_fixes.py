@@ -184,3 +184,56 @@ def test_an_identifier_as_attribute_is_refused_naming_it(
     code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           "B=pb", "--group", "id", "--bootstrap", "0"], capsys)
     assert code == 2 and "'id' has 400 groups" in err, err
+
+
+def _keyed(tmp_path: Path, ids: list[str], name: str = "v.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("id,risk\n" + "".join(f"{i},0.{n % 9 + 1}\n" for n, i in enumerate(ids)))
+    return path
+
+
+def test_keys_are_compared_as_written(data: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    f = pd.read_csv(data)
+    f["id"] = [str(i + 1) for i in range(len(f))]
+    f.to_csv(data, index=False)
+    ids = [str(i + 1) for i in range(len(f))]
+    # "0001" beside "1" is another patient, not a duplicate; "00002" does not match "2"
+    vendor = _keyed(tmp_path, [*ids[:1], "0001", "00002", *ids[2:]])
+    out = tmp_path / "o.json"
+    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                          f"B={vendor}:risk", "--key", "id", "--group", "sex", "--bootstrap",
+                          "0", "--json", str(out)], capsys)
+    assert code == 0, err
+    join = [j for j in json.loads(out.read_text())["join"] if j["role"] == "model"][0]
+    assert (join["matched"], join["unmatched"]) == (len(f) - 1, 2)
+    floats = _keyed(tmp_path, [f"{i}.0" for i in ids], "floats.csv")
+    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                          f"B={floats}:risk", "--key", "id", "--group", "sex"], capsys)
+    assert code == 2 and "(e.g. '1.0' vs '1'" in err, err
+
+
+def test_a_vendor_file_matching_few_rows_is_warned(data: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    f = pd.read_csv(data)
+    vendor = _keyed(tmp_path, list(f["id"][:50]))
+    code, text, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                            f"B={vendor}:risk", "--key", "id", "--group", "sex", "--bootstrap",
+                            "0"], capsys)
+    assert code == 0, err
+    assert "Only 50 of the 400 rows" in text
+
+
+def test_errors_name_the_model_and_its_column_and_infinity_is_refused(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = pd.read_csv(data)
+    f["pinf"] = f["pb"].astype(object)
+    f.loc[3, "pinf"] = "inf"
+    f.to_csv(data, index=False)
+    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+                          "Vendor B=pinf", "--group", "sex", "--bootstrap", "0"], capsys)
+    assert code == 2
+    assert "'pinf' (model 'Vendor B')" in err and "\x1f" not in err and "model1" not in err
