@@ -126,7 +126,7 @@ class _Builder:
             ("Signed by", self.signer or "not signed (see the signature page)"),
             ("Report date", f"{self.when:%Y-%m-%d %H:%M} UTC"),
             ("Dossier file", self.name),
-            ("Assessment SHA-256", self.sha),
+            ("Comparison dossier SHA-256", self.sha),
             ("Probity version", _version("probity")),
         ]
         rows = [[self.c(k, True), self.c(v)] for k, v in pairs]
@@ -136,7 +136,7 @@ class _Builder:
                 Heading("Procurement comparison report", self.s.title, 0, "Cover"),
                 self.p("Several vendors' models on the same local patients", self.s.subtitle),
                 t, Spacer(1, 10),
-                self.p("The attached dossier (the “Assessment SHA-256” above is its hash) holds "
+                self.p("The attached dossier (the “Comparison dossier SHA-256” above is its hash) holds "
                        "every number in this report; <font face='DejaVuSansMono'>probity "
                        "extract</font> gives it back and <font face='DejaVuSansMono'>probity "
                        "verify</font> checks the signatures.", self.s.small)]
@@ -163,8 +163,9 @@ class _Builder:
     def summary(self) -> list[Any]:
         out: list[Any] = [self.h("Ranked summary")]
         out += [self.p(esc(s)) for s in self.doc["summary"]]
-        out.append(self.p("A lead whose interval includes 0 is stated as such: it does not "
-                          "establish a ranking.", self.s.small))
+        out.append(self.p("An order whose paired interval includes 0 is not established: such "
+                          "models are shown together in braces, and every step of a stated "
+                          "order is given with its interval.", self.s.small))
         return out
 
     def operating_points(self) -> list[Any]:
@@ -183,7 +184,7 @@ class _Builder:
                          self.c(_f(op["events_caught_per_100"], 1)),
                          self.c(_f(op["number_needed_to_evaluate"], 1)),
                          self.c(_f(op["sensitivity"])), self.c(_f(op["ppv"]))])
-        return out + [self.table(rows, [90, 45, 95, 50, 60, 55, 55, FRAME_WIDTH - 450])]
+        return out + [self.table(rows, [83, 52, 95, 50, 60, 55, 55, FRAME_WIDTH - 450])]
 
     def paired(self) -> list[Any]:
         out: list[Any] = [self.h("Paired comparisons (same patients)")]
@@ -201,8 +202,8 @@ class _Builder:
                              self.c(_f(d["value"])), self.c(_ci(d)),
                              self.c(_p(d["p_value"], d.get("p_floor"))),
                              self.c(_p(d["p_adjusted"], d.get("p_floor")))])
-            out += [self.h(title, 1), self.table(rows, [80, 130, 40, 40, 50, 85, 35,
-                                                        FRAME_WIDTH - 460])]
+            out += [self.h(title, 1), self.table(rows, [80, 105, 40, 40, 58, 85, 45,
+                                                        FRAME_WIDTH - 453])]
         return out
 
     def per_group(self) -> list[Any]:
@@ -234,7 +235,7 @@ class _Builder:
                          self.c(_ci(d) if d["value"] is not None else d.get("reason") or "—"),
                          self.c(_p(d["p_adjusted"], d.get("p_floor")))])
         out += [self.h("Paired differences per group", 1),
-                self.table(rows, [120, 80, 130, 50, 90, FRAME_WIDTH - 470])]
+                self.table(rows, [120, 80, 110, 60, 90, FRAME_WIDTH - 460])]
         return out
 
     def decision_curves(self) -> list[Any]:

@@ -25,6 +25,13 @@ def vendor_assessment(model: str, path: Path) -> dict[str, Any]:
         raw = read_document_bytes(path)
         doc = loads(raw, source=str(path))
     except DocumentError as exc:
+        from assessment.catalogue import ASSESSMENT_SUFFIX
+
+        if path.suffix.lower() != ASSESSMENT_SUFFIX:  # another kind of file, not a damaged one
+            raise DataError(
+                f"--assessment {model}={path}: {path.name} is not a Probity assessment "
+                f"({ASSESSMENT_SUFFIX}); give the vendor's PROBAST / PROBAST+AI assessment file."
+            ) from None
         raise DataError(f"--assessment {model}={path}: {exc.message}") from None
     j = judge(doc)
     return {

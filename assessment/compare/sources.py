@@ -32,6 +32,7 @@ MODEL_KINDS: tuple[str, ...] = ("probability", "score", "class")
 # Names the decision curves use for the reference strategies: no vendor may take them.
 RESERVED_NAMES: tuple[str, ...] = ("treat all", "treat none")
 MAX_MODELS = 12
+MAX_NAME_CHARS = 60  # a model's name heads table columns and figure legends
 # a vendor file matching fewer than this share of the validation rows gets a warning
 MIN_MATCH_SHARE = 0.9
 
@@ -72,6 +73,11 @@ def parse_model(text: str) -> tuple[str, str, str | None]:
         raise DataError(
             f'--model takes NAME=COLUMN or NAME=FILE:COLUMN (e.g. "Vendor A"=score_a), '
             f"not {text!r}."
+        )
+    if len(name) > MAX_NAME_CHARS:
+        raise DataError(
+            f"--model: the model name {name[:30]!r}… has {len(name):,} characters; give a name "
+            f"of at most {MAX_NAME_CHARS} characters (it heads every table and figure)."
         )
     if name.lower() in RESERVED_NAMES:
         raise DataError(

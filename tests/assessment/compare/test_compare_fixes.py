@@ -237,3 +237,36 @@ def test_errors_name_the_model_and_its_column_and_infinity_is_refused(
                           "Vendor B=pinf", "--group", "sex", "--bootstrap", "0"], capsys)
     assert code == 2
     assert "'pinf' (model 'Vendor B')" in err and "\x1f" not in err and "model1" not in err
+
+
+def test_a_long_model_name_is_refused_in_one_sentence(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A" * 3000 + "=pa",
+                          "--model", "B=pb", "--group", "sex"], capsys)
+    assert code == 2 and "at most 60 characters" in err and len(err) < 400, err
+
+
+def test_an_assessment_that_is_not_a_probity_file_says_so(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _o, err = _run(["compare", str(data), *BASE, "--assessment", f"A={data}"], capsys)
+    assert code == 2 and "is not a Probity assessment" in err and "backup" not in err, err
+
+
+def test_the_cover_names_the_comparison_dossier_hash_and_headers_do_not_break(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = tmp_path / "c.pdf"
+    code, _o, err = _run(["compare", str(data), *BASE, "--pdf", str(pdf), "--quiet"], capsys)
+    assert code == 0, err
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Comparison dossier SHA-256" in text and "Assessment SHA-256" not in text
+    assert "Threshold" in text and "Difference" in text
+    assert not any(w in text for w in ("Thresho\n", "Differenc\n", "<0.00\n"))
