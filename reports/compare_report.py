@@ -136,10 +136,11 @@ class _Builder:
                 Heading("Procurement comparison report", self.s.title, 0, "Cover"),
                 self.p("Several vendors' models on the same local patients", self.s.subtitle),
                 t, Spacer(1, 10),
-                self.p("The attached dossier (the “Comparison dossier SHA-256” above is its hash) holds "
-                       "every number in this report; <font face='DejaVuSansMono'>probity "
-                       "extract</font> gives it back and <font face='DejaVuSansMono'>probity "
-                       "verify</font> checks the signatures.", self.s.small)]
+                self.p("The attached dossier (the “Comparison dossier SHA-256” above is its "
+                       "hash) holds every number in this report; "
+                       "<font face='DejaVuSansMono'>probity extract</font> gives it back and "
+                       "<font face='DejaVuSansMono'>probity verify</font> checks the "
+                       "signatures.", self.s.small)]
 
     def vendors(self) -> list[Any]:
         out: list[Any] = [self.h("Risk of bias of each vendor's evidence")]

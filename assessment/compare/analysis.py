@@ -309,9 +309,10 @@ def _identical(
         ia, ib = inputs[a], inputs[b]
         if ia.score_kind != ib.score_kind:
             continue
-        same_score = (ia.score is None) == (ib.score is None) and (
-            ia.score is None or np.array_equal(ia.score, ib.score)
-        )
+        if ia.score is None or ib.score is None:
+            same_score = ia.score is None and ib.score is None
+        else:
+            same_score = bool(np.array_equal(ia.score, ib.score))
         if (same_score and np.array_equal(rows[a].flag, rows[b].flag)
                 and np.array_equal(rows[a].nb_flag, rows[b].nb_flag)):
             out.add((models[a].name, models[b].name))
