@@ -146,7 +146,7 @@ def test_incumbent_compares_every_model_with_it_only(
         ("empty_b", ["--model", "B=pb"], "usable prediction from every model"),
         ("none", ["--model", "B=pb", "--plan", "plan.json"], "--plan"),
         ("none", ["--model", "B=pb", "--assessment", "A=nope.probity"], "does not exist"),
-        ("none", ["--model", "B=pb", "--assessment", "A=VENDOR"], "is damaged"),
+        ("none", ["--model", "B=pb", "--assessment", "A=VENDOR"], "is not a Probity assessment"),
         ("none", ["--model", "B=pb", "--json", "VENDOR"], None),
     ],
 )
