@@ -343,6 +343,16 @@ def build_comparison_report(dossier: bytes, *, name: str = DOSSIER_NAME,
         raise ReportError(f"{name} is not a {COMPARISON_FORMAT} comparison dossier.")
     if not 1 <= signature_boxes <= len(SIGNATURE_LABELS):
         raise ReportError(f"--signature-boxes must be 1 to {len(SIGNATURE_LABELS)}.")
+    from assessment.compare.sources import MAX_NAME_CHARS
+
+    for m in doc.get("models") or []:
+        model = m.get("name") if isinstance(m, dict) else None
+        if isinstance(model, str) and len(model) > MAX_NAME_CHARS:
+            raise ReportError(
+                f"{name}: the model name {model[:30]!r}… has {len(model):,} characters; a "
+                f"report takes names of at most {MAX_NAME_CHARS} (run the comparison again "
+                "with a shorter --model name)."
+            )
     register_fonts()
     from reportlab import rl_config
 

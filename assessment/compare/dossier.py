@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from assessment.compare.sources import MAX_NAME_CHARS
 from assessment.errors import DataError, DocumentError
 
 
@@ -83,4 +84,8 @@ def load_dossier(path: Path) -> dict[str, Any]:
                 and isinstance(m["result"].get("groups"), list)):
             raise DataError(f"{path.name} is a damaged comparison dossier: model {i + 1} has no "
                             "name or no evaluation result.")
+        if len(m["name"]) > MAX_NAME_CHARS:
+            raise DataError(f"{path.name}: model {i + 1}'s name has {len(m['name']):,} "
+                            f"characters (at most {MAX_NAME_CHARS}); run the comparison again "
+                            "with a shorter --model name.")
     return doc

@@ -270,3 +270,24 @@ def test_the_cover_names_the_comparison_dossier_hash_and_headers_do_not_break(
     assert "Comparison dossier SHA-256" in text and "Assessment SHA-256" not in text
     assert "Threshold" in text and "Difference" in text
     assert not any(w in text for w in ("Thresho\n", "Differenc\n", "<0.00\n"))
+
+
+def test_a_dossier_with_a_long_model_name_is_refused_not_a_layout_error(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from assessment.compare.dossier import load_dossier
+    from assessment.errors import DataError, ReportError
+    from reports.compare_report import build_comparison_report
+
+    js = tmp_path / "d.json"
+    code, _o, err = _run(["compare", str(data), *BASE, "--json", str(js), "--quiet"], capsys)
+    assert code == 0, err
+    doc = json.loads(js.read_text())
+    doc["models"][0]["name"] = "A" * 3000
+    js.write_text(json.dumps(doc))
+    with pytest.raises(ReportError, match="at most 60"):
+        build_comparison_report(js.read_bytes())
+    with pytest.raises(DataError, match="at most 60"):
+        load_dossier(js)
