@@ -160,6 +160,8 @@ class Aligned:
     # counted under the first model (in --model order) that lacks one
     excluded: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # e.g. a vendor file that matches few of the rows
+    # position in the validation file of each compared row (error messages name file rows)
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def _missing_tokens(mapping: ColumnMapping) -> set[str]:
@@ -390,8 +392,26 @@ def align(
     table2 = replace(data, frame=new, rows_read=used, duplicates={})
     return Aligned(
         table=table2, columns=internal, join=tuple(join), rows_read=n, excluded=excluded,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), kept=np.flatnonzero(keep),
     )
+
+
+def _file_rows(text: str, aligned: Aligned, model: ModelSource) -> str:
+    """``text`` with "row N" of the compared rows as the validation file's row (a spreadsheet
+    row: header 1); for a vendor file, the row of the validation file it was matched to."""
+    import re
+
+    if not aligned.kept.size:
+        return text
+    where = f" of {aligned.join[0].file}" if model.file else ""
+
+    def to_file(match: re.Match[str]) -> str:
+        i = int(match.group(1)) - 2
+        if not 0 <= i < aligned.kept.size:
+            return match.group(0)
+        return f"row {int(aligned.kept[i]) + 2}{where}"
+
+    return re.sub(r"\brow (\d+)", to_file, text)
 
 
 def model_mapping(base: ColumnMapping, model: ModelSource, column: str) -> ColumnMapping:
@@ -431,7 +451,11 @@ def model_inputs(
             where = f"{m.column!r}" + (f" of {Path(m.file).name}" if m.file else "")
             text = str(exc).replace(f"column {internal!r}", f"column {where} (model {m.name!r})")
             text = text.replace(repr(internal), f"{where} (model {m.name!r})")
-            exc.message, exc.args = text.replace(internal, m.column), (text,)
+            text = _file_rows(text.replace(internal, m.column), aligned, m).replace(
+                "(--prediction COLUMN)", f'(--kind "{m.name}"=class)').replace(
+                "choose score kind 'score' with a threshold",
+                f'give --kind "{m.name}"=score with --threshold "{m.name}"=T')
+            exc.message, exc.args = text, (text,)
             raise
         out.append(inp)
     first = out[0]

@@ -291,3 +291,14 @@ def test_a_dossier_with_a_long_model_name_is_refused_not_a_layout_error(
         build_comparison_report(js.read_bytes())
     with pytest.raises(DataError, match="at most 60"):
         load_dossier(js)
+
+
+def test_errors_give_the_file_row_and_compare_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("id,y,race,a,b\n1,0,W,0.1,0.2\n2,1,W,,0.3\n3,1,B,0.4,7\n4,0,B,0.3,0.25\n")
+    code, _o, err = _run(["compare", str(path), "--label", "y", "--model", "A=a", "--model",
+                          "B=b", "--group", "race"], capsys)
+    assert code == 2
+    assert "row 4: 7" in err and '--kind "B"=score' in err, err
