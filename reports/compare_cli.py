@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
             raise ReportError("--sign needs --passphrase-file (the passphrase is never typed on "
                               "the command line).")
         identity = load_identity(args.sign, read_passphrase(args.passphrase_file))
-    doc = analyse(args, outputs=[str(args.pdf)] if args.pdf else [])
+    doc = analyse(args, outputs=[str(args.pdf)] if args.pdf else [],
+                  extra_inputs=(args.sign, args.passphrase_file))
     if args.pdf:
         write_pdf(doc, args, identity)
     if not args.quiet:

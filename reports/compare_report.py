@@ -67,9 +67,12 @@ def _ci(d: dict[str, Any]) -> str:
     return f"{_f(d['ci_low'])} to {_f(d['ci_high'])}"
 
 
-def _p(v: Any) -> str:
+def _p(v: Any, floor: Any = None) -> str:
+    """A p-value; a bootstrap p at its floor 1/(B + 1) reads "<1/(B + 1)"."""
     if v is None:
         return "—"
+    if floor and v <= floor * (1 + 1e-9):
+        return f"<1/{round(1 / floor)}"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
@@ -123,7 +126,7 @@ class _Builder:
             ("Signed by", self.signer or "not signed (see the signature page)"),
             ("Report date", f"{self.when:%Y-%m-%d %H:%M} UTC"),
             ("Dossier file", self.name),
-            ("Assessment SHA-256", self.sha),
+            ("Comparison dossier SHA-256", self.sha),
             ("Probity version", _version("probity")),
         ]
         rows = [[self.c(k, True), self.c(v)] for k, v in pairs]
@@ -133,10 +136,11 @@ class _Builder:
                 Heading("Procurement comparison report", self.s.title, 0, "Cover"),
                 self.p("Several vendors' models on the same local patients", self.s.subtitle),
                 t, Spacer(1, 10),
-                self.p("The attached dossier (the “Assessment SHA-256” above is its hash) holds "
-                       "every number in this report; <font face='DejaVuSansMono'>probity "
-                       "extract</font> gives it back and <font face='DejaVuSansMono'>probity "
-                       "verify</font> checks the signatures.", self.s.small)]
+                self.p("The attached dossier (the “Comparison dossier SHA-256” above is its "
+                       "hash) holds every number in this report; "
+                       "<font face='DejaVuSansMono'>probity extract</font> gives it back and "
+                       "<font face='DejaVuSansMono'>probity verify</font> checks the "
+                       "signatures.", self.s.small)]
 
     def vendors(self) -> list[Any]:
         out: list[Any] = [self.h("Risk of bias of each vendor's evidence")]
@@ -160,8 +164,9 @@ class _Builder:
     def summary(self) -> list[Any]:
         out: list[Any] = [self.h("Ranked summary")]
         out += [self.p(esc(s)) for s in self.doc["summary"]]
-        out.append(self.p("A lead whose interval includes 0 is stated as such: it does not "
-                          "establish a ranking.", self.s.small))
+        out.append(self.p("An order whose paired interval includes 0 is not established: such "
+                          "models are shown together in braces, and every step of a stated "
+                          "order is given with its interval.", self.s.small))
         return out
 
     def operating_points(self) -> list[Any]:
@@ -180,7 +185,7 @@ class _Builder:
                          self.c(_f(op["events_caught_per_100"], 1)),
                          self.c(_f(op["number_needed_to_evaluate"], 1)),
                          self.c(_f(op["sensitivity"])), self.c(_f(op["ppv"]))])
-        return out + [self.table(rows, [90, 45, 95, 50, 60, 55, 55, FRAME_WIDTH - 450])]
+        return out + [self.table(rows, [83, 52, 95, 50, 60, 55, 55, FRAME_WIDTH - 450])]
 
     def paired(self) -> list[Any]:
         out: list[Any] = [self.h("Paired comparisons (same patients)")]
@@ -196,9 +201,10 @@ class _Builder:
                              self.c(f"{e['model_a']} − {e['model_b']}"),
                              self.c(_f(e["estimate_a"])), self.c(_f(e["estimate_b"])),
                              self.c(_f(d["value"])), self.c(_ci(d)),
-                             self.c(_p(d["p_value"])), self.c(_p(d["p_adjusted"]))])
-            out += [self.h(title, 1), self.table(rows, [80, 130, 40, 40, 50, 85, 35,
-                                                        FRAME_WIDTH - 460])]
+                             self.c(_p(d["p_value"], d.get("p_floor"))),
+                             self.c(_p(d["p_adjusted"], d.get("p_floor")))])
+            out += [self.h(title, 1), self.table(rows, [80, 105, 40, 40, 58, 85, 45,
+                                                        FRAME_WIDTH - 453])]
         return out
 
     def per_group(self) -> list[Any]:
@@ -228,9 +234,9 @@ class _Builder:
                          self.c(METRIC_NAMES[e["metric"]]),
                          self.c(f"{e['model_a']} − {e['model_b']}"), self.c(_f(d["value"])),
                          self.c(_ci(d) if d["value"] is not None else d.get("reason") or "—"),
-                         self.c(_p(d["p_adjusted"]))])
+                         self.c(_p(d["p_adjusted"], d.get("p_floor")))])
         out += [self.h("Paired differences per group", 1),
-                self.table(rows, [120, 80, 130, 50, 90, FRAME_WIDTH - 470])]
+                self.table(rows, [120, 80, 110, 60, 90, FRAME_WIDTH - 460])]
         return out
 
     def decision_curves(self) -> list[Any]:
@@ -337,6 +343,16 @@ def build_comparison_report(dossier: bytes, *, name: str = DOSSIER_NAME,
         raise ReportError(f"{name} is not a {COMPARISON_FORMAT} comparison dossier.")
     if not 1 <= signature_boxes <= len(SIGNATURE_LABELS):
         raise ReportError(f"--signature-boxes must be 1 to {len(SIGNATURE_LABELS)}.")
+    from assessment.compare.sources import MAX_NAME_CHARS
+
+    for m in doc.get("models") or []:
+        model = m.get("name") if isinstance(m, dict) else None
+        if isinstance(model, str) and len(model) > MAX_NAME_CHARS:
+            raise ReportError(
+                f"{name}: the model name {model[:30]!r}… has {len(model):,} characters; a "
+                f"report takes names of at most {MAX_NAME_CHARS} (run the comparison again "
+                "with a shorter --model name)."
+            )
     register_fonts()
     from reportlab import rl_config
 

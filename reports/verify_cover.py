@@ -9,7 +9,11 @@ from typing import Any
 
 from reports.verify_objects import PARSE_ERRORS, pages, pdf_deref, pdf_get
 
-_SHA256_HEX = re.compile(r"Assessment SHA-256\s*([0-9a-fA-F]{64})")
+# an assessment's cover says "Assessment SHA-256", a comparison report's "Comparison dossier
+# SHA-256" (the label may wrap in its cell)
+_SHA256_HEX = re.compile(
+    r"(?:Assessment|Comparison\s+dossier)\s+SHA-256\s*([0-9a-fA-F]{64})"
+)
 
 
 def cover_sha256(handler: Any) -> str | None:

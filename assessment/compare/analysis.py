@@ -25,7 +25,7 @@ from assessment.compare.paired_bootstrap import (
     ModelRows,
     PairedBootstrap,
 )
-from assessment.compare.ranking import ranked_summary
+from assessment.compare.ranking import IDENTICAL, ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
@@ -43,6 +43,22 @@ from assessment.evaluation.result import clean
 from assessment.evaluation.spec import EvaluationSpec
 
 Progress = Callable[[float], None]
+
+# groups of one attribute (or intersection) a comparison handles: every group costs each model
+# an evaluation, every pair a paired test and a bootstrap, and 7,000 one-patient groups (a
+# patient id chosen as an attribute) took minutes and gigabytes
+MAX_GROUPS = 200
+
+
+def check_group_counts(groupings: list[Grouping]) -> None:
+    """Refuse an attribute with more groups than :data:`MAX_GROUPS`, naming it."""
+    for gp in groupings:
+        if gp.name != OVERALL_ATTRIBUTE and gp.size > MAX_GROUPS:
+            raise EvaluationError(
+                f"The attribute {gp.name!r} has {gp.size:,} groups; a comparison handles at "
+                f"most {MAX_GROUPS} per attribute: choose a sensitive attribute (not an "
+                "identifier) or bin a continuous one with --bin COL=EDGES."
+            )
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,13 @@ class CompareOptions:
             raise EvaluationError(
                 "The decision-curve thresholds must satisfy 0 < start ≤ stop < 1 and step > 0 "
                 f"(got {start:g}, {stop:g}, {step:g})."
+            )
+        count = us.threshold_count(start, stop, step)
+        if count > us.MAX_THRESHOLDS:
+            raise EvaluationError(
+                f"--nb-range {start:g},{stop:g},{step:g} gives more than "
+                f"{us.MAX_THRESHOLDS:,} decision-curve thresholds (the most allowed): use a "
+                "larger step (e.g. 0.01)."
             )
         if self.nb_threshold is not None and not 0 < self.nb_threshold < 1:
             raise EvaluationError(
@@ -177,6 +200,8 @@ def compare(
     if len(models) != len(inputs) or len(models) < 2:
         raise EvaluationError("A comparison needs at least two models, each with its input.")
     k = len(models)
+    groupings = build_groupings(inputs[0], spec.intersections)
+    check_group_counts(groupings)
 
     def evaluate_at(i: int, level: float) -> dict[str, Any]:
         m = models[i]
@@ -193,7 +218,6 @@ def compare(
     gates = gate_checker(models, results, evaluate_at) if gate_checker else []
     base = inputs[0]
     y = np.asarray(base.y_true, dtype=bool)
-    groupings = build_groupings(base, spec.intersections)
     flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
     rows = [
@@ -244,9 +268,16 @@ def compare(
                 gp, [models[i]], [inp_score >= thr], y, "capacity", thr
             )
         progress(0.6 + 0.4 * (gi + 1) / len(groupings))
+    same = _identical(models, inputs, rows, pairs)
+    _mark_identical(paired, same)
     _adjust(paired, spec)
     methods = _methods(spec, pt, options, len(pairs))
-    notes = _notes(models, inputs)
+    notes = _notes(models, inputs) + [
+        f"{a} and {b} give identical predictions on every patient: they are the same model "
+        "on these data: every difference between them is exactly 0 (no interval or p-value), "
+        "and they are not ranked against each other."
+        for a, b in sorted(same)
+    ]
     return ComparisonResult(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         data=data or {},
@@ -265,6 +296,37 @@ def compare(
                  *(g["sentence"] for g in gates if "sentence" in g)],
         notes=notes,
     )
+
+
+def _identical(
+    models: list[ModelSource], inputs: list[EvaluationInput], rows: list[ModelRows],
+    pairs: list[tuple[int, int]],
+) -> set[tuple[str, str]]:
+    """The compared pairs whose predictions agree on every row (same kind, same scores, same
+    flags at the operating point and at the net-benefit threshold)."""
+    out = set()
+    for a, b in pairs:
+        ia, ib = inputs[a], inputs[b]
+        if ia.score_kind != ib.score_kind:
+            continue
+        if ia.score is None or ib.score is None:
+            same_score = ia.score is None and ib.score is None
+        else:
+            same_score = bool(np.array_equal(ia.score, ib.score))
+        if (same_score and np.array_equal(rows[a].flag, rows[b].flag)
+                and np.array_equal(rows[a].nb_flag, rows[b].nb_flag)):
+            out.add((models[a].name, models[b].name))
+    return out
+
+
+def _mark_identical(paired: list[dict[str, Any]], same: set[tuple[str, str]]) -> None:
+    """Identical predictions: the difference is exactly 0, with no interval and no p-value."""
+    for e in paired:
+        if (e["model_a"], e["model_b"]) in same:
+            d = e["difference"]
+            defined = e["estimate_a"] is not None and e["estimate_b"] is not None
+            d.update(value=0.0 if defined else None, ci_low=None, ci_high=None,
+                     p_value=None, reason=IDENTICAL)
 
 
 def _entry(
@@ -372,6 +434,8 @@ def _bootstrap_entries(
                 )
                 if metric == "net_benefit":
                     e["threshold_probability"] = pt
+                if boot.reps is not None:  # B replicates support no p below 1/(B + 1)
+                    e["difference"]["p_floor"] = 1.0 / (boot.reps[metric].shape[0] + 1)
                 out.append(e)
     return out
 

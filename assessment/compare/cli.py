@@ -94,6 +94,9 @@ def add_parser(
                    help="the vendor's PROBAST / PROBAST+AI assessment: linked in the dossier by "
                    "path and SHA-256 with its judgements (repeatable, one per model)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    from assessment.evaluation.cli import _limit_args
+
+    _limit_args(p)
     return p
 
 
@@ -178,15 +181,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
+def analyse(
+    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = ()
+) -> dict[str, Any]:
     """The ``probity-comparison/1`` document the options describe (written with ``--json``);
-    ``outputs``: further output paths that must not name an input."""
+    ``outputs``: further output paths that must not name an input (nor each other);
+    ``extra_inputs``: further files read (signing key, passphrase file)."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
-    from assessment.compare.sources import align, check_models, model_inputs
+    from assessment.compare.sources import align, check_models, keys_as_written, model_inputs
     from assessment.errors import DataError
-    from assessment.evaluation.cli import _intersections, mapping_from_args
+    from assessment.evaluation.cli import _intersections, limits_from_args, mapping_from_args
     from assessment.evaluation.io import read_table
     from assessment.evaluation.spec import EvaluationSpec
     from assessment.fileio import check_output
@@ -195,10 +201,11 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
     check_models(models)
     assessments = _assignments(args.assessment, "--assessment", {m.name for m in models})
     inputs_paths = [args.data, *(m.file for m in models if m.file),
-                    *(v for vs in assessments.values() for v in vs)]
-    for out in [args.json, *outputs]:
-        if out:
-            check_output(out, inputs_paths, error=DataError)
+                    *(v for vs in assessments.values() for v in vs), args.plan,
+                    *(str(x) for x in extra_inputs if x is not None)]
+    written = [o for o in [args.json, *outputs] if o]
+    for i, out in enumerate(written):
+        check_output(out, [*inputs_paths, *written[:i]], error=DataError)
     options = CompareOptions(
         incumbent=args.incumbent,
         nb_thresholds=_triple(args.nb_range),
@@ -213,8 +220,11 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
            "prediction_positive": None, "threshold": None}
     )
     base = mapping_from_args(ns)
-    data = read_table(args.data, sheet=args.sheet)
-    tables = {m.file: read_table(m.file) for m in models if m.file is not None}
+    limits = limits_from_args(args)
+    data = keys_as_written(read_table(args.data, sheet=args.sheet, limits=limits), args.data,
+                           args.key)
+    tables = {m.file: keys_as_written(read_table(m.file, limits=limits), m.file, args.key)
+              for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
     spec = EvaluationSpec(
@@ -237,6 +247,7 @@ def analyse(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
                      gate_checker=checker)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
+    doc["notes"] = [*aligned.warnings, *doc["notes"]]
     if args.json:
         write_json(doc, Path(args.json))
     return doc

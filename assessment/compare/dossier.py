@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from assessment.compare.sources import MAX_NAME_CHARS
 from assessment.errors import DataError, DocumentError
 
 
@@ -25,6 +26,13 @@ def vendor_assessment(model: str, path: Path) -> dict[str, Any]:
         raw = read_document_bytes(path)
         doc = loads(raw, source=str(path))
     except DocumentError as exc:
+        from assessment.catalogue import ASSESSMENT_SUFFIX
+
+        if path.suffix.lower() != ASSESSMENT_SUFFIX:  # another kind of file, not a damaged one
+            raise DataError(
+                f"--assessment {model}={path}: {path.name} is not a Probity assessment "
+                f"({ASSESSMENT_SUFFIX}); give the vendor's PROBAST / PROBAST+AI assessment file."
+            ) from None
         raise DataError(f"--assessment {model}={path}: {exc.message}") from None
     j = judge(doc)
     return {
@@ -76,4 +84,8 @@ def load_dossier(path: Path) -> dict[str, Any]:
                 and isinstance(m["result"].get("groups"), list)):
             raise DataError(f"{path.name} is a damaged comparison dossier: model {i + 1} has no "
                             "name or no evaluation result.")
+        if len(m["name"]) > MAX_NAME_CHARS:
+            raise DataError(f"{path.name}: model {i + 1}'s name has {len(m['name']):,} "
+                            f"characters (at most {MAX_NAME_CHARS}); run the comparison again "
+                            "with a shorter --model name.")
     return doc

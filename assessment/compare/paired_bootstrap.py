@@ -45,19 +45,27 @@ class ModelRows:
 
 
 def _statistics(tot: np.ndarray, k: int, w: float) -> dict[str, np.ndarray]:
-    """Per metric: (..., models) from totals (..., features)."""
-    n = tot[..., 0:1]
-    y = tot[..., 1:2]
+    """Per metric: (..., models) from totals (..., features).
+
+    Counts (patients, events, flagged, true positives) are whole numbers: the normal-limit
+    draws add rounding noise (~1e-15) along directions a cell holds constant, which would turn
+    a model that flags nobody (0/0, undefined PPV) into huge ratios, so they are rounded. Every
+    statistic is kept within its range (Brier, calibration error and PPV in [0, 1], net benefit
+    in [−w, 1]), so no replicate and no interval leaves it.
+    """
+    n = np.rint(tot[..., 0:1])
+    y = np.rint(tot[..., 1:2])
     blocks = tot[..., 2:].reshape(*tot.shape[:-1], k, STRIDE)
+    flag = np.rint(blocks[..., F_FLAG])
+    tp = np.rint(blocks[..., F_TP])
+    nb_flag = np.rint(blocks[..., F_NBFLAG])
+    nb_tp = np.rint(blocks[..., F_NBTP])
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "brier": blocks[..., F_SQ] / n,
-            "calibration_in_the_large": np.abs(blocks[..., F_P] - y) / n,
-            "ppv": blocks[..., F_TP] / blocks[..., F_FLAG],
-            "net_benefit": (
-                blocks[..., F_NBTP] - (blocks[..., F_NBFLAG] - blocks[..., F_NBTP]) * w
-            )
-            / n,
+            "brier": np.clip(blocks[..., F_SQ] / n, 0.0, 1.0),
+            "calibration_in_the_large": np.clip(np.abs(blocks[..., F_P] - y) / n, 0.0, 1.0),
+            "ppv": np.clip(np.where(flag > 0, tp / flag, np.nan), 0.0, 1.0),
+            "net_benefit": np.clip((nb_tp - (nb_flag - nb_tp) * w) / n, -w, 1.0),
         }
 
 
@@ -80,8 +88,23 @@ class BootstrapDifferences:
         # identical models differ only by rounding in the normal-limit draws: that is 0
         reps = np.where(np.abs(reps) <= ROUNDING, 0.0, reps)
         ci = iv.bootstrap_interval(reps, est, level)
-        p = bootstrap_p(reps)
-        return est, ci.lo, ci.hi, p, ci.reasons
+        # the smallest p a percentile bootstrap of B replicates can support is 1/(B + 1)
+        p = np.maximum(bootstrap_p(reps), 1.0 / (reps.shape[0] + 1))
+        lo, hi = ci.lo.copy(), ci.hi.copy()
+        reasons = list(ci.reasons)
+        undefined = ~np.isfinite(est)
+        for g in np.flatnonzero(undefined):  # no interval around an undefined estimate
+            lo[g] = hi[g] = p[g] = np.nan
+            reasons[g] = _undefined_reason(metric, self.estimates[metric][g, [a, b]])
+        return est, lo, hi, p, reasons
+
+
+def _undefined_reason(metric: str, pair: np.ndarray) -> str:
+    if metric == "ppv":
+        return "undefined: a model flags no patient in the group (PPV is 0/0)"
+    if not np.isfinite(pair).all():
+        return "undefined: a model has no value in the group"
+    return "undefined in this group"
 
 
 class PairedBootstrap:

@@ -1,8 +1,9 @@
 """The ranked summary: which model leads on each headline metric, and whether the lead is real.
 
 A ranking never rests on a difference whose interval includes 0 without saying so: each
-sentence names the leader, its paired difference against every other model with the interval,
-and says "not distinguishable from 0" where the interval includes 0.
+sentence qualifies every adjacent step of the stated order with its paired difference and
+interval, groups models whose step is not established in braces, says where a pair was not
+compared (incumbent mode) and where two models give identical predictions.
 """
 
 from __future__ import annotations
@@ -39,10 +40,46 @@ def _overall(paired: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     return [e for e in paired if e["metric"] == metric and e["attribute"] is None]
 
 
+IDENTICAL = "the two models give identical predictions on every patient"
+
+
+def _step(
+    entries: list[dict[str, Any]], better: str, worse: str, pct: str
+) -> tuple[bool, str]:
+    """Whether ``better`` is established ahead of ``worse``, and the clause saying why."""
+    found = [x for x in entries if {x["model_a"], x["model_b"]} == {better, worse}]
+    if not found:
+        return False, (f"{better} vs {worse}: not compared (only the pairs with the incumbent "
+                       "were computed), so their order is not established")
+    e = found[0]
+    d = e["difference"]
+    if d.get("reason") == IDENTICAL:
+        return False, f"{better} and {worse}: {IDENTICAL}, so neither ranks above the other"
+    sign = 1.0 if e["model_a"] == better else -1.0
+    if d["value"] is None:
+        return False, (f"{better} vs {worse}: no paired difference ({d.get('reason')}), so "
+                       "their order is not established")
+    if d["ci_low"] is None or d["ci_high"] is None:
+        why = f": {d['reason']}" if d.get("reason") else ""
+        return False, (f"{better} vs {worse}: {_fmt(sign * d['value'])} (no interval{why}), "
+                       "so their order is not established")
+    lo, hi = sorted((sign * d["ci_low"], sign * d["ci_high"]))
+    ok = not lo <= 0 <= hi
+    verdict = "interval excludes 0" if ok else (
+        "interval includes 0: not distinguishable, so their order is not established")
+    return ok, (f"{better} vs {worse}: {_fmt(sign * d['value'])} ({pct} CI {_fmt(lo)} to "
+                f"{_fmt(hi)}, {verdict})")
+
+
 def ranked_summary(
     models: list[ModelSource], paired: list[dict[str, Any]], level: float
 ) -> list[str]:
-    """One sentence per headline metric (whole population)."""
+    """One sentence per headline metric (whole population).
+
+    The stated order only separates two tiers (by ``>``) where the paired difference of every
+    model of the upper tier against the next model has an interval that excludes 0; models
+    whose order is not established are shown together in braces, and every step is qualified.
+    """
     out = []
     pct = f"{100 * level:g}%"
     for metric in HEADLINE:
@@ -59,43 +96,33 @@ def ranked_summary(
             continue
         lower = metric in LOWER_IS_BETTER
         order = sorted(est, key=lambda m: est[m], reverse=not lower)
-        leader = order[0]
-        parts = []
-        for other in order[1:]:
-            found = [x for x in entries if {x["model_a"], x["model_b"]} == {leader, other}]
-            if not found:
-                parts.append(f"against {other}: not compared (only the pairs with the "
-                             "incumbent were computed), so this order is not established")
-                continue
-            e = found[0]
-            d = e["difference"]
-            sign = 1.0 if e["model_a"] == leader else -1.0
-            if d["value"] is None:
-                parts.append(f"against {other}: no paired difference ({d.get('reason')})")
-                continue
-            if d["ci_low"] is None or d["ci_high"] is None:
-                why = f": {d['reason']}" if d.get("reason") else ""
-                parts.append(f"against {other}: {_fmt(sign * d['value'])} (no interval{why}, "
-                             "so the order is not established)")
-                continue
-            lo, hi = sorted((sign * d["ci_low"], sign * d["ci_high"]))
-            verdict = (
-                "not distinguishable from 0" if lo <= 0 <= hi else "interval excludes 0"
-            )
-            parts.append(
-                f"against {other}: {_fmt(sign * d['value'])} ({pct} CI {_fmt(lo)} to "
-                f"{_fmt(hi)}, {verdict})"
-            )
-        ranking = " > ".join(f"{m} {_fmt(est[m])}" for m in order) if not lower else " < ".join(
-            f"{m} {_fmt(est[m])}" for m in order
-        )
+        tiers: list[list[str]] = [[order[0]]]
+        clauses: list[str] = []
+        for m in order[1:]:
+            ok, clause = _step(entries, tiers[-1][-1], m, pct)
+            clauses.append(clause)
+            if ok:  # a new tier only if every model of the tier above is ahead of m
+                for other in tiers[-1][:-1]:
+                    ok_other, clause = _step(entries, other, m, pct)
+                    clauses.append(clause)
+                    ok = ok and ok_other
+            if ok:
+                tiers.append([m])
+            else:
+                tiers[-1].append(m)
+        shown = [
+            f"{t[0]} {_fmt(est[t[0]])}" if len(t) == 1
+            else "{" + ", ".join(f"{m} {_fmt(est[m])}" for m in t) + "}"
+            for t in tiers
+        ]
+        ranking = (" < " if lower else " > ").join(shown)
         direction = "lower is better" if lower else "higher is better"
         name = label(metric)
-        sentence = f"{name[:1].upper()}{name[1:]} ({direction}): {ranking}."
-        if parts:
-            sentence += f" {leader} leads; " + "; ".join(parts) + "."
-        if models and parts and all("not distinguishable" in p or "not established" in p
-                                    for p in parts):
-            sentence += f" The ranking on {label(metric)} is not established by these data."
+        sentence = f"{name[:1].upper()}{name[1:]} ({direction}): {ranking}. "
+        sentence += "; ".join(clauses) + "."
+        if len(tiers) == 1:
+            sentence += f" The ranking on {name} is not established by these data."
+        elif len(tiers[0]) == 1:
+            sentence += f" {order[0]} leads."
         out.append(sentence)
     return out

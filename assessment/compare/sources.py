@@ -13,12 +13,13 @@ so outcome and group exclusions are the same for every model by construction, an
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from assessment.catalogue import DATA_SUFFIXES
-from assessment.errors import DataError
+from assessment.errors import DataError, ProbityError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +32,9 @@ MODEL_KINDS: tuple[str, ...] = ("probability", "score", "class")
 # Names the decision curves use for the reference strategies: no vendor may take them.
 RESERVED_NAMES: tuple[str, ...] = ("treat all", "treat none")
 MAX_MODELS = 12
+MAX_NAME_CHARS = 60  # a model's name heads table columns and figure legends
+# a vendor file matching fewer than this share of the validation rows gets a warning
+MIN_MATCH_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ def parse_model(text: str) -> tuple[str, str, str | None]:
         raise DataError(
             f'--model takes NAME=COLUMN or NAME=FILE:COLUMN (e.g. "Vendor A"=score_a), '
             f"not {text!r}."
+        )
+    if len(name) > MAX_NAME_CHARS:
+        raise DataError(
+            f"--model: the model name {name[:30]!r}… has {len(name):,} characters; give a name "
+            f"of at most {MAX_NAME_CHARS} characters (it heads every table and figure)."
         )
     if name.lower() in RESERVED_NAMES:
         raise DataError(
@@ -150,6 +159,9 @@ class Aligned:
     # rows of the validation file left out because a model has no usable prediction for them,
     # counted under the first model (in --model order) that lacks one
     excluded: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # e.g. a vendor file that matches few of the rows
+    # position in the validation file of each compared row (error messages name file rows)
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def _missing_tokens(mapping: ColumnMapping) -> set[str]:
@@ -158,6 +170,40 @@ def _missing_tokens(mapping: ColumnMapping) -> set[str]:
 
 def _text(series: pd.Series) -> pd.Series:
     return series.astype("string").fillna("").str.strip()
+
+
+def keys_as_written(table: LoadedTable, path: str | Path, key: str | None) -> LoadedTable:
+    """``table`` with its key column as the text written in the file (spaces around stripped).
+
+    The reader infers types, which would make "00001" the number 1 (and match "1") and turn a
+    column with a blank into floats ("1.0"); keys are compared as text exactly as written, so
+    a delimited file's key column is read again as text. A typed cell of a spreadsheet or
+    Parquet file is written as its number ("1" for a whole number).
+    """
+    import pandas as pd
+
+    if key is None or key not in table.frame.columns:
+        return table
+    frame = table.frame.copy()
+    column = frame[key]
+    if table.format in ("csv", "tsv"):
+        try:
+            text = pd.read_csv(
+                path, sep=table.delimiter, encoding=table.encoding,
+                usecols=[list(frame.columns).index(key)], dtype=str, keep_default_na=False,
+                na_filter=False, low_memory=False,
+            ).iloc[:, 0]
+        except (OSError, ValueError, pd.errors.ParserError):
+            text = None
+        if text is not None and len(text) == len(frame):
+            frame[key] = text.to_numpy()
+            return replace(table, frame=frame)
+    if pd.api.types.is_float_dtype(column.dtype):
+        whole = column.notna() & (column == np.floor(column.fillna(0)))
+        frame[key] = column.astype(object).where(
+            ~whole, column.fillna(0).astype(np.int64).astype(str)
+        )
+    return replace(table, frame=frame)
 
 
 def _keys(table: LoadedTable, key: str, mapping: ColumnMapping) -> tuple[pd.Series, np.ndarray]:
@@ -184,6 +230,12 @@ def _keys(table: LoadedTable, key: str, mapping: ColumnMapping) -> tuple[pd.Seri
     return keys, missing
 
 
+def _example(keys: pd.Series) -> str:
+    """The first non-empty key, quoted (or "no key" when there is none)."""
+    present = keys[keys.astype(str) != ""]
+    return repr(str(present.iloc[0])) if len(present) else "no key"
+
+
 def _numbers(series: pd.Series, decimal: str, tokens: set[str]) -> np.ndarray:
     """The column as float64: NaN for a missing token, an empty cell or text that is no
     number (``decimal`` is the file's decimal separator)."""
@@ -208,8 +260,10 @@ def _usable(series: pd.Series, kind: str, decimal: str, tokens: set[str]) -> np.
         text = _text(series)
         out: np.ndarray = (~text.str.lower().isin(tokens)).to_numpy()
         return out
-    finite: np.ndarray = np.isfinite(_numbers(series, decimal, tokens))
-    return finite
+    # ±infinity is a number (out of range), not a missing cell: it is kept, so the mapping
+    # refuses it in one sentence as evaluate does, instead of dropping the row quietly
+    present: np.ndarray = ~np.isnan(_numbers(series, decimal, tokens))
+    return present
 
 
 def _column(table: LoadedTable, column: str, model: str) -> pd.Series:
@@ -249,6 +303,7 @@ def align(
         data_missing_keys = int(miss.sum())
         data_keys = data_keys.where(~miss, None)
     columns: dict[str, pd.Series] = {}
+    warnings: list[str] = []
     by_file: dict[str, list[ModelSource]] = {}
     for m in models:
         if m.file is None:
@@ -282,8 +337,15 @@ def align(
         if matched == 0:
             raise DataError(
                 f"No row of {table.file_name} matches a row of {data.file_name} on {key!r} "
-                f"(e.g. {str(keys.iloc[0])!r} vs {str(data_keys.dropna().iloc[0])!r}); check "
-                "that both files use the same patient key."
+                f"(e.g. {_example(keys[~miss])} vs {_example(data_keys.dropna())}; keys are "
+                "compared as text exactly as written); check that both files use the same "
+                "patient key."
+            )
+        if matched < MIN_MATCH_SHARE * n:
+            warnings.append(
+                f"Only {matched:,} of the {n:,} rows of {data.file_name} ({100 * matched / n:.0f}"
+                f"%) have a row in {table.file_name} on {key!r}: the comparison covers only "
+                "those patients; check that the vendor scored the whole validation set."
             )
         for m in ms:
             col = _column(table, m.column, m.name)[~miss].reset_index(drop=True)
@@ -329,8 +391,27 @@ def align(
         )
     table2 = replace(data, frame=new, rows_read=used, duplicates={})
     return Aligned(
-        table=table2, columns=internal, join=tuple(join), rows_read=n, excluded=excluded
+        table=table2, columns=internal, join=tuple(join), rows_read=n, excluded=excluded,
+        warnings=tuple(warnings), kept=np.flatnonzero(keep),
     )
+
+
+def _file_rows(text: str, aligned: Aligned, model: ModelSource) -> str:
+    """``text`` with "row N" of the compared rows as the validation file's row (a spreadsheet
+    row: header 1); for a vendor file, the row of the validation file it was matched to."""
+    import re
+
+    if not aligned.kept.size:
+        return text
+    where = f" of {aligned.join[0].file}" if model.file else ""
+
+    def to_file(match: re.Match[str]) -> str:
+        i = int(match.group(1)) - 2
+        if not 0 <= i < aligned.kept.size:
+            return match.group(0)
+        return f"row {int(aligned.kept[i]) + 2}{where}"
+
+    return re.sub(r"\brow (\d+)", to_file, text)
 
 
 def model_mapping(base: ColumnMapping, model: ModelSource, column: str) -> ColumnMapping:
@@ -363,7 +444,19 @@ def model_inputs(
 
     out = []
     for m in models:
-        inp = prepare_input(aligned.table, model_mapping(base, m, aligned.columns[m.name]))
+        internal = aligned.columns[m.name]
+        try:
+            inp = prepare_input(aligned.table, model_mapping(base, m, internal))
+        except ProbityError as exc:  # name the model and its real column, not the internal one
+            where = f"{m.column!r}" + (f" of {Path(m.file).name}" if m.file else "")
+            text = str(exc).replace(f"column {internal!r}", f"column {where} (model {m.name!r})")
+            text = text.replace(repr(internal), f"{where} (model {m.name!r})")
+            text = _file_rows(text.replace(internal, m.column), aligned, m).replace(
+                "(--prediction COLUMN)", f'(--kind "{m.name}"=class)').replace(
+                "choose score kind 'score' with a threshold",
+                f'give --kind "{m.name}"=score with --threshold "{m.name}"=T')
+            exc.message, exc.args = text, (text,)
+            raise
         out.append(inp)
     first = out[0]
     for m, inp in zip(models[1:], out[1:], strict=True):

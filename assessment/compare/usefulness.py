@@ -28,9 +28,19 @@ NET_BENEFIT = (
 DEFAULT_THRESHOLDS = (0.01, 0.99, 0.01)
 
 
+MAX_THRESHOLDS = 1000  # decision-curve thresholds (memory: groups × thresholds × models)
+
+
+def threshold_count(start: float, stop: float, step: float) -> int:
+    """How many thresholds :func:`threshold_grid` gives (computed, nothing allocated)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        q = np.floor((stop - start) / step + 1e-9)
+    return int(q) + 1 if np.isfinite(q) else 2**62
+
+
 def threshold_grid(start: float, stop: float, step: float) -> np.ndarray:
     """Threshold probabilities start, start + step, …, ≤ stop (all in (0, 1))."""
-    count = int(np.floor((stop - start) / step + 1e-9)) + 1
+    count = threshold_count(start, stop, step)
     return np.round(start + step * np.arange(count), 10)
 
 

@@ -42,9 +42,12 @@ def fmt(v: Any, digits: int = 3) -> str:
     return "—" if v is None else f"{float(v):.{digits}f}"
 
 
-def fmt_p(v: Any) -> str:
+def fmt_p(v: Any, floor: Any = None) -> str:
+    """A p-value; a bootstrap p at its floor 1/(B + 1) reads "<1/(B + 1)"."""
     if v is None:
         return "—"
+    if floor and float(v) <= float(floor) * (1 + 1e-9):
+        return f"<1/{round(1 / float(floor))}"
     return "<0.001" if v < 0.001 else f"{float(v):.3f}"
 
 
@@ -84,7 +87,8 @@ def paired_rows(doc: dict[str, Any], key: GroupKey) -> list[list[str]]:
         rows.append([PAIRED_LABELS.get(e["metric"], e["metric"]),
                      f"{e['model_a']} − {e['model_b']}", fmt(d.get("value")),
                      "—" if lo is None else f"{fmt(lo)} to {fmt(hi)}",
-                     fmt_p(d.get("p_value")), fmt_p(d.get("p_adjusted")),
+                     fmt_p(d.get("p_value"), d.get("p_floor")),
+                     fmt_p(d.get("p_adjusted"), d.get("p_floor")),
                      verdict or (d.get("reason") or "")])
     return rows
 
