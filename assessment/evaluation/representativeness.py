@@ -194,8 +194,8 @@ def representativeness(
             )
         # a value the map sends to a category the datasheet lacks: the map row is named, not
         # the data value
-        wrong = {v: unknown_category_problem(attr.name, v, target, categories)
-                 for v, _ in unmapped if (target := _entry_target(entry, v)) is not None}
+        wrong = {v: unknown_category_problem(attr.name, v, mapped_to, categories)
+                 for v, _ in unmapped if (mapped_to := _entry_target(entry, v)) is not None}
         notes += [f"representativeness: {p}; {v} is not compared until then." for v, p in
                   wrong.items() if p is not None]
         unmapped_data = [(v, n) for v, n in unmapped if wrong.get(v) is None]
