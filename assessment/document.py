@@ -367,6 +367,10 @@ class Assessment(RepresentationFields):
             )
         if section == "reviewer" and field_id not in REVIEWER_FIELDS:
             raise DocumentError(f"unknown reviewer field {field_id!r}")
+        if section == "datasheet" and field_id in ("ubr_characteristics", "training_total_n"):
+            from assessment.ubr import check_edit
+
+            check_edit({**self._data["datasheet"], field_id: value})
         self._change((section, field_id), copy.deepcopy(value), typed=isinstance(value, str))
 
     def set_study_type(self, study_type: str | None) -> None:

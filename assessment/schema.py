@@ -345,6 +345,8 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
     for key, value in values.items():
         where = key_path(path, key)
         kind = types.get(key)
+        if kind is None and form_id == "datasheet":  # a mis-named key was silently ignored
+            raise Invalid(where, _unknown_field(key, list(types)))
         if kind is None or value is None:
             continue
         if kind in ("text", "multiline", "date", "choice"):
@@ -368,6 +370,19 @@ def _check_form(values: dict[str, Any], form_id: str, path: str) -> None:
                 expect_obj(groups, apath)
                 for group, count in groups.items():
                     expect_num(count, key_path(apath, group), null=True, minimum=0)
+    if form_id == "datasheet":
+        from assessment.ubr import check_totals
+
+        check_totals(values, path)
+
+
+def _unknown_field(key: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5) or [
+        k for k in known if k.startswith(key) or key.startswith(k)][:1]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown datasheet field{hint} (a field Probity does not know is never ignored)"
 
 
 def _check_representation(data: dict[str, Any]) -> None:

@@ -108,11 +108,54 @@ def check_value(kind: str, value: Any, where: str) -> None:
             elif v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise Invalid(f"{path}.{name}", f"expected a count >= 0 or null, got {show(v)}")
         k, u = item.get("known_n"), item.get("ubr_n")
+        counted = next((n for n in ("known_n", "ubr_n") if item.get(n) is not None), None)
+        if counted is not None and item.get("collected") is not True:
+            state = "not collected" if item.get("collected") is False else "not answered"
+            raise Invalid(
+                f"{path}.{counted}",
+                f"counts are given but the characteristic is marked {state} "
+                f"(collected: {show(item.get('collected'))}); set collected to true, or the "
+                "counts to null",
+            )
         if isinstance(k, int) and isinstance(u, int) and u > k:
             raise Invalid(
                 f"{path}.ubr_n",
                 f"{u} under-represented participants is more than the {k} with it recorded",
             )
+
+
+def check_totals(datasheet: dict[str, Any], where: str) -> None:
+    """Raise :class:`Invalid` when a UBR count exceeds the training cohort's size
+    (``training_total_n``): "3 of 1,000,000,000" in a cohort of 2,000 is a typing error."""
+    answers, total = datasheet.get("ubr_characteristics"), datasheet.get("training_total_n")
+    if not isinstance(answers, dict) or isinstance(total, bool):
+        return
+    if not isinstance(total, int | float) or total != total or total < 0:
+        return
+    for key, item in answers.items():
+        if not isinstance(item, dict):
+            continue
+        for name in ("known_n", "ubr_n"):
+            n = item.get(name)
+            if isinstance(n, int) and not isinstance(n, bool) and n > total:
+                raise Invalid(
+                    f"{where}.ubr_characteristics.{key}.{name}",
+                    f"{n:,} participants is more than the training cohort's "
+                    f"{total:,g} ({where}.training_total_n); correct the count or the total",
+                )
+
+
+def check_edit(datasheet: dict[str, Any]) -> None:
+    """The datasheet after an edit of its UBR answers or cohort size: DocumentError naming the
+    JSON path and the problem (the same checks as on load)."""
+    from assessment.errors import DocumentError
+
+    try:
+        if datasheet.get("ubr_characteristics") is not None:
+            check_value("ubr", datasheet["ubr_characteristics"], "$.datasheet.ubr_characteristics")
+        check_totals(datasheet, "$.datasheet")
+    except Invalid as exc:
+        raise DocumentError(f"{exc.path}: {exc.problem}.") from None
 
 
 def not_collected(datasheet: dict[str, Any]) -> list[str]:
@@ -170,6 +213,8 @@ def checklist_rows(datasheet: dict[str, Any]) -> list[tuple[str, str]]:
 
 __all__ = [
     "catalogue",
+    "check_edit",
+    "check_totals",
     "check_value",
     "checklist_rows",
     "findings",

@@ -174,8 +174,9 @@ def format_result(result: Any) -> str:
             lines.append("  the cover page prints no assessment SHA-256 to compare with")
         elif result.cover_sha256 == result.assessment_sha256:
             lines.append("  matches the SHA-256 printed on the signed cover page")
-    else:
-        lines.append("No embedded assessment found.")
+    elif result.signatures:
+        lines.append("No embedded assessment: this is not a Probity report.")
+    lines += [f"Warning: {w}" for w in getattr(result, "warnings", [])]
     lines += [f"Problem: {p}" for p in result.problems]
     lines.append("Result: VALID" if result.ok else "Result: NOT VALID")
     return "\n".join(lines)

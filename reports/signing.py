@@ -82,6 +82,8 @@ def sign_pdf(
             f"This report has a form field the certified report did not reserve ({foreign[0]!r}),"
             " added later by someone else; it may hide report content, so it is not signed."
         )
+    if already_signed:  # a damaged or changed input is named as such, before anything else
+        _check_input(pdf, identity, extra_trust)
     free = [(name, ref) for name, value, ref in existing if value is None and name in reserved]
     if not free:
         raise ReportError(
@@ -139,6 +141,34 @@ def sign_pdf(
     # Earlier signers need not be in this signer's trusted store: that is the verifier's call.
     untrusted = [s.signer for s in result.signatures if not s.trusted]
     return SignedPdf(data, field_name, not already_signed, result, untrusted)
+
+
+def _check_input(
+    pdf: bytes, identity: Identity, extra_trust: tuple[x509.Certificate, ...]
+) -> None:
+    """Before countersigning: the input must verify (earlier signers need not be trusted by
+    this signer), and this certificate must not have signed it already."""
+    from reports.verify import verify_pdf
+
+    trust = (identity.certificate, *identity.chain, *extra_trust)
+    result = verify_pdf(pdf, extra_trust=trust, source="the report to countersign")
+    broken = [*(p for s in result.signatures if not s.sound for p in s.problems),
+              *result.problems]
+    if broken or not result.signatures:
+        why = broken[0] if broken else "no readable signature"
+        raise ReportError(
+            f"Cannot countersign: the report to countersign is NOT VALID ({why}); nothing "
+            "exported. Run 'probity verify' on it."
+        )
+    mine = identity.fingerprint
+    for s in result.signatures:
+        if s.fingerprint == mine:
+            where = s.box or f"box {s.field}"
+            raise ReportError(
+                f"Cannot countersign: this certificate (SHA-256 {mine}) already signed this "
+                f"report in {where} as {s.signer}; a countersignature must come from another "
+                "reviewer's certificate."
+            )
 
 
 def _reserved_boxes(reader: object, already_signed: bool) -> list[str]:

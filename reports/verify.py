@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -58,6 +59,11 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 MAX_PDF_BYTES = 512 * 1024 * 1024
+# Raw-byte marks of a signed (or to-be-signed Probity) PDF: a file holding one that cannot be
+# parsed is a damaged signed report (NOT VALID), not "not a PDF" (a report cut in half keeps
+# its catalog's /ProbityReservedBoxes but loses the signature dictionaries appended after it).
+_SIGNED_MARKS = re.compile(rb"/ByteRange|/ProbityReservedBoxes|/Type\s*/Sig\b|/FT\s*/Sig\b")
+NOT_PROBITY = "not a Probity report: no embedded assessment"
 
 
 class NotVerifiable(ReportError):
@@ -110,6 +116,8 @@ class VerificationResult:
     # one line per revision after the certified one, and the document-level reasons for NOT VALID
     changes: list[str] = dataclass_field(default_factory=list)
     problems: list[str] = dataclass_field(default_factory=list)
+    # facts that do not make the report NOT VALID but a reader must see (one signer, two boxes)
+    warnings: list[str] = dataclass_field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -174,6 +182,7 @@ def verify_pdf(
     if b"%PDF-" not in data[:1024]:
         raise NotVerifiable(f"{source} is not a PDF file.")
     looks_signed = b"/ByteRange" in data
+    marked = looks_signed or _SIGNED_MARKS.search(data) is not None
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     try:
         with _quiet_pyhanko():
@@ -181,9 +190,12 @@ def verify_pdf(
             embedded = list(reader.embedded_regular_signatures)
             revisions = reader.xrefs.total_revisions
     except PARSE_ERRORS as exc:
-        if looks_signed:
+        if marked:
             return _damaged(data, source, f"its structure cannot be read ({_brief(exc)})")
-        raise NotVerifiable(f"{source} is not a readable PDF ({_brief(exc)}).") from exc
+        raise NotVerifiable(
+            f"{source} is not a readable PDF ({_brief(exc)}), and it holds no trace of a "
+            "signature or of Probity's signature boxes; check that it was copied in full."
+        ) from exc
     if not embedded:
         if looks_signed:  # a signature dictionary that no longer reads as one
             return _damaged(data, source, "it holds a /ByteRange but no readable signature")
@@ -245,8 +257,11 @@ def _verify(
     try:
         attachment = read_attachment(data, source=source)
         name, digest = attachment.name, attachment.sha256
-    except ReportError:
-        pass
+    except ReportError as exc:
+        damaged = "is damaged" in exc.message
+        problems.append(exc.message.rstrip(".") if damaged else (
+            f"{NOT_PROBITY} ({source} is signed but carries no assessment to check; "
+            "Probity reports always embed the assessment they were signed with)"))
     cover = cover_sha256(certified)
     if digest is not None and cover is not None and digest.lower() != cover.lower():
         problems.append(
@@ -263,7 +278,28 @@ def _verify(
         cover_sha256=cover.lower() if cover else None,
         changes=changes,
         problems=problems,
+        warnings=_same_signer_warnings(checks),
     )
+
+
+def _same_signer_warnings(checks: list[SignatureCheck]) -> list[str]:
+    """One line per box signed again by a certificate that already signed the report."""
+    seen: dict[str, int] = {}
+    warnings: list[str] = []
+    ordered = sorted(checks, key=lambda c: c.revision)
+    for i, check in enumerate(ordered, start=1):
+        if not check.fingerprint:
+            continue
+        if check.fingerprint in seen:
+            first = seen[check.fingerprint]
+            who = ("the certifier's certificate" if ordered[first - 1].certification
+                   else f"the certificate of signature {first}")
+            where = check.box or f"box {check.field}"
+            warnings.append(f"{where} signed again by {who} (same SHA-256 fingerprint, "
+                            f"{check.signer}): one person filled two signature boxes")
+        else:
+            seen[check.fingerprint] = i
+    return warnings
 
 
 @contextmanager

@@ -378,7 +378,7 @@ def spec_from_args(
     training = (
         read_distribution(Path(args.training), "--training") if args.training else doc_training
     )
-    return EvaluationSpec(
+    spec = EvaluationSpec(
         threshold=0.5 if threshold is None else threshold,
         intersections=tuple(_intersections(args.intersect)),
         reference=ReferenceSpec(kind=kind, values=values),
@@ -395,6 +395,13 @@ def spec_from_args(
         ),
         group_map=group_map_arg(getattr(args, "group_map", None), document),
     )
+    if getattr(args, "group_map", None):
+        from assessment.evaluation.group_map import check_map_categories
+        from assessment.evaluation.representativeness import map_categories
+
+        check_map_categories(spec.group_map, map_categories(spec, list(mapping.attributes)),
+                             "--group-map")
+    return spec
 
 
 def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:

@@ -127,6 +127,33 @@ def resolve(
     return out
 
 
+def unknown_category_problem(
+    attribute: str, value: str, category: str, categories: list[str]
+) -> str | None:
+    """The sentence naming a map row whose category is not one of the datasheet's categories
+    for that attribute (None when it is, or when the datasheet gives no categories to check)."""
+    if not categories or normalise(category) in {normalise(c) for c in categories}:
+        return None
+    return (
+        f"the map row {attribute},{value},{category} names {category!r}, which is not a "
+        f"datasheet category of {attribute} (its categories: {', '.join(categories)}); "
+        "choose one of them or remove the row"
+    )
+
+
+def check_map_categories(
+    group_map: GroupMap, categories_of: dict[str, list[str]], source: str
+) -> None:
+    """DataError naming the first row of ``group_map`` whose category the datasheet (or
+    population) figures of its attribute do not have; ``categories_of`` maps each data
+    attribute to those categories (attributes without figures are not checked)."""
+    for attr, cats in categories_of.items():
+        for value, category in sorted(entry_for(group_map, attr).items()):
+            problem = unknown_category_problem(attr, value, category, cats)
+            if problem is not None:
+                raise DataError(f"{source}: {problem}.")
+
+
 # ------------------------------------------------------------------ files and JSON
 
 
@@ -228,6 +255,8 @@ __all__ = [
     "SYNONYMS",
     "GroupMap",
     "check_group_map",
+    "check_map_categories",
+    "unknown_category_problem",
     "clean_group_map",
     "entry_for",
     "map_rows",

@@ -12,6 +12,7 @@ from assessment.evaluation.group_map import (
     normalise,
     resolve,
     suggest_value,
+    unknown_category_problem,
 )
 
 
@@ -27,6 +28,9 @@ class MapRow:
     explicit: bool  # whether the map has an entry for it
     suggestion: str | None
     categories: tuple[str, ...]
+    # the map's row for this value names a category the datasheet lacks: the sentence saying so
+    problem: str | None = None
+    wrong_category: str | None = None  # that category
 
 
 def document_map_rows(doc: Any) -> list[MapRow]:
@@ -63,11 +67,16 @@ def document_map_rows(doc: Any) -> list[MapRow]:
         groups = [g for g in groups_all if g.attribute == attr and g.group != MISSING_GROUP]
         values = [g.group for g in groups]
         resolved = resolve(values, entry, categories)
+        entry_norm = {normalise(k): v for k, v in entry.items()}
         for g, value in zip(groups, values, strict=True):
+            mapped_to = entry.get(value) or entry_norm.get(normalise(value))
+            problem = (unknown_category_problem(attr, value, mapped_to, categories)
+                       if mapped_to is not None and resolved[value] is None else None)
             rows.append(MapRow(
                 attribute=attr, target=target, value=value, n=g.n,
                 category=resolved[value], explicit=value in entry,
-                suggestion=suggest_value(value, categories), categories=tuple(categories)))
+                suggestion=suggest_value(value, categories), categories=tuple(categories),
+                problem=problem, wrong_category=mapped_to if problem else None))
     return rows
 
 

@@ -22,8 +22,10 @@ import numpy as np
 from assessment.evaluation.group_map import (
     UNMAPPED_REASON,
     entry_for,
+    normalise,
     resolve,
     suggest_value,
+    unknown_category_problem,
 )
 from assessment.evaluation.inputs import MISSING_GROUP, EvaluationInput
 from assessment.evaluation.result import RepresentativenessRow
@@ -145,11 +147,8 @@ def representativeness(
         counts = np.bincount(np.asarray(attr.codes), minlength=len(attr.levels))
         total = int(counts.sum())
         categories = _categories(spec, target)
-        mapping = resolve(
-            [lv for lv in attr.levels if lv != MISSING_GROUP],
-            entry_for(spec.group_map, attr.name),
-            categories,
-        )
+        entry = entry_for(spec.group_map, attr.name)
+        mapping = resolve([lv for lv in attr.levels if lv != MISSING_GROUP], entry, categories)
         by_category: dict[str, int] = {}
         unmapped: list[tuple[str, int]] = []
         shown: dict[str, str] = {}
@@ -193,7 +192,14 @@ def representativeness(
                     "share of all rows; missing values are not compared",
                 )
             )
-        notes += _mapping_notes(attr.name, mapping, extra, unmapped, categories)
+        # a value the map sends to a category the datasheet lacks: the map row is named, not
+        # the data value
+        wrong = {v: unknown_category_problem(attr.name, v, mapped_to, categories)
+                 for v, _ in unmapped if (mapped_to := _entry_target(entry, v)) is not None}
+        notes += [f"representativeness: {p}; {v} is not compared until then." for v, p in
+                  wrong.items() if p is not None]
+        unmapped_data = [(v, n) for v, n in unmapped if wrong.get(v) is None]
+        notes += _mapping_notes(attr.name, mapping, extra, unmapped_data, categories)
     return rows, notes
 
 
@@ -216,6 +222,18 @@ def _guard(row: RepresentativenessRow, unmapped: list[tuple[str, int]]) -> Repre
         + ", ".join(v for v, _ in unmapped)
         + " are unmapped: under-representation is not flagged until they are mapped"
     ))
+
+
+def _entry_target(entry: dict[str, str], value: str) -> str | None:
+    """The category the map's entry gives ``value`` (names matched as :func:`resolve` does)."""
+    if value in entry:
+        return entry[value]
+    return {normalise(k): v for k, v in entry.items()}.get(normalise(value))
+
+
+def map_categories(spec: EvaluationSpec, attributes: list[str]) -> dict[str, list[str]]:
+    """{data attribute: the datasheet and population categories it is compared with}."""
+    return {a: _categories(spec, spec.demographics_map.get(a, a)) for a in attributes}
 
 
 def _categories(spec: EvaluationSpec, target: str) -> list[str]:

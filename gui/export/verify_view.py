@@ -110,6 +110,9 @@ class VerificationView(QWidget):
             text = (f"✖ Not valid: {len(failing)} of {n} signatures fail ({reasons})."
                     if failing else f"✖ Not valid: {reasons}.")
             self.banner.setStyleSheet(BAD_STYLE)
+        warnings = list(getattr(result, "warnings", []))
+        if warnings:
+            text += "".join(f"\n⚠ Warning: {w}." for w in warnings)
         self.banner.setText(text)
         self.banner.setVisible(True)
         self.rows = signature_rows(result)
@@ -126,8 +129,10 @@ class VerificationView(QWidget):
                                   + 22 * len(COLUMNS) + 2 * self.table.frameWidth() + 2)
         embedded = (f"Embedded assessment: {result.assessment_name} "
                     f"(SHA-256 {result.assessment_sha256})"
-                    if result.assessment_name else "No assessment file is embedded.")
-        changes = "".join(f"\n{line}" for line in result.changes)
+                    if result.assessment_name
+                    else "No assessment file is embedded: this is not a Probity report.")
+        changes = "".join(f"\n{line}" for line in [*result.changes,
+                                                     *(f"Warning: {w}" for w in warnings)])
         self.details.setText(
             f"{result.source} — {result.revisions} revision(s), file SHA-256 "
             f"{result.file_sha256}\n{embedded}{changes}"

@@ -174,9 +174,11 @@ class PopulationPage(AssessmentPage):
                 "its attributes and values appear here to be mapped.")
         else:
             hint = sum(1 for r in unmapped if r.suggestion)
+            wrong = [r.problem for r in rows if r.problem]
             self.map_note.setText(
                 f"{len(rows)} data values; {len(unmapped)} unmapped (shown but not compared)"
-                + (f", {hint} with a suggestion." if hint else "."))
+                + (f", {hint} with a suggestion." if hint else ".")
+                + "".join(f" ⚠ {p[0].upper()}{p[1:]}." for p in wrong))
         self.suggest.setEnabled(any(r.suggestion for r in unmapped))
 
     def is_complete(self) -> bool:

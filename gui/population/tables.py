@@ -129,7 +129,12 @@ class GroupMapTable(QTableWidget):
                 combo.addItem(c, c)
             index = combo.findData(r.category) if r.category is not None else 0
             combo.setCurrentIndex(max(index, 0))
-            if r.category is None and r.suggestion:
+            if r.problem:  # the map names a category the datasheet lacks: say so, in place
+                combo.insertItem(1, f"⚠ {r.wrong_category}: not a datasheet category", None)
+                combo.setCurrentIndex(1)
+                combo.setToolTip(r.problem[0].upper() + r.problem[1:] + ".")
+                combo.setStyleSheet("QComboBox { color: #B00020; }")
+            elif r.category is None and r.suggestion:
                 combo.setToolTip(f"Suggested: {r.suggestion}")
             combo.activated.connect(partial(self._chosen, r.attribute, r.value))
             self.setCellWidget(i, 3, combo)

@@ -54,7 +54,7 @@ def test_valid_answers_load_and_give_findings() -> None:
         ({"income": {"collected": "no"}}, {}, "ubr_characteristics.income.collected"),
         ({"income": {"known_n": -1}}, {}, "income.known_n"),
         ({"income": {"known_n": 1.5}}, {}, "income.known_n"),
-        ({"income": {"known_n": 5, "ubr_n": 6}}, {}, "income.ubr_n"),
+        ({"income": {"collected": True, "known_n": 5, "ubr_n": 6}}, {}, "income.ubr_n"),
         ({"astrology": {"collected": True}}, {}, "astrology"),
         ({"income": []}, {}, "income"),
         ({"income": {"colour": 1}}, {}, "colour"),
@@ -100,3 +100,50 @@ def test_files_written_before_these_fields_still_open() -> None:
         doc.set_group_maps({"race": {"Other": " "}})
     doc.undo()
     assert "group_maps" not in doc.to_json()  # undoing the first map removes the key again
+
+
+@pytest.mark.parametrize(
+    ("datasheet", "message"),
+    [
+        # a mis-named key was silently dropped and the report printed "not answered"
+        ({"ubr": {"income": {"collected": False}}},
+         "$.datasheet.ubr: unknown datasheet field; did you mean 'ubr_characteristics'?"),
+        # counts with "not collected" (or not answered) were accepted and ignored
+        ({"ubr_characteristics": {"income": {"collected": False, "known_n": 100, "ubr_n": 50}}},
+         "$.datasheet.ubr_characteristics.income.known_n: counts are given but the "
+         "characteristic is marked not collected (collected: false)"),
+        ({"ubr_characteristics": {"income": {"ubr_n": 5}}},
+         "$.datasheet.ubr_characteristics.income.ubr_n: counts are given but the "
+         "characteristic is marked not answered"),
+        # "3 of 1,000,000,000" in a cohort of 2,000
+        ({"training_total_n": 2000,
+          "ubr_characteristics": {"income": {"collected": True, "known_n": 1_000_000_000,
+                                             "ubr_n": 3}}},
+         "$.datasheet.ubr_characteristics.income.known_n: 1,000,000,000 participants is more "
+         "than the training cohort's 2,000 ($.datasheet.training_total_n)"),
+    ],
+)
+def test_bad_ubr_input_is_refused_on_load(datasheet: dict[str, object], message: str) -> None:
+    data = json.loads(json.dumps(Assessment.new().to_json()))
+    data["datasheet"] = datasheet
+    with pytest.raises(DocumentError) as exc:
+        validate_document(data)
+    assert message in exc.value.message and "\n" not in exc.value.message
+
+
+def test_bad_ubr_input_is_refused_on_edit() -> None:
+    doc = Assessment.new()
+    doc.set_field("datasheet", "training_total_n", 2000)
+    with pytest.raises(DocumentError, match=r"income\.known_n: 1,000,000,000 participants is "
+                                            r"more than the training cohort's 2,000"):
+        doc.set_field("datasheet", "ubr_characteristics",
+                      {"income": {"collected": True, "known_n": 1_000_000_000, "ubr_n": 3}})
+    with pytest.raises(DocumentError, match="marked not collected"):
+        doc.set_field("datasheet", "ubr_characteristics",
+                      {"income": {"collected": False, "known_n": 10, "ubr_n": 3}})
+    doc.set_field("datasheet", "ubr_characteristics",
+                  {"income": {"collected": True, "known_n": 1500, "ubr_n": 3}})
+    with pytest.raises(DocumentError, match="more than the training cohort's 1,000"):
+        doc.set_field("datasheet", "training_total_n", 1000)
+    assert doc.datasheet["training_total_n"] == 2000
+    assert doc.datasheet["ubr_characteristics"]["income"]["known_n"] == 1500

@@ -170,3 +170,17 @@ def test_data_page_spec_uses_the_documents_map(qtbot, tmp_path: Path):
     with qtbot.waitSignal(data_page.table_loaded, timeout=20000):
         data_page.load_file(str(path))
     assert data_page.current_spec().group_map == {"race": {"Caucasian": "White"}}
+
+
+def test_map_row_with_an_unknown_category_is_shown(qtbot):
+    """A stored map row naming a category the datasheet lacks is shown in the map table and the
+    note, with the known categories (not silently treated as an unmapped data value)."""
+    doc = _evaluated_doc()
+    doc.set_group_maps({"race": {"Caucasian": "Martian"}})
+    window = open_window(qtbot, doc)
+    page = window.go_to("population")
+    page.refresh_now()
+    combo = page.map_table.combos["race", "Caucasian"]
+    assert combo.currentText() == "⚠ Martian: not a datasheet category"
+    assert "not a datasheet category of race (its categories: White" in combo.toolTip()
+    assert "map row race,Caucasian,Martian names 'Martian'" in page.map_note.text()

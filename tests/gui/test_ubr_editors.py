@@ -53,6 +53,20 @@ def test_more_under_represented_than_recorded_is_refused(qtbot, dialogs):
     assert "disability" not in (window.ctx.doc.datasheet.get("ubr_characteristics") or {})
 
 
+def test_more_recorded_than_the_training_cohort_is_refused(qtbot, dialogs):
+    """A count above training_total_n ("3 of 1,000,000,000" in a cohort of 2,000) is refused
+    in one sentence naming the JSON path, and nothing is stored."""
+    window = open_window(qtbot)
+    window.ctx.doc.set_field("datasheet", "training_total_n", 2000)
+    editor = window.go_to("datasheet").editors["ubr_characteristics"]
+    editor.known["disability"].setText("1000000000")
+    editor.ubr["disability"].setText("3")
+    editor._commit("disability")
+    assert "disability.known_n: 1,000,000,000 participants is more than the training " \
+           "cohort's 2,000" in dialogs.messages[-1]
+    assert "disability" not in (window.ctx.doc.datasheet.get("ubr_characteristics") or {})
+
+
 def test_checklist_answers_and_a_second_document(qtbot):
     window = open_window(qtbot)
     page = window.go_to("datasheet")

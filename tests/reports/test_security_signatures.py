@@ -926,7 +926,8 @@ def test_reserved_box_moved_after_certification_is_not_valid(signed, identities,
 
     data = incremental(signed, move)
     assert_not_valid(data, trust, "annotation changed on page")
-    with pytest.raises(ReportError, match="re-validation"):
+    # the input is verified first and named NOT VALID (it used to fail only at re-validation)
+    with pytest.raises(ReportError, match="report to countersign is NOT VALID"):
         sign_pdf(data, identities["second"])
 
 

@@ -69,3 +69,38 @@ def test_bad_options_give_one_line(data_csv: Path, tmp_path: Path, args: list[st
     err = capsys.readouterr().err
     assert code != 0 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_group_map_row_with_an_unknown_category_is_refused(
+        data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A row mapping to a category the datasheet/population lacks names the row, the value and
+    the known categories (it was silently unmapped, the note blaming the data value)."""
+    gm = tmp_path / "map.csv"
+    gm.write_text("attribute,data_value,category\nrace,Caucasian,Martian\n"
+                  "race,African-American,Black or African American\n", encoding="utf-8")
+    code = main.main(["evaluate", str(data_csv), "--label", "y", "--score", "p", "--group",
+                      "race", "--bootstrap", "0", "--population", "us-census-2020",
+                      "--group-map", str(gm), "--json", str(tmp_path / "r.json"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert ("--group-map: the map row race,Caucasian,Martian names 'Martian', which is not a "
+            "datasheet category of race (its categories: ") in err
+    assert "White" in err and "choose one of them or remove the row" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_stored_map_row_with_an_unknown_category_is_named_in_the_notes() -> None:
+    """A document's map (no CSV) is not refused, but the note names the map row, not the data."""
+    from assessment.evaluation.mapping import ColumnMapping, prepare_input
+    from assessment.evaluation.representativeness import representativeness
+    from assessment.evaluation.spec import EvaluationSpec
+
+    frame = pd.DataFrame({"y": [0, 1] * 20, "p": [i / 40 for i in range(40)],
+                          "race": ["Caucasian", "Asian"] * 20})
+    mapping = ColumnMapping(label="y", score="p", threshold=0.5, attributes=["race"])
+    spec = EvaluationSpec(bootstrap=0, training_demographics={"race": {"White": 5, "Asian": 5}},
+                          group_map={"race": {"Caucasian": "Martian"}})
+    _, notes = representativeness(prepare_input(frame, mapping), spec)
+    assert any("the map row race,Caucasian,Martian names 'Martian', which is not a datasheet "
+               "category of race (its categories: White, Asian)" in n for n in notes), notes
+    assert not any("Caucasian match no datasheet category" in n for n in notes), notes
