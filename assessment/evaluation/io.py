@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
@@ -134,7 +135,7 @@ def read_table(
             f"{path.name}{where} has a header row but no data rows; export the data again "
             "with its rows."
         )
-    return table
+    return dataclasses.replace(table, limits=limits)
 
 
 def _hash_and_sniff_encoding(

@@ -36,6 +36,7 @@ from assessment.evaluation.columns import (
 from assessment.evaluation.columns import coded as column_codes
 from assessment.evaluation.columns import numeric as column_numbers
 from assessment.evaluation.inputs import MISSING_GROUP, Attribute
+from assessment.evaluation.limits import LIMIT_OPTIONS, LimitError
 
 # Values of a two-valued outcome that need no explicit positive value: (negative, positive).
 _BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
@@ -287,7 +288,48 @@ def _attribute(table: LoadedTable, column: str, mapping: ColumnMapping) -> Attri
     if has_missing:
         levels.append(MISSING_GROUP)
     codes = remap[coded.codes].astype(np.int32)
+    _check_group_count(table, column, len(levels))
     return Attribute(column, codes, tuple(levels))
+
+
+def _check_group_count(table: LoadedTable, column: str, groups: int) -> None:
+    """Refuse an attribute with more groups than ``max_groups`` (an identifier, a free-text
+    column) before any evaluation: each group costs intervals and resamples."""
+    limit = table.limits.max_groups
+    if groups > limit:
+        raise LimitError(
+            f"The sensitive attribute {column!r} has {groups:,} groups, over the limit of "
+            f"{limit:,}; map a column of groups (or bin a numeric one), or if the groups are "
+            f"genuine raise the limit with {LIMIT_OPTIONS['max_groups']}.",
+            "max_groups",
+            groups,
+        )
+
+
+def check_intersection_cells(
+    attrs: Sequence[Attribute], intersections: Sequence[Sequence[str]], limit: int
+) -> None:
+    """Refuse an intersection with more observed groups (cells) than ``limit``
+    (``max_group_cells``) before any evaluation."""
+    by_name = {a.name: a for a in attrs}
+    for combo in intersections:
+        parts = [by_name[c] for c in combo if c in by_name]
+        if len(parts) < 2:
+            continue
+        combined = np.zeros(parts[0].codes.shape[0], dtype=np.int64)
+        for a in parts:
+            combined = combined * (len(a.levels) + 1) + a.codes.astype(np.int64)
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).ravel()
+        cells = int(combined.max()) + 1 if combined.size else 0
+        if cells > limit:
+            names = " x ".join(repr(a.name) for a in parts)
+            raise LimitError(
+                f"The intersection {names} has {cells:,} groups, over the limit of {limit:,}; "
+                "intersect fewer or coarser attributes, or if the groups are genuine raise the "
+                f"limit with {LIMIT_OPTIONS['max_group_cells']}.",
+                "max_group_cells",
+                cells,
+            )
 
 
 def _natural_order(texts: list[str], decimal: str) -> list[int]:

@@ -1,0 +1,131 @@
+"""``probity evaluate`` against hostile or contradictory input: group limits, seeds,
+conflicting repeated options (each refused with one sentence, exit 2)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import main
+from assessment.errors import EvaluationError
+from assessment.evaluation.columns import LoadedTable
+from assessment.evaluation.io import prepare_input, read_table
+from assessment.evaluation.limits import LimitError, ReadLimits
+from assessment.evaluation.mapping import ColumnMapping, check_mapping
+from assessment.evaluation.spec import EvaluationSpec
+
+N = 2_000
+
+
+@pytest.fixture(scope="module")
+def ids_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,000 rows: an outcome, a probability, sex, an identifier and a 60-level site."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, N),
+            "p": rng.random(N).round(4),
+            "sex": rng.choice(["F", "M"], N),
+            "patient": np.arange(N),
+            "site": rng.integers(0, 60, N),
+        }
+    )
+    path = tmp_path_factory.mktemp("robust") / "ids.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
+
+
+def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    try:
+        code = main.main(argv)
+    except SystemExit as exc:  # argparse's refusals
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+def base(path: Path) -> list[str]:
+    return ["evaluate", str(path), "--label", "y", "--score", "p", "--quiet", "--bootstrap", "0"]
+
+
+def test_identifier_as_attribute_is_refused_before_evaluation(
+    ids_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = time.monotonic()
+    line = one_line_error([*base(ids_csv), "--group", "sex", "--group", "patient"], capsys)
+    assert time.monotonic() - start < 30
+    assert "'patient' has 2,000 groups" in line and "--max-groups" in line
+
+
+def test_max_groups_can_be_raised(ids_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = one_line_error([*base(ids_csv), "--group", "site", "--max-groups", "50"], capsys)
+    assert "'site' has 60 groups, over the limit of 50" in line
+    code = main.main([*base(ids_csv), "--group", "site"])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_intersection_cells_limit(ids_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*base(ids_csv), "--group", "sex", "--group", "site", "--intersect", "sex,site"]
+    line = one_line_error([*argv, "--max-group-cells", "100"], capsys)
+    assert "'sex' x 'site' has 120 groups" in line and "--max-group-cells" in line
+
+
+def test_group_limit_in_the_mapping_step_for_gui_and_comparison(ids_csv: Path) -> None:
+    table = read_table(ids_csv, limits=ReadLimits(max_groups=100))
+    mapping = ColumnMapping(label="y", score="p", attributes=("patient",))
+    with pytest.raises(LimitError) as exc:
+        prepare_input(table, mapping)
+    assert exc.value.limit == "max_groups"
+    assert any("--max-groups" in i.message for i in check_mapping(table, mapping))
+    # an in-memory table has the default limits
+    frame = pd.read_csv(ids_csv)
+    with pytest.raises(LimitError):
+        prepare_input(LoadedTable.from_frame(frame), mapping)
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999999", "9223372036854775808"])
+def test_seed_out_of_range_is_refused(
+    ids_csv: Path, seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error([*base(ids_csv), "--group", "sex", f"--seed={seed}"], capsys)
+    assert "--seed" in line and "from 0 to" in line
+
+
+def test_spec_refuses_bad_seed_with_json_path() -> None:
+    with pytest.raises(EvaluationError, match="seed"):
+        EvaluationSpec(seed=-3)
+    with pytest.raises(EvaluationError, match=r"\$\.evaluation\.spec\.seed"):
+        EvaluationSpec.from_json({"seed": -3}, "$.evaluation.spec")
+    with pytest.raises(EvaluationError, match=r"\$\.seed"):
+        EvaluationSpec.from_json({"seed": 2**63})
+    assert EvaluationSpec.from_json({"seed": 2**63 - 1}).seed == 2**63 - 1
+
+
+def test_conflicting_repeats_are_refused(
+    ids_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*base(ids_csv), "--group", "sex"]
+    line = one_line_error(
+        [*argv, "--tolerance", "tpr=diff:0.1", "--tolerance", "tpr=ratio:0.5,2"], capsys
+    )
+    assert "two different rules for 'tpr'" in line
+    line = one_line_error([*argv, "--reference", "sex=F", "--reference", "sex=M"], capsys)
+    assert "two groups of 'sex'" in line
+    # the same value twice is no conflict
+    code = main.main(
+        [*argv, "--reference", "sex=F", "--reference", "sex=F",
+         "--tolerance", "tpr=diff:0.1", "--tolerance", "tpr=diff:0.1"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
