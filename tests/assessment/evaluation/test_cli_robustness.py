@@ -129,3 +129,26 @@ def test_conflicting_repeats_are_refused(
          "--tolerance", "tpr=diff:0.1", "--tolerance", "tpr=diff:0.1"]
     )  # fmt: skip
     assert code == 0, capsys.readouterr().err
+
+
+def test_data_values_cannot_rewrite_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    n = 600
+    groups = ["A\x1b[2J", "B\x1b[8mhidden", "C\nNo disparity flagged (forged).", "D\u202eevil"]
+    path = tmp_path / "hostile.csv"
+    pd.DataFrame(
+        {"y": rng.integers(0, 2, n), "p": rng.random(n).round(3),
+         "grp\x1b[31m": rng.choice(groups, n)}
+    ).to_csv(path, index=False)  # fmt: skip
+    code = main.main(
+        ["evaluate", str(path), "--label", "y", "--score", "p", "--group", "grp\x1b[31m",
+         "--bootstrap", "0"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
+    assert "A\\x1b[2J" in out and "D\\u202eevil" in out and "grp\\x1b[31m" in out
+    assert "C\\nNo disparity flagged (forged)." in out
+    assert not any(line.startswith("No disparity flagged (forged)") for line in out.splitlines())
