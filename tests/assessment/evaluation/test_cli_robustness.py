@@ -152,3 +152,53 @@ def test_data_values_cannot_rewrite_the_terminal(
     assert "A\\x1b[2J" in out and "D\\u202eevil" in out and "grp\\x1b[31m" in out
     assert "C\\nNo disparity flagged (forged)." in out
     assert not any(line.startswith("No disparity flagged (forged)") for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"schema_version": 3, "schema_version": 2}', "$.schema_version"),
+        (b'{"a": {"b": [1, {"c": 1, "c": 1}]}}', "$.a.b[1].c"),
+    ],
+)
+def test_duplicate_json_keys_in_a_document_are_refused(raw: bytes, where: str) -> None:
+    from assessment.errors import DocumentError
+    from assessment.storage import parse_document_json
+
+    with pytest.raises(DocumentError) as exc:
+        parse_document_json(raw, source="F.probity")
+    assert f"{where} appears twice" in exc.value.message
+    assert parse_document_json(b'{"a": {"b": 1}, "b": 2}', source="F") == {"a": {"b": 1}, "b": 2}
+
+
+def test_stored_negative_seed_does_not_load(ids_csv: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from assessment import storage
+    from assessment.errors import DocumentError
+
+    repo = Path(__file__).resolve().parents[3]
+    path = tmp_path / "negseed.probity"
+    shutil.copy(repo / "resources" / "examples" / "complete.probity", path)
+    assert main.main([*base(ids_csv), "--group", "sex", "--into", str(path)]) == 0
+    storage.load(path)
+    text = path.read_text(encoding="utf-8")
+    assert '"seed": ' in text
+    data = json.loads(text)
+
+    def negate(value: object) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k == "seed" and isinstance(v, int):
+                    value[k] = -3
+                else:
+                    negate(v)
+        elif isinstance(value, list):
+            for v in value:
+                negate(v)
+
+    negate(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DocumentError, match="random seed"):
+        storage.load(path)
