@@ -202,3 +202,51 @@ def test_stored_negative_seed_does_not_load(ids_csv: Path, tmp_path: Path) -> No
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(DocumentError, match="random seed"):
         storage.load(path)
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    import shutil
+
+    path = tmp_path / "study.probity"
+    repo = Path(__file__).resolve().parents[3]
+    shutil.copy(repo / "resources" / "examples" / "complete.probity", path)
+    return path
+
+
+def test_into_honours_the_apps_live_lock(
+    ids_csv: Path, study: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assessment.locks import DocumentLock, Instance, lock_document, lock_file_for
+
+    before = study.read_bytes()
+    window = Instance(reviewer="Ana Silva")
+    lock = lock_document(study.resolve(), window.owner)
+    assert isinstance(lock, DocumentLock)
+    try:
+        line = one_line_error([*base(ids_csv), "--group", "sex", "--into", str(study)], capsys)
+        assert "Ana Silva" in line and "has it open" in line
+        assert study.read_bytes() == before
+        assert lock.still_ours()
+    finally:
+        window.close()  # the window is gone without releasing: its lock is stale
+    assert main.main([*base(ids_csv), "--group", "sex", "--into", str(study)]) == 0
+    assert study.read_bytes() != before
+    assert not lock_file_for(study.resolve()).exists()  # released after the run
+
+
+def test_into_refuses_a_file_changed_during_the_run(
+    ids_csv: Path, study: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assessment.evaluation.record import EvaluationRecord
+
+    of_run = EvaluationRecord.of_run
+
+    def meanwhile(*args: object, **kwargs: object) -> EvaluationRecord:
+        study.write_bytes(study.read_bytes() + b"\n")  # someone saves meanwhile
+        return of_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EvaluationRecord, "of_run", meanwhile)
+    line = one_line_error([*base(ids_csv), "--group", "sex", "--into", str(study)], capsys)
+    assert "changed on disk" in line and "not stored" in line
