@@ -92,6 +92,9 @@ def _run(args: argparse.Namespace) -> int:
         delimiter=args_cli.delimiter_from(args.delimiter),
         limits=args_cli.limits_from_args(args),
     )
+    if not args.quiet:
+        for note in table.notes:  # e.g. identical duplicate columns merged
+            print(f"Note: {cli_output.safe(note)}", file=sys.stderr)
     inputs = prepare_input(table, mapping)
     spec = args_cli.spec_from_args(args, mapping, inputs, document=into)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)

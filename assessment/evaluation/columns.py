@@ -55,6 +55,8 @@ class LoadedTable:
     #: the limits the file was read under; applying a mapping checks the group counts against
     #: them (max_groups, max_group_cells)
     limits: ReadLimits = DEFAULT_LIMITS
+    #: what reading changed about the file's columns (e.g. identical duplicate columns merged)
+    notes: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
