@@ -190,6 +190,9 @@ def _score_column(
     two = score_values_if_two(table, column, mapping.missing)
     if two is not None:
         raise DataError(two_valued_score_message(column, two))
+    near = score_values_nearly_two(table, column, mapping.missing)
+    if near is not None:
+        raise DataError(nearly_two_valued_score_message(column, *near))
     if mapping.score_kind == "probability":
         vals = num.values
         # ±infinity is a number outside 0–1, not an unparseable cell to exclude quietly.
@@ -229,6 +232,53 @@ def score_values_if_two(
     if low == high or not np.all((values == low) | (values == high) | ~present):
         return None
     return _fmt_num(low), _fmt_num(high)
+
+
+#: A score column is a predicted class in disguise when every value is within this (times the
+#: range, at least 1) of two values, or when at least NEAR_TWO_SHARE of them are.
+NEAR_TWO_TOLERANCE = 1e-6
+NEAR_TWO_SHARE = 0.999
+
+
+def score_values_nearly_two(
+    table: LoadedTable, column: str, missing: Sequence[str]
+) -> tuple[str, str, int] | None:
+    """(low, high, number of other values) when a score column is two values give or take a
+    few: all within :data:`NEAR_TWO_TOLERANCE` of two values, or at least
+    :data:`NEAR_TWO_SHARE` of them (a 0/1 column with one ``1e-9`` would otherwise pass as a
+    score and get Brier, O/E and calibration). The two values are read off the 0.05 % and
+    99.95 % order statistics (two O(n) partitions, no hashing)."""
+    values = column_numbers(table, column, missing).values
+    vals = values[np.isfinite(values)]
+    n = int(vals.size)
+    if n < 2:
+        return None
+    k = int(n * (1 - NEAR_TWO_SHARE) / 2)
+    low = float(np.partition(vals, k)[k])
+    high = float(np.partition(vals, n - 1 - k)[n - 1 - k])
+    if low == high:
+        return None
+    tol = NEAR_TWO_TOLERANCE * max(1.0, float(np.max(vals) - np.min(vals)))
+    near = (np.abs(vals - low) <= tol) | (np.abs(vals - high) <= tol)
+    # the two values must be far apart compared with the tolerance (a real score is not)
+    if high - low <= 2 * tol:
+        return None
+    near_count = int(near.sum())
+    if near_count == n or near_count >= NEAR_TWO_SHARE * n:
+        return _fmt_num(low), _fmt_num(high), n - near_count
+    return None
+
+
+def nearly_two_valued_score_message(column: str, low: str, high: str, others: int) -> str:
+    """The one sentence that refuses a score column that is a predicted class give or take a
+    few values (within 1e-6, or at least 99.9 % of the values)."""
+    stray = f"; {others:,} other value{'s' if others != 1 else ''}" if others else ""
+    return (
+        f"The score column {column!r} holds essentially two values ({low} and {high}{stray}), "
+        "so it is a predicted class, not a score, and Brier score, O/E ratio and calibration "
+        "would be meaningless; map it as the predicted class (--prediction COLUMN "
+        f"--prediction-positive {high}), after correcting any stray values in the file."
+    )
 
 
 def two_valued_score_message(column: str, values: tuple[str, str]) -> str:

@@ -250,3 +250,36 @@ def test_into_refuses_a_file_changed_during_the_run(
     monkeypatch.setattr(EvaluationRecord, "of_run", meanwhile)
     line = one_line_error([*base(ids_csv), "--group", "sex", "--into", str(study)], capsys)
     assert "changed on disk" in line and "not stored" in line
+
+
+def _hard_label_table(extra: list[float]) -> LoadedTable:
+    rng = np.random.default_rng(4)
+    n = 3_000
+    s = rng.integers(0, 2, n).astype(float)
+    s[: len(extra)] = extra
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "s": s, "g": rng.choice(["A", "B"], n)})
+    return LoadedTable.from_frame(frame)
+
+
+@pytest.mark.parametrize(
+    ("extra", "stray"),
+    [([1e-9], ""), ([1 - 1e-7, 3e-7], ""), ([0.5], "1 other value"), ([0.3, 0.7], "2 other")],
+)
+def test_a_hard_label_with_stray_values_is_not_a_score(extra: list[float], stray: str) -> None:
+    from assessment.errors import DataError
+
+    table = _hard_label_table(extra)
+    mapping = ColumnMapping(label="y", score="s", attributes=["g"])
+    with pytest.raises(DataError, match=r"holds essentially two values \(0 and 1") as exc:
+        prepare_input(table, mapping)
+    assert stray in exc.value.message
+    assert "--prediction" in exc.value.message
+    # mapped as the predicted class it evaluates
+    as_class = ColumnMapping(label="y", prediction="s", prediction_positive="1", attributes=["g"])
+    assert prepare_input(table, as_class).y_pred is not None
+
+
+def test_a_score_with_many_values_is_still_a_score() -> None:
+    table = _hard_label_table([0.5] * 10)  # 10 of 3,000 (0.33 %) are not 0 or 1
+    mapping = ColumnMapping(label="y", score="s", attributes=["g"])
+    assert prepare_input(table, mapping).score is not None
