@@ -15,10 +15,12 @@ are imported inside :func:`run`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assessment.evaluation import cli as args_cli
 from assessment.evaluation import cli_output
@@ -35,6 +37,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
+    with _into_locked(getattr(args, "into", None)):
+        return _run(args)
+
+
+#: The --into file as this run holds it (its lock and the disk state it was read at).
+_INTO: dict[Path, Any] = {}
+
+
+@contextlib.contextmanager
+def _into_locked(path_text: str | None) -> Iterator[None]:
+    """Hold the --into document's lock (as the app does) for the whole run: a document open in
+    a live window is refused with one sentence naming who has it open; a stale lock is taken
+    over; a folder where no lock can be made is not an error (the save still checks the disk)."""
+    if not path_text or not Path(path_text).is_file():
+        yield
+        return
+    from assessment.errors import DocumentError
+    from assessment.locks import DocumentLock, Held, Instance, OpenFile, lock_document
+
+    path = Path(path_text).resolve()
+    instance = Instance()
+    taken = lock_document(path, instance.owner)
+    if isinstance(taken, Held):
+        instance.close()
+        raise DocumentError(
+            f"--into {path_text}: {taken.describe()} has it open; close it there (or save "
+            "and close it) and run this again, so neither overwrites the other's work."
+        )
+    _INTO[path] = OpenFile(path, taken if isinstance(taken, DocumentLock) else None)
+    try:
+        yield
+    finally:
+        held = _INTO.pop(path, None)
+        if held is not None:
+            held.release()
+        instance.close()
+
+
+def _run(args: argparse.Namespace) -> int:
     from assessment.evaluation.engine import evaluate
     from assessment.evaluation.io import prepare_input, read_table
     from assessment.evaluation.result import EvaluationResult
@@ -53,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         delimiter=args_cli.delimiter_from(args.delimiter),
         limits=args_cli.limits_from_args(args),
     )
+    if not args.quiet:
+        for note in table.notes:  # e.g. identical duplicate columns merged
+            print(f"Note: {cli_output.safe(note)}", file=sys.stderr)
     inputs = prepare_input(table, mapping)
     spec = args_cli.spec_from_args(args, mapping, inputs, document=into)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
@@ -98,7 +142,13 @@ def _open_into(path_text: str) -> Assessment:
             f"--into {path_text}: no such assessment; create it in the app (File › New) or copy "
             "an existing .probity file, then run this again."
         )
-    return load(path)
+    held = _INTO.get(path.resolve())
+    if held is None:
+        return load(path)
+    from assessment.locks import load_tracked
+
+    doc, held.disk = load_tracked(path, load)
+    return doc  # type: ignore[no-any-return]
 
 
 def _store_into(doc: Assessment, path: Path, result: EvaluationResult, source: Path) -> None:
@@ -107,4 +157,13 @@ def _store_into(doc: Assessment, path: Path, result: EvaluationResult, source: P
     from assessment.storage import save
 
     doc.set_evaluation_record(EvaluationRecord.of_run(result, path=source.resolve()))
+    held = _INTO.get(path.resolve())
+    change = held.change() if held is not None else None
+    if change is not None:
+        from assessment.errors import DocumentError
+
+        raise DocumentError(
+            f"--into {path}: {change.describe()} The evaluation was not stored; run this "
+            "again to store it in the file as it is now."
+        )
     save(doc, path)

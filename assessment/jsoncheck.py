@@ -49,6 +49,46 @@ def show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# ------------------------------------------------------------------------------ duplicate keys
+
+
+class _Duplicated(dict[str, Any]):
+    """An object that named ``key`` twice (made by :func:`pairs_refusing_duplicates`)."""
+
+    key: str = ""
+
+
+def pairs_refusing_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: an object with a key twice is marked, so
+    :func:`duplicate_key_path` can name it (``{"a": 3, "a": 2}`` would silently be ``2``)."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    marked = _Duplicated(out)
+    for k, _ in pairs:
+        if k in seen:
+            marked.key = k
+            break
+        seen.add(k)
+    return marked
+
+
+def duplicate_key_path(data: Any, path: str = "$") -> str | None:
+    """The JSON path of the first key that an object of ``data`` (parsed with
+    :func:`pairs_refusing_duplicates`) names twice, or None."""
+    stack: list[tuple[Any, str]] = [(data, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, _Duplicated):
+            return key_path(where, value.key)
+        if isinstance(value, dict):
+            stack.extend((v, key_path(where, k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, key_path(where, i)) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
 # ------------------------------------------------------------------------------ generic pass
 
 

@@ -19,6 +19,7 @@ from assessment.catalogue import ASSESSMENT_SUFFIX
 from assessment.document import Assessment, now_iso
 from assessment.errors import DocumentError
 from assessment.fileio import atomic_write, read_regular_bytes
+from assessment.jsoncheck import duplicate_key_path, pairs_refusing_duplicates
 from assessment.leftovers import clean_stale_temp_files
 from assessment.locks import DiskState, Liveness, Owner, owner_state
 
@@ -91,7 +92,12 @@ def parse_document_json(raw: bytes, *, source: str, what: str = "assessment") ->
             f"{source} is not a Probity {what} (not UTF-8 text; byte {exc.start} is invalid)."
         ) from exc
     try:
-        return json.loads(text, parse_constant=_parse_constant, parse_int=_parse_int)
+        data = json.loads(
+            text,
+            parse_constant=_parse_constant,
+            parse_int=_parse_int,
+            object_pairs_hook=pairs_refusing_duplicates,
+        )
     except json.JSONDecodeError as exc:
         hint = " — the file looks truncated" if exc.pos >= len(text.rstrip()) - 1 else ""
         raise DocumentError(
@@ -112,6 +118,14 @@ def parse_document_json(raw: bytes, *, source: str, what: str = "assessment") ->
         raise DocumentError(
             f"{source} is damaged: {str(exc).splitlines()[0]}. Nothing was changed."
         ) from exc
+    twice = duplicate_key_path(data)
+    if twice is not None:
+        raise DocumentError(
+            f"{source} is damaged: {twice} appears twice with possibly different values, which "
+            f"no Probity {what} holds. Nothing was changed; restore it from a backup or a "
+            "recovery file."
+        )
+    return data
 
 
 def read_json_file(path: str | os.PathLike[str], *, what: str = "assessment") -> Any:

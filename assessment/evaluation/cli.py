@@ -105,7 +105,10 @@ def add_parser(
     p.add_argument(
         "--bootstrap", type=int, default=1000, metavar="B", help="bootstrap replicates (1000)"
     )
-    p.add_argument("--seed", type=int, default=20240601, metavar="S", help="random seed")
+    p.add_argument(
+        "--seed", type=_seed, default=20240601, metavar="S",
+        help="random seed, a whole number from 0 to 2**63-1 (20240601)",
+    )
     p.add_argument(
         "--min-n", type=int, default=30, metavar="N", help="flag groups with fewer rows (30)"
     )
@@ -198,7 +201,22 @@ _LIMIT_HELP = {
     "max_cell_kb": ("KB", "text of one cell"),
     "max_unpacked_mb": ("MB", "decompressed XLSX parts / uncompressed Parquet data"),
     "max_ratio": ("R", "compression ratio of one XLSX part (zip bombs reach ~1000)"),
+    "max_groups": ("N", "groups of one sensitive attribute"),
+    "max_group_cells": ("N", "combinations of all sensitive attributes (intersection cells)"),
 }
+
+
+def _seed(text: str) -> int:
+    from assessment.evaluation.spec import seed_problem
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    problem = seed_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def _positive(text: str) -> float:
@@ -232,7 +250,7 @@ def limits_from_args(args: argparse.Namespace) -> Any:
     from assessment.evaluation.limits import LIMIT_OPTIONS, ReadLimits
 
     values = {k: getattr(args, k) for k in LIMIT_OPTIONS if hasattr(args, k)}
-    for k in ("max_cells", "max_columns"):
+    for k in ("max_cells", "max_columns", "max_groups", "max_group_cells"):
         if k in values:
             values[k] = int(values[k])
     return ReadLimits(**values)
@@ -344,6 +362,7 @@ def spec_from_args(
     defaults of --training and --population, as in the GUI."""
     from assessment.errors import DataError
     from assessment.evaluation.group_map import group_map_arg
+    from assessment.evaluation.mapping_steps import check_intersection_cells
     from assessment.evaluation.record import document_demographics
     from assessment.evaluation.representativeness import suggest_demographics_map
     from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
@@ -365,6 +384,11 @@ def spec_from_args(
                 + ", ".join(repr(v) for v in levels)
                 + "."
             )
+        if values.get(col, value) != value:
+            raise DataError(
+                f"--reference names two groups of {col!r} ({values[col]!r} and {value!r}); "
+                "give one reference group per attribute."
+            )
         values[col] = value
     kind: ReferenceKind = "value" if values else args.reference_kind
     tolerances = tolerances_from_args(args.tolerance)
@@ -378,9 +402,13 @@ def spec_from_args(
     training = (
         read_distribution(Path(args.training), "--training") if args.training else doc_training
     )
+    intersections = tuple(_intersections(args.intersect))
+    check_intersection_cells(
+        inputs.attributes, intersections, int(limits_from_args(args).max_group_cells)
+    )
     spec = EvaluationSpec(
         threshold=0.5 if threshold is None else threshold,
-        intersections=tuple(_intersections(args.intersect)),
+        intersections=intersections,
         reference=ReferenceSpec(kind=kind, values=values),
         bootstrap=args.bootstrap,
         seed=args.seed,
@@ -424,6 +452,11 @@ def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:
             tol.check(metric)
         except EvaluationError as exc:
             raise DataError(f"--tolerance {item}: {exc.message}") from None
+        if out.get(metric, tol) != tol:
+            raise DataError(
+                f"--tolerance names two different rules for {metric!r}; give one rule per "
+                "metric."
+            )
         out[metric] = tol
     return out
 

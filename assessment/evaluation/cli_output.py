@@ -137,12 +137,57 @@ def ranked_flags(result: EvaluationResult) -> list[Disparity]:
     return sorted((d for d in result.disparities if d.flagged_adjusted), key=key)
 
 
+def safe(text: object) -> str:
+    """``text`` with every character a terminal could act on written as its Python escape
+    (``\\x1b``, ``\\n``, ``\\u202e``): control, format (bidi) and separator characters
+    are not printable (``str.isprintable``). A data file's values cannot clear the screen,
+    hide text, start a forged line or reverse what follows."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def safe_writer(out: TextIO) -> Any:
+    """``out.write`` that escapes everything :func:`safe` does except the line breaks the
+    summary's own format puts in (values are passed through :func:`safe` first, so a line
+    break inside a value is already escaped)."""
+
+    def write(text: str) -> None:
+        out.write("\n".join(safe(part) for part in text.split("\n")))
+
+    return write
+
+
+def _escape_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, dict):
+        return {safe(k): _escape_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_json(v) for v in value]
+    return value
+
+
+def _escaped(result: EvaluationResult) -> EvaluationResult:
+    """The result with every text escaped by :func:`safe` (keys too), for printing only."""
+    from assessment.evaluation.result import EvaluationResult
+
+    data = result.to_json()
+    escaped = _escape_json(data)
+    return result if escaped == data else EvaluationResult.from_json(escaped)
+
+
 def print_summary(result: EvaluationResult, out: TextIO) -> None:
-    """Readable tables: provenance, groups with n/events/key metrics + CIs, flagged gaps."""
+    """Readable tables: provenance, groups with n/events/key metrics + CIs, flagged gaps.
+
+    Every value that comes from the data (file, attribute and group names, notes) is printed
+    through :func:`safe`; the writer escapes control characters once more."""
+    result = _escaped(result)
     prov = result.provenance
     spec = result.evaluation_spec()
     sheet = f", sheet {prov['sheet']!r}" if prov.get("sheet") else ""
-    w = out.write
+    w = safe_writer(out)
     w(f"Probity evaluation of {prov['file_name']}{sheet} (SHA-256 {prov['sha256'][:16]}…)\n")
     excluded = ", ".join(f"{n:,} {reason}" for reason, n in prov.get("excluded", {}).items())
     w(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assessment.errors import DataError
+from assessment.evaluation.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +52,11 @@ class LoadedTable:
     encoding: str | None = None
     decimal: str = "."
     duplicates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the limits the file was read under; applying a mapping checks the group counts against
+    #: them (max_groups, max_group_cells)
+    limits: ReadLimits = DEFAULT_LIMITS
+    #: what reading changed about the file's columns (e.g. identical duplicate columns merged)
+    notes: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
@@ -134,7 +135,35 @@ def read_table(
             f"{path.name}{where} has a header row but no data rows; export the data again "
             "with its rows."
         )
-    return table
+    return _merge_identical_duplicates(dataclasses.replace(table, limits=limits))
+
+
+def _merge_identical_duplicates(table: LoadedTable) -> LoadedTable:
+    """Keep one copy of a header that occurs more than once when its columns are identical
+    cell for cell (ProPublica's ``compas-scores-two-years.csv`` has ``decile_score`` twice),
+    with a note; copies that differ stay ambiguous, and mapping one is refused."""
+    if not table.duplicates:
+        return table
+    frame = table.frame
+    drop: list[str] = []
+    rename: dict[str, str] = {}
+    left: dict[str, tuple[str, ...]] = {}
+    notes = list(table.notes)
+    for name, copies in table.duplicates.items():
+        first = frame[copies[0]]
+        if all(frame[c].equals(first) for c in copies[1:]):
+            drop.extend(copies[1:])
+            rename[copies[0]] = name
+            notes.append(
+                f"Column {name!r} appears {len(copies)} times in the header of "
+                f"{table.file_name} with identical values; one copy is used."
+            )
+        else:
+            left[name] = copies
+    if not drop:
+        return table
+    merged = frame.drop(columns=drop).rename(columns=rename)
+    return dataclasses.replace(table, frame=merged, duplicates=left, notes=tuple(notes))
 
 
 def _hash_and_sniff_encoding(

@@ -30,6 +30,11 @@ class ReadLimits:
     max_cell_kb: float = 1024.0  #: text of one cell (CSV field, XLSX or Parquet string)
     max_unpacked_mb: float = 512.0  #: decompressed XLSX parts / uncompressed Parquet data
     max_ratio: float = 100.0  #: compression ratio of one XLSX part (zip bombs: ~1000)
+    #: groups of one sensitive attribute (checked when the mapping is applied, before any
+    #: evaluation: an identifier mapped as an attribute would otherwise cost gigabytes)
+    max_groups: int = 200
+    #: observed combinations of all sensitive attributes together (intersection cells)
+    max_group_cells: int = 2_000
 
     @property
     def file_bytes(self) -> int:
@@ -79,6 +84,8 @@ LIMIT_OPTIONS: dict[str, str] = {
     "max_cell_kb": "--max-cell-kb",
     "max_unpacked_mb": "--max-unpacked-mb",
     "max_ratio": "--max-ratio",
+    "max_groups": "--max-groups",
+    "max_group_cells": "--max-group-cells",
 }
 
 

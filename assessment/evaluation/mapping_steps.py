@@ -36,6 +36,7 @@ from assessment.evaluation.columns import (
 from assessment.evaluation.columns import coded as column_codes
 from assessment.evaluation.columns import numeric as column_numbers
 from assessment.evaluation.inputs import MISSING_GROUP, Attribute
+from assessment.evaluation.limits import LIMIT_OPTIONS, LimitError
 
 # Values of a two-valued outcome that need no explicit positive value: (negative, positive).
 _BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
@@ -189,6 +190,9 @@ def _score_column(
     two = score_values_if_two(table, column, mapping.missing)
     if two is not None:
         raise DataError(two_valued_score_message(column, two))
+    near = score_values_nearly_two(table, column, mapping.missing)
+    if near is not None:
+        raise DataError(nearly_two_valued_score_message(column, *near))
     if mapping.score_kind == "probability":
         vals = num.values
         # ±infinity is a number outside 0–1, not an unparseable cell to exclude quietly.
@@ -228,6 +232,53 @@ def score_values_if_two(
     if low == high or not np.all((values == low) | (values == high) | ~present):
         return None
     return _fmt_num(low), _fmt_num(high)
+
+
+#: A score column is a predicted class in disguise when every value is within this (times the
+#: range, at least 1) of two values, or when at least NEAR_TWO_SHARE of them are.
+NEAR_TWO_TOLERANCE = 1e-6
+NEAR_TWO_SHARE = 0.999
+
+
+def score_values_nearly_two(
+    table: LoadedTable, column: str, missing: Sequence[str]
+) -> tuple[str, str, int] | None:
+    """(low, high, number of other values) when a score column is two values give or take a
+    few: all within :data:`NEAR_TWO_TOLERANCE` of two values, or at least
+    :data:`NEAR_TWO_SHARE` of them (a 0/1 column with one ``1e-9`` would otherwise pass as a
+    score and get Brier, O/E and calibration). The two values are read off the 0.05 % and
+    99.95 % order statistics (two O(n) partitions, no hashing)."""
+    values = column_numbers(table, column, missing).values
+    vals = values[np.isfinite(values)]
+    n = int(vals.size)
+    if n < 2:
+        return None
+    k = int(n * (1 - NEAR_TWO_SHARE) / 2)
+    low = float(np.partition(vals, k)[k])
+    high = float(np.partition(vals, n - 1 - k)[n - 1 - k])
+    if low == high:
+        return None
+    tol = NEAR_TWO_TOLERANCE * max(1.0, float(np.max(vals) - np.min(vals)))
+    near = (np.abs(vals - low) <= tol) | (np.abs(vals - high) <= tol)
+    # the two values must be far apart compared with the tolerance (a real score is not)
+    if high - low <= 2 * tol:
+        return None
+    near_count = int(near.sum())
+    if near_count == n or near_count >= NEAR_TWO_SHARE * n:
+        return _fmt_num(low), _fmt_num(high), n - near_count
+    return None
+
+
+def nearly_two_valued_score_message(column: str, low: str, high: str, others: int) -> str:
+    """The one sentence that refuses a score column that is a predicted class give or take a
+    few values (within 1e-6, or at least 99.9 % of the values)."""
+    stray = f"; {others:,} other value{'s' if others != 1 else ''}" if others else ""
+    return (
+        f"The score column {column!r} holds essentially two values ({low} and {high}{stray}), "
+        "so it is a predicted class, not a score, and Brier score, O/E ratio and calibration "
+        "would be meaningless; map it as the predicted class (--prediction COLUMN "
+        f"--prediction-positive {high}), after correcting any stray values in the file."
+    )
 
 
 def two_valued_score_message(column: str, values: tuple[str, str]) -> str:
@@ -287,7 +338,48 @@ def _attribute(table: LoadedTable, column: str, mapping: ColumnMapping) -> Attri
     if has_missing:
         levels.append(MISSING_GROUP)
     codes = remap[coded.codes].astype(np.int32)
+    _check_group_count(table, column, len(levels))
     return Attribute(column, codes, tuple(levels))
+
+
+def _check_group_count(table: LoadedTable, column: str, groups: int) -> None:
+    """Refuse an attribute with more groups than ``max_groups`` (an identifier, a free-text
+    column) before any evaluation: each group costs intervals and resamples."""
+    limit = table.limits.max_groups
+    if groups > limit:
+        raise LimitError(
+            f"The sensitive attribute {column!r} has {groups:,} groups, over the limit of "
+            f"{limit:,}; map a column of groups (or bin a numeric one), or if the groups are "
+            f"genuine raise the limit with {LIMIT_OPTIONS['max_groups']}.",
+            "max_groups",
+            groups,
+        )
+
+
+def check_intersection_cells(
+    attrs: Sequence[Attribute], intersections: Sequence[Sequence[str]], limit: int
+) -> None:
+    """Refuse an intersection with more observed groups (cells) than ``limit``
+    (``max_group_cells``) before any evaluation."""
+    by_name = {a.name: a for a in attrs}
+    for combo in intersections:
+        parts = [by_name[c] for c in combo if c in by_name]
+        if len(parts) < 2:
+            continue
+        combined = np.zeros(parts[0].codes.shape[0], dtype=np.int64)
+        for a in parts:
+            combined = combined * (len(a.levels) + 1) + a.codes.astype(np.int64)
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).ravel()
+        cells = int(combined.max()) + 1 if combined.size else 0
+        if cells > limit:
+            names = " x ".join(repr(a.name) for a in parts)
+            raise LimitError(
+                f"The intersection {names} has {cells:,} groups, over the limit of {limit:,}; "
+                "intersect fewer or coarser attributes, or if the groups are genuine raise the "
+                f"limit with {LIMIT_OPTIONS['max_group_cells']}.",
+                "max_group_cells",
+                cells,
+            )
 
 
 def _natural_order(texts: list[str], decimal: str) -> list[int]:

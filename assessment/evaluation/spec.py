@@ -32,6 +32,17 @@ MULTIPLICITY_METHODS: tuple[str, ...] = ("holm", "bh")
 REFERENCE_KINDS: tuple[str, ...] = ("value", "largest", "best", "overall")
 
 
+#: Seeds are 0 <= seed < 2**63: the generators take them, and the .probity codec stores them.
+MAX_SEED = 2**63 - 1
+
+
+def seed_problem(seed: Any) -> str | None:
+    """What is wrong with ``seed`` as a random seed, or None (non-integers are the codec's)."""
+    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
+        return f"must be a whole number from 0 to {MAX_SEED:,}, not {seed}"
+    return None
+
+
 @dataclass(frozen=True)
 class ReferenceSpec(JsonRecord):
     """How the reference group of each attribute is chosen.
@@ -226,6 +237,8 @@ class EvaluationSpec(JsonRecord):
                 f"The 'best group' reference needs a performance metric, not "
                 f"{self.reference.metric!r}; use one of " + ", ".join(HIGHER_IS_BETTER) + "."
             )
+        if seed_problem(self.seed):
+            raise EvaluationError(f"The random seed {seed_problem(self.seed)}.")
         if not 0 <= self.bootstrap <= 100_000:
             raise EvaluationError(
                 f"Bootstrap replicates must be between 0 and 100000, not {self.bootstrap}."
@@ -317,6 +330,12 @@ class EvaluationSpec(JsonRecord):
     def from_json(cls, d: Any, path: str = "$") -> EvaluationSpec:
         """Build from JSON (the generic codec); missing keys take their defaults, a wrong value
         is an :class:`EvaluationError` naming its JSON path and the problem."""
+        seed = d.get("seed") if isinstance(d, dict) else None
+        if seed_problem(seed):
+            raise EvaluationError(
+                f"The evaluation settings are invalid ({path}.seed: the random seed "
+                f"{seed_problem(seed)})."
+            )
         try:
             return super().from_json(d, path)
         except Invalid as exc:

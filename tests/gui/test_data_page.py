@@ -429,3 +429,16 @@ def test_a_fifo_or_device_path_is_refused_at_once(qtbot, page, tmp_path, errors_
 
     with pytest.raises(DataError, match="named pipe"):  # the stored-file check: same reader
         file_sha256(fifo)
+
+
+def test_an_attribute_over_the_group_limit_is_one_sentence_before_running(qtbot, ctx, page,
+                                                                          csv_file):
+    """--max-groups reaches the app: the limit is the settings' read limit, checked when the
+    mapping is checked, so the reviewer sees the sentence and Run stays off."""
+    ctx.settings.set("read_limits", {"max_groups": 2})
+    load(qtbot, page, csv_file)
+    choose_positive(page, "<30")
+    issues = page.check_now()
+    assert any(i.severity == "error" and "over the limit of 2" in i.message
+               and "--max-groups" in i.message for i in issues)
+    assert not page.run_button.isEnabled()

@@ -306,13 +306,22 @@ def test_duplicate_columns_from_raw_header(tmp_path: Path) -> None:
     assert "'score'" in msg and "2 times" in msg and "'score.1'" in msg and "\n" not in msg
 
 
+def test_identical_duplicate_columns_are_merged_differing_ones_refused(tmp_path: Path) -> None:
+    text = "y,score,sex,score,sex\n1,0.9,F,0.9,F\n0,0.2,M,0.2,F\n1,0.6,M,0.6,M\n"
+    table = read_table(write_text(tmp_path / "dup2.csv", text))
+    assert table.columns == ["y", "score", "sex", "sex.1"]
+    assert table.duplicates == {"sex": ("sex", "sex.1")}
+    assert [n for n in table.notes if "'score' appears 2 times" in n]
+    assert table.frame["score"].tolist() == [0.9, 0.2, 0.6]
+
+
 def test_real_compas_header_duplicates() -> None:
     path = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "compas"
     table = read_table(path / "compas-scores-two-years.csv")
-    assert table.duplicates == {
-        "decile_score": ("decile_score", "decile_score.1"),
-        "priors_count": ("priors_count", "priors_count.1"),
-    }
+    # both copies of each are identical cell for cell: one is kept, with a note
+    assert table.duplicates == {}
+    assert table.columns.count("decile_score") == 1 and "decile_score.1" not in table.columns
+    assert any("'priors_count' appears 2 times" in n for n in table.notes)
     assert table.rows_read == 7214
     assert table.sha256 == "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d"
 
