@@ -315,6 +315,13 @@ def _bootstrap_pair(
     return _Pair(d, dl, dh, r, rl, rh, method, method, dwhy, rwhy, p_diff)
 
 
+REF_ZERO_INFINITE = (
+    "the reference value is 0, so the ratio is infinite (the flag is judged on the difference "
+    "interval)"
+)
+REF_ZERO_UNDEFINED = "the reference value is 0, so the ratio is undefined"
+
+
 def _flag(
     mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec, caveat: str | None = None
 ) -> tuple[bool, str | None]:
@@ -347,7 +354,18 @@ def _gap_flag(
             )
         return False, None
     if ratio.value is None:
-        return False, ratio.reason
+        if ratio.reason != REF_ZERO_INFINITE:
+            return False, ratio.reason
+        # group > 0 = reference: the ratio is infinite, outside any ratio band; judge the gap on
+        # the difference interval rather than let the flag vanish
+        if diff.ci_low is None or diff.ci_high is None:
+            return False, "no interval to judge the gap"
+        if diff.ci_low > 0:
+            return True, (
+                f"ratio infinite (reference value 0), outside [{tol.low:g}, {tol.high:g}], "
+                f"and the {pct} CI of the difference excludes 0"
+            )
+        return False, None
     if ratio.ci_low is not None and ratio.ci_high is not None:
         excludes = ratio.ci_low > 1 or ratio.ci_high < 1
         ci_text = f"its {pct} CI excludes 1"
@@ -487,7 +505,7 @@ def _grouping_disparities(
                 else:
                     rwhy = why
                     if rwhy is None and ref_values[mid] == 0:
-                        rwhy = "the reference value is 0, so the ratio is undefined"
+                        rwhy = REF_ZERO_INFINITE if pair.diff[g] > 0 else REF_ZERO_UNDEFINED
                     ratio = _estimate(
                         pair.ratio[g],
                         pair.ratio_lo[g],

@@ -301,3 +301,46 @@ def test_null_data_flag_rate_of_the_bootstrap_families_after_adjustment() -> Non
     for fam, (unadjusted, adjusted) in rates.items():
         assert adjusted <= 0.06, (fam, rates)
         assert unadjusted >= 0.075 and unadjusted > adjusted, (fam, rates)
+
+
+def _zero_reference() -> EvaluationInput:
+    """Group a is never predicted positive; group b has selection rate 0.3 and TPR 0.5."""
+    y_a = np.r_[np.zeros(300, bool), np.ones(100, bool)]
+    pred_a = np.zeros(400, bool)
+    y_b = np.r_[np.zeros(300, bool), np.ones(100, bool)]
+    pred_b = np.r_[np.arange(300) < 70, np.arange(100) < 50]
+    g = np.r_[np.zeros(400, np.int32), np.ones(400, np.int32)]
+    return EvaluationInput(
+        np.r_[y_a, y_b],
+        None,
+        np.r_[pred_a, pred_b],
+        "class",
+        (Attribute("g", g, ("a", "b")),),
+        Provenance("f", "0" * 64, 800, 800),
+    )
+
+
+@pytest.mark.parametrize("metric", ["selection_rate", "tpr"])
+def test_gap_to_a_reference_rate_of_zero_is_flagged_both_ways(metric: str) -> None:
+    """A ratio against a reference value of 0 is infinite: outside any ratio band, so the flag
+    falls back to the difference interval (README, Flags) instead of vanishing; the reverse
+    comparison (0 against the positive rate) is flagged on its Katz interval, as before."""
+    inp = _zero_reference()
+    fwd = evaluate(inp, EvaluationSpec(bootstrap=0, reference=REF_A)).disparity("g", "b", metric)
+    assert fwd.ratio.value is None and "infinite" in (fwd.ratio.reason or "")
+    assert fwd.difference.ci_low is not None and fwd.difference.ci_low > 0
+    assert fwd.flagged and fwd.flagged_adjusted
+    assert "difference excludes 0" in (fwd.reason or "")
+    rev_spec = EvaluationSpec(bootstrap=0, reference=ReferenceSpec("value", {"g": "b"}))
+    rev = evaluate(inp, rev_spec).disparity("g", "a", metric)
+    assert rev.ratio.value == 0.0 and rev.flagged and rev.flagged_adjusted
+
+
+def test_zero_against_zero_is_not_flagged() -> None:
+    inp = _zero_reference()
+    same = evaluate(inp, EvaluationSpec(bootstrap=0, reference=ReferenceSpec("value", {"g": "b"})))
+    d = same.disparity("g", "a", "fpr")  # a: FPR 0; b: FPR 70/300 — reverse, flagged
+    assert d.flagged
+    res = evaluate(inp, EvaluationSpec(bootstrap=0, reference=REF_A))
+    # a has selection 0; b vs a on fnr: b 0.5 vs a 1.0 — an ordinary ratio; nothing to add
+    assert res.disparity("g", "b", "fnr").ratio.value == pytest.approx(0.5)
