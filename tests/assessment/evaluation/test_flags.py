@@ -338,9 +338,11 @@ def test_gap_to_a_reference_rate_of_zero_is_flagged_both_ways(metric: str) -> No
 
 def test_zero_against_zero_is_not_flagged() -> None:
     inp = _zero_reference()
-    same = evaluate(inp, EvaluationSpec(bootstrap=0, reference=ReferenceSpec("value", {"g": "b"})))
-    d = same.disparity("g", "a", "fpr")  # a: FPR 0; b: FPR 70/300 — reverse, flagged
-    assert d.flagged
-    res = evaluate(inp, EvaluationSpec(bootstrap=0, reference=REF_A))
-    # a has selection 0; b vs a on fnr: b 0.5 vs a 1.0 — an ordinary ratio; nothing to add
-    assert res.disparity("g", "b", "fnr").ratio.value == pytest.approx(0.5)
+    assert inp.y_pred is not None
+    pred = inp.y_pred.copy()
+    pred[~inp.y_true & (inp.attributes[0].codes == 1)] = False  # b: FPR 0 too
+    zero = EvaluationInput(inp.y_true, None, pred, "class", inp.attributes, inp.provenance)
+    d = evaluate(zero, EvaluationSpec(bootstrap=0, reference=REF_A)).disparity("g", "b", "fpr")
+    assert d.difference.value == 0.0 and d.ratio.value is None
+    assert d.ratio.reason == "the reference value is 0, so the ratio is undefined"
+    assert not d.flagged
