@@ -294,11 +294,19 @@ def _bootstrap_pair(
         if ref is None
         else [stats.ci_reasons[mid][int(i)] for i in np.broadcast_to(ref, vals.shape)]
     )
+    units = np.asarray(stats.counts.n if stats.units is None else stats.units.per_group, float)
+    ref_units = np.full(vals.shape, np.inf) if ref is None else units[np.broadcast_to(ref, d.shape)]
     blocked: list[str | None] = [None] * vals.size
     for g in range(vals.size):
         if exact[g] or not np.isfinite(vals[g]):
             continue
-        if not np.isfinite(stats.lo[mid][g]):
+        clu = stats.units is not None
+        small, ref_small = (iv.bootstrap_too_small(u[g], clu) for u in (units, ref_units))
+        if small:
+            blocked[g] = small
+        elif ref_small:
+            blocked[g] = f"reference group: {ref_small}"
+        elif not np.isfinite(stats.lo[mid][g]):
             blocked[g] = f"no interval for the group itself ({stats.ci_reasons[mid][g]})"
         elif not np.isfinite(ref_lo[g]):
             blocked[g] = f"no interval for the reference group ({ref_why[g]})"
