@@ -48,8 +48,11 @@ from assessment.evaluation.multiplicity import (
 )
 from assessment.evaluation.references import (
     LARGEST_RULE,
+    REF_ZERO_INFINITE,
+    REF_ZERO_UNDEFINED,
     REFERENCE_RULE,
     _sufficient,
+    caveat_for,
     choose_reference,
     insufficiency,
     largest_group,
@@ -323,19 +326,21 @@ def _bootstrap_pair(
     return _Pair(d, dl, dh, r, rl, rh, method, method, dwhy, rwhy, p_diff)
 
 
-REF_ZERO_INFINITE = (
-    "the reference value is 0, so the ratio is infinite (the flag is judged on the difference "
-    "interval)"
-)
-REF_ZERO_UNDEFINED = "the reference value is 0, so the ratio is undefined"
-
-
 def _flag(
-    mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec, caveat: str | None = None
+    mid: str,
+    diff: Estimate,
+    ratio: Estimate,
+    spec: EvaluationSpec,
+    caveat: str | None = None,
+    p: float | None = None,
 ) -> tuple[bool, str | None]:
-    """Flag a gap whose interval excludes parity and which exceeds the tolerance; a flag on a
-    group or reference with insufficient data carries ``caveat`` at the front of its reason."""
+    """Flag a gap whose interval excludes parity, which exceeds the tolerance and whose p-value
+    (of the difference; when there is one) is below 1 − the CI level — one rule, so a flag never
+    contradicts its p-value; a flag on a group or reference with insufficient data carries
+    ``caveat`` at the front of its reason."""
     flagged, reason = _gap_flag(mid, diff, ratio, spec)
+    if flagged and p is not None and p >= round(1 - spec.ci_level, 12):  # 0.05, not 0.05000…04
+        return False, None
     if flagged and caveat:
         return True, f"{caveat}: {reason}"
     return flagged, reason
@@ -402,19 +407,6 @@ def _estimate(
         lo_ = hi_ = None
     reason = why if v is None else (None if lo_ is not None else ci_why or "no interval available")
     return Estimate(value=v, ci_low=lo_, ci_high=hi_, method=method, reason=reason)
-
-
-def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec) -> str | None:
-    """ "insufficient data (…)" for a group or reference below the minimums, else None."""
-    parts = []
-    own = insufficiency(stats.counts, g, spec)
-    if own:
-        parts.append("; ".join(own))
-    if ref is not None:
-        theirs = insufficiency(stats.counts, ref, spec)
-        if theirs:
-            parts.append("reference group: " + "; ".join(theirs))
-    return f"insufficient data ({'; '.join(parts)})" if parts else None
 
 
 def _pairs(
@@ -523,12 +515,13 @@ def _grouping_disparities(
                         (pair.ratio_reasons[g] if pair.ratio_reasons is not None else None)
                         or diff.reason,
                     )
-            flagged, reason = _flag(mid, diff, ratio, spec, _caveat(stats, g, ref, spec))
             p_value = (
                 clean(pair.p_diff[g])
                 if pair is not None and pair.p_diff is not None and diff.value is not None
                 else None
             )
+            caveat = caveat_for(stats, g, ref, spec)
+            flagged, reason = _flag(mid, diff, ratio, spec, caveat, p_value)
             out.append(
                 Disparity(
                     attribute=gp.name,

@@ -346,3 +346,28 @@ def test_zero_against_zero_is_not_flagged() -> None:
     assert d.difference.value == 0.0 and d.ratio.value is None
     assert d.ratio.reason == "the reference value is 0, so the ratio is undefined"
     assert not d.flagged
+
+
+def test_unadjusted_flag_never_contradicts_its_p_value() -> None:
+    """One rule (README, Flags): a flag needs the interval on the tolerance's scale (ratio or
+    difference) to exclude parity, the gap beyond the tolerance AND the difference's p-value
+    below 1 − the CI level (0.05 itself is not below 0.05); the adjusted flag adds the adjusted
+    p-value. In the pinned class-prediction case the Katz ratio interval (or a percentile
+    bootstrap interval, p = 6/120 = 0.05) excluded parity for gaps whose p was ≥ 0.05."""
+    from tests.assessment.evaluation.test_engine_pinned import dataset
+
+    spec = EvaluationSpec(
+        intersections=(("sex", "band", "region"), ("sex", "band")),
+        bootstrap=120,
+        seed=7,
+        threshold=0.3,
+        grid_points=21,
+    )
+    res = evaluate(dataset("class", 8_000, 8), spec)
+    flagged = [d for d in res.disparities if d.flagged]
+    assert len(flagged) > 50
+    for d in flagged:
+        assert d.p_value is None or d.p_value < 0.05, d
+    for d in res.disparities:
+        if d.flagged_adjusted:
+            assert d.flagged and d.p_adjusted is not None and d.p_adjusted < 0.05, d
