@@ -130,14 +130,20 @@ def _bootstrap(
     stats.reps = reps
     stats.overall_reps = overall
     level = spec.ci_level
+    units = stats.counts.n if stats.units is None else stats.units.per_group
+    small = [iv.bootstrap_too_small(float(u), stats.units is not None) for u in units]
     for mid in BOOTSTRAP_METRICS:
         if mid not in reps or mid in ANALYTIC_CI:
             continue
         r = reps[mid]
         r[:, ~np.isfinite(stats.values[mid])] = np.nan
         checked = iv.bootstrap_interval(r, stats.values[mid], level)
-        stats.lo[mid], stats.hi[mid] = checked.lo, checked.hi
-        stats.ci_reasons[mid] = checked.reasons
+        stats.lo[mid], stats.hi[mid] = checked.lo.copy(), checked.hi.copy()
+        stats.ci_reasons[mid] = list(checked.reasons)
+        for g, why in enumerate(small):
+            if why is not None and np.isfinite(stats.values[mid][g]):
+                stats.lo[mid][g] = stats.hi[mid][g] = np.nan
+                stats.ci_reasons[mid][g] = why
 
 
 def _replicate_statistics(

@@ -394,6 +394,62 @@ def _warm_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return alpha, float(sl.theta[0, 0]), float(sl.theta[0, 1])
 
 
+def _offset_residuals(alpha: float, x: np.ndarray, y: np.ndarray) -> float:
+    """Σ (y − expit(α + x)) with each residual at full relative precision: y·(1 − π) − (1 − y)·π
+    with both π and 1 − π from exp(−|η|) (1.0 − π keeps only a few digits when π is within 1e-10
+    of 0 or 1, as it is for exact 0/1 scores)."""
+    eta = x + alpha
+    e = np.exp(-np.abs(eta))
+    small = e / (1.0 + e)  # the probability on the far side of ½
+    big = 1.0 / (1.0 + e)
+    pi = np.where(eta >= 0, big, small)
+    q = np.where(eta >= 0, small, big)
+    return float(np.sum(y * q) - np.sum((1.0 - y) * pi))
+
+
+OFFSET_BISECTIONS = 200
+
+
+def offset_root(x: np.ndarray, y: np.ndarray) -> float:
+    """The calibration intercept of one group by bisection on its score equation.
+
+    The offset model's score Σ(y − expit(α + x)) is strictly decreasing in α, positive for
+    α → −∞ and negative for α → +∞ when both outcomes occur, so a bracket found by doubling
+    always holds the unique root and bisection converges to it (to the last bit) — the safeguard
+    for groups where Newton stalls at rounding noise (scores of exactly 0 or 1 equal to the
+    outcome, where every weight π(1 − π) is about 1e-10). NaN without both outcomes.
+    """
+    if not (0 < y.sum() < y.size):
+        return float("nan")
+    lo, hi = -1.0, 1.0
+    while _offset_residuals(lo, x, y) < 0 and lo > -1e6:
+        lo *= 2
+    while _offset_residuals(hi, x, y) > 0 and hi < 1e6:
+        hi *= 2
+    for _ in range(OFFSET_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if _offset_residuals(mid, x, y) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _rescue_offset(
+    off: FitResult, active: np.ndarray, codes: np.ndarray, size: int, x: np.ndarray, y: np.ndarray
+) -> None:
+    """Solve the offset model by bisection (:func:`offset_root`) for the active groups whose
+    Newton iteration did not converge: the intercept exists whenever both outcomes occur."""
+    for g in np.flatnonzero(active & ~off.converged):
+        rows = slice(None) if size == 1 else np.flatnonzero(codes == g)
+        root = offset_root(x[rows], y[rows])
+        if np.isfinite(root):
+            off.theta[g, 0] = root
+            off.converged[g] = True
+
+
 def recalibrate(
     grouping: Grouping,
     x: np.ndarray,
@@ -429,6 +485,7 @@ def recalibrate(
         s_alpha, s_a, s_b = _warm_start(x, yf)
     off = damped_newton(codes, size, x, yf, active, np.array([s_alpha]), False, first_off)
     sl = damped_newton(codes, size, x, yf, slope_active, np.array([s_a, s_b]), True, first_slope)
+    _rescue_offset(off, active, codes, size, x, yf)
     rows = None
     if size == 1 and off.eval_theta is not None and sl.eval_theta is not None:
         rows = NewtonRows(

@@ -48,8 +48,11 @@ from assessment.evaluation.multiplicity import (
 )
 from assessment.evaluation.references import (
     LARGEST_RULE,
+    REF_ZERO_INFINITE,
+    REF_ZERO_UNDEFINED,
     REFERENCE_RULE,
     _sufficient,
+    caveat_for,
     choose_reference,
     insufficiency,
     largest_group,
@@ -294,11 +297,19 @@ def _bootstrap_pair(
         if ref is None
         else [stats.ci_reasons[mid][int(i)] for i in np.broadcast_to(ref, vals.shape)]
     )
+    units = np.asarray(stats.counts.n if stats.units is None else stats.units.per_group, float)
+    ref_units = np.full(vals.shape, np.inf) if ref is None else units[np.broadcast_to(ref, d.shape)]
     blocked: list[str | None] = [None] * vals.size
     for g in range(vals.size):
         if exact[g] or not np.isfinite(vals[g]):
             continue
-        if not np.isfinite(stats.lo[mid][g]):
+        clu = stats.units is not None
+        small, ref_small = (iv.bootstrap_too_small(u[g], clu) for u in (units, ref_units))
+        if small:
+            blocked[g] = small
+        elif ref_small:
+            blocked[g] = f"reference group: {ref_small}"
+        elif not np.isfinite(stats.lo[mid][g]):
             blocked[g] = f"no interval for the group itself ({stats.ci_reasons[mid][g]})"
         elif not np.isfinite(ref_lo[g]):
             blocked[g] = f"no interval for the reference group ({ref_why[g]})"
@@ -316,11 +327,20 @@ def _bootstrap_pair(
 
 
 def _flag(
-    mid: str, diff: Estimate, ratio: Estimate, spec: EvaluationSpec, caveat: str | None = None
+    mid: str,
+    diff: Estimate,
+    ratio: Estimate,
+    spec: EvaluationSpec,
+    caveat: str | None = None,
+    p: float | None = None,
 ) -> tuple[bool, str | None]:
-    """Flag a gap whose interval excludes parity and which exceeds the tolerance; a flag on a
-    group or reference with insufficient data carries ``caveat`` at the front of its reason."""
+    """Flag a gap whose interval excludes parity, which exceeds the tolerance and whose p-value
+    (of the difference; when there is one) is below 1 − the CI level — one rule, so a flag never
+    contradicts its p-value; a flag on a group or reference with insufficient data carries
+    ``caveat`` at the front of its reason."""
     flagged, reason = _gap_flag(mid, diff, ratio, spec)
+    if flagged and p is not None and p >= round(1 - spec.ci_level, 12):  # 0.05, not 0.05000…04
+        return False, None
     if flagged and caveat:
         return True, f"{caveat}: {reason}"
     return flagged, reason
@@ -347,7 +367,18 @@ def _gap_flag(
             )
         return False, None
     if ratio.value is None:
-        return False, ratio.reason
+        if ratio.reason != REF_ZERO_INFINITE:
+            return False, ratio.reason
+        # group > 0 = reference: the ratio is infinite, outside any ratio band; judge the gap on
+        # the difference interval rather than let the flag vanish
+        if diff.ci_low is None or diff.ci_high is None:
+            return False, "no interval to judge the gap"
+        if diff.ci_low > 0:
+            return True, (
+                f"ratio infinite (reference value 0), outside [{tol.low:g}, {tol.high:g}], "
+                f"and the {pct} CI of the difference excludes 0"
+            )
+        return False, None
     if ratio.ci_low is not None and ratio.ci_high is not None:
         excludes = ratio.ci_low > 1 or ratio.ci_high < 1
         ci_text = f"its {pct} CI excludes 1"
@@ -376,19 +407,6 @@ def _estimate(
         lo_ = hi_ = None
     reason = why if v is None else (None if lo_ is not None else ci_why or "no interval available")
     return Estimate(value=v, ci_low=lo_, ci_high=hi_, method=method, reason=reason)
-
-
-def _caveat(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec) -> str | None:
-    """ "insufficient data (…)" for a group or reference below the minimums, else None."""
-    parts = []
-    own = insufficiency(stats.counts, g, spec)
-    if own:
-        parts.append("; ".join(own))
-    if ref is not None:
-        theirs = insufficiency(stats.counts, ref, spec)
-        if theirs:
-            parts.append("reference group: " + "; ".join(theirs))
-    return f"insufficient data ({'; '.join(parts)})" if parts else None
 
 
 def _pairs(
@@ -487,7 +505,7 @@ def _grouping_disparities(
                 else:
                     rwhy = why
                     if rwhy is None and ref_values[mid] == 0:
-                        rwhy = "the reference value is 0, so the ratio is undefined"
+                        rwhy = REF_ZERO_INFINITE if pair.diff[g] > 0 else REF_ZERO_UNDEFINED
                     ratio = _estimate(
                         pair.ratio[g],
                         pair.ratio_lo[g],
@@ -497,12 +515,13 @@ def _grouping_disparities(
                         (pair.ratio_reasons[g] if pair.ratio_reasons is not None else None)
                         or diff.reason,
                     )
-            flagged, reason = _flag(mid, diff, ratio, spec, _caveat(stats, g, ref, spec))
             p_value = (
                 clean(pair.p_diff[g])
                 if pair is not None and pair.p_diff is not None and diff.value is not None
                 else None
             )
+            caveat = caveat_for(stats, g, ref, spec)
+            flagged, reason = _flag(mid, diff, ratio, spec, caveat, p_value)
             out.append(
                 Disparity(
                     attribute=gp.name,

@@ -41,6 +41,21 @@ DELONG = "DeLong (normal approximation, structural components)"
 EXACT_RESAMPLE_MAX = 500
 # A bootstrap interval is reported only when at least this share of replicates is defined.
 MIN_DEFINED_SHARE = 0.9
+# Below this many rows (patients, when clustered) a group's resamples are too few and too
+# alike for a percentile bootstrap (2 rows have 3 distinct resamples): its bootstrap intervals,
+# and bootstrap disparities involving it, are left out with a reason (no interval, no flag).
+MIN_BOOTSTRAP_UNITS = 10
+
+
+def bootstrap_too_small(units: float, clustered: bool = False) -> str | None:
+    """Why a group of ``units`` rows (patients) gets no bootstrap interval, else None."""
+    if 0 < units < MIN_BOOTSTRAP_UNITS:
+        noun = ("patient" if clustered else "row") + ("" if units == 1 else "s")
+        return (
+            f"the group has only {units:g} {noun}, too few for a bootstrap interval "
+            f"(at least {MIN_BOOTSTRAP_UNITS} needed)"
+        )
+    return None
 
 
 def z_value(level: float) -> float:
@@ -89,7 +104,8 @@ def newcombe(
 MEAN_T_LOG = (
     "t interval on the log scale for a positive mean, mean·exp(±t(n − 1)·s/(√n·mean)) (the "
     "Brier score's squared errors are right-skewed at low prevalence; Bradley, Schwartz & "
-    "Hashino 2008 give its standard error)"
+    "Hashino 2008 give its standard error), the upper limit capped at 1 (the largest possible "
+    "Brier score)"
 )
 
 

@@ -179,7 +179,7 @@ def multiplicity_method(spec: EvaluationSpec) -> str:
 def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Disparity]:
     """Fill ``p_adjusted`` and ``flagged_adjusted`` per metric family (see
     :func:`multiplicity_method`)."""
-    alpha = 1 - spec.ci_level
+    alpha = round(1 - spec.ci_level, 12)  # 1 − 0.95 is 0.05000000000000004 in floating point
     families: dict[str, list[int]] = {}
     for i, d in enumerate(disparities):
         if d.metric in NEVER_FLAGGED or d.metric in MIRRORS:

@@ -311,6 +311,8 @@ def _probability_stats(
         stats.lo["brier"], stats.hi["brier"] = iv.log_mean_interval(
             stats.values["brier"], var_b, stats.units.per_group - 1.0, ctx.spec.ci_level
         )
+    # squared errors of probabilities lie in [0, 1]: so does their mean (NaN stays NaN)
+    stats.hi["brier"] = np.minimum(stats.hi["brier"], 1.0)
     stats.ci_reasons["brier"] = [
         None
         if k <= 0 or np.isfinite(lo_)

@@ -156,3 +156,25 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
             f"({gp.labels[largest]}) is the reference."
         )
     return largest
+
+
+# The ratio against a reference value of 0 (disparities): infinite when the group's value is
+# positive (then the flag is judged on the difference interval), else undefined.
+REF_ZERO_INFINITE = (
+    "the reference value is 0, so the ratio is infinite (the flag is judged on the difference "
+    "interval)"
+)
+REF_ZERO_UNDEFINED = "the reference value is 0, so the ratio is undefined"
+
+
+def caveat_for(stats: GroupingStats, g: int, ref: int | None, spec: EvaluationSpec) -> str | None:
+    """ "insufficient data (…)" for a group or reference below the minimums, else None."""
+    parts = []
+    own = insufficiency(stats.counts, g, spec)
+    if own:
+        parts.append("; ".join(own))
+    if ref is not None:
+        theirs = insufficiency(stats.counts, ref, spec)
+        if theirs:
+            parts.append("reference group: " + "; ".join(theirs))
+    return f"insufficient data ({'; '.join(parts)})" if parts else None

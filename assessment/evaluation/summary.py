@@ -238,6 +238,11 @@ def summaries(
         ok = np.array([g not in left for g in range(gp.size)], dtype=bool)
         k = int(ok.sum())
         base = f"{what} over the groups with sufficient data and a defined value"
+        if mids == ("auroc",) and stats.auroc is None:
+            # predicted classes only: no group has an AUROC, none is "left out" for its data
+            why_none = "predicted classes only: an AUROC gap needs a score column"
+            out.append(SummaryMeasure(gp.name, name, None, None, None, base, why_none))
+            continue
         if k < 2:
             out.append(
                 SummaryMeasure(
@@ -247,7 +252,8 @@ def summaries(
                     None,
                     None,
                     base,
-                    f"fewer than two groups with sufficient data and a defined value ({k})",
+                    f"a gap needs two groups with sufficient data and a defined value; "
+                    f"{'only one has' if k == 1 else 'none has'}",
                     excluded_groups=excluded,
                 )
             )

@@ -261,3 +261,27 @@ def test_calibration_intervals_agree_with_statsmodels_robust_wald(cluster_size: 
         assert m.ci_high == pytest.approx(hi, abs=0.12 * half), mid
     if cluster_size > 1:
         assert "patients" in res.overall.metrics["calibration_slope"].method
+
+
+def test_intercept_converges_for_exact_zero_one_scores_equal_to_the_outcome() -> None:
+    """Scores exactly 0/1 that equal the outcome (116 events at 1, 84 non-events at 0): the
+    offset model's score equation Σ(y − expit(α + logit(p))) = 0 has a root (≈ ½·log(116/84)
+    with p clipped to 1e-10), which statsmodels' GLM with the offset also finds. The residuals
+    1 − π near 1e-10 must keep full precision or Newton stalls at rounding noise."""
+    y = np.r_[np.ones(116), np.zeros(84)]
+    score = y.copy()
+    x = logit(score)
+    inp = _inputs(y, score, np.zeros(y.size, int), 1)
+    gp = build_groupings(inp, ())[0]
+    fit = recalibrate(gp, x, y, np.array([116]), np.array([84]))
+    assert fit.intercept_reasons == [None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = sm.GLM(y, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=x).fit(
+            tol=1e-12, maxiter=1000
+        )
+    assert abs(fit.intercept[0] - 0.5 * np.log(116 / 84)) < 1e-6
+    assert abs(fit.intercept[0] - glm.params[0]) < 1e-4
+    # the root of the score equation itself
+    resid = y - 1 / (1 + np.exp(-(fit.intercept[0] + x)))
+    assert abs(resid.sum()) < 1e-12

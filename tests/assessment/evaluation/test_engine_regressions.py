@@ -377,3 +377,53 @@ def test_expit_is_finite_and_exact_where_representable() -> None:
     assert p[mid] == pytest.approx(1 / (1 + np.exp(-x[mid])), rel=1e-15)
     assert np.all(p[x < -709] <= 1.3e-308)
     assert p[x >= 30][-1] == 1.0
+
+
+# ------------------------------------------------- Brier intervals and bootstrap of tiny groups
+
+
+def _tiny_group_case() -> EvaluationInput:
+    """Group a: 400 rows, calibrated; group b: 2 rows with large squared errors."""
+    rng = np.random.default_rng(3)
+    p_a = rng.uniform(0.05, 0.6, 400)
+    y_a = rng.random(400) < p_a
+    y = np.r_[y_a, [True, False]]
+    score = np.r_[p_a, [0.02, 0.97]]
+    codes = np.r_[np.zeros(400, np.int32), np.ones(2, np.int32)]
+    return _inputs(y, score, Attribute("g", codes, ("a", "b")))
+
+
+def test_brier_interval_stays_within_0_and_1() -> None:
+    """The log-scale t interval of 2 rows reached 894; a Brier score cannot exceed 1."""
+    res = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=50, seed=1))
+    for grp in res.groups_of("g"):
+        m = grp.metric("brier")
+        assert m.value is not None and 0 <= m.value <= 1
+        assert m.ci_low is None or 0 <= m.ci_low <= m.value <= (m.ci_high or 0) <= 1
+    assert "capped at 1" in res.group("g", "b").metric("brier").method
+
+
+def test_bootstrap_disparity_of_a_two_row_group_has_no_interval_and_no_flag() -> None:
+    ref_a = ReferenceSpec("value", {"g": "a"})
+    res = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=200, seed=1, reference=ref_a))
+    for mid in ("brier", "oe_ratio", "f1"):
+        d = res.disparity("g", "b", mid)
+        assert d.difference.value is not None
+        assert d.difference.ci_low is None and d.ratio.ci_low is None
+        assert "too few for a bootstrap" in (d.difference.reason or ""), d.difference.reason
+        assert not d.flagged and not d.flagged_adjusted
+        assert d.p_value is None
+    # the large group against a 2-row reference: the same
+    ref_b = ReferenceSpec("value", {"g": "b"})
+    rev = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=200, seed=1, reference=ref_b))
+    d = rev.disparity("g", "a", "brier")
+    assert d.difference.ci_low is None and "reference group" in (d.difference.reason or "")
+    assert not d.flagged
+
+
+def test_own_bootstrap_interval_of_a_two_row_group_is_left_out_with_the_reason() -> None:
+    res = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=200, seed=1))
+    m = res.group("g", "b").metric("oe_ratio")
+    assert m.value is not None and m.ci_low is None
+    assert "too few for a bootstrap" in (m.reason or "")
+    assert res.group("g", "a").metric("oe_ratio").ci_low is not None

@@ -301,3 +301,73 @@ def test_null_data_flag_rate_of_the_bootstrap_families_after_adjustment() -> Non
     for fam, (unadjusted, adjusted) in rates.items():
         assert adjusted <= 0.06, (fam, rates)
         assert unadjusted >= 0.075 and unadjusted > adjusted, (fam, rates)
+
+
+def _zero_reference() -> EvaluationInput:
+    """Group a is never predicted positive; group b has selection rate 0.3 and TPR 0.5."""
+    y_a = np.r_[np.zeros(300, bool), np.ones(100, bool)]
+    pred_a = np.zeros(400, bool)
+    y_b = np.r_[np.zeros(300, bool), np.ones(100, bool)]
+    pred_b = np.r_[np.arange(300) < 70, np.arange(100) < 50]
+    g = np.r_[np.zeros(400, np.int32), np.ones(400, np.int32)]
+    return EvaluationInput(
+        np.r_[y_a, y_b],
+        None,
+        np.r_[pred_a, pred_b],
+        "class",
+        (Attribute("g", g, ("a", "b")),),
+        Provenance("f", "0" * 64, 800, 800),
+    )
+
+
+@pytest.mark.parametrize("metric", ["selection_rate", "tpr"])
+def test_gap_to_a_reference_rate_of_zero_is_flagged_both_ways(metric: str) -> None:
+    """A ratio against a reference value of 0 is infinite: outside any ratio band, so the flag
+    falls back to the difference interval (README, Flags) instead of vanishing; the reverse
+    comparison (0 against the positive rate) is flagged on its Katz interval, as before."""
+    inp = _zero_reference()
+    fwd = evaluate(inp, EvaluationSpec(bootstrap=0, reference=REF_A)).disparity("g", "b", metric)
+    assert fwd.ratio.value is None and "infinite" in (fwd.ratio.reason or "")
+    assert fwd.difference.ci_low is not None and fwd.difference.ci_low > 0
+    assert fwd.flagged and fwd.flagged_adjusted
+    assert "difference excludes 0" in (fwd.reason or "")
+    rev_spec = EvaluationSpec(bootstrap=0, reference=ReferenceSpec("value", {"g": "b"}))
+    rev = evaluate(inp, rev_spec).disparity("g", "a", metric)
+    assert rev.ratio.value == 0.0 and rev.flagged and rev.flagged_adjusted
+
+
+def test_zero_against_zero_is_not_flagged() -> None:
+    inp = _zero_reference()
+    assert inp.y_pred is not None
+    pred = inp.y_pred.copy()
+    pred[~inp.y_true & (inp.attributes[0].codes == 1)] = False  # b: FPR 0 too
+    zero = EvaluationInput(inp.y_true, None, pred, "class", inp.attributes, inp.provenance)
+    d = evaluate(zero, EvaluationSpec(bootstrap=0, reference=REF_A)).disparity("g", "b", "fpr")
+    assert d.difference.value == 0.0 and d.ratio.value is None
+    assert d.ratio.reason == "the reference value is 0, so the ratio is undefined"
+    assert not d.flagged
+
+
+def test_unadjusted_flag_never_contradicts_its_p_value() -> None:
+    """One rule (README, Flags): a flag needs the interval on the tolerance's scale (ratio or
+    difference) to exclude parity, the gap beyond the tolerance AND the difference's p-value
+    below 1 − the CI level (0.05 itself is not below 0.05); the adjusted flag adds the adjusted
+    p-value. In the pinned class-prediction case the Katz ratio interval (or a percentile
+    bootstrap interval, p = 6/120 = 0.05) excluded parity for gaps whose p was ≥ 0.05."""
+    from tests.assessment.evaluation.test_engine_pinned import dataset
+
+    spec = EvaluationSpec(
+        intersections=(("sex", "band", "region"), ("sex", "band")),
+        bootstrap=120,
+        seed=7,
+        threshold=0.3,
+        grid_points=21,
+    )
+    res = evaluate(dataset("class", 8_000, 8), spec)
+    flagged = [d for d in res.disparities if d.flagged]
+    assert len(flagged) > 50
+    for d in flagged:
+        assert d.p_value is None or d.p_value < 0.05, d
+    for d in res.disparities:
+        if d.flagged_adjusted:
+            assert d.flagged and d.p_adjusted is not None and d.p_adjusted < 0.05, d

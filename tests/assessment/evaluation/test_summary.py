@@ -145,7 +145,29 @@ def test_no_interval_without_bootstrap_and_with_fewer_than_two_groups() -> None:
     one[one == 1] = 0
     res = evaluate(_inputs(y, score, one, ("A", "B", "tiny")), spec)
     for s in res.summary:
-        assert s.value is None and "fewer than two groups" in (s.reason or "")
+        assert s.value is None and "a gap needs two groups" in (s.reason or "")
+        assert "fewer than" not in (s.reason or "") and "(0)" not in (s.reason or "")
+
+
+def test_auroc_gap_of_predicted_classes_says_it_needs_scores() -> None:
+    """Predicted classes only: the AUROC gap's reason names the missing scores, and no group
+    is listed as left out (for insufficient data or otherwise)."""
+    rng = np.random.default_rng(0)
+    n = 600
+    y, pred = rng.random(n) < 0.3, rng.random(n) < 0.4
+    codes = (np.arange(n) % 3).astype(np.int32)
+    inp = EvaluationInput(
+        y,
+        None,
+        pred,
+        "class",
+        (Attribute("g", codes, ("a", "b", "c")),),
+        Provenance("f", "0" * 64, n, n),
+    )
+    res = evaluate(inp, EvaluationSpec(bootstrap=20))
+    (auroc,) = [s for s in res.summary if s.measure == "auroc_gap"]
+    assert auroc.value is None and "needs a score column" in (auroc.reason or "")
+    assert not auroc.excluded_groups
 
 
 def test_results_from_before_the_restriction_still_read() -> None:
