@@ -122,7 +122,16 @@ def _with_ci(m: MetricValue | Estimate | SummaryMeasure | None) -> str:
 
 
 def _p(v: float | None) -> str:
-    return "—" if v is None else (f"{v:.2g}" if v >= 1e-4 else "< 0.0001")
+    """Two significant figures, never rounded across 0.05 or 0.01 (0.0497 is not shown "0.05")."""
+    if v is None:
+        return "—"
+    if v < 1e-4:
+        return "< 0.0001"
+    text = f"{v:.2g}"
+    for cut in (0.05, 0.01):
+        if (v < cut) != (float(text) < cut):
+            return f"{v:.3g}"
+    return text
 
 
 def ranked_flags(result: EvaluationResult) -> list[Disparity]:

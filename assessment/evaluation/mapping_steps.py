@@ -200,11 +200,16 @@ def _score_column(
         n_out = int(outside.sum())
         if n_out:
             i = _first(outside)
-            hint = (
-                " (they look like percentages: divide by 100)"
-                if not num.infinite.any() and np.nanmax(vals) <= 100.0 and np.nanmin(vals) >= 0.0
-                else ""
+            finite = vals[np.isfinite(vals)]
+            # Percentages reach well past 10 and are not all whole numbers of a small scale
+            # (COMPAS deciles 1–10 and integer points are raw scores, not percentages).
+            looks_like_percent = (
+                not num.infinite.any()
+                and finite.size > 0
+                and float(np.nanmin(finite)) >= 0.0
+                and 10.0 < float(np.nanmax(finite)) <= 100.0
             )
+            hint = " (they look like percentages: divide by 100)" if looks_like_percent else ""
             raise DataError(
                 f"The score column {column!r} should hold probabilities between 0 and 1, but "
                 f"{n_out:,} values are outside (first at {_row_label(i)}: "

@@ -283,3 +283,27 @@ def test_a_score_with_many_values_is_still_a_score() -> None:
     table = _hard_label_table([0.5] * 10)  # 10 of 3,000 (0.33 %) are not 0 or 1
     mapping = ColumnMapping(label="y", score="s", attributes=["g"])
     assert prepare_input(table, mapping).score is not None
+
+
+def test_p_values_are_never_rounded_across_a_threshold() -> None:
+    from assessment.evaluation.cli_output import _p
+
+    assert _p(0.0497) == "0.0497" and _p(0.0503) == "0.05"  # 0.05 reads as not below 0.05
+    assert _p(0.00996) == "0.00996" and _p(0.2345) == "0.23" and _p(0.05) == "0.05"
+    assert _p(None) == "—" and _p(1e-5) == "< 0.0001"
+
+
+def test_deciles_outside_zero_one_are_not_called_percentages() -> None:
+    import pandas as pd
+
+    from assessment.evaluation.mapping import ColumnMapping, check_mapping
+
+    frame = pd.DataFrame({"y": [0, 1] * 20, "s": list(range(1, 11)) * 4, "g": ["a", "b"] * 20})
+    problems = check_mapping(frame, ColumnMapping(label="y", positive=["1"], score="s",
+                                                  attributes=["g"]))  # fmt: skip
+    text = " ".join(str(p) for p in problems)
+    assert "0 and 1" in text and "percentages" not in text
+    frame["s"] = [12.5, 40.0, 77.0, 93.0] * 10
+    problems = check_mapping(frame, ColumnMapping(label="y", positive=["1"], score="s",
+                                                  attributes=["g"]))  # fmt: skip
+    assert "percentages" in " ".join(str(p) for p in problems)
