@@ -201,14 +201,15 @@ def forest_plot(rows: Sequence[ForestRow], *, metric: str, width: float,
 @dataclass(frozen=True)
 class Series:
     label: str
-    xs: Sequence[float]
-    ys: Sequence[float]
+    xs: Sequence[float | None]  # None: an undefined point (e.g. an empty calibration bin)
+    ys: Sequence[float | None]
 
 
-def _thin(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
+def _thin(points_x: Sequence[float | None], points_y: Sequence[float | None]) -> list[float]:
     """Interleaved points, decimated to at most MAX_CURVE_POINTS (keeps the end points).
     Points with an undefined coordinate (an empty calibration bin) are left out."""
-    pairs = [(x, y) for x, y in zip(xs, ys, strict=False) if x is not None and y is not None]
+    pairs = [(x, y) for x, y in zip(points_x, points_y, strict=False)
+             if x is not None and y is not None]
     xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
     n = len(xs)
     if n <= MAX_CURVE_POINTS:

@@ -35,6 +35,12 @@ from reports.model import ReportModel
 
 if TYPE_CHECKING:
     from assessment.document import Assessment
+    from assessment.evaluation.result import (
+        Estimate,
+        EvaluationResult,
+        MetricValue,
+        SummaryMeasure,
+    )
     from assessment.judgement import Judgement
 
 METRICS_PER_TABLE = 4
@@ -82,12 +88,13 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
-    if not entry or entry.get("value") is None:
+def _ci(entry: MetricValue | Estimate | SummaryMeasure | None, digits: int = 3) -> str:
+    """Value [CI] of a typed estimate (the CI only when both ends exist); "—" without a value."""
+    if entry is None or entry.value is None:
         return "—"
-    text = _fmt(entry["value"], digits)
-    if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
-        text += f" [{_fmt(entry['ci_low'], digits)}, {_fmt(entry['ci_high'], digits)}]"
+    text = _fmt(entry.value, digits)
+    if entry.ci_low is not None and entry.ci_high is not None:
+        text += f" [{_fmt(entry.ci_low, digits)}, {_fmt(entry.ci_high, digits)}]"
     return text
 
 
@@ -113,8 +120,8 @@ class SectionBuilder:
         self.sha, self.source_name, self.when = sha, source_name, when
         self.inst = doc.instrument
         self.record = doc.evaluation  # the typed run (assessment.evaluation.record)
-        # The result's JSON for the sections that still read it as JSON (report_evaluation.py)
-        self.result: dict[str, Any] | None = self.record.result_json() if self.record else None
+        # the typed result (assessment.evaluation.result): sections use its query methods
+        self.result: EvaluationResult | None = self.record.result if self.record else None
         self.slots: list[SignatureSlot] = []
         self.chart_count = 0
         self.warnings: list[str] = []

@@ -29,7 +29,7 @@ from reports.layout import (
 from reports.markup import esc
 
 if TYPE_CHECKING:
-    pass
+    from assessment.evaluation.result import GroupResult, SummaryMeasure
 
 from reports.report_base import (
     METRICS_PER_TABLE,
@@ -47,12 +47,12 @@ def _metric_cell(metric: str, width: float) -> str:
     return label if _clip_cell(label, width) == label else _clip_cell(metric_short(metric), width)
 
 
-def _summary_ci(x: dict[str, Any]) -> str:
+def _summary_ci(x: SummaryMeasure) -> str:
     """Value [CI], or the value with the reason it has no interval (or why it has no value)."""
-    if x.get("value") is None:
-        return f"— ({x.get('reason') or 'no value'})"
-    if x.get("ci_low") is None or x.get("ci_high") is None:
-        return f"{_ci(x)} (no CI: {x.get('reason') or 'not available'})"
+    if x.value is None:
+        return f"— ({x.reason or 'no value'})"
+    if x.ci_low is None or x.ci_high is None:
+        return f"{_ci(x)} (no CI: {x.reason or 'not available'})"
     return _ci(x)
 
 
@@ -61,34 +61,29 @@ class EvaluationSections(SectionBuilder):
 
     def key_findings(self) -> list[Any]:
         r = self.result
-        if not r:
+        if r is None:
             return [self.p("No subgroup evaluation is attached to this assessment.")]
         out: list[Any] = []
         out += self.headline_measures()
-        # the adjusted flag (results from before the multiplicity adjustment have only "flagged")
-        flagged = [d for d in r.get("disparities", [])
-                   if d.get("flagged_adjusted", d.get("flagged"))]
-        small = {(g["attribute"], g["group"]) for g in r.get("groups", [])
-                 if "insufficient_data" in (g.get("flags") or [])}
+        flagged = r.flagged_adjusted()  # the findings use the multiplicity-adjusted flag
+        small = {(g.attribute, g.group) for g in r.insufficient()}
         # groups with enough data first; a gap of an insufficient-data group is marked
-        flagged.sort(key=lambda d: ((d["attribute"], d["group"]) in small
-                                    or (d.get("reason") or "").startswith("insufficient")))
+        flagged.sort(key=lambda d: ((d.attribute, d.group) in small
+                                    or (d.reason or "").startswith("insufficient")))
         if flagged:
-            spec = r.get("spec") or {}
-            method = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(
-                spec.get("multiplicity", "holm"), "Holm")
-            raw = sum(bool(d.get("flagged")) for d in r.get("disparities", []))
+            method = "Benjamini–Hochberg" if r.evaluation_spec().multiplicity == "bh" else "Holm"
+            raw = len(r.flagged())
             rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
                                       "Difference [95% CI]", "Ratio [95% CI]"]]
             for d in flagged:
-                thin_mark = ((d["attribute"], d["group"]) in small
-                             or (d.get("reason") or "").startswith("insufficient"))
+                thin_mark = ((d.attribute, d.group) in small
+                             or (d.reason or "").startswith("insufficient"))
                 # the mark comes first and the cell wraps: a clipped label must not lose it
                 label = ("⚠ insufficient data: " if thin_mark else "") + \
-                    f"{d['group']} vs {d['reference']}"
-                rows.append([_clip_cell(d["attribute"], 68), self.cell(label, small=True),
-                             self.cell(metric_label(d["metric"]), small=True),
-                             _ci(d.get("difference")), _ci(d.get("ratio"))])
+                    f"{d.group} vs {d.reference}"
+                rows.append([_clip_cell(d.attribute, 68), self.cell(label, small=True),
+                             self.cell(metric_label(d.metric), small=True),
+                             _ci(d.difference), _ci(d.ratio)])
             out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
                                "adjustment within each metric family "
                                f"({raw} on unadjusted intervals): the gap is beyond the metric's "
@@ -100,19 +95,19 @@ class EvaluationSections(SectionBuilder):
         else:
             out.append(self.p("No disparity was flagged against the tolerances in the "
                               "evaluation specification after the multiplicity adjustment."))
-        thin = [g for g in r.get("groups", []) if "insufficient_data" in (g.get("flags") or [])]
+        thin = r.insufficient()
         if thin:
             out.append(self.p(f"<b>{len(thin)} groups with insufficient data</b> (shown in the "
                               "tables, estimates unreliable):"))
-            out += [self.p("• " + esc(f"{g['attribute']} = {g['group']}: "
-                                      + "; ".join(g.get("flag_reasons") or [])), self.s.small)
+            out += [self.p("• " + esc(f"{g.attribute} = {g.group}: "
+                                      + "; ".join(g.flag_reasons)), self.s.small)
                     for g in thin]
         out += self.missingness_findings()
-        reps = [x for x in r.get("representativeness", []) if x.get("flag")]
+        reps = [x for x in r.representativeness if x.flag]
         if reps:
             out.append(self.p(f"<b>{len(reps)} representativeness flags</b>:"))
-            out += [self.p("• " + esc(f"{x['attribute']} = {x['group']}: "
-                                      f"{x['flag'].replace('_', ' ')} — {x.get('reason') or ''}"),
+            out += [self.p("• " + esc(f"{x.attribute} = {x.group}: "
+                                      f"{(x.flag or '').replace('_', ' ')} — {x.reason or ''}"),
                            self.s.small) for x in reps]
         else:
             out.append(self.p("No representativeness flag."))
@@ -120,8 +115,8 @@ class EvaluationSections(SectionBuilder):
 
     def missingness_findings(self) -> list[Any]:
         """Groups that lose more (or fewer) rows to exclusion than the rest."""
-        rows = (self.result or {}).get("missingness") or []
-        hits = [m for m in rows if m.get("flagged_adjusted") or m.get("flagged")]
+        rows = self.result.missingness if self.result is not None else ()
+        hits = [m for m in rows if m.flagged_adjusted or m.flagged]
         if not rows:
             return []
         if not hits:
@@ -131,29 +126,29 @@ class EvaluationSections(SectionBuilder):
                       "rate vs the rest, Newcombe 95% CI; their metrics come from a selected "
                       "subset):")]
         for m in hits:
-            how = "flagged after adjustment" if m.get("flagged_adjusted") else \
+            how = "flagged after adjustment" if m.flagged_adjusted else \
                 "unadjusted interval only"
             out.append(self.p("• " + esc(
-                f"{m['attribute']} = {m['group']}: {m['excluded']} of {m['rows_read']} rows "
-                f"excluded ({(m.get('rate') or 0):.1%} vs {(m.get('rest_rate') or 0):.1%}); "
-                f"difference {_ci(m.get('difference'))}; {how}"), self.s.small))
+                f"{m.attribute} = {m.group}: {m.excluded} of {m.rows_read} rows "
+                f"excluded ({(m.rate or 0):.1%} vs {(m.rest_rate or 0):.1%}); "
+                f"difference {_ci(m.difference)}; {how}"), self.s.small))
         return out
 
     def exclusions_table(self) -> list[Any]:
         """Excluded rows per group and reason (every group of every attribute)."""
-        rows_m = (self.result or {}).get("missingness") or []
+        rows_m = self.result.missingness if self.result is not None else ()
         if not rows_m:
             return []
         rows: list[list[Any]] = [["Attribute", "Group", "Rows read", "Excluded (by reason)",
                                   "Rate vs rest [95% CI]", "Flag"]]
         for m in rows_m:
-            reasons = "; ".join(f"{k}: {v}" for k, v in (m.get("by_reason") or {}).items())
-            flag = ("⚑ adjusted" if m.get("flagged_adjusted") else
-                    "unadjusted only" if m.get("flagged") else "")
-            rows.append([_clip_cell(m["attribute"], 78), _clip_cell(m["group"], 98),
-                         str(m.get("rows_read")),
-                         _clip_cell(f"{m.get('excluded')} ({reasons or 'none'})", 128),
-                         _ci(m.get("difference")), flag])
+            reasons = "; ".join(f"{k}: {v}" for k, v in m.by_reason.items())
+            flag = ("⚑ adjusted" if m.flagged_adjusted else
+                    "unadjusted only" if m.flagged else "")
+            rows.append([_clip_cell(m.attribute, 78), _clip_cell(m.group, 98),
+                         str(m.rows_read),
+                         _clip_cell(f"{m.excluded} ({reasons or 'none'})", 128),
+                         _ci(m.difference), flag])
         return [CondPageBreak(80), self.heading("Excluded rows by group", 1),
                 self.p("Rows without an outcome, score or prediction are excluded (each under "
                        "its first reason). Each group's exclusion rate is compared with that of "
@@ -167,25 +162,20 @@ class EvaluationSections(SectionBuilder):
     def subgroups(self) -> list[Any]:
         out: list[Any] = [self.heading("Subgroup evaluation")]
         r = self.result
-        if not r:
+        if r is None:
             return out + [self.p("No subgroup evaluation is attached to this assessment.")]
-        spec = r.get("spec", {})
+        spec = r.evaluation_spec()
         out.append(self.p(esc(
-            f"Threshold {spec.get('threshold')}, {round(100 * float(spec.get('ci_level', 0.95)))}% "
-            f"confidence intervals, bootstrap B = {spec.get('bootstrap')}, seed "
-            f"{spec.get('seed')}; groups with n < {spec.get('min_n')} or fewer than "
-            f"{spec.get('min_events')} events are flagged as insufficient data. "
+            f"Threshold {spec.threshold}, {round(100 * float(spec.ci_level))}% "
+            f"confidence intervals, bootstrap B = {spec.bootstrap}, seed "
+            f"{spec.seed}; groups with n < {spec.min_n} or fewer than "
+            f"{spec.min_events} events are flagged as insufficient data. "
             "Methods per metric are listed in the provenance section.")))
-        groups = [r["overall"], *r.get("groups", [])] if r.get("overall") else \
-            list(r.get("groups", []))
-        metrics = [m for m in METRIC_LABELS if any(m in g.get("metrics", {}) for g in groups)]
-        metrics += sorted({m for g in groups for m in g.get("metrics", {})} - set(metrics))
-        attrs: list[str] = []
-        for g in groups:
-            if g["attribute"] not in attrs:
-                attrs.append(g["attribute"])
-        for attr in attrs:
-            rows_g = [g for g in groups if g["attribute"] == attr]
+        groups = [r.overall, *r.groups]
+        metrics = [m for m in METRIC_LABELS if any(m in g.metrics for g in groups)]
+        metrics += sorted({m for g in groups for m in g.metrics} - set(metrics))
+        for attr in dict.fromkeys([r.overall.attribute, *r.attributes()]):
+            rows_g = [g for g in groups if g.attribute == attr]
             out += [CondPageBreak(140),
                     self.heading(f"Metrics by {attr}" if attr != "(all)" else
                                  "Metrics for the whole validation set", 1)]
@@ -196,31 +186,30 @@ class EvaluationSections(SectionBuilder):
         out += self.disparities()
         out += self.exclusions_table()
         out += self.chart_section()
-        notes = r.get("notes") or []
+        notes = r.notes
         if notes:
             out += [self.heading("Notes from the evaluation", 1)]
             out += [self.p("• " + esc(n), self.s.small) for n in notes]
         return out
 
-    def _metric_table(self, groups: list[dict[str, Any]], metrics: list[str]) -> Table:
+    def _metric_table(self, groups: list[GroupResult], metrics: list[str]) -> Table:
         """Numbers as plain cell strings (not parsed as markup, and fast to lay out)."""
         header = ["Group", "n", "Events"] + [metric_label(m) + " [95% CI]"
                                              for m in metrics]
         rows: list[list[Any]] = [[Paragraph(esc(h), self.s.cell_bold) for h in header]]
         for g in groups:
-            label = g["group"] + (" ⚑" if g.get("flags") else "")
-            row: list[Any] = [self.cell(label, small=True), str(g.get("n")), str(g.get("n_pos"))]
+            label = g.group + (" ⚑" if g.flags else "")
+            row: list[Any] = [self.cell(label, small=True), str(g.n), str(g.n_pos)]
             for m in metrics:
-                e = (g.get("metrics") or {}).get(m)
+                e = g.metric_or_none(m)
                 if e is None:
                     row.append("—")
-                elif e.get("value") is None:
-                    row.append(self.cell(f"undefined: {e.get('reason') or 'no estimate'}",
-                                         small=True))
-                elif e.get("ci_low") is not None and e.get("ci_high") is not None:
-                    row.append(f"{_fmt(e['value'])}\n[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}]")
+                elif e.value is None:
+                    row.append(self.cell(f"undefined: {e.reason or 'no estimate'}", small=True))
+                elif e.ci_low is not None and e.ci_high is not None:
+                    row.append(f"{_fmt(e.value)}\n[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]")
                 else:
-                    row.append(f"{_fmt(e['value'])}\n(no CI)")
+                    row.append(f"{_fmt(e.value)}\n(no CI)")
             rows.append(row)
         first, nw, ew = 110.0, 36.0, 36.0
         mw = (FRAME_WIDTH - first - nw - ew) / len(metrics)
@@ -228,38 +217,35 @@ class EvaluationSections(SectionBuilder):
                           extra=self._compact())
 
     def disparities(self) -> list[Any]:
-        r = self.result or {}
+        r = self.result
         out: list[Any] = [CondPageBreak(120), self.heading("Disparities against the reference "
                                                            "group", 1)]
-        refs = r.get("references") or {}
+        refs = r.references if r is not None else {}
         out.append(self.p("Each group is compared with its attribute's reference group "
                           "(difference = group − reference, ratio = group / reference, with 95% "
                           "CIs). ⚑ marks a disparity beyond its metric's tolerance whose "
                           "interval excludes parity and whose multiplicity-adjusted p-value is "
                           "below 0.05 ('unadjusted only': the interval alone); numbered notes "
                           "explain values that are undefined or not judged.", self.s.small))
-        dis = r.get("disparities") or []
-        attrs: list[str] = []
-        for d in dis:
-            if d["attribute"] not in attrs:
-                attrs.append(d["attribute"])
-        for attr in attrs:
+        dis = r.disparities if r is not None else ()
+        for attr in dict.fromkeys(d.attribute for d in dis):
             notes: dict[str, int] = {}
             rows: list[list[Any]] = [["Group", "Metric", "Difference [95% CI]",
                                       "Ratio [95% CI]", "Flag / note"]]
-            for d in (x for x in dis if x["attribute"] == attr):
+            for d in (x for x in dis if x.attribute == attr):
                 flag = ""
-                if d.get("flagged_adjusted", d.get("flagged")):
+                if d.flagged_adjusted:
                     flag = "⚑ flagged"  # the reason restates the tolerance rule given above
-                elif d.get("flagged"):
+                elif d.flagged:
                     flag = "unadjusted only"
-                elif d.get("reason"):
-                    number = notes.setdefault(d["reason"], len(notes) + 1)
+                elif d.reason:
+                    number = notes.setdefault(d.reason, len(notes) + 1)
                     flag = f"note {number}"
-                rows.append([_clip_cell(d["group"], 108), _metric_cell(d["metric"], 100),
-                             _ci(d.get("difference")), _ci(d.get("ratio")), flag])
+                rows.append([_clip_cell(d.group, 108), _metric_cell(d.metric, 100),
+                             _ci(d.difference), _ci(d.ratio), flag])
             out += [CondPageBreak(80),
-                    self.heading(f"{attr} (reference: {refs.get(attr, '—')})", 2),
+                    self.heading(f"{attr} (reference: {refs[attr] if attr in refs else '—'})",
+                                 2),
                     self.table(rows, [110, 100, 110, 110, FRAME_WIDTH - 430], long=True,
                                extra=self._compact())]
             if notes:  # one paragraph, so a page break cannot strand a single note
@@ -267,14 +253,14 @@ class EvaluationSections(SectionBuilder):
                                                for text, n in notes.items()), self.s.cell_small))
         if not dis:
             out.append(self.p("No disparities computed."))
-        summ = r.get("summary") or []
+        summ = r.summary if r is not None else ()
         if summ:
             methods: dict[str, int] = {}
             rows = [["Attribute", "Measure", "Value [95% CI]", "Method"]]
             for s in summ:
-                number = methods.setdefault(s.get("method") or "not stated", len(methods) + 1)
-                rows.append([self.cell(s["attribute"], small=True),
-                             summary_measure_label(s["measure"]),
+                number = methods.setdefault(s.method or "not stated", len(methods) + 1)
+                rows.append([self.cell(s.attribute, small=True),
+                             summary_measure_label(s.measure),
                              self.cell(_summary_ci(s), small=True), f"method {number}"])
             out += [self.heading("Summary fairness measures", 1),
                     self.table(rows, [110, 150, 130, FRAME_WIDTH - 390],
@@ -287,21 +273,21 @@ class EvaluationSections(SectionBuilder):
         """Summary fairness measures as the engine computed them: over the groups with
         sufficient data, naming the two groups that set each value and the groups left out
         (results from before that restriction say they include every group)."""
-        summ = [x for x in (self.result or {}).get("summary") or []
-                if x.get("value") is not None]
+        summ = [x for x in (self.result.summary if self.result is not None else ())
+                if x.value is not None]
         if not summ:
             return []
         rows: list[list[Any]] = [["Attribute", "Measure", "Value [95% CI]", "Set by"]]
         left_out: dict[str, dict[str, str]] = {}
         for x in summ:
-            left = x.get("excluded_groups") or {}
-            left_out.setdefault(x["attribute"], {}).update(left)
-            note = " vs ".join(x.get("set_by") or []) or "—"
-            rows.append([_clip_cell(x["attribute"], 78),
-                         summary_measure_label(x["measure"]),
+            left = x.excluded_groups or {}
+            left_out.setdefault(x.attribute, {}).update(left)
+            note = " vs ".join(x.set_by) or "—"
+            rows.append([_clip_cell(x.attribute, 78),
+                         summary_measure_label(x.measure),
                          self.cell(_summary_ci(x), small=True),
                          self.cell(note, small=True)])
-        restricted = any("excluded_groups" in x for x in summ)
+        restricted = any(x.excluded_groups is not None for x in summ)
         intro = ("Headline measures, over groups with sufficient data only (the two groups "
                  "that set each value are named; a measure without an interval says why):"
                  if restricted else
@@ -318,23 +304,25 @@ class EvaluationSections(SectionBuilder):
         return out
 
     def chart_section(self) -> list[Any]:
-        r = self.result or {}
+        r = self.result
         out: list[Any] = [PageBreak(), self.heading("Charts", 1)]
-        groups = r.get("groups") or []
-        overall = r.get("overall") or {}
+        if r is None:
+            return out
+        groups = r.groups
         for metric in FOREST_METRICS:
             rows = []
             for g in groups:
-                e = (g.get("metrics") or {}).get(metric)
+                e = g.metric_or_none(metric)
                 if e is None:
                     continue
                 rows.append(charts.ForestRow(
-                    label=f"{g['attribute']}: {g['group']}", value=e.get("value"),
-                    low=e.get("ci_low"), high=e.get("ci_high"),
-                    flagged=bool(g.get("flags")), note=e.get("reason") or ""))
+                    label=f"{g.attribute}: {g.group}", value=e.value,
+                    low=e.ci_low, high=e.ci_high,
+                    flagged=bool(g.flags), note=e.reason or ""))
             if not rows:
                 continue
-            ref = ((overall.get("metrics") or {}).get(metric) or {}).get("value")
+            whole = r.overall.metric_or_none(metric)
+            ref = whole.value if whole is not None else None
             out += [CondPageBreak(60 + 13 * len(rows)),
                     self.heading(f"Forest plot: {metric_label(metric)} by group", 2),
                     charts.forest_plot(rows, metric=f"{metric_label(metric)} (95% CI)",
@@ -343,18 +331,13 @@ class EvaluationSections(SectionBuilder):
                     self.p("Squares: estimates; whiskers: 95% CI; dashed line: whole validation "
                            "set; orange and ⚑: group flagged.", self.s.small)]
             self.chart_count += 1
-        attrs = []
-        for g in groups:
-            if g["attribute"] not in attrs:
-                attrs.append(g["attribute"])
-        for attr in attrs:
-            members = [g for g in groups if g["attribute"] == attr]
-            roc = [charts.Series(f"{g['group']} (AUROC {_fmt(self._metric(g, 'auroc'))})",
-                                 g["curves"]["roc"]["fpr"], g["curves"]["roc"]["tpr"])
-                   for g in members if (g.get("curves") or {}).get("roc")]
-            cal = [charts.Series(g["group"], g["curves"]["reliability"]["mean_predicted"],
-                                 g["curves"]["reliability"]["observed"])
-                   for g in members if (g.get("curves") or {}).get("reliability")]
+        for attr in r.attributes():
+            members = r.groups_of(attr)
+            roc = [charts.Series(f"{g.group} (AUROC {_fmt(self._metric(g, 'auroc'))})",
+                                 curve["fpr"], curve["tpr"])
+                   for g in members if (curve := g.curve("roc")) is not None]
+            cal = [charts.Series(g.group, curve["mean_predicted"], curve["observed"])
+                   for g in members if (curve := g.curve("reliability")) is not None]
             if not roc and not cal:
                 continue
             out += [CondPageBreak(260), self.heading(f"ROC and calibration by {attr}", 2)]
@@ -374,8 +357,9 @@ class EvaluationSections(SectionBuilder):
         return out
 
     @staticmethod
-    def _metric(g: dict[str, Any], metric: str) -> float | None:
-        return ((g.get("metrics") or {}).get(metric) or {}).get("value")
+    def _metric(g: GroupResult, metric: str) -> float | None:
+        e = g.metric_or_none(metric)
+        return e.value if e is not None else None
 
     # ------------------------------------------------------------------ provenance, audit
     def provenance(self) -> list[Any]:
@@ -386,35 +370,35 @@ class EvaluationSections(SectionBuilder):
                                         ("Assessment id", self.doc.id),
                                         ("Created / modified",
                                          f"{self.doc.created} / {self.doc.modified}")]
-        if r:
-            pv = r.get("provenance") or {}
-            spec = r.get("spec") or {}
-            excluded = pv.get("excluded") or {}
+        if r is not None:
+            spec = r.evaluation_spec()
+            excluded = r.source("excluded") or {}
             pairs += [
-                ("Validation data file", pv.get("file_name")),
-                ("Data SHA-256", pv.get("sha256")),
-                ("Sheet", pv.get("sheet") or "—"),
-                ("Rows read / used / excluded",
-                 f"{pv.get('rows_read')} / {pv.get('rows_used')} / {pv.get('rows_excluded')}"),
+                ("Validation data file", r.source("file_name")),
+                ("Data SHA-256", r.source("sha256")),
+                ("Sheet", r.source("sheet") or "—"),
+                ("Rows read / used / excluded", f"{r.source('rows_read')} / "
+                 f"{r.source('rows_used')} / {r.source('rows_excluded')}"),
                 ("Excluded by reason", "; ".join(f"{k}: {v}" for k, v in excluded.items())
                  or "none"),
-                ("Threshold", spec.get("threshold")),
-                ("Seed", spec.get("seed")),
-                ("Bootstrap replicates B", spec.get("bootstrap")),
-                ("Confidence level", spec.get("ci_level")),
-                ("Reference group rule", json.dumps(spec.get("reference"), ensure_ascii=False)),
-                ("Tolerance", json.dumps(spec.get("tolerance"), ensure_ascii=False)),
+                ("Threshold", spec.threshold),
+                ("Seed", spec.seed),
+                ("Bootstrap replicates B", spec.bootstrap),
+                ("Confidence level", spec.ci_level),
+                ("Reference group rule", json.dumps(spec.reference.to_json(),
+                                                    ensure_ascii=False)),
+                ("Tolerance", json.dumps(spec.tolerance.to_json(), ensure_ascii=False)),
                 ("Tolerances per metric",
-                 (r.get("methods") or {}).get("disparity_tolerance")
-                 or json.dumps(spec.get("tolerances") or {}, ensure_ascii=False)),
-                ("Multiplicity adjustment", spec.get("multiplicity", "holm")),
-                ("Intersections", ", ".join("×".join(x) for x in spec.get("intersections") or [])
-                 or "none"),
-                ("Minimum n / events", f"{spec.get('min_n')} / {spec.get('min_events')}"),
+                 r.method("disparity_tolerance")
+                 or json.dumps({k: v.to_json() for k, v in spec.tolerances.items()},
+                               ensure_ascii=False)),
+                ("Multiplicity adjustment", spec.multiplicity),
+                ("Intersections", ", ".join("×".join(x) for x in spec.intersections) or "none"),
+                ("Minimum n / events", f"{spec.min_n} / {spec.min_events}"),
                 ("AUROC method / calibration bins",
-                 f"{spec.get('auroc_method')} / {spec.get('calibration_bins')}"),
-                ("Evaluation created", r.get("created")),
-                ("Engine version", r.get("engine_version")),
+                 f"{spec.auroc_method} / {spec.calibration_bins}"),
+                ("Evaluation created", r.created),
+                ("Engine version", r.engine_version),
             ]
         pairs += [
             ("Software", f"Probity {_version('probity')}, Python {platform.python_version()}"),
@@ -423,12 +407,12 @@ class EvaluationSections(SectionBuilder):
                 "cryptography"))),
         ]
         out.append(self.kv_table(pairs, 150))
-        if r:
-            mapping = (r.get("provenance") or {}).get("mapping") or {}
+        if r is not None:
+            mapping = r.source("mapping") or {}
             if mapping:
                 out += [self.heading("Column mapping", 1),
                         self.kv_table([(k, self._value(v)) for k, v in mapping.items()], 150)]
-            methods = r.get("methods") or {}
+            methods = r.methods
             if methods:
                 out += [self.heading("Statistical methods", 1),
                         self.kv_table([(metric_label(k), v) for k, v in methods.items()],

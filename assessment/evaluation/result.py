@@ -87,6 +87,14 @@ class GroupResult(ResultPart):
         """One metric of this group (KeyError for an id outside METRIC_IDS)."""
         return self.metrics[metric_id]
 
+    def metric_or_none(self, metric_id: str) -> MetricValue | None:
+        """One metric of this group, or None where the group has no entry for it."""
+        return self.metrics.get(metric_id)
+
+    def curve(self, name: str) -> dict[str, list[float | None]] | None:
+        """One curve (``roc``, ``reliability``) of this group, or None where it has none."""
+        return self.curves.get(name) or None
+
 
 @dataclass(frozen=True)
 class Estimate(ResultPart):
@@ -252,6 +260,19 @@ class EvaluationResult(ResultPart):
     @property
     def rows_excluded(self) -> int:
         return int(self.provenance.get("rows_excluded") or 0)
+
+    def flagged_adjusted(self) -> list[Disparity]:
+        """The disparities flagged after the multiplicity adjustment, in result order."""
+        return [d for d in self.disparities if d.flagged_adjusted]
+
+    def source(self, key: str) -> Any:
+        """One entry of the free-form provenance (``file_name``, ``sha256``, ``excluded``,
+        ``mapping``, …), or None where this result does not record it."""
+        return self.provenance.get(key)
+
+    def method(self, key: str) -> str | None:
+        """The statement of one method (a metric id or e.g. ``disparity_tolerance``), or None."""
+        return self.methods.get(key)
 
     def attributes(self) -> list[str]:
         """The attributes and intersections with groups, in result order."""
