@@ -133,12 +133,34 @@ def validate_document(data: Any, *, source: str = "the file") -> dict[str, Any]:
         check_json_values(data)
         _check_document(data)
         if version == 1:
+            _carry_unadjusted_flags(data["evaluation"])
             migrate_v1(data, _check_evaluation_v1(data["evaluation"]))
         else:
             data["evaluation"] = _read_record(data["evaluation"])
     except Invalid as exc:
         raise _fail(source, exc.path, exc.problem) from None
     return data
+
+
+UNADJUSTED_NOTE = (
+    "This evaluation was stored by an earlier Probity without multiplicity-adjusted flags: its "
+    "adjusted flags repeat the unadjusted ones; run it again for Holm/BH-adjusted flags."
+)
+
+
+def _carry_unadjusted_flags(evaluation: Any) -> None:
+    """A schema-1 result from before the multiplicity adjustment has ``flagged`` only: keep its
+    flags visible (as the adjusted flag) and say so, rather than read them as "not flagged"."""
+    result = evaluation.get("result") if isinstance(evaluation, dict) else None
+    if not isinstance(result, dict) or not isinstance(result.get("disparities"), list):
+        return
+    old = [d for d in result["disparities"] if isinstance(d, dict) and "flagged_adjusted" not in d]
+    if not old:
+        return
+    for d in old:
+        d["flagged_adjusted"] = d.get("flagged", False)
+    if isinstance(result.get("notes"), list) and UNADJUSTED_NOTE not in result["notes"]:
+        result["notes"].append(UNADJUSTED_NOTE)
 
 
 def migrate_v1(data: dict[str, Any], result: Any = None) -> None:

@@ -274,3 +274,22 @@ def test_record_of_a_run_holds_what_the_result_was_computed_with() -> None:
     assert again.threshold == record.result.threshold == record.spec.threshold
     assert record.run_at == record.result.created
     assert record.column_mapping() is not None
+
+
+def test_a_result_from_before_adjusted_flags_keeps_its_flags_and_says_so() -> None:
+    """Schema-1 results written before the multiplicity adjustment carry ``flagged`` only: after
+    migration their flags stay visible (as the adjusted flag); a note says they are unadjusted."""
+    from assessment.schema import UNADJUSTED_NOTE
+
+    raw = json.loads((Path(__file__).resolve().parent / "schema1" / "demo.probity").read_bytes())
+    assert raw["schema_version"] == 1
+    disparities = raw["evaluation"]["result"]["disparities"]
+    flags = [bool(d["flagged"]) for d in disparities]
+    assert any(flags)
+    for d in disparities:
+        d.pop("flagged_adjusted", None)
+        d.pop("p_adjusted", None)
+    doc = storage.loads(json.dumps(raw).encode(), source="old.probity")
+    result = doc.evaluation.result
+    assert [d.flagged_adjusted for d in result.disparities] == flags
+    assert UNADJUSTED_NOTE in result.notes
