@@ -64,7 +64,10 @@ def engine_result(rows: int = 1500, seed: int = 4) -> dict:
     sex = rng.choice(["Female", "Male"], rows, p=[0.55, 0.45])
     age = rng.choice(["18-44", "45-64", "65+", "Ωμέγα-group"], rows, p=[0.3, 0.4, 0.29, 0.01])
     y = rng.random(rows) < np.where(sex == "Male", 0.3, 0.2)
-    score = np.clip(0.25 * y + rng.normal(0.3, 0.15, rows) + (age == "65+") * 0.05, 0, 1)
+    # the tiny group is scored much higher, so its selection-rate/FPR gap is real and flagged by the
+    # analytic (Newcombe/Katz) intervals despite its few rows
+    score = np.clip(0.25 * y + rng.normal(0.3, 0.15, rows) + (age == "65+") * 0.05
+                    + (age == "Ωμέγα-group") * 0.4, 0, 1)
     frame = pd.DataFrame({"y": y.astype(int), "p": score.round(4), "sex": sex, "age": age})
     mapping = ColumnMapping(label="y", score="p", threshold=0.4, attributes=["sex", "age"])
     inputs = prepare_input(frame, mapping)
