@@ -61,6 +61,28 @@ class DataFileLoading(DataPageParts):
         self.load_file(path, sheet)
         return True
 
+    def _offer_raised_cells(self, exc: BaseException) -> bool:
+        """An intersection over the group-cell limit: say so, offer to raise the limit and
+        evaluate again (True: handled, no second dialog)."""
+        from assessment.evaluation.limits import LimitError
+
+        if not isinstance(exc, LimitError) or exc.limit != "max_group_cells":
+            return False
+        limits = self.read_limits()
+        raised = limits.raised(exc.limit, exc.needed or limits.max_group_cells * 4)
+        question = (
+            f"{exc}\n\nRaise this limit to {raised.max_group_cells:,} and evaluate again? "
+            "Many groups can take minutes and gigabytes of memory."
+        )
+        if not self.ctx.ask_yes_no("Intersection over a limit", question):
+            self.status.setText(f"Not evaluated: {exc}")
+            return True
+        settings = getattr(self.ctx, "settings", None)
+        if settings is not None:
+            settings.set("read_limits", raised.to_json())
+        self.run_evaluation()  # type: ignore[attr-defined]
+        return True
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         if any(u.isLocalFile() and is_data_file(u.toLocalFile()) for u in urls):

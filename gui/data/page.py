@@ -283,13 +283,19 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
             return
         table = self.table
         path = self.path
+        cells = int(self.read_limits().max_group_cells)
 
         def work(progress: Any, cancelled: Any) -> tuple[Any, Any, dict[str, Any]]:
             from assessment.errors import Cancelled
             from assessment.evaluation.engine import evaluate
             from assessment.evaluation.io import prepare_input
+            from assessment.evaluation.mapping_steps import check_intersection_cells
 
             inputs = prepare_input(table, mapping)
+            # the same intersection-cell limit as the CLI's --max-group-cells, before any work
+            check_intersection_cells(
+                inputs.attributes, spec.intersections, cells, "raise the limit when asked"
+            )
             if cancelled():
                 raise Cancelled()
             progress(0.05)
@@ -307,7 +313,8 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
         config = evaluation_config(table, mapping, spec, path)
         self.progress.setValue(0)
         self.status.setText("Evaluating…")
-        self._start_job("evaluate", work, lambda out: self._evaluated(config, *out))
+        self._start_job("evaluate", work, lambda out: self._evaluated(config, *out),
+                        self._offer_raised_cells)
 
     def _evaluated(self, config: dict[str, Any], inputs: Any, spec: Any,
                    snapshot: dict[str, Any]) -> None:
