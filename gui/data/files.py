@@ -21,6 +21,13 @@ DATA_FILTER = data_file_filter()
 MAX_CHOICES = 200
 
 
+def check_cells(inputs: Any, intersections: Any, limit: int) -> None:
+    """Run's intersection-cell check (the CLI's --max-group-cells), in the app's wording."""
+    from assessment.evaluation.mapping_steps import check_intersection_cells
+
+    check_intersection_cells(inputs.attributes, intersections, limit, "raise the limit when asked")
+
+
 class DataFileLoading(DataPageParts):
     """Open, drop and (re)load the validation data file."""
 

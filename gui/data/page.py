@@ -35,6 +35,7 @@ from assessment.evaluation.record import store_evaluation
 from gui.data.files import (  # noqa: F401 - names other modules and tests import from here
     DataFileLoading,
     _demo_folder,
+    check_cells,
     file_sha256,
     is_data_file,
     plain_tooltip,
@@ -289,13 +290,9 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
             from assessment.errors import Cancelled
             from assessment.evaluation.engine import evaluate
             from assessment.evaluation.io import prepare_input
-            from assessment.evaluation.mapping_steps import check_intersection_cells
 
             inputs = prepare_input(table, mapping)
-            # the same intersection-cell limit as the CLI's --max-group-cells, before any work
-            check_intersection_cells(
-                inputs.attributes, spec.intersections, cells, "raise the limit when asked"
-            )
+            check_cells(inputs, spec.intersections, cells)  # --max-group-cells, before any work
             if cancelled():
                 raise Cancelled()
             progress(0.05)
