@@ -127,8 +127,13 @@ def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> l
     col = inputs.provenance.mapping.get("cluster") or "the patient column"
     n_patients = int(inputs.cluster.max()) + 1 if inputs.n else 0
     notes = [
-        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); intervals are "
-        "cluster-robust and the bootstrap resamples patients within each group."
+        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); "
+        + (
+            "too few patients for cluster-robust intervals, so there are none."
+            if iv.too_few_clusters(n_patients)
+            else "intervals are cluster-robust and the bootstrap resamples patients within "
+            "each group."
+        )
     ]
     few, floored = [], []
     for stats in all_stats:

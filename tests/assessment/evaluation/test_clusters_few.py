@@ -73,6 +73,7 @@ def test_cluster_equal_to_the_group_column_gives_no_clustered_intervals() -> Non
         assert g.metrics["tpr"].reason is not None and "only 1 patient (clusters)" in (
             g.metrics["tpr"].reason)
     assert res.overall.metrics["tpr"].ci_low is None  # 3 patients in all
+    assert any(n.startswith("clustered:") and "so there are none" in n for n in res.notes)
     assert not any(d.flagged for d in res.disparities)
 
 
