@@ -31,6 +31,8 @@ from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.limits import DEFAULT_LIMITS
+from assessment.evaluation.mapping_steps import check_intersection_cells
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
     Grouping,
@@ -190,6 +192,7 @@ def compare(
     gate_checker: GateChecker | None = None,
     progress: Progress = lambda _f: None,
     cancelled: Callable[[], bool] = lambda: False,
+    max_group_cells: int = DEFAULT_LIMITS.max_group_cells,
 ) -> ComparisonResult:
     """Evaluate every model and compare them pairwise on the same rows.
 
@@ -200,6 +203,8 @@ def compare(
     if len(models) != len(inputs) or len(models) < 2:
         raise EvaluationError("A comparison needs at least two models, each with its input.")
     k = len(models)
+    # the evaluation's intersection-cell limit (--max-group-cells), before any work
+    check_intersection_cells(inputs[0].attributes, spec.intersections, max_group_cells)
     groupings = build_groupings(inputs[0], spec.intersections)
     check_group_counts(groupings)
 

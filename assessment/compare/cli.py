@@ -244,7 +244,7 @@ def analyse(
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info,
-                     gate_checker=checker)
+                     gate_checker=checker, max_group_cells=int(limits.max_group_cells))
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]

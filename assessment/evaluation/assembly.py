@@ -116,15 +116,48 @@ def _cluster_methods(spec: EvaluationSpec) -> dict[str, str]:
     }
 
 
+def _listed(items: list[str], most: int = 12) -> str:
+    more = f"; and {len(items) - most:,} more" if len(items) > most else ""
+    return "; ".join(items[:most]) + more
+
+
 def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> list[str]:
     if inputs.cluster is None:
         return []
     col = inputs.provenance.mapping.get("cluster") or "the patient column"
     n_patients = int(inputs.cluster.max()) + 1 if inputs.n else 0
     notes = [
-        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); intervals are "
-        "cluster-robust and the bootstrap resamples patients within each group."
+        f"clustered: {inputs.n:,} rows from {n_patients:,} patients ({col}); "
+        + (
+            "too few patients for cluster-robust intervals, so there are none."
+            if iv.too_few_clusters(n_patients)
+            else "intervals are cluster-robust and the bootstrap resamples patients within "
+            "each group."
+        )
     ]
+    few, floored = [], []
+    for stats in all_stats:
+        if stats.units is None:
+            continue
+        for g, label in enumerate(stats.grouping.labels):
+            k = int(stats.units.per_group[g])
+            name = "overall" if stats.grouping.is_overall else f"{stats.grouping.name}={label}"
+            if iv.too_few_clusters(k):
+                few.append(f"{name} ({k:,})")
+            where = sorted(m for m, b in (stats.floored or {}).items() if b[g])
+            if where:
+                floored.append(f"{name} ({', '.join(where)})")
+    if few:
+        notes.append(
+            f"too few patients (clusters) for cluster-robust intervals (at least "
+            f"{iv.MIN_CLUSTERS} needed): {_listed(few)} — these groups have no intervals, and "
+            "their comparisons no interval and no flag."
+        )
+    if floored:
+        notes.append(
+            "clustered variance below the unclustered one, floored at it (design effect 1; "
+            f"the interval is the unclustered one): {_listed(floored)}."
+        )
     for stats in all_stats[1:]:
         u = stats.units
         if u is None or len(stats.grouping.components) != 1:

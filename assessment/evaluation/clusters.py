@@ -11,6 +11,10 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
   clusters, K/(K − 1)·Σ_k (a_k − p·d_k)² / (Σ_k d_k)² (Cochran 1977, §6.9; Donner & Klar 2000),
   turned into a design effect against the binomial variance; Wilson, Newcombe and Katz then use
   the effective counts k/deff of n/deff (deff ≥ 1; Korn & Graubard 1998 style).
+- Every clustered variance is floored at the unclustered one (an interval is never narrower
+  than if the rows were independent), and a group with fewer than ``intervals.MIN_CLUSTERS``
+  patients gets no cluster-robust interval at all (the variances are unreliable with few
+  clusters: Donner & Klar 2000; Cameron & Miller 2015).
 - AUROC: DeLong's structural components summed per cluster (Obuchowski 1997):
   V = K/(K − 1)·Σ_k [(V10_k − m_k·θ)/M + (V01_k − n_k·θ)/N]².
 - Means (Brier score): the same ratio-estimator variance of Σ s_k / Σ n_k.
@@ -125,9 +129,15 @@ def ratio_variance(
 
 
 def design_effects(
-    group_counts: Counts, unit_c: Counts, u: Units, size: int
+    group_counts: Counts,
+    unit_c: Counts,
+    u: Units,
+    size: int,
+    floored: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """deff ≥ 1 per proportion metric and group: clustered over binomial variance."""
+    """deff ≥ 1 per proportion metric and group: clustered over binomial variance. A design
+    effect below 1 (the clustered variance smaller than the binomial one) is floored at 1, so an
+    interval is never narrower than the unclustered one; ``floored`` receives where."""
     out: dict[str, np.ndarray] = {}
     unit_parts = proportion_parts(unit_c)  # alive while ``per_den`` keys on its arrays' ids
     per_den: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -138,6 +148,8 @@ def design_effects(
             var_b = p * (1 - p) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         out[mid] = np.maximum(deff, 1.0)
+        if floored is not None:
+            floored[mid] = deff < 1.0
     return out
 
 

@@ -46,6 +46,8 @@ from assessment.evaluation.multiplicity import (
     newcombe_p,
     normal_p,
 )
+from assessment.evaluation.pairs import Pair as _Pair
+from assessment.evaluation.pairs import few_clusters as _few_clusters
 from assessment.evaluation.references import (
     LARGEST_RULE,
     REF_ZERO_INFINITE,
@@ -120,25 +122,6 @@ def decision_notes(kind: str, threshold: float, pred: np.ndarray) -> list[str]:
 # A reference: one group's index, None for the overall population, or (for the coverage
 # simulation, which stacks many independent comparisons in one grouping) an index per group.
 Ref = int | np.ndarray | None
-
-
-@dataclass(frozen=True)
-class _Pair:
-    """Arrays over the groups of one grouping: difference and ratio with limits."""
-
-    diff: np.ndarray
-    diff_lo: np.ndarray
-    diff_hi: np.ndarray
-    ratio: np.ndarray
-    ratio_lo: np.ndarray
-    ratio_hi: np.ndarray
-    diff_method: str
-    ratio_method: str
-    # why an interval is missing where the estimate exists (None: no particular reason)
-    diff_reasons: list[str | None] | None = None
-    ratio_reasons: list[str | None] | None = None
-    # two-sided p-value of "no difference" (the inversion of the difference's interval)
-    p_diff: np.ndarray | None = None
 
 
 def _proportion_p(stats: GroupingStats, ref: Ref) -> dict[str, np.ndarray]:
@@ -429,6 +412,8 @@ def _pairs(
             out[mid] = _balanced_pair(stats, ref, level)
         else:
             out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
+    if stats.units is not None:
+        _few_clusters(stats, overall, ref, out)
     return out
 
 
@@ -558,6 +543,9 @@ def compare_groups(
             for g in range(stats.grouping.size)
             if (why := insufficiency(stats.counts, g, spec))
         }
+        for g, k in enumerate([] if stats.units is None else stats.units.per_group):
+            if (few := iv.too_few_clusters(float(k))) and g not in thin:
+                thin[g] = few  # no reliable interval: it does not enter the summary gaps
         comp.summary.extend(summaries(stats, spec, rng, thin))
     if spec.reference.kind == "value":
         comp.methods["reference_group"] = REFERENCE_RULE

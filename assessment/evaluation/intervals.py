@@ -47,8 +47,29 @@ MIN_DEFINED_SHARE = 0.9
 MIN_BOOTSTRAP_UNITS = 10
 
 
+# Below this many patients (clusters) a group's cluster-robust variances (sandwich /
+# ratio-estimator, Obuchowski, the patient bootstrap) are unreliable and too small (Donner &
+# Klar 2000; Cameron & Miller 2015, "A practitioner's guide to cluster-robust inference", §VI:
+# with few clusters they understate the variance): such a group gets no interval, and
+# comparisons involving it no interval and no flag.
+MIN_CLUSTERS = 20
+
+
+def too_few_clusters(units: float) -> str | None:
+    """Why a clustered group of ``units`` patients gets no cluster-robust interval, else None."""
+    if 0 < units < MIN_CLUSTERS:
+        noun = "patient" if units == 1 else "patients"
+        return (
+            f"only {units:g} {noun} (clusters) in this group; cluster-robust intervals need at "
+            f"least {MIN_CLUSTERS}"
+        )
+    return None
+
+
 def bootstrap_too_small(units: float, clustered: bool = False) -> str | None:
     """Why a group of ``units`` rows (patients) gets no bootstrap interval, else None."""
+    if clustered and (few := too_few_clusters(units)):
+        return few
     if 0 < units < MIN_BOOTSTRAP_UNITS:
         noun = ("patient" if clustered else "row") + ("" if units == 1 else "s")
         return (

@@ -362,10 +362,15 @@ def _check_group_count(table: LoadedTable, column: str, groups: int) -> None:
 
 
 def check_intersection_cells(
-    attrs: Sequence[Attribute], intersections: Sequence[Sequence[str]], limit: int
+    attrs: Sequence[Attribute],
+    intersections: Sequence[Sequence[str]],
+    limit: int,
+    how: str | None = None,
 ) -> None:
     """Refuse an intersection with more observed groups (cells) than ``limit``
-    (``max_group_cells``) before any evaluation."""
+    (``max_group_cells``) before any evaluation; ``how`` says how to raise the limit (default:
+    the command-line option)."""
+    how = how or f"raise the limit with {LIMIT_OPTIONS['max_group_cells']}"
     by_name = {a.name: a for a in attrs}
     for combo in intersections:
         parts = [by_name[c] for c in combo if c in by_name]
@@ -380,8 +385,7 @@ def check_intersection_cells(
             names = " x ".join(repr(a.name) for a in parts)
             raise LimitError(
                 f"The intersection {names} has {cells:,} groups, over the limit of {limit:,}; "
-                "intersect fewer or coarser attributes, or if the groups are genuine raise the "
-                f"limit with {LIMIT_OPTIONS['max_group_cells']}.",
+                f"intersect fewer or coarser attributes, or if the groups are genuine {how}.",
                 "max_group_cells",
                 cells,
             )

@@ -137,3 +137,6 @@ class GroupingStats:
     # are computed, then a clusters.UnitSummary) and each proportion's design effect.
     units: Any = None
     design_effect: dict[str, np.ndarray] | None = None
+    # Clustered data only: per metric, the groups whose clustered variance fell below the
+    # unclustered one and was floored at it (design effect floored at 1).
+    floored: dict[str, np.ndarray] | None = None

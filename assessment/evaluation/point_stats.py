@@ -176,10 +176,12 @@ def _point_stats(
         hi[mid] = nan.copy()
         ci_reasons[mid] = [None] * size
     units = deff = None
+    floored: dict[str, np.ndarray] | None = None
     if ctx.cluster is not None:
         units = clusters.units(gp.codes, size, ctx.cluster)
+        floored = {}
         deff = clusters.design_effects(
-            counts, clusters.unit_counts(units, ctx.y, ctx.pred), units, size
+            counts, clusters.unit_counts(units, ctx.y, ctx.pred), units, size, floored
         )
     one = np.ones(size)
     for mid in PROPORTION_METRICS:
@@ -202,12 +204,14 @@ def _point_stats(
         parts=parts,
         units=units,
         design_effect=deff,
+        floored=floored,
     )
     _auroc_stats(stats, ctx, kind, overall_place)
     _probability_stats(stats, ctx, kind, overall_recal)
     if curves:
         _curves(stats, ctx, keys)
     if units is not None:
+        _too_few_clusters(stats, units.per_group)
         # The per-row and per-unit arrays (up to ~20 bytes per row) are not needed any more.
         stats.units = clusters.unit_summary(units)
     return stats
@@ -233,6 +237,12 @@ def _auroc_stats(
         var_c = clusters.obuchowski_variance(
             res.placements, ctx.y, stats.units, res.auc, c.n_pos, c.n_neg, size
         )
+        # Never narrower than DeLong's unclustered interval: a smaller clustered variance is
+        # floored at DeLong's (design effect floored at 1), and where is noted.
+        below = np.isfinite(var_c) & np.isfinite(res.var) & (var_c < res.var)
+        var_c = np.where(below, res.var, var_c)
+        if stats.floored is not None:
+            stats.floored["auroc"] = below
         with np.errstate(invalid="ignore", divide="ignore"):
             deff_auc = np.where(res.var > 0, var_c / res.var, 1.0)
         res = replace(res, var=var_c)
@@ -308,6 +318,14 @@ def _probability_stats(
         stats.lo["brier"], stats.hi["brier"] = iv.mean_t_log(sq, sq2, n, ctx.spec.ci_level)
     else:
         var_b = clusters.mean_variance(sq_rows, stats.units, stats.values["brier"], size)
+        # floored at the unclustered variance of the mean, s²/n (never a narrower interval)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = stats.values["brier"]
+            var_i = (sq2 - n * mean * mean) / (n - 1) / n
+        below = np.isfinite(var_b) & np.isfinite(var_i) & (var_b < var_i)
+        var_b = np.where(below, var_i, var_b)
+        if stats.floored is not None:
+            stats.floored["brier"] = below
         stats.lo["brier"], stats.hi["brier"] = iv.log_mean_interval(
             stats.values["brier"], var_b, stats.units.per_group - 1.0, ctx.spec.ci_level
         )
@@ -333,3 +351,18 @@ def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
         stats.roc = grid_counts(gp, keys, ctx.roc_index, ctx.roc_thresholds.size)
     if ctx.is_probability and ctx.score is not None:
         stats.reliability = reliability(gp, ctx.score, ctx.y, ctx.spec.calibration_bins)
+
+
+def _too_few_clusters(stats: GroupingStats, per_group: np.ndarray) -> None:
+    """A group with fewer than :data:`iv.MIN_CLUSTERS` patients gets no cluster-robust
+    interval (the reason says so) and no floored-variance note."""
+    for g, k in enumerate(per_group):
+        why = iv.too_few_clusters(float(k))
+        if why is None:
+            continue
+        for mid, lo in stats.lo.items():
+            if np.isfinite(stats.values[mid][g]):
+                lo[g] = stats.hi[mid][g] = np.nan
+                stats.ci_reasons[mid][g] = why
+        for below in (stats.floored or {}).values():
+            below[g] = False

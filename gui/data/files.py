@@ -21,6 +21,13 @@ DATA_FILTER = data_file_filter()
 MAX_CHOICES = 200
 
 
+def check_cells(inputs: Any, intersections: Any, limit: int) -> None:
+    """Run's intersection-cell check (the CLI's --max-group-cells), in the app's wording."""
+    from assessment.evaluation.mapping_steps import check_intersection_cells
+
+    check_intersection_cells(inputs.attributes, intersections, limit, "raise the limit when asked")
+
+
 class DataFileLoading(DataPageParts):
     """Open, drop and (re)load the validation data file."""
 
@@ -59,6 +66,28 @@ class DataFileLoading(DataPageParts):
         if settings is not None:
             settings.set("read_limits", raised.to_json())
         self.load_file(path, sheet)
+        return True
+
+    def _offer_raised_cells(self, exc: BaseException) -> bool:
+        """An intersection over the group-cell limit: say so, offer to raise the limit and
+        evaluate again (True: handled, no second dialog)."""
+        from assessment.evaluation.limits import LimitError
+
+        if not isinstance(exc, LimitError) or exc.limit != "max_group_cells":
+            return False
+        limits = self.read_limits()
+        raised = limits.raised(exc.limit, exc.needed or limits.max_group_cells * 4)
+        question = (
+            f"{exc}\n\nRaise this limit to {raised.max_group_cells:,} and evaluate again? "
+            "Many groups can take minutes and gigabytes of memory."
+        )
+        if not self.ctx.ask_yes_no("Intersection over a limit", question):
+            self.status.setText(f"Not evaluated: {exc}")
+            return True
+        settings = getattr(self.ctx, "settings", None)
+        if settings is not None:
+            settings.set("read_limits", raised.to_json())
+        self.run_evaluation()  # type: ignore[attr-defined]
         return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

@@ -35,6 +35,7 @@ from assessment.evaluation.record import store_evaluation
 from gui.data.files import (  # noqa: F401 - names other modules and tests import from here
     DataFileLoading,
     _demo_folder,
+    check_cells,
     file_sha256,
     is_data_file,
     plain_tooltip,
@@ -283,6 +284,7 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
             return
         table = self.table
         path = self.path
+        cells = int(self.read_limits().max_group_cells)
 
         def work(progress: Any, cancelled: Any) -> tuple[Any, Any, dict[str, Any]]:
             from assessment.errors import Cancelled
@@ -290,6 +292,7 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
             from assessment.evaluation.io import prepare_input
 
             inputs = prepare_input(table, mapping)
+            check_cells(inputs, spec.intersections, cells)  # --max-group-cells, before any work
             if cancelled():
                 raise Cancelled()
             progress(0.05)
@@ -307,7 +310,8 @@ class ValidationDataPage(DataFileLoading, MappingForm, SettingsForm, PageDefault
         config = evaluation_config(table, mapping, spec, path)
         self.progress.setValue(0)
         self.status.setText("Evaluating…")
-        self._start_job("evaluate", work, lambda out: self._evaluated(config, *out))
+        self._start_job("evaluate", work, lambda out: self._evaluated(config, *out),
+                        self._offer_raised_cells)
 
     def _evaluated(self, config: dict[str, Any], inputs: Any, spec: Any,
                    snapshot: dict[str, Any]) -> None:

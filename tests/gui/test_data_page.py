@@ -442,3 +442,30 @@ def test_an_attribute_over_the_group_limit_is_one_sentence_before_running(qtbot,
     assert any(i.severity == "error" and "over the limit of 2" in i.message
                and "--max-groups" in i.message for i in issues)
     assert not page.run_button.isEnabled()
+
+
+def test_an_intersection_over_the_cell_limit_is_refused_and_can_be_raised(qtbot, ctx, page,
+                                                                         csv_file, dialogs):
+    """--max-group-cells reaches the app: Run checks the intersection cells against the
+    settings' read limit before any evaluation; "No" evaluates nothing, "Yes" raises the stored
+    limit and evaluates."""
+    ctx.settings.set("read_limits", {"max_group_cells": 4})
+    load(qtbot, page, csv_file)
+    choose_positive(page, "<30")
+    page.set_attributes(["race", "sex"])
+    page.set_intersections([("race", "sex")])
+    page.bootstrap_spin.setValue(0)
+    page.check_now()
+    dialogs.reply("ask_yes_no", False)
+    page.run_evaluation()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Not evaluated"), timeout=20000)
+    text = page.status.text()
+    assert "'race' x 'sex' has 6 groups, over the limit of 4" in text
+    assert "raise the limit when asked" in text and "--max-group-cells" not in text
+    assert ctx.doc.evaluation is None  # nothing evaluated, nothing stored
+    dialogs.reply("ask_yes_no", True)
+    with qtbot.waitSignal(page.evaluation_finished, timeout=60000):
+        page.run_evaluation()
+        qtbot.waitUntil(lambda: ctx.settings.get("read_limits")["max_group_cells"] >= 6,
+                        timeout=20000)
+    assert {g["attribute"] for g in ctx.doc.evaluation.result_json()["groups"]} >= {"race×sex"}

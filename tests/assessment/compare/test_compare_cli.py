@@ -258,3 +258,18 @@ def test_dossier_json_never_holds_nan() -> None:
     doc = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -float("inf")}], "d": "x"}
     assert json.loads(dossier_bytes(doc)) == {"a": None, "b": [1.0, None, {"c": None}],
                                               "d": "x"}
+
+
+def test_an_intersection_over_the_cell_limit_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "val.csv"
+    _frame(400).to_csv(data, index=False)
+    argv = ["compare", str(data), "--label", "y", "--model", "A=pa", "--model", "B=pb",
+            "--group", "race", "--group", "sex", "--intersect", "race,sex", "--bootstrap", "0",
+            "--quiet"]
+    assert main.main([*argv, "--max-group-cells", "4"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "'race' x 'sex' has 6 groups, over the limit of 4" in err and "\n" not in err
+    assert "--max-group-cells" in err and "Traceback" not in err
+    assert main.main([*argv, "--json", str(tmp_path / "o.json")]) == 0
