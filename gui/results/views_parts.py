@@ -13,9 +13,12 @@ SLIDER_STEPS = 1000
 class ResultsPageParts:
     """What the page or a sibling mixin defines (declared once for the type checker)."""
 
-    @property
-    def result(self) -> EvaluationResult | None:  # the page's view-model holds it
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by the page; declared here only for the type checker
+
+        @property
+        def result(self) -> EvaluationResult | None: ...  # the page's view-model holds it
+
+        def _shows_session_run(self) -> bool: ...  # is the shown result the session's run?
 
     _colours: Any
     _curves_key: Any
@@ -48,6 +51,3 @@ class ResultsPageParts:
     session: Any
     threshold_box: Any
     vm: Any
-
-    def _shows_session_run(self) -> bool:  # the page: is the shown result the session's run?
-        raise NotImplementedError
