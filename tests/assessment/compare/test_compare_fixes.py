@@ -260,8 +260,8 @@ def test_the_cover_names_the_comparison_dossier_hash_and_headers_do_not_break(
     import shutil
     import subprocess
 
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    if shutil.which("pdftotext") is None:  # ./dev.sh test installs poppler-utils
+        pytest.fail("pdftotext (poppler-utils) is missing; ./dev.sh test installs it")
     pdf = tmp_path / "c.pdf"
     code, _o, err = _run(["compare", str(data), *BASE, "--pdf", str(pdf), "--quiet"], capsys)
     assert code == 0, err

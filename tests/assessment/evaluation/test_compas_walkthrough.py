@@ -24,11 +24,7 @@ from assessment.storage import load, save
 from reports.model import demographics_tables
 
 _REPO = Path(__file__).resolve().parents[3]
-AEQUITAS = next(
-    (p for p in (_REPO.parent / "shared", _REPO.parent.parent / "shared")
-     if (p / "data" / "compas" / "compas_for_aequitas.csv").is_file()),
-    _REPO.parent / "shared",
-) / "data" / "compas" / "compas_for_aequitas.csv"  # main checkout or a worktree under wt/
+AEQUITAS = _REPO.parent / "shared" / "data" / "compas" / "compas_for_aequitas.csv"  # as conftest
 # COMPAS label -> OMB race category, written out by hand (independent of the synonym table)
 BY_HAND = {"Caucasian": "White", "African-American": "Black or African American",
            "Asian": "Asian", "Native American": "American Indian or Alaska Native",
@@ -38,7 +34,7 @@ BY_HAND = {"Caucasian": "White", "African-American": "Black or African American"
 @pytest.fixture
 def compas(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     if not AEQUITAS.is_file():
-        pytest.skip("the shared COMPAS file is not on this machine")
+        pytest.fail(f"the shared COMPAS file is missing at {AEQUITAS}; CI keeps it beside the repo")
     path = tmp_path / "compas.csv"
     shutil.copy(AEQUITAS, path)
     return path, pd.read_csv(path)
