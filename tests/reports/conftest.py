@@ -84,3 +84,41 @@ def report_pages(report_pdf: bytes) -> list[str]:
 @pytest.fixture(scope="session")
 def report_text(report_pages: list[str]) -> str:
     return squash("".join(report_pages))
+
+
+# ---- the evaluation-plan CLI tests (test_plan_lock*.py) --------------------------------------
+
+
+@pytest.fixture
+def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main.main() enables faulthandler, which needs a real stderr (pytest captures it)."""
+    import main
+
+    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
+
+
+@pytest.fixture
+def data_csv(tmp_path: Path) -> Path:
+    """900 validation rows: outcome, probability, race (Black/White)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(12)
+    n = 900
+    race = rng.choice(["Black", "White"], n, p=[0.35, 0.65])
+    y = (rng.random(n) < 0.35).astype(int)
+    p = np.clip(0.35 * y + rng.normal(0.33, 0.15, n), 0.001, 0.999).round(4)
+    path = tmp_path / "validation.csv"
+    pd.DataFrame({"y": y, "p": p, "race": race}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def assessment_file(tmp_path: Path) -> Path:
+    """A copy of the complete example assessment to evaluate --into."""
+    import shutil
+
+    path = tmp_path / "study.probity"
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copy(repo / "resources" / "examples" / "complete.probity", path)
+    return path

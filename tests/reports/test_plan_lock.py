@@ -4,14 +4,11 @@ a plan edited after locking, "locked before the data were first loaded", and the
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from report_helpers import squash
 
@@ -26,21 +23,7 @@ from reports.report import build_report
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
-@pytest.fixture
-def data_csv(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(12)
-    n = 900
-    race = rng.choice(["Black", "White"], n, p=[0.35, 0.65])
-    y = (rng.random(n) < 0.35).astype(int)
-    p = np.clip(0.35 * y + rng.normal(0.33, 0.15, n), 0.001, 0.999).round(4)
-    path = tmp_path / "validation.csv"
-    pd.DataFrame({"y": y, "p": p, "race": race}).to_csv(path, index=False)
-    return path
+pytestmark = pytest.mark.usefixtures("no_faulthandler")  # tests/reports/conftest.py
 
 
 def plan_json(bound: float = 0.3) -> dict[str, Any]:
@@ -59,13 +42,6 @@ def plan_json(bound: float = 0.3) -> dict[str, Any]:
             {"id": "G2", "metric": "auroc", "attribute": "race", "criterion": {"at_least": 0.6}},
         ],
     }
-
-
-@pytest.fixture
-def assessment_file(tmp_path: Path) -> Path:
-    path = tmp_path / "study.probity"
-    shutil.copy(REPO / "resources" / "examples" / "complete.probity", path)
-    return path
 
 
 def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

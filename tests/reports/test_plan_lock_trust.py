@@ -8,39 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-import test_plan_lock as lock_tests
 from test_plan_lock import cert_of, cli, lock, plan_json
 
-import main
-
-
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
-@pytest.fixture
-def data_csv(tmp_path: Path) -> Path:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(12)
-    n = 900
-    race = rng.choice(["Black", "White"], n, p=[0.35, 0.65])
-    y = (rng.random(n) < 0.35).astype(int)
-    p = np.clip(0.35 * y + rng.normal(0.33, 0.15, n), 0.001, 0.999).round(4)
-    path = tmp_path / "validation.csv"
-    pd.DataFrame({"y": y, "p": p, "race": race}).to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
-def assessment_file(tmp_path: Path) -> Path:
-    import shutil
-
-    path = tmp_path / "study.probity"
-    shutil.copy(lock_tests.REPO / "resources" / "examples" / "complete.probity", path)
-    return path
+# data_csv, assessment_file, no_faulthandler: tests/reports/conftest.py (shared)
+pytestmark = pytest.mark.usefixtures("no_faulthandler")
 
 
 @pytest.fixture
