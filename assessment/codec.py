@@ -118,6 +118,18 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+_EXACT: dict[type, str] = {str: "text", bool: "true or false", int: "a whole number"}
+
+
+def _exact_decoder(tp: type, words: str) -> Decoder:
+    def exact(v: Any, p: str) -> Any:
+        if type(v) is not tp:
+            raise Invalid(p, f"expected {words}, got {show(v)}")
+        return v
+
+    return exact
+
+
 def _union_args(tp: Any) -> tuple[Any, ...] | None:
     origin = typing.get_origin(tp)
     if origin is Union or origin is types.UnionType:
@@ -147,30 +159,8 @@ def _decoder(tp: Any) -> Decoder:
     args = _union_args(tp)
     if args is not None:
         return _union_decoder(args)
-    if tp is str:
-
-        def text(v: Any, p: str) -> str:
-            if type(v) is not str:
-                raise Invalid(p, f"expected text, got {show(v)}")
-            return v
-
-        return text
-    if tp is bool:
-
-        def boolean(v: Any, p: str) -> bool:
-            if type(v) is not bool:
-                raise Invalid(p, f"expected true or false, got {show(v)}")
-            return v
-
-        return boolean
-    if tp is int:
-
-        def whole(v: Any, p: str) -> int:
-            if type(v) is not int:
-                raise Invalid(p, f"expected a whole number, got {show(v)}")
-            return v
-
-        return whole
+    if tp in _EXACT:  # str, bool, int: the JSON value's own type, exactly (True is no int)
+        return _exact_decoder(tp, _EXACT[tp])
     if tp is float:
 
         def number(v: Any, p: str) -> float:
