@@ -42,6 +42,9 @@ class PairedAuroc:
     s01: np.ndarray  # models × models × groups: covariance of V01 over negatives
     n_pos: np.ndarray
     n_neg: np.ndarray
+    # per model, DeLong's placement value of every row (V10 for events, V01 for non-events),
+    # kept for the clustered variance (:mod:`assessment.compare.paired_clustered`)
+    placements: tuple[np.ndarray, ...] = ()
 
     def difference(
         self, a: int, b: int, level: float
@@ -99,7 +102,9 @@ def paired_auroc(
                 cov = np.where(n_cls > 1, cov, np.nan)
                 out[a, b] = cov
                 out[b, a] = cov
-    return PairedAuroc(auc=aucs, s10=s10, s01=s01, n_pos=n_pos, n_neg=n_neg)
+    return PairedAuroc(
+        auc=aucs, s10=s10, s01=s01, n_pos=n_pos, n_neg=n_neg, placements=tuple(places)
+    )
 
 
 # ------------------------------------------------------------------ paired proportions
