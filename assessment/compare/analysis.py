@@ -269,6 +269,9 @@ def compare(
         if base.cluster is not None:  # several encounters per patient: cluster-robust
             pc.apply(paired[start:], gp, base.cluster, y, flags, sorted_scores,
                      [m.name for m in models], level)
+        paired += pr.not_applicable_entries(gp, {m.name: m.kind for m in models},
+                                            [(models[a].name, models[b].name) for a, b in pairs],
+                                            n_pos, n_neg)
         curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
         points += _point_entries(gp, models, flags, y, "operating point", None)
         for i, thr in cap_thresholds.items():

@@ -185,6 +185,8 @@ def apply(
     n_neg = np.bincount(gp.codes, minlength=size) - n_pos
     cache: dict[tuple[str, int, int], tuple[np.ndarray, ...]] = {}
     for e in entries:
+        if e["difference"]["method"] == pr.NOT_APPLICABLE:
+            continue
         g = where[e["group"]]
         a, b = index[e["model_a"]], index[e["model_b"]]
         key = (e["metric"], a, b)
