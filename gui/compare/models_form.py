@@ -12,6 +12,7 @@ and say why under the table; the reviewer changes any of them.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +30,8 @@ from assessment.compare.model_form import KIND_LABELS, FormModel, KindSuggestion
 COLUMNS = ["Name", "Column (or FILE:COLUMN)", "Kind", "Threshold", "Flagged value (class)"]
 NAME, COLUMN, KIND, THRESHOLD, POSITIVE = range(5)
 _EDITABLE = Qt.ItemFlag.ItemIsEditable
+_NOT_FOR = {THRESHOLD: "A predicted class has no threshold.",
+            POSITIVE: "Only a predicted class has a flagged value."}
 
 
 class ModelTable(QWidget):
@@ -116,6 +119,9 @@ class ModelTable(QWidget):
                 continue
             flags = item.flags()
             item.setFlags(flags | _EDITABLE if applies else flags & ~_EDITABLE)
+            item.setBackground(QBrush() if applies
+                               else self.palette().brush(QPalette.ColorRole.Window))
+            item.setToolTip("" if applies else _NOT_FOR[col])
 
     def _text(self, r: int, col: int) -> str:
         item = self.table.item(r, col)
