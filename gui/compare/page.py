@@ -57,7 +57,8 @@ def _fill(t: QTableWidget, rows: list[list[str]]) -> None:
     t.resizeColumnsToContents()
 
 
-DEMO_FIELDS = {"label": "readmitted_30d", "groups": "race, gender, age_band"}
+DEMO_FIELDS = {"label": "readmitted_30d", "groups": "race, gender, age_band",
+               "cluster": "patient_nbr"}
 DEMO_MODELS = [
     FormModel("Logistic (demo)", "predicted_probability", "probability", "0.15"),
     FormModel("Gradient boosting", "gbm_probability", "probability", "0.15"),
@@ -73,7 +74,7 @@ def demo_data() -> Path | None:
 
 
 def comparison_args(data: str, label: str, models: list[FormModel],
-                    groups: str) -> argparse.Namespace:
+                    groups: str, cluster: str = "") -> argparse.Namespace:
     """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
     model checks (kinds, thresholds, names) before anything is read."""
     from assessment.compare.cli import add_parser, models_from_args
@@ -87,6 +88,8 @@ def comparison_args(data: str, label: str, models: list[FormModel],
     for g in (g.strip() for g in groups.split(",")):
         if g:
             argv += ["--group", g]
+    if cluster.strip():  # several encounters per patient: cluster-robust intervals
+        argv += ["--cluster", cluster.strip()]
     model_options = model_argv(models)
     if not data or not label or "--group" not in argv or not model_options:
         raise DataError("Give the data file, the outcome column, the models (a name and a "
@@ -138,7 +141,11 @@ class ComparisonPage(PageDefaults, QWidget):
         form.addRow("Data file", self.data_edit)
         form.addRow("Outcome column", self.label_edit)
         form.addRow("Models", self.models)
+        self.cluster_edit = QLineEdit()
+        self.cluster_edit.setPlaceholderText("optional: several rows per patient, e.g. "
+                                             "patient_nbr (cluster-robust intervals)")
         form.addRow("Group columns", self.groups_edit)
+        form.addRow("Patient column", self.cluster_edit)
         lay.addLayout(form)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run comparison")
@@ -202,6 +209,7 @@ class ComparisonPage(PageDefaults, QWidget):
         self.label_edit.setText(DEMO_FIELDS["label"])
         self.models.set_rows(DEMO_MODELS)
         self.groups_edit.setText(DEMO_FIELDS["groups"])
+        self.cluster_edit.setText(DEMO_FIELDS["cluster"])
 
     def _suggest(self) -> None:
         """Suggest every model's kind (and a raw score's threshold) from its column, read in
@@ -233,7 +241,8 @@ class ComparisonPage(PageDefaults, QWidget):
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
-                                   self.models.rows(), self.groups_edit.text())
+                                   self.models.rows(), self.groups_edit.text(),
+                                   self.cluster_edit.text())
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return

@@ -137,6 +137,7 @@ def test_demo_button_fills_the_form_for_the_two_demo_models(qtbot, errors_seen) 
                            page.models.rows(), page.groups_edit.text())
     assert args.threshold == ["Logistic (demo)=0.15", "Gradient boosting=0.15"]
     assert args.kind == ["Logistic (demo)=probability", "Gradient boosting=probability"]
+    assert page.cluster_edit.text() == "patient_nbr"
     assert args.group == ["race", "gender", "age_band"]
 
 
@@ -276,3 +277,27 @@ def test_two_windows_keep_their_own_model_rows(qtbot, tmp_path, errors_seen) -> 
     qtbot.waitUntil(second.is_complete, timeout=30000)
     assert not first.is_complete() and not errors_seen
     assert [m["name"] for m in second.doc["models"]] == ["X", "Y", "Z"]
+    assert "clustering" not in second.doc["methods"]
+
+
+def test_patient_column_makes_the_paired_intervals_cluster_robust(qtbot, tmp_path,
+                                                                  errors_seen) -> None:
+    data = _kinds_data(tmp_path)
+    frame = pd.read_csv(data)
+    frame["patient"] = [f"p{i // 3}" for i in range(len(frame))]
+    frame.to_csv(data, index=False)
+    page = _page(qtbot)
+    page.data_edit.setText(str(data))
+    page.label_edit.setText("y")
+    page.groups_edit.setText("sex")
+    page.cluster_edit.setText("patient")
+    page.models.set_rows([FormModel("P", "prob"), FormModel("S", "points", "score", "21")])
+    page.run_button.click()
+    qtbot.waitUntil(page.is_complete, timeout=30000)
+    assert not errors_seen and "clustering" in page.doc["methods"]
+    auroc = [e for e in page.doc["paired"] if e["metric"] == "auroc"]
+    assert auroc and all("Obuchowski 1997" in e["difference"]["method"] for e in auroc)
+    page.cluster_edit.setText("nope")
+    page.run_button.click()
+    qtbot.waitUntil(lambda: bool(errors_seen), timeout=30000)
+    assert "nope" in errors_seen[0] and "\n" not in errors_seen[0]
