@@ -20,6 +20,7 @@ from typing import Any
 
 from reportlab.platypus import KeepTogether, LongTable, PageBreak, Spacer, Table, TableStyle
 
+from assessment.compare.paired import NOT_APPLICABLE
 from reports import charts
 from reports.attachment import SignatureSlot, finish_pdf
 from reports.compare_charts import Curve, ModelPoint, decision_chart, model_forest
@@ -200,7 +201,9 @@ class _Builder:
                 rows.append([self.c(METRIC_NAMES.get(e["metric"], e["metric"])),
                              self.c(f"{e['model_a']} − {e['model_b']}"),
                              self.c(_f(e["estimate_a"])), self.c(_f(e["estimate_b"])),
-                             self.c(_f(d["value"])), self.c(_ci(d)),
+                             self.c(_f(d["value"])),
+                             self.c(_ci(d) if d["value"] is not None
+                                    else d.get("reason") or "—"),
                              self.c(_p(d["p_value"], d.get("p_floor"))),
                              self.c(_p(d["p_adjusted"], d.get("p_floor")))])
             out += [self.h(title, 1), self.table(rows, [80, 105, 40, 40, 58, 85, 45,
@@ -228,6 +231,8 @@ class _Builder:
                                             "p adj.")]]
         for e in self.doc["paired"]:
             if e["attribute"] is None or "×" in e["attribute"] or e["metric"] not in GROUP_METRICS:
+                continue
+            if e["difference"]["method"] == NOT_APPLICABLE:  # said once, for the population
                 continue
             d = e["difference"]
             rows.append([self.c(f"{e['attribute']}: {e['group']}"),

@@ -17,6 +17,7 @@ import numpy as np
 
 from assessment.compare import COMPARISON_FORMAT
 from assessment.compare import paired as pr
+from assessment.compare import paired_clustered as pc
 from assessment.compare import usefulness as us
 from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
@@ -246,7 +247,7 @@ def compare(
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
     cap_thresholds = _capacity_thresholds(models, inputs, options.capacity)
-    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled)
+    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled, cluster=base.cluster)
     pattern = pr.pattern_codes(y, flags)
     bins = {
         i: us.threshold_bins(thresholds, np.asarray(inp.score))
@@ -259,11 +260,18 @@ def compare(
         codes, size = gp.codes, gp.size
         n_pos = np.bincount(codes, weights=y, minlength=size)
         n_neg = np.bincount(codes, minlength=size) - n_pos
+        start = len(paired)
         paired += _auroc_entries(gp, models, scored, sorted_scores, y, n_pos, n_neg, pairs, level)
         table = pr.pattern_table(codes, size, pattern, k)
         paired += _proportion_entries(gp, models, table, pairs, level)
         boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
         paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
+        if base.cluster is not None:  # several encounters per patient: cluster-robust
+            pc.apply(paired[start:], gp, base.cluster, y, flags, sorted_scores,
+                     [m.name for m in models], level)
+        paired += pr.not_applicable_entries(gp, {m.name: m.kind for m in models},
+                                            [(models[a].name, models[b].name) for a, b in pairs],
+                                            n_pos, n_neg)
         curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
         points += _point_entries(gp, models, flags, y, "operating point", None)
         for i, thr in cap_thresholds.items():
@@ -277,6 +285,8 @@ def compare(
     _mark_identical(paired, same)
     _adjust(paired, spec)
     methods = _methods(spec, pt, options, len(pairs))
+    if base.cluster is not None:
+        methods.update(pc.methods(spec.bootstrap, spec.seed))
     notes = _notes(models, inputs) + [
         f"{a} and {b} give identical predictions on every patient: they are the same model "
         "on these data: every difference between them is exactly 0 (no interval or p-value), "
@@ -572,7 +582,7 @@ def _notes(models: list[ModelSource], inputs: list[EvaluationInput]) -> list[str
             )
     if any(inp.cluster is not None for inp in inputs):
         notes.append(
-            "Rows are clustered (several per patient): the per-model evaluations use "
-            "cluster-robust intervals, the paired statistics treat rows as independent."
+            "Rows are clustered (several per patient): the per-model evaluations and the "
+            "paired differences use cluster-robust intervals (the patient is the unit)."
         )
     return notes

@@ -67,8 +67,8 @@ def add_parser(
                    help="bin a continuous attribute, e.g. age=40,50,60")
     p.add_argument("--missing", metavar="TOKENS", help="cell values meaning missing")
     p.add_argument("--cluster", metavar="COL",
-                   help="patient identifier: each model's own metrics get cluster-robust "
-                   "intervals (the paired statistics treat rows as independent)")
+                   help="patient identifier: each model's own metrics and every paired "
+                   "difference get cluster-robust intervals (the patient is the unit)")
     p.add_argument("--key", metavar="COL",
                    help="patient key shared by DATA and every per-vendor file (one row per "
                    "patient in each file)")

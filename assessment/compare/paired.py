@@ -7,6 +7,8 @@
 - Difference of two proportions on the same rows (TPR on the positives, FPR on the negatives):
   Tango's (1998) score interval for paired proportions, and McNemar's test in its exact
   (binomial) form on the discordant pairs.
+- A pair without a statistic (a predicted class has no AUROC; only probabilities have a Brier
+  score) gets an entry saying so (:func:`not_applicable_entries`), not a silent gap.
 
 Every function returns NumPy arrays with NaN where a statistic is undefined, plus a reason.
 """
@@ -14,6 +16,7 @@ Every function returns NumPy arrays with NaN where a statistic is undefined, plu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import bdtr, ndtr
@@ -42,6 +45,9 @@ class PairedAuroc:
     s01: np.ndarray  # models × models × groups: covariance of V01 over negatives
     n_pos: np.ndarray
     n_neg: np.ndarray
+    # per model, DeLong's placement value of every row (V10 for events, V01 for non-events),
+    # kept for the clustered variance (:mod:`assessment.compare.paired_clustered`)
+    placements: tuple[np.ndarray, ...] = ()
 
     def difference(
         self, a: int, b: int, level: float
@@ -99,7 +105,9 @@ def paired_auroc(
                 cov = np.where(n_cls > 1, cov, np.nan)
                 out[a, b] = cov
                 out[b, a] = cov
-    return PairedAuroc(auc=aucs, s10=s10, s01=s01, n_pos=n_pos, n_neg=n_neg)
+    return PairedAuroc(
+        auc=aucs, s10=s10, s01=s01, n_pos=n_pos, n_neg=n_neg, placements=tuple(places)
+    )
 
 
 # ------------------------------------------------------------------ paired proportions
@@ -211,3 +219,64 @@ def mcnemar_exact(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     m = b + c
     p = np.minimum(1.0, 2 * bdtr(np.minimum(b, c), np.maximum(m, 1).astype(np.int64), 0.5))
     return np.where(m > 0, p, 1.0)
+
+
+# ------------------------------------------------------------------ pairs without a statistic
+
+NOT_APPLICABLE = "not applicable"
+# metric → the model kinds that have it (a predicted class ranks nobody: no AUROC; only a
+# probability has a Brier score and a calibration-in-the-large error)
+NEEDS_KIND: dict[str, tuple[str, ...]] = {
+    "auroc": ("probability", "score"),
+    "brier": ("probability",),
+    "calibration_in_the_large": ("probability",),
+}
+_WHY = {
+    "class": "gives a predicted class (no score to rank or compare with the outcome)",
+    "score": "gives a raw score, not a probability",
+}
+
+
+def not_applicable_reason(metric: str, kinds: dict[str, str], a: str, b: str) -> str | None:
+    """Why the pair (a, b) has no ``metric`` difference, or None when both models have it."""
+    need = NEEDS_KIND.get(metric)
+    if need is None:
+        return None
+    lacking = [m for m in (a, b) if kinds[m] not in need]
+    if not lacking:
+        return None
+    what = {"auroc": "AUROC", "brier": "Brier score",
+            "calibration_in_the_large": "calibration-in-the-large error"}[metric]
+    return "; ".join(f"{m} {_WHY[kinds[m]]}, so it has no {what}" for m in lacking) + (
+        ": there is no paired difference")
+
+
+def not_applicable_entries(
+    grouping: Grouping, kinds: dict[str, str], pairs: list[tuple[str, str]],
+    n_pos: np.ndarray, n_neg: np.ndarray,
+) -> list[dict[str, Any]]:
+    """One ``paired`` entry per group for every (metric, pair) that has no difference because
+    a model's kind lacks the metric (a predicted class has no AUROC, a raw score or a class no
+    Brier score or calibration): value, interval and p are null, the reason says why, so the
+    JSON, the report and the app say it instead of leaving the pair out."""
+    overall = grouping.is_overall
+    out = []
+    for metric in NEEDS_KIND:
+        for a, b in pairs:
+            reason = not_applicable_reason(metric, kinds, a, b)
+            if reason is None:
+                continue
+            for g in range(grouping.size):
+                out.append({
+                    "metric": metric,
+                    "attribute": None if overall else grouping.name,
+                    "group": None if overall else grouping.labels[g],
+                    "model_a": a, "model_b": b,
+                    "n": int(n_pos[g] + n_neg[g]), "n_pos": int(n_pos[g]),
+                    "n_neg": int(n_neg[g]),
+                    "estimate_a": None, "estimate_b": None,
+                    "difference": {"value": None, "ci_low": None, "ci_high": None,
+                                   "method": NOT_APPLICABLE, "p_value": None,
+                                   "p_adjusted": None, "reason": reason},
+                })
+    return out

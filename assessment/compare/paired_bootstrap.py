@@ -8,6 +8,13 @@ engine's resampling scheme (exact multinomial counts of outcome × every model's
 limit of the other totals within those cells for large groups; see
 :mod:`assessment.compare.paired_resample`, which finds the cell moments of all groupings in one
 pass), and every statistic is a ratio of those totals.
+
+With clustered rows (several encounters per patient) the resampled unit is the patient within
+each group, by the engine's own scheme (:func:`assessment.evaluation.intervals.resampled_totals`
+with the cluster codes: exact multinomial patient counts up to
+:data:`~assessment.evaluation.intervals.EXACT_RESAMPLE_MAX` patients, else the joint normal
+limit of the patients' total vectors); the cell-moment shortcut, which resamples rows, is not
+used then.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 
 from assessment.compare.paired_resample import cell_moments, finest_codes, grouping_totals
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.intervals import FEATURE_BLOCK
 from assessment.evaluation.metrics import Grouping
 from assessment.evaluation.multiplicity import bootstrap_p
 
@@ -117,6 +125,7 @@ class PairedBootstrap:
         models: list[ModelRows],
         nb_threshold: float,
         cancelled: Callable[[], bool],
+        cluster: np.ndarray | None = None,
     ) -> None:
         self.k = len(models)
         self.n_features = 2 + STRIDE * self.k
@@ -128,6 +137,10 @@ class PairedBootstrap:
         for i, m in enumerate(models[:MAX_CELL_MODELS]):
             cell = cell + (m.flag.astype(np.int64) << (i + 1))
         n_cells = 2 << min(self.k, MAX_CELL_MODELS)
+        self.cluster = cluster
+        self._cell = cell
+        if cluster is not None:  # patients are resampled per grouping (see the module text)
+            return
         self.fine = finest_codes(groupings, y.size)
         self.moments = cell_moments(
             self.fine, cell, n_cells, self.features, self.n_features, cancelled
@@ -160,6 +173,8 @@ class PairedBootstrap:
 
     def grouping(self, gp: Grouping, b: int, rng: np.random.Generator) -> BootstrapDifferences:
         """Estimates and paired bootstrap replicates of every model's statistics per group."""
+        if self.cluster is not None:
+            return self._clustered(gp, b, rng)
         mo = self.moments
         n_fine = int(self.fine.max()) + 1
         rep = np.zeros(n_fine, dtype=np.intp)
@@ -179,6 +194,27 @@ class PairedBootstrap:
         self._blank(reps)
         return BootstrapDifferences(estimates=estimates, reps=reps)
 
+    def _clustered(self, gp: Grouping, b: int, rng: np.random.Generator) -> BootstrapDifferences:
+        """Clustered rows: totals over the rows, replicates resampling each group's patients."""
+        assert self.cluster is not None
+        totals = np.zeros((gp.size, self.n_features))
+        for lo in range(0, gp.codes.size, FEATURE_BLOCK):
+            rows = np.arange(lo, min(lo + FEATURE_BLOCK, gp.codes.size))
+            f = self.features(rows)
+            for j in range(self.n_features):
+                totals[:, j] += np.bincount(gp.codes[rows], weights=f[:, j], minlength=gp.size)
+        estimates = _statistics(totals, self.k, self.w)
+        self._blank(estimates)
+        if b <= 0:
+            return BootstrapDifferences(estimates=estimates, reps=None)
+        rep_tot = iv.resampled_totals(
+            gp.codes, gp.size, self.features, self.n_features, b, rng, self.cancelled,
+            cell_of_row=self._cell, cluster_of_row=self.cluster,
+        )
+        reps = _statistics(rep_tot, self.k, self.w)
+        self._blank(reps)
+        return BootstrapDifferences(estimates=estimates, reps=reps)
+
 
 def paired_bootstrap(
     codes: np.ndarray,
@@ -189,7 +225,9 @@ def paired_bootstrap(
     b: int,
     rng: np.random.Generator,
     cancelled: Callable[[], bool],
+    cluster: np.ndarray | None = None,
 ) -> BootstrapDifferences:
     """One grouping given by ``codes`` (tests and single use): see :class:`PairedBootstrap`."""
     gp = Grouping("g", np.asarray(codes, dtype=np.intp), tuple(map(str, range(size))), ("g",))
-    return PairedBootstrap([gp], y, models, nb_threshold, cancelled).grouping(gp, b, rng)
+    boot = PairedBootstrap([gp], y, models, nb_threshold, cancelled, cluster=cluster)
+    return boot.grouping(gp, b, rng)

@@ -40,6 +40,8 @@ def _overall(paired: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     return [e for e in paired if e["metric"] == metric and e["attribute"] is None]
 
 
+KIND_NAMES = {"class": "predicted class", "score": "raw score", "probability": "probability"}
+
 IDENTICAL = "the two models give identical predictions on every patient"
 
 
@@ -71,6 +73,19 @@ def _step(
                 f"{_fmt(hi)}, {verdict})")
 
 
+def _unranked(models: list[ModelSource], est: dict[str, float], metric: str) -> str:
+    """" Not ranked on M: X (a predicted class has no M)." for the models whose kind lacks the
+    metric (empty when there are none)."""
+    unranked = [m for m in models if m.name not in est and m.kind != "probability"]
+    if not unranked:
+        return ""
+    name = label(metric)
+    kinds = " or a ".join(sorted({KIND_NAMES[m.kind] for m in unranked}))
+    noun = "Brier score" if metric == "brier" else name
+    return (f" Not ranked on {name}: {', '.join(m.name for m in unranked)} (a {kinds} has no "
+            f"{noun}).")
+
+
 def ranked_summary(
     models: list[ModelSource], paired: list[dict[str, Any]], level: float
 ) -> list[str]:
@@ -93,6 +108,9 @@ def ranked_summary(
                 if v is not None:
                     est[e[f"model_{side}"]] = v
         if len(est) < 2:
+            if why := _unranked(models, est, metric):  # say why there is no ranking
+                name = label(metric)
+                out.append(f"{name[:1].upper()}{name[1:]}: no ranking.{why}")
             continue
         lower = metric in LOWER_IS_BETTER
         order = sorted(est, key=lambda m: est[m], reverse=not lower)
@@ -124,5 +142,6 @@ def ranked_summary(
             sentence += f" The ranking on {name} is not established by these data."
         elif len(tiers[0]) == 1:
             sentence += f" {order[0]} leads."
+        sentence += _unranked(models, est, metric)
         out.append(sentence)
     return out

@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assessment.compare.model_form import FormModel
 from gui.compare import view
+from gui.compare.models_form import ModelTable
 from gui.context import AppContext
 from gui.steps import PageDefaults
 
@@ -55,12 +57,12 @@ def _fill(t: QTableWidget, rows: list[list[str]]) -> None:
     t.resizeColumnsToContents()
 
 
-DEMO_FIELDS = {
-    "label": "readmitted_30d",
-    "models": "Logistic (demo)=predicted_probability; Gradient boosting=gbm_probability",
-    "groups": "race, gender, age_band",
-    "thresholds": "Logistic (demo)=0.15; Gradient boosting=0.15",
-}
+DEMO_FIELDS = {"label": "readmitted_30d", "groups": "race, gender, age_band",
+               "cluster": "patient_nbr"}
+DEMO_MODELS = [
+    FormModel("Logistic (demo)", "predicted_probability", "probability", "0.15"),
+    FormModel("Gradient boosting", "gbm_probability", "probability", "0.15"),
+]
 
 
 def demo_data() -> Path | None:
@@ -71,31 +73,33 @@ def demo_data() -> Path | None:
     return Path(str(candidate)) if candidate.is_file() else None
 
 
-def comparison_args(data: str, label: str, models: str, groups: str,
-                    thresholds: str = "") -> argparse.Namespace:
-    """The ``compare`` options the page's fields describe (the CLI's own parser checks them)."""
-    from assessment.compare.cli import add_parser
+def comparison_args(data: str, label: str, models: list[FormModel],
+                    groups: str, cluster: str = "") -> argparse.Namespace:
+    """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
+    model checks (kinds, thresholds, names) before anything is read."""
+    from assessment.compare.cli import add_parser, models_from_args
+    from assessment.compare.model_form import model_argv
+    from assessment.compare.sources import check_models
     from assessment.errors import DataError
 
     parser = argparse.ArgumentParser(prog="probity", exit_on_error=False)
     add_parser(parser.add_subparsers())
     argv = ["compare", data, "--label", label]
-    for item in (m.strip() for m in models.split(";")):
-        if item:
-            argv += ["--model", item]
     for g in (g.strip() for g in groups.split(",")):
         if g:
             argv += ["--group", g]
-    for t in (t.strip() for t in thresholds.split(";")):
-        if t:
-            argv += ["--threshold", t]
-    if not data or not label or "--group" not in argv:
-        raise DataError("Give the data file, the outcome column, the models (NAME=COLUMN; …) "
-                        "and at least one group column.")
+    if cluster.strip():  # several encounters per patient: cluster-robust intervals
+        argv += ["--cluster", cluster.strip()]
+    model_options = model_argv(models)
+    if not data or not label or "--group" not in argv or not model_options:
+        raise DataError("Give the data file, the outcome column, the models (a name and a "
+                        "column each) and at least one group column.")
     try:
-        return parser.parse_args([*argv, "--quiet"])
+        args = parser.parse_args([*argv, *model_options, "--quiet"])
     except (argparse.ArgumentError, SystemExit) as exc:
         raise DataError(f"The comparison settings are not valid: {exc}.") from None
+    check_models(models_from_args(args))
+    return args
 
 
 class ComparisonPage(PageDefaults, QWidget):
@@ -130,17 +134,18 @@ class ComparisonPage(PageDefaults, QWidget):
         form = QFormLayout()
         self.data_edit = QLineEdit()
         self.label_edit = QLineEdit()
-        self.models_edit = QLineEdit()
-        self.models_edit.setPlaceholderText('Vendor A=score_a; Vendor B=score_b')
+        self.models = ModelTable()
+        self.models.suggest_button.clicked.connect(self._suggest)
         self.groups_edit = QLineEdit()
         self.groups_edit.setPlaceholderText("race, sex")
-        self.thresholds_edit = QLineEdit()
-        self.thresholds_edit.setPlaceholderText("Vendor A=0.15; Vendor B=0.2 (default 0.5)")
         form.addRow("Data file", self.data_edit)
         form.addRow("Outcome column", self.label_edit)
-        form.addRow("Models", self.models_edit)
+        form.addRow("Models", self.models)
+        self.cluster_edit = QLineEdit()
+        self.cluster_edit.setPlaceholderText("optional: several rows per patient, e.g. "
+                                             "patient_nbr (cluster-robust intervals)")
         form.addRow("Group columns", self.groups_edit)
-        form.addRow("Operating points", self.thresholds_edit)
+        form.addRow("Patient column", self.cluster_edit)
         lay.addLayout(form)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run comparison")
@@ -202,17 +207,42 @@ class ComparisonPage(PageDefaults, QWidget):
             return
         self.data_edit.setText(str(path))
         self.label_edit.setText(DEMO_FIELDS["label"])
-        self.models_edit.setText(DEMO_FIELDS["models"])
+        self.models.set_rows(DEMO_MODELS)
         self.groups_edit.setText(DEMO_FIELDS["groups"])
-        self.thresholds_edit.setText(DEMO_FIELDS["thresholds"])
+        self.cluster_edit.setText(DEMO_FIELDS["cluster"])
+
+    def _suggest(self) -> None:
+        """Suggest every model's kind (and a raw score's threshold) from its column, read in
+        the page's worker."""
+        from assessment.errors import DataError
+
+        data, label = self.data_edit.text().strip(), self.label_edit.text().strip()
+        if not data:
+            self.ctx.show_error(DataError("Give the data file first: the suggestions read the "
+                                          "models' columns."))
+            return
+        rows = self.models.rows()
+
+        def work(_progress: Any, _cancelled: Any) -> dict[int, Any]:
+            from assessment.compare.model_form import suggest_models
+            from assessment.evaluation.io import read_table
+
+            return suggest_models(data, label or None, rows, lambda p: read_table(p))
+
+        self.status.setText("Reading the models' columns…")
+        self.tasks.run(work, self._suggested, on_error=self._failed)
+
+    def _suggested(self, found: dict[int, Any]) -> None:
+        self.status.setText("")
+        self.models.apply_suggestions(found)
 
     def _run(self) -> None:
         from assessment.errors import ProbityError
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
-                                   self.models_edit.text(), self.groups_edit.text(),
-                                   self.thresholds_edit.text())
+                                   self.models.rows(), self.groups_edit.text(),
+                                   self.cluster_edit.text())
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return

@@ -109,3 +109,58 @@ def test_sign_without_pdf_is_one_sentence(data_csv: Path, tmp_path: Path,
                       "B=pb", "--group", "race", "--sign", str(tmp_path / "x.p12")])
     err = capsys.readouterr().err
     assert code == 2 and "--pdf" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "flag", "sign"),
+    [("passphrase", "--pdf", True), ("passphrase", "--pdf", False),
+     ("passphrase", "--json", True), ("passphrase", "--json", False),
+     ("identity", "--pdf", True), ("identity", "--json", True)],
+)
+def test_an_output_naming_the_passphrase_file_or_the_identity_is_refused_untouched(
+    data_csv: Path, tmp_path: Path, identity_files: dict[str, Path], passphrase_file: Path,
+    capsys: pytest.CaptureFixture[str], target: str, flag: str, sign: bool,
+) -> None:
+    """``compare --pdf F --passphrase-file F`` (or the signing identity, or --json, as the
+    output): one sentence naming the clash, exit code 2, and the file byte for byte as it was."""
+    victim = passphrase_file if target == "passphrase" else identity_files["first"]
+    before, mtime = victim.read_bytes(), victim.stat().st_mtime_ns
+    args = ["compare", str(data_csv), "--label", "y", "--model", "A=pa", "--model", "B=pb",
+            "--group", "race", "--bootstrap", "0", "--passphrase-file", str(passphrase_file),
+            flag, str(victim), "--quiet"]
+    if sign:
+        args += ["--sign", str(identity_files["first"])]
+    if flag == "--json":
+        args += ["--pdf", str(tmp_path / "out.pdf")]
+    code = main.main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"The output {victim} is the input file {victim}" in err
+    assert victim.read_bytes() == before and victim.stat().st_mtime_ns == mtime
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_report_says_why_a_predicted_class_has_no_auroc_difference(
+    data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(data_csv)
+    frame["cls"] = (frame["pa"] >= 0.3).astype(int)
+    data, js = tmp_path / "with_class.csv", tmp_path / "c.json"
+    frame.to_csv(data, index=False)
+    assert main.main(["compare", str(data), "--label", "y", "--model", "Vendor A=pa",
+                      "--model", "Rule=cls", "--kind", "Rule=class", "--group", "race",
+                      "--bootstrap", "0", "--json", str(js), "--quiet"]) == 0
+    capsys.readouterr()
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    report = build_comparison_report(js.read_bytes())
+    reader = PdfFileReader(BytesIO(report.data))
+    kids = reader.root["/Pages"]["/Kids"]
+    text = " ".join(" ".join(page_text(reader, kids[i]).split()) for i in range(len(kids)))
+    # the paired table's row for the AUROC pair, the ranked summary and the notes say it
+    assert "Rule gives a predicted class (no score to rank or compare with the outcome), so " \
+           "it has no AUROC: there is no paired difference" in text
+    assert "Not ranked on AUROC: Rule (a predicted class has no AUROC)." in text

@@ -78,11 +78,23 @@ def test_json_has_the_specified_shape(data: Path, tmp_path: Path,
     metrics = {p["metric"] for p in doc["paired"]}
     assert metrics == {"auroc", "tpr", "fpr", "brier", "calibration_in_the_large", "ppv",
                        "net_benefit"}
-    # no AUROC or Brier pair for the class model, no Brier for the raw score
-    assert not any(p["metric"] == "auroc" and "Class" in (p["model_a"], p["model_b"])
-                   for p in doc["paired"])
-    assert not any(p["metric"] == "brier" and "Raw" in (p["model_a"], p["model_b"])
-                   for p in doc["paired"])
+    # no AUROC or Brier difference for the class model, no Brier for the raw score: each such
+    # pair has an entry saying why (null value, interval and p), in every group
+    def lacking(metric: str, name: str) -> list[dict[str, object]]:
+        return [p for p in doc["paired"]
+                if p["metric"] == metric and name in (p["model_a"], p["model_b"])]
+
+    for metric, name, said in (("auroc", "Class", "Class gives a predicted class"),
+                               ("brier", "Raw", "Raw gives a raw score, not a probability"),
+                               ("calibration_in_the_large", "Class", "Class gives")):
+        entries = lacking(metric, name)
+        assert len(entries) == 4 * (1 + 3 + 2 + 6)  # 4 partners × (all + race + sex + race×sex)
+        for p in entries:
+            d = p["difference"]
+            assert d["method"] == "not applicable" and said in d["reason"]
+            assert d["value"] is None and d["ci_low"] is None and d["p_value"] is None
+            assert d["p_adjusted"] is None and p["estimate_a"] is None
+    assert "Not ranked on AUROC: Class (a predicted class has no AUROC)." in doc["summary"][0]
     overall_nb = [c for c in doc["net_benefit"] if c["attribute"] is None]
     assert {c["model"] for c in overall_nb} == {"Vendor A", "Vendor B", "Vendor C", "Raw",
                                                 "Class", "treat all", "treat none"}

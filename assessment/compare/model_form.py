@@ -1,0 +1,146 @@
+"""The desktop app's per-model comparison settings: kind, operating point and suggestions.
+
+The Comparison page's form holds one row per model (name, column, kind, threshold, flagged
+value). Nothing is decided in the GUI: :func:`model_argv` turns the rows into the ``compare``
+command line's own options (``--model``, ``--kind``, ``--threshold``,
+``--prediction-positive``), which the CLI's parser and :func:`~assessment.compare.cli.
+models_from_args` / :func:`~assessment.compare.sources.check_models` then check, exactly as on
+the command line. :func:`suggest_model` proposes a kind from the column's values, with the same
+rules as the Validation data page (:func:`assessment.evaluation.suggest.suggest_mapping`): a
+column of exactly two values is a predicted class; numbers all within 0–1 a probability; other
+numbers a raw score, which needs a threshold — one is proposed by
+:func:`assessment.evaluation.suggest.suggest_threshold` (the share flagged closest to the
+outcome's prevalence), stated as a suggestion to accept or change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assessment.compare.sources import ModelKind
+from assessment.errors import DataError
+from assessment.evaluation.column_mapping import ColumnMapping
+from assessment.evaluation.columns import (
+    DEFAULT_MISSING,
+    LoadedTable,
+    _code_column,
+    _resolve_column,
+)
+from assessment.evaluation.columns import numeric as column_numbers
+from assessment.evaluation.suggest import _two_numbers, suggest_threshold
+
+KIND_LABELS: dict[str, str] = {
+    "probability": "Probability (0–1)",
+    "score": "Raw score (needs a threshold)",
+    "class": "Predicted class",
+}
+ReadTable = Callable[[str], LoadedTable]
+# rows of a column looked at for a suggestion (the data page's sample size)
+SAMPLE_ROWS = 20000
+
+
+@dataclass(frozen=True)
+class FormModel:
+    """One row of the form, as typed (texts stripped by :func:`model_argv`)."""
+
+    name: str
+    column: str  # COL (a column of the data file) or FILE:COL
+    kind: str = "probability"
+    threshold: str = ""
+    positive: str = ""  # for a predicted class: the value meaning "flagged"
+
+
+def model_argv(rows: list[FormModel]) -> list[str]:
+    """The ``compare`` options of the rows (blank rows skipped), for the CLI's parser.
+
+    A raw score without a threshold is refused here in the form's words (the CLI's
+    :func:`~assessment.compare.sources.check_models` refuses it too, naming ``--threshold``);
+    everything else is left to the CLI's checks.
+    """
+    argv: list[str] = []
+    for r in rows:
+        name, column = r.name.strip(), r.column.strip()
+        if not name and not column:
+            continue
+        if not name or not column:
+            raise DataError(
+                f"The model row {name or column!r} needs both a name and a column: fill in "
+                "the other cell or remove the row."
+            )
+        argv += ["--model", f"{name}={column}", "--kind", f"{name}={r.kind}"]
+        threshold, positive = r.threshold.strip(), r.positive.strip()
+        if r.kind == "score" and not threshold:
+            raise DataError(
+                f"Model {name!r} gives a raw score: enter its operating point in the Threshold "
+                "column (a case is flagged when score ≥ threshold) or accept the suggestion."
+            )
+        if threshold and r.kind != "class":
+            argv += ["--threshold", f"{name}={threshold}"]
+        if positive and r.kind == "class":
+            argv += ["--prediction-positive", f"{name}={positive}"]
+    return argv
+
+
+@dataclass(frozen=True)
+class KindSuggestion:
+    """A proposed kind (None: the column is no prediction) and threshold, and why."""
+
+    kind: ModelKind | None
+    threshold: float | None
+    sentence: str
+
+
+def suggest_model(table: LoadedTable, column: str, label: str | None) -> KindSuggestion:
+    """The kind (and a raw score's threshold) the column's values suggest; see the module."""
+    col = _resolve_column(table, column, "model")
+    sample = table.frame[col].iloc[:SAMPLE_ROWS]
+    texts = _code_column(sample, DEFAULT_MISSING).texts
+    if len(texts) == 2:
+        values = " and ".join(sorted(texts))
+        what = "two numbers" if _two_numbers(list(texts), table.decimal) else "two values"
+        return KindSuggestion("class", None, f"{column}: {what} ({values}), so a predicted "
+                              "class (no threshold).")
+    num = column_numbers(table, col, DEFAULT_MISSING)
+    present = ~num.missing
+    if int(present.sum()) == 0 or bool(num.bad[present].any()):
+        return KindSuggestion(None, None, f"{column}: not all values are numbers and there are "
+                              f"{len(texts)} distinct ones, so it is no prediction column.")
+    values = num.values[present & np.isfinite(num.values)]
+    if values.size and float(values.min()) >= 0.0 and float(values.max()) <= 1.0:
+        return KindSuggestion("probability", None, f"{column}: numbers within 0–1, so a "
+                              "probability (threshold 0.5 unless the vendor states another).")
+    suggestion = suggest_threshold(table, ColumnMapping(label=label or "", score=col,
+                                                        score_kind="score"))
+    if suggestion is None:
+        return KindSuggestion("score", None, f"{column}: numbers outside 0–1, so a raw score; "
+                              "enter its operating point.")
+    return KindSuggestion("score", suggestion.value,
+                          f"{column}: numbers outside 0–1, so a raw score. {suggestion.reason}")
+
+
+def suggest_models(
+    data: str, label: str | None, rows: list[FormModel], read: ReadTable
+) -> dict[int, KindSuggestion]:
+    """:func:`suggest_model` for every filled row (row index → suggestion); ``read(path)``
+    reads a table (the data file, or a vendor's ``FILE`` of ``FILE:COL``). A column that cannot
+    be read gets a suggestion with no kind whose sentence says why."""
+    from assessment.compare.sources import parse_model
+    from assessment.errors import ProbityError
+
+    tables: dict[str, LoadedTable] = {}
+    out: dict[int, KindSuggestion] = {}
+    for i, r in enumerate(rows):
+        if not r.column.strip():
+            continue
+        try:
+            _name, column, file = parse_model(f"{r.name.strip() or 'model'}={r.column.strip()}")
+            path = file or data
+            if path not in tables:
+                tables[path] = read(path)
+            out[i] = suggest_model(tables[path], column, label if file is None else None)
+        except ProbityError as exc:
+            out[i] = KindSuggestion(None, None, f"{r.column.strip()}: {exc}")
+    return out
