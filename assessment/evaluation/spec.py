@@ -22,6 +22,7 @@ from assessment.catalogue import METRICS, RATIO_BAND
 from assessment.catalogue import ToleranceKind as ToleranceKind
 from assessment.codec import JsonRecord
 from assessment.errors import EvaluationError
+from assessment.evaluation.limits import bootstrap_problem
 from assessment.evaluation.mirrors import (
     MIRRORS,
     conflicting_tolerance,
@@ -265,10 +266,8 @@ class EvaluationSpec(JsonRecord):
             )
         if seed_problem(self.seed):
             raise EvaluationError(f"The random seed {seed_problem(self.seed)}.")
-        if not 0 <= self.bootstrap <= 100_000:
-            raise EvaluationError(
-                f"Bootstrap replicates must be between 0 and 100000, not {self.bootstrap}."
-            )
+        if bootstrap_problem(self.bootstrap):
+            raise EvaluationError(str(bootstrap_problem(self.bootstrap)))
         if self.min_n < 0 or self.min_events < 0:
             raise EvaluationError("Minimum group size and minimum events must not be negative.")
         if not 0.5 <= self.ci_level < 1:

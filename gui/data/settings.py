@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assessment.evaluation.limits import MAX_BOOTSTRAP
 from assessment.evaluation.record import document_demographics
 from gui.data.parts import DataPageParts
 
@@ -58,12 +59,12 @@ class SettingsForm(DataPageParts):
         self.intersection_list.setAccessibleName("Intersections")
         self.intersection_list.setMinimumHeight(40)
         self.bootstrap_spin = QSpinBox()
-        self.bootstrap_spin.setRange(0, 100_000)
+        self.bootstrap_spin.setRange(0, MAX_BOOTSTRAP)
         self.bootstrap_spin.setSingleStep(100)
         self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
         self.bootstrap_spin.setToolTip(
             "Bootstrap replicates for the Brier score, calibration and disparity intervals "
-            "(0 = analytic intervals only)."
+            f"(0 = analytic intervals only; at most {MAX_BOOTSTRAP:,})."
         )
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
