@@ -163,3 +163,18 @@ def test_a_stored_spec_with_an_old_mirror_ratio_band_is_still_read() -> None:
         "auroc": MetricTolerance("diff", limit=0.02),
     }
     assert spec.tolerance_for("tnr") == DEFAULT_TOLERANCES["fpr"]
+
+
+
+def test_the_cli_shows_the_one_verdict() -> None:
+    """The CLI's text reads the flag and its tolerance from the result: the flagged TNR row
+    says it was judged on FPR (the app's table: tests/gui/test_mirror_verdict_table.py)."""
+    import io
+
+    from assessment.evaluation.cli_output import print_summary
+
+    res = evaluate(_two_groups(fp=(50, 200)), EvaluationSpec(bootstrap=0, reference=REF_A))
+    out = io.StringIO()
+    print_summary(res, out)
+    line = next(x for x in out.getvalue().splitlines() if "b vs a, tnr" in x)
+    assert "tolerance judged on FPR, its mirror: ratio outside [0.8, 1.25]" in line
