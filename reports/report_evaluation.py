@@ -22,6 +22,7 @@ from assessment.catalogue import (
     metric_short,
     summary_measure_label,
 )
+from assessment.evaluation.mirrors import MIRRORS, judged_on
 from reports import charts
 from reports.layout import (
     FRAME_WIDTH,
@@ -81,8 +82,9 @@ class EvaluationSections(SectionBuilder):
                 # the mark comes first and the cell wraps: a clipped label must not lose it
                 label = ("⚠ insufficient data: " if thin_mark else "") + \
                     f"{d.group} vs {d.reference}"
+                mirror = f" ({judged_on(d.metric)})" if d.metric in MIRRORS else ""
                 rows.append([_clip_cell(d.attribute, 68), self.cell(label, small=True),
-                             self.cell(metric_label(d.metric), small=True),
+                             self.cell(metric_label(d.metric) + mirror, small=True),
                              _ci(d.difference), _ci(d.ratio)])
             out += [self.p(esc(f"{len(flagged)} flagged disparities after the {method} "
                                "adjustment within each metric family "
@@ -233,11 +235,13 @@ class EvaluationSections(SectionBuilder):
             rows: list[list[Any]] = [["Group", "Metric", "Difference [95% CI]",
                                       "Ratio [95% CI]", "Flag / note"]]
             for d in (x for x in dis if x.attribute == attr):
-                flag = ""
+                flag: Any = ""
                 if d.flagged_adjusted:
                     flag = "⚑ flagged"  # the reason restates the tolerance rule given above
                 elif d.flagged:
                     flag = "unadjusted only"
+                if flag and d.metric in MIRRORS:  # one verdict per mirror pair (issue 9)
+                    flag = self.cell(f"{flag} ({judged_on(d.metric)})", small=True)
                 elif d.reason:
                     number = notes.setdefault(d.reason, len(notes) + 1)
                     flag = f"note {number}"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.boot_blocks import block_size, blocked_statistics, blocked_totals
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     GroupingStats,
@@ -115,18 +116,17 @@ def _bootstrap(
             return f
 
     cells = ctx.y.astype(np.intp) * 2 + ctx.pred
-    totals = iv.resampled_totals(
-        codes,
-        size,
-        features,
-        n_features,
-        b,
-        rng,
-        cancelled,
-        cell_of_row=cells,
+    # Replicates drawn in blocks of bounded memory (boot_blocks; one block when B is small).
+    totals_of = blocked_totals(
+        codes, size, features, n_features, rng, cancelled, cell_of_row=cells,
         cluster_of_row=ctx.cluster,
+    )  # fmt: skip
+    reps, overall = blocked_statistics(
+        totals_of,
+        lambda totals: _replicate_statistics(totals, stats, overall_recal, prob),
+        b,
+        block_size(size, n_features),
     )
-    reps, overall = _replicate_statistics(totals, stats, overall_recal, prob)
     stats.reps = reps
     stats.overall_reps = overall
     level = spec.ci_level

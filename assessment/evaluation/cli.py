@@ -126,7 +126,8 @@ def add_parser(
         metavar="METRIC=RULE",
         help="how large a gap on METRIC must be to be flagged: ratio:LOW,HIGH (e.g. "
         "fpr=ratio:0.8,1.25) or diff:LIMIT (e.g. auroc=diff:0.05); repeatable; defaults: ratio "
-        "0.8-1.25 for TPR, FPR, FNR, PPV and selection rate, absolute differences for the rest "
+        "0.8-1.25 for TPR, FPR, PPV and selection rate, absolute differences for the rest; "
+        "TNR and FNR are judged on FPR and TPR, their mirrors (tnr=diff:LIMIT is fpr=diff:LIMIT) "
         "(README 'Evaluation engine: methods')",
     )
     p.add_argument(
@@ -433,31 +434,46 @@ def spec_from_args(
 
 
 def tolerances_from_args(items: list[str]) -> dict[str, MetricTolerance]:
-    """{metric: tolerance} from ``--tolerance METRIC=RULE`` options (checked by the spec)."""
+    """{metric: tolerance} from ``--tolerance METRIC=RULE`` options (checked by the spec).
+
+    A rule for a mirror member (TNR, FNR) is stored on its primary (FPR, TPR) when it says the
+    same there (a difference limit) and refused otherwise, naming the member that carries the
+    pair's tolerance (:func:`assessment.evaluation.spec.mirror_tolerance`).
+    """
     from assessment.errors import DataError, EvaluationError
-    from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+    from assessment.evaluation.mirrors import primary_of
+    from assessment.evaluation.spec import TOLERANCE_METRICS, MetricTolerance, mirror_tolerance
 
     out: dict[str, MetricTolerance] = {}
+    given: dict[str, str] = {}
     for item in items:
         metric, rule = _split_assignment(item, "--tolerance", "fpr=ratio:0.8,1.25")
         metric = metric.lower()
-        if metric not in DEFAULT_TOLERANCES:
+        if metric not in TOLERANCE_METRICS:
             raise DataError(
                 f"--tolerance {item}: {metric!r} is not a flagged metric; use one of "
-                + ", ".join(DEFAULT_TOLERANCES)
+                + ", ".join(TOLERANCE_METRICS)
                 + "."
             )
         try:
             tol = MetricTolerance.parse(rule)
             tol.check(metric)
+            tol = mirror_tolerance(metric, tol)
         except EvaluationError as exc:
             raise DataError(f"--tolerance {item}: {exc.message}") from None
-        if out.get(metric, tol) != tol:
+        key = primary_of(metric)
+        if out.get(key, tol) != tol:
+            if given[key] == metric:
+                raise DataError(
+                    f"--tolerance names two different rules for {metric!r}; give one rule per "
+                    "metric."
+                )
             raise DataError(
-                f"--tolerance names two different rules for {metric!r}; give one rule per "
-                "metric."
+                f"--tolerance gives {given[key]} and {metric} different rules, but the pair has "
+                f"one tolerance, judged on {key}; give only {key}'s."
             )
-        out[metric] = tol
+        out[key] = tol
+        given[key] = metric
     return out
 
 

@@ -12,6 +12,24 @@ from typing import Any
 
 from assessment.errors import DataError
 
+#: Most bootstrap replicates an evaluation draws (spec ``bootstrap``, ``--bootstrap``, the app's
+#: "Bootstrap B"). Replicates are drawn in blocks of bounded working memory
+#: (:mod:`assessment.evaluation.boot_blocks`), but the percentile intervals and p-values need
+#: every replicate of every group and bootstrap metric (8 bytes each), so B itself is capped:
+#: 100,000 replicates already give a 95% percentile limit to about ±0.1 percentile points.
+MAX_BOOTSTRAP = 100_000
+
+
+def bootstrap_problem(b: object) -> str | None:
+    """One sentence when ``b`` is not a usable number of bootstrap replicates, else None."""
+    if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= MAX_BOOTSTRAP:
+        return (
+            f"Bootstrap replicates must be a whole number from 0 to {MAX_BOOTSTRAP:,}, not "
+            f"{b!r}: more adds no useful precision while memory grows with B, so choose "
+            f"{MAX_BOOTSTRAP:,} or fewer."
+        )
+    return None
+
 
 @dataclass(frozen=True)
 class ReadLimits:

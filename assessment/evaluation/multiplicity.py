@@ -25,6 +25,8 @@ from scipy.special import ndtr
 
 from assessment.evaluation.intervals import KATZ_CORRECTION
 from assessment.evaluation.metrics import GroupingStats
+from assessment.evaluation.mirrors import MIRRORS as _MIRRORS
+from assessment.evaluation.mirrors import judged_on, primary_of
 from assessment.evaluation.result import Disparity, clean
 from assessment.evaluation.spec import EvaluationSpec
 
@@ -154,20 +156,23 @@ def bootstrap_p(reps: np.ndarray, null: float = 0.0, min_defined: float = 0.9) -
 NEVER_FLAGGED = {"prevalence": "prevalence describes the data, not the model's performance"}
 
 # Mirror metrics (one is 1 − the other on the same denominator) test the same comparison: they
-# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p).
-MIRRORS: dict[str, str] = {"fnr": "tpr", "tnr": "fpr"}
+# form one family member, with the same p-value (Newcombe's interval is symmetric under p → 1 − p),
+# and one verdict, their primary's (assessment.evaluation.mirrors).
+MIRRORS = _MIRRORS
 
 
 def family_of(metric: str) -> str:
     """The multiplicity family of a metric: itself, or its mirror's canonical id."""
-    return MIRRORS.get(metric, metric)
+    return primary_of(metric)
 
 
 def multiplicity_method(spec: EvaluationSpec) -> str:
     mirrors = ", ".join(f"{a.upper()}/{b.upper()}" for b, a in MIRRORS.items())
     return (
         f"{METHODS[spec.multiplicity]} within each metric family: one family per metric (mirror "
-        f"metrics {mirrors} are one family, each comparison counted once), holding every "
+        f"metrics {mirrors} are one family, each comparison counted once, and one verdict: the "
+        "mirror member shows its primary's flags, judged with the primary's tolerance), "
+        "holding every "
         "group-versus-reference comparison of every attribute and intersection. Each "
         "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
         "DeLong normal for AUROC, MOVER for balanced accuracy against a reference group, "
@@ -199,6 +204,39 @@ def adjust_flags(disparities: list[Disparity], spec: EvaluationSpec) -> list[Dis
             q_adj = None
         flag = bool(d.flagged and q_adj is not None and q_adj < alpha)
         out.append(replace(d, p_adjusted=q_adj, flagged_adjusted=flag))
+    return mirror_verdicts(out)
+
+
+def mirror_verdicts(disparities: list[Disparity]) -> list[Disparity]:
+    """One verdict per mirror pair: the non-primary member (TNR, FNR) of each group takes its
+    primary's (FPR, TPR) unadjusted and adjusted flag, with the reason "judged on FPR, its
+    mirror" in front of the primary's and the primary's tolerance (the tolerance applies to the
+    pair; see :mod:`assessment.evaluation.mirrors`)."""
+    primary = {
+        (d.attribute, d.group, d.reference, d.metric): d
+        for d in disparities
+        if d.metric in MIRRORS.values()
+    }
+    out = []
+    for d in disparities:
+        p = primary.get((d.attribute, d.group, d.reference, MIRRORS.get(d.metric, "")))
+        if p is None:
+            out.append(d)
+            continue
+        why = judged_on(d.metric)
+        reason = d.reason if d.difference.value is None else why
+        if d.difference.value is not None and p.reason:
+            reason = f"{why}: {p.reason}"
+        out.append(
+            replace(
+                d,
+                flagged=p.flagged,
+                flagged_adjusted=p.flagged_adjusted,
+                p_adjusted=p.p_adjusted,
+                reason=reason,
+                tolerance=None if p.tolerance is None else f"{why}: {p.tolerance}",
+            )
+        )
     return out
 
 

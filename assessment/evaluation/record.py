@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from assessment.codec import JsonRecord
 from assessment.evaluation.result import EvaluationResult, ResultFormatError
 from assessment.evaluation.result_checks import check_mapping_json
+from assessment.evaluation.result_sense import check_result_sense
 from assessment.evaluation.spec import EvaluationSpec
 from assessment.jsoncheck import Invalid, expect_obj, key_path
 
@@ -243,6 +244,8 @@ class EvaluationRecord(JsonRecord):
             record = super().from_json(d, path)
         except ResultFormatError as exc:
             raise Invalid(exc.path, exc.problem) from None
+        if record.result is not None:  # the codec read its types; now its sense
+            check_result_sense(record.result, key_path(path, "result"))
         return record
 
 

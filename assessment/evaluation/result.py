@@ -28,6 +28,7 @@ from assessment.evaluation.result_checks import (
     check_provenance,
     check_spec,
 )
+from assessment.evaluation.result_sense import check_result_sense
 from assessment.jsoncheck import Invalid, expect_obj, required
 
 
@@ -290,7 +291,9 @@ class EvaluationResult(ResultPart):
             if d.get("schema") == SCHEMA:  # the free-form parts first, as before the codec
                 for key in ("provenance", "spec", "threshold_grid"):
                     required(d, key, path)
-            return super().from_json(d, path)
+            result = super().from_json(d, path)
+            check_result_sense(result, path)
+            return result
         except Invalid as exc:
             raise ResultFormatError(exc.path, exc.problem) from None
 

@@ -22,6 +22,13 @@ from assessment.catalogue import METRICS, RATIO_BAND
 from assessment.catalogue import ToleranceKind as ToleranceKind
 from assessment.codec import JsonRecord
 from assessment.errors import EvaluationError
+from assessment.evaluation.limits import bootstrap_problem
+from assessment.evaluation.mirrors import (
+    MIRRORS,
+    conflicting_tolerance,
+    primary_of,
+    refused_tolerance,
+)
 from assessment.jsoncheck import Invalid
 
 ReferenceKind = Literal["value", "largest", "best", "overall"]
@@ -168,8 +175,9 @@ NO_RATIO_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS if not m.ratio_m
 UNFLAGGED_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS if m.tolerance_kind is None)
 
 # Documented defaults (README "Evaluation engine: methods"). Ratio bands where ratios are
-# meaningful (rates that can be small: TPR, FPR, FNR, PPV, selection rate); absolute differences
-# for metrics near a ceiling or on their own scale.
+# meaningful (rates that can be small: TPR, FPR, PPV, selection rate); absolute differences
+# for metrics near a ceiling or on their own scale. A mirror metric (FNR, TNR) has no default of
+# its own: its pair is judged on its primary (TPR, FPR) with the primary's tolerance.
 DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
     m.id: (
         MetricTolerance("ratio", *RATIO_BAND)
@@ -177,8 +185,27 @@ DEFAULT_TOLERANCES: dict[str, MetricTolerance] = {
         else MetricTolerance("diff", limit=m.tolerance_limit or 0.0)
     )
     for m in METRICS
-    if m.tolerance_kind is not None
+    if m.tolerance_kind is not None and m.id not in MIRRORS
 }
+#: Metrics a tolerance may be given for: the flagged ones, mirrors included (translated onto
+#: their primary, or refused; see :func:`mirror_tolerance`).
+TOLERANCE_METRICS: tuple[str, ...] = tuple(
+    m.id for m in METRICS if m.tolerance_kind is not None
+)
+
+
+def mirror_tolerance(metric: str, tol: MetricTolerance) -> MetricTolerance:
+    """The tolerance on ``metric``'s primary that says exactly what ``tol`` says on ``metric``.
+
+    A difference limit carries over unchanged (|TNR_g − TNR_r| = |FPR_g − FPR_r|); a ratio band
+    on a mirror member has no equivalent on its primary and is refused with one sentence naming
+    the member that carries the pair's tolerance (:class:`EvaluationError`).
+    """
+    if metric not in MIRRORS:
+        return tol
+    if tol.kind != "diff":
+        raise EvaluationError(refused_tolerance(metric, tol.to_text()))
+    return tol
 
 
 @dataclass(frozen=True)
@@ -239,10 +266,8 @@ class EvaluationSpec(JsonRecord):
             )
         if seed_problem(self.seed):
             raise EvaluationError(f"The random seed {seed_problem(self.seed)}.")
-        if not 0 <= self.bootstrap <= 100_000:
-            raise EvaluationError(
-                f"Bootstrap replicates must be between 0 and 100000, not {self.bootstrap}."
-            )
+        if bootstrap_problem(self.bootstrap):
+            raise EvaluationError(str(bootstrap_problem(self.bootstrap)))
         if self.min_n < 0 or self.min_events < 0:
             raise EvaluationError("Minimum group size and minimum events must not be negative.")
         if not 0.5 <= self.ci_level < 1:
@@ -257,7 +282,7 @@ class EvaluationSpec(JsonRecord):
             if mid not in METRIC_IDS:
                 raise EvaluationError(
                     f"Unknown metric {mid!r} in the tolerances; use one of "
-                    + ", ".join(DEFAULT_TOLERANCES)
+                    + ", ".join(TOLERANCE_METRICS)
                     + "."
                 )
             if mid in UNFLAGGED_METRICS:
@@ -266,6 +291,12 @@ class EvaluationSpec(JsonRecord):
                     "no tolerance."
                 )
             mt.check(mid)
+            translated = mirror_tolerance(mid, mt)
+            primary = self.tolerances.get(primary_of(mid))
+            if mid in MIRRORS and primary is not None and primary != translated:
+                raise EvaluationError(
+                    conflicting_tolerance(mid, mt.to_text(), primary.to_text())
+                )
         if self.multiplicity not in MULTIPLICITY_METHODS:
             raise EvaluationError(
                 f"Unknown multiplicity adjustment {self.multiplicity!r}; use holm or bh."
@@ -307,12 +338,19 @@ class EvaluationSpec(JsonRecord):
     def tolerance_for(self, metric: str) -> MetricTolerance:
         """The tolerance that applies to ``metric``: the spec's override, else the default.
 
-        A stored spec from before per-metric tolerances may carry a changed single
-        ``tolerance``: its ratio band then applies to the ratio-kind metrics and its
-        difference to the calibration intercept and slope (its documented scope).
+        A mirror pair has one tolerance, its primary's (:mod:`assessment.evaluation.mirrors`):
+        for TNR (FNR) this is FPR's (TPR's), and a difference limit given for the mirror member
+        is that same limit on the primary. A stored spec from before per-metric tolerances may
+        carry a changed single ``tolerance``: its ratio band then applies to the ratio-kind
+        metrics and its difference to the calibration intercept and slope (its documented
+        scope).
         """
+        metric = primary_of(metric)
         if metric in self.tolerances:
             return self.tolerances[metric]
+        for mirror, primary in MIRRORS.items():
+            if primary == metric and mirror in self.tolerances:
+                return mirror_tolerance(mirror, self.tolerances[mirror])
         default = DEFAULT_TOLERANCES[metric]
         legacy = self.tolerance
         if legacy != Tolerance():
@@ -336,9 +374,30 @@ class EvaluationSpec(JsonRecord):
                 f"The evaluation settings are invalid ({path}.seed: the random seed "
                 f"{seed_problem(seed)})."
             )
+        if isinstance(d, dict) and isinstance(d.get("tolerances"), dict):
+            # Before mirror pairs had one verdict (issue 9), a ratio band (or a second
+            # tolerance beside the primary's) could be stored on TNR or FNR. It has no exact
+            # equivalent on FPR/TPR, which now judge the pair: a stored file is still read
+            # without it (its stored result says what it was judged with) and a re-run uses
+            # the primary's tolerance (README, "Mirror metrics have one verdict").
+            d = {**d, "tolerances": _without_legacy_mirror_bands(d["tolerances"])}
         try:
             return super().from_json(d, path)
         except Invalid as exc:
             raise EvaluationError(
                 f"The evaluation settings are invalid ({exc.path}: {exc.problem})."
             ) from None
+
+
+def _without_legacy_mirror_bands(tolerances: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in tolerances.items()
+        if not (
+            k in MIRRORS
+            and (
+                (isinstance(v, dict) and v.get("kind", "ratio") == "ratio")
+                or MIRRORS[k] in tolerances  # the primary's own tolerance judges the pair
+            )
+        )
+    }

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assessment.evaluation.limits import MAX_BOOTSTRAP
 from assessment.evaluation.record import document_demographics
 from gui.data.parts import DataPageParts
 
@@ -58,12 +59,12 @@ class SettingsForm(DataPageParts):
         self.intersection_list.setAccessibleName("Intersections")
         self.intersection_list.setMinimumHeight(40)
         self.bootstrap_spin = QSpinBox()
-        self.bootstrap_spin.setRange(0, 100_000)
+        self.bootstrap_spin.setRange(0, MAX_BOOTSTRAP)
         self.bootstrap_spin.setSingleStep(100)
         self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
         self.bootstrap_spin.setToolTip(
             "Bootstrap replicates for the Brier score, calibration and disparity intervals "
-            "(0 = analytic intervals only)."
+            f"(0 = analytic intervals only; at most {MAX_BOOTSTRAP:,})."
         )
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
@@ -95,52 +96,71 @@ class SettingsForm(DataPageParts):
         return box
 
     def _build_tolerance_table(self) -> QTableWidget:
-        """One editable row per flagged metric: ``ratio:LOW,HIGH`` or ``diff:LIMIT``."""
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES
+        """One editable row per flagged metric: ``ratio:LOW,HIGH`` or ``diff:LIMIT``; a mirror
+        member (TNR, FNR) reads "as fpr" (judged on its primary) unless given a difference."""
+        from assessment.evaluation.spec import TOLERANCE_METRICS
 
-        table = QTableWidget(len(DEFAULT_TOLERANCES), 2)
+        table = QTableWidget(len(TOLERANCE_METRICS), 2)
         table.setHorizontalHeaderLabels(["Metric", "Tolerance"])
         table.setAccessibleName("Flag tolerances")
         table.setToolTip(
             "How large a gap must be to be flagged: ratio:LOW,HIGH (group / reference outside "
-            "the band) or diff:LIMIT (|group − reference| above the limit)."
+            "the band) or diff:LIMIT (|group − reference| above the limit). TNR and FNR are "
+            "judged on FPR and TPR, their mirrors: \"as fpr\", or diff:LIMIT (the same "
+            "difference on FPR)."
         )
         table.verticalHeader().setVisible(False)
         table.horizontalHeader().setStretchLastSection(True)
-        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
+        for row, metric in enumerate(TOLERANCE_METRICS):
             name = QTableWidgetItem(metric)
             name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
             table.setItem(row, 0, name)
-            table.setItem(row, 1, QTableWidgetItem(tol.to_text()))
+            table.setItem(row, 1, QTableWidgetItem(_default_text(metric)))
         table.setMinimumHeight(120)
         return table
 
     def tolerances(self) -> dict[str, Any]:
         """{metric: MetricTolerance} for the rows that differ from the defaults (EvaluationError
-        naming the metric for text that is not a tolerance)."""
+        naming the metric for text that is not a tolerance). A mirror member's difference is
+        stored on its primary (the same rule there); a ratio band on it is refused."""
         from assessment.errors import EvaluationError
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+        from assessment.evaluation.mirrors import MIRRORS, primary_of
+        from assessment.evaluation.spec import (
+            DEFAULT_TOLERANCES,
+            MetricTolerance,
+            mirror_tolerance,
+        )
 
         out: dict[str, Any] = {}
         for row in range(self.tolerance_table.rowCount()):
             metric, text = (self._tolerance_item(row, col).text() for col in (0, 1))
+            if metric in MIRRORS and text.strip().lower() in ("", _default_text(metric)):
+                continue
             try:
                 tol = MetricTolerance.parse(text)
                 tol.check(metric)
+                tol = mirror_tolerance(metric, tol)
             except EvaluationError as exc:
                 raise EvaluationError(f"Flag tolerance of {metric}: {exc.message}") from None
-            if tol != DEFAULT_TOLERANCES[metric]:
-                out[metric] = tol
+            key = primary_of(metric)
+            if key in out and out[key] != tol:
+                raise EvaluationError(
+                    f"Flag tolerances of {key} and {metric} differ, but the pair has one "
+                    f"tolerance, judged on {key}: set {metric} to \"{_default_text(metric)}\"."
+                )
+            if key != metric or tol != DEFAULT_TOLERANCES[metric]:
+                out[key] = tol
         return out
 
     def set_tolerances(self, stored: dict[str, Any]) -> None:
         """Show the defaults with a stored spec's overrides (JSON form) on top."""
-        from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
+        from assessment.evaluation.spec import TOLERANCE_METRICS, MetricTolerance
 
-        for row, (metric, tol) in enumerate(DEFAULT_TOLERANCES.items()):
+        for row, metric in enumerate(TOLERANCE_METRICS):
+            text = _default_text(metric)
             if isinstance(stored.get(metric), dict):
-                tol = MetricTolerance.from_json(stored[metric])
-            self._tolerance_item(row, 1).setText(tol.to_text())
+                text = MetricTolerance.from_json(stored[metric]).to_text()
+            self._tolerance_item(row, 1).setText(text)
 
     def _tolerance_item(self, row: int, column: int) -> QTableWidgetItem:
         item = self.tolerance_table.item(row, column)
@@ -244,3 +264,13 @@ class SettingsForm(DataPageParts):
         self.state.stored_demographics_map = {
             str(k): str(v) for k, v in (spec.get("demographics_map") or {}).items()
         }
+
+
+def _default_text(metric: str) -> str:
+    """A row's text when it holds no override: the default rule, or "as fpr" for a mirror."""
+    from assessment.evaluation.mirrors import MIRRORS
+    from assessment.evaluation.spec import DEFAULT_TOLERANCES
+
+    if metric in MIRRORS:
+        return f"as {MIRRORS[metric]}"
+    return DEFAULT_TOLERANCES[metric].to_text()

@@ -13,6 +13,8 @@ from PySide6.QtGui import QDropEvent, QTextDocument
 
 import gui.errors
 from assessment.document import Assessment
+from assessment.errors import EvaluationError
+from assessment.evaluation.spec import MetricTolerance
 from gui.context import AppContext
 from gui.data.page import ValidationDataPage, file_sha256, stored_file_candidates
 from gui.data.session import EvaluationSession
@@ -369,8 +371,16 @@ def test_flag_tolerances_and_multiplicity_go_into_the_spec_and_come_back(
     choose_positive(page, "<30")
     page.set_attributes(["race"])
     table = page.tolerance_table
-    assert table.item(_tolerance_row(page, "tnr"), 1).text() == "diff:0.05"
+    assert table.item(_tolerance_row(page, "tnr"), 1).text() == "as fpr"  # judged on its mirror
+    assert table.item(_tolerance_row(page, "fnr"), 1).text() == "as tpr"
     assert table.item(_tolerance_row(page, "fpr"), 1).text() == "ratio:0.8,1.25"
+    # a difference on TNR is that difference on FPR (stored there); a ratio band is refused
+    table.item(_tolerance_row(page, "tnr"), 1).setText("diff:0.03")
+    assert page.current_spec().tolerances == {"fpr": MetricTolerance("diff", limit=0.03)}
+    table.item(_tolerance_row(page, "tnr"), 1).setText("ratio:0.8,1.25")
+    with pytest.raises(EvaluationError, match="tolerance is set on fpr"):
+        page.current_spec()
+    table.item(_tolerance_row(page, "tnr"), 1).setText("as fpr")
     table.item(_tolerance_row(page, "auroc"), 1).setText("diff:0.02")
     page.multiplicity_combo.setCurrentIndex(page.multiplicity_combo.findData("bh"))
     spec = page.current_spec()

@@ -49,8 +49,10 @@ def test_tnr_gap_is_flagged_like_the_identical_fpr_gap() -> None:
     assert tnr.difference.value == pytest.approx(-0.15)
     assert tnr.ratio.value > 0.8  # the old single ratio band never saw it
     assert tnr.flagged and tnr.flagged_adjusted
-    assert tnr.tolerance == "|difference| > 0.05" and fpr.tolerance == "ratio outside [0.8, 1.25]"
-    assert "exceeds ±0.05" in (tnr.reason or "")
+    # one verdict for the pair, judged on FPR (its primary) with FPR's tolerance
+    assert fpr.tolerance == "ratio outside [0.8, 1.25]"
+    assert tnr.tolerance == "judged on FPR, its mirror: ratio outside [0.8, 1.25]"
+    assert tnr.reason == f"judged on FPR, its mirror: {fpr.reason}"
     # mirrors: one comparison, one p-value (Newcombe is symmetric under p -> 1 - p)
     assert tnr.p_value == pytest.approx(fpr.p_value, rel=1e-9)
     assert tnr.p_adjusted == pytest.approx(fpr.p_adjusted, rel=1e-9)
@@ -157,7 +159,7 @@ def test_tolerance_spec_parsing_validation_and_round_trip() -> None:
     again = EvaluationSpec.from_json(json.loads(json.dumps(spec.to_json())))
     assert again == spec
     assert again.tolerance_for("fpr").to_text() == "ratio:0.9,1.1"
-    assert again.tolerance_for("tnr") == DEFAULT_TOLERANCES["tnr"]
+    assert again.tolerance_for("tnr") == again.tolerance_for("fpr")  # the pair's, on FPR
     # a stored spec from before per-metric tolerances keeps its ratio band on ratio metrics
     legacy = EvaluationSpec.from_json({"tolerance": {"ratio_low": 0.5, "ratio_high": 2}})
     assert legacy.tolerance_for("tpr") == MetricTolerance("ratio", 0.5, 2.0)
@@ -242,32 +244,43 @@ def test_cli_tolerance_and_multiplicity_options(
     base = ["evaluate", str(path), "--label", "y", "--prediction", "pred", "--group", "g",
             "--reference", "g=a", "--bootstrap", "0"]  # fmt: skip
     out_json = tmp_path / "r.json"
-    code = main.main([*base, "--tolerance", "TNR=diff:0.2", "--tolerance", "fpr=ratio:0.2,5",
+    # a difference limit on TNR is the same limit on FPR, its primary: stored there, and the
+    # FPR gap of 0.15 (ratio 4) is then within tolerance for the pair
+    code = main.main([*base, "--tolerance", "TNR=diff:0.2",
                       "--multiplicity", "bh", "--json", str(out_json)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     data = json.loads(out_json.read_text())
-    assert data["spec"]["tolerances"] == {
-        "tnr": {"kind": "diff", "limit": 0.2},
-        "fpr": {"kind": "ratio", "low": 0.2, "high": 5.0},
-    }
+    assert data["spec"]["tolerances"] == {"fpr": {"kind": "diff", "limit": 0.2}}
     assert data["spec"]["multiplicity"] == "bh"
     flagged = {d["metric"] for d in data["disparities"] if d["flagged_adjusted"]}
     assert "fpr" not in flagged and "tnr" not in flagged and "fnr" not in flagged
     code = main.main([*base])
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "g: b vs a, tnr" in x)
-    assert "tolerance |difference| > 0.05" in line and "adjusted p" in line
+    assert "tolerance judged on FPR, its mirror: ratio outside [0.8, 1.25]" in line
+    assert "adjusted p" in line
     assert "holm-adjusted within each metric family" in out
     for bad, msg in (
         ("auroc", "takes COL=VALUE"),
         ("sensitivity=diff:0.1", "'sensitivity' is not a flagged metric"),
         ("auroc=0.05", "ratio:LOW,HIGH"),
         ("calibration_slope=ratio:0.8,1.25", "not meaningful"),
+        ("tnr=ratio:0.8,1.25", "tolerance is set on fpr"),
+        ("fnr=ratio:0.5,2", "tolerance is set on tpr"),
     ):
         assert main.main([*base, "--tolerance", bad]) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    both = ["--tolerance", "fpr=ratio:0.2,5", "--tolerance", "tnr=diff:0.2"]
+    assert main.main([*base, *both]) == 2
+    err = capsys.readouterr().err
+    assert "one tolerance, judged on fpr" in err and len(err.strip().splitlines()) == 1
+    assert main.main([*base, *both[:2], "--tolerance", "tpr=diff:0.1", "--tolerance",
+                      "fnr=diff:0.1", "--json", str(out_json)]) == 0  # fmt: skip
+    tols = json.loads(out_json.read_text())["spec"]["tolerances"]
+    assert tols == {"fpr": {"kind": "ratio", "low": 0.2, "high": 5.0},
+                    "tpr": {"kind": "diff", "limit": 0.1}}  # fmt: skip
 
 
 BOOTSTRAP_FAMILIES = ("oe_ratio", "calibration_intercept", "f1")
