@@ -1,8 +1,8 @@
 """Disparities: every group against its attribute's reference group, on every metric.
 
-Intervals: Newcombe (difference) and Katz log method (ratio) for proportions; DeLong for AUROC
-(variances add for disjoint groups; against the overall population the covariance of the two
-estimates is subtracted); the stratified bootstrap's replicate differences and ratios otherwise.
+Intervals: Newcombe (difference) and Katz log method (ratio) for proportions; AUROC: MOVER from
+the two groups' own intervals (mover.py), against the overall population DeLong with the covariance
+of the two estimates subtracted; the stratified bootstrap's replicate differences otherwise.
 
 Against the *overall* population a group is not independent of its reference (it is part of it).
 For proportions the identity p_g − p_all = (d_rest / d_all)·(p_g − p_rest) (denominators d) turns
@@ -201,7 +201,7 @@ def _auroc_pair(
         how = "DeLong, with the covariance of group and overall estimates"
     else:
         ar, vr, cov = a[ref], v[ref], 0.0
-        how = "DeLong, independent groups"
+        how = ""  # MOVER below
     z = iv.z_value(level)
     raw_ref = overall.auroc.var[0] if ref is None else stats.auroc.var[ref]
     why: list[str | None] = [
@@ -225,6 +225,8 @@ def _auroc_pair(
             strict=True,
         )
     ]
+    if ref is not None:
+        return _auroc_mover(stats, ref, level, why)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
         vd = v + vr - 2 * cov
@@ -246,6 +248,20 @@ def _auroc_pair(
         why,
         why,
         normal_p(d, vd),
+    )
+
+
+def _auroc_mover(
+    stats: GroupingStats, ref: int | np.ndarray, level: float, why: list[str | None]
+) -> _Pair:
+    """Against a reference group: MOVER from the two groups' own AUROC intervals."""
+    assert stats.auroc is not None
+    c = stats.counts
+    d, dl, dh, r, rl, rh, p = mover.auroc_against(
+        stats.auroc, c.n_pos, c.n_neg, ref, stats.units is not None, level
+    )
+    return _Pair(
+        d, dl, dh, r, rl, rh, mover.MOVER_AUROC_DIFFERENCE, mover.MOVER_AUROC_RATIO, why, why, p
     )
 
 
@@ -563,7 +579,7 @@ def compare_groups(
             ),
             "disparity_difference_proportion": iv.NEWCOMBE,
             "disparity_ratio_proportion": iv.KATZ,
-            "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
+            "disparity_auroc": mover.AUROC_METHODS,
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
             "disparity_balanced_accuracy": f"{mover.MOVER_DIFFERENCE}; ratio: "

@@ -507,14 +507,14 @@ AUROC_METHOD = (
 
 
 def _hanley_mcneil_score(
-    auc: np.ndarray, n1: np.ndarray, n0: np.ndarray, inflate: np.ndarray, level: float
+    auc: np.ndarray, n1: np.ndarray, n0: np.ndarray, inflate: np.ndarray, z: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Newcombe's (2006) method 5: all θ with (Â − θ)² ≤ z²·V(θ), where V is the Hanley–McNeil
     variance with N* = (n1 + n0)/2 − 1 in place of n1 − 1 and n0 − 1:
     V(θ) = θ(1 − θ)/(n1·n0)·[1 + N*·((1 − θ)/(2 − θ) + θ/(1 + θ))], times ``inflate`` (a
     design effect ≥ 1 for clustered data). Each limit is found by bisection (60 halvings, all
-    groups at once); the set is an interval containing Â."""
-    z2 = z_value(level) ** 2
+    groups at once); the set is an interval containing Â. ``z`` may differ per group."""
+    z2 = np.asarray(z, dtype=np.float64) ** 2
     ns = (n1 + n0) / 2 - 1
 
     def excess(t: np.ndarray) -> np.ndarray:
@@ -551,9 +551,21 @@ def auroc_interval(
     ``var`` is DeLong's (or Obuchowski's clustered) variance; ``design_effect`` scales the
     Hanley–McNeil variance for clustered data. NaN where a class is absent.
     """
+    return auroc_limits(auc, var, n1, n0, z_value(level), design_effect)
+
+
+def auroc_limits(
+    auc: np.ndarray,
+    var: np.ndarray,
+    n1: np.ndarray,
+    n0: np.ndarray,
+    z: np.ndarray | float,
+    design_effect: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`auroc_interval` at a normal quantile ``z`` (one, or one per group: the MOVER
+    p-value of a comparison bisects on it); returns (lo, hi, used_score)."""
     auc = np.asarray(auc, dtype=np.float64)
     deff = np.ones_like(auc) if design_effect is None else np.asarray(design_effect)
-    z = z_value(level)
     with np.errstate(invalid="ignore", divide="ignore"):
         interior = (auc > 0) & (auc < 1) & (var > 0)
         score = (np.minimum(n1, n0) < AUROC_SCORE_BELOW) | ~interior
@@ -561,7 +573,7 @@ def auroc_interval(
         se = np.sqrt(var) / (auc * (1 - auc))
         lo = 1 / (1 + np.exp(-(la - z * se)))
         hi = 1 / (1 + np.exp(-(la + z * se)))
-        s_lo, s_hi = _hanley_mcneil_score(auc, n1, n0, np.maximum(deff, 1.0), level)
+        s_lo, s_hi = _hanley_mcneil_score(auc, n1, n0, np.maximum(deff, 1.0), z)
     lo = np.where(score, s_lo, lo)
     hi = np.where(score, s_hi, hi)
     bad = ~np.isfinite(auc) | (n1 < 1) | (n0 < 1)
