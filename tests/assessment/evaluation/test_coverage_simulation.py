@@ -267,7 +267,7 @@ def _disparity_coverage(d: Design, seed: int) -> dict[str, tuple[float, int, int
 
 
 DISPARITY_DESIGNS = [
-    Design(200, 0.05, "skewed", reps=600),
+    Design(200, 0.05, "skewed", reps=3000),  # ~9 events in A: the weakest, most replicates
     Design(200, 0.3, "over-confident", reps=600),
     Design(2000, 0.05, "over-confident", reps=300),
     Design(2000, 0.3, "exact 0/1", reps=300),
