@@ -20,6 +20,7 @@ from assessment.evaluation.metrics import (
     GroupingStats,
 )
 from assessment.evaluation.point_stats import _Context
+from assessment.evaluation.ratio_score import KOOPMAN
 from assessment.evaluation.result import (
     GroupResult,
     MetricValue,
@@ -106,7 +107,7 @@ def _cluster_methods(spec: EvaluationSpec) -> dict[str, str]:
     boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered=True)
     return {
         "disparity_difference_proportion": iv.NEWCOMBE + CLUSTER_SUFFIX,
-        "disparity_ratio_proportion": iv.KATZ + CLUSTER_SUFFIX,
+        "disparity_ratio_proportion": KOOPMAN + CLUSTER_SUFFIX,
         "disparity_auroc": "Obuchowski's (1997) clustered variance in each group's AUROC "
         "interval; " + mover.AUROC_METHODS,
         "disparity_bootstrap": "percentile interval of replicate differences and ratios, " + boot,

@@ -1,6 +1,6 @@
 """Disparities: every group against its attribute's reference group, on every metric.
 
-Intervals: Newcombe (difference) and Katz log method (ratio) for proportions; AUROC: MOVER from
+Intervals: Newcombe (difference) and Koopman's score (ratio) for proportions; AUROC: MOVER from
 the two groups' own intervals (mover.py), against the overall population DeLong with the covariance
 of the two estimates subtracted; the stratified bootstrap's replicate differences otherwise.
 
@@ -8,7 +8,7 @@ Against the *overall* population a group is not independent of its reference (it
 For proportions the identity p_g − p_all = (d_rest / d_all)·(p_g − p_rest) (denominators d) turns
 the problem into the independent comparison of the group with its complement, and
 p_g / p_all = 1 / (d_g/d_all + (d_rest/d_all)·p_rest/p_g) is monotone in p_rest/p_g, so the
-Newcombe and Katz intervals of group vs complement map exactly onto intervals for the comparison
+Newcombe and Koopman intervals of group vs complement map exactly onto intervals for the comparison
 with the overall population.
 
 A bootstrap difference or ratio gets an interval only when both the group and its reference have a
@@ -48,6 +48,7 @@ from assessment.evaluation.multiplicity import (
 )
 from assessment.evaluation.pairs import Pair as _Pair
 from assessment.evaluation.pairs import few_clusters as _few_clusters
+from assessment.evaluation.ratio_score import KOOPMAN, koopman
 from assessment.evaluation.references import (
     LARGEST_RULE,
     REF_ZERO_INFINITE,
@@ -157,8 +158,8 @@ def _proportion_pair(
     if ref is not None:
         en, ed = num / deff, den / deff
         d, dl, dh = iv.newcombe(en, ed, en[ref], ed[ref], level)
-        r, rl, rh = iv.katz(en, ed, en[ref], ed[ref], level)
-        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ, p_diff=p)
+        r, rl, rh = koopman(en, ed, en[ref], ed[ref], level)
+        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, KOOPMAN, p_diff=p)
     num_all, den_all = num.sum(), den.sum()
     num_r, den_r = num_all - num, den_all - den
     share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
@@ -168,7 +169,7 @@ def _proportion_pair(
         d = num / den - p_all
         r = (num / den) / p_all
         dl, dh = share_rest * dl0, share_rest * dh0
-        _, rho_lo, rho_hi = iv.katz(num_r / deff, den_r / deff, num / deff, den / deff, level)
+        _, rho_lo, rho_hi = koopman(num_r / deff, den_r / deff, num / deff, den / deff, level)
         a = den / den_all
         rl = 1 / (a + share_rest * rho_hi)
         rh = 1 / (a + share_rest * rho_lo)
@@ -177,7 +178,7 @@ def _proportion_pair(
     rl, rh = np.where(whole & np.isfinite(r), 1.0, rl), np.where(whole & np.isfinite(r), 1.0, rh)
     suffix = " (group vs its complement, mapped to the comparison with the overall population)"
     p = np.where(whole, np.nan, p)
-    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix, p_diff=p)
+    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, KOOPMAN + suffix, p_diff=p)
 
 
 def _no_delong(var: float) -> str:
@@ -578,7 +579,7 @@ def compare_groups(
                 f"{m}: {spec.tolerance_for(m).describe()}" for m in DEFAULT_TOLERANCES
             ),
             "disparity_difference_proportion": iv.NEWCOMBE,
-            "disparity_ratio_proportion": iv.KATZ,
+            "disparity_ratio_proportion": KOOPMAN,
             "disparity_auroc": mover.AUROC_METHODS,
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
