@@ -185,11 +185,20 @@ def auroc_comparison(
     and the two-sided p-value of equal AUROCs, the level at which the MOVER difference interval
     reaches 0 (bisection on z, as for Newcombe's)."""
     a1, a2 = group[0], ref[0]
+    shape = np.broadcast(*group, *ref).shape
+    # group and reference side by side: one call per bisection step (numpy call overhead
+    # dominates with few groups)
+    both = [
+        np.concatenate([np.broadcast_to(g, shape).ravel(), np.broadcast_to(r, shape).ravel()])
+        for g, r in zip(group, ref, strict=True)
+    ]
 
     def limits(z: np.ndarray | float) -> tuple[np.ndarray, ...]:
-        l1, u1 = auroc_limits(*group, clustered, z)
-        l2, u2 = auroc_limits(*ref, clustered, z)
-        return l1, u1, l2, u2
+        zz = z if np.ndim(z) == 0 else np.concatenate([np.ravel(z), np.ravel(z)])
+        auc, var, s10, s01, n1, n0 = both
+        lo, hi = auroc_limits(auc, var, s10, s01, n1, n0, clustered, zz)
+        lo, hi = lo.reshape(2, *shape), hi.reshape(2, *shape)
+        return lo[0], hi[0], lo[1], hi[1]
 
     l1, u1, l2, u2 = limits(iv.z_value(level))
     d, dl, dh = _from_limits(a1, l1, u1, a2, l2, u2)
