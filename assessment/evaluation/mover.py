@@ -138,17 +138,19 @@ def auroc_limits(
     n0: np.ndarray,
     clustered: bool,
     z: np.ndarray | float,
+    upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each group's own AUROC interval at normal quantile ``z`` — the engine's per-group
     interval (:func:`intervals.auroc_interval`) at any level. ``var`` is DeLong's variance, or
     Obuchowski's when ``clustered``: the Hanley–McNeil score interval is then inflated by
-    the design effect var / DeLong's unclustered variance (s10/n1 + s01/n0), as for the group."""
+    the design effect var / DeLong's unclustered variance (s10/n1 + s01/n0), as for the group.
+    With ``upper``, only the upper (where True) or the lower limit is exact (half the work)."""
     deff = None
     if clustered:
         with np.errstate(invalid="ignore", divide="ignore"):
             plain = s10 / n1 + s01 / n0
             deff = np.where(plain > 0, var / plain, 1.0)
-    lo, hi, _ = iv.auroc_limits(auc, var, n1, n0, z, deff)
+    lo, hi, _ = iv.auroc_limits(auc, var, n1, n0, z, deff, upper)
     return lo, hi
 
 
@@ -193,21 +195,24 @@ def auroc_comparison(
         for g, r in zip(group, ref, strict=True)
     ]
 
-    def limits(z: np.ndarray | float) -> tuple[np.ndarray, ...]:
+    def limits(z: np.ndarray | float, upper: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         zz = z if np.ndim(z) == 0 else np.concatenate([np.ravel(z), np.ravel(z)])
         auc, var, s10, s01, n1, n0 = both
-        lo, hi = auroc_limits(auc, var, s10, s01, n1, n0, clustered, zz)
+        lo, hi = auroc_limits(auc, var, s10, s01, n1, n0, clustered, zz, upper)
         lo, hi = lo.reshape(2, *shape), hi.reshape(2, *shape)
         return lo[0], hi[0], lo[1], hi[1]
 
     l1, u1, l2, u2 = limits(iv.z_value(level))
     d, dl, dh = _from_limits(a1, l1, u1, a2, l2, u2)
+    # the p-value needs one limit of each: the group's lower and the reference's upper when
+    # d ≥ 0 (the MOVER lower limit), else the other two
+    one_side = np.concatenate([np.ravel(d < 0), np.ravel(d >= 0)])
     r, rl, rh = ratio(a1, l1, u1, a2, l2, u2)
     lo = np.zeros(d.shape)
     hi = np.full(d.shape, Z_MAX)
     for _ in range(BISECTIONS):
         mid = (lo + hi) / 2
-        m_l1, m_u1, m_l2, m_u2 = limits(mid)
+        m_l1, m_u1, m_l2, m_u2 = limits(mid, one_side)
         _, low, high = _from_limits(a1, m_l1, m_u1, a2, m_l2, m_u2)
         with np.errstate(invalid="ignore"):
             excludes = np.where(d >= 0, low > 0, high < 0)
