@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from assessment.evaluation import intervals as iv
+from assessment.evaluation import mover
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
@@ -19,6 +20,7 @@ from assessment.evaluation.metrics import (
     GroupingStats,
 )
 from assessment.evaluation.point_stats import _Context
+from assessment.evaluation.ratio_score import KOOPMAN
 from assessment.evaluation.result import (
     GroupResult,
     MetricValue,
@@ -105,9 +107,9 @@ def _cluster_methods(spec: EvaluationSpec) -> dict[str, str]:
     boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered=True)
     return {
         "disparity_difference_proportion": iv.NEWCOMBE + CLUSTER_SUFFIX,
-        "disparity_ratio_proportion": iv.KATZ + CLUSTER_SUFFIX,
-        "disparity_auroc": "DeLong with Obuchowski's (1997) clustered variance (normal "
-        "approximation; log scale for ratios)",
+        "disparity_ratio_proportion": KOOPMAN + CLUSTER_SUFFIX,
+        "disparity_auroc": "Obuchowski's (1997) clustered variance in each group's AUROC "
+        "interval; " + mover.AUROC_METHODS,
         "disparity_bootstrap": "percentile interval of replicate differences and ratios, " + boot,
         "clustering": "rows are clustered by patient: within each group the patient is the "
         "resampling and variance unit; a patient with rows in several groups is a unit in each, "

@@ -1,14 +1,14 @@
 """Disparities: every group against its attribute's reference group, on every metric.
 
-Intervals: Newcombe (difference) and Katz log method (ratio) for proportions; DeLong for AUROC
-(variances add for disjoint groups; against the overall population the covariance of the two
-estimates is subtracted); the stratified bootstrap's replicate differences and ratios otherwise.
+Intervals: Newcombe (difference) and Koopman's score (ratio) for proportions; AUROC: MOVER from
+the two groups' own intervals (mover.py), against the overall population DeLong with the covariance
+of the two estimates subtracted; the stratified bootstrap's replicate differences otherwise.
 
 Against the *overall* population a group is not independent of its reference (it is part of it).
 For proportions the identity p_g − p_all = (d_rest / d_all)·(p_g − p_rest) (denominators d) turns
 the problem into the independent comparison of the group with its complement, and
 p_g / p_all = 1 / (d_g/d_all + (d_rest/d_all)·p_rest/p_g) is monotone in p_rest/p_g, so the
-Newcombe and Katz intervals of group vs complement map exactly onto intervals for the comparison
+Newcombe and Koopman intervals of group vs complement map exactly onto intervals for the comparison
 with the overall population.
 
 A bootstrap difference or ratio gets an interval only when both the group and its reference have a
@@ -48,6 +48,7 @@ from assessment.evaluation.multiplicity import (
 )
 from assessment.evaluation.pairs import Pair as _Pair
 from assessment.evaluation.pairs import few_clusters as _few_clusters
+from assessment.evaluation.ratio_score import KOOPMAN, koopman
 from assessment.evaluation.references import (
     LARGEST_RULE,
     REF_ZERO_INFINITE,
@@ -157,8 +158,8 @@ def _proportion_pair(
     if ref is not None:
         en, ed = num / deff, den / deff
         d, dl, dh = iv.newcombe(en, ed, en[ref], ed[ref], level)
-        r, rl, rh = iv.katz(en, ed, en[ref], ed[ref], level)
-        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, iv.KATZ, p_diff=p)
+        r, rl, rh = koopman(en, ed, en[ref], ed[ref], level)
+        return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE, KOOPMAN, p_diff=p)
     num_all, den_all = num.sum(), den.sum()
     num_r, den_r = num_all - num, den_all - den
     share_rest = den_r / den_all if den_all > 0 else np.full(num.shape, np.nan)
@@ -168,7 +169,7 @@ def _proportion_pair(
         d = num / den - p_all
         r = (num / den) / p_all
         dl, dh = share_rest * dl0, share_rest * dh0
-        _, rho_lo, rho_hi = iv.katz(num_r / deff, den_r / deff, num / deff, den / deff, level)
+        _, rho_lo, rho_hi = koopman(num_r / deff, den_r / deff, num / deff, den / deff, level)
         a = den / den_all
         rl = 1 / (a + share_rest * rho_hi)
         rh = 1 / (a + share_rest * rho_lo)
@@ -177,7 +178,7 @@ def _proportion_pair(
     rl, rh = np.where(whole & np.isfinite(r), 1.0, rl), np.where(whole & np.isfinite(r), 1.0, rh)
     suffix = " (group vs its complement, mapped to the comparison with the overall population)"
     p = np.where(whole, np.nan, p)
-    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, iv.KATZ + suffix, p_diff=p)
+    return _Pair(d, dl, dh, r, rl, rh, iv.NEWCOMBE + suffix, KOOPMAN + suffix, p_diff=p)
 
 
 def _no_delong(var: float) -> str:
@@ -201,7 +202,7 @@ def _auroc_pair(
         how = "DeLong, with the covariance of group and overall estimates"
     else:
         ar, vr, cov = a[ref], v[ref], 0.0
-        how = "DeLong, independent groups"
+        how = ""  # MOVER below
     z = iv.z_value(level)
     raw_ref = overall.auroc.var[0] if ref is None else stats.auroc.var[ref]
     why: list[str | None] = [
@@ -225,6 +226,8 @@ def _auroc_pair(
             strict=True,
         )
     ]
+    if ref is not None:
+        return _auroc_mover(stats, ref, level, why)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
         vd = v + vr - 2 * cov
@@ -246,6 +249,20 @@ def _auroc_pair(
         why,
         why,
         normal_p(d, vd),
+    )
+
+
+def _auroc_mover(
+    stats: GroupingStats, ref: int | np.ndarray, level: float, why: list[str | None]
+) -> _Pair:
+    """Against a reference group: MOVER from the two groups' own AUROC intervals."""
+    assert stats.auroc is not None
+    c = stats.counts
+    d, dl, dh, r, rl, rh, p = mover.auroc_against(
+        stats.auroc, c.n_pos, c.n_neg, ref, stats.units is not None, level
+    )
+    return _Pair(
+        d, dl, dh, r, rl, rh, mover.MOVER_AUROC_DIFFERENCE, mover.MOVER_AUROC_RATIO, why, why, p
     )
 
 
@@ -562,8 +579,8 @@ def compare_groups(
                 f"{m}: {spec.tolerance_for(m).describe()}" for m in DEFAULT_TOLERANCES
             ),
             "disparity_difference_proportion": iv.NEWCOMBE,
-            "disparity_ratio_proportion": iv.KATZ,
-            "disparity_auroc": "DeLong (normal approximation; log scale for ratios)",
+            "disparity_ratio_proportion": KOOPMAN,
+            "disparity_auroc": mover.AUROC_METHODS,
             "disparity_bootstrap": "percentile interval of replicate differences and ratios, "
             + boot,
             "disparity_balanced_accuracy": f"{mover.MOVER_DIFFERENCE}; ratio: "

@@ -175,7 +175,8 @@ def multiplicity_method(spec: EvaluationSpec) -> str:
         "holding every "
         "group-versus-reference comparison of every attribute and intersection. Each "
         "comparison's p-value inverts the interval of its difference (Newcombe for proportions, "
-        "DeLong normal for AUROC, MOVER for balanced accuracy against a reference group, "
+        "DeLong normal for AUROC against the overall population, MOVER for AUROC and "
+        "balanced accuracy against a reference group, "
         "percentile bootstrap otherwise). Adjusted flag: the unadjusted flag holds and the "
         "adjusted p-value is below 1 − the CI level."
     )
