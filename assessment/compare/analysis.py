@@ -18,6 +18,7 @@ import numpy as np
 from assessment.compare import COMPARISON_FORMAT
 from assessment.compare import paired as pr
 from assessment.compare import usefulness as us
+from assessment.compare.evaluations import evaluate_models, model_spec
 from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
@@ -29,6 +30,7 @@ from assessment.compare.ranking import IDENTICAL, ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.context import EvaluationContext, ModelParts
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.limits import DEFAULT_LIMITS
@@ -36,8 +38,6 @@ from assessment.evaluation.mapping_steps import check_intersection_cells
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
     Grouping,
-    SortedScores,
-    build_groupings,
 )
 from assessment.evaluation.multiplicity import METHODS as MULTIPLICITY_METHODS
 from assessment.evaluation.multiplicity import adjust
@@ -193,11 +193,15 @@ def compare(
     progress: Progress = lambda _f: None,
     cancelled: Callable[[], bool] = lambda: False,
     max_group_cells: int = DEFAULT_LIMITS.max_group_cells,
+    workers: int | None = None,
 ) -> ComparisonResult:
     """Evaluate every model and compare them pairwise on the same rows.
 
     ``inputs[i]`` is model i's engine input; all must share the rows (same outcome, same
-    attributes), which :func:`assessment.compare.sources.model_inputs` guarantees.
+    attributes), which :func:`assessment.compare.sources.model_inputs` guarantees. The
+    outcome and groupings are built once (:class:`EvaluationContext`) and the models evaluated
+    on ``workers`` threads (None: one per available core, see
+    :func:`assessment.compare.evaluations.worker_count`); the result does not depend on it.
     """
     options.validate(models)
     if len(models) != len(inputs) or len(models) < 2:
@@ -205,24 +209,23 @@ def compare(
     k = len(models)
     # the evaluation's intersection-cell limit (--max-group-cells), before any work
     check_intersection_cells(inputs[0].attributes, spec.intersections, max_group_cells)
-    groupings = build_groupings(inputs[0], spec.intersections)
+    context = EvaluationContext.build(inputs[0], spec.intersections, keep_placements=True)
+    groupings = list(context.groupings)
     check_group_counts(groupings)
+    if cancelled():
+        raise Cancelled()
+    results, parts = evaluate_models(
+        models, inputs, spec, context, cancelled=cancelled,
+        progress=lambda f: progress(0.6 * f), workers=workers,
+    )
+    shared = replace(context, keep_placements=False)  # gates: results only
 
     def evaluate_at(i: int, level: float) -> dict[str, Any]:
-        m = models[i]
-        thr = spec.threshold if m.threshold is None else float(m.threshold)
-        run = replace(spec, threshold=thr, ci_level=level)
-        return evaluate(inputs[i], run, cancelled=cancelled).to_json()
+        run = model_spec(spec, models[i], level)
+        return evaluate(inputs[i], run, cancelled=cancelled, context=shared).to_json()
 
-    results = []
-    for i in range(k):
-        if cancelled():
-            raise Cancelled()
-        results.append(evaluate_at(i, spec.ci_level))
-        progress(0.6 * (i + 1) / k)
     gates = gate_checker(models, results, evaluate_at) if gate_checker else []
-    base = inputs[0]
-    y = np.asarray(base.y_true, dtype=bool)
+    y = context.y
     flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
     rows = [
@@ -235,9 +238,6 @@ def compare(
         for fl, inp in zip(flags, inputs, strict=True)
     ]
     scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
-    sorted_scores = {
-        i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
-    }
     thresholds = us.threshold_grid(*options.nb_thresholds)
     pairs = _pairs(models, options.incumbent)
     level = spec.ci_level
@@ -259,7 +259,7 @@ def compare(
         codes, size = gp.codes, gp.size
         n_pos = np.bincount(codes, weights=y, minlength=size)
         n_neg = np.bincount(codes, minlength=size) - n_pos
-        paired += _auroc_entries(gp, models, scored, sorted_scores, y, n_pos, n_neg, pairs, level)
+        paired += _auroc_entries(gp, gi, models, scored, parts, y, n_pos, n_neg, pairs, level)
         table = pr.pattern_table(codes, size, pattern, k)
         paired += _proportion_entries(gp, models, table, pairs, level)
         boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
@@ -364,14 +364,17 @@ def _entry(
 
 
 def _auroc_entries(
-    gp: Grouping, models: list[ModelSource], scored: list[int],
-    sorted_scores: dict[int, SortedScores], y: np.ndarray, n_pos: np.ndarray,
+    gp: Grouping, gi: int, models: list[ModelSource], scored: list[int],
+    parts: list[ModelParts], y: np.ndarray, n_pos: np.ndarray,
     n_neg: np.ndarray, pairs: list[tuple[int, int]], level: float,
 ) -> list[dict[str, Any]]:
-    use = [(a, b) for a, b in pairs if a in sorted_scores and b in sorted_scores]
+    use = [(a, b) for a, b in pairs if a in scored and b in scored]
     if not use:
         return []
-    pa = pr.paired_auroc(gp, [sorted_scores[i] for i in scored], y, n_pos, n_neg)
+    # the engine's AUROCs and placements of this grouping: the same numbers, not recomputed
+    engine = [parts[i].auroc[gi] for i in scored]
+    assert all(r is not None and r.placements is not None for r in engine)
+    pa = pr.paired_auroc(gp, [r for r in engine if r is not None], y, n_pos, n_neg)
     where = {m: j for j, m in enumerate(scored)}
     out = []
     for a, b in use:
