@@ -19,6 +19,14 @@ from assessment.compare import COMPARISON_FORMAT
 from assessment.compare import paired as pr
 from assessment.compare import usefulness as us
 from assessment.compare.evaluations import evaluate_models, model_spec
+from assessment.compare.figures import (
+    attribute_of,
+    capacity_json,
+    capacity_thresholds,
+    curve_entries,
+    group_of,
+    point_entries,
+)
 from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
@@ -30,14 +38,16 @@ from assessment.compare.ranking import IDENTICAL, ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
-from assessment.evaluation.context import EvaluationContext, ModelParts
+from assessment.evaluation.context import EvaluationContext
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.limits import DEFAULT_LIMITS
 from assessment.evaluation.mapping_steps import check_intersection_cells
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
+    AurocResult,
     Grouping,
+    SortedScores,
 )
 from assessment.evaluation.multiplicity import METHODS as MULTIPLICITY_METHODS
 from assessment.evaluation.multiplicity import adjust
@@ -50,6 +60,10 @@ Progress = Callable[[float], None]
 # an evaluation, every pair a paired test and a bootstrap, and 7,000 one-patient groups (a
 # patient id chosen as an attribute) took minutes and gigabytes
 MAX_GROUPS = 200
+# Bytes of per-row DeLong placements (8 per row, grouping and scored model) the engine may hand
+# to the paired test instead of the paired test sorting and ranking every model again: 200 MB
+# for 1,000,000 rows, 5 groupings and 5 models; above it they are recomputed per grouping.
+PLACEMENT_BUDGET = 512 * 2**20
 
 
 def check_group_counts(groupings: list[Grouping]) -> None:
@@ -146,14 +160,6 @@ class ComparisonResult:
         }
 
 
-def _attr(gp: Grouping) -> str | None:
-    return None if gp.name == OVERALL_ATTRIBUTE else gp.name
-
-
-def _group(gp: Grouping, g: int) -> str | None:
-    return None if gp.name == OVERALL_ATTRIBUTE else gp.labels[g]
-
-
 def _pairs(models: list[ModelSource], incumbent: str | None) -> list[tuple[int, int]]:
     k = len(models)
     if incumbent is None:
@@ -209,9 +215,13 @@ def compare(
     k = len(models)
     # the evaluation's intersection-cell limit (--max-group-cells), before any work
     check_intersection_cells(inputs[0].attributes, spec.intersections, max_group_cells)
-    context = EvaluationContext.build(inputs[0], spec.intersections, keep_placements=True)
+    context = EvaluationContext.build(inputs[0], spec.intersections)
     groupings = list(context.groupings)
     check_group_counts(groupings)
+    scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
+    # the paired DeLong test reuses the engine's placements when they fit the budget
+    keep = 8 * context.y.size * len(groupings) * len(scored) <= PLACEMENT_BUDGET
+    context = replace(context, keep_placements=keep)
     if cancelled():
         raise Cancelled()
     results, parts = evaluate_models(
@@ -237,7 +247,9 @@ def compare(
         )
         for fl, inp in zip(flags, inputs, strict=True)
     ]
-    scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
+    sorted_scores = {} if keep else {
+        i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
+    }
     thresholds = us.threshold_grid(*options.nb_thresholds)
     pairs = _pairs(models, options.incumbent)
     level = spec.ci_level
@@ -245,7 +257,7 @@ def compare(
     curves: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
-    cap_thresholds = _capacity_thresholds(models, inputs, options.capacity)
+    cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
     bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled)
     pattern = pr.pattern_codes(y, flags)
     bins = {
@@ -259,17 +271,18 @@ def compare(
         codes, size = gp.codes, gp.size
         n_pos = np.bincount(codes, weights=y, minlength=size)
         n_neg = np.bincount(codes, minlength=size) - n_pos
-        paired += _auroc_entries(gp, gi, models, scored, parts, y, n_pos, n_neg, pairs, level)
+        auroc_in = [parts[i].auroc[gi] if keep else sorted_scores[i] for i in scored]
+        paired += _auroc_entries(gp, models, scored, auroc_in, y, n_pos, n_neg, pairs, level)
         table = pr.pattern_table(codes, size, pattern, k)
         paired += _proportion_entries(gp, models, table, pairs, level)
         boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
         paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
-        curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
-        points += _point_entries(gp, models, flags, y, "operating point", None)
+        curves += curve_entries(gp, models, inputs, flags, y, thresholds, bins)
+        points += point_entries(gp, models, flags, y, "operating point", None)
         for i, thr in cap_thresholds.items():
             inp_score = inputs[i].score
             assert inp_score is not None
-            capacity_rows += _point_entries(
+            capacity_rows += point_entries(
                 gp, [models[i]], [inp_score >= thr], y, "capacity", thr
             )
         progress(0.6 + 0.4 * (gi + 1) / len(groupings))
@@ -293,7 +306,7 @@ def compare(
         paired=paired,
         net_benefit=curves,
         operating_points=points,
-        capacity=_capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
+        capacity=capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
         join=[j.to_json() for j in join],
         gates=gates,
         methods=methods,
@@ -342,8 +355,8 @@ def _entry(
     value, lo, hi, p = diff
     return {
         "metric": metric,
-        "attribute": _attr(gp),
-        "group": _group(gp, g),
+        "attribute": attribute_of(gp),
+        "group": group_of(gp, g),
         "model_a": a,
         "model_b": b,
         "n": int(counts[0]),
@@ -364,17 +377,19 @@ def _entry(
 
 
 def _auroc_entries(
-    gp: Grouping, gi: int, models: list[ModelSource], scored: list[int],
-    parts: list[ModelParts], y: np.ndarray, n_pos: np.ndarray,
+    gp: Grouping, models: list[ModelSource], scored: list[int],
+    auroc_in: list[SortedScores | AurocResult | None], y: np.ndarray, n_pos: np.ndarray,
     n_neg: np.ndarray, pairs: list[tuple[int, int]], level: float,
 ) -> list[dict[str, Any]]:
+    """``auroc_in``: per scored model, the engine's AUROC of this grouping with its placements
+    (the same numbers, not recomputed) or the sorted scores to compute them from."""
     use = [(a, b) for a, b in pairs if a in scored and b in scored]
     if not use:
         return []
-    # the engine's AUROCs and placements of this grouping: the same numbers, not recomputed
-    engine = [parts[i].auroc[gi] for i in scored]
-    assert all(r is not None and r.placements is not None for r in engine)
-    pa = pr.paired_auroc(gp, [r for r in engine if r is not None], y, n_pos, n_neg)
+    given = [r for r in auroc_in if r is not None]
+    assert len(given) == len(scored)
+    assert all(isinstance(r, SortedScores) or r.placements is not None for r in given)
+    pa = pr.paired_auroc(gp, given, y, n_pos, n_neg)
     where = {m: j for j, m in enumerate(scored)}
     out = []
     for a, b in use:
@@ -446,80 +461,6 @@ def _bootstrap_entries(
                     e["difference"]["p_floor"] = 1.0 / (boot.reps[metric].shape[0] + 1)
                 out.append(e)
     return out
-
-
-def _curve_entries(
-    gp: Grouping, models: list[ModelSource], inputs: list[EvaluationInput],
-    flags: list[np.ndarray], y: np.ndarray, thresholds: np.ndarray, bins: dict[int, np.ndarray],
-) -> list[dict[str, Any]]:
-    out = []
-    tl = [float(t) for t in thresholds]
-    cc = None
-    for i, (m, inp, fl) in enumerate(zip(models, inputs, flags, strict=True)):
-        score = inp.score if inp.score_kind == "probability" else None
-        cc = us.curve_counts(gp.codes, gp.size, y, thresholds, score, fl, bins.get(i))
-        nb = us.net_benefit(cc, thresholds)
-        out += [
-            {"model": m.name, "attribute": _attr(gp), "group": _group(gp, g),
-             "thresholds": tl, "values": [clean(v) for v in nb[g]]}
-            for g in range(gp.size)
-        ]
-    assert cc is not None
-    ta = us.treat_all(cc, thresholds)
-    for g in range(gp.size):
-        out.append({"model": "treat all", "attribute": _attr(gp), "group": _group(gp, g),
-                    "thresholds": tl, "values": [clean(v) for v in ta[g]]})
-        out.append({"model": "treat none", "attribute": _attr(gp), "group": _group(gp, g),
-                    "thresholds": tl, "values": [0.0] * len(tl)})
-    return out
-
-
-def _point_entries(
-    gp: Grouping, models: list[ModelSource], flags: list[np.ndarray], y: np.ndarray,
-    mode: str, threshold: float | None,
-) -> list[dict[str, Any]]:
-    out = []
-    for m, fl in zip(models, flags, strict=True):
-        op = us.operating_point(gp.codes, gp.size, y, fl)
-        fig = op.figures()
-        for g in range(gp.size):
-            out.append({
-                "model": m.name, "mode": mode, "attribute": _attr(gp), "group": _group(gp, g),
-                "threshold": threshold if threshold is not None else m.threshold,
-                "n": int(op.n[g]), "n_pos": int(op.n_pos[g]), "flagged": int(op.flagged[g]),
-                "true_positives": int(op.tp[g]),
-                **{k: clean(v[g]) for k, v in fig.items()},
-            })
-    return out
-
-
-def _capacity_thresholds(
-    models: list[ModelSource], inputs: list[EvaluationInput], capacity: tuple[int, int] | None
-) -> dict[int, float]:
-    if capacity is None:
-        return {}
-    share = capacity[0] / capacity[1]
-    return {
-        i: us.top_k_threshold(np.asarray(inp.score, dtype=np.float64), share)
-        for i, inp in enumerate(inputs)
-        if inp.score is not None
-    }
-
-
-def _capacity_json(
-    capacity: tuple[int, int] | None, models: list[ModelSource], thresholds: dict[int, float],
-    rows: list[dict[str, Any]],
-) -> dict[str, Any] | None:
-    if capacity is None:
-        return None
-    return {
-        "k": capacity[0],
-        "per": capacity[1],
-        "share": capacity[0] / capacity[1],
-        "thresholds": {models[i].name: clean(t) for i, t in thresholds.items()},
-        "not_applicable": [m.name for i, m in enumerate(models) if i not in thresholds],
-        "groups": rows,
-    }
 
 
 def _adjust(paired: list[dict[str, Any]], spec: EvaluationSpec) -> None:

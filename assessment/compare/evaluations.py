@@ -86,7 +86,9 @@ def evaluate_models(
         if stopped():
             raise Cancelled()
         result, parts = evaluate_parts(
-            inputs[i], model_spec(spec, models[i], spec.ci_level), cancelled=stopped,
+            inputs[i],
+            model_spec(spec, models[i], spec.ci_level),
+            cancelled=stopped,
             context=context,
         )
         return result.to_json(), parts

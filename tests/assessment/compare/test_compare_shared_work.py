@@ -234,3 +234,22 @@ def test_worker_count() -> None:
     assert ev.worker_count(8, 1_000_000, cores=16) == ev.MAX_WORKERS
     assert ev.worker_count(5, ev.MAX_PARALLEL_ROWS + 1, cores=16) == 1
     assert ev.available_cores() >= 1
+
+
+def test_over_the_placement_budget_the_paired_test_recomputes_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assessment.compare import analysis
+
+    inputs = _inputs(1500, 15, k=3)
+    reused = _strip(_compare(inputs, workers=2))
+    monkeypatch.setattr(analysis, "PLACEMENT_BUDGET", 0)
+    seen: list[bool] = []
+    real = ev.evaluate_models
+
+    def spy(*a: Any, **k: Any) -> Any:
+        seen.append(a[3].keep_placements)
+        return real(*a, **k)
+
+    monkeypatch.setattr(analysis, "evaluate_models", spy)
+    assert _same(reused, _strip(_compare(inputs, workers=2))) and seen == [False]
