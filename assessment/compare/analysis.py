@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
     NEEDS_PROBABILITY,
+    BootstrapDifferences,
     ModelRows,
     PairedBootstrap,
 )
@@ -222,19 +223,6 @@ def compare(
     # the paired DeLong test reuses the engine's placements when they fit the budget
     keep = 8 * context.y.size * len(groupings) * len(scored) <= PLACEMENT_BUDGET
     context = replace(context, keep_placements=keep)
-    if cancelled():
-        raise Cancelled()
-    results, parts = evaluate_models(
-        models, inputs, spec, context, cancelled=cancelled,
-        progress=lambda f: progress(0.6 * f), workers=workers,
-    )
-    shared = replace(context, keep_placements=False)  # gates: results only
-
-    def evaluate_at(i: int, level: float) -> dict[str, Any]:
-        run = model_spec(spec, models[i], level)
-        return evaluate(inputs[i], run, cancelled=cancelled, context=shared).to_json()
-
-    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
     y = context.y
     flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
@@ -247,6 +235,29 @@ def compare(
         )
         for fl, inp in zip(flags, inputs, strict=True)
     ]
+
+    def paired_replicates(stopped: Callable[[], bool]) -> list[BootstrapDifferences]:
+        """Every grouping's paired bootstrap: it needs no evaluation, so it runs beside them."""
+        bootstrap = PairedBootstrap(groupings, y, rows, pt, stopped)
+        return [
+            bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
+            for gi, gp in enumerate(groupings)
+        ]
+
+    if cancelled():
+        raise Cancelled()
+    results, parts, replicates = evaluate_models(
+        models, inputs, spec, context, cancelled=cancelled,
+        progress=lambda f: progress(0.8 * f), workers=workers, also=paired_replicates,
+    )
+    boots = cast(list[BootstrapDifferences], replicates)
+    shared = replace(context, keep_placements=False)  # gates: results only
+
+    def evaluate_at(i: int, level: float) -> dict[str, Any]:
+        run = model_spec(spec, models[i], level)
+        return evaluate(inputs[i], run, cancelled=cancelled, context=shared).to_json()
+
+    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
     sorted_scores = {} if keep else {
         i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
     }
@@ -258,7 +269,6 @@ def compare(
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
     cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
-    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled)
     pattern = pr.pattern_codes(y, flags)
     bins = {
         i: us.threshold_bins(thresholds, np.asarray(inp.score))
@@ -275,8 +285,7 @@ def compare(
         paired += _auroc_entries(gp, models, scored, auroc_in, y, n_pos, n_neg, pairs, level)
         table = pr.pattern_table(codes, size, pattern, k)
         paired += _proportion_entries(gp, models, table, pairs, level)
-        boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
-        paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
+        paired += _bootstrap_entries(gp, models, boots[gi], pairs, level, n_pos, n_neg, pt)
         curves += curve_entries(gp, models, inputs, flags, y, thresholds, bins)
         points += point_entries(gp, models, flags, y, "operating point", None)
         for i, thr in cap_thresholds.items():
@@ -285,7 +294,7 @@ def compare(
             capacity_rows += point_entries(
                 gp, [models[i]], [inp_score >= thr], y, "capacity", thr
             )
-        progress(0.6 + 0.4 * (gi + 1) / len(groupings))
+        progress(0.8 + 0.2 * (gi + 1) / len(groupings))
     same = _identical(models, inputs, rows, pairs)
     _mark_identical(paired, same)
     _adjust(paired, spec)
@@ -439,7 +448,7 @@ def _bootstrap_entries(
     gp: Grouping, models: list[ModelSource], boot: Any, pairs: list[tuple[int, int]],
     level: float, n_pos: np.ndarray, n_neg: np.ndarray, pt: float,
 ) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for metric in BOOTSTRAP_METRICS:
         for a, b in pairs:
             if metric in NEEDS_PROBABILITY and (

@@ -13,10 +13,10 @@ teams on top of the pool would only wait on each other).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from threadpoolctl import threadpool_limits
 
@@ -58,50 +58,43 @@ def model_spec(spec: EvaluationSpec, model: ModelSource, level: float) -> Evalua
     return replace(spec, threshold=thr, ci_level=level)
 
 
-def evaluate_models(
-    models: list[ModelSource],
-    inputs: list[EvaluationInput],
-    spec: EvaluationSpec,
-    context: EvaluationContext,
-    *,
-    cancelled: Callable[[], bool],
+Stopped = Callable[[], bool]
+Task = Callable[[Stopped], object]
+
+
+def run_in_order(
+    tasks: Sequence[Task],
+    workers: int,
+    cancelled: Stopped,
     progress: Callable[[float], None],
-    workers: int | None = None,
-) -> tuple[list[dict[str, Any]], list[ModelParts]]:
-    """Every model's evaluation result (JSON) and its :class:`ModelParts`, in model order.
+) -> list[object]:
+    """Run ``tasks`` on ``workers`` threads; their results in task order.
 
-    ``progress`` gets the share of models done (called on this thread). Errors are those of a
-    sequential run: when a model's evaluation fails, the later models' evaluations stop at
-    their next checkpoint (the earlier ones finish) and the error of the first model that
-    failed is raised.
+    A task gets its stop check (cancellation: it raises :class:`Cancelled` when the check turns
+    True). Errors are those of a sequential run: when a task fails, the later tasks stop at
+    their next check (the earlier ones finish) and the first failed task's error is raised.
+    ``progress`` gets the share of tasks done (called on this thread).
     """
-    k = len(models)
-    n_workers = worker_count(k, inputs[0].n) if workers is None else max(1, workers)
-    first_failed = [k]  # index of the first model whose evaluation failed (k: none)
+    k = len(tasks)
+    first_failed = [k]  # index of the first task that failed (k: none)
 
-    def one(i: int) -> tuple[dict[str, Any], ModelParts]:
+    def one(i: int) -> object:
         def stopped() -> bool:
             return i > first_failed[0] or cancelled()
 
         if stopped():
             raise Cancelled()
-        result, parts = evaluate_parts(
-            inputs[i],
-            model_spec(spec, models[i], spec.ci_level),
-            cancelled=stopped,
-            context=context,
-        )
-        return result.to_json(), parts
+        return tasks[i](stopped)
 
-    if n_workers == 1:
+    if workers <= 1:
         out = []
         for i in range(k):
             out.append(one(i))
             progress((i + 1) / k)
-        return [r for r, _ in out], [p for _, p in out]
-    done: dict[int, tuple[dict[str, Any], ModelParts]] = {}
+        return out
+    done: dict[int, object] = {}
     errors: dict[int, BaseException] = {}
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         futures = {pool.submit(one, i): i for i in range(k)}
         for future in as_completed(futures):
             i = futures[future]
@@ -115,6 +108,44 @@ def evaluate_models(
     if errors:
         if cancelled():
             raise Cancelled()
-        # the first failure is a real one: a later model stops (Cancelled) only after it
+        # the first failure is a real one: a later task stops (Cancelled) only after it
         raise errors[min(errors)]
-    return [done[i][0] for i in range(k)], [done[i][1] for i in range(k)]
+    return [done[i] for i in range(k)]
+
+
+def evaluate_models(
+    models: list[ModelSource],
+    inputs: list[EvaluationInput],
+    spec: EvaluationSpec,
+    context: EvaluationContext,
+    *,
+    cancelled: Stopped,
+    progress: Callable[[float], None],
+    workers: int | None = None,
+    also: Task | None = None,
+) -> tuple[list[dict[str, Any]], list[ModelParts], object]:
+    """Every model's evaluation result (JSON) and its :class:`ModelParts`, in model order, and
+    the result of ``also`` (None without it): further work that does not need the evaluations,
+    run on the same threads after them in order (it fills a core the last model leaves idle).
+
+    Errors and cancellation as in :func:`run_in_order` (``also`` counts as after the models).
+    """
+    k = len(models)
+    n_workers = worker_count(k, inputs[0].n) if workers is None else max(1, workers)
+
+    def model_task(i: int) -> Task:
+        def run(stopped: Stopped) -> tuple[dict[str, Any], ModelParts]:
+            result, parts = evaluate_parts(
+                inputs[i],
+                model_spec(spec, models[i], spec.ci_level),
+                cancelled=stopped,
+                context=context,
+            )
+            return result.to_json(), parts
+
+        return run
+
+    tasks = [model_task(i) for i in range(k)] + ([also] if also is not None else [])
+    out = run_in_order(tasks, n_workers, cancelled, progress)
+    evaluated = [cast(tuple[dict[str, Any], ModelParts], r) for r in out[:k]]
+    return [r for r, _ in evaluated], [p for _, p in evaluated], out[k] if also else None

@@ -5,6 +5,7 @@ errors."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -221,10 +222,53 @@ def test_progress_reaches_one_in_order() -> None:
     inputs = _inputs(900, 14, k=3)
     context = EvaluationContext.build(inputs[0], INTER)
     seen: list[float] = []
-    results, parts = ev.evaluate_models(MODELS[:3], inputs, SPECS["largest"], context,
-                                        workers=2, cancelled=lambda: False,
-                                        progress=seen.append)
-    assert seen == [1 / 3, 2 / 3, 1.0] and len(results) == len(parts) == 3
+    results, parts, extra = ev.evaluate_models(MODELS[:3], inputs, SPECS["largest"], context,
+                                               workers=2, cancelled=lambda: False,
+                                               progress=seen.append)
+    assert seen == [1 / 3, 2 / 3, 1.0] and len(results) == len(parts) == 3 and extra is None
+
+
+def _task(value: int, fail: str | None = None, wait: float = 0.0) -> ev.Task:
+    def run(stopped: ev.Stopped) -> int:
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            if stopped():
+                raise Cancelled()
+            time.sleep(0.005)
+        if fail:
+            raise EvaluationError(fail)
+        return value
+
+    return run
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_tasks_run_in_order_of_results_and_errors(workers: int) -> None:
+    never = lambda: False  # noqa: E731
+    tasks = [_task(0, wait=0.05), _task(1), _task(2, wait=0.02)]
+    assert ev.run_in_order(tasks, workers, never, lambda _f: None) == [0, 1, 2]
+    # task 2 fails at once, task 1 later: task 1's error, as in a sequential run; the slow
+    # task 3 after them is stopped
+    slow = _task(3, wait=30.0)
+    failing = [_task(0), _task(1, "one", wait=0.1), _task(2, "two"), slow]
+    started = time.monotonic()
+    with pytest.raises(EvaluationError, match="one"):
+        ev.run_in_order(failing, workers, never, lambda _f: None)
+    assert time.monotonic() - started < 10
+
+
+def test_the_extra_task_runs_beside_the_models_and_its_result_comes_back() -> None:
+    inputs = _inputs(900, 16, k=2)
+    context = EvaluationContext.build(inputs[0], INTER)
+    results, _parts, extra = ev.evaluate_models(
+        MODELS[:2], inputs, SPECS["largest"], context, workers=2, cancelled=lambda: False,
+        progress=lambda _f: None, also=_task(42),
+    )
+    assert extra == 42 and len(results) == 2
+    with pytest.raises(EvaluationError, match="side"):
+        ev.evaluate_models(MODELS[:2], inputs, SPECS["largest"], context, workers=2,
+                           cancelled=lambda: False, progress=lambda _f: None,
+                           also=_task(0, "side"))
 
 
 def test_worker_count() -> None:
