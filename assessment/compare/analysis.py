@@ -26,6 +26,7 @@ from assessment.compare.figures import (
     curve_entries,
     group_of,
     point_entries,
+    table_operating_points,
 )
 from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
@@ -269,6 +270,7 @@ def compare(
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
     cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
+    cap_flags = {i: np.asarray(inputs[i].score) >= thr for i, thr in cap_thresholds.items()}
     pattern = pr.pattern_codes(y, flags)
     bins = {
         i: us.threshold_bins(thresholds, np.asarray(inp.score))
@@ -287,13 +289,11 @@ def compare(
         paired += _proportion_entries(gp, models, table, pairs, level)
         paired += _bootstrap_entries(gp, models, boots[gi], pairs, level, n_pos, n_neg, pt)
         curves += curve_entries(gp, models, inputs, flags, y, thresholds, bins)
-        points += point_entries(gp, models, flags, y, "operating point", None)
+        points += point_entries(gp, models, table_operating_points(table, k), "operating point",
+                                None)
         for i, thr in cap_thresholds.items():
-            inp_score = inputs[i].score
-            assert inp_score is not None
-            capacity_rows += point_entries(
-                gp, [models[i]], [inp_score >= thr], y, "capacity", thr
-            )
+            op = us.operating_point(codes, size, y, cap_flags[i])
+            capacity_rows += point_entries(gp, [models[i]], [op], "capacity", thr)
         progress(0.8 + 0.2 * (gi + 1) / len(groupings))
     same = _identical(models, inputs, rows, pairs)
     _mark_identical(paired, same)

@@ -74,17 +74,39 @@ def curve_entries(
     return out
 
 
+def table_operating_points(table: np.ndarray, k: int) -> list[us.OperatingPoint]:
+    """Every model's counts at its operating point per group, read off the outcome × flag
+    pattern table (:func:`assessment.compare.paired.pattern_table`, built once per grouping
+    for the paired proportions) instead of four bincounts over the rows per model: the same
+    integer counts."""
+    cells = np.arange(table.shape[1])
+    t = table.astype(np.float64)
+    pos = (cells & 1).astype(bool)
+    n = t.sum(axis=1)
+    n_pos = t[:, pos].sum(axis=1)
+    out = []
+    for i in range(k):
+        flagged = ((cells >> (i + 1)) & 1).astype(bool)
+        out.append(
+            us.OperatingPoint(
+                n=n,
+                n_pos=n_pos,
+                flagged=t[:, flagged].sum(axis=1),
+                tp=t[:, flagged & pos].sum(axis=1),
+            )
+        )
+    return out
+
+
 def point_entries(
     gp: Grouping,
     models: list[ModelSource],
-    flags: list[np.ndarray],
-    y: np.ndarray,
+    points: list[us.OperatingPoint],
     mode: str,
     threshold: float | None,
 ) -> list[dict[str, Any]]:
     out = []
-    for m, fl in zip(models, flags, strict=True):
-        op = us.operating_point(gp.codes, gp.size, y, fl)
+    for m, op in zip(models, points, strict=True):
         fig = op.figures()
         for g in range(gp.size):
             out.append(

@@ -119,7 +119,8 @@ def pattern_codes(y: np.ndarray, flags: list[np.ndarray]) -> np.ndarray:
 def pattern_table(codes: np.ndarray, size: int, pattern: np.ndarray, k: int) -> np.ndarray:
     """groups × 2^(k+1) row counts of every outcome × flag pattern (one bincount)."""
     cells = 2 << k
-    return np.bincount(codes * cells + pattern, minlength=size * cells).reshape(size, cells)
+    wide = np.asarray(codes, dtype=np.intp)  # narrow (uint8) codes would wrap around
+    return np.bincount(wide * cells + pattern, minlength=size * cells).reshape(size, cells)
 
 
 def table_discordant(

@@ -297,3 +297,30 @@ def test_over_the_placement_budget_the_paired_test_recomputes_the_same_numbers(
 
     monkeypatch.setattr(analysis, "evaluate_models", spy)
     assert _same(reused, _strip(_compare(inputs, workers=2))) and seen == [False]
+
+
+def test_group_codes_in_one_byte_do_not_wrap_in_the_paired_counts_and_curves() -> None:
+    """Groupings hold codes as uint8: code × 64 patterns (5 models) or × 100 thresholds wrapped
+    at 256 and put group 4's rows into group 0's counts. Checked against direct counts."""
+    from assessment.compare import usefulness as us
+
+    rng = np.random.default_rng(17)
+    n, size = 4000, 7
+    codes = rng.integers(0, size, n).astype(np.uint8)
+    y = rng.random(n) < 0.3
+    scores = [rng.random(n) for _ in range(5)]
+    flags = [s >= 0.6 for s in scores]
+    table = pr.pattern_table(codes, size, pr.pattern_codes(y, flags), 5)
+    for a, b in ((0, 1), (2, 4)):
+        for outcome in (True, False):
+            rows = y == outcome
+            direct = pr.discordant(codes, size, rows, flags[a], flags[b])
+            for got, want in zip(pr.table_discordant(table, 5, a, b, outcome), direct,
+                                 strict=True):
+                np.testing.assert_array_equal(got, want)
+    thresholds = us.threshold_grid(0.01, 0.99, 0.01)
+    cc = us.curve_counts(codes, size, y, thresholds, scores[0], flags[0])
+    for g in range(size):
+        mine = (codes == g) & y
+        want_tp = [np.count_nonzero(mine & (scores[0] >= t)) for t in thresholds]
+        np.testing.assert_array_equal(cc.tp[g], want_tp)
