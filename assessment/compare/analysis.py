@@ -32,7 +32,6 @@ from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
     NEEDS_PROBABILITY,
-    BootstrapDifferences,
     ModelRows,
     PairedBootstrap,
 )
@@ -237,21 +236,55 @@ def compare(
         for fl, inp in zip(flags, inputs, strict=True)
     ]
 
-    def paired_replicates(stopped: Callable[[], bool]) -> list[BootstrapDifferences]:
-        """Every grouping's paired bootstrap: it needs no evaluation, so it runs beside them."""
+    pairs = _pairs(models, options.incumbent)
+    level = spec.ci_level
+    cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
+    class_counts = []
+    for gp in groupings:
+        n_pos = np.bincount(gp.codes, weights=y, minlength=gp.size)
+        class_counts.append((n_pos, np.bincount(gp.codes, minlength=gp.size) - n_pos))
+
+    def without_evaluations(stopped: Callable[[], bool]) -> list[dict[str, list[Any]]]:
+        """Per grouping, every entry that needs no model's evaluation (paired proportions and
+        bootstrap, decision curves, operating points, capacity): it runs beside them."""
         bootstrap = PairedBootstrap(groupings, y, rows, pt, stopped)
-        return [
-            bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
-            for gi, gp in enumerate(groupings)
-        ]
+        thresholds = us.threshold_grid(*options.nb_thresholds)
+        cap_flags = {i: np.asarray(inputs[i].score) >= t for i, t in cap_thresholds.items()}
+        pattern = pr.pattern_codes(y, flags)
+        bins = {
+            i: us.threshold_bins(thresholds, np.asarray(inp.score))
+            for i, inp in enumerate(inputs)
+            if inp.score_kind == "probability" and inp.score is not None
+        }
+        out = []
+        for gi, gp in enumerate(groupings):
+            if stopped():
+                raise Cancelled()
+            n_pos, n_neg = class_counts[gi]
+            table = pr.pattern_table(gp.codes, gp.size, pattern, k)
+            rng = np.random.default_rng([spec.seed, 7919, gi])
+            boot = bootstrap.grouping(gp, spec.bootstrap, rng)
+            ops = table_operating_points(table, k)
+            out.append({
+                "proportions": _proportion_entries(gp, models, table, pairs, level),
+                "bootstrap": _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt),
+                "curves": curve_entries(gp, models, inputs, flags, y, thresholds, bins),
+                "points": point_entries(gp, models, ops, "operating point", None),
+                "capacity": [
+                    e for i, t in cap_thresholds.items()
+                    for e in point_entries(gp, [models[i]], [us.operating_point(
+                        gp.codes, gp.size, y, cap_flags[i])], "capacity", t)
+                ],
+            })
+        return out
 
     if cancelled():
         raise Cancelled()
-    results, parts, replicates = evaluate_models(
+    results, parts, side = evaluate_models(
         models, inputs, spec, context, cancelled=cancelled,
-        progress=lambda f: progress(0.8 * f), workers=workers, also=paired_replicates,
+        progress=lambda f: progress(0.8 * f), workers=workers, also=without_evaluations,
     )
-    boots = cast(list[BootstrapDifferences], replicates)
+    entries = cast(list[dict[str, list[Any]]], side)
     shared = replace(context, keep_placements=False)  # gates: results only
 
     def evaluate_at(i: int, level: float) -> dict[str, Any]:
@@ -262,38 +295,20 @@ def compare(
     sorted_scores = {} if keep else {
         i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
     }
-    thresholds = us.threshold_grid(*options.nb_thresholds)
-    pairs = _pairs(models, options.incumbent)
-    level = spec.ci_level
     paired: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
-    cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
-    cap_flags = {i: np.asarray(inputs[i].score) >= thr for i, thr in cap_thresholds.items()}
-    pattern = pr.pattern_codes(y, flags)
-    bins = {
-        i: us.threshold_bins(thresholds, np.asarray(inp.score))
-        for i, inp in enumerate(inputs)
-        if inp.score_kind == "probability" and inp.score is not None
-    }
     for gi, gp in enumerate(groupings):
         if cancelled():
             raise Cancelled()
-        codes, size = gp.codes, gp.size
-        n_pos = np.bincount(codes, weights=y, minlength=size)
-        n_neg = np.bincount(codes, minlength=size) - n_pos
+        n_pos, n_neg = class_counts[gi]
         auroc_in = [parts[i].auroc[gi] if keep else sorted_scores[i] for i in scored]
         paired += _auroc_entries(gp, models, scored, auroc_in, y, n_pos, n_neg, pairs, level)
-        table = pr.pattern_table(codes, size, pattern, k)
-        paired += _proportion_entries(gp, models, table, pairs, level)
-        paired += _bootstrap_entries(gp, models, boots[gi], pairs, level, n_pos, n_neg, pt)
-        curves += curve_entries(gp, models, inputs, flags, y, thresholds, bins)
-        points += point_entries(gp, models, table_operating_points(table, k), "operating point",
-                                None)
-        for i, thr in cap_thresholds.items():
-            op = us.operating_point(codes, size, y, cap_flags[i])
-            capacity_rows += point_entries(gp, [models[i]], [op], "capacity", thr)
+        paired += entries[gi]["proportions"] + entries[gi]["bootstrap"]
+        curves += entries[gi]["curves"]
+        points += entries[gi]["points"]
+        capacity_rows += entries[gi]["capacity"]
         progress(0.8 + 0.2 * (gi + 1) / len(groupings))
     same = _identical(models, inputs, rows, pairs)
     _mark_identical(paired, same)
