@@ -27,13 +27,14 @@ from assessment.evaluation.engine import evaluate_parts
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.spec import EvaluationSpec
 
-# Evaluations at once, at most: each holds its own working arrays (about 0.15 GB per million
-# rows, measured with benchmarks/bench_compare.py), so the comparison's peak memory grows with
-# the number of threads, not with the number of cores.
+# Evaluations at once, at most.
 MAX_WORKERS = 4
-# Above this many rows the evaluations run one after another (peak memory as in a single
-# evaluation plus the shared data), whatever the core count.
-MAX_PARALLEL_ROWS = 4_000_000
+# Each evaluation running beside another holds its own working arrays: about 150 bytes per row
+# (benchmarks/bench_compare.py at 1,000,000 rows: peak RSS 0.93 GB with one thread, 1.08 GB
+# with two). The threads may add at most EXTRA_MEMORY to the sequential peak: four threads at
+# 1,000,000 rows, two at 2,000,000, one from about 3,600,000 rows on.
+BYTES_PER_ROW = 150
+EXTRA_MEMORY = 512 * 2**20
 
 
 def available_cores() -> int:
@@ -46,10 +47,10 @@ def available_cores() -> int:
 
 def worker_count(models: int, rows: int, cores: int | None = None) -> int:
     """Threads for ``models`` evaluations of ``rows`` rows: one per available core, at most
-    :data:`MAX_WORKERS` and one per model; one above :data:`MAX_PARALLEL_ROWS` rows."""
-    if rows > MAX_PARALLEL_ROWS:
-        return 1
-    return max(1, min(models, MAX_WORKERS, available_cores() if cores is None else cores))
+    :data:`MAX_WORKERS` and one per model, and no more than :data:`EXTRA_MEMORY` allows."""
+    extra = EXTRA_MEMORY // max(rows * BYTES_PER_ROW, 1)
+    have = available_cores() if cores is None else cores
+    return max(1, min(models, MAX_WORKERS, have, 1 + extra))
 
 
 def model_spec(spec: EvaluationSpec, model: ModelSource, level: float) -> EvaluationSpec:

@@ -276,7 +276,9 @@ def test_worker_count() -> None:
     assert ev.worker_count(5, 1_000_000, cores=1) == 1
     assert ev.worker_count(2, 1_000_000, cores=16) == 2
     assert ev.worker_count(8, 1_000_000, cores=16) == ev.MAX_WORKERS
-    assert ev.worker_count(5, ev.MAX_PARALLEL_ROWS + 1, cores=16) == 1
+    assert ev.worker_count(5, 2_000_000, cores=16) == 2
+    assert ev.worker_count(5, 4_000_000, cores=16) == 1
+    assert ev.worker_count(5, 0, cores=3) == 3
     assert ev.available_cores() >= 1
 
 
