@@ -249,7 +249,10 @@ def compare(
         bootstrap, decision curves, operating points, capacity): it runs beside them."""
         bootstrap = PairedBootstrap(groupings, y, rows, pt, stopped)
         thresholds = us.threshold_grid(*options.nb_thresholds)
-        cap_flags = {i: np.asarray(inputs[i].score) >= t for i, t in cap_thresholds.items()}
+        capped = list(cap_thresholds)
+        cap_pattern = pr.pattern_codes(
+            y, [np.asarray(inputs[i].score) >= cap_thresholds[i] for i in capped]
+        )
         pattern = pr.pattern_codes(y, flags)
         bins = {
             i: us.threshold_bins(thresholds, np.asarray(inp.score))
@@ -265,15 +268,17 @@ def compare(
             rng = np.random.default_rng([spec.seed, 7919, gi])
             boot = bootstrap.grouping(gp, spec.bootstrap, rng)
             ops = table_operating_points(table, k)
+            cap_table = pr.pattern_table(gp.codes, gp.size, cap_pattern, len(capped))
+            cap_ops = table_operating_points(cap_table, len(capped))
             out.append({
                 "proportions": _proportion_entries(gp, models, table, pairs, level),
                 "bootstrap": _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt),
                 "curves": curve_entries(gp, models, inputs, flags, y, thresholds, bins),
                 "points": point_entries(gp, models, ops, "operating point", None),
                 "capacity": [
-                    e for i, t in cap_thresholds.items()
-                    for e in point_entries(gp, [models[i]], [us.operating_point(
-                        gp.codes, gp.size, y, cap_flags[i])], "capacity", t)
+                    e for j, i in enumerate(capped)
+                    for e in point_entries(
+                        gp, [models[i]], [cap_ops[j]], "capacity", cap_thresholds[i])
                 ],
             })
         return out
