@@ -326,3 +326,51 @@ def test_group_codes_in_one_byte_do_not_wrap_in_the_paired_counts_and_curves() -
         mine = (codes == g) & y
         want_tp = [np.count_nonzero(mine & (scores[0] >= t)) for t in thresholds]
         np.testing.assert_array_equal(cc.tp[g], want_tp)
+
+
+def test_model_inputs_factorise_shared_columns_once_and_release_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pandas as pd
+
+    from assessment.compare.sources import align, model_inputs
+    from assessment.evaluation import columns
+    from assessment.evaluation.column_mapping import ColumnMapping
+    from assessment.evaluation.mapping import prepare_input
+
+    rng = np.random.default_rng(21)
+    n = 500
+    frame = pd.DataFrame({
+        "y": rng.integers(0, 2, n), "sex": rng.choice(["F", "M"], n),
+        "band": rng.choice(["a", "b", "c"], n),
+        **{f"m{i}": np.round(rng.random(n), 3) for i in range(3)},
+    })
+    frame.loc[7, "m1"] = np.nan  # a row one model cannot be judged on: left out for all
+    table = columns.LoadedTable.from_frame(frame, "shared.csv")
+    models = [ModelSource(name=f"M{i}", column=f"m{i}") for i in range(3)]
+    base = ColumnMapping(label="y", score="-", attributes=["sex", "band"])
+    aligned = align(table, models, {}, base)
+    coded_columns: list[str] = []
+    real = columns._code_column
+
+    def counting(series: Any, missing: Any) -> Any:
+        coded_columns.append(str(series.name))
+        return real(series, missing)
+
+    monkeypatch.setattr(columns, "_code_column", counting)
+    inputs = model_inputs(aligned, models, base)
+    assert sorted(coded_columns) == sorted(set(coded_columns))  # each column once
+    assert {"sex", "band"} <= set(coded_columns)
+    assert columns._CACHES.get(aligned.table) is None  # released afterwards
+    # the same inputs as mapping each model on its own
+    from assessment.compare.sources import model_mapping
+
+    for m, inp in zip(models, inputs, strict=True):
+        alone = prepare_input(aligned.table, model_mapping(base, m, aligned.columns[m.name]))
+        assert inp.n == alone.n == n - 1
+        np.testing.assert_array_equal(inp.score, alone.score)
+        np.testing.assert_array_equal(inp.y_true, alone.y_true)
+        for a, b in zip(inp.attributes, alone.attributes, strict=True):
+            np.testing.assert_array_equal(a.codes, b.codes)
+            assert a.levels == b.levels
+        assert inp.provenance.excluded == alone.provenance.excluded
