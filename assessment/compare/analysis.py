@@ -178,13 +178,13 @@ def _nb_threshold(models: list[ModelSource], options: CompareOptions) -> float:
     return 0.5
 
 
-def _flags(m: ModelSource, inp: EvaluationInput) -> np.ndarray:
+def _flags(m: ModelSource, inp: EvaluationInput, spec: EvaluationSpec) -> np.ndarray:
+    """Who the model flags at its operating point: the threshold its own evaluation uses."""
     if inp.score_kind == "class":
         assert inp.y_pred is not None
         return np.asarray(inp.y_pred, dtype=bool)
     assert inp.score is not None
-    thr = 0.5 if m.threshold is None else float(m.threshold)
-    flagged: np.ndarray = inp.score >= thr
+    flagged: np.ndarray = inp.score >= model_spec(spec, m, spec.ci_level).threshold
     return flagged
 
 
@@ -224,7 +224,7 @@ def compare(
     keep = 8 * context.y.size * len(groupings) * len(scored) <= PLACEMENT_BUDGET
     context = replace(context, keep_placements=keep)
     y = context.y
-    flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
+    flags = [_flags(m, inp, spec) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
     rows = [
         ModelRows(

@@ -374,3 +374,20 @@ def test_model_inputs_factorise_shared_columns_once_and_release_them(
             np.testing.assert_array_equal(a.codes, b.codes)
             assert a.levels == b.levels
         assert inp.provenance.excluded == alone.provenance.excluded
+
+
+def test_operating_points_use_the_threshold_of_the_models_own_evaluation() -> None:
+    """A spec threshold other than 0.5 (API callers) applies to a model without its own: the
+    paired counts and operating points must count the flags its evaluation counted."""
+    inputs = _inputs(1500, 18, k=2)
+    spec = EvaluationSpec(intersections=INTER, bootstrap=0, seed=9, threshold=0.3)
+    doc = compare(MODELS[:2], inputs, spec, CompareOptions(), workers=1).to_json()
+    for m, inp in zip(doc["models"], inputs, strict=True):
+        assert inp.score is not None
+        point = next(p for p in doc["operating_points"]
+                     if p["model"] == m["name"] and p["attribute"] is None)
+        overall = m["result"]["overall"]
+        flagged = int(np.count_nonzero(inp.score >= 0.3))
+        assert point["flagged"] == flagged
+        tpr = overall["metrics"]["tpr"]["value"]
+        assert point["true_positives"] == round(tpr * overall["n_pos"])
