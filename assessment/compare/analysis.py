@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,6 +19,16 @@ from assessment.compare import COMPARISON_FORMAT
 from assessment.compare import paired as pr
 from assessment.compare import paired_clustered as pc
 from assessment.compare import usefulness as us
+from assessment.compare.evaluations import evaluate_models, model_spec
+from assessment.compare.figures import (
+    attribute_of,
+    capacity_json,
+    capacity_thresholds,
+    curve_entries,
+    group_of,
+    point_entries,
+    table_operating_points,
+)
 from assessment.compare.gates import GateChecker
 from assessment.compare.paired_bootstrap import (
     BOOTSTRAP_METRICS,
@@ -30,15 +40,16 @@ from assessment.compare.ranking import IDENTICAL, ranked_summary
 from assessment.compare.sources import JoinRow, ModelSource
 from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.context import EvaluationContext
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.limits import DEFAULT_LIMITS
 from assessment.evaluation.mapping_steps import check_intersection_cells
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
+    AurocResult,
     Grouping,
     SortedScores,
-    build_groupings,
 )
 from assessment.evaluation.multiplicity import METHODS as MULTIPLICITY_METHODS
 from assessment.evaluation.multiplicity import adjust
@@ -51,6 +62,10 @@ Progress = Callable[[float], None]
 # an evaluation, every pair a paired test and a bootstrap, and 7,000 one-patient groups (a
 # patient id chosen as an attribute) took minutes and gigabytes
 MAX_GROUPS = 200
+# Bytes of per-row DeLong placements (8 per row, grouping and scored model) the engine may hand
+# to the paired test instead of the paired test sorting and ranking every model again: 200 MB
+# for 1,000,000 rows, 5 groupings and 5 models; above it they are recomputed per grouping.
+PLACEMENT_BUDGET = 512 * 2**20
 
 
 def check_group_counts(groupings: list[Grouping]) -> None:
@@ -147,14 +162,6 @@ class ComparisonResult:
         }
 
 
-def _attr(gp: Grouping) -> str | None:
-    return None if gp.name == OVERALL_ATTRIBUTE else gp.name
-
-
-def _group(gp: Grouping, g: int) -> str | None:
-    return None if gp.name == OVERALL_ATTRIBUTE else gp.labels[g]
-
-
 def _pairs(models: list[ModelSource], incumbent: str | None) -> list[tuple[int, int]]:
     k = len(models)
     if incumbent is None:
@@ -172,13 +179,13 @@ def _nb_threshold(models: list[ModelSource], options: CompareOptions) -> float:
     return 0.5
 
 
-def _flags(m: ModelSource, inp: EvaluationInput) -> np.ndarray:
+def _flags(m: ModelSource, inp: EvaluationInput, spec: EvaluationSpec) -> np.ndarray:
+    """Who the model flags at its operating point: the threshold its own evaluation uses."""
     if inp.score_kind == "class":
         assert inp.y_pred is not None
         return np.asarray(inp.y_pred, dtype=bool)
     assert inp.score is not None
-    thr = 0.5 if m.threshold is None else float(m.threshold)
-    flagged: np.ndarray = inp.score >= thr
+    flagged: np.ndarray = inp.score >= model_spec(spec, m, spec.ci_level).threshold
     return flagged
 
 
@@ -194,11 +201,15 @@ def compare(
     progress: Progress = lambda _f: None,
     cancelled: Callable[[], bool] = lambda: False,
     max_group_cells: int = DEFAULT_LIMITS.max_group_cells,
+    workers: int | None = None,
 ) -> ComparisonResult:
     """Evaluate every model and compare them pairwise on the same rows.
 
     ``inputs[i]`` is model i's engine input; all must share the rows (same outcome, same
-    attributes), which :func:`assessment.compare.sources.model_inputs` guarantees.
+    attributes), which :func:`assessment.compare.sources.model_inputs` guarantees. The
+    outcome and groupings are built once (:class:`EvaluationContext`) and the models evaluated
+    on ``workers`` threads (None: one per available core, see
+    :func:`assessment.compare.evaluations.worker_count`); the result does not depend on it.
     """
     options.validate(models)
     if len(models) != len(inputs) or len(models) < 2:
@@ -206,25 +217,15 @@ def compare(
     k = len(models)
     # the evaluation's intersection-cell limit (--max-group-cells), before any work
     check_intersection_cells(inputs[0].attributes, spec.intersections, max_group_cells)
-    groupings = build_groupings(inputs[0], spec.intersections)
+    context = EvaluationContext.build(inputs[0], spec.intersections)
+    groupings = list(context.groupings)
     check_group_counts(groupings)
-
-    def evaluate_at(i: int, level: float) -> dict[str, Any]:
-        m = models[i]
-        thr = spec.threshold if m.threshold is None else float(m.threshold)
-        run = replace(spec, threshold=thr, ci_level=level)
-        return evaluate(inputs[i], run, cancelled=cancelled).to_json()
-
-    results = []
-    for i in range(k):
-        if cancelled():
-            raise Cancelled()
-        results.append(evaluate_at(i, spec.ci_level))
-        progress(0.6 * (i + 1) / k)
-    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
-    base = inputs[0]
-    y = np.asarray(base.y_true, dtype=bool)
-    flags = [_flags(m, inp) for m, inp in zip(models, inputs, strict=True)]
+    scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
+    # the paired DeLong test reuses the engine's placements when they fit the budget
+    keep = 8 * context.y.size * len(groupings) * len(scored) <= PLACEMENT_BUDGET
+    context = replace(context, keep_placements=keep)
+    y = context.y
+    flags = [_flags(m, inp, spec) for m, inp in zip(models, inputs, strict=True)]
     pt = _nb_threshold(models, options)
     rows = [
         ModelRows(
@@ -235,57 +236,100 @@ def compare(
         )
         for fl, inp in zip(flags, inputs, strict=True)
     ]
-    scored = [i for i, inp in enumerate(inputs) if inp.score is not None]
-    sorted_scores = {
-        i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
-    }
-    thresholds = us.threshold_grid(*options.nb_thresholds)
+
     pairs = _pairs(models, options.incumbent)
     level = spec.ci_level
+    cap_thresholds = capacity_thresholds(models, inputs, options.capacity)
+    class_counts = []
+    for gp in groupings:
+        n_pos = np.bincount(gp.codes, weights=y, minlength=gp.size)
+        class_counts.append((n_pos, np.bincount(gp.codes, minlength=gp.size) - n_pos))
+
+    def without_evaluations(stopped: Callable[[], bool]) -> list[dict[str, list[Any]]]:
+        """Per grouping, every entry that needs no model's evaluation (paired proportions and
+        bootstrap, decision curves, operating points, capacity): it runs beside them."""
+        bootstrap = PairedBootstrap(groupings, y, rows, pt, stopped, cluster=inputs[0].cluster)
+        thresholds = us.threshold_grid(*options.nb_thresholds)
+        capped = list(cap_thresholds)
+        cap_pattern = pr.pattern_codes(
+            y, [np.asarray(inputs[i].score) >= cap_thresholds[i] for i in capped]
+        )
+        pattern = pr.pattern_codes(y, flags)
+        bins = {
+            i: us.threshold_bins(thresholds, np.asarray(inp.score))
+            for i, inp in enumerate(inputs)
+            if inp.score_kind == "probability" and inp.score is not None
+        }
+        out = []
+        for gi, gp in enumerate(groupings):
+            if stopped():
+                raise Cancelled()
+            n_pos, n_neg = class_counts[gi]
+            table = pr.pattern_table(gp.codes, gp.size, pattern, k)
+            rng = np.random.default_rng([spec.seed, 7919, gi])
+            boot = bootstrap.grouping(gp, spec.bootstrap, rng)
+            ops = table_operating_points(table, k)
+            cap_table = pr.pattern_table(gp.codes, gp.size, cap_pattern, len(capped))
+            cap_ops = table_operating_points(cap_table, len(capped))
+            out.append({
+                "proportions": _proportion_entries(gp, models, table, pairs, level),
+                "bootstrap": _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt),
+                "curves": curve_entries(gp, models, inputs, flags, y, thresholds, bins),
+                "points": point_entries(gp, models, ops, "operating point", None),
+                "capacity": [
+                    e for j, i in enumerate(capped)
+                    for e in point_entries(
+                        gp, [models[i]], [cap_ops[j]], "capacity", cap_thresholds[i])
+                ],
+            })
+        return out
+
+    if cancelled():
+        raise Cancelled()
+    results, parts, side = evaluate_models(
+        models, inputs, spec, context, cancelled=cancelled,
+        progress=lambda f: progress(0.8 * f), workers=workers, also=without_evaluations,
+    )
+    entries = cast(list[dict[str, list[Any]]], side)
+    shared = replace(context, keep_placements=False)  # gates: results only
+
+    def evaluate_at(i: int, level: float) -> dict[str, Any]:
+        run = model_spec(spec, models[i], level)
+        return evaluate(inputs[i], run, cancelled=cancelled, context=shared).to_json()
+
+    gates = gate_checker(models, results, evaluate_at) if gate_checker else []
+    sorted_scores = {} if keep else {
+        i: SortedScores.build(np.asarray(inputs[i].score, dtype=np.float64), y) for i in scored
+    }
     paired: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
     capacity_rows: list[dict[str, Any]] = []
-    cap_thresholds = _capacity_thresholds(models, inputs, options.capacity)
-    bootstrap = PairedBootstrap(groupings, y, rows, pt, cancelled, cluster=base.cluster)
-    pattern = pr.pattern_codes(y, flags)
-    bins = {
-        i: us.threshold_bins(thresholds, np.asarray(inp.score))
-        for i, inp in enumerate(inputs)
-        if inp.score_kind == "probability" and inp.score is not None
-    }
+    cluster = inputs[0].cluster
     for gi, gp in enumerate(groupings):
         if cancelled():
             raise Cancelled()
-        codes, size = gp.codes, gp.size
-        n_pos = np.bincount(codes, weights=y, minlength=size)
-        n_neg = np.bincount(codes, minlength=size) - n_pos
+        n_pos, n_neg = class_counts[gi]
+        auroc_in = [parts[i].auroc[gi] if keep else sorted_scores[i] for i in scored]
         start = len(paired)
-        paired += _auroc_entries(gp, models, scored, sorted_scores, y, n_pos, n_neg, pairs, level)
-        table = pr.pattern_table(codes, size, pattern, k)
-        paired += _proportion_entries(gp, models, table, pairs, level)
-        boot = bootstrap.grouping(gp, spec.bootstrap, np.random.default_rng([spec.seed, 7919, gi]))
-        paired += _bootstrap_entries(gp, models, boot, pairs, level, n_pos, n_neg, pt)
-        if base.cluster is not None:  # several encounters per patient: cluster-robust
-            pc.apply(paired[start:], gp, base.cluster, y, flags, sorted_scores,
-                     [m.name for m in models], level)
+        paired += _auroc_entries(gp, models, scored, auroc_in, y, n_pos, n_neg, pairs, level)
+        paired += entries[gi]["proportions"] + entries[gi]["bootstrap"]
+        if cluster is not None:  # several encounters per patient: cluster-robust
+            per_model = {i: r for i, r in zip(scored, auroc_in, strict=True) if r is not None}
+            names = [m.name for m in models]
+            pc.apply(paired[start:], gp, cluster, y, flags, per_model, names, level)
         paired += pr.not_applicable_entries(gp, {m.name: m.kind for m in models},
                                             [(models[a].name, models[b].name) for a, b in pairs],
                                             n_pos, n_neg)
-        curves += _curve_entries(gp, models, inputs, flags, y, thresholds, bins)
-        points += _point_entries(gp, models, flags, y, "operating point", None)
-        for i, thr in cap_thresholds.items():
-            inp_score = inputs[i].score
-            assert inp_score is not None
-            capacity_rows += _point_entries(
-                gp, [models[i]], [inp_score >= thr], y, "capacity", thr
-            )
-        progress(0.6 + 0.4 * (gi + 1) / len(groupings))
+        curves += entries[gi]["curves"]
+        points += entries[gi]["points"]
+        capacity_rows += entries[gi]["capacity"]
+        progress(0.8 + 0.2 * (gi + 1) / len(groupings))
     same = _identical(models, inputs, rows, pairs)
     _mark_identical(paired, same)
     _adjust(paired, spec)
     methods = _methods(spec, pt, options, len(pairs))
-    if base.cluster is not None:
+    if cluster is not None:
         methods.update(pc.methods(spec.bootstrap, spec.seed))
     notes = _notes(models, inputs) + [
         f"{a} and {b} give identical predictions on every patient: they are the same model "
@@ -303,7 +347,7 @@ def compare(
         paired=paired,
         net_benefit=curves,
         operating_points=points,
-        capacity=_capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
+        capacity=capacity_json(options.capacity, models, cap_thresholds, capacity_rows),
         join=[j.to_json() for j in join],
         gates=gates,
         methods=methods,
@@ -352,8 +396,8 @@ def _entry(
     value, lo, hi, p = diff
     return {
         "metric": metric,
-        "attribute": _attr(gp),
-        "group": _group(gp, g),
+        "attribute": attribute_of(gp),
+        "group": group_of(gp, g),
         "model_a": a,
         "model_b": b,
         "n": int(counts[0]),
@@ -375,13 +419,18 @@ def _entry(
 
 def _auroc_entries(
     gp: Grouping, models: list[ModelSource], scored: list[int],
-    sorted_scores: dict[int, SortedScores], y: np.ndarray, n_pos: np.ndarray,
+    auroc_in: list[SortedScores | AurocResult | None], y: np.ndarray, n_pos: np.ndarray,
     n_neg: np.ndarray, pairs: list[tuple[int, int]], level: float,
 ) -> list[dict[str, Any]]:
-    use = [(a, b) for a, b in pairs if a in sorted_scores and b in sorted_scores]
+    """``auroc_in``: per scored model, the engine's AUROC of this grouping with its placements
+    (the same numbers, not recomputed) or the sorted scores to compute them from."""
+    use = [(a, b) for a, b in pairs if a in scored and b in scored]
     if not use:
         return []
-    pa = pr.paired_auroc(gp, [sorted_scores[i] for i in scored], y, n_pos, n_neg)
+    given = [r for r in auroc_in if r is not None]
+    assert len(given) == len(scored)
+    assert all(isinstance(r, SortedScores) or r.placements is not None for r in given)
+    pa = pr.paired_auroc(gp, given, y, n_pos, n_neg)
     where = {m: j for j, m in enumerate(scored)}
     out = []
     for a, b in use:
@@ -431,7 +480,7 @@ def _bootstrap_entries(
     gp: Grouping, models: list[ModelSource], boot: Any, pairs: list[tuple[int, int]],
     level: float, n_pos: np.ndarray, n_neg: np.ndarray, pt: float,
 ) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for metric in BOOTSTRAP_METRICS:
         for a, b in pairs:
             if metric in NEEDS_PROBABILITY and (
@@ -453,80 +502,6 @@ def _bootstrap_entries(
                     e["difference"]["p_floor"] = 1.0 / (boot.reps[metric].shape[0] + 1)
                 out.append(e)
     return out
-
-
-def _curve_entries(
-    gp: Grouping, models: list[ModelSource], inputs: list[EvaluationInput],
-    flags: list[np.ndarray], y: np.ndarray, thresholds: np.ndarray, bins: dict[int, np.ndarray],
-) -> list[dict[str, Any]]:
-    out = []
-    tl = [float(t) for t in thresholds]
-    cc = None
-    for i, (m, inp, fl) in enumerate(zip(models, inputs, flags, strict=True)):
-        score = inp.score if inp.score_kind == "probability" else None
-        cc = us.curve_counts(gp.codes, gp.size, y, thresholds, score, fl, bins.get(i))
-        nb = us.net_benefit(cc, thresholds)
-        out += [
-            {"model": m.name, "attribute": _attr(gp), "group": _group(gp, g),
-             "thresholds": tl, "values": [clean(v) for v in nb[g]]}
-            for g in range(gp.size)
-        ]
-    assert cc is not None
-    ta = us.treat_all(cc, thresholds)
-    for g in range(gp.size):
-        out.append({"model": "treat all", "attribute": _attr(gp), "group": _group(gp, g),
-                    "thresholds": tl, "values": [clean(v) for v in ta[g]]})
-        out.append({"model": "treat none", "attribute": _attr(gp), "group": _group(gp, g),
-                    "thresholds": tl, "values": [0.0] * len(tl)})
-    return out
-
-
-def _point_entries(
-    gp: Grouping, models: list[ModelSource], flags: list[np.ndarray], y: np.ndarray,
-    mode: str, threshold: float | None,
-) -> list[dict[str, Any]]:
-    out = []
-    for m, fl in zip(models, flags, strict=True):
-        op = us.operating_point(gp.codes, gp.size, y, fl)
-        fig = op.figures()
-        for g in range(gp.size):
-            out.append({
-                "model": m.name, "mode": mode, "attribute": _attr(gp), "group": _group(gp, g),
-                "threshold": threshold if threshold is not None else m.threshold,
-                "n": int(op.n[g]), "n_pos": int(op.n_pos[g]), "flagged": int(op.flagged[g]),
-                "true_positives": int(op.tp[g]),
-                **{k: clean(v[g]) for k, v in fig.items()},
-            })
-    return out
-
-
-def _capacity_thresholds(
-    models: list[ModelSource], inputs: list[EvaluationInput], capacity: tuple[int, int] | None
-) -> dict[int, float]:
-    if capacity is None:
-        return {}
-    share = capacity[0] / capacity[1]
-    return {
-        i: us.top_k_threshold(np.asarray(inp.score, dtype=np.float64), share)
-        for i, inp in enumerate(inputs)
-        if inp.score is not None
-    }
-
-
-def _capacity_json(
-    capacity: tuple[int, int] | None, models: list[ModelSource], thresholds: dict[int, float],
-    rows: list[dict[str, Any]],
-) -> dict[str, Any] | None:
-    if capacity is None:
-        return None
-    return {
-        "k": capacity[0],
-        "per": capacity[1],
-        "share": capacity[0] / capacity[1],
-        "thresholds": {models[i].name: clean(t) for i, t in thresholds.items()},
-        "not_applicable": [m.name for i, m in enumerate(models) if i not in thresholds],
-        "groups": rows,
-    }
 
 
 def _adjust(paired: list[dict[str, Any]], spec: EvaluationSpec) -> None:

@@ -15,6 +15,7 @@ Every function returns NumPy arrays with NaN where a statistic is undefined, plu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 from scipy.special import bdtr, ndtr
 
 from assessment.evaluation.intervals import z_value
-from assessment.evaluation.metrics import Grouping, SortedScores, auroc_delong
+from assessment.evaluation.metrics import AurocResult, Grouping, SortedScores, auroc_delong
 
 DELONG_PAIRED = (
     "paired DeLong (DeLong, DeLong & Clarke-Pearson 1988): the variance of the AUROC difference "
@@ -68,7 +69,7 @@ class PairedAuroc:
 
 def paired_auroc(
     grouping: Grouping,
-    sorted_scores: list[SortedScores],
+    sorted_scores: Sequence[SortedScores | AurocResult],
     y: np.ndarray,
     n_pos: np.ndarray,
     n_neg: np.ndarray,
@@ -78,7 +79,8 @@ def paired_auroc(
     S10[a, b] is the sample covariance, over a group's positives, of model a's and model b's
     V10 placements (share of the group's negatives scored lower, ties ½); S01 the same over
     negatives with V01. DeLong's variance of AUROC_a − AUROC_b is
-    (S10aa + S10bb − 2·S10ab)/n1 + (S01aa + S01bb − 2·S01ab)/n0.
+    (S10aa + S10bb − 2·S10ab)/n1 + (S01aa + S01bb − 2·S01ab)/n0. A model given as the
+    engine's :class:`AurocResult` of this grouping (with placements) is not recomputed.
     """
     k = len(sorted_scores)
     size = grouping.size
@@ -86,7 +88,8 @@ def paired_auroc(
     places = []
     aucs = np.empty((k, size))
     for i, ss in enumerate(sorted_scores):
-        res = auroc_delong(grouping, ss, n_pos, n_neg, placements=True)
+        res = ss if isinstance(ss, AurocResult) else auroc_delong(
+            grouping, ss, n_pos, n_neg, placements=True)
         assert res.placements is not None
         places.append(res.placements)
         aucs[i] = res.auc
@@ -124,7 +127,8 @@ def pattern_codes(y: np.ndarray, flags: list[np.ndarray]) -> np.ndarray:
 def pattern_table(codes: np.ndarray, size: int, pattern: np.ndarray, k: int) -> np.ndarray:
     """groups × 2^(k+1) row counts of every outcome × flag pattern (one bincount)."""
     cells = 2 << k
-    return np.bincount(codes * cells + pattern, minlength=size * cells).reshape(size, cells)
+    wide = np.asarray(codes, dtype=np.intp)  # narrow (uint8) codes would wrap around
+    return np.bincount(wide * cells + pattern, minlength=size * cells).reshape(size, cells)
 
 
 def table_discordant(

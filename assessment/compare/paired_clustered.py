@@ -40,7 +40,7 @@ from assessment.compare import paired as pr
 from assessment.evaluation import clusters
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.intervals import z_value
-from assessment.evaluation.metrics import OVERALL_ATTRIBUTE, Grouping, SortedScores
+from assessment.evaluation.metrics import OVERALL_ATTRIBUTE, AurocResult, Grouping, SortedScores
 
 OBUCHOWSKI_PAIRED = (
     "paired DeLong with clustered structural components (Obuchowski 1997): the variance of the "
@@ -163,7 +163,7 @@ def apply(
     cluster: np.ndarray,
     y: np.ndarray,
     flags: Sequence[np.ndarray],
-    sorted_scores: dict[int, SortedScores],
+    sorted_scores: dict[int, SortedScores | AurocResult],
     names: Sequence[str],
     level: float,
 ) -> None:

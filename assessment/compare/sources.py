@@ -22,6 +22,8 @@ from assessment.catalogue import DATA_SUFFIXES
 from assessment.errors import DataError, ProbityError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from assessment.evaluation.inputs import EvaluationInput
@@ -440,13 +442,26 @@ def model_inputs(
 ) -> list[EvaluationInput]:
     """One engine input per model, all on the same rows (checked: a model whose mapping drops
     a row another keeps would break the pairing, and is refused with the reason)."""
-    from assessment.evaluation.mapping import prepare_input
+    # _prepare is prepare_input without forgetting the table's column analyses after each
+    # model: the outcome and the attributes are factorised once for all models, not per model
+    from assessment.evaluation.columns import forget_analyses
+    from assessment.evaluation.mapping import _prepare
 
+    try:
+        return _model_inputs(aligned, models, base, _prepare)
+    finally:
+        forget_analyses(aligned.table)
+
+
+def _model_inputs(
+    aligned: Aligned, models: list[ModelSource], base: ColumnMapping,
+    prepare: Callable[[LoadedTable, ColumnMapping], EvaluationInput],
+) -> list[EvaluationInput]:
     out = []
     for m in models:
         internal = aligned.columns[m.name]
         try:
-            inp = prepare_input(aligned.table, model_mapping(base, m, internal))
+            inp = prepare(aligned.table, model_mapping(base, m, internal))
         except ProbityError as exc:  # name the model and its real column, not the internal one
             where = f"{m.column!r}" + (f" of {Path(m.file).name}" if m.file else "")
             text = str(exc).replace(f"column {internal!r}", f"column {where} (model {m.name!r})")

@@ -86,7 +86,7 @@ def curve_counts(
         )
     if bins is None:
         bins = threshold_bins(thresholds, score)
-    key = (codes * (t + 1) + bins) * 2 + y
+    key = (np.asarray(codes, dtype=np.intp) * (t + 1) + bins) * 2 + y  # uint8 would wrap
     cnt = np.bincount(key, minlength=size * (t + 1) * 2).reshape(size, t + 1, 2)
     # flagged at threshold j: rows with bins ≥ j + 1 → reverse cumulative sum from the top bin
     at_least = np.cumsum(cnt[:, ::-1, :], axis=1)[:, ::-1, :][:, 1:, :].astype(np.float64)

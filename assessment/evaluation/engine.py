@@ -9,6 +9,7 @@ and cooperative cancellation so the GUI can run it in a worker. No pandas, no pe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from assessment.evaluation.assembly import (
     _score_notes,
 )
 from assessment.evaluation.bootstrap import _bootstrap as _bootstrap
+from assessment.evaluation.context import EvaluationContext, ModelParts
 from assessment.evaluation.disparities import compare_groups
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.memory import release_freed_memory
@@ -66,13 +68,30 @@ def evaluate(
     *,
     progress: Progress = _noop_progress,
     cancelled: IsCancelled = _never,
+    context: EvaluationContext | None = None,
 ) -> EvaluationResult:
     """Evaluate the model per group, per attribute and per chosen intersection.
 
     ``progress`` receives fractions in [0, 1]; when ``cancelled()`` turns True the function
     raises :class:`assessment.errors.Cancelled` at the next checkpoint. Bad settings or data
-    raise :class:`assessment.errors.EvaluationError`.
+    raise :class:`assessment.errors.EvaluationError`. ``context``: the score-independent data
+    shared by several evaluations of the same rows (built once, see
+    :class:`~assessment.evaluation.context.EvaluationContext`); the result is the same with or
+    without it.
     """
+    return evaluate_parts(inputs, spec, progress=progress, cancelled=cancelled, context=context)[0]
+
+
+def evaluate_parts(
+    inputs: EvaluationInput,
+    spec: EvaluationSpec,
+    *,
+    progress: Progress = _noop_progress,
+    cancelled: IsCancelled = _never,
+    context: EvaluationContext | None = None,
+) -> tuple[EvaluationResult, ModelParts]:
+    """:func:`evaluate`, and the by-products a comparison reuses (:class:`ModelParts`: per
+    grouping the AUROC with its placements when ``context.keep_placements``)."""
 
     reported = [0.0]
 
@@ -85,8 +104,14 @@ def evaluate(
     checkpoint(0.0)
     _check_inputs(inputs, spec)
     release_freed_memory()  # what reading and mapping the file freed, before the peak below
-    groupings = build_groupings(inputs, spec.intersections)
+    if context is None:
+        groupings = build_groupings(inputs, spec.intersections)
+    else:
+        context.check(inputs, spec.intersections)
+        groupings = list(context.groupings)
     ctx = _context(inputs, spec, cluster=inputs.cluster, groupings=groupings)
+    if context is not None and context.keep_placements:
+        ctx = replace(ctx, keep_placements=True)
     kind = inputs.score_kind
     checkpoint(0.05)
     need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
@@ -156,8 +181,9 @@ def evaluate(
         notes=tuple(notes),
         missingness=tuple(miss_rows),
     )
+    parts = ModelParts(auroc=tuple(stats.auroc for stats in all_stats))
     checkpoint(1.0)
-    return result
+    return result, parts
 
 
 def point_metrics_at_threshold(

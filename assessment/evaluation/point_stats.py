@@ -55,6 +55,8 @@ class _Context:
     cluster: np.ndarray | None = None  # cluster (patient) code per row, when clustered
     # The evaluation's groupings: the overall recalibration computes their fits' first totals.
     groupings: tuple[Grouping, ...] = ()
+    # Keep every grouping's per-row AUROC placements (a comparison's paired DeLong reuses them).
+    keep_placements: bool = False
 
 
 def _check_inputs(inputs: EvaluationInput, spec: EvaluationSpec) -> None:
@@ -230,6 +232,7 @@ def _auroc_stats(
         stats.ci_reasons["auroc"] = [None] * size
         return
     want = gp.is_overall or overall_place is not None or stats.units is not None
+    want = want or ctx.keep_placements
     res = auroc_delong(gp, ctx.sorted_scores, c.n_pos, c.n_neg, placements=want)
     deff_auc = None
     if stats.units is not None and res.placements is not None:
@@ -267,7 +270,7 @@ def _auroc_stats(
             (c.n_pos, c.n_neg),
             (np.array([c.n_pos.sum()]), np.array([c.n_neg.sum()])),
         )
-    if not gp.is_overall and res.placements is not None:
+    if not gp.is_overall and res.placements is not None and not ctx.keep_placements:
         # A subgroup's per-row placements are used only above (8 bytes per row and grouping);
         # the overall population's serve as the reference of the others.
         stats.auroc = replace(res, placements=None)
