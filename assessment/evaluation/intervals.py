@@ -470,6 +470,8 @@ def _cell_normal_totals(
     count = np.zeros(n_cells)
     total = np.zeros((n_cells, k))
     cross = np.zeros((n_cells, k, k))
+    low = np.full((n_cells, k), np.inf)
+    high = np.full((n_cells, k), -np.inf)
     for start in range(0, rows.size, FEATURE_BLOCK):
         cc = cells[start : start + FEATURE_BLOCK]
         order = np.argsort(cc.astype(np.uint8), kind="stable")  # radix: cells side by side
@@ -478,9 +480,13 @@ def _cell_normal_totals(
         starts = np.r_[0, ends[:-1]]
         for c in range(n_cells):
             fc = f[starts[c] : ends[c]]
+            if fc.shape[0] == 0:
+                continue
             count[c] += fc.shape[0]
             total[c] += fc.sum(axis=0)
             cross[c] += fc.T @ fc
+            low[c] = np.minimum(low[c], fc.min(axis=0))
+            high[c] = np.maximum(high[c], fc.max(axis=0))
     m = rows.size
     draws_n = rng.multinomial(m, count / m, size=b).astype(np.float64)
     for cell in np.flatnonzero(count):
@@ -489,6 +495,12 @@ def _cell_normal_totals(
         vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
         draws = rng.standard_normal((b, k)) @ root.T
+        # A column constant within the cell (the count indicators: row, event, predicted
+        # positive, true positive) has no variance: its total is exactly N_c times the value.
+        # The moment formula leaves a rounding residue (~1e-17) in its covariance that the
+        # eigenvectors spread into ~1e-9 noise, which made an F1 of exactly 0 (no true positive
+        # in the group) vary around 0 and get a "−2e−9 to 2e−9" interval and huge ratios.
+        draws[:, low[cell] == high[cell]] = 0.0
         kc = draws_n[:, cell : cell + 1]
         out += kc * mean + np.sqrt(kc) * draws
 

@@ -276,3 +276,42 @@ def test_large_group_bootstrap_has_random_event_counts() -> None:
     assert m.ci_low == pytest.approx(r - half, abs=0.08 * half)
     assert m.ci_high == pytest.approx(r + half, abs=0.08 * half)
     assert "normal limit" in m.method and "random number of events" in m.method
+
+
+def test_large_group_counts_are_exact_integers_in_every_replicate() -> None:
+    """The counts of a large group's replicates (rows, events, predicted positives, true
+    positives) are exact multinomial counts: the normal limit applies only to the columns that
+    vary within an outcome × predicted-class cell. Before, the moment covariance's rounding
+    residue leaked ~1e-9 noise into them, so a group with no true positive (F1 exactly 0 in every
+    resample) got an F1 "interval" of −2e−9 to 2e−9 and ratios against it of −1.95e8 (the
+    Diabetes-130 demo, Hispanic as the reference)."""
+    rng = np.random.default_rng(11)
+    n = 3 * iv.EXACT_RESAMPLE_MAX
+    y = rng.random(n) < 0.1
+    score = np.clip(rng.beta(2, 8, n), 1e-6, 0.45)  # nobody above the 0.5 threshold
+    score[: n // 2] = np.clip(score[: n // 2] + 0.3 * y[: n // 2], 0, 1)  # group a: some TP
+    codes = (np.arange(n) >= n // 2).astype(np.int32)
+    inp = EvaluationInput(y, score, None, "probability",
+                          (Attribute("g", codes, ("a", "b")),),
+                          Provenance("s", "0" * 64, n, n))
+    res = evaluate(inp, EvaluationSpec(bootstrap=500, seed=3, reference=ReferenceSpec("value", {"g": "b"})))
+    by = {g.group: g for g in res.groups}
+    f1_b = by["b"].metrics["f1"]
+    assert f1_b.value == 0.0 and f1_b.ci_low is None and f1_b.ci_high is None
+    assert "same value" in (f1_b.reason or "")
+    f1_a = by["a"].metrics["f1"]
+    assert f1_a.value is not None and f1_a.value > 0
+    assert f1_a.ci_low is not None and f1_a.ci_low >= 0.0
+    for d in res.disparities:
+        if d.metric == "f1":
+            assert d.ratio.ci_low is None and d.difference.ci_low is None
+    # the count columns of a large group's replicate totals are whole numbers
+    feats = np.column_stack([np.ones(n), y, score >= 0.2, y & (score >= 0.2), score])
+
+    tot = iv.resampled_totals(codes.astype(np.intp), 2, lambda rows: feats[rows], 5, 300,
+                              np.random.default_rng(5), lambda: False,
+                              cell_of_row=y.astype(np.intp) * 2 + (score >= 0.2))
+    counts = tot[:, :, :4]
+    assert np.array_equal(counts, np.round(counts))
+    assert np.all(tot[:, :, 0] == tot[:, :, 0][0])  # each group's size is fixed
+    assert not np.array_equal(tot[:, :, 4], np.round(tot[:, :, 4]))  # the score column varies
