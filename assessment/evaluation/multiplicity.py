@@ -250,13 +250,15 @@ def multiplicity_note(
             counts[d.metric] = counts.get(d.metric, 0) + 1
     largest = max(counts.values(), default=0)
     cells = sum(s.grouping.size for s in groupings if len(s.grouping.components) > 1)
-    raw = sum(d.flagged for d in disparities)
-    adj = sum(d.flagged_adjusted for d in disparities)
+    # A mirror member repeats its primary's verdict: one disparity, counted once.
+    raw = sum(d.flagged for d in disparities if d.metric not in MIRRORS)
+    adj = sum(d.flagged_adjusted for d in disparities if d.metric not in MIRRORS)
     return (
         f"multiplicity: {METHODS[spec.multiplicity]} within each metric family (a metric with "
         f"its mirror, e.g. TPR/FNR, counted once), up to {largest} group-versus-reference "
         "comparisons per family"
         + (f" (including {cells} intersection cells)" if cells else "")
         + f". {raw} disparities are flagged on their unadjusted {100 * spec.ci_level:g}% "
-        f"interval, {adj} after adjustment; the report's findings use the adjusted flag."
+        f"interval, {adj} after adjustment (a mirror pair's one verdict counted once); the "
+        "report's findings use the adjusted flag."
     )

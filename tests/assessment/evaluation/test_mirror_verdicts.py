@@ -178,3 +178,17 @@ def test_the_cli_shows_the_one_verdict() -> None:
     print_summary(res, out)
     line = next(x for x in out.getvalue().splitlines() if "b vs a, tnr" in x)
     assert "tolerance judged on FPR, its mirror: ratio outside [0.8, 1.25]" in line
+
+
+def test_the_multiplicity_note_counts_a_mirror_pair_once() -> None:
+    """FPR 0.05 vs 0.20 is one disparity, shown on FPR and on TNR: the note's flag counts (which
+    the report quotes) count it once, not twice."""
+    res = evaluate(_two_groups(fp=(50, 200)), EvaluationSpec(bootstrap=0, reference=REF_A))
+    fpr, tnr = res.disparity("g", "b", "fpr"), res.disparity("g", "b", "tnr")
+    assert fpr.flagged and tnr.flagged
+    raw = sum(d.flagged for d in res.disparities if d.metric not in MIRRORS)
+    adj = sum(d.flagged_adjusted for d in res.disparities if d.metric not in MIRRORS)
+    assert raw < sum(d.flagged for d in res.disparities)
+    note = next(n for n in res.notes if n.startswith("multiplicity:"))
+    assert f" {raw} disparities are flagged on their unadjusted" in note
+    assert f"interval, {adj} after adjustment (a mirror pair's one verdict counted once)" in note
