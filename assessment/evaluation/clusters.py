@@ -15,8 +15,10 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
   than if the rows were independent), and a group with fewer than ``intervals.MIN_CLUSTERS``
   patients gets no cluster-robust interval at all (the variances are unreliable with few
   clusters: Donner & Klar 2000; Cameron & Miller 2015).
-- AUROC: DeLong's structural components summed per cluster (Obuchowski 1997):
-  V = K/(K − 1)·Σ_k [(V10_k − m_k·θ)/M + (V01_k − n_k·θ)/N]².
+- AUROC: DeLong's structural components summed per cluster (Obuchowski 1997, S10, S01, S11):
+  V = I10/(I10 − 1)·Σ_k A_k² + I01/(I01 − 1)·Σ_k B_k² + 2·I/(I − 1)·Σ_k A_k·B_k with
+  A_k = (V10_k − m_k·θ)/M, B_k = (V01_k − n_k·θ)/N, I10 (I01) the patients with an event
+  (a non-event), I all patients of the group.
 - Means (Brier score): the same ratio-estimator variance of Σ s_k / Σ n_k.
 """
 
@@ -173,10 +175,20 @@ def obuchowski_variance(
     n_u = np.bincount(neg_rows, minlength=m)
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = np.nan_to_num(auc)[g]
-        psi = (s10 - m_u * theta) / n_pos[g] + (s01 - n_u * theta) / n_neg[g]
+        a = (s10 - m_u * theta) / n_pos[g]  # the patient's events' term
+        b = (s01 - n_u * theta) / n_neg[g]  # its non-events' term
         k = u.per_group.astype(np.float64)
-        var = k / (k - 1) * np.bincount(g, weights=psi * psi, minlength=size)
-    return np.where((k >= 2) & np.isfinite(auc), var, np.nan)
+        # Obuchowski (1997): I10/(I10 − 1) on the events' sum of squares, I01/(I01 − 1) on the
+        # non-events', I/(I − 1) on the cross term (I10, I01: patients with an event, with a
+        # non-event; I: all patients of the group)
+        k10 = np.bincount(g, weights=(m_u > 0).astype(np.float64), minlength=size)
+        k01 = np.bincount(g, weights=(n_u > 0).astype(np.float64), minlength=size)
+        var = (
+            k10 / (k10 - 1) * np.bincount(g, weights=a * a, minlength=size)
+            + k01 / (k01 - 1) * np.bincount(g, weights=b * b, minlength=size)
+            + 2 * k / (k - 1) * np.bincount(g, weights=a * b, minlength=size)
+        )
+    return np.where((k10 >= 2) & (k01 >= 2) & np.isfinite(auc), var, np.nan)
 
 
 def mean_variance(values: np.ndarray, u: Units, mean: np.ndarray, size: int) -> np.ndarray:

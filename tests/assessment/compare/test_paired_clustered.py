@@ -66,20 +66,26 @@ def _reference_auroc(
     pid: np.ndarray, y: np.ndarray, sa: np.ndarray, sb: np.ndarray
 ) -> tuple[float, float]:
     """AUROC_a − AUROC_b and its variance: Obuchowski's (1997) clustered variance of the
-    difference, V = K/(K − 1)·Σ_k (ψ_a,k − ψ_b,k)², ψ_k = Σ_events in k (V10 − θ)/M +
-    Σ_non-events in k (V01 − θ)/N, floored at the paired DeLong variance
+    difference with S10, S01, S11 of the difference's events' and non-events' terms per patient
+    (ψ_k = Σ_events in k (V10 − θ)/M + Σ_non-events in k (V01 − θ)/N), floored at the paired DeLong variance
     Var(V10_a − V10_b)/M + Var(V01_a − V01_b)/N."""
     va, vb = _placements(sa, y), _placements(sb, y)
     ta, tb = va[y].mean(), vb[y].mean()
     m, n = y.sum(), (~y).sum()
     patients = np.unique(pid)
-    psi = np.zeros(patients.size)
+    ea = np.zeros(patients.size)  # the patient's events' term of ψ_a − ψ_b
+    eb = np.zeros(patients.size)  # its non-events' term
     for i, p in enumerate(patients):
         r = pid == p
         for arr, theta, sign in ((va, ta, 1.0), (vb, tb, -1.0)):
-            psi[i] += sign * ((arr[r & y] - theta).sum() / m + (arr[r & ~y] - theta).sum() / n)
+            ea[i] += sign * (arr[r & y] - theta).sum() / m
+            eb[i] += sign * (arr[r & ~y] - theta).sum() / n
+    # Obuchowski (1997): I10/(I10 − 1), I01/(I01 − 1) and I/(I − 1) on S10, S01, S11
+    i10 = np.array([np.any(y[pid == p]) for p in patients]).sum()
+    i01 = np.array([np.any(~y[pid == p]) for p in patients]).sum()
     k = patients.size
-    var_c = k / (k - 1) * float(np.sum(psi**2))
+    var_c = float(i10 / (i10 - 1) * np.sum(ea**2) + i01 / (i01 - 1) * np.sum(eb**2)
+                  + 2 * k / (k - 1) * np.sum(ea * eb))
     var_d = np.var(va[y] - vb[y], ddof=1) / m + np.var(va[~y] - vb[~y], ddof=1) / n
     return ta - tb, max(var_c, var_d)
 

@@ -63,7 +63,8 @@ def test_obuchowski_variance_equals_the_published_formula() -> None:
     u = clusters.units(gp.codes, 1, patient)
     var = clusters.obuchowski_variance(res.placements, y, u, res.auc, np.array([y.sum()]),
                                        np.array([(~y).sum()]), 1)[0]
-    # Obuchowski (1997), eq. (3)-(6), written from pairs directly
+    # Obuchowski (1997), S10, S01, S11 and var(θ) = S10/M + S01/N + 2·S11/(M·N), written from
+    # pairs directly
     pos, neg = score[y], score[~y]
     psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     theta = psi.mean()
@@ -74,8 +75,11 @@ def test_obuchowski_variance_equals_the_published_formula() -> None:
     m_k = np.array([np.sum(patient[y] == k) for k in ids])
     n_k = np.array([np.sum(patient[~y] == k) for k in ids])
     big_i = ids.size
-    s10 = big_i / ((big_i - 1) * m_tot) * np.sum((v10 - m_k * theta) ** 2)
-    s01 = big_i / ((big_i - 1) * n_tot) * np.sum((v01 - n_k * theta) ** 2)
+    # I10, I01: the patients with an event, with a non-event (not all I patients)
+    i10, i01 = int(np.sum(m_k > 0)), int(np.sum(n_k > 0))
+    assert i10 < big_i and i01 < big_i  # the factors differ from I/(I − 1) here
+    s10 = i10 / ((i10 - 1) * m_tot) * np.sum((v10 - m_k * theta) ** 2)
+    s01 = i01 / ((i01 - 1) * n_tot) * np.sum((v01 - n_k * theta) ** 2)
     s11 = big_i / (big_i - 1) * np.sum((v10 - m_k * theta) * (v01 - n_k * theta))
     expected = s10 / m_tot + s01 / n_tot + 2 * s11 / (m_tot * n_tot)
     assert res.auc[0] == pytest.approx(theta)
