@@ -149,9 +149,11 @@ def design_effects(
             var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size, per_den)
             var_b = p * (1 - p) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
-        out[mid] = np.maximum(deff, 1.0)
+        # no patient with two rows in the denominator: the rows are the patients, deff 1
+        single = np.bincount(u.group, weights=unit_parts[mid][1] > 1, minlength=size) == 0
+        out[mid] = np.where(single, 1.0, np.maximum(deff, 1.0))
         if floored is not None:
-            floored[mid] = deff < 1.0
+            floored[mid] = (deff < 1.0) & ~single
     return out
 
 

@@ -55,10 +55,11 @@ MIN_BOOTSTRAP_UNITS = 10
 MIN_CLUSTERS = 20
 
 
-def too_few_clusters(units: float) -> str | None:
-    """Why a clustered group of ``units`` patients gets no cluster-robust interval, else None."""
+def too_few_clusters(units: float, behind: str = "") -> str | None:
+    """Why a clustered group of ``units`` patients gets no cluster-robust interval, else None.
+    ``behind`` names which of the group's patients a statistic rests on ("with an event")."""
     if 0 < units < MIN_CLUSTERS:
-        noun = "patient" if units == 1 else "patients"
+        noun = ("patient" if units == 1 else "patients") + (f" {behind}" if behind else "")
         return (
             f"only {units:g} {noun} (clusters) in this group; cluster-robust intervals need at "
             f"least {MIN_CLUSTERS}"

@@ -93,11 +93,12 @@ def test_one_row_per_patient_changes_nothing_but_the_method() -> None:
     spec = EvaluationSpec(bootstrap=0)
     plain = evaluate(inp, spec)
     clustered = evaluate(replace(inp, cluster=np.arange(inp.n)), spec)
-    for mid in ("tpr", "ppv", "accuracy", "balanced_accuracy"):
+    for mid in ("tpr", "ppv", "accuracy", "balanced_accuracy", "auroc"):
         a, b = plain.overall.metrics[mid], clustered.overall.metrics[mid]
-        # singletons: the ratio-estimator variance is the binomial one times n/(n − 1)
-        assert b.ci_low == pytest.approx(a.ci_low, abs=2e-3) and b.ci_high == pytest.approx(
-            a.ci_high, abs=2e-3)
+        # singletons: design effect exactly 1 (not n/(n − 1)); Obuchowski's I10/(I10 − 1),
+        # I01/(I01 − 1) factors make his variance DeLong's exactly
+        assert b.ci_low == pytest.approx(a.ci_low, abs=1e-12) and b.ci_high == pytest.approx(
+            a.ci_high, abs=1e-12), mid
     assert "cluster-robust" in clustered.overall.metrics["tpr"].method
 
 

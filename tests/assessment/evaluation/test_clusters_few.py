@@ -3,6 +3,7 @@ and no flag) and clustered variances below the unclustered ones (floored, with a
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -41,7 +42,10 @@ def test_a_group_with_few_patients_gets_no_interval_no_disparity_interval_and_no
     for mid in ("tpr", "fpr", "auroc", "brier", "balanced_accuracy", "f1"):
         m = sub["B"].metrics[mid]
         assert m.value is not None and m.ci_low is None and m.ci_high is None, mid
-        assert m.reason == why, (mid, m.reason)
+        # the group's 5 patients, or fewer behind the statistic (those with an event for TPR)
+        assert m.reason == why or re.fullmatch(
+            r"only [1-5] patients? behind this statistic \(clusters\) in this group; "
+            r"cluster-robust intervals need at least 20", str(m.reason)), (mid, m.reason)
         assert sub["A"].metrics[mid].ci_low is not None, mid
     b = [d for d in res.disparities if d.group == "B"]
     assert b and all(d.difference.ci_low is None and not d.flagged for d in b)
@@ -103,3 +107,21 @@ def test_too_few_clusters_reason() -> None:
     assert iv.too_few_clusters(19.0) is not None and iv.too_few_clusters(20.0) is None
     assert iv.too_few_clusters(0.0) is None
     assert replace  # imported for symmetry with test_clusters
+
+
+def test_the_rule_counts_the_patients_behind_each_statistic() -> None:
+    """A group of 40 patients, only 12 of them with an event: TPR, FNR, AUROC and balanced
+    accuracy rest on 12 patients (no interval), FPR and TNR on the 40 with a non-event."""
+    frame = _frame({"A": 150, "C": 40})
+    c = frame["site"] == "C"
+    number = frame["pid"].str[1:].astype(int)
+    frame.loc[c, "y"] = (number[c] < 12).astype(int)  # patients C0–C11: events only
+    res = _run(frame)
+    sub = {g.group: g for g in res.groups}["C"].metrics
+    for mid in ("tpr", "fnr", "auroc", "balanced_accuracy"):
+        assert sub[mid].value is not None and sub[mid].ci_low is None, mid
+        assert sub[mid].reason == (
+            "only 12 patients behind this statistic (clusters) in this group; cluster-robust "
+            "intervals need at least 20"), (mid, sub[mid].reason)
+    for mid in ("fpr", "tnr", "brier"):
+        assert sub[mid].ci_low is not None, mid
