@@ -243,7 +243,7 @@ def test_compare_with_cluster_states_methods_and_blanks_groups_under_20_patients
                   "patient": [f"p{i}" for i in pid]}).to_csv(data, index=False)
     base = ["compare", str(data), "--label", "y", "--model", "A=pa", "--model", "B=pb",
             "--threshold", "A=0.3", "--threshold", "B=0.3", "--group", "site",
-            "--bootstrap", "100", "--quiet"]
+            "--bootstrap", "200", "--quiet"]
     plain, clustered = tmp_path / "plain.json", tmp_path / "clustered.json"
     assert main.main([*base, "--json", str(plain)]) == 0
     assert main.main([*base, "--cluster", "patient", "--json", str(clustered)]) == 0
