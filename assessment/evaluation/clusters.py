@@ -24,7 +24,7 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,11 +71,13 @@ class UnitSummary:
     size: int  # number of (group, patient) units
     per_group: np.ndarray  # units (patients) per group
     shared: int  # patients with rows in more than one group
+    # per metric, the patients a statistic rests on per group (its denominator's patients)
+    behind: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def unit_summary(u: Units) -> UnitSummary:
+def unit_summary(u: Units, behind: dict[str, np.ndarray] | None = None) -> UnitSummary:
     shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
-    return UnitSummary(u.size, u.per_group, shared)
+    return UnitSummary(u.size, u.per_group, shared, behind or {})
 
 
 def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:

@@ -217,7 +217,7 @@ def _point_stats(
     if units is not None:
         _too_few_clusters(stats, units.per_group, behind)
         # The per-row and per-unit arrays (up to ~20 bytes per row) are not needed any more.
-        stats.units = clusters.unit_summary(units)
+        stats.units = clusters.unit_summary(units, behind)
     return stats
 
 
