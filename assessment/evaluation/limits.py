@@ -37,7 +37,10 @@ def bootstrap_problem(b: object, level: float | None = 0.95) -> str | None:
     """One sentence when ``b`` is not a usable number of bootstrap replicates, else None.
     ``level`` (the interval level) sets the minimum above 0; None checks only 0 to the cap
     (a stored assessment's settings, read as they were)."""
-    low = min_bootstrap(level) if level is not None and 0 < level < 1 else 1
+    # above 95% (a plan's multiplicity-adjusted levels, 99.9% and more) the minimum stays the
+    # 95% one, so a plan's re-evaluation at its adjusted level still runs; the plan's verdicts
+    # say when B is too few for that level (assessment.plan.verdicts.bootstrap_needed)
+    low = min_bootstrap(min(level, 0.95)) if level is not None and 0 < level < 1 else 1
     allowed = f"use 0 for no bootstrap intervals, or from {low:,} to {MAX_BOOTSTRAP:,}"
     if isinstance(b, bool) or not isinstance(b, int):
         return f"Bootstrap replicates must be a whole number, not {b!r}: {allowed}."

@@ -105,7 +105,13 @@ def test_the_minimum_keeps_five_replicates_beyond_each_limit() -> None:
         # the (α/2)·B-th replicate from each end: at least 5 beyond, 4.x one fewer
         assert (1 - level) / 2 * low >= 5 - 1e-9 and (1 - level) / 2 * (low - 1) < 5
     with pytest.raises(EvaluationError):
-        EvaluationSpec(bootstrap=500, ci_level=0.99)
+        EvaluationSpec(bootstrap=99, ci_level=0.9)
+    assert EvaluationSpec(bootstrap=100, ci_level=0.9).bootstrap == 100
+    # above 95% the minimum stays 200: a plan re-evaluates at its adjusted level (99.9% …)
+    # with the analyst's B, and its verdicts say when B is too few for that level
+    assert EvaluationSpec(bootstrap=1000, ci_level=0.999).bootstrap == 1000
+    with pytest.raises(EvaluationError):
+        EvaluationSpec(bootstrap=199, ci_level=0.999)
 
 
 def test_a_stored_assessment_with_few_replicates_still_reads() -> None:
