@@ -68,8 +68,11 @@ BOOTSTRAP_CLUSTERED = (
 )
 CLUSTERING = (
     "rows are clustered by patient: every paired interval is cluster-robust (the patient, within "
-    "each group, is the unit); a group with fewer than {k} patients gets no paired interval and "
-    "no p-value"
+    "each group, is the unit); a statistic resting on fewer than {k} patients (those with an "
+    "event for TPR, with a non-event for FPR, both for AUROC, with a positive prediction for "
+    "PPV, all the group's patients otherwise) gets no paired interval and no p-value; where no "
+    "patient has two of a TPR (FPR) difference's events (non-events), the unclustered Tango "
+    "interval and McNemar's exact test apply as they are"
 )
 
 

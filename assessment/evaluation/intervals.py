@@ -56,8 +56,7 @@ MIN_CLUSTERS = 20
 
 
 def too_few_clusters(units: float, behind: str = "") -> str | None:
-    """Why a clustered group of ``units`` patients gets no cluster-robust interval, else None.
-    ``behind`` names which of the group's patients a statistic rests on ("with an event")."""
+    """Why ``units`` patients (of a group; ``behind`` a statistic) give no clustered interval."""
     if 0 < units < MIN_CLUSTERS:
         noun = ("patient" if units == 1 else "patients") + (f" {behind}" if behind else "")
         return (
