@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
+from assessment.evaluation.exact_draws import exact_totals
 
 WILSON = "Wilson score interval"
 NEWCOMBE = "Newcombe hybrid score interval (method 10)"
@@ -423,7 +424,6 @@ def _fill_totals(
     n_features = out.shape[2]
     ends = np.cumsum(sizes)
     starts = ends - sizes
-    rep_rows = np.arange(b)[:, None]
     for s in range(sizes.size):
         if cancelled():
             raise Cancelled()
@@ -439,9 +439,7 @@ def _fill_totals(
             f = features(rows)
         m = f.shape[0]
         if m <= EXACT_RESAMPLE_MAX:
-            idx = rng.integers(0, m, size=(b, m))
-            w = np.bincount((rep_rows * m + idx).ravel(), minlength=b * m).reshape(b, m)
-            out[:, s, :] = w.astype(np.float64) @ f
+            out[:, s, :] = exact_totals(f, b, rng)  # in blocks of replicates (memory)
             continue
         if cluster_of_row is not None:
             mean, root = _normal_root(f)
