@@ -66,14 +66,17 @@ class EvaluationSections(SectionBuilder):
             return [self.p("No subgroup evaluation is attached to this assessment.")]
         out: list[Any] = []
         out += self.headline_measures()
-        flagged = r.flagged_adjusted()  # the findings use the multiplicity-adjusted flag
+        # the findings use the multiplicity-adjusted flag; a mirror pair (FPR/TNR, TPR/FNR) is
+        # one disparity with one verdict: listed once, on its primary, naming the mirror
+        flagged = [d for d in r.flagged_adjusted() if d.metric not in MIRRORS]
+        mirror_of = {p: m for m, p in MIRRORS.items()}
         small = {(g.attribute, g.group) for g in r.insufficient()}
         # groups with enough data first; a gap of an insufficient-data group is marked
         flagged.sort(key=lambda d: ((d.attribute, d.group) in small
                                     or (d.reason or "").startswith("insufficient")))
         if flagged:
             method = "Benjamini–Hochberg" if r.evaluation_spec().multiplicity == "bh" else "Holm"
-            raw = len(r.flagged())
+            raw = len([d for d in r.flagged() if d.metric not in MIRRORS])
             rows: list[list[Any]] = [["Attribute", "Group vs reference", "Metric",
                                       "Difference [95% CI]", "Ratio [95% CI]"]]
             for d in flagged:
@@ -82,7 +85,8 @@ class EvaluationSections(SectionBuilder):
                 # the mark comes first and the cell wraps: a clipped label must not lose it
                 label = ("⚠ insufficient data: " if thin_mark else "") + \
                     f"{d.group} vs {d.reference}"
-                mirror = f" ({judged_on(d.metric)})" if d.metric in MIRRORS else ""
+                mirror = (f" (one verdict with its mirror {metric_short(mirror_of[d.metric])})"
+                          if d.metric in mirror_of else "")
                 rows.append([_clip_cell(d.attribute, 68), self.cell(label, small=True),
                              self.cell(metric_label(d.metric) + mirror, small=True),
                              _ci(d.difference), _ci(d.ratio)])
