@@ -23,6 +23,7 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,11 +32,12 @@ from assessment.evaluation.metrics import Counts, proportion_parts
 
 @dataclass(frozen=True)
 class Units:
-    """The (group, cluster) units of one grouping: ``of_row[i]`` is row i's unit, ``group[u]``
-    the group of unit u; ``per_group`` the number of units (patients) in each group."""
+    """The (group, cluster) units of one grouping, in the order of (group, patient code):
+    ``of_row[i]`` is row i's unit, ``group[u]`` the group of unit u; ``per_group`` the number
+    of units (patients) in each group."""
 
-    of_row: np.ndarray
-    group: np.ndarray
+    of_row: np.ndarray  # int32 (int64 above 2³¹ − 1 units)
+    group: np.ndarray  # int32, non-decreasing
     per_group: np.ndarray
     cluster: np.ndarray  # the patient of each unit
 
@@ -44,22 +46,70 @@ class Units:
         return int(self.group.size)
 
 
-# (group, patient) keys are found with a presence table instead of a sort when the table has at
-# most this many slots per row (1 byte each, plus 4 for the running count).
-DENSE_KEYS_PER_ROW = 2
+# Units per chunk when per-unit quantities are summed per group (a few 64K-element float arrays
+# at a time instead of several arrays as long as the units: no page faults of fresh 80 MB
+# temporaries, and the chunk's arithmetic stays in cache).
+UNIT_CHUNK = 1 << 16
 
 
-def _unique_keys(key: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for keys in 0..total−1: the same sorted keys and
-    inverse, in O(n) from a presence table when ``total`` is small enough, else by sorting."""
-    if total > DENSE_KEYS_PER_ROW * max(key.size, 1) or total >= np.iinfo(np.int32).max:
-        uniq, inv = np.unique(key, return_inverse=True)
-        return uniq, inv
-    present = np.zeros(total, dtype=bool)
-    present[key] = True
-    remap = np.cumsum(present, dtype=np.int32)
-    remap -= 1
-    return np.flatnonzero(present), remap[key]
+def index_type(n: int) -> type[np.signedinteger[Any]]:
+    """The narrowest of int32/int64 that holds 0..n."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
+def patient_order(cluster: np.ndarray) -> np.ndarray | None:
+    """Rows sorted by patient code, stably (None when they already are): computed once per
+    evaluation and reused by every grouping's units."""
+    if cluster.size < 2 or bool(np.all(cluster[1:] >= cluster[:-1])):
+        return None
+    return np.argsort(cluster, kind="stable").astype(index_type(cluster.size))
+
+
+def sorted_rows(
+    codes: np.ndarray, size: int, cluster: np.ndarray, by_patient: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows sorted by (group, patient, row), and in that order where each (group, patient)
+    unit starts: a stable radix sort of the patient-sorted rows by their small group codes
+    instead of a sort of 64-bit keys. Numbering the starts gives the units in the order of
+    (group, patient code), the order ``np.unique`` of the keys group·C + patient gives."""
+    n = codes.size
+    small = codes if size <= 256 else codes.astype(np.int32)
+    if by_patient is None:
+        order = np.argsort(small, kind="stable").astype(index_type(n))
+    else:
+        order = by_patient[np.argsort(small[by_patient], kind="stable")]
+    pat = cluster[order]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(pat[1:], pat[:-1], out=new[1:])
+    del pat
+    grp = small[order]
+    new[1:] |= grp[1:] != grp[:-1]
+    return order, new
+
+
+def units(
+    codes: np.ndarray, size: int, cluster: np.ndarray, by_patient: np.ndarray | None = None
+) -> Units:
+    """Units of a grouping from its group codes and the rows' cluster codes (0..C−1);
+    ``by_patient``: :func:`patient_order` of ``cluster`` (computed here when not given)."""
+    if by_patient is None:
+        by_patient = patient_order(cluster)
+    order, new = sorted_rows(codes, size, cluster, by_patient)
+    unit = np.cumsum(new, dtype=index_type(codes.size))
+    unit -= 1
+    m = int(unit[-1]) + 1 if unit.size else 0
+    of_row = np.empty(codes.size, dtype=index_type(m))
+    of_row[order] = unit
+    del unit
+    first_rows = order[new]
+    group = codes[first_rows].astype(np.int32)
+    return Units(
+        of_row,
+        group,
+        np.bincount(group, minlength=size),
+        cluster[first_rows].astype(index_type(int(cluster.max(initial=0)))),
+    )
 
 
 @dataclass(frozen=True)
@@ -76,56 +126,63 @@ def unit_summary(u: Units) -> UnitSummary:
     return UnitSummary(u.size, u.per_group, shared)
 
 
-def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
-    """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
-    width = int(cluster.max()) + 1 if cluster.size else 1
-    key = codes.astype(np.int64) * width + cluster.astype(np.int64)
-    uniq, inv = _unique_keys(key, size * width)
-    group = (uniq // width).astype(np.intp)
-    narrow = np.int32 if uniq.size <= np.iinfo(np.int32).max else np.intp
-    return Units(
-        inv.astype(narrow),  # 4 bytes per row
-        group,
-        np.bincount(group, minlength=size),
-        (uniq % width).astype(np.intp),
-    )
-
-
 def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
-    """Confusion counts per unit (the same :class:`Counts` as per group)."""
-    key = u.of_row.astype(np.intp) * 2 + y
+    """Confusion counts per unit (the same :class:`Counts` as per group, as int32)."""
     m = u.size
-    both = np.bincount(key, minlength=2 * m).reshape(m, 2).astype(np.float64)
-    pp = np.bincount(key[pred], minlength=2 * m).reshape(m, 2).astype(np.float64)
-    return Counts(n_pos=both[:, 1], n_neg=both[:, 0], tp=pp[:, 1], fp=pp[:, 0])
+
+    def count(rows: np.ndarray | None) -> np.ndarray:
+        of = u.of_row if rows is None else u.of_row[rows]
+        return np.bincount(of, minlength=m).astype(np.int32)
+
+    n_pos = count(y)
+    n_neg = count(None)
+    n_neg -= n_pos
+    tp = count(y & pred)
+    fp = count(pred & ~y)
+    return Counts(n_pos=n_pos, n_neg=n_neg, tp=tp, fp=fp)
 
 
-def ratio_variance(
-    num_u: np.ndarray,
-    den_u: np.ndarray,
-    u: Units,
-    ratio: np.ndarray,
-    size: int,
-    per_den: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-) -> np.ndarray:
-    """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
-    contributing to the denominator). ``per_den`` caches, by the identity of ``den_u``, the
-    per-group clusters and denominator totals that metrics sharing a denominator share."""
-    g = u.group
-    with np.errstate(invalid="ignore"):
-        resid = num_u - np.nan_to_num(ratio)[g] * den_u
-    ss = np.bincount(g, weights=resid * resid, minlength=size)
-    cached = None if per_den is None else per_den.get(id(den_u))
-    if cached is None:
-        k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
-        den = np.bincount(g, weights=den_u, minlength=size)
-        if per_den is not None:
-            per_den[id(den_u)] = (k, den)
-    else:
-        k, den = cached
+def _chunks(m: int) -> range:
+    return range(0, m, UNIT_CHUNK)
+
+
+def _carry_sum(total: np.ndarray, g: np.ndarray, values: np.ndarray) -> None:
+    """Add ``values`` (per unit, units sorted by group ``g``) to the per-group ``total`` in
+    the order ``np.bincount(g, weights=values)`` over all units adds them in: the running
+    total of the chunk's first group is the first term of its sum, so a group's sum is the
+    same sequence of additions however the units are chunked."""
+    first = int(g[0])
+    idx = np.empty(g.size + 1, dtype=np.intp)
+    idx[0] = first
+    idx[1:] = g
+    w = np.empty(g.size + 1)
+    w[0] = total[first]
+    w[1:] = values
+    total[first:] = np.bincount(idx, weights=w, minlength=total.size)[first:]
+
+
+def _variance(k: np.ndarray, ss: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         var = k / (k - 1) * ss / (den * den)
     return np.where(k >= 2, var, np.nan)
+
+
+def ratio_variance(
+    num_u: np.ndarray, den_u: np.ndarray, u: Units, ratio: np.ndarray, size: int
+) -> np.ndarray:
+    """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
+    contributing to the denominator)."""
+    r = np.nan_to_num(ratio)
+    ss, k, den = np.zeros(size), np.zeros(size), np.zeros(size)
+    for a in _chunks(u.size):
+        part = slice(a, a + UNIT_CHUNK)
+        g = u.group[part]
+        d = den_u[part]
+        resid = num_u[part] - r[g] * d
+        _carry_sum(ss, g, resid * resid)
+        k += np.bincount(g, weights=d > 0, minlength=size)  # integers: exact in any order
+        den += np.bincount(g, weights=d, minlength=size)
+    return _variance(k, ss, den)
 
 
 def design_effects(
@@ -137,15 +194,38 @@ def design_effects(
 ) -> dict[str, np.ndarray]:
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance. A design
     effect below 1 (the clustered variance smaller than the binomial one) is floored at 1, so an
-    interval is never narrower than the unclustered one; ``floored`` receives where."""
+    interval is never narrower than the unclustered one; ``floored`` receives where.
+
+    One pass over the units in chunks: each chunk's numerators and denominators of the nine
+    proportions are formed from its four counts and dropped with it."""
+    parts = proportion_parts(group_counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = {mid: np.nan_to_num(num / den) for mid, (num, den, _) in parts.items()}
+    ss = {mid: np.zeros(size) for mid in parts}
+    # per denominator (metrics sharing one share them): clusters contributing, total
+    owner = {mid: mid for mid in parts}
+    k = {mid: np.zeros(size) for mid in parts}
+    den_sum = {mid: np.zeros(size) for mid in parts}
+    for a in _chunks(u.size):
+        part = slice(a, a + UNIT_CHUNK)
+        g = u.group[part]
+        chunk = Counts(*(c[part] for c in (unit_c.n_pos, unit_c.n_neg, unit_c.tp, unit_c.fp)))
+        seen: dict[int, str] = {}
+        for mid, (num, den, _) in proportion_parts(chunk).items():
+            resid = num - p[mid][g] * den
+            _carry_sum(ss[mid], g, resid * resid)
+            if id(den) in seen:
+                owner[mid] = seen[id(den)]
+                continue
+            seen[id(den)] = mid
+            k[mid] += np.bincount(g, weights=den > 0, minlength=size)
+            den_sum[mid] += np.bincount(g, weights=den, minlength=size)
     out: dict[str, np.ndarray] = {}
-    unit_parts = proportion_parts(unit_c)  # alive while ``per_den`` keys on its arrays' ids
-    per_den: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for mid, (num, den, _) in proportion_parts(group_counts).items():
+    for mid, (num, den, _) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            p = num / den
-            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size, per_den)
-            var_b = p * (1 - p) / den
+            pm = num / den
+            var_c = _variance(k[owner[mid]], ss[mid], den_sum[owner[mid]])
+            var_b = pm * (1 - pm) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         out[mid] = np.maximum(deff, 1.0)
         if floored is not None:
@@ -164,23 +244,32 @@ def obuchowski_variance(
 ) -> np.ndarray:
     """Obuchowski's (1997) clustered AUROC variance from DeLong's per-row placement values."""
     m = u.size
-    g = u.group
     pos_rows = u.of_row[y]
-    neg_rows = u.of_row[~y]
     s10 = np.bincount(pos_rows, weights=placements[y], minlength=m)
+    m_u = np.bincount(pos_rows, minlength=m).astype(np.int32)
+    del pos_rows
+    neg_rows = u.of_row[~y]
     s01 = np.bincount(neg_rows, weights=placements[~y], minlength=m)
-    m_u = np.bincount(pos_rows, minlength=m)
-    n_u = np.bincount(neg_rows, minlength=m)
+    n_u = np.bincount(neg_rows, minlength=m).astype(np.int32)
+    del neg_rows
+    theta_g = np.nan_to_num(auc)
+    ss = np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta = np.nan_to_num(auc)[g]
-        psi = (s10 - m_u * theta) / n_pos[g] + (s01 - n_u * theta) / n_neg[g]
+        for a in _chunks(m):
+            part = slice(a, a + UNIT_CHUNK)
+            g = u.group[part]
+            theta = theta_g[g]
+            psi = (s10[part] - m_u[part] * theta) / n_pos[g] + (
+                s01[part] - n_u[part] * theta
+            ) / n_neg[g]
+            _carry_sum(ss, g, psi * psi)
         k = u.per_group.astype(np.float64)
-        var = k / (k - 1) * np.bincount(g, weights=psi * psi, minlength=size)
+        var = k / (k - 1) * ss
     return np.where((k >= 2) & np.isfinite(auc), var, np.nan)
 
 
 def mean_variance(values: np.ndarray, u: Units, mean: np.ndarray, size: int) -> np.ndarray:
     """Cluster-robust variance of a per-group mean of ``values`` (one per row)."""
     s_u = np.bincount(u.of_row, weights=values, minlength=u.size)
-    n_u = np.bincount(u.of_row, minlength=u.size).astype(np.float64)
+    n_u = np.bincount(u.of_row, minlength=u.size).astype(np.int32)
     return ratio_variance(s_u, n_u, u, mean, size)

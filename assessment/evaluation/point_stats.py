@@ -53,6 +53,8 @@ class _Context:
     roc_index: np.ndarray | None
     spec: EvaluationSpec
     cluster: np.ndarray | None = None  # cluster (patient) code per row, when clustered
+    # rows sorted by patient (None: they already are), shared by every grouping's units
+    by_patient: np.ndarray | None = None
     # The evaluation's groupings: the overall recalibration computes their fits' first totals.
     groupings: tuple[Grouping, ...] = ()
 
@@ -135,6 +137,7 @@ def _context(
         roc_index=roc_index,
         spec=spec,
         cluster=cluster,
+        by_patient=None if cluster is None else clusters.patient_order(cluster),
         groupings=tuple(groupings),
     )
 
@@ -178,7 +181,7 @@ def _point_stats(
     units = deff = None
     floored: dict[str, np.ndarray] | None = None
     if ctx.cluster is not None:
-        units = clusters.units(gp.codes, size, ctx.cluster)
+        units = clusters.units(gp.codes, size, ctx.cluster, ctx.by_patient)
         floored = {}
         deff = clusters.design_effects(
             counts, clusters.unit_counts(units, ctx.y, ctx.pred), units, size, floored

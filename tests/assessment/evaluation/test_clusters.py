@@ -122,25 +122,60 @@ def test_cli_cluster_widens_intervals_of_correlated_patients(
         "method"]
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_units_by_presence_table_equal_units_by_sorting(
-    seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The O(n) presence-table path gives exactly np.unique's units (sorted keys, inverse)."""
+@pytest.mark.parametrize("seed", range(6))
+def test_units_equal_np_unique_of_group_patient_keys(seed: int) -> None:
+    """Units from the patient order and a radix sort by group are exactly np.unique's units
+    of the keys group·C + patient (sorted keys, inverse), with patients sorted or not."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 3000))
-    size = int(rng.integers(1, 7))
-    codes = rng.integers(0, size, n).astype(np.uint8)
+    size = int(rng.integers(1, 7)) if seed % 3 else 300  # wider than a byte's codes
+    codes = rng.integers(0, size, n).astype(np.uint8 if size <= 256 else np.int32)
     cluster = rng.integers(0, max(1, n // int(rng.integers(1, 6))), n).astype(np.int32)
-    monkeypatch.setattr(clusters, "DENSE_KEYS_PER_ROW", 10**9)
-    dense = clusters.units(codes, size, cluster)
-    monkeypatch.setattr(clusters, "DENSE_KEYS_PER_ROW", 0)
-    sorted_ = clusters.units(codes, size, cluster)
-    for a, b in zip(
-        (dense.of_row, dense.group, dense.per_group, dense.cluster),
-        (sorted_.of_row, sorted_.group, sorted_.per_group, sorted_.cluster),
-        strict=True,
-    ):
-        assert np.array_equal(a, b)
-    key = codes.astype(np.int64) * (int(cluster.max()) + 1) + cluster
-    assert np.array_equal(dense.of_row, np.unique(key, return_inverse=True)[1])
+    if seed % 2:
+        cluster = np.sort(cluster)
+    width = int(cluster.max()) + 1
+    key = codes.astype(np.int64) * width + cluster
+    uniq, inv = np.unique(key, return_inverse=True)
+    for by_patient in (None, clusters.patient_order(cluster)):
+        u = clusters.units(codes, size, cluster, by_patient)
+        assert np.array_equal(u.of_row, inv)
+        assert np.array_equal(u.group, uniq // width)
+        assert np.array_equal(u.cluster, uniq % width)
+        assert np.array_equal(u.per_group, np.bincount(uniq // width, minlength=size))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chunked_group_sums_add_in_the_order_of_one_bincount(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-unit variances summed chunk by chunk are bit for bit those of one np.bincount
+    over all units (the order of the additions is the same), whatever the chunk size."""
+    rng = np.random.default_rng(seed)
+    n = 5000
+    size = 4
+    codes = rng.integers(0, size, n).astype(np.uint8)
+    cluster = rng.integers(0, 900, n).astype(np.int32)
+    y = rng.random(n) < 0.3
+    pred = rng.random(n) < 0.4
+    values = rng.random(n)
+    u = clusters.units(codes, size, cluster)
+    uc = clusters.unit_counts(u, y, pred)
+    g = u.group
+    ratio = np.bincount(g, weights=uc.tp, minlength=size) / np.bincount(
+        g, weights=uc.n_pos, minlength=size)
+    resid = uc.tp - ratio[g] * uc.n_pos
+    k = np.bincount(g, weights=(uc.n_pos > 0).astype(float), minlength=size)
+    den = np.bincount(g, weights=uc.n_pos.astype(float), minlength=size)
+    whole = k / (k - 1) * np.bincount(g, weights=resid * resid, minlength=size) / (den * den)
+    s_u = np.bincount(u.of_row, weights=values, minlength=u.size)
+    n_u = np.bincount(u.of_row, minlength=u.size).astype(float)
+    mean = np.bincount(codes, weights=values, minlength=size) / np.bincount(codes, minlength=size)
+    r2 = s_u - mean[g] * n_u
+    k2 = np.bincount(g, minlength=size).astype(float)
+    d2 = np.bincount(g, weights=n_u, minlength=size)
+    whole_mean = k2 / (k2 - 1) * np.bincount(g, weights=r2 * r2, minlength=size) / (d2 * d2)
+    for chunk in (1, 7, 64, 1 << 16):
+        monkeypatch.setattr(clusters, "UNIT_CHUNK", chunk)
+        got = clusters.ratio_variance(uc.tp, uc.n_pos, u, ratio, size)
+        assert np.array_equal(got, whole), chunk
+        assert np.array_equal(clusters.mean_variance(values, u, mean, size), whole_mean), chunk
