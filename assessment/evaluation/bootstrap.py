@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from assessment.evaluation import clusters
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
@@ -115,6 +116,13 @@ def _bootstrap(
             return f
 
     cells = ctx.y.astype(np.intp) * 2 + ctx.pred
+    unit_totals = (
+        None
+        if ctx.cluster is None
+        else clusters.unit_totals_by_group(
+            codes, size, ctx.cluster, ctx.by_patient, features, n_features
+        )
+    )
     totals = iv.resampled_totals(
         codes,
         size,
@@ -125,7 +133,9 @@ def _bootstrap(
         cancelled,
         cell_of_row=cells,
         cluster_of_row=ctx.cluster,
+        unit_totals=unit_totals,
     )
+    del unit_totals  # its row order (up to 5 bytes per row)
     reps, overall = _replicate_statistics(totals, stats, overall_recal, prob)
     stats.reps = reps
     stats.overall_reps = overall

@@ -380,6 +380,7 @@ def resampled_totals(
     *,
     cell_of_row: np.ndarray,
     cluster_of_row: np.ndarray | None = None,
+    unit_totals: Callable[[int, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Replicate totals (b × n_groups × n_features) of a bootstrap stratified by group only.
 
@@ -404,7 +405,9 @@ def resampled_totals(
     # The products below are small (b × ≤500 by ≤500 × d): OpenBLAS threads only add
     # synchronisation cost to them (5× slower on a busy 2-core machine), so one thread.
     with threadpool_limits(1, user_api="blas"):
-        _fill_totals(out, sizes, perm, features, b, rng, cancelled, cell_of_row, cluster_of_row)
+        _fill_totals(
+            out, sizes, perm, features, b, rng, cancelled, cell_of_row, cluster_of_row, unit_totals
+        )
     return out
 
 
@@ -418,8 +421,11 @@ def _fill_totals(
     cancelled: Callable[[], bool],
     cell_of_row: np.ndarray,
     cluster_of_row: np.ndarray | None,
+    unit_totals: Callable[[int, np.ndarray], np.ndarray] | None = None,
 ) -> None:
-    """The per-group work of :func:`resampled_totals` (same two regimes)."""
+    """The per-group work of :func:`resampled_totals` (same two regimes). ``unit_totals(s,
+    rows)``, when given, returns group s's per-patient totals (those of
+    :func:`_blocked_unit_totals`) from its caller's precomputed patient order."""
     n_features = out.shape[2]
     ends = np.cumsum(sizes)
     starts = ends - sizes
@@ -433,7 +439,9 @@ def _fill_totals(
         if cluster_of_row is None and rows.size > EXACT_RESAMPLE_MAX:
             _cell_normal_totals(out[:, s, :], rows, features, cell_of_row, rng)
             continue
-        if cluster_of_row is not None:
+        if unit_totals is not None:
+            f = unit_totals(s, rows)
+        elif cluster_of_row is not None:
             f = _blocked_unit_totals(rows, features, n_features, cluster_of_row[rows])
         else:
             f = features(rows)

@@ -179,3 +179,32 @@ def test_chunked_group_sums_add_in_the_order_of_one_bincount(
         got = clusters.ratio_variance(uc.tp, uc.n_pos, u, ratio, size)
         assert np.array_equal(got, whole), chunk
         assert np.array_equal(clusters.mean_variance(values, u, mean, size), whole_mean), chunk
+
+
+@pytest.mark.parametrize("block", [1, 5, 97, 1 << 16])
+def test_bootstrap_unit_totals_equal_the_row_order_accumulation(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-patient bootstrap totals from the (group, patient) row order are bit for bit those
+    of intervals._blocked_unit_totals (np.add.at over each group's rows in row order)."""
+    rng = np.random.default_rng(block)
+    n, size = 4000, 5
+    codes = rng.integers(0, size, n).astype(np.uint8)
+    cluster = rng.integers(0, 700, n).astype(np.int32)
+    x = rng.normal(0, 1, n)
+
+    def features(rows: np.ndarray) -> np.ndarray:
+        f = np.empty((rows.size, 3))
+        f[:, 0] = 1.0
+        f[:, 1] = x[rows]
+        f[:, 2] = np.exp(x[rows]) / 7.0
+        return f
+
+    monkeypatch.setattr(clusters, "ROW_BLOCK", block)
+    monkeypatch.setattr(iv, "UNIT_BLOCK", 13)
+    for by_patient in (None, clusters.patient_order(cluster)):
+        totals = clusters.unit_totals_by_group(codes, size, cluster, by_patient, features, 3)
+        for s in range(size):
+            rows = np.flatnonzero(codes == s)
+            expected = iv._blocked_unit_totals(rows, features, 3, cluster[rows])
+            assert np.array_equal(totals(s, rows), expected), (block, s)

@@ -30,7 +30,12 @@ from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
 # Chunk sizes of per-row work (module, constant).
-CHUNKS = [(calibration, "ROW_CHUNK"), (intervals, "UNIT_BLOCK"), (clusters, "UNIT_CHUNK")]
+CHUNKS = [
+    (calibration, "ROW_CHUNK"),
+    (intervals, "UNIT_BLOCK"),
+    (clusters, "UNIT_CHUNK"),
+    (clusters, "ROW_BLOCK"),
+]
 PIN = Path(__file__).with_name("data") / "engine_pinned.json.gz"
 SKIP = {"created", "engine_version"}
 
