@@ -312,13 +312,32 @@ def unit_totals_by_group(
         while pos < rows.size:
             nxt = int(np.searchsorted(first_rows, pos + ROW_BLOCK))
             end = int(first_rows[nxt]) if nxt < m else rows.size
-            f = features(order[a + pos : a + end])
-            first = int(uid[pos])
-            local = uid[pos:end] - first
-            k = int(local[-1]) + 1
-            for j in range(n_features):
-                out[first : first + k, j] = np.bincount(local, weights=f[:, j], minlength=k)
+            first, k = int(uid[pos]), int(uid[end - 1] - uid[pos]) + 1
+            lead = first_rows[first : first + k] - pos  # each patient's first row in the block
+            _sum_sorted(features(order[a + pos : a + end]), lead, end - pos, out[first : first + k])
             pos = end
         return out
 
     return totals
+
+
+# Longest patient (rows in a group) summed by adding the patients' j-th rows step by step; a
+# block with a longer one is summed by np.bincount per feature.
+MAX_STEPS = 32
+
+
+def _sum_sorted(f: np.ndarray, lead: np.ndarray, n: int, out: np.ndarray) -> None:
+    """``out[u] = 0.0 + f[lead[u]] + f[lead[u] + 1] + …`` (rows of ``f`` sorted by patient,
+    patient u's rows from ``lead[u]``), added left to right like ``np.bincount`` adds: step j
+    adds the j-th row of every patient that has one, all features at once."""
+    lens = np.diff(lead, append=n)
+    longest = int(lens.max())
+    if longest > MAX_STEPS:
+        local = np.repeat(np.arange(lead.size), lens)
+        for j in range(f.shape[1]):
+            out[:, j] = np.bincount(local, weights=f[:, j], minlength=lead.size)
+        return
+    np.add(f[lead], 0.0, out=out)  # 0.0 + x: as np.bincount starts (−0.0 becomes 0.0)
+    for j in range(1, longest):
+        more = np.flatnonzero(lens > j)
+        out[more] += f[lead[more] + j]

@@ -181,12 +181,15 @@ def test_chunked_group_sums_add_in_the_order_of_one_bincount(
         assert np.array_equal(clusters.mean_variance(values, u, mean, size), whole_mean), chunk
 
 
-@pytest.mark.parametrize("block", [1, 5, 97, 1 << 16])
+@pytest.mark.parametrize(
+    ("block", "steps"), [(1, 32), (5, 32), (97, 32), (1 << 16, 32), (97, 1), (97, 0)]
+)
 def test_bootstrap_unit_totals_equal_the_row_order_accumulation(
-    block: int, monkeypatch: pytest.MonkeyPatch
+    block: int, steps: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Per-patient bootstrap totals from the (group, patient) row order are bit for bit those
-    of intervals._blocked_unit_totals (np.add.at over each group's rows in row order)."""
+    of intervals._blocked_unit_totals (np.add.at over each group's rows in row order), whether
+    summed row by row of each patient (``MAX_STEPS``) or by np.bincount; −0.0 included."""
     rng = np.random.default_rng(block)
     n, size = 4000, 5
     codes = rng.integers(0, size, n).astype(np.uint8)
@@ -198,13 +201,38 @@ def test_bootstrap_unit_totals_equal_the_row_order_accumulation(
         f[:, 0] = 1.0
         f[:, 1] = x[rows]
         f[:, 2] = np.exp(x[rows]) / 7.0
+        f[:, 1][x[rows] < -1.5] = -0.0
         return f
 
     monkeypatch.setattr(clusters, "ROW_BLOCK", block)
+    monkeypatch.setattr(clusters, "MAX_STEPS", steps)
     monkeypatch.setattr(iv, "UNIT_BLOCK", 13)
     for by_patient in (None, clusters.patient_order(cluster)):
         totals = clusters.unit_totals_by_group(codes, size, cluster, by_patient, features, 3)
         for s in range(size):
             rows = np.flatnonzero(codes == s)
             expected = iv._blocked_unit_totals(rows, features, 3, cluster[rows])
-            assert np.array_equal(totals(s, rows), expected), (block, s)
+            got = totals(s, rows)
+            assert np.array_equal(got, expected), (block, s)
+            assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+@pytest.mark.parametrize("missing", [["?", "NA"], ["-1", "12", "007", " 5", "x"]])
+def test_integer_patient_ids_get_the_codes_of_their_text(missing: list[str]) -> None:
+    """Integer ids are factorised as integers, to the codes their text gets (same patients,
+    first-appearance order; an id written as a missing token, e.g. -1, is a patient of its own
+    per row)."""
+    rng = np.random.default_rng(7)
+    ids = rng.integers(-3, 40, 500)
+    ids[:3] = [12, 7, 5]
+    frame = pd.DataFrame({"pid": ids, "y": rng.integers(0, 2, 500), "p": rng.random(500),
+                          "sex": rng.choice(["F", "M"], 500)})
+    mapping = ColumnMapping(label="y", score="p", attributes=["sex"], cluster="pid",
+                            missing=missing)
+    as_int = prepare_input(frame, mapping).cluster
+    as_text = prepare_input(frame.assign(pid=frame["pid"].astype(str)), mapping).cluster
+    assert as_int is not None and as_text is not None
+    assert np.array_equal(as_int, as_text)
+    lone = ("-1" in missing) * np.sum(ids == -1) + ("12" in missing) * np.sum(ids == 12)
+    assert int(as_int.max()) + 1 == np.unique(ids).size - ("-1" in missing) - (
+        "12" in missing) + lone
