@@ -236,3 +236,15 @@ def test_integer_patient_ids_get_the_codes_of_their_text(missing: list[str]) -> 
     lone = ("-1" in missing) * np.sum(ids == -1) + ("12" in missing) * np.sum(ids == 12)
     assert int(as_int.max()) + 1 == np.unique(ids).size - ("-1" in missing) - (
         "12" in missing) + lone
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dense_codes_equal_np_unique_inverse(seed: int) -> None:
+    """The intersection-cell count's codes (presence table or sort) are np.unique's inverse."""
+    from assessment.evaluation.mapping_steps import _dense_codes
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2000))
+    spread = [3, n, 10 * n, 10**12, 7][seed]
+    key = rng.integers(-5, spread, n).astype(np.int64)
+    assert np.array_equal(_dense_codes(key), np.unique(key, return_inverse=True)[1])
