@@ -187,6 +187,13 @@ def ratio_variance(
     return _variance(k, ss, den)
 
 
+# Units whose counts (positives, negatives) are all below this are summed through a table of
+# their few distinct (n_pos, n_neg, tp, fp) types (B⁴ ≤ 1M slots), else chunk by chunk.
+MAX_TYPE_COUNT = 32
+
+_Sums = tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
 def design_effects(
     group_counts: Counts,
     unit_c: Counts,
@@ -196,43 +203,82 @@ def design_effects(
 ) -> dict[str, np.ndarray]:
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance. A design
     effect below 1 (the clustered variance smaller than the binomial one) is floored at 1, so an
-    interval is never narrower than the unclustered one; ``floored`` receives where.
-
-    One pass over the units in chunks: each chunk's numerators and denominators of the nine
-    proportions are formed from its four counts and dropped with it."""
+    interval is never narrower than the unclustered one; ``floored`` receives where."""
     parts = proportion_parts(group_counts)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = {mid: np.nan_to_num(num / den) for mid, (num, den, _) in parts.items()}
-    ss = {mid: np.zeros(size) for mid in parts}
-    # per denominator (metrics sharing one share them): clusters contributing, total
-    owner = {mid: mid for mid in parts}
-    k = {mid: np.zeros(size) for mid in parts}
-    den_sum = {mid: np.zeros(size) for mid in parts}
-    for a in _chunks(u.size):
-        part = slice(a, a + UNIT_CHUNK)
-        g = u.group[part]
-        chunk = Counts(*(c[part] for c in (unit_c.n_pos, unit_c.n_neg, unit_c.tp, unit_c.fp)))
-        seen: dict[int, str] = {}
-        for mid, (num, den, _) in proportion_parts(chunk).items():
-            resid = num - p[mid][g] * den
-            _carry_sum(ss[mid], g, resid * resid)
-            if id(den) in seen:
-                owner[mid] = seen[id(den)]
-                continue
-            seen[id(den)] = mid
-            k[mid] += np.bincount(g, weights=den > 0, minlength=size)
-            den_sum[mid] += np.bincount(g, weights=den, minlength=size)
+    top = max(int(unit_c.n_pos.max(initial=0)), int(unit_c.n_neg.max(initial=0))) + 1
+    by_type = top <= MAX_TYPE_COUNT and u.size > 0
+    ss, k, den_sum = (_sums_by_type if by_type else _sums_by_chunk)(p, unit_c, u, size, top)
     out: dict[str, np.ndarray] = {}
     for mid, (num, den, _) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
             pm = num / den
-            var_c = _variance(k[owner[mid]], ss[mid], den_sum[owner[mid]])
+            var_c = _variance(k[mid], ss[mid], den_sum[mid])
             var_b = pm * (1 - pm) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         out[mid] = np.maximum(deff, 1.0)
         if floored is not None:
             floored[mid] = deff < 1.0
     return out
+
+
+def _sums_by_chunk(
+    p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, _top: int
+) -> _Sums:
+    """Per metric and group: Σ (a − p·d)² over the units (added in unit order), the units with
+    d > 0 and Σ d — one pass over the units in chunks, each chunk's numerators and
+    denominators of the nine proportions formed from its four counts and dropped with it."""
+    ss = {mid: np.zeros(size) for mid in p}
+    k = {mid: np.zeros(size) for mid in p}
+    den_sum = {mid: np.zeros(size) for mid in p}
+    for a in _chunks(u.size):
+        part = slice(a, a + UNIT_CHUNK)
+        g = u.group[part]
+        chunk = Counts(*(c[part] for c in (unit_c.n_pos, unit_c.n_neg, unit_c.tp, unit_c.fp)))
+        for mid, (num, den, _) in proportion_parts(chunk).items():
+            resid = num - p[mid][g] * den
+            _carry_sum(ss[mid], g, resid * resid)
+            k[mid] += np.bincount(g, weights=den > 0, minlength=size)  # integers: exact
+            den_sum[mid] += np.bincount(g, weights=den, minlength=size)
+    return ss, k, den_sum
+
+
+def _sums_by_type(
+    p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, top: int
+) -> _Sums:
+    """:func:`_sums_by_chunk`'s sums, bit for bit, when the units' counts are small: a unit's
+    (n_pos, n_neg, tp, fp) is one of a few types, so (a − p·d)² of every group and type is a
+    small table computed once (the same floating-point operations), each unit's term is read
+    from it, and the integer sums come from the units per group and type."""
+    code = unit_c.n_pos * top + unit_c.n_neg
+    code *= top
+    code += unit_c.tp
+    code *= top
+    code += unit_c.fp
+    present = np.zeros(top**4, dtype=bool)
+    present[code] = True
+    types = np.flatnonzero(present)
+    rank = np.cumsum(present, dtype=np.int32)
+    rank -= 1
+    n_types = types.size
+    key = u.group * n_types + rank[code]  # (group, type) of each unit
+    del code, rank, present
+    c = Counts(*(((types // top**e) % top).astype(np.float64) for e in (3, 2, 1, 0)))
+    per = np.bincount(key, minlength=size * n_types).reshape(size, n_types)
+    ss: dict[str, np.ndarray] = {}
+    k: dict[str, np.ndarray] = {}
+    den_sum: dict[str, np.ndarray] = {}
+    for mid, (num, den, _) in proportion_parts(c).items():
+        resid = num[None, :] - p[mid][:, None] * den[None, :]
+        table = (resid * resid).ravel()
+        ss[mid] = np.zeros(size)
+        for a in _chunks(u.size):
+            part = slice(a, a + UNIT_CHUNK)
+            _carry_sum(ss[mid], u.group[part], table[key[part]])
+        k[mid] = (per * (den > 0)).sum(axis=1).astype(np.float64)
+        den_sum[mid] = (per * den.astype(np.int64)).sum(axis=1).astype(np.float64)
+    return ss, k, den_sum
 
 
 def obuchowski_variance(

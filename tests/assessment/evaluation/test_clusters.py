@@ -248,3 +248,44 @@ def test_dense_codes_equal_np_unique_inverse(seed: int) -> None:
     spread = [3, n, 10 * n, 10**12, 7][seed]
     key = rng.integers(-5, spread, n).astype(np.int64)
     assert np.array_equal(_dense_codes(key), np.unique(key, return_inverse=True)[1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_design_effects_by_unit_type_equal_the_chunked_sums(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table of unit types gives bit for bit the design effects of the per-unit pass, and
+    that pass those of whole-array np.bincount (the ratio-estimator variance written here)."""
+    from assessment.evaluation.metrics import confusion_counts, proportion_parts, stratum_keys
+
+    rng = np.random.default_rng(seed)
+    n, size = 6000, 6
+    codes = rng.integers(0, size, n).astype(np.uint8)
+    cluster = rng.integers(0, [3000, 1500, 400, 6000][seed], n).astype(np.int32)
+    y = rng.random(n) < 0.3
+    pred = rng.random(n) < np.where(y, 0.7, 0.2)
+    inp = EvaluationInput(y, rng.random(n), None, "probability", (Attribute(
+        "g", codes.astype(np.int32), tuple("abcdef")),), Provenance("t", "0" * 64, n, n))
+    gp = build_groupings(inp, ())[1]
+    counts = confusion_counts(gp, stratum_keys(gp, y), pred)
+    u = clusters.units(gp.codes, size, cluster)
+    uc = clusters.unit_counts(u, y, pred)
+    got = {}
+    for top in (10**6, 0):
+        monkeypatch.setattr(clusters, "MAX_TYPE_COUNT", top)
+        got[top] = clusters.design_effects(counts, uc, u, size)
+    g = u.group
+    ucf = type(uc)(*(a.astype(float) for a in (uc.n_pos, uc.n_neg, uc.tp, uc.fp)))
+    for mid, (num, den, _) in proportion_parts(counts).items():
+        a_u, d_u = proportion_parts(ucf)[mid][:2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pm = num / den
+            resid = a_u - np.nan_to_num(pm)[g] * d_u
+            k = np.bincount(g, weights=(d_u > 0).astype(float), minlength=size)
+            tot = np.bincount(g, weights=d_u, minlength=size)
+            var = k / (k - 1) * np.bincount(g, weights=resid * resid, minlength=size) / tot**2
+            var = np.where(k >= 2, var, np.nan)
+            var_b = pm * (1 - pm) / den
+            expected = np.maximum(np.where((var_b > 0) & np.isfinite(var), var / var_b, 1.0), 1)
+        assert np.array_equal(got[10**6][mid], expected), mid
+        assert np.array_equal(got[0][mid], expected), mid
