@@ -329,7 +329,9 @@ def _cluster_codes(
         codes = np.asarray(codes, dtype=np.int64)
     lone = codes < 0
     codes[lone] = codes.max(initial=-1) + 1 + np.arange(int(lone.sum()))
-    return np.ascontiguousarray(codes)
+    # int32 (4 bytes per row) unless there are over 2³¹ − 1 patients
+    narrow = np.int32 if codes.size < np.iinfo(np.int32).max else np.int64
+    return np.ascontiguousarray(codes, dtype=narrow)
 
 
 def _integer_cluster_codes(values: np.ndarray, tokens: Sequence[str]) -> np.ndarray:
