@@ -63,14 +63,14 @@ def _bootstrap(
     b = spec.bootstrap
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
-    predf = ctx.pred.astype(np.float64)
+    pred = ctx.pred  # bool: 0.0/1.0 when assigned to the float matrix (no float copy)
     yf = ctx.y  # bool: 0/1 in the arithmetic below
     codes = gp.codes
 
     def counts_block(rows: np.ndarray, f: np.ndarray) -> None:
         f[:, F_ONE] = 1.0
         f[:, F_Y] = yf[rows]
-        f[:, F_PRED] = predf[rows]
+        f[:, F_PRED] = pred[rows]
         f[:, F_TP] = f[:, F_Y] * f[:, F_PRED]
 
     if prob:
@@ -115,7 +115,7 @@ def _bootstrap(
             counts_block(rows, f)
             return f
 
-    cells = ctx.y.astype(np.intp) * 2 + ctx.pred
+    cells = ctx.y.astype(np.int8) * 2 + ctx.pred  # 1 byte per row
     unit_totals = (
         None
         if ctx.cluster is None
