@@ -340,13 +340,23 @@ def unit_totals_by_group(
     in the order of their codes), as ``intervals._blocked_unit_totals`` gives them, bit for bit.
 
     The rows are sorted once by (group, patient, row); each block of :data:`ROW_BLOCK` rows
-    ends where a patient does, so each patient's features are summed by one ``np.bincount`` in
-    row order — the additions of ``np.add.at`` over the group's rows — without a sort of the
-    group's patient codes per group and without ``np.add.at``."""
+    ends where a patient does, so each patient's features are summed within one block, left
+    to right in row order from 0.0 (:func:`_sum_sorted`) — the additions of ``np.add.at`` over
+    the group's rows — without a sort of each group's patient codes and without ``np.add.at``.
+    Each nonempty group is asked for once (as ``intervals.resampled_totals`` does)."""
     order, new = sorted_rows(codes, size, cluster, by_patient)
-    ends = np.cumsum(np.bincount(codes, minlength=size))
+    sizes = np.bincount(codes, minlength=size)
+    ends = np.cumsum(sizes)
+    # the row order (5 bytes per row) is dropped once the last group's totals are computed
+    state = {"order": order, "new": new}
+    left = [int(np.count_nonzero(sizes))]
+    del order, new
 
     def totals(s: int, rows: np.ndarray) -> np.ndarray:
+        order, new = state["order"], state["new"]
+        left[0] -= 1
+        if left[0] == 0:
+            state.clear()
         a, b = int(ends[s]) - rows.size, int(ends[s])
         starts = new[a:b]
         uid = np.cumsum(starts, dtype=index_type(rows.size))
