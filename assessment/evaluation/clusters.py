@@ -292,14 +292,14 @@ def obuchowski_variance(
 ) -> np.ndarray:
     """Obuchowski's (1997) clustered AUROC variance from DeLong's per-row placement values."""
     m = u.size
-    pos_rows = u.of_row[y]
-    s10 = np.bincount(pos_rows, weights=placements[y], minlength=m)
-    m_u = np.bincount(pos_rows, minlength=m).astype(np.int32)
-    del pos_rows
-    neg_rows = u.of_row[~y]
-    s01 = np.bincount(neg_rows, weights=placements[~y], minlength=m)
-    n_u = np.bincount(neg_rows, minlength=m).astype(np.int32)
-    del neg_rows
+    key = u.of_row.astype(np.intp)  # unit × outcome: 2u + y (each unit's rows in row order)
+    key *= 2
+    key += y
+    both = np.bincount(key, weights=placements, minlength=2 * m)
+    s01, s10 = both[0::2], both[1::2]
+    count = np.bincount(key, minlength=2 * m).astype(np.int32)
+    del key
+    n_u, m_u = count[0::2], count[1::2]
     theta_g = np.nan_to_num(auc)
     ss = np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
