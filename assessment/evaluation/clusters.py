@@ -47,10 +47,10 @@ class Units:
         return int(self.group.size)
 
 
-# Units per chunk when per-unit quantities are summed per group (a few 64K-element float arrays
-# at a time instead of several arrays as long as the units: no page faults of fresh 80 MB
-# temporaries, and the chunk's arithmetic stays in cache).
-UNIT_CHUNK = 1 << 16
+# Units per chunk when per-unit quantities are summed per group (a few 2 MB float arrays at a
+# time instead of several arrays as long as the units: no page faults of fresh 80 MB
+# temporaries; 2¹⁸ measured faster than 2¹⁶ and 2²⁰ at 10M units).
+UNIT_CHUNK = 1 << 18
 
 
 def index_type(n: int) -> type[np.signedinteger[Any]]:
