@@ -66,8 +66,14 @@ def load_dossier(path: Path) -> dict[str, Any]:
     try:  # strict JSON: no NaN, no key twice; nesting too deep for Python is refused
         doc = parse_document_json(raw, source=path.name, what="comparison dossier")
     except DocumentError as exc:
-        raise DataError(f"{exc.message.split('. Nothing was changed')[0].rstrip('.')}; open "
-                        "the file written by 'probity compare --json'.") from None
+        text = exc.message.split(". Nothing was changed")[0].rstrip(".")
+        if "invalid JSON" in text:
+            text = f"{path.name} is not a comparison dossier (not JSON: {text.split(': ', 1)[-1]})"
+        elif "not UTF-8" in text:
+            text = f"{path.name} is not a comparison dossier (not JSON: not UTF-8 text)"
+        elif "is empty" in text:
+            text = f"{path.name} is empty; it is not a comparison dossier"
+        raise DataError(f"{text}; open the file written by 'probity compare --json'.") from None
     if not isinstance(doc, dict) or doc.get("format") != COMPARISON_FORMAT:
         raise DataError(
             f"{path.name} is not a {COMPARISON_FORMAT} comparison dossier; open the file "

@@ -84,6 +84,7 @@ def check_dossier(doc: dict[str, Any]) -> None:
         raise _bad("$.models", "two models have the same name")
     _texts(doc["summary"], "$.summary")
     _texts(doc.get("notes", []), "$.notes")
+    _texts(doc.get("warnings", []), "$.warnings")
     methods = doc.get("methods", {})
     if not isinstance(methods, dict) or not all(isinstance(t, str) for t in methods.values()):
         raise _bad("$.methods", "expected the method texts (text)")
@@ -124,9 +125,14 @@ def _data(d: dict[str, Any]) -> None:
         _count(compared, "$.data.rows_compared")
         if compared > read:
             raise _bad("$.data.rows_compared", f"{compared:,} rows compared of {read:,} read")
-    for key in ("patients", "missing_patient_ids"):
+    for key in ("patients", "missing_patient_ids", "most_rows_per_patient"):
         if d.get(key) is not None:
             _count(d[key], key_path("$.data", key))
+    if isinstance(d.get("patients"), int) and isinstance(compared, int):
+        if d["patients"] > compared:
+            raise _bad("$.data.patients", f"{d['patients']:,} patients in {compared:,} rows")
+    if d.get("patient_column") is not None and not isinstance(d["patient_column"], str):
+        raise _bad("$.data.patient_column", "expected the patient column's name (text)")
     excluded = d.get("excluded", {})
     if not isinstance(excluded, dict):
         raise _bad("$.data.excluded", "expected an object of counts")

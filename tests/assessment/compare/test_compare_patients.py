@@ -62,3 +62,78 @@ def test_the_dossier_stores_each_vendors_own_column(tmp_path: Path,
     assert code == 0, err
     assert [m["result"]["provenance"]["mapping"]["score"] for m in doc["models"]] == ["pa", "pb"]
     assert "\\u001f" not in (tmp_path / "c.json").read_text()
+
+
+def test_patients_not_rows_with_a_patient_column(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    frame = _frame(400, per_patient=2)
+    code, out, err, doc = _compare(tmp_path, frame, ["--cluster", "pid"], capsys)
+    assert code == 0, err
+    assert "on 200 patients (400 rows; patient column 'pid')" in out
+    assert doc["data"]["patients"] == frame["pid"].nunique() == 200
+    assert doc["data"]["patient_column"] == "pid" and doc["data"]["rows_compared"] == 400
+    assert doc["data"]["missing_patient_ids"] == 0 and doc["warnings"] == []
+    assert any("200 patients" in n and "several" in n for n in doc["notes"])
+    assert "WARNING" not in out
+
+
+def test_no_several_rows_note_when_every_patient_has_one_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err, doc = _compare(tmp_path, _frame(400, per_patient=1), ["--cluster", "pid"],
+                                   capsys)
+    assert code == 0, err
+    assert not any("several per patient" in n or "Rows are clustered" in n
+                   for n in doc["notes"])
+    assert any("each of the 400 patients has one row" in n for n in doc["notes"])
+
+
+def test_without_a_patient_column_each_row_is_a_patient(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err, doc = _compare(tmp_path, _frame(), [], capsys)
+    assert code == 0, err
+    assert "on 400 patients of v.csv" in out
+    assert doc["data"]["patient_column"] is None and doc["data"]["patients"] == 400
+
+
+def test_missing_patient_ids_are_counted_and_said(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    frame = _frame(400, per_patient=2)
+    frame.loc[:49, "pid"] = None  # 50 rows (25 patients' worth) without an id
+    code, out, err, doc = _compare(tmp_path, frame, ["--cluster", "pid"], capsys)
+    assert code == 0, err
+    # independent count: 175 patients with ids + 50 rows each a patient of its own
+    assert doc["data"]["patients"] == frame["pid"].nunique() + 50 == 225
+    assert doc["data"]["missing_patient_ids"] == 50
+    assert "WARNING: 50 of the 400 compared rows have no patient id in 'pid'" in out
+    assert any("50 of the 400" in w for w in doc["warnings"])
+
+
+@pytest.mark.parametrize(("column", "said"), [("y", "also the outcome"),
+                                               ("sex", "also a group column"),
+                                               ("few", "only 5 distinct values")])
+def test_a_doubtful_patient_column_gets_a_warning(tmp_path: Path, column: str, said: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    frame = _frame()
+    frame["few"] = [f"w{i % 5}" for i in range(len(frame))]
+    code, out, err, doc = _compare(tmp_path, frame, ["--cluster", column], capsys)
+    assert code == 0, err
+    assert f"WARNING: The patient column {column!r}" in out and said in out
+    assert len(doc["warnings"]) == 1
+
+
+def test_the_pdf_cover_names_patients_and_the_patient_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reports.compare_report import build_comparison_report
+
+    _code, _o, _e, doc = _compare(tmp_path, _frame(400, per_patient=2), ["--cluster", "pid"],
+                                  capsys)
+    pdf = build_comparison_report((tmp_path / "c.json").read_bytes())
+    import pypdfium2 as pdfium
+
+    text = "".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(pdf.data))
+    flat = " ".join(text.split())
+    assert "200 patients (400 rows; patient column 'pid')" in flat
+    assert "by the patient column 'pid'" in flat
