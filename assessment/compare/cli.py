@@ -178,7 +178,16 @@ def run(args: argparse.Namespace) -> int:
     doc = analyse(args, outputs=[])
     if not args.quiet:
         print_summary(doc, sys.stdout)
+    else:
+        print_warnings(doc, sys.stderr)
     return 0
+
+
+def print_warnings(doc: dict[str, Any], out: TextIO) -> None:
+    """The dossier's warnings (a doubtful patient column), one "WARNING:" line each: printed
+    on stderr under --quiet, which silences the summary but never a warning."""
+    for warning in doc.get("warnings", []):
+        out.write(f"WARNING: {warning}\n")
 
 
 def analyse(
@@ -318,8 +327,7 @@ def print_summary(doc: dict[str, Any], out: TextIO) -> None:
     d = doc["data"]
     w(f"Compared {len(doc['models'])} models on {patients_text(d)} of {d['file_name']} "
       f"({d['rows_read']:,} rows read).\n")
-    for warning in doc.get("warnings", []):
-        w(f"WARNING: {warning}\n")
+    print_warnings(doc, out)
     for reason, count in d["excluded"].items():
         w(f"  left out: {count:,} rows ({reason})\n")
     for j in doc["join"]:

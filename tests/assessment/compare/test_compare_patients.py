@@ -137,3 +137,10 @@ def test_the_pdf_cover_names_patients_and_the_patient_column(
     flat = " ".join(text.split())
     assert "200 patients (400 rows; patient column 'pid')" in flat
     assert "by the patient column 'pid'" in flat
+
+
+def test_quiet_keeps_the_warnings_on_stderr(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err, _doc = _compare(tmp_path, _frame(), ["--cluster", "sex", "--quiet"], capsys)
+    assert code == 0 and out == ""
+    assert err.startswith("WARNING: The patient column 'sex' is also a group column")
