@@ -118,12 +118,15 @@ class _Builder:
     # sections
     def cover(self) -> list[Any]:
         d = self.doc["data"]
+        clustered = "clustering" in (self.doc.get("methods") or {})
         pairs = [
             ("Models", ", ".join(self.names)),
             ("Validation data", f"{d.get('file_name', '—')} (SHA-256 {d.get('sha256', '—')})"),
-            ("Patients compared", f"{patients_text(d)} of {d.get('rows_read', 0):,} rows read"),
+            ("Patients compared", f"{patients_text(d, clustered)} of "
+                                  f"{d.get('rows_read', 0):,} rows read"),
             ("Clustering", f"by the patient column {d['patient_column']!r}: cluster-robust "
                            "intervals, the patient is the unit" if d.get("patient_column")
+             else "by patient: cluster-robust intervals" if clustered
              else "none: every row is a patient of its own"),
             *(("Warning", w) for w in self.doc.get("warnings", [])),
             ("Comparison", "against the incumbent " + self.doc["incumbent"]

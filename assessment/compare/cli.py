@@ -309,12 +309,15 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
     atomic_write(path, dossier_bytes(doc), error=DataError)
 
 
-def patients_text(data: dict[str, Any]) -> str:
+def patients_text(data: dict[str, Any], clustered: bool = False) -> str:
     """"20,795 patients (29,463 rows; patient column 'patient_nbr')", or "400 patients" when
-    every row is a patient (no patient column)."""
+    every row is a patient (no patient column); ``clustered``: a dossier written before the
+    patients were counted (clustered, no patient count) says "29,463 rows"."""
     rows = int(data.get("rows_compared", 0))
     column = data.get("patient_column")
     if not column:
+        if clustered:
+            return f"{rows:,} rows (several per patient; the patients are not counted)"
         return f"{rows:,} patients"
     patients = int(data.get("patients", rows))
     return (f"{patients:,} patient{'s' if patients != 1 else ''} ({rows:,} "

@@ -112,7 +112,8 @@ def source_text(doc: dict[str, Any], source: str) -> str:
     from assessment.compare.cli import patients_text
 
     names = ", ".join(m["name"] for m in doc["models"])
-    return f"{source}: {names} on {patients_text(doc['data'])}"
+    clustered = "clustering" in (doc.get("methods") or {})
+    return f"{source}: {names} on {patients_text(doc['data'], clustered)}"
 
 
 def notes_html(doc: dict[str, Any]) -> str:

@@ -94,3 +94,18 @@ def test_a_hand_edited_dossier_is_refused_and_the_shown_one_kept(qtbot, tmp_path
     deep.write_bytes(b"[" * 100_000)
     page.open_dossier(deep)
     assert len(errors_seen) == 2 and "nested too deeply" in errors_seen[1]
+
+
+def test_an_older_clustered_dossier_says_rows_not_patients(qtbot, tmp_path,
+                                                           errors_seen) -> None:
+    page = _run(qtbot, tmp_path, "patient")
+    doc = page.doc
+    assert doc is not None
+    for key in ("patients", "patient_column", "most_rows_per_patient", "missing_patient_ids"):
+        del doc["data"][key]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    page.open_dossier(path)
+    assert not errors_seen
+    assert "on 400 rows (several per patient; the patients are not counted)" in \
+        page.source.text()
