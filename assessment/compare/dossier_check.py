@@ -102,6 +102,7 @@ def _curve(c: Any, path: str, names: set[str]) -> None:
     benefit (at most 1) or null per threshold."""
     if not isinstance(c, dict):
         raise _bad(path, "expected a decision curve (an object)")
+    _where(c, path)
     if not isinstance(c.get("model"), str):
         raise _bad(key_path(path, "model"), "expected the model's name (text)")
     ts, vs = c.get("thresholds"), c.get("values")
@@ -163,9 +164,17 @@ def _p(v: Any, path: str) -> float | None:
     return p
 
 
+def _where(e: dict[str, Any], path: str) -> None:
+    """attribute and group: both text (a group) or both null (the whole population)."""
+    for key in ("attribute", "group"):
+        if key not in e or not (e[key] is None or isinstance(e[key], str)):
+            raise _bad(key_path(path, key), f"expected the {key} (text, or null for everyone)")
+
+
 def _paired(e: Any, path: str, names: set[str], level: float) -> None:
     if not isinstance(e, dict) or not isinstance(e.get("difference"), dict):
         raise _bad(path, "expected a paired difference (an object with its difference)")
+    _where(e, path)
     metric = e.get("metric")
     if not isinstance(metric, str):
         raise _bad(key_path(path, "metric"), "expected the metric's name (text)")
@@ -212,6 +221,7 @@ def _paired(e: Any, path: str, names: set[str], level: float) -> None:
 def _point(pt: Any, path: str, names: set[str]) -> None:
     if not isinstance(pt, dict):
         raise _bad(path, "expected an operating point (an object)")
+    _where(pt, path)
     if pt.get("model") not in names:
         raise _bad(key_path(path, "model"), f"{show(pt.get('model'))} is not one of the models")
     n, n_pos, flagged, tp = (_count(pt.get(k), key_path(path, k))

@@ -127,6 +127,8 @@ def _nest(doc: dict[str, Any]) -> None:
     (_set(lambda d: d["paired"][0], "model_a", "Z"), "not one of the models"),
     (_set(lambda d: d["data"], "rows_compared", 10**7), "rows compared"),
     (_nest, "nested deeper"),
+    (_set(lambda d: d["paired"][0], "group", 3), "expected the group"),
+    (lambda d: d["operating_points"][0].pop("attribute"), "expected the attribute"),
 ])
 def test_hand_edited_dossiers_are_refused_in_one_sentence(
     dossier: dict[str, Any], tmp_path: Path, edit: Callable[[dict[str, Any]], None],
