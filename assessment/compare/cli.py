@@ -178,7 +178,16 @@ def run(args: argparse.Namespace) -> int:
     doc = analyse(args, outputs=[])
     if not args.quiet:
         print_summary(doc, sys.stdout)
+    else:
+        print_warnings(doc, sys.stderr)
     return 0
+
+
+def print_warnings(doc: dict[str, Any], out: TextIO) -> None:
+    """The dossier's warnings (a doubtful patient column), one "WARNING:" line each: printed
+    on stderr under --quiet, which silences the summary but never a warning."""
+    for warning in doc.get("warnings", []):
+        out.write(f"WARNING: {warning}\n")
 
 
 def analyse(
@@ -190,7 +199,13 @@ def analyse(
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
-    from assessment.compare.sources import align, check_models, keys_as_written, model_inputs
+    from assessment.compare.sources import (
+        align,
+        check_models,
+        keys_as_written,
+        model_inputs,
+        patient_facts,
+    )
     from assessment.errors import DataError
     from assessment.evaluation.cli import _intersections, limits_from_args, mapping_from_args
     from assessment.evaluation.io import read_table
@@ -227,6 +242,7 @@ def analyse(
               for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
+    patients, warnings = patient_facts(aligned, base, inputs)
     spec = EvaluationSpec(
         intersections=tuple(_intersections(args.intersect)),
         bootstrap=args.bootstrap,
@@ -240,6 +256,11 @@ def analyse(
         "sha256": data.sha256,
         "rows_read": aligned.rows_read,
         "rows_compared": inputs[0].n,
+        # with a patient column: patients (not rows), the column, rows with no patient id
+        "patients": patients["patients"] if patients else inputs[0].n,
+        "patient_column": patients["column"] if patients else None,
+        "most_rows_per_patient": patients["most_rows"] if patients else 1,
+        "missing_patient_ids": patients["missing_ids"] if patients else None,
         "excluded": {**aligned.excluded, **inputs[0].provenance.excluded},
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
@@ -248,6 +269,7 @@ def analyse(
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]
+    doc["warnings"] = warnings  # a doubtful patient column: said first, in capitals on the CLI
     if args.json:
         write_json(doc, Path(args.json))
     return doc
@@ -287,12 +309,28 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
     atomic_write(path, dossier_bytes(doc), error=DataError)
 
 
+def patients_text(data: dict[str, Any], clustered: bool = False) -> str:
+    """"20,795 patients (29,463 rows; patient column 'patient_nbr')", or "400 patients" when
+    every row is a patient (no patient column); ``clustered``: a dossier written before the
+    patients were counted (clustered, no patient count) says "29,463 rows"."""
+    rows = int(data.get("rows_compared", 0))
+    column = data.get("patient_column")
+    if not column:
+        if clustered:
+            return f"{rows:,} rows (several per patient; the patients are not counted)"
+        return f"{rows:,} patients"
+    patients = int(data.get("patients", rows))
+    return (f"{patients:,} patient{'s' if patients != 1 else ''} ({rows:,} "
+            f"row{'s' if rows != 1 else ''}; patient column {column!r})")
+
+
 def print_summary(doc: dict[str, Any], out: TextIO) -> None:
     """A readable digest: rows compared, join diagnostics, headline per model, ranked summary."""
     w = out.write
     d = doc["data"]
-    w(f"Compared {len(doc['models'])} models on {d['rows_compared']:,} patients of "
-      f"{d['file_name']} ({d['rows_read']:,} rows read).\n")
+    w(f"Compared {len(doc['models'])} models on {patients_text(d)} of {d['file_name']} "
+      f"({d['rows_read']:,} rows read).\n")
+    print_warnings(doc, out)
     for reason, count in d["excluded"].items():
         w(f"  left out: {count:,} rows ({reason})\n")
     for j in doc["join"]:
