@@ -15,12 +15,14 @@ outcome's prevalence), stated as a suggestion to accept or change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from assessment.compare.sources import ModelKind
+from assessment.catalogue import DATA_SUFFIXES
+from assessment.compare.sources import MAX_MODELS, ModelKind, model_name_problem
 from assessment.errors import DataError
 from assessment.evaluation.column_mapping import ColumnMapping
 from assessment.evaluation.columns import (
@@ -53,14 +55,44 @@ class FormModel:
     positive: str = ""  # for a predicted class: the value meaning "flagged"
 
 
-def model_argv(rows: list[FormModel]) -> list[str]:
+def _threshold(name: str, kind: str, text: str) -> None:
+    """Refuse a threshold that is no finite number (or, for a probability, not within 0–1)
+    in the form's words."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(
+            f"Model {name!r}: the Threshold {text!r} is not a number; enter the vendor's "
+            "operating point as a number (e.g. 0.15)."
+        )
+    if kind == "probability" and not 0.0 <= value <= 1.0:
+        raise DataError(
+            f"Model {name!r} gives a probability, so its Threshold must be between 0 and 1, "
+            f"not {text}; correct it, or choose the kind Raw score."
+        )
+
+
+def _own_file(column: str) -> str | None:
+    """The FILE of a ``FILE:COL`` cell (None: a column of the data file)."""
+    head, colon, _col = column.rpartition(":")
+    return head if colon and head.lower().endswith(DATA_SUFFIXES) else None
+
+
+def model_argv(rows: list[FormModel], key: str = "") -> list[str]:
     """The ``compare`` options of the rows (blank rows skipped), for the CLI's parser.
 
-    A raw score without a threshold is refused here in the form's words (the CLI's
-    :func:`~assessment.compare.sources.check_models` refuses it too, naming ``--threshold``);
-    everything else is left to the CLI's checks.
+    Everything the CLI would refuse about the models is refused here first, in the form's
+    words (a row without a name or column, a name the CLI cannot take or two names that differ
+    only in case, a raw score without a threshold, a threshold that is no number, a model from
+    its own file without the key column ``key`` that joins it); the CLI's checks then run
+    again on the options (:func:`assessment.compare.cli.models_from_args`). ``key`` becomes
+    ``--key``.
     """
     argv: list[str] = []
+    seen: dict[str, str] = {}
+    own_files: list[str] = []
     for r in rows:
         name, column = r.name.strip(), r.column.strip()
         if not name and not column:
@@ -70,6 +102,19 @@ def model_argv(rows: list[FormModel]) -> list[str]:
                 f"The model row {name or column!r} needs both a name and a column: fill in "
                 "the other cell or remove the row."
             )
+        problem = model_name_problem(name)  # the CLI's rule
+        if problem is not None:
+            raise DataError(f"The model name {name[:40]!r} {problem}; rename the model.")
+        if name.casefold() in seen:
+            raise DataError(
+                f"Two models are named {seen[name.casefold()]!r} and {name!r}, which differ "
+                "only in capitals; give every model a name of its own."
+            )
+        seen[name.casefold()] = name
+        if r.kind not in KIND_LABELS:
+            raise DataError(f"Model {name!r}: choose its Kind in the table.")
+        if _own_file(column) is not None:
+            own_files.append(name)
         argv += ["--model", f"{name}={column}", "--kind", f"{name}={r.kind}"]
         threshold, positive = r.threshold.strip(), r.positive.strip()
         if r.kind == "score" and not threshold:
@@ -78,9 +123,24 @@ def model_argv(rows: list[FormModel]) -> list[str]:
                 "column (a case is flagged when score ≥ threshold) or accept the suggestion."
             )
         if threshold and r.kind != "class":
+            _threshold(name, r.kind, threshold)
             argv += ["--threshold", f"{name}={threshold}"]
         if positive and r.kind == "class":
             argv += ["--prediction-positive", f"{name}={positive}"]
+    if len(seen) == 1:
+        raise DataError("A comparison needs at least two models: fill in a second row of the "
+                        "table (a name and a column).")
+    if len(seen) > MAX_MODELS:
+        raise DataError(f"A comparison takes at most {MAX_MODELS} models, not {len(seen)}: "
+                        "remove some rows of the table.")
+    if own_files and not key.strip():
+        raise DataError(
+            f"Model {own_files[0]!r} comes from its own file: enter the Key column, the "
+            "patient identifier that file and the data file share, so its rows can be "
+            "matched to the data file's."
+        )
+    if key.strip():
+        argv += ["--key", key.strip()]
     return argv
 
 
@@ -121,22 +181,44 @@ def suggest_model(table: LoadedTable, column: str, label: str | None) -> KindSug
                           f"{column}: numbers outside 0–1, so a raw score. {suggestion.reason}")
 
 
+def column_roles(label: str, groups: str, cluster: str, key: str) -> dict[str, str]:
+    """The data file's columns the form already gives another role (column → role), which
+    are no model's prediction: the outcome, the group columns (comma-separated), the patient
+    column and the key column."""
+    roles = {g.strip(): "a group column" for g in groups.split(",") if g.strip()}
+    for column, role in ((key, "the key column"), (cluster, "the patient column"),
+                         (label, "the outcome column")):
+        if column.strip():
+            roles[column.strip()] = role
+    return roles
+
+
 def suggest_models(
-    data: str, label: str | None, rows: list[FormModel], read: ReadTable
+    data: str, label: str | None, rows: list[FormModel], read: ReadTable,
+    roles: dict[str, str] | None = None,
 ) -> dict[int, KindSuggestion]:
     """:func:`suggest_model` for every filled row (row index → suggestion); ``read(path)``
     reads a table (the data file, or a vendor's ``FILE`` of ``FILE:COL``). A column that cannot
-    be read gets a suggestion with no kind whose sentence says why."""
+    be read, or a column of the data file that ``roles`` (see :func:`column_roles`; the
+    outcome is always one) gives another role, gets a suggestion with no kind whose sentence
+    says why."""
     from assessment.compare.sources import parse_model
     from assessment.errors import ProbityError
 
+    taken = dict(roles or {})
+    if label:
+        taken[label] = "the outcome column"
     tables: dict[str, LoadedTable] = {}
     out: dict[int, KindSuggestion] = {}
     for i, r in enumerate(rows):
         if not r.column.strip():
             continue
         try:
-            _name, column, file = parse_model(f"{r.name.strip() or 'model'}={r.column.strip()}")
+            _name, column, file = parse_model(f"model={r.column.strip()}")  # names: on Run
+            if file is None and column in taken:
+                out[i] = KindSuggestion(None, None, f"{column}: {taken[column]}, not a model's "
+                                        "prediction; give the model's own column.")
+                continue
             path = file or data
             if path not in tables:
                 tables[path] = read(path)
