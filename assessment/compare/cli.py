@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from assessment.catalogue import data_suffixes_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from assessment.compare.sources import ModelSource
 
 
@@ -182,11 +184,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def analyse(
-    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = ()
+    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = (),
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """The ``probity-comparison/1`` document the options describe (written with ``--json``);
     ``outputs``: further output paths that must not name an input (nor each other);
-    ``extra_inputs``: further files read (signing key, passphrase file)."""
+    ``extra_inputs``: further files read (signing key, passphrase file); ``cancelled()``
+    True stops the work (:class:`~assessment.errors.Cancelled`; the app's Cancel button)."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
@@ -244,7 +248,8 @@ def analyse(
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info,
-                     gate_checker=checker, max_group_cells=int(limits.max_group_cells))
+                     gate_checker=checker, max_group_cells=int(limits.max_group_cells),
+                     cancelled=cancelled)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]

@@ -74,7 +74,7 @@ def demo_data() -> Path | None:
 
 
 def comparison_args(data: str, label: str, models: list[FormModel],
-                    groups: str, cluster: str = "") -> argparse.Namespace:
+                    groups: str, cluster: str = "", key: str = "") -> argparse.Namespace:
     """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
     model checks (kinds, thresholds, names) before anything is read."""
     from assessment.compare.cli import add_parser, models_from_args
@@ -90,7 +90,7 @@ def comparison_args(data: str, label: str, models: list[FormModel],
             argv += ["--group", g]
     if cluster.strip():  # several encounters per patient: cluster-robust intervals
         argv += ["--cluster", cluster.strip()]
-    model_options = model_argv(models)
+    model_options = model_argv(models, key)
     if not data or not label or "--group" not in argv or not model_options:
         raise DataError("Give the data file, the outcome column, the models (a name and a "
                         "column each) and at least one group column.")
@@ -153,7 +153,11 @@ class ComparisonPage(PageDefaults, QWidget):
         self.demo_button = QPushButton("Use the demo's two models")
         self.demo_button.setEnabled(demo_data() is not None)
         self.demo_button.clicked.connect(self.fill_demo)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         self.status = QLabel("")
@@ -214,6 +218,7 @@ class ComparisonPage(PageDefaults, QWidget):
     def _suggest(self) -> None:
         """Suggest every model's kind (and a raw score's threshold) from its column, read in
         the page's worker."""
+        from assessment.compare.model_form import column_roles
         from assessment.errors import DataError
 
         data, label = self.data_edit.text().strip(), self.label_edit.text().strip()
@@ -222,15 +227,18 @@ class ComparisonPage(PageDefaults, QWidget):
                                           "models' columns."))
             return
         rows = self.models.rows()
+        roles = column_roles(label, self.groups_edit.text(), self.cluster_edit.text(),
+                             self.models.key())
 
         def work(_progress: Any, _cancelled: Any) -> dict[int, Any]:
             from assessment.compare.model_form import suggest_models
             from assessment.evaluation.io import read_table
 
-            return suggest_models(data, label or None, rows, lambda p: read_table(p))
+            return suggest_models(data, label or None, rows, lambda p: read_table(p), roles)
 
         self.status.setText("Reading the models' columns…")
-        self.tasks.run(work, self._suggested, on_error=self._failed)
+        # its own lane: suggesting never cancels a running comparison
+        self.tasks.run(work, self._suggested, on_error=self._failed, lane="suggest")
 
     def _suggested(self, found: dict[int, Any]) -> None:
         self.status.setText("")
@@ -242,23 +250,36 @@ class ComparisonPage(PageDefaults, QWidget):
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
                                    self.models.rows(), self.groups_edit.text(),
-                                   self.cluster_edit.text())
+                                   self.cluster_edit.text(), self.models.key())
         except ProbityError as exc:
             self.ctx.show_error(exc)
             return
 
-        def work(_progress: Any, _cancelled: Any) -> dict[str, Any]:
+        def work(_progress: Any, cancelled: Any) -> dict[str, Any]:
             from assessment.compare.cli import analyse
 
-            return analyse(args, outputs=[])
+            return analyse(args, outputs=[], cancelled=cancelled)
 
         self.status.setText("Comparing…")
         self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.tasks.run(work, lambda doc: self.show_dossier(doc, Path(args.data).name),
-                       on_error=self._failed)
+                       on_error=self._failed, on_cancelled=self._cancelled)
+
+    def cancel(self) -> None:
+        """Stop a running comparison (or suggestion); the comparison shown stays."""
+        if self.tasks.running():
+            self.tasks.cancel()
+            self.status.setText("Cancelling…")
+
+    def _cancelled(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Comparison cancelled; the comparison shown (if any) is kept.")
 
     def _failed(self, exc: BaseException) -> None:
         self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
         self.status.setText("")
         self.ctx.show_error(exc)
 
@@ -266,6 +287,7 @@ class ComparisonPage(PageDefaults, QWidget):
     def show_dossier(self, doc: dict[str, Any], source: str) -> None:
         self.doc = doc
         self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
         self.status.setText("")
         names = ", ".join(m["name"] for m in doc["models"])
         rows = doc["data"].get("rows_compared", "?")
