@@ -16,6 +16,7 @@ outcome's prevalence), stated as a suggestion to accept or change.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from assessment.catalogue import DATA_SUFFIXES
 from assessment.compare.sources import MAX_MODELS, ModelKind, model_name_problem
-from assessment.errors import DataError
+from assessment.errors import DataError, ProbityError
 from assessment.evaluation.column_mapping import ColumnMapping
 from assessment.evaluation.columns import (
     DEFAULT_MISSING,
@@ -113,8 +114,12 @@ def model_argv(rows: list[FormModel], key: str = "") -> list[str]:
         seen[name.casefold()] = name
         if r.kind not in KIND_LABELS:
             raise DataError(f"Model {name!r}: choose its Kind in the table.")
-        if _own_file(column) is not None:
+        own_file = _own_file(column)
+        if own_file is not None:
             own_files.append(name)
+            if not column.rpartition(":")[2].strip():
+                raise DataError(f"Model {name!r}: name the column of {own_file} after the colon "
+                                f"(e.g. {own_file}:score).")
         argv += ["--model", f"{name}={column}", "--kind", f"{name}={r.kind}"]
         threshold, positive = r.threshold.strip(), r.positive.strip()
         if r.kind == "score" and not threshold:
@@ -142,6 +147,39 @@ def model_argv(rows: list[FormModel], key: str = "") -> list[str]:
     if key.strip():
         argv += ["--key", key.strip()]
     return argv
+
+
+# The command line's options a comparison's messages name, and what the form calls them.
+_FORM_WORDS: tuple[tuple[str, str], ...] = (
+    (r'give --kind "([^"]+)"=score with --threshold "[^"]+"=T',
+     r"choose the kind Raw score for \1 and enter its Threshold"),
+    (r'--kind "([^"]+)"=class', r"the kind Predicted class for \1"),
+    (r'--kind "([^"]+)"=score', r"the kind Raw score for \1"),
+    (r'--kind "([^"]+)"=probability', r"the kind Probability for \1"),
+    (r'--threshold "([^"]+)"=T', r"a Threshold for \1"),
+    (r"\(--prediction-positive VALUE\)", "(enter it in the Flagged value column)"),
+    (r"\(--prediction-positive ([^)\s]+)\)", r"(Flagged value \1)"),
+    (r"\(--positive VALUE\)", "(enter it in the Event value field)"),
+    (r"with --key\b", "in the Key column"),
+    (r"--key\b", "the Key column"),
+    (r"drop --threshold for it", "leave its Threshold empty"),
+)
+
+
+def in_form_words(message: str) -> str:
+    """``message`` (a comparison's refusal, worded for the command line) with the options the
+    form has fields for named as the form names them (``--kind "B"=class`` → "the kind
+    Predicted class for B", ``--key`` → "the Key column"); other text unchanged."""
+    for pattern, replacement in _FORM_WORDS:
+        message = re.sub(pattern, replacement, message)
+    return message
+
+
+def form_error(exc: ProbityError) -> ProbityError:
+    """``exc`` itself, its message put :func:`in_form_words` (for the app's error funnel)."""
+    exc.message = in_form_words(exc.message)
+    exc.args = (exc.message,)
+    return exc
 
 
 @dataclass(frozen=True)
@@ -203,7 +241,6 @@ def suggest_models(
     outcome is always one) gives another role, gets a suggestion with no kind whose sentence
     says why."""
     from assessment.compare.sources import parse_model
-    from assessment.errors import ProbityError
 
     taken = dict(roles or {})
     if label:
@@ -224,5 +261,5 @@ def suggest_models(
                 tables[path] = read(path)
             out[i] = suggest_model(tables[path], column, label if file is None else None)
         except ProbityError as exc:
-            out[i] = KindSuggestion(None, None, f"{r.column.strip()}: {exc}")
+            out[i] = KindSuggestion(None, None, f"{r.column.strip()}: {in_form_words(str(exc))}")
     return out

@@ -74,7 +74,8 @@ def demo_data() -> Path | None:
 
 
 def comparison_args(data: str, label: str, models: list[FormModel],
-                    groups: str, cluster: str = "", key: str = "") -> argparse.Namespace:
+                    groups: str, cluster: str = "", key: str = "",
+                    positive: str = "") -> argparse.Namespace:
     """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
     model checks (kinds, thresholds, names) before anything is read."""
     from assessment.compare.cli import add_parser, models_from_args
@@ -85,6 +86,8 @@ def comparison_args(data: str, label: str, models: list[FormModel],
     parser = argparse.ArgumentParser(prog="probity", exit_on_error=False)
     add_parser(parser.add_subparsers())
     argv = ["compare", data, "--label", label]
+    if positive.strip():  # the outcome value counting as the event
+        argv += [f"--positive={positive.strip()}"]
     for g in (g.strip() for g in groups.split(",")):
         if g:
             argv += ["--group", g]
@@ -140,6 +143,10 @@ class ComparisonPage(PageDefaults, QWidget):
         self.groups_edit.setPlaceholderText("race, sex")
         form.addRow("Data file", self.data_edit)
         form.addRow("Outcome column", self.label_edit)
+        self.positive_edit = QLineEdit()
+        self.positive_edit.setPlaceholderText("optional: the outcome value counting as the "
+                                              "event (needed unless 0/1, no/yes, false/true)")
+        form.addRow("Event value", self.positive_edit)
         form.addRow("Models", self.models)
         self.cluster_edit = QLineEdit()
         self.cluster_edit.setPlaceholderText("optional: several rows per patient, e.g. "
@@ -245,20 +252,25 @@ class ComparisonPage(PageDefaults, QWidget):
         self.models.apply_suggestions(found)
 
     def _run(self) -> None:
+        from assessment.compare.model_form import form_error
         from assessment.errors import ProbityError
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
                                    self.models.rows(), self.groups_edit.text(),
-                                   self.cluster_edit.text(), self.models.key())
+                                   self.cluster_edit.text(), self.models.key(),
+                                   self.positive_edit.text())
         except ProbityError as exc:
-            self.ctx.show_error(exc)
+            self.ctx.show_error(form_error(exc))
             return
 
         def work(_progress: Any, cancelled: Any) -> dict[str, Any]:
             from assessment.compare.cli import analyse
 
-            return analyse(args, outputs=[], cancelled=cancelled)
+            try:
+                return analyse(args, outputs=[], cancelled=cancelled)
+            except ProbityError as exc:  # named as the form names the options
+                raise form_error(exc) from None
 
         self.status.setText("Comparing…")
         self.run_button.setEnabled(False)

@@ -145,3 +145,26 @@ def test_suggestions_never_take_the_outcome_group_or_patient_column(qtbot, tmp_p
     assert "y: the outcome column, not a model's prediction" in text
     assert "sex: a group column" in text and "patient: the patient column" in text
     assert not errors_seen
+
+
+def test_worker_refusals_name_the_forms_fields(qtbot, tmp_path, errors_seen) -> None:
+    data, _vendor = _files(tmp_path)
+    frame = pd.read_csv(data)
+    frame["flag"] = np.where(frame["pa"] > 0.4, "high", "low")
+    frame["y"] = np.where(frame["y"] == 1, "readmitted", "home")
+    frame.to_csv(data, index=False)
+    page = _page(qtbot)
+    _fill(page, data, [FormModel("A", "pa"), FormModel("B", "flag", "class")])
+    page.run_button.click()  # the outcome's values are no 0/1: the Event value field
+    qtbot.waitUntil(lambda: len(errors_seen) == 1, timeout=30000)
+    assert "(enter it in the Event value field)" in errors_seen[0], errors_seen
+    page.positive_edit.setText("readmitted")
+    page.run_button.click()  # the class model's values: the Flagged value column
+    qtbot.waitUntil(lambda: len(errors_seen) == 2, timeout=30000)
+    assert "(enter it in the Flagged value column)" in errors_seen[1], errors_seen
+    assert all("--" not in e for e in errors_seen)
+    page.models.set_rows([FormModel("A", "pa"), FormModel("B", "flag", "class", "", "high")])
+    page.run_button.click()
+    qtbot.waitUntil(page.is_complete, timeout=30000)
+    assert len(errors_seen) == 2
+    assert page.doc["models"][1]["kind"] == "class"

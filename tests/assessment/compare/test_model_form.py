@@ -105,3 +105,31 @@ def test_suggestions_skip_the_columns_with_another_role(tmp_path: Path) -> None:
     # the label alone is always taken
     assert suggest_models(str(data), "y", rows[:1], lambda p: read_table(p))[0].kind is None
     assert column_roles("y", "", "", "id") == {"id": "the key column", "y": "the outcome column"}
+
+
+def test_own_file_without_a_column_is_refused_in_the_forms_words() -> None:
+    with pytest.raises(DataError, match=r"Model 'Q': name the column of v.csv after the colon"):
+        model_argv([P, FormModel("Q", "v.csv:")], "id")
+
+
+@pytest.mark.parametrize(
+    ("cli", "form"),
+    [('map it as the predicted class instead (--kind "B"=class).',
+      "map it as the predicted class instead (the kind Predicted class for B)."),
+     ('or give --kind "My B"=score with --threshold "My B"=T.',
+      "or choose the kind Raw score for My B and enter its Threshold."),
+     ("so say which one is the positive prediction (--prediction-positive VALUE).",
+      "so say which one is the positive prediction (enter it in the Flagged value column)."),
+     ("so say which one is the positive outcome (--positive VALUE).",
+      "so say which one is the positive outcome (enter it in the Event value field)."),
+     ("name the patient key every file shares with --key.",
+      "name the patient key every file shares in the Key column."),
+     ("Column 'x' is not in d.csv; check the spelling.",
+      "Column 'x' is not in d.csv; check the spelling.")],
+)
+def test_messages_name_the_forms_fields(cli: str, form: str) -> None:
+    from assessment.compare.model_form import form_error, in_form_words
+
+    assert in_form_words(cli) == form
+    err = form_error(DataError(cli))
+    assert str(err) == form and err.args == (form,)
