@@ -245,11 +245,16 @@ class ComparisonPage(PageDefaults, QWidget):
 
         self.status.setText("Reading the models' columns…")
         # its own lane: suggesting never cancels a running comparison
-        self.tasks.run(work, self._suggested, on_error=self._failed, lane="suggest")
+        self.tasks.run(work, self._suggested, on_error=self._suggest_failed, lane="suggest")
 
     def _suggested(self, found: dict[int, Any]) -> None:
-        self.status.setText("")
+        self.status.setText("Comparing…" if self.tasks.running() else "")
         self.models.apply_suggestions(found)
+
+    def _suggest_failed(self, exc: BaseException) -> None:
+        """A failed suggestion leaves a running comparison (and its buttons) alone."""
+        self.status.setText("Comparing…" if self.tasks.running() else "")
+        self.ctx.show_error(exc)
 
     def _run(self) -> None:
         from assessment.compare.model_form import form_error

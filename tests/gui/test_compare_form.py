@@ -168,3 +168,26 @@ def test_worker_refusals_name_the_forms_fields(qtbot, tmp_path, errors_seen) -> 
     qtbot.waitUntil(page.is_complete, timeout=30000)
     assert len(errors_seen) == 2
     assert page.doc["models"][1]["kind"] == "class"
+
+
+def test_suggestions_during_a_comparison_leave_it_running(qtbot, tmp_path,
+                                                          errors_seen) -> None:
+    data, _vendor = _files(tmp_path, 3000)
+    page = _page(qtbot)
+    _fill(page, data, [FormModel("A", "pa"), FormModel("B", "nope")])
+    page.run_button.click()
+    page.models.suggest_button.click()  # its own lane: the comparison is not cancelled
+    qtbot.waitUntil(lambda: bool(page.models.suggestions.text()), timeout=30000)
+    qtbot.waitUntil(lambda: len(errors_seen) == 1, timeout=60000)
+    assert "no column 'nope'" in errors_seen[0]  # the comparison ran to its own refusal
+    assert "'nope'" in page.models.suggestions.text()
+    page.models.set_rows([FormModel("A", "pa"), FormModel("B", "pa", threshold="0.3")])
+    page.run_button.click()
+    from assessment.errors import DataError
+
+    page._suggest_failed(DataError("The suggestion failed."))  # keeps Cancel for the run
+    assert errors_seen[-1] == "The suggestion failed."
+    assert page.cancel_button.isEnabled() and not page.run_button.isEnabled()
+    assert page.status.text() == "Comparing…"
+    qtbot.waitUntil(page.is_complete, timeout=60000)
+    assert not page.cancel_button.isEnabled() and page.status.text() == ""
