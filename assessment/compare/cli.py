@@ -194,6 +194,7 @@ def analyse(
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
+    from assessment.compare.model_form import check_model_columns, column_roles
     from assessment.compare.sources import align, check_models, keys_as_written, model_inputs
     from assessment.errors import DataError
     from assessment.evaluation.cli import _intersections, limits_from_args, mapping_from_args
@@ -203,6 +204,9 @@ def analyse(
 
     models = models_from_args(args)
     check_models(models)
+    check_model_columns([(m.name, m.column, m.file) for m in models],  # not the outcome…
+                        column_roles(args.label, ",".join(args.group), args.cluster or "",
+                                     args.key or ""))
     assessments = _assignments(args.assessment, "--assessment", {m.name for m in models})
     inputs_paths = [args.data, *(m.file for m in models if m.file),
                     *(v for vs in assessments.values() for v in vs), args.plan,

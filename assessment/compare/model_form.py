@@ -81,15 +81,29 @@ def _own_file(column: str) -> str | None:
     return head if colon and head.lower().endswith(DATA_SUFFIXES) else None
 
 
-def model_argv(rows: list[FormModel], key: str = "") -> list[str]:
+def check_model_columns(models: list[tuple[str, str, str | None]],
+                        roles: dict[str, str]) -> None:
+    """Refuse a model (name, column, file) reading a column of the data file that ``roles``
+    (see :func:`column_roles`) gives another role: the outcome, a group, the patient or the key
+    column is no prediction. The CLI and the form apply it alike."""
+    for name, column, file in models:
+        if file is None and column in roles:
+            raise DataError(
+                f"Model {name!r} reads the column {column!r}, which is {roles[column]}, not a "
+                "prediction; give the model's own column."
+            )
+
+
+def model_argv(rows: list[FormModel], key: str = "",
+               roles: dict[str, str] | None = None) -> list[str]:
     """The ``compare`` options of the rows (blank rows skipped), for the CLI's parser.
 
     Everything the CLI would refuse about the models is refused here first, in the form's
     words (a row without a name or column, a name the CLI cannot take or two names that differ
     only in case, a raw score without a threshold, a threshold that is no number, a model from
-    its own file without the key column ``key`` that joins it); the CLI's checks then run
-    again on the options (:func:`assessment.compare.cli.models_from_args`). ``key`` becomes
-    ``--key``.
+    its own file without the key column ``key`` that joins it, a column with one of the
+    ``roles`` of :func:`check_model_columns`); the CLI's checks then run again on the options
+    (:func:`assessment.compare.cli.models_from_args`). ``key`` becomes ``--key``.
     """
     argv: list[str] = []
     seen: dict[str, str] = {}
@@ -120,6 +134,7 @@ def model_argv(rows: list[FormModel], key: str = "") -> list[str]:
             if not column.rpartition(":")[2].strip():
                 raise DataError(f"Model {name!r}: name the column of {own_file} after the colon "
                                 f"(e.g. {own_file}:score).")
+        check_model_columns([(name, column, own_file)], roles or {})
         argv += ["--model", f"{name}={column}", "--kind", f"{name}={r.kind}"]
         threshold, positive = r.threshold.strip(), r.positive.strip()
         if r.kind == "score" and not threshold:

@@ -79,7 +79,7 @@ def comparison_args(data: str, label: str, models: list[FormModel],
     """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
     model checks (kinds, thresholds, names) before anything is read."""
     from assessment.compare.cli import add_parser, models_from_args
-    from assessment.compare.model_form import model_argv
+    from assessment.compare.model_form import column_roles, model_argv
     from assessment.compare.sources import check_models
     from assessment.errors import DataError
 
@@ -93,7 +93,7 @@ def comparison_args(data: str, label: str, models: list[FormModel],
             argv += ["--group", g]
     if cluster.strip():  # several encounters per patient: cluster-robust intervals
         argv += ["--cluster", cluster.strip()]
-    model_options = model_argv(models, key)
+    model_options = model_argv(models, key, column_roles(label, groups, cluster, key))
     if not data or not label or "--group" not in argv or not model_options:
         raise DataError("Give the data file, the outcome column, the models (a name and a "
                         "column each) and at least one group column.")

@@ -90,6 +90,26 @@ def test_the_cli_refuses_the_same_names(tmp_path: Path, capsys: pytest.CaptureFi
     assert message in err and "Traceback" not in err, err
 
 
+def test_a_model_reading_the_outcome_or_a_group_column_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roles = column_roles("y", "sex", "id", "")
+    with pytest.raises(DataError, match="Model 'Q' reads the column 'y', which is the outcome"):
+        model_argv([P, FormModel("Q", "y", "class")], "", roles)
+    with pytest.raises(DataError, match="which is the patient column, not a prediction"):
+        model_argv([P, FormModel("Q", "id")], "", roles)
+    assert model_argv([P, FormModel("Q", "v.csv:y")], "id", roles)  # another file's y
+    data = tmp_path / "val.csv"
+    _frame().to_csv(data, index=False)
+    for model, message in (("B=y", "which is the outcome column"),
+                           ("B=sex", "which is a group column")):
+        argv = ["compare", str(data), "--label", "y", "--group", "sex", "--model", "A=pa",
+                "--model", model, "--kind", "B=class", "--bootstrap", "0", "--quiet"]
+        assert main.main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+
+
 def test_suggestions_skip_the_columns_with_another_role(tmp_path: Path) -> None:
     data = tmp_path / "val.csv"
     _frame().to_csv(data, index=False)
