@@ -235,6 +235,10 @@ def analyse(
               for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
+    if cancelled():  # reading and joining done: the app's Cancel stops before the analysis
+        from assessment.errors import Cancelled
+
+        raise Cancelled()
     spec = EvaluationSpec(
         intersections=tuple(_intersections(args.intersect)),
         bootstrap=args.bootstrap,
