@@ -46,6 +46,10 @@ class ModelTable(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        header = self.table.horizontalHeaderItem(COLUMN)
+        if header is not None:
+            header.setToolTip("A column of the data file, or FILE:COLUMN for a model in its own "
+                              "file (joined on the Key column below the table).")
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(130)
@@ -69,6 +73,8 @@ class ModelTable(QWidget):
         self.key_edit = QLineEdit()
         self.key_edit.setPlaceholderText("the patient identifier the data file and every "
                                          "model's file share, e.g. encounter_id")
+        self.key_edit.setToolTip("Needed when a model comes from its own file (FILE:COLUMN): "
+                                 "every file has one row per patient with this identifier.")
         key_row.addWidget(self.key_edit, 1)
         lay.addLayout(key_row)
         self.suggestions = QLabel("")
