@@ -96,7 +96,8 @@ def check_model_columns(models: list[tuple[str, str, str | None]],
 
 def model_argv(rows: list[FormModel], key: str = "",
                roles: dict[str, str] | None = None) -> list[str]:
-    """The ``compare`` options of the rows (blank rows skipped), for the CLI's parser.
+    """The ``compare`` options of the rows (blank rows skipped), for the CLI's parser, each
+    as ``--option=VALUE`` (a value starting with "-" stays a value).
 
     Everything the CLI would refuse about the models is refused here first, in the form's
     words (a row without a name or column, a name the CLI cannot take or two names that differ
@@ -135,7 +136,7 @@ def model_argv(rows: list[FormModel], key: str = "",
                 raise DataError(f"Model {name!r}: name the column of {own_file} after the colon "
                                 f"(e.g. {own_file}:score).")
         check_model_columns([(name, column, own_file)], roles or {})
-        argv += ["--model", f"{name}={column}", "--kind", f"{name}={r.kind}"]
+        argv += [f"--model={name}={column}", f"--kind={name}={r.kind}"]
         threshold, positive = r.threshold.strip(), r.positive.strip()
         if r.kind == "score" and not threshold:
             raise DataError(
@@ -144,9 +145,9 @@ def model_argv(rows: list[FormModel], key: str = "",
             )
         if threshold and r.kind != "class":
             _threshold(name, r.kind, threshold)
-            argv += ["--threshold", f"{name}={threshold}"]
+            argv += [f"--threshold={name}={threshold}"]
         if positive and r.kind == "class":
-            argv += ["--prediction-positive", f"{name}={positive}"]
+            argv += [f"--prediction-positive={name}={positive}"]
     if len(seen) == 1:
         raise DataError("A comparison needs at least two models: fill in a second row of the "
                         "table (a name and a column).")
@@ -160,7 +161,7 @@ def model_argv(rows: list[FormModel], key: str = "",
             "matched to the data file's."
         )
     if key.strip():
-        argv += ["--key", key.strip()]
+        argv += [f"--key={key.strip()}"]
     return argv
 
 

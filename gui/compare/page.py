@@ -9,7 +9,9 @@ the paired differences, overlaid ROC curves and decision curves, and the gates p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
+import io
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +87,21 @@ def comparison_args(data: str, label: str, models: list[FormModel],
 
     parser = argparse.ArgumentParser(prog="probity", exit_on_error=False)
     add_parser(parser.add_subparsers())
-    argv = ["compare", data, "--label", label]
+    # every value as --option=VALUE and DATA after "--": a value starting with "-" is a value
+    argv = ["compare", f"--label={label}"]
     if positive.strip():  # the outcome value counting as the event
         argv += [f"--positive={positive.strip()}"]
-    for g in (g.strip() for g in groups.split(",")):
-        if g:
-            argv += ["--group", g]
+    group_options = [f"--group={g.strip()}" for g in groups.split(",") if g.strip()]
     if cluster.strip():  # several encounters per patient: cluster-robust intervals
-        argv += ["--cluster", cluster.strip()]
+        argv += [f"--cluster={cluster.strip()}"]
     model_options = model_argv(models, key, column_roles(label, groups, cluster, key))
-    if not data or not label or "--group" not in argv or not model_options:
+    if not data or not label or not group_options or not model_options:
         raise DataError("Give the data file, the outcome column, the models (a name and a "
                         "column each) and at least one group column.")
     try:
-        args = parser.parse_args([*argv, *model_options, "--quiet"])
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse's usage text: not shown
+            args = parser.parse_args([*argv, *group_options, *model_options, "--quiet", "--",
+                                      data])
     except (argparse.ArgumentError, SystemExit) as exc:
         raise DataError(f"The comparison settings are not valid: {exc}.") from None
     check_models(models_from_args(args))

@@ -191,3 +191,18 @@ def test_suggestions_during_a_comparison_leave_it_running(qtbot, tmp_path,
     assert page.status.text() == "Comparing…"
     qtbot.waitUntil(page.is_complete, timeout=60000)
     assert not page.cancel_button.isEnabled() and page.status.text() == ""
+
+
+def test_values_starting_with_a_dash_stay_values(tmp_path, capsys) -> None:
+    """A name, column, outcome, group or file starting with "-" was taken for an option
+    ("The comparison settings are not valid: 2." and argparse's usage on stderr)."""
+    from gui.compare.page import comparison_args
+
+    args = comparison_args("-d.csv", "-y", [FormModel("-A", "-pa", threshold="0.2"),
+                                            FormModel("B", "pb", "score", "-1.5")],
+                           "-sex", "-pid", "-key", "-1")
+    assert (args.data, args.label, args.group, args.cluster, args.key) == (
+        "-d.csv", "-y", ["-sex"], "-pid", "-key")
+    assert args.model == ["-A=-pa", "B=pb"] and args.positive == ["-1"]
+    assert args.threshold == ["-A=0.2", "B=-1.5"]
+    assert capsys.readouterr().err == ""

@@ -49,10 +49,10 @@ def test_bad_rows_are_refused_in_the_forms_words(rows: list[FormModel], key: str
 
 def test_key_column_becomes_the_key_option() -> None:
     argv = model_argv([P, FormModel("Q", "vendor.csv:risk", "score", "3")], " id ")
-    assert argv[-2:] == ["--key", "id"]
-    assert ["--model", "Q=vendor.csv:risk"] == argv[4:6]
-    assert model_argv([P, Q])[-2:] != ["--key", ""]  # no key given: no --key
-    assert model_argv([P, Q], "id")[-2:] == ["--key", "id"]  # harmless for one file
+    assert argv[-1] == "--key=id"
+    assert argv[2] == "--model=Q=vendor.csv:risk"
+    assert not any(a.startswith("--key") for a in model_argv([P, Q]))  # no key: no --key
+    assert model_argv([P, Q], "id")[-1] == "--key=id"  # harmless for one file
 
 
 def _frame(n: int = 300) -> pd.DataFrame:
