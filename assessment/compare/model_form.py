@@ -176,6 +176,8 @@ _FORM_WORDS: tuple[tuple[str, str], ...] = (
     (r"\(--prediction-positive VALUE\)", "(enter it in the Flagged value column)"),
     (r"\(--prediction-positive ([^)\s]+)\)", r"(Flagged value \1)"),
     (r"\(--positive VALUE\)", "(enter it in the Event value field)"),
+    (r" with --max-[a-z-]+ \(in the app: Raise limit and read again\)", ""),
+    (r" with --max-[a-z-]+", ""),  # the page offers to raise the limit
     (r"with --key\b", "in the Key column"),
     (r"--key\b", "the Key column"),
     (r"drop --threshold for it", "leave its Threshold empty"),

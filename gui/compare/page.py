@@ -262,6 +262,7 @@ class ComparisonPage(PageDefaults, QWidget):
     def _run(self) -> None:
         from assessment.compare.model_form import form_error
         from assessment.errors import ProbityError
+        from gui.compare.run_limits import app_limits, with_limits
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
@@ -271,6 +272,7 @@ class ComparisonPage(PageDefaults, QWidget):
         except ProbityError as exc:
             self.ctx.show_error(form_error(exc))
             return
+        args = with_limits(args, app_limits(self.ctx))  # the app's, as on the data page
 
         def work(_progress: Any, cancelled: Any) -> dict[str, Any]:
             from assessment.compare.cli import analyse
@@ -284,7 +286,21 @@ class ComparisonPage(PageDefaults, QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.tasks.run(work, lambda doc: self.show_dossier(doc, Path(args.data).name),
-                       on_error=self._failed, on_cancelled=self._cancelled)
+                       on_error=self._run_failed, on_cancelled=self._cancelled)
+
+    def _run_failed(self, exc: BaseException) -> None:
+        """A file over a read limit: offer to raise it and run again; else the error."""
+        from gui.compare.run_limits import offer_raised_limit
+
+        offered = offer_raised_limit(self.ctx, exc)
+        if offered is None:
+            self._failed(exc)
+            return
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText("" if offered else f"Not compared: {exc}")
+        if offered:
+            self._run()
 
     def cancel(self) -> None:
         """Stop a running comparison (or suggestion); the comparison shown stays."""

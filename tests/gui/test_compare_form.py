@@ -206,3 +206,24 @@ def test_values_starting_with_a_dash_stay_values(tmp_path, capsys) -> None:
     assert args.model == ["-A=-pa", "B=pb"] and args.positive == ["-1"]
     assert args.threshold == ["-A=0.2", "B=-1.5"]
     assert capsys.readouterr().err == ""
+
+
+def test_the_apps_read_limits_apply_and_can_be_raised(qtbot, tmp_path, errors_seen,
+                                                      dialogs) -> None:
+    """The page read files with the CLI's default limits (ignoring the app's) and told the
+    reviewer to "Raise limit and read again", which it did not offer."""
+    data, _vendor = _files(tmp_path)
+    page = _page(qtbot)
+    page.ctx.settings.set("read_limits", {"max_cells": 1000})  # 400 rows × 5 columns
+    _fill(page, data, [FormModel("A", "pa"), FormModel("B", "pa", threshold="0.3")])
+    dialogs.reply("ask_yes_no", False)
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Not compared"), timeout=30000)
+    question = dialogs.calls[-1][1][1]
+    assert "over the limit of 1,000 cells" in str(question) and "--max" not in str(question)
+    assert "run the comparison again" in str(question)
+    assert page.run_button.isEnabled() and not page.is_complete() and not errors_seen
+    dialogs.reply("ask_yes_no", True)
+    page.run_button.click()
+    qtbot.waitUntil(page.is_complete, timeout=30000)
+    assert page.ctx.settings.get("read_limits")["max_cells"] >= 2000 and not errors_seen

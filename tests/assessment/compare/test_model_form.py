@@ -144,6 +144,9 @@ def test_own_file_without_a_column_is_refused_in_the_forms_words() -> None:
       "so say which one is the positive outcome (enter it in the Event value field)."),
      ("name the patient key every file shares with --key.",
       "name the patient key every file shares in the Key column."),
+     ("d.csv: 2,000 cells, over the limit of 1,000; if the file is genuine, raise it with "
+      "--max-cells (in the app: Raise limit and read again).",
+      "d.csv: 2,000 cells, over the limit of 1,000; if the file is genuine, raise it."),
      ("Column 'x' is not in d.csv; check the spelling.",
       "Column 'x' is not in d.csv; check the spelling.")],
 )
