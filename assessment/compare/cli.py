@@ -186,11 +186,13 @@ def run(args: argparse.Namespace) -> int:
 def analyse(
     args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = (),
     cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[float], None] = lambda _f: None,
 ) -> dict[str, Any]:
     """The ``probity-comparison/1`` document the options describe (written with ``--json``);
     ``outputs``: further output paths that must not name an input (nor each other);
     ``extra_inputs``: further files read (signing key, passphrase file); ``cancelled()``
-    True stops the work (:class:`~assessment.errors.Cancelled`; the app's Cancel button)."""
+    True stops the work (:class:`~assessment.errors.Cancelled`; the app's Cancel button);
+    ``progress(f)`` hears the analysis's progress (0–1)."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
@@ -257,7 +259,7 @@ def analyse(
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info,
                      gate_checker=checker, max_group_cells=int(limits.max_group_cells),
-                     cancelled=cancelled)
+                     cancelled=cancelled, progress=progress)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]

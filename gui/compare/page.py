@@ -274,11 +274,11 @@ class ComparisonPage(PageDefaults, QWidget):
             return
         args = with_limits(args, app_limits(self.ctx))  # the app's, as on the data page
 
-        def work(_progress: Any, cancelled: Any) -> dict[str, Any]:
+        def work(progress: Any, cancelled: Any) -> dict[str, Any]:
             from assessment.compare.cli import analyse
 
             try:
-                return analyse(args, outputs=[], cancelled=cancelled)
+                return analyse(args, outputs=[], cancelled=cancelled, progress=progress)
             except ProbityError as exc:  # named as the form names the options
                 raise form_error(exc) from None
 
@@ -286,7 +286,12 @@ class ComparisonPage(PageDefaults, QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.tasks.run(work, lambda doc: self.show_dossier(doc, Path(args.data).name),
-                       on_error=self._run_failed, on_cancelled=self._cancelled)
+                       on_error=self._run_failed, on_cancelled=self._cancelled,
+                       on_progress=self._progressed)
+
+    def _progressed(self, value: float) -> None:
+        if self.cancel_button.isEnabled():  # not after Cancel ("Cancelling…")
+            self.status.setText(f"Comparing… {value:.0%}")
 
     def _run_failed(self, exc: BaseException) -> None:
         """A file over a read limit: offer to raise it and run again; else the error."""
@@ -306,6 +311,7 @@ class ComparisonPage(PageDefaults, QWidget):
         """Stop a running comparison (or suggestion); the comparison shown stays."""
         if self.tasks.running():
             self.tasks.cancel()
+            self.cancel_button.setEnabled(False)
             self.status.setText("Cancelling…")
 
     def _cancelled(self) -> None:

@@ -227,3 +227,15 @@ def test_the_apps_read_limits_apply_and_can_be_raised(qtbot, tmp_path, errors_se
     page.run_button.click()
     qtbot.waitUntil(page.is_complete, timeout=30000)
     assert page.ctx.settings.get("read_limits")["max_cells"] >= 2000 and not errors_seen
+
+
+def test_a_running_comparison_shows_its_progress(qtbot, tmp_path, errors_seen) -> None:
+    data, _vendor = _files(tmp_path, 2000)
+    page = _page(qtbot)
+    _fill(page, data, [FormModel("A", "pa"), FormModel("B", "pa", threshold="0.3")])
+    shown: list[str] = []
+    page.status.setText = lambda text: shown.append(text)  # type: ignore[method-assign]
+    page.run_button.click()
+    qtbot.waitUntil(page.is_complete, timeout=60000)
+    assert any(t.startswith("Comparing… ") and t.endswith("%") for t in shown), shown
+    assert shown[-1] == "" and not errors_seen
