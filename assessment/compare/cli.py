@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from assessment.catalogue import data_suffixes_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from assessment.compare.sources import ModelSource
 
 
@@ -191,14 +193,19 @@ def print_warnings(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def analyse(
-    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = ()
+    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = (),
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[float], None] = lambda _f: None,
 ) -> dict[str, Any]:
     """The ``probity-comparison/1`` document the options describe (written with ``--json``);
     ``outputs``: further output paths that must not name an input (nor each other);
-    ``extra_inputs``: further files read (signing key, passphrase file)."""
+    ``extra_inputs``: further files read (signing key, passphrase file); ``cancelled()``
+    True stops the work (:class:`~assessment.errors.Cancelled`; the app's Cancel button);
+    ``progress(f)`` hears the analysis's progress (0–1)."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
+    from assessment.compare.model_form import check_model_columns, column_roles
     from assessment.compare.sources import (
         align,
         check_models,
@@ -214,6 +221,9 @@ def analyse(
 
     models = models_from_args(args)
     check_models(models)
+    check_model_columns([(m.name, m.column, m.file) for m in models],  # not the outcome…
+                        column_roles(args.label, ",".join(args.group), args.cluster or "",
+                                     args.key or ""))
     assessments = _assignments(args.assessment, "--assessment", {m.name for m in models})
     inputs_paths = [args.data, *(m.file for m in models if m.file),
                     *(v for vs in assessments.values() for v in vs), args.plan,
@@ -243,6 +253,10 @@ def analyse(
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
     patients, warnings = patient_facts(aligned, base, inputs)
+    if cancelled():  # reading and joining done: the app's Cancel stops before the analysis
+        from assessment.errors import Cancelled
+
+        raise Cancelled()
     spec = EvaluationSpec(
         intersections=tuple(_intersections(args.intersect)),
         bootstrap=args.bootstrap,
@@ -265,7 +279,8 @@ def analyse(
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info,
-                     gate_checker=checker, max_group_cells=int(limits.max_group_cells))
+                     gate_checker=checker, max_group_cells=int(limits.max_group_cells),
+                     cancelled=cancelled, progress=progress)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]

@@ -69,6 +69,21 @@ class ModelSource:
         }
 
 
+def model_name_problem(name: str) -> str | None:
+    """Why ``name`` (stripped) cannot name a model, as a phrase ("contains '='"); None if it
+    can. The form of the desktop app applies the same rule."""
+    if "=" in name:
+        return "contains '=', which separates a model's name from its column"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a line break or another control character"
+    if len(name) > MAX_NAME_CHARS:
+        return (f"has {len(name):,} characters, more than the {MAX_NAME_CHARS} a name may have "
+                "(it heads every table and figure)")
+    if name.lower() in RESERVED_NAMES:
+        return "is the name of a reference strategy in the decision curves"
+    return None
+
+
 def parse_model(text: str) -> tuple[str, str, str | None]:
     """``NAME=COL`` or ``NAME=FILE:COL`` (FILE ends in a data suffix) -> (name, column, file)."""
     name, sep, rest = text.partition("=")
@@ -88,6 +103,9 @@ def parse_model(text: str) -> tuple[str, str, str | None]:
             f"--model {text}: {name!r} is the name of a reference strategy in the decision "
             "curves; give the model another name."
         )
+    problem = model_name_problem(name)
+    if problem is not None:
+        raise DataError(f"--model: the model name {name[:40]!r} {problem}; give another name.")
     head, colon, col = rest.rpartition(":")
     if colon and head.lower().endswith(DATA_SUFFIXES):
         if not col.strip():
@@ -105,11 +123,14 @@ def check_models(models: list[ModelSource]) -> None:
         )
     if len(models) > MAX_MODELS:
         raise DataError(f"A comparison takes at most {MAX_MODELS} models, not {len(models)}.")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for m in models:
-        if m.name in seen:
+        if m.name in seen.values():
             raise DataError(f"Two models are named {m.name!r}; give every model its own name.")
-        seen.add(m.name)
+        if m.name.casefold() in seen:
+            raise DataError(f"Two models are named {seen[m.name.casefold()]!r} and {m.name!r}, "
+                            "which differ only in capitals; give every model its own name.")
+        seen[m.name.casefold()] = m.name
         if m.kind not in MODEL_KINDS:
             raise DataError(
                 f"Model {m.name!r}: unknown kind {m.kind!r}; use one of " + ", ".join(MODEL_KINDS)
