@@ -99,7 +99,9 @@ METRICS: tuple[Metric, ...] = (
     _m("auroc", "AUROC", "AUROC", "higher", "score", False, "delong", 0.05,
        "area under the ROC curve: the chance that a random event is ranked above a random "
        "non-event"),
-    _m("tpr", "Sensitivity (TPR)", "TPR", "higher", "decision", True, "wilson", "ratio",
+    # TPR is a rate near 1 for a useful model: a ratio band hides a doubling of missed events
+    # (TPR 0.90 vs 0.80 is FNR 0.10 vs 0.20, ratio 0.89), so its pair is judged on a difference
+    _m("tpr", "Sensitivity (TPR)", "TPR", "higher", "decision", True, "wilson", 0.05,
        "share of events predicted positive"),
     _m("fpr", "False positive rate (FPR)", "FPR", "lower", "decision", True, "wilson", "ratio",
        "share of non-events predicted positive"),

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assessment.compare.cli import analyse, print_summary
+    from assessment.compare.cli import analyse, print_summary, print_warnings
     from assessment.errors import ReportError
 
     if args.sign and not args.pdf:
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         if args.pdf:
             signed = f", signed by {identity.name}" if identity is not None else ""
             print(f"Wrote {args.pdf}{signed}.")
+    else:
+        print_warnings(doc, sys.stderr)
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from reportlab.platypus import KeepTogether, LongTable, PageBreak, Spacer, Table, TableStyle
 
+from assessment.compare.cli import patients_text
 from assessment.compare.paired import NOT_APPLICABLE
 from reports import charts
 from reports.attachment import SignatureSlot, finish_pdf
@@ -117,11 +118,17 @@ class _Builder:
     # sections
     def cover(self) -> list[Any]:
         d = self.doc["data"]
+        clustered = "clustering" in (self.doc.get("methods") or {})
         pairs = [
             ("Models", ", ".join(self.names)),
             ("Validation data", f"{d.get('file_name', '—')} (SHA-256 {d.get('sha256', '—')})"),
-            ("Patients compared", f"{d.get('rows_compared', 0):,} of {d.get('rows_read', 0):,} "
-                                  "rows read"),
+            ("Patients compared", f"{patients_text(d, clustered)} of "
+                                  f"{d.get('rows_read', 0):,} rows read"),
+            ("Clustering", f"by the patient column {d['patient_column']!r}: cluster-robust "
+                           "intervals, the patient is the unit" if d.get("patient_column")
+             else "by patient: cluster-robust intervals" if clustered
+             else "none: every row is a patient of its own"),
+            *(("Warning", w) for w in self.doc.get("warnings", [])),
             ("Comparison", "against the incumbent " + self.doc["incumbent"]
              if self.doc.get("incumbent") else "every pair of models"),
             ("Signed by", self.signer or "not signed (see the signature page)"),
@@ -309,6 +316,8 @@ class _Builder:
         out.append(self.h("Methods", 1))
         out += [self.p(f"<b>{esc(k)}</b>: {esc(v)}", self.s.small)
                 for k, v in self.doc["methods"].items()]
+        out += [self.p(f"<b>Warning</b>: {esc(n)}", self.s.small)
+                for n in self.doc.get("warnings", [])]
         out += [self.p(f"Note: {esc(n)}", self.s.small) for n in self.doc.get("notes", [])]
         return out
 

@@ -555,9 +555,21 @@ def _notes(models: list[ModelSource], inputs: list[EvaluationInput]) -> list[str
                 f"{m.name} gives a raw score (not a probability): no Brier score or calibration "
                 "difference; its decision curve is that of its rule at its operating point."
             )
-    if any(inp.cluster is not None for inp in inputs):
-        notes.append(
-            "Rows are clustered (several per patient): the per-model evaluations and the "
-            "paired differences use cluster-robust intervals (the patient is the unit)."
-        )
+    cluster = inputs[0].cluster
+    if cluster is not None:
+        counts = np.bincount(cluster)
+        most = int(counts.max(initial=0))
+        if most > 1:
+            several = int((counts > 1).sum())
+            notes.append(
+                f"Rows are clustered ({cluster.size:,} rows of {counts.size:,} patients; "
+                f"{several:,} patient{'s have' if several != 1 else ' has'} several, up to "
+                f"{most:,}): the per-model evaluations and the paired differences use "
+                "cluster-robust intervals (the patient is the unit)."
+            )
+        else:
+            notes.append(
+                f"A patient column was given, but each of the {counts.size:,} patients has one "
+                "row: no patient has several rows."
+            )
     return notes

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from assessment.catalogue import data_suffixes_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from assessment.compare.sources import ModelSource
 
 
@@ -178,19 +180,39 @@ def run(args: argparse.Namespace) -> int:
     doc = analyse(args, outputs=[])
     if not args.quiet:
         print_summary(doc, sys.stdout)
+    else:
+        print_warnings(doc, sys.stderr)
     return 0
 
 
+def print_warnings(doc: dict[str, Any], out: TextIO) -> None:
+    """The dossier's warnings (a doubtful patient column), one "WARNING:" line each: printed
+    on stderr under --quiet, which silences the summary but never a warning."""
+    for warning in doc.get("warnings", []):
+        out.write(f"WARNING: {warning}\n")
+
+
 def analyse(
-    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = ()
+    args: argparse.Namespace, outputs: list[str], extra_inputs: tuple[Any, ...] = (),
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[float], None] = lambda _f: None,
 ) -> dict[str, Any]:
     """The ``probity-comparison/1`` document the options describe (written with ``--json``);
     ``outputs``: further output paths that must not name an input (nor each other);
-    ``extra_inputs``: further files read (signing key, passphrase file)."""
+    ``extra_inputs``: further files read (signing key, passphrase file); ``cancelled()``
+    True stops the work (:class:`~assessment.errors.Cancelled`; the app's Cancel button);
+    ``progress(f)`` hears the analysis's progress (0–1)."""
     from assessment.compare.analysis import CompareOptions, compare
     from assessment.compare.dossier import vendor_assessment
     from assessment.compare.gates import check_plan, plan_gates
-    from assessment.compare.sources import align, check_models, keys_as_written, model_inputs
+    from assessment.compare.model_form import check_model_columns, column_roles
+    from assessment.compare.sources import (
+        align,
+        check_models,
+        keys_as_written,
+        model_inputs,
+        patient_facts,
+    )
     from assessment.errors import DataError
     from assessment.evaluation.cli import _intersections, limits_from_args, mapping_from_args
     from assessment.evaluation.io import read_table
@@ -199,6 +221,9 @@ def analyse(
 
     models = models_from_args(args)
     check_models(models)
+    check_model_columns([(m.name, m.column, m.file) for m in models],  # not the outcome…
+                        column_roles(args.label, ",".join(args.group), args.cluster or "",
+                                     args.key or ""))
     assessments = _assignments(args.assessment, "--assessment", {m.name for m in models})
     inputs_paths = [args.data, *(m.file for m in models if m.file),
                     *(v for vs in assessments.values() for v in vs), args.plan,
@@ -227,6 +252,11 @@ def analyse(
               for m in models if m.file is not None}
     aligned = align(data, models, tables, base, key=args.key)
     inputs = model_inputs(aligned, models, base)
+    patients, warnings = patient_facts(aligned, base, inputs)
+    if cancelled():  # reading and joining done: the app's Cancel stops before the analysis
+        from assessment.errors import Cancelled
+
+        raise Cancelled()
     spec = EvaluationSpec(
         intersections=tuple(_intersections(args.intersect)),
         bootstrap=args.bootstrap,
@@ -240,14 +270,21 @@ def analyse(
         "sha256": data.sha256,
         "rows_read": aligned.rows_read,
         "rows_compared": inputs[0].n,
+        # with a patient column: patients (not rows), the column, rows with no patient id
+        "patients": patients["patients"] if patients else inputs[0].n,
+        "patient_column": patients["column"] if patients else None,
+        "most_rows_per_patient": patients["most_rows"] if patients else 1,
+        "missing_patient_ids": patients["missing_ids"] if patients else None,
         "excluded": {**aligned.excluded, **inputs[0].provenance.excluded},
         "model_files": {t.file_name: t.sha256 for t in tables.values()},
     }
     result = compare(models, inputs, spec, options, join=aligned.join, data=info,
-                     gate_checker=checker, max_group_cells=int(limits.max_group_cells))
+                     gate_checker=checker, max_group_cells=int(limits.max_group_cells),
+                     cancelled=cancelled, progress=progress)
     doc = result.to_json()
     doc["vendor_assessments"] = vendors
     doc["notes"] = [*aligned.warnings, *doc["notes"]]
+    doc["warnings"] = warnings  # a doubtful patient column: said first, in capitals on the CLI
     if args.json:
         write_json(doc, Path(args.json))
     return doc
@@ -287,12 +324,28 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
     atomic_write(path, dossier_bytes(doc), error=DataError)
 
 
+def patients_text(data: dict[str, Any], clustered: bool = False) -> str:
+    """"20,795 patients (29,463 rows; patient column 'patient_nbr')", or "400 patients" when
+    every row is a patient (no patient column); ``clustered``: a dossier written before the
+    patients were counted (clustered, no patient count) says "29,463 rows"."""
+    rows = int(data.get("rows_compared", 0))
+    column = data.get("patient_column")
+    if not column:
+        if clustered:
+            return f"{rows:,} rows (several per patient; the patients are not counted)"
+        return f"{rows:,} patients"
+    patients = int(data.get("patients", rows))
+    return (f"{patients:,} patient{'s' if patients != 1 else ''} ({rows:,} "
+            f"row{'s' if rows != 1 else ''}; patient column {column!r})")
+
+
 def print_summary(doc: dict[str, Any], out: TextIO) -> None:
     """A readable digest: rows compared, join diagnostics, headline per model, ranked summary."""
     w = out.write
     d = doc["data"]
-    w(f"Compared {len(doc['models'])} models on {d['rows_compared']:,} patients of "
-      f"{d['file_name']} ({d['rows_read']:,} rows read).\n")
+    w(f"Compared {len(doc['models'])} models on {patients_text(d)} of {d['file_name']} "
+      f"({d['rows_read']:,} rows read).\n")
+    print_warnings(doc, out)
     for reason, count in d["excluded"].items():
         w(f"  left out: {count:,} rows ({reason})\n")
     for j in doc["join"]:

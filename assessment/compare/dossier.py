@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from assessment.compare.dossier_check import check_dossier
 from assessment.compare.sources import MAX_NAME_CHARS
 from assessment.errors import DataError, DocumentError
 
@@ -51,22 +52,28 @@ MAX_DOSSIER_BYTES = 512 * 1024 * 1024
 
 
 def load_dossier(path: Path) -> dict[str, Any]:
-    """A ``probity-comparison/1`` dossier from disk, checked enough for the page and the report
-    to rely on its top-level shape (one clear sentence otherwise)."""
-    import json
-
+    """A ``probity-comparison/1`` dossier from disk, refused in one clear sentence unless it is
+    strict JSON (no NaN, no key twice, nesting bounded as for .probity files) with the shape
+    the page and the report rely on and numbers that make sense
+    (:func:`assessment.compare.dossier_check.check_dossier`)."""
     from assessment.compare import COMPARISON_FORMAT
     from assessment.fileio import read_regular_bytes
+    from assessment.jsoncheck import Invalid, check_json_values
+    from assessment.storage import parse_document_json
 
     raw = read_regular_bytes(path, what="comparison dossier", max_bytes=MAX_DOSSIER_BYTES,
                              limit_hint="no comparison is that large", error=DataError)
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise DataError(
-            f"{path.name} is not a comparison dossier (not JSON); open the file written by "
-            "'probity compare --json'."
-        ) from None
+    try:  # strict JSON: no NaN, no key twice; nesting too deep for Python is refused
+        doc = parse_document_json(raw, source=path.name, what="comparison dossier")
+    except DocumentError as exc:
+        text = exc.message.split(". Nothing was changed")[0].rstrip(".")
+        if "invalid JSON" in text:
+            text = f"{path.name} is not a comparison dossier (not JSON: {text.split(': ', 1)[-1]})"
+        elif "not UTF-8" in text:
+            text = f"{path.name} is not a comparison dossier (not JSON: not UTF-8 text)"
+        elif "is empty" in text:
+            text = f"{path.name} is empty; it is not a comparison dossier"
+        raise DataError(f"{text}; open the file written by 'probity compare --json'.") from None
     if not isinstance(doc, dict) or doc.get("format") != COMPARISON_FORMAT:
         raise DataError(
             f"{path.name} is not a {COMPARISON_FORMAT} comparison dossier; open the file "
@@ -88,4 +95,15 @@ def load_dossier(path: Path) -> dict[str, Any]:
             raise DataError(f"{path.name}: model {i + 1}'s name has {len(m['name']):,} "
                             f"characters (at most {MAX_NAME_CHARS}); run the comparison again "
                             "with a shorter --model name.")
+    try:
+        check_json_values(doc)  # nesting, finite numbers, text (as for .probity files)
+    except Invalid as exc:
+        where = exc.path if len(exc.path) <= 80 else exc.path[:77] + "…"
+        raise DataError(f"{path.name} is a damaged comparison dossier: {where}: {exc.problem}; "
+                        "run the comparison again to replace it.") from None
+    try:
+        check_dossier(doc)
+    except Invalid as exc:
+        raise DataError(f"{path.name} is a damaged comparison dossier: {exc.path}: "
+                        f"{exc.problem}.") from None
     return doc

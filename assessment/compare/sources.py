@@ -37,6 +37,8 @@ MAX_MODELS = 12
 MAX_NAME_CHARS = 60  # a model's name heads table columns and figure legends
 # a vendor file matching fewer than this share of the validation rows gets a warning
 MIN_MATCH_SHARE = 0.9
+# the aligned table's column of model i (a control character: no file's column is named so)
+INTERNAL_PREFIX = "\x1fmodel"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,21 @@ class ModelSource:
         }
 
 
+def model_name_problem(name: str) -> str | None:
+    """Why ``name`` (stripped) cannot name a model, as a phrase ("contains '='"); None if it
+    can. The form of the desktop app applies the same rule."""
+    if "=" in name:
+        return "contains '=', which separates a model's name from its column"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a line break or another control character"
+    if len(name) > MAX_NAME_CHARS:
+        return (f"has {len(name):,} characters, more than the {MAX_NAME_CHARS} a name may have "
+                "(it heads every table and figure)")
+    if name.lower() in RESERVED_NAMES:
+        return "is the name of a reference strategy in the decision curves"
+    return None
+
+
 def parse_model(text: str) -> tuple[str, str, str | None]:
     """``NAME=COL`` or ``NAME=FILE:COL`` (FILE ends in a data suffix) -> (name, column, file)."""
     name, sep, rest = text.partition("=")
@@ -86,6 +103,9 @@ def parse_model(text: str) -> tuple[str, str, str | None]:
             f"--model {text}: {name!r} is the name of a reference strategy in the decision "
             "curves; give the model another name."
         )
+    problem = model_name_problem(name)
+    if problem is not None:
+        raise DataError(f"--model: the model name {name[:40]!r} {problem}; give another name.")
     head, colon, col = rest.rpartition(":")
     if colon and head.lower().endswith(DATA_SUFFIXES):
         if not col.strip():
@@ -103,11 +123,14 @@ def check_models(models: list[ModelSource]) -> None:
         )
     if len(models) > MAX_MODELS:
         raise DataError(f"A comparison takes at most {MAX_MODELS} models, not {len(models)}.")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for m in models:
-        if m.name in seen:
+        if m.name in seen.values():
             raise DataError(f"Two models are named {m.name!r}; give every model its own name.")
-        seen.add(m.name)
+        if m.name.casefold() in seen:
+            raise DataError(f"Two models are named {seen[m.name.casefold()]!r} and {m.name!r}, "
+                            "which differ only in capitals; give every model its own name.")
+        seen[m.name.casefold()] = m.name
         if m.kind not in MODEL_KINDS:
             raise DataError(
                 f"Model {m.name!r}: unknown kind {m.kind!r}; use one of " + ", ".join(MODEL_KINDS)
@@ -385,7 +408,7 @@ def align(
             f"No row of {data.file_name} has a usable prediction from every model ({detail}); "
             "a paired comparison needs the same patients for all models."
         )
-    internal = {m.name: f"\x1fmodel{i}" for i, m in enumerate(models)}
+    internal = {m.name: f"{INTERNAL_PREFIX}{i}" for i, m in enumerate(models)}
     new = frame.loc[keep].reset_index(drop=True).copy()
     for m in models:
         new[internal[m.name]] = columns[m.name].reset_index(drop=True)[keep].reset_index(
@@ -414,6 +437,25 @@ def _file_rows(text: str, aligned: Aligned, model: ModelSource) -> str:
         return f"row {int(aligned.kept[i]) + 2}{where}"
 
     return re.sub(r"\brow (\d+)", to_file, text)
+
+
+def _public(text: str, aligned: Aligned, models: list[ModelSource]) -> str:
+    """``text`` without the internal model columns: dropped from a list of the table's
+    columns, any other mention replaced by the model's own column."""
+    for m in models:
+        internal = aligned.columns[m.name]
+        text = text.replace(f", {internal}", "").replace(f", {internal!r}", "")
+        text = text.replace(internal, m.column)
+    return text
+
+
+def _with_column(inp: EvaluationInput, model: ModelSource) -> EvaluationInput:
+    """The input with its provenance naming the vendor's column, not the internal one."""
+    mapping = dict(inp.provenance.mapping)
+    for key in ("score", "prediction"):
+        if isinstance(mapping.get(key), str) and mapping[key].startswith(INTERNAL_PREFIX):
+            mapping[key] = model.column
+    return replace(inp, provenance=replace(inp.provenance, mapping=mapping))
 
 
 def model_mapping(base: ColumnMapping, model: ModelSource, column: str) -> ColumnMapping:
@@ -466,13 +508,13 @@ def _model_inputs(
             where = f"{m.column!r}" + (f" of {Path(m.file).name}" if m.file else "")
             text = str(exc).replace(f"column {internal!r}", f"column {where} (model {m.name!r})")
             text = text.replace(repr(internal), f"{where} (model {m.name!r})")
-            text = _file_rows(text.replace(internal, m.column), aligned, m).replace(
+            text = _file_rows(_public(text, aligned, models), aligned, m).replace(
                 "(--prediction COLUMN)", f'(--kind "{m.name}"=class)').replace(
                 "choose score kind 'score' with a threshold",
                 f'give --kind "{m.name}"=score with --threshold "{m.name}"=T')
             exc.message, exc.args = text, (text,)
             raise
-        out.append(inp)
+        out.append(_with_column(inp, m))
     first = out[0]
     for m, inp in zip(models[1:], out[1:], strict=True):
         if inp.n != first.n or not np.array_equal(inp.y_true, first.y_true):
@@ -482,3 +524,62 @@ def _model_inputs(
                 "fix its predictions so every patient has a usable value."
             )
     return out
+
+
+# a patient column with fewer distinct values than this is no patient identifier
+MIN_PATIENT_IDS = 20
+
+
+def patient_facts(
+    aligned: Aligned, base: ColumnMapping, inputs: list[EvaluationInput]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """With a patient column (``--cluster``): ({column, patients, rows, missing_ids,
+    most_rows}, warnings) of the compared rows; (None, []) without one.
+
+    ``patients`` is the engine's count (a row with no patient id is a patient of its own);
+    the warnings name a doubtful patient column: missing ids, fewer than
+    :data:`MIN_PATIENT_IDS` distinct ids, or the outcome or a group column used as it.
+    """
+    from assessment.evaluation.columns import _resolve_column
+    from assessment.evaluation.mapping_steps import _binary_column
+
+    first = inputs[0]
+    if not base.cluster or first.cluster is None:
+        return None, []
+    table = aligned.table
+    column = _resolve_column(table, base.cluster, "cluster")
+    label = _resolve_column(table, base.label, "outcome")
+    _pos, y_missing = _binary_column(table, label, base.positive, base.missing, "outcome",
+                                     "--positive", require_two=True)
+    keep = ~y_missing
+    text = table.frame[column].astype("string").str.strip()
+    no_id = (text.isna() | text.isin(list(base.missing))).to_numpy()
+    missing: int | None = int((no_id & keep).sum()) if int(keep.sum()) == first.n else None
+    present = text[keep & ~no_id] if missing is not None else text[~no_id]
+    distinct = int(present.nunique())
+    per_patient = np.bincount(first.cluster)
+    facts = {"column": column, "patients": int(per_patient.size), "rows": first.n,
+             "missing_ids": missing, "most_rows": int(per_patient.max(initial=0))}
+    warnings = []
+    if missing:
+        warnings.append(
+            f"{missing:,} of the {first.n:,} compared rows have no patient id in {column!r}: "
+            f"each is counted as a patient of its own (of the {facts['patients']:,}); fill in "
+            "their ids if they belong to patients with other rows."
+        )
+    attributes = {_resolve_column(table, a, "attribute") for a in base.attributes}
+    if column == label or column in attributes:
+        role = "the outcome" if column == label else "a group column"
+        warnings.append(
+            f"The patient column {column!r} is also {role}: it does not identify patients, "
+            "so the cluster-robust intervals are wrong; choose the column that identifies "
+            "each patient."
+        )
+    elif distinct < MIN_PATIENT_IDS:
+        warnings.append(
+            f"The patient column {column!r} has only {distinct:,} distinct "
+            f"value{'s' if distinct != 1 else ''}: it does not look like a patient identifier, "
+            "and the cluster-robust intervals treat the data as that many patients; choose the "
+            "column that identifies each patient."
+        )
+    return facts, warnings

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from assessment.evaluation import auroc_ci, mover
 from assessment.evaluation import intervals as iv
-from assessment.evaluation import mover
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
@@ -179,7 +179,7 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
     suffix = CLUSTER_SUFFIX if clustered else ""
     m: dict[str, str] = {mid: iv.WILSON + suffix for mid in PROPORTION_METRICS}
     m["auroc"] = (
-        "Mann–Whitney rank sum with midranks for ties; CI: " + iv.AUROC_METHOD
+        "Mann–Whitney rank sum with midranks for ties; CI: " + auroc_ci.AUROC_METHOD
         if kind != "class"
         else "not available (predicted classes only)"
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from assessment.evaluation import clusters
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.boot_blocks import block_size, blocked_statistics, blocked_totals
 from assessment.evaluation.metrics import (
@@ -63,14 +64,14 @@ def _bootstrap(
     b = spec.bootstrap
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     prob = ctx.is_probability and ctx.x is not None and ctx.score is not None
-    predf = ctx.pred.astype(np.float64)
+    pred = ctx.pred  # bool: 0.0/1.0 when assigned to the float matrix (no float copy)
     yf = ctx.y  # bool: 0/1 in the arithmetic below
     codes = gp.codes
 
     def counts_block(rows: np.ndarray, f: np.ndarray) -> None:
         f[:, F_ONE] = 1.0
         f[:, F_Y] = yf[rows]
-        f[:, F_PRED] = predf[rows]
+        f[:, F_PRED] = pred[rows]
         f[:, F_TP] = f[:, F_Y] * f[:, F_PRED]
 
     if prob:
@@ -115,18 +116,27 @@ def _bootstrap(
             counts_block(rows, f)
             return f
 
-    cells = ctx.y.astype(np.intp) * 2 + ctx.pred
+    cells = ctx.y.astype(np.int8) * 2 + ctx.pred  # 1 byte per row
+    block = block_size(size, n_features)
+    unit_totals = (
+        None
+        if ctx.cluster is None
+        else clusters.unit_totals_by_group(
+            codes, size, ctx.cluster, ctx.by_patient, features, n_features, -(-b // block)
+        )
+    )
     # Replicates drawn in blocks of bounded memory (boot_blocks; one block when B is small).
     totals_of = blocked_totals(
         codes, size, features, n_features, rng, cancelled, cell_of_row=cells,
-        cluster_of_row=ctx.cluster,
+        cluster_of_row=ctx.cluster, unit_totals=unit_totals,
     )  # fmt: skip
     reps, overall = blocked_statistics(
         totals_of,
         lambda totals: _replicate_statistics(totals, stats, overall_recal, prob),
         b,
-        block_size(size, n_features),
+        block,
     )
+    del unit_totals, totals_of  # its row order (up to 5 bytes per row)
     stats.reps = reps
     stats.overall_reps = overall
     level = spec.ci_level

@@ -24,7 +24,9 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,11 +35,12 @@ from assessment.evaluation.metrics import Counts, proportion_parts
 
 @dataclass(frozen=True)
 class Units:
-    """The (group, cluster) units of one grouping: ``of_row[i]`` is row i's unit, ``group[u]``
-    the group of unit u; ``per_group`` the number of units (patients) in each group."""
+    """The (group, cluster) units of one grouping, in the order of (group, patient code):
+    ``of_row[i]`` is row i's unit, ``group[u]`` the group of unit u; ``per_group`` the number
+    of units (patients) in each group."""
 
-    of_row: np.ndarray
-    group: np.ndarray
+    of_row: np.ndarray  # int32 (int64 above 2³¹ − 1 units)
+    group: np.ndarray  # int32, non-decreasing
     per_group: np.ndarray
     cluster: np.ndarray  # the patient of each unit
 
@@ -46,22 +49,71 @@ class Units:
         return int(self.group.size)
 
 
-# (group, patient) keys are found with a presence table instead of a sort when the table has at
-# most this many slots per row (1 byte each, plus 4 for the running count).
-DENSE_KEYS_PER_ROW = 2
+# Units per chunk when per-unit quantities are summed per group (a few 2 MB float arrays at a
+# time instead of several arrays as long as the units: no page faults of fresh 80 MB
+# temporaries; 2¹⁸ measured faster than 2¹⁶ and 2²⁰ at 10M units).
+UNIT_CHUNK = 1 << 18
 
 
-def _unique_keys(key: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for keys in 0..total−1: the same sorted keys and
-    inverse, in O(n) from a presence table when ``total`` is small enough, else by sorting."""
-    if total > DENSE_KEYS_PER_ROW * max(key.size, 1) or total >= np.iinfo(np.int32).max:
-        uniq, inv = np.unique(key, return_inverse=True)
-        return uniq, inv
-    present = np.zeros(total, dtype=bool)
-    present[key] = True
-    remap = np.cumsum(present, dtype=np.int32)
-    remap -= 1
-    return np.flatnonzero(present), remap[key]
+def index_type(n: int) -> type[np.signedinteger[Any]]:
+    """The narrowest of int32/int64 that holds 0..n."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
+def patient_order(cluster: np.ndarray) -> np.ndarray | None:
+    """Rows sorted by patient code, stably (None when they already are): computed once per
+    evaluation and reused by every grouping's units."""
+    if cluster.size < 2 or bool(np.all(cluster[1:] >= cluster[:-1])):
+        return None
+    return np.argsort(cluster, kind="stable").astype(index_type(cluster.size))
+
+
+def sorted_rows(
+    codes: np.ndarray, size: int, cluster: np.ndarray, by_patient: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows sorted by (group, patient, row), and in that order where each (group, patient)
+    unit starts (``by_patient``: :func:`patient_order` of ``cluster``, found here when None):
+    a stable radix sort of the patient-sorted rows by their small group codes instead of a
+    sort of 64-bit keys. Numbering the starts gives the units in the order of (group, patient
+    code), the order ``np.unique`` of the keys group·C + patient gives."""
+    n = codes.size
+    small = codes if size <= 256 else codes.astype(np.int32)
+    if by_patient is None:
+        by_patient = patient_order(cluster)  # None again when the rows are in patient order
+    if by_patient is None:
+        order = np.argsort(small, kind="stable").astype(index_type(n))
+    else:
+        order = by_patient[np.argsort(small[by_patient], kind="stable")]
+    pat = cluster[order]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(pat[1:], pat[:-1], out=new[1:])
+    del pat
+    grp = small[order]
+    new[1:] |= grp[1:] != grp[:-1]
+    return order, new
+
+
+def units(
+    codes: np.ndarray, size: int, cluster: np.ndarray, by_patient: np.ndarray | None = None
+) -> Units:
+    """Units of a grouping from its group codes and the rows' cluster codes (0..C−1);
+    ``by_patient``: :func:`patient_order` of ``cluster`` (found here when None)."""
+    order, new = sorted_rows(codes, size, cluster, by_patient)
+    unit = np.cumsum(new, dtype=index_type(codes.size))
+    unit -= 1
+    m = int(unit[-1]) + 1 if unit.size else 0
+    of_row = np.empty(codes.size, dtype=index_type(m))
+    of_row[order] = unit
+    del unit
+    first_rows = order[new]
+    group = codes[first_rows].astype(np.int32)
+    return Units(
+        of_row,
+        group,
+        np.bincount(group, minlength=size),
+        cluster[first_rows].astype(index_type(int(cluster.max(initial=0)))),
+    )
 
 
 @dataclass(frozen=True)
@@ -80,56 +132,70 @@ def unit_summary(u: Units, behind: dict[str, np.ndarray] | None = None) -> UnitS
     return UnitSummary(u.size, u.per_group, shared, behind or {})
 
 
-def units(codes: np.ndarray, size: int, cluster: np.ndarray) -> Units:
-    """Units of a grouping from its group codes and the rows' cluster codes (0..C−1)."""
-    width = int(cluster.max()) + 1 if cluster.size else 1
-    key = codes.astype(np.int64) * width + cluster.astype(np.int64)
-    uniq, inv = _unique_keys(key, size * width)
-    group = (uniq // width).astype(np.intp)
-    narrow = np.int32 if uniq.size <= np.iinfo(np.int32).max else np.intp
-    return Units(
-        inv.astype(narrow),  # 4 bytes per row
-        group,
-        np.bincount(group, minlength=size),
-        (uniq % width).astype(np.intp),
-    )
-
-
 def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
-    """Confusion counts per unit (the same :class:`Counts` as per group)."""
-    key = u.of_row.astype(np.intp) * 2 + y
+    """Confusion counts per unit (the same :class:`Counts` as per group, as int32)."""
     m = u.size
-    both = np.bincount(key, minlength=2 * m).reshape(m, 2).astype(np.float64)
-    pp = np.bincount(key[pred], minlength=2 * m).reshape(m, 2).astype(np.float64)
-    return Counts(n_pos=both[:, 1], n_neg=both[:, 0], tp=pp[:, 1], fp=pp[:, 0])
+
+    def count(rows: np.ndarray | None) -> np.ndarray:
+        of = u.of_row if rows is None else u.of_row[rows]
+        return np.bincount(of, minlength=m).astype(np.int32)
+
+    n_pos = count(y)
+    n_neg = count(None)
+    n_neg -= n_pos
+    tp = count(y & pred)
+    fp = count(pred & ~y)
+    return Counts(n_pos=n_pos, n_neg=n_neg, tp=tp, fp=fp)
 
 
-def ratio_variance(
-    num_u: np.ndarray,
-    den_u: np.ndarray,
-    u: Units,
-    ratio: np.ndarray,
-    size: int,
-    per_den: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-) -> np.ndarray:
-    """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
-    contributing to the denominator). ``per_den`` caches, by the identity of ``den_u``, the
-    per-group clusters and denominator totals that metrics sharing a denominator share."""
-    g = u.group
-    with np.errstate(invalid="ignore"):
-        resid = num_u - np.nan_to_num(ratio)[g] * den_u
-    ss = np.bincount(g, weights=resid * resid, minlength=size)
-    cached = None if per_den is None else per_den.get(id(den_u))
-    if cached is None:
-        k = np.bincount(g, weights=(den_u > 0).astype(np.float64), minlength=size)
-        den = np.bincount(g, weights=den_u, minlength=size)
-        if per_den is not None:
-            per_den[id(den_u)] = (k, den)
-    else:
-        k, den = cached
+def _chunks(m: int) -> range:
+    return range(0, m, UNIT_CHUNK)
+
+
+def _carry_sum(total: np.ndarray, g: np.ndarray, values: np.ndarray) -> None:
+    """Add ``values`` (per unit, units sorted by group ``g``) to the per-group ``total`` in
+    the order ``np.bincount(g, weights=values)`` over all units adds them in: the running
+    total of the chunk's first group is the first term of its sum, so a group's sum is the
+    same sequence of additions however the units are chunked."""
+    first = int(g[0])
+    idx = np.empty(g.size + 1, dtype=np.intp)
+    idx[0] = first
+    idx[1:] = g
+    w = np.empty(g.size + 1)
+    w[0] = total[first]
+    w[1:] = values
+    total[first:] = np.bincount(idx, weights=w, minlength=total.size)[first:]
+
+
+def _variance(k: np.ndarray, ss: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         var = k / (k - 1) * ss / (den * den)
     return np.where(k >= 2, var, np.nan)
+
+
+def ratio_variance(
+    num_u: np.ndarray, den_u: np.ndarray, u: Units, ratio: np.ndarray, size: int
+) -> np.ndarray:
+    """Cluster-robust variance of Σ num / Σ den per group (NaN with fewer than 2 clusters
+    contributing to the denominator)."""
+    r = np.nan_to_num(ratio)
+    ss, k, den = np.zeros(size), np.zeros(size), np.zeros(size)
+    for a in _chunks(u.size):
+        part = slice(a, a + UNIT_CHUNK)
+        g = u.group[part]
+        d = den_u[part]
+        resid = num_u[part] - r[g] * d
+        _carry_sum(ss, g, resid * resid)
+        k += np.bincount(g, weights=d > 0, minlength=size)  # integers: exact in any order
+        den += np.bincount(g, weights=d, minlength=size)
+    return _variance(k, ss, den)
+
+
+# Units whose counts (positives, negatives) are all below this are summed through a table of
+# their few distinct (n_pos, n_neg, tp, fp) types (B⁴ ≤ 1M slots), else chunk by chunk.
+MAX_TYPE_COUNT = 32
+
+_Sums = tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]
 
 
 def design_effects(
@@ -142,21 +208,84 @@ def design_effects(
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance. A design
     effect below 1 (the clustered variance smaller than the binomial one) is floored at 1, so an
     interval is never narrower than the unclustered one; ``floored`` receives where."""
+    parts = proportion_parts(group_counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = {mid: np.nan_to_num(num / den) for mid, (num, den, _) in parts.items()}
+    top = max(int(unit_c.n_pos.max(initial=0)), int(unit_c.n_neg.max(initial=0))) + 1
+    by_type = top <= MAX_TYPE_COUNT and u.size > 0
+    ss, k, den_sum = (_sums_by_type if by_type else _sums_by_chunk)(p, unit_c, u, size, top)
+    unit_den = {mid: d for mid, (_n, d, _w) in proportion_parts(unit_c).items()}
     out: dict[str, np.ndarray] = {}
-    unit_parts = proportion_parts(unit_c)  # alive while ``per_den`` keys on its arrays' ids
-    per_den: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for mid, (num, den, _) in proportion_parts(group_counts).items():
+    for mid, (num, den, _) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            p = num / den
-            var_c = ratio_variance(unit_parts[mid][0], unit_parts[mid][1], u, p, size, per_den)
-            var_b = p * (1 - p) / den
+            pm = num / den
+            var_c = _variance(k[mid], ss[mid], den_sum[mid])
+            var_b = pm * (1 - pm) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         # no patient with two rows in the denominator: the rows are the patients, deff 1
-        single = np.bincount(u.group, weights=unit_parts[mid][1] > 1, minlength=size) == 0
+        single = np.bincount(u.group, weights=unit_den[mid] > 1, minlength=size) == 0
         out[mid] = np.where(single, 1.0, np.maximum(deff, 1.0))
         if floored is not None:
             floored[mid] = (deff < 1.0) & ~single
     return out
+
+
+def _sums_by_chunk(
+    p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, _top: int
+) -> _Sums:
+    """Per metric and group: Σ (a − p·d)² over the units (added in unit order), the units with
+    d > 0 and Σ d — one pass over the units in chunks, each chunk's numerators and
+    denominators of the nine proportions formed from its four counts and dropped with it."""
+    ss = {mid: np.zeros(size) for mid in p}
+    k = {mid: np.zeros(size) for mid in p}
+    den_sum = {mid: np.zeros(size) for mid in p}
+    for a in _chunks(u.size):
+        part = slice(a, a + UNIT_CHUNK)
+        g = u.group[part]
+        chunk = Counts(*(c[part] for c in (unit_c.n_pos, unit_c.n_neg, unit_c.tp, unit_c.fp)))
+        for mid, (num, den, _) in proportion_parts(chunk).items():
+            resid = num - p[mid][g] * den
+            _carry_sum(ss[mid], g, resid * resid)
+            k[mid] += np.bincount(g, weights=den > 0, minlength=size)  # integers: exact
+            den_sum[mid] += np.bincount(g, weights=den, minlength=size)
+    return ss, k, den_sum
+
+
+def _sums_by_type(
+    p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, top: int
+) -> _Sums:
+    """:func:`_sums_by_chunk`'s sums, bit for bit, when the units' counts are small: a unit's
+    (n_pos, n_neg, tp, fp) is one of a few types, so (a − p·d)² of every group and type is a
+    small table computed once (the same floating-point operations), each unit's term is read
+    from it, and the integer sums come from the units per group and type."""
+    code = unit_c.n_pos * top + unit_c.n_neg
+    code *= top
+    code += unit_c.tp
+    code *= top
+    code += unit_c.fp
+    present = np.zeros(top**4, dtype=bool)
+    present[code] = True
+    types = np.flatnonzero(present)
+    rank = np.cumsum(present, dtype=np.int32)
+    rank -= 1
+    n_types = types.size
+    key = u.group * n_types + rank[code]  # (group, type) of each unit
+    del code, rank, present
+    c = Counts(*(((types // top**e) % top).astype(np.float64) for e in (3, 2, 1, 0)))
+    per = np.bincount(key, minlength=size * n_types).reshape(size, n_types)
+    ss: dict[str, np.ndarray] = {}
+    k: dict[str, np.ndarray] = {}
+    den_sum: dict[str, np.ndarray] = {}
+    for mid, (num, den, _) in proportion_parts(c).items():
+        resid = num[None, :] - p[mid][:, None] * den[None, :]
+        table = (resid * resid).ravel()
+        ss[mid] = np.zeros(size)
+        for a in _chunks(u.size):
+            part = slice(a, a + UNIT_CHUNK)
+            _carry_sum(ss[mid], u.group[part], table[key[part]])
+        k[mid] = (per * (den > 0)).sum(axis=1).astype(np.float64)
+        den_sum[mid] = (per * den.astype(np.int64)).sum(axis=1).astype(np.float64)
+    return ss, k, den_sum
 
 
 def obuchowski_variance(
@@ -170,33 +299,116 @@ def obuchowski_variance(
 ) -> np.ndarray:
     """Obuchowski's (1997) clustered AUROC variance from DeLong's per-row placement values."""
     m = u.size
-    g = u.group
-    pos_rows = u.of_row[y]
-    neg_rows = u.of_row[~y]
-    s10 = np.bincount(pos_rows, weights=placements[y], minlength=m)
-    s01 = np.bincount(neg_rows, weights=placements[~y], minlength=m)
-    m_u = np.bincount(pos_rows, minlength=m)
-    n_u = np.bincount(neg_rows, minlength=m)
+    key = u.of_row.astype(np.intp)  # unit × outcome: 2u + y (each unit's rows in row order)
+    key *= 2
+    key += y
+    both = np.bincount(key, weights=placements, minlength=2 * m)
+    s01, s10 = both[0::2], both[1::2]
+    count = np.bincount(key, minlength=2 * m).astype(np.int32)
+    del key
+    n_u, m_u = count[0::2], count[1::2]
+    theta_g = np.nan_to_num(auc)
+    ss10, ss01, ss11 = np.zeros(size), np.zeros(size), np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta = np.nan_to_num(auc)[g]
-        a = (s10 - m_u * theta) / n_pos[g]  # the patient's events' term
-        b = (s01 - n_u * theta) / n_neg[g]  # its non-events' term
+        for a in _chunks(m):
+            part = slice(a, a + UNIT_CHUNK)
+            g = u.group[part]
+            theta = theta_g[g]
+            ev = (s10[part] - m_u[part] * theta) / n_pos[g]  # the patient's events' term
+            ne = (s01[part] - n_u[part] * theta) / n_neg[g]  # its non-events' term
+            _carry_sum(ss10, g, ev * ev)
+            _carry_sum(ss01, g, ne * ne)
+            _carry_sum(ss11, g, ev * ne)
         k = u.per_group.astype(np.float64)
         # Obuchowski (1997): I10/(I10 − 1) on the events' sum of squares, I01/(I01 − 1) on the
         # non-events', I/(I − 1) on the cross term (I10, I01: patients with an event, with a
         # non-event; I: all patients of the group)
-        k10 = np.bincount(g, weights=(m_u > 0).astype(np.float64), minlength=size)
-        k01 = np.bincount(g, weights=(n_u > 0).astype(np.float64), minlength=size)
-        var = (
-            k10 / (k10 - 1) * np.bincount(g, weights=a * a, minlength=size)
-            + k01 / (k01 - 1) * np.bincount(g, weights=b * b, minlength=size)
-            + 2 * k / (k - 1) * np.bincount(g, weights=a * b, minlength=size)
-        )
+        k10 = np.bincount(u.group, weights=(m_u > 0).astype(np.float64), minlength=size)
+        k01 = np.bincount(u.group, weights=(n_u > 0).astype(np.float64), minlength=size)
+        var = k10 / (k10 - 1) * ss10 + k01 / (k01 - 1) * ss01 + 2 * k / (k - 1) * ss11
     return np.where((k10 >= 2) & (k01 >= 2) & np.isfinite(auc), var, np.nan)
 
 
 def mean_variance(values: np.ndarray, u: Units, mean: np.ndarray, size: int) -> np.ndarray:
     """Cluster-robust variance of a per-group mean of ``values`` (one per row)."""
     s_u = np.bincount(u.of_row, weights=values, minlength=u.size)
-    n_u = np.bincount(u.of_row, minlength=u.size).astype(np.float64)
+    n_u = np.bincount(u.of_row, minlength=u.size).astype(np.int32)
     return ratio_variance(s_u, n_u, u, mean, size)
+
+
+# Rows per block when a group's per-patient bootstrap totals are accumulated (extended to the
+# end of the block's last patient): 65,536 rows × 20 features × 8 bytes = 10 MB.
+ROW_BLOCK = 1 << 16
+
+
+def unit_totals_by_group(
+    codes: np.ndarray,
+    size: int,
+    cluster: np.ndarray,
+    by_patient: np.ndarray | None,
+    features: Callable[[np.ndarray], np.ndarray],
+    n_features: int,
+    passes: int = 1,
+) -> Callable[[int, np.ndarray], np.ndarray]:
+    """``totals(s, rows)``: group s's per-patient column sums of ``features`` (patients × features,
+    in the order of their codes), as ``intervals._blocked_unit_totals`` gives them, bit for bit.
+
+    The rows are sorted once by (group, patient, row); each block of :data:`ROW_BLOCK` rows
+    ends where a patient does, so each patient's features are summed within one block, left
+    to right in row order from 0.0 (:func:`_sum_sorted`) — the additions of ``np.add.at`` over
+    the group's rows — without a sort of each group's patient codes and without ``np.add.at``.
+    Each nonempty group is asked for once per pass (``passes``: the blocks of replicates
+    :mod:`assessment.evaluation.boot_blocks` draws; one unless B is large)."""
+    order, new = sorted_rows(codes, size, cluster, by_patient)
+    sizes = np.bincount(codes, minlength=size)
+    ends = np.cumsum(sizes)
+    # the row order (5 bytes per row) is dropped once the last group's totals are computed
+    state = {"order": order, "new": new}
+    left = [int(np.count_nonzero(sizes)) * passes]
+    del order, new
+
+    def totals(s: int, rows: np.ndarray) -> np.ndarray:
+        order, new = state["order"], state["new"]
+        left[0] -= 1
+        if left[0] == 0:
+            state.clear()
+        a, b = int(ends[s]) - rows.size, int(ends[s])
+        starts = new[a:b]
+        uid = np.cumsum(starts, dtype=index_type(rows.size))
+        uid -= 1
+        m = int(uid[-1]) + 1
+        first_rows = np.flatnonzero(starts)  # where each patient's rows begin
+        out = np.empty((m, n_features))
+        pos = 0
+        while pos < rows.size:
+            nxt = int(np.searchsorted(first_rows, pos + ROW_BLOCK))
+            end = int(first_rows[nxt]) if nxt < m else rows.size
+            first, k = int(uid[pos]), int(uid[end - 1] - uid[pos]) + 1
+            lead = first_rows[first : first + k] - pos  # each patient's first row in the block
+            _sum_sorted(features(order[a + pos : a + end]), lead, end - pos, out[first : first + k])
+            pos = end
+        return out
+
+    return totals
+
+
+# Longest patient (rows in a group) summed by adding the patients' j-th rows step by step; a
+# block with a longer one is summed by np.bincount per feature.
+MAX_STEPS = 32
+
+
+def _sum_sorted(f: np.ndarray, lead: np.ndarray, n: int, out: np.ndarray) -> None:
+    """``out[u] = 0.0 + f[lead[u]] + f[lead[u] + 1] + …`` (rows of ``f`` sorted by patient,
+    patient u's rows from ``lead[u]``), added left to right like ``np.bincount`` adds: step j
+    adds the j-th row of every patient that has one, all features at once."""
+    lens = np.diff(lead, append=n)
+    longest = int(lens.max())
+    if longest > MAX_STEPS:
+        local = np.repeat(np.arange(lead.size), lens)
+        for j in range(f.shape[1]):
+            out[:, j] = np.bincount(local, weights=f[:, j], minlength=lead.size)
+        return
+    np.add(f[lead], 0.0, out=out)  # 0.0 + x: as np.bincount starts (−0.0 becomes 0.0)
+    for j in range(1, longest):
+        more = np.flatnonzero(lens > j)
+        out[more] += f[lead[more] + j]

@@ -315,17 +315,39 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
 def _cluster_codes(
     table: LoadedTable, column: str, keep: np.ndarray, mapping: ColumnMapping
 ) -> np.ndarray:
-    """Patient codes 0..C−1 of the kept rows; each missing identifier is a patient of its own."""
+    """Patient codes 0..C−1 of the kept rows (in the order patients first appear); each missing
+    identifier is a patient of its own."""
     import pandas as pd
 
-    series = table.frame[column][keep]
-    text = series.astype("string").str.strip()
-    missing = text.isna() | text.isin(list(mapping.missing))
-    codes, _ = pd.factorize(text.where(~missing))
-    codes = np.asarray(codes, dtype=np.int64)
+    series = table.frame[column]
+    if series.dtype.kind in "iu":  # integer ids: no text, no missing values but the tokens
+        codes = _integer_cluster_codes(series.to_numpy()[keep], mapping.missing)
+    else:
+        text = series[keep].astype("string").str.strip()
+        missing = text.isna() | text.isin(list(mapping.missing))
+        codes, _ = pd.factorize(text.where(~missing))
+        codes = np.asarray(codes, dtype=np.int64)
     lone = codes < 0
     codes[lone] = codes.max(initial=-1) + 1 + np.arange(int(lone.sum()))
-    return np.ascontiguousarray(codes)
+    # int32 (4 bytes per row) unless there are over 2³¹ − 1 patients
+    narrow = np.int32 if codes.size < np.iinfo(np.int32).max else np.int64
+    return np.ascontiguousarray(codes, dtype=narrow)
+
+
+def _integer_cluster_codes(values: np.ndarray, tokens: Sequence[str]) -> np.ndarray:
+    """The codes the text path gives integer ids (a number's text is its decimal form, one per
+    number, so the same patients in the same order), factorised on the integers themselves
+    instead of 10M strings; −1 for an id written as a missing-value token (e.g. "-1")."""
+    import pandas as pd
+
+    as_ints = {int(t) for t in tokens if t.lstrip("-").isdigit() and str(int(t)) == t}
+    missing = np.isin(values, list(as_ints)) if as_ints else None
+    if missing is None or not missing.any():
+        codes, _ = pd.factorize(values)
+        return np.asarray(codes, dtype=np.int64)
+    out = np.full(values.size, -1, dtype=np.int64)
+    out[~missing] = pd.factorize(values[~missing])[0]
+    return out
 
 
 def _count(

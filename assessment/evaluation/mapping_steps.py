@@ -378,8 +378,7 @@ def check_intersection_cells(
             continue
         combined = np.zeros(parts[0].codes.shape[0], dtype=np.int64)
         for a in parts:
-            combined = combined * (len(a.levels) + 1) + a.codes.astype(np.int64)
-            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).ravel()
+            combined = _dense_codes(combined * (len(a.levels) + 1) + a.codes.astype(np.int64))
         cells = int(combined.max()) + 1 if combined.size else 0
         if cells > limit:
             names = " x ".join(repr(a.name) for a in parts)
@@ -389,6 +388,23 @@ def check_intersection_cells(
                 "max_group_cells",
                 cells,
             )
+
+
+def _dense_codes(key: np.ndarray) -> np.ndarray:
+    """``np.unique(key, return_inverse=True)[1]`` (int64): from a presence table over the keys'
+    range when it is at most 4 slots per key (no sort of millions of keys), else by sorting."""
+    if key.size == 0:
+        return key
+    low, high = int(key.min()), int(key.max())
+    if high - low >= 4 * key.size:
+        inverse: np.ndarray = np.unique(key, return_inverse=True)[1]
+        return inverse.astype(np.int64).ravel()
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[key - low] = True
+    rank = np.cumsum(present, dtype=np.int64)
+    rank -= 1
+    codes: np.ndarray = rank[key - low]
+    return codes
 
 
 def _natural_order(texts: list[str], decimal: str) -> list[int]:

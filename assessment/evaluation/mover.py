@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
+from assessment.evaluation import auroc_ci
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.auroc import AurocResult
 from assessment.evaluation.multiplicity import BISECTIONS, Z_MAX, _wilson_z
@@ -150,7 +151,7 @@ def auroc_limits(
         with np.errstate(invalid="ignore", divide="ignore"):
             plain = s10 / n1 + s01 / n0
             deff = np.where(plain > 0, var / plain, 1.0)
-    lo, hi, _ = iv.auroc_limits(auc, var, n1, n0, z, deff, upper)
+    lo, hi, _ = auroc_ci.auroc_limits(auc, var, n1, n0, z, deff, upper)
     return lo, hi
 
 

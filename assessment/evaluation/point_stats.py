@@ -11,7 +11,7 @@ import numpy as np
 
 from assessment.catalogue import PROBABILITY_METRICS
 from assessment.errors import EvaluationError
-from assessment.evaluation import clusters
+from assessment.evaluation import auroc_ci, clusters
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
@@ -54,6 +54,8 @@ class _Context:
     roc_index: np.ndarray | None
     spec: EvaluationSpec
     cluster: np.ndarray | None = None  # cluster (patient) code per row, when clustered
+    # rows sorted by patient (None: they already are), shared by every grouping's units
+    by_patient: np.ndarray | None = None
     # The evaluation's groupings: the overall recalibration computes their fits' first totals.
     groupings: tuple[Grouping, ...] = ()
     # Keep every grouping's per-row AUROC placements (a comparison's paired DeLong reuses them).
@@ -138,6 +140,7 @@ def _context(
         roc_index=roc_index,
         spec=spec,
         cluster=cluster,
+        by_patient=None if cluster is None else clusters.patient_order(cluster),
         groupings=tuple(groupings),
     )
 
@@ -182,7 +185,7 @@ def _point_stats(
     floored: dict[str, np.ndarray] | None = None
     behind: dict[str, np.ndarray] = {}
     if ctx.cluster is not None:
-        units = clusters.units(gp.codes, size, ctx.cluster)
+        units = clusters.units(gp.codes, size, ctx.cluster, ctx.by_patient)
         floored = {}
         unit_c = clusters.unit_counts(units, ctx.y, ctx.pred)
         deff = clusters.design_effects(counts, unit_c, units, size, floored)
@@ -257,7 +260,7 @@ def _auroc_stats(
     # DeLong's variance is 0 when every positive and every negative has the same placement
     # (perfect separation, or one score for everyone): a zero-width interval would claim an
     # exactly known AUROC, so there is no interval.
-    lo, hi, _ = iv.auroc_interval(
+    lo, hi, _ = auroc_ci.auroc_interval(
         res.auc, res.var, c.n_pos, c.n_neg, ctx.spec.ci_level, design_effect=deff_auc
     )
     stats.lo["auroc"], stats.hi["auroc"] = lo, hi

@@ -2,7 +2,9 @@
 
 Name, column (``COL`` of the data file or ``FILE:COL``), kind (probability / raw score /
 predicted class), threshold (the vendor's stated operating point; a raw score needs one, a
-predicted class has none) and, for a predicted class, the value meaning "flagged". The rows
+predicted class has none) and, for a predicted class, the value meaning "flagged". A model
+from its own file (``FILE:COL``) is joined to the data file on the Key column under the table
+(``--key``). The rows
 become the ``compare`` command line's own options
 (:func:`assessment.compare.model_form.model_argv`), so every check is the CLI's. Suggestions
 (:func:`assessment.compare.model_form.suggest_model`) fill the kind and a raw score's threshold
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -43,6 +46,10 @@ class ModelTable(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        header = self.table.horizontalHeaderItem(COLUMN)
+        if header is not None:
+            header.setToolTip("A column of the data file, or FILE:COLUMN for a model in its own "
+                              "file (joined on the Key column below the table).")
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(130)
@@ -61,6 +68,15 @@ class ModelTable(QWidget):
         buttons.addWidget(self.suggest_button)
         buttons.addStretch(1)
         lay.addLayout(buttons)
+        key_row = QHBoxLayout()
+        key_row.addWidget(QLabel("Key column (models from their own files):"))
+        self.key_edit = QLineEdit()
+        self.key_edit.setPlaceholderText("the patient identifier the data file and every "
+                                         "model's file share, e.g. encounter_id")
+        self.key_edit.setToolTip("Needed when a model comes from its own file (FILE:COLUMN): "
+                                 "every file has one row per patient with this identifier.")
+        key_row.addWidget(self.key_edit, 1)
+        lay.addLayout(key_row)
         self.suggestions = QLabel("")
         self.suggestions.setWordWrap(True)
         lay.addWidget(self.suggestions)
@@ -89,8 +105,9 @@ class ModelTable(QWidget):
             if r >= 0:
                 self.table.removeRow(r)
 
-    def set_rows(self, models: list[FormModel]) -> None:
+    def set_rows(self, models: list[FormModel], key: str = "") -> None:
         self.table.setRowCount(0)
+        self.key_edit.setText(key)
         for m in models:
             self.add_row(m)
         self.suggestions.setText("")
@@ -134,6 +151,10 @@ class ModelTable(QWidget):
                       self._text(r, POSITIVE))
             for r in range(self.table.rowCount())
         ]
+
+    def key(self) -> str:
+        """The Key column joining models from their own files (``--key``), as typed."""
+        return self.key_edit.text()
 
     # --- suggestions -------------------------------------------------------------------------
     def apply_suggestions(self, found: dict[int, KindSuggestion]) -> None:

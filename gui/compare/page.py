@@ -9,7 +9,9 @@ the paired differences, overlaid ROC curves and decision curves, and the gates p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
+import io
 from pathlib import Path
 from typing import Any
 
@@ -74,28 +76,32 @@ def demo_data() -> Path | None:
 
 
 def comparison_args(data: str, label: str, models: list[FormModel],
-                    groups: str, cluster: str = "") -> argparse.Namespace:
+                    groups: str, cluster: str = "", key: str = "",
+                    positive: str = "") -> argparse.Namespace:
     """The ``compare`` options the page's fields describe, checked by the CLI's own parser and
     model checks (kinds, thresholds, names) before anything is read."""
     from assessment.compare.cli import add_parser, models_from_args
-    from assessment.compare.model_form import model_argv
+    from assessment.compare.model_form import column_roles, model_argv
     from assessment.compare.sources import check_models
     from assessment.errors import DataError
 
     parser = argparse.ArgumentParser(prog="probity", exit_on_error=False)
     add_parser(parser.add_subparsers())
-    argv = ["compare", data, "--label", label]
-    for g in (g.strip() for g in groups.split(",")):
-        if g:
-            argv += ["--group", g]
+    # every value as --option=VALUE and DATA after "--": a value starting with "-" is a value
+    argv = ["compare", f"--label={label}"]
+    if positive.strip():  # the outcome value counting as the event
+        argv += [f"--positive={positive.strip()}"]
+    group_options = [f"--group={g.strip()}" for g in groups.split(",") if g.strip()]
     if cluster.strip():  # several encounters per patient: cluster-robust intervals
-        argv += ["--cluster", cluster.strip()]
-    model_options = model_argv(models)
-    if not data or not label or "--group" not in argv or not model_options:
+        argv += [f"--cluster={cluster.strip()}"]
+    model_options = model_argv(models, key, column_roles(label, groups, cluster, key))
+    if not data or not label or not group_options or not model_options:
         raise DataError("Give the data file, the outcome column, the models (a name and a "
                         "column each) and at least one group column.")
     try:
-        args = parser.parse_args([*argv, *model_options, "--quiet"])
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse's usage text: not shown
+            args = parser.parse_args([*argv, *group_options, *model_options, "--quiet", "--",
+                                      data])
     except (argparse.ArgumentError, SystemExit) as exc:
         raise DataError(f"The comparison settings are not valid: {exc}.") from None
     check_models(models_from_args(args))
@@ -129,6 +135,7 @@ class ComparisonPage(PageDefaults, QWidget):
         self.open_button.clicked.connect(self._choose_file)
         row.addWidget(self.open_button)
         self.source = QLabel("No comparison open.")
+        self.source.setTextFormat(Qt.TextFormat.PlainText)
         row.addWidget(self.source, 1)
         lay.addLayout(row)
         form = QFormLayout()
@@ -140,6 +147,10 @@ class ComparisonPage(PageDefaults, QWidget):
         self.groups_edit.setPlaceholderText("race, sex")
         form.addRow("Data file", self.data_edit)
         form.addRow("Outcome column", self.label_edit)
+        self.positive_edit = QLineEdit()
+        self.positive_edit.setPlaceholderText("optional: the outcome value counting as the "
+                                              "event (needed unless 0/1, no/yes, false/true)")
+        form.addRow("Event value", self.positive_edit)
         form.addRow("Models", self.models)
         self.cluster_edit = QLineEdit()
         self.cluster_edit.setPlaceholderText("optional: several rows per patient, e.g. "
@@ -153,7 +164,11 @@ class ComparisonPage(PageDefaults, QWidget):
         self.demo_button = QPushButton("Use the demo's two models")
         self.demo_button.setEnabled(demo_data() is not None)
         self.demo_button.clicked.connect(self.fill_demo)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         self.status = QLabel("")
@@ -163,6 +178,11 @@ class ComparisonPage(PageDefaults, QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.summary)
+        self.notes = QLabel("")  # warnings, clustering and the dossier's notes
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.notes)
         self.group_box = QComboBox()
         self.group_box.currentIndexChanged.connect(self._show_group)
         lay.addWidget(self.group_box)
@@ -214,6 +234,7 @@ class ComparisonPage(PageDefaults, QWidget):
     def _suggest(self) -> None:
         """Suggest every model's kind (and a raw score's threshold) from its column, read in
         the page's worker."""
+        from assessment.compare.model_form import column_roles
         from assessment.errors import DataError
 
         data, label = self.data_edit.text().strip(), self.label_edit.text().strip()
@@ -222,43 +243,91 @@ class ComparisonPage(PageDefaults, QWidget):
                                           "models' columns."))
             return
         rows = self.models.rows()
+        roles = column_roles(label, self.groups_edit.text(), self.cluster_edit.text(),
+                             self.models.key())
 
         def work(_progress: Any, _cancelled: Any) -> dict[int, Any]:
             from assessment.compare.model_form import suggest_models
             from assessment.evaluation.io import read_table
 
-            return suggest_models(data, label or None, rows, lambda p: read_table(p))
+            return suggest_models(data, label or None, rows, lambda p: read_table(p), roles)
 
         self.status.setText("Reading the models' columns…")
-        self.tasks.run(work, self._suggested, on_error=self._failed)
+        # its own lane: suggesting never cancels a running comparison
+        self.tasks.run(work, self._suggested, on_error=self._suggest_failed, lane="suggest")
 
     def _suggested(self, found: dict[int, Any]) -> None:
-        self.status.setText("")
+        self.status.setText("Comparing…" if self.tasks.running() else "")
         self.models.apply_suggestions(found)
 
+    def _suggest_failed(self, exc: BaseException) -> None:
+        """A failed suggestion leaves a running comparison (and its buttons) alone."""
+        self.status.setText("Comparing…" if self.tasks.running() else "")
+        self.ctx.show_error(exc)
+
     def _run(self) -> None:
+        from assessment.compare.model_form import form_error
         from assessment.errors import ProbityError
+        from gui.compare.run_limits import app_limits, with_limits
 
         try:
             args = comparison_args(self.data_edit.text().strip(), self.label_edit.text().strip(),
                                    self.models.rows(), self.groups_edit.text(),
-                                   self.cluster_edit.text())
+                                   self.cluster_edit.text(), self.models.key(),
+                                   self.positive_edit.text())
         except ProbityError as exc:
-            self.ctx.show_error(exc)
+            self.ctx.show_error(form_error(exc))
             return
+        args = with_limits(args, app_limits(self.ctx))  # the app's, as on the data page
 
-        def work(_progress: Any, _cancelled: Any) -> dict[str, Any]:
+        def work(progress: Any, cancelled: Any) -> dict[str, Any]:
             from assessment.compare.cli import analyse
 
-            return analyse(args, outputs=[])
+            try:
+                return analyse(args, outputs=[], cancelled=cancelled, progress=progress)
+            except ProbityError as exc:  # named as the form names the options
+                raise form_error(exc) from None
 
         self.status.setText("Comparing…")
         self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.tasks.run(work, lambda doc: self.show_dossier(doc, Path(args.data).name),
-                       on_error=self._failed)
+                       on_error=self._run_failed, on_cancelled=self._cancelled,
+                       on_progress=self._progressed)
+
+    def _progressed(self, value: float) -> None:
+        if self.cancel_button.isEnabled():  # not after Cancel ("Cancelling…")
+            self.status.setText(f"Comparing… {value:.0%}")
+
+    def _run_failed(self, exc: BaseException) -> None:
+        """A file over a read limit: offer to raise it and run again; else the error."""
+        from gui.compare.run_limits import offer_raised_limit
+
+        offered = offer_raised_limit(self.ctx, exc)
+        if offered is None:
+            self._failed(exc)
+            return
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText("" if offered else f"Not compared: {exc}")
+        if offered:
+            self._run()
+
+    def cancel(self) -> None:
+        """Stop a running comparison (or suggestion); the comparison shown stays."""
+        if self.tasks.running():
+            self.tasks.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Cancelling…")
+
+    def _cancelled(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Comparison cancelled; the comparison shown (if any) is kept.")
 
     def _failed(self, exc: BaseException) -> None:
         self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
         self.status.setText("")
         self.ctx.show_error(exc)
 
@@ -266,10 +335,10 @@ class ComparisonPage(PageDefaults, QWidget):
     def show_dossier(self, doc: dict[str, Any], source: str) -> None:
         self.doc = doc
         self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
         self.status.setText("")
-        names = ", ".join(m["name"] for m in doc["models"])
-        rows = doc["data"].get("rows_compared", "?")
-        self.source.setText(f"{source}: {names} on {rows} patients")
+        self.source.setText(view.source_text(doc, source))
+        self.notes.setText(view.notes_html(doc))
         self.summary.setText("<br>".join(html.escape(t) for t in doc["summary"])
                              or "No ranked summary.")
         self.gates.setText(view.gates_text(doc))

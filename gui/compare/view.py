@@ -107,6 +107,27 @@ def roc(model: dict[str, Any], key: GroupKey) -> tuple[list[float], list[float]]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def source_text(doc: dict[str, Any], source: str) -> str:
+    """"file: A, B on 20,795 patients (29,463 rows; patient column 'patient_nbr')"."""
+    from assessment.compare.cli import patients_text
+
+    names = ", ".join(m["name"] for m in doc["models"])
+    clustered = "clustering" in (doc.get("methods") or {})
+    return f"{source}: {names} on {patients_text(doc['data'], clustered)}"
+
+
+def notes_html(doc: dict[str, Any]) -> str:
+    """Warnings first (bold), then the clustering method and every note of the dossier."""
+    import html
+
+    lines = [f"<b>Warning:</b> {html.escape(w)}" for w in doc.get("warnings") or []]
+    clustering = (doc.get("methods") or {}).get("clustering")
+    if clustering:
+        lines.append(f"<b>Clustering:</b> {html.escape(clustering)}")
+    lines += [f"Note: {html.escape(n)}" for n in doc.get("notes") or []]
+    return "<br>".join(lines)
+
+
 def gates_text(doc: dict[str, Any]) -> str:
     gates = doc.get("gates") or []
     if not gates:

@@ -12,7 +12,13 @@ from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation.engine import evaluate, point_estimates, point_metrics_at_threshold
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.result import EvaluationResult
-from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec, ReferenceSpec, Tolerance
+from assessment.evaluation.spec import (
+    METRIC_IDS,
+    EvaluationSpec,
+    MetricTolerance,
+    ReferenceSpec,
+    Tolerance,
+)
 
 
 def make_inputs(
@@ -201,10 +207,16 @@ def test_disparity_flag_needs_both_ci_and_tolerance() -> None:
                                                                              {"g": "a"})))
     d = res.disparity("g", "b", "tpr")
     assert d.flagged and d.ratio.value < 0.8 and d.ratio.ci_high < 1
+    assert d.tolerance == "|difference| > 0.05"  # TPR's default: a difference (README)
     loose = evaluate(inp, EvaluationSpec(
         bootstrap=200, reference=ReferenceSpec("value", {"g": "a"}),
-        tolerance=Tolerance(ratio_low=0.1, ratio_high=10)))
+        tolerances={"tpr": MetricTolerance("diff", limit=0.9)}))
     assert not loose.disparity("g", "b", "tpr").flagged
+    # the legacy single ratio band still governs the ratio metrics (FPR here)
+    legacy = evaluate(inp, EvaluationSpec(
+        bootstrap=200, reference=ReferenceSpec("value", {"g": "a"}),
+        tolerance=Tolerance(ratio_low=0.1, ratio_high=10)))
+    assert legacy.disparity("g", "b", "fpr").tolerance == "ratio outside [0.1, 10]"
     assert any(n.startswith("multiplicity") for n in res.notes)
 
 

@@ -24,13 +24,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assessment.evaluation import calibration, intervals
+from assessment.evaluation import calibration, clusters, intervals
 from assessment.evaluation.engine import evaluate, point_estimates, point_metrics_at_threshold
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.spec import EvaluationSpec, ReferenceSpec
 
 # Chunk sizes of per-row work (module, constant).
-CHUNKS = [(calibration, "ROW_CHUNK"), (intervals, "UNIT_BLOCK")]
+CHUNKS = [
+    (calibration, "ROW_CHUNK"),
+    (intervals, "UNIT_BLOCK"),
+    (clusters, "UNIT_CHUNK"),
+    (clusters, "ROW_BLOCK"),
+]
 PIN = Path(__file__).with_name("data") / "engine_pinned.json.gz"
 SKIP = {"created", "engine_version"}
 

@@ -162,7 +162,8 @@ def test_tolerance_spec_parsing_validation_and_round_trip() -> None:
     assert again.tolerance_for("tnr") == again.tolerance_for("fpr")  # the pair's, on FPR
     # a stored spec from before per-metric tolerances keeps its ratio band on ratio metrics
     legacy = EvaluationSpec.from_json({"tolerance": {"ratio_low": 0.5, "ratio_high": 2}})
-    assert legacy.tolerance_for("tpr") == MetricTolerance("ratio", 0.5, 2.0)
+    assert legacy.tolerance_for("fpr") == MetricTolerance("ratio", 0.5, 2.0)
+    assert legacy.tolerance_for("tpr") == MetricTolerance("diff", limit=0.05)  # not a ratio metric
     assert legacy.tolerance_for("auroc") == DEFAULT_TOLERANCES["auroc"]
 
 
@@ -333,7 +334,7 @@ def _zero_reference() -> EvaluationInput:
     )
 
 
-@pytest.mark.parametrize("metric", ["selection_rate", "tpr"])
+@pytest.mark.parametrize("metric", ["selection_rate", "fpr"])
 def test_gap_to_a_reference_rate_of_zero_is_flagged_both_ways(metric: str) -> None:
     """A ratio against a reference value of 0 is infinite: outside any ratio band, so the flag
     falls back to the difference interval (README, Flags) instead of vanishing; the reverse

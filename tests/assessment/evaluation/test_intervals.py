@@ -294,8 +294,8 @@ def test_large_group_counts_are_exact_integers_in_every_replicate() -> None:
     inp = EvaluationInput(y, score, None, "probability",
                           (Attribute("g", codes, ("a", "b")),),
                           Provenance("s", "0" * 64, n, n))
-    res = evaluate(inp, EvaluationSpec(bootstrap=500, seed=3,
-                                       reference=ReferenceSpec("value", {"g": "b"})))
+    ref_b = ReferenceSpec("value", {"g": "b"})
+    res = evaluate(inp, EvaluationSpec(bootstrap=500, seed=3, reference=ref_b))
     by = {g.group: g for g in res.groups}
     f1_b = by["b"].metrics["f1"]
     assert f1_b.value == 0.0 and f1_b.ci_low is None and f1_b.ci_high is None

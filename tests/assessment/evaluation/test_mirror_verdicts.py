@@ -92,11 +92,19 @@ def test_a_tnr_only_gap_is_judged_once() -> None:
 
 
 def test_fnr_is_judged_on_tpr() -> None:
-    """TPR 0.90 vs 0.80 (ratio 0.89, inside the band); FNR 0.10 vs 0.20 (ratio 2, which FNR's
-    own ratio band used to flag): one verdict, TPR's."""
+    """TPR 0.90 vs 0.80, FNR 0.10 vs 0.20: twice the missed events. One verdict, TPR's, on its
+    default difference limit of 0.05 (a ratio band on TPR, 0.89, would have hidden it); with a
+    looser TPR limit neither member is flagged."""
     inp = _two_groups(fp=(100, 100), tp=(450, 400))
     tpr, fnr = _pair(EvaluationSpec(bootstrap=0, reference=REF_A), inp, "tpr")
     assert fnr.ratio.value == pytest.approx(2.0) and tpr.ratio.value == pytest.approx(8 / 9)
+    assert tpr.tolerance == "|difference| > 0.05"
+    assert (tpr.flagged, fnr.flagged) == (True, True)
+    assert fnr.reason == f"judged on TPR, its mirror: {tpr.reason}"
+    loose = EvaluationSpec(
+        bootstrap=0, reference=REF_A, tolerances={"tpr": MetricTolerance("diff", limit=0.15)}
+    )
+    tpr, fnr = _pair(loose, inp, "tpr")
     assert (tpr.flagged, fnr.flagged) == (False, False)
     assert fnr.reason == "judged on TPR, its mirror"
 

@@ -15,7 +15,8 @@ import pytest
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from assessment.evaluation.intervals import auroc_interval, katz, newcombe, wilson
+from assessment.evaluation.auroc_ci import auroc_interval
+from assessment.evaluation.intervals import katz, newcombe, wilson
 from assessment.plan.model import SCHEMA, Plan
 from assessment.plan.power import (
     GroupSize,
