@@ -24,8 +24,12 @@ group the unit is the patient (the engine's (group, patient) units,
   within each group by the engine's own scheme
   (:func:`assessment.evaluation.intervals.resampled_totals` with the cluster codes, see
   :class:`assessment.compare.paired_bootstrap.PairedBootstrap`).
-- A group with fewer than :data:`assessment.evaluation.intervals.MIN_CLUSTERS` patients gets no
-  paired interval and no p-value, with the engine's reason.
+- A paired statistic resting on fewer than :data:`assessment.evaluation.intervals.MIN_CLUSTERS`
+  patients gets no paired interval and no p-value, with the engine's reason: the patients with
+  an event for TPR, with a non-event for FPR, the fewer of the two for AUROC, those with a
+  positive prediction (the fewer of the two models) for PPV, all the group's patients else.
+- A group where no patient has two of a TPR (FPR) difference's events (non-events) uses the
+  unclustered Tango interval and McNemar's exact test as they are (the patients are the rows).
 """
 
 from __future__ import annotations
@@ -54,14 +58,21 @@ TANGO_CLUSTERED = (
     "patients (Obuchowski 1998; Durkalski et al. 2003) over its unclustered variance, floored at "
     "1); p-value from the cluster-adjusted McNemar test (Durkalski et al. 2003, 1 df)"
 )
+TANGO_SINGLE = (
+    pr.TANGO + "; no patient in this group has two of these encounters, so the patients are "
+    "the encounters and the unclustered method applies as it is (design effect 1)"
+)
 BOOTSTRAP_CLUSTERED = (
     "paired patient bootstrap: percentile bootstrap resampling patients (clusters) within each "
     "group, the same patients for every model"
 )
 CLUSTERING = (
     "rows are clustered by patient: every paired interval is cluster-robust (the patient, within "
-    "each group, is the unit); a group with fewer than {k} patients gets no paired interval and "
-    "no p-value"
+    "each group, is the unit); a statistic resting on fewer than {k} patients (those with an "
+    "event for TPR, with a non-event for FPR, both for AUROC, with a positive prediction for "
+    "PPV, all the group's patients otherwise) gets no paired interval and no p-value; where no "
+    "patient has two of a TPR (FPR) difference's events (non-events), the unclustered Tango "
+    "interval and McNemar's exact test apply as they are"
 )
 
 
@@ -100,9 +111,11 @@ def auroc_difference(
 def proportion_difference(
     u: clusters.Units, size: int, rows: np.ndarray, flag_a: np.ndarray, flag_b: np.ndarray,
     level: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Paired difference of the share flagged by a and by b over ``rows`` (the events for TPR,
-    the non-events for FPR), per group: (value, low, high, p, design effect)."""
+    the non-events for FPR), per group: (value, low, high, p, design effect, single) where
+    ``single`` marks the groups in which no patient has two such rows: there the unclustered
+    method is used exactly (design effect 1, McNemar's exact test), as without ``--cluster``."""
     unit = u.of_row[rows].astype(np.intp)
     fa, fb = flag_a[rows], flag_b[rows]
     m = u.size
@@ -114,16 +127,19 @@ def proportion_difference(
     n = np.bincount(g, weights=den_u, minlength=size)
     bb = np.bincount(g, weights=b_u, minlength=size)
     cc = np.bincount(g, weights=c_u, minlength=size)
+    # a group where no patient has two of these rows: the patients are the rows, and the
+    # unclustered method applies exactly (design effect 1, McNemar's exact test)
+    single = np.bincount(g, weights=(den_u > 1).astype(np.float64), minlength=size) == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         d = (bb - cc) / n
         var_c = clusters.ratio_variance(x_u, den_u, u, d, size)
         var_b = ((bb + cc) / n - d * d) / n
         deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
-    deff = np.maximum(deff, 1.0)
+    deff = np.where(single, 1.0, np.maximum(deff, 1.0))
     value, lo, hi = pr.tango_interval(bb / deff, cc / deff, n / deff, level)
     value = np.where(n > 0, d, np.nan)  # the estimate itself, not re-divided
-    p = mcnemar_clustered(x_u, u, size)
-    return value, lo, hi, np.where(n > 0, p, np.nan), deff
+    p = np.where(single, pr.mcnemar_exact(bb, cc), mcnemar_clustered(x_u, u, size))
+    return value, lo, hi, np.where(n > 0, p, np.nan), deff, single
 
 
 def mcnemar_clustered(x_u: np.ndarray, u: clusters.Units, size: int) -> np.ndarray:
@@ -134,6 +150,33 @@ def mcnemar_clustered(x_u: np.ndarray, u: clusters.Units, size: int) -> np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.abs(s) / np.sqrt(ss)
     return np.where(ss > 0, 2 * ndtr(-z), 1.0)
+
+
+def patients_behind(
+    metric: str, u: clusters.Units, y: np.ndarray, flag_a: np.ndarray, flag_b: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, list[str]]:
+    """Per group, the number of patients a paired statistic rests on, and who they are: those
+    with an event for TPR, with a non-event for FPR, the fewer of the two for AUROC, the fewer
+    of those with a positive prediction from either model for PPV, every patient otherwise."""
+
+    def having(rows: np.ndarray) -> np.ndarray:
+        present = np.bincount(u.of_row[rows], minlength=u.size) > 0
+        return np.bincount(u.group, weights=present.astype(np.float64), minlength=size)
+
+    if metric in ("tpr", "fpr", "auroc"):
+        pos, neg = having(y), having(~y)
+        if metric == "tpr":
+            return pos, ["with an event"] * size
+        if metric == "fpr":
+            return neg, ["with a non-event"] * size
+        return np.minimum(pos, neg), [
+            "with an event" if p <= q else "with a non-event"
+            for p, q in zip(pos, neg, strict=True)
+        ]
+    if metric == "ppv":
+        return np.minimum(having(flag_a), having(flag_b)), ["with a positive prediction"] * size
+    return u.per_group.astype(np.float64), [""] * size
 
 
 def _group_index(gp: Grouping) -> dict[str | None, int]:
@@ -184,6 +227,7 @@ def apply(
     n_pos = np.bincount(gp.codes, weights=y, minlength=size)
     n_neg = np.bincount(gp.codes, minlength=size) - n_pos
     cache: dict[tuple[str, int, int], tuple[np.ndarray, ...]] = {}
+    behind_of: dict[tuple[str, int, int], tuple[np.ndarray, list[str]]] = {}
     for e in entries:
         if e["difference"]["method"] == pr.NOT_APPLICABLE:
             continue
@@ -201,9 +245,12 @@ def apply(
             if key not in cache:
                 rows = y if e["metric"] == "tpr" else ~y
                 cache[key] = proportion_difference(u, size, rows, flags[a], flags[b], level)
-            _d, lo, hi, p, _deff = cache[key]
-            _set(e, lo[g], hi[g], p[g], TANGO_CLUSTERED)
+            _d, lo, hi, p, _deff, single = cache[key]
+            _set(e, lo[g], hi[g], p[g], TANGO_SINGLE if single[g] else TANGO_CLUSTERED)
         else:
             e["difference"]["method"] = BOOTSTRAP_CLUSTERED
-        if few := iv.too_few_clusters(float(u.per_group[g])):
+        if key not in behind_of:
+            behind_of[key] = patients_behind(e["metric"], u, y, flags[a], flags[b], size)
+        k, behind = behind_of[key]
+        if few := iv.too_few_clusters(float(k[g]), behind[g]):
             e["difference"].update(ci_low=None, ci_high=None, p_value=None, reason=few)

@@ -25,6 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
+from assessment.evaluation.exact_draws import exact_totals
 from assessment.evaluation.intervals import EXACT_RESAMPLE_MAX, FEATURE_BLOCK
 from assessment.evaluation.metrics import Grouping
 
@@ -180,11 +181,7 @@ def _grouping_totals(
         rows = rows[np.argsort(gp.codes[rows], kind="stable")]
         f_all = features(rows)
         bounds = np.r_[0, np.cumsum(sizes[small].astype(np.intp))]
-        rep_rows = np.arange(b)[:, None]
         for j, g in enumerate(small):
-            f = f_all[bounds[j] : bounds[j + 1]]
-            m = f.shape[0]
-            idx = rng.integers(0, m, size=(b, m))
-            w = np.bincount((rep_rows * m + idx).ravel(), minlength=b * m).reshape(b, m)
-            out[:, g, :] = w.astype(np.float64) @ f
+            out[:, g, :] = exact_totals(f_all[bounds[j] : bounds[j + 1]], b, rng)
     return out
+

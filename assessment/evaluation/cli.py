@@ -103,7 +103,8 @@ def add_parser(
         "the best-performing group, or the overall population",
     )
     p.add_argument(
-        "--bootstrap", type=int, default=1000, metavar="B", help="bootstrap replicates (1000)"
+        "--bootstrap", type=int, default=1000, metavar="B",
+        help="bootstrap replicates (1000; 0 = none; at least 200 for 95%% intervals)",
     )
     p.add_argument(
         "--seed", type=_seed, default=20240601, metavar="S",

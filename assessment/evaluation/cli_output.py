@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assessment.catalogue import SUMMARY_METRICS, metric_short
+from assessment.evaluation.mirrors import MIRRORS
 
 if TYPE_CHECKING:
     from assessment.evaluation.result import (
@@ -239,17 +240,35 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
             cells = "".join(f"{_with_ci(g.metrics.get(k)):<21}" for k, _ in shown)
             w(f"  {g.group:<{name_w}} {g.n:>8,} {g.n_pos:>7,}  {cells}{','.join(g.flags)}\n")
     flagged = ranked_flags(result)
+    # a mirror member (TNR, FNR) repeats its primary's verdict: one gap, counted once
+    gaps = sum(d.metric not in MIRRORS for d in flagged)
+    raw = sum(d.metric not in MIRRORS for d in result.flagged())
     how = (
-        f"{spec.multiplicity}-adjusted within each metric family; {len(result.flagged())} on "
-        "unadjusted intervals"
+        f"{spec.multiplicity}-adjusted within each metric family; {raw} on unadjusted "
+        "intervals; a mirror pair such as FPR/TNR is one gap, counted once"
     )
+    insufficient = {(g.attribute, g.group) for g in result.insufficient()}
+    # a mirror line carries its primary's tag (the pair has one verdict, on the primary)
+    thin_primary = {
+        (d.attribute, d.group, d.reference, d.metric)
+        for d in result.disparities
+        if (d.reason or "").startswith("insufficient")
+    }
     if flagged:
+        rows_note = f", {len(flagged)} lines with the mirrors" if len(flagged) != gaps else ""
         w(
-            f"\nFlagged disparities ({len(flagged)}, {how}; groups with enough data first, "
+            f"\nFlagged disparities ({gaps}{rows_note}, {how}; groups with enough data first, "
             "largest gaps first):\n"
         )
         for d in flagged[:MAX_FLAGS_PRINTED]:
-            small = " [insufficient data]" if (d.reason or "").startswith("insufficient") else ""
+            thin = (d.attribute, d.group) in insufficient or (
+                d.attribute, d.group, d.reference, MIRRORS.get(d.metric)
+            ) in thin_primary
+            small = (
+                " [insufficient data]"
+                if thin or (d.reason or "").startswith("insufficient")
+                else ""
+            )
             w(
                 f"  {d.attribute}: {d.group} vs {d.reference}, {d.metric}: "
                 f"ratio {_with_ci(d.ratio)}, difference {_with_ci(d.difference)}; tolerance "

@@ -15,15 +15,17 @@ within-patient correlation that widens a difference's interval, i.e. errs on the
   than if the rows were independent), and a group with fewer than ``intervals.MIN_CLUSTERS``
   patients gets no cluster-robust interval at all (the variances are unreliable with few
   clusters: Donner & Klar 2000; Cameron & Miller 2015).
-- AUROC: DeLong's structural components summed per cluster (Obuchowski 1997):
-  V = K/(K − 1)·Σ_k [(V10_k − m_k·θ)/M + (V01_k − n_k·θ)/N]².
+- AUROC: DeLong's structural components summed per cluster (Obuchowski 1997, S10, S01, S11):
+  V = I10/(I10 − 1)·Σ_k A_k² + I01/(I01 − 1)·Σ_k B_k² + 2·I/(I − 1)·Σ_k A_k·B_k with
+  A_k = (V10_k − m_k·θ)/M, B_k = (V01_k − n_k·θ)/N, I10 (I01) the patients with an event
+  (a non-event), I all patients of the group.
 - Means (Brier score): the same ratio-estimator variance of Σ s_k / Σ n_k.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -121,11 +123,13 @@ class UnitSummary:
     size: int  # number of (group, patient) units
     per_group: np.ndarray  # units (patients) per group
     shared: int  # patients with rows in more than one group
+    # per metric, the patients a statistic rests on per group (its denominator's patients)
+    behind: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def unit_summary(u: Units) -> UnitSummary:
+def unit_summary(u: Units, behind: dict[str, np.ndarray] | None = None) -> UnitSummary:
     shared = int(np.count_nonzero(np.bincount(u.cluster) > 1))
-    return UnitSummary(u.size, u.per_group, shared)
+    return UnitSummary(u.size, u.per_group, shared, behind or {})
 
 
 def unit_counts(u: Units, y: np.ndarray, pred: np.ndarray) -> Counts:
@@ -210,6 +214,7 @@ def design_effects(
     top = max(int(unit_c.n_pos.max(initial=0)), int(unit_c.n_neg.max(initial=0))) + 1
     by_type = top <= MAX_TYPE_COUNT and u.size > 0
     ss, k, den_sum = (_sums_by_type if by_type else _sums_by_chunk)(p, unit_c, u, size, top)
+    unit_den = {mid: d for mid, (_n, d, _w) in proportion_parts(unit_c).items()}
     out: dict[str, np.ndarray] = {}
     for mid, (num, den, _) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -217,9 +222,11 @@ def design_effects(
             var_c = _variance(k[mid], ss[mid], den_sum[mid])
             var_b = pm * (1 - pm) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
-        out[mid] = np.maximum(deff, 1.0)
+        # no patient with two rows in the denominator: the rows are the patients, deff 1
+        single = np.bincount(u.group, weights=unit_den[mid] > 1, minlength=size) == 0
+        out[mid] = np.where(single, 1.0, np.maximum(deff, 1.0))
         if floored is not None:
-            floored[mid] = deff < 1.0
+            floored[mid] = (deff < 1.0) & ~single
     return out
 
 
@@ -301,19 +308,25 @@ def obuchowski_variance(
     del key
     n_u, m_u = count[0::2], count[1::2]
     theta_g = np.nan_to_num(auc)
-    ss = np.zeros(size)
+    ss10, ss01, ss11 = np.zeros(size), np.zeros(size), np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
         for a in _chunks(m):
             part = slice(a, a + UNIT_CHUNK)
             g = u.group[part]
             theta = theta_g[g]
-            psi = (s10[part] - m_u[part] * theta) / n_pos[g] + (
-                s01[part] - n_u[part] * theta
-            ) / n_neg[g]
-            _carry_sum(ss, g, psi * psi)
+            ev = (s10[part] - m_u[part] * theta) / n_pos[g]  # the patient's events' term
+            ne = (s01[part] - n_u[part] * theta) / n_neg[g]  # its non-events' term
+            _carry_sum(ss10, g, ev * ev)
+            _carry_sum(ss01, g, ne * ne)
+            _carry_sum(ss11, g, ev * ne)
         k = u.per_group.astype(np.float64)
-        var = k / (k - 1) * ss
-    return np.where((k >= 2) & np.isfinite(auc), var, np.nan)
+        # Obuchowski (1997): I10/(I10 − 1) on the events' sum of squares, I01/(I01 − 1) on the
+        # non-events', I/(I − 1) on the cross term (I10, I01: patients with an event, with a
+        # non-event; I: all patients of the group)
+        k10 = np.bincount(u.group, weights=(m_u > 0).astype(np.float64), minlength=size)
+        k01 = np.bincount(u.group, weights=(n_u > 0).astype(np.float64), minlength=size)
+        var = k10 / (k10 - 1) * ss10 + k01 / (k01 - 1) * ss01 + 2 * k / (k - 1) * ss11
+    return np.where((k10 >= 2) & (k01 >= 2) & np.isfinite(auc), var, np.nan)
 
 
 def mean_variance(values: np.ndarray, u: Units, mean: np.ndarray, size: int) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
+from assessment.evaluation.exact_draws import exact_totals
 
 WILSON = "Wilson score interval"
 NEWCOMBE = "Newcombe hybrid score interval (method 10)"
@@ -55,10 +56,10 @@ MIN_BOOTSTRAP_UNITS = 10
 MIN_CLUSTERS = 20
 
 
-def too_few_clusters(units: float) -> str | None:
-    """Why a clustered group of ``units`` patients gets no cluster-robust interval, else None."""
+def too_few_clusters(units: float, behind: str = "") -> str | None:
+    """Why ``units`` patients (of a group; ``behind`` a statistic) give no clustered interval."""
     if 0 < units < MIN_CLUSTERS:
-        noun = "patient" if units == 1 else "patients"
+        noun = ("patient" if units == 1 else "patients") + (f" {behind}" if behind else "")
         return (
             f"only {units:g} {noun} (clusters) in this group; cluster-robust intervals need at "
             f"least {MIN_CLUSTERS}"
@@ -429,7 +430,6 @@ def _fill_totals(
     n_features = out.shape[2]
     ends = np.cumsum(sizes)
     starts = ends - sizes
-    rep_rows = np.arange(b)[:, None]
     for s in range(sizes.size):
         if cancelled():
             raise Cancelled()
@@ -447,9 +447,7 @@ def _fill_totals(
             f = features(rows)
         m = f.shape[0]
         if m <= EXACT_RESAMPLE_MAX:
-            idx = rng.integers(0, m, size=(b, m))
-            w = np.bincount((rep_rows * m + idx).ravel(), minlength=b * m).reshape(b, m)
-            out[:, s, :] = w.astype(np.float64) @ f
+            out[:, s, :] = exact_totals(f, b, rng)  # in blocks of replicates (memory)
             continue
         if cluster_of_row is not None:
             mean, root = _normal_root(f)

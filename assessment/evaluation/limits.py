@@ -20,13 +20,42 @@ from assessment.errors import DataError
 MAX_BOOTSTRAP = 100_000
 
 
-def bootstrap_problem(b: object) -> str | None:
-    """One sentence when ``b`` is not a usable number of bootstrap replicates, else None."""
-    if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= MAX_BOOTSTRAP:
+#: Fewest replicates that must lie beyond each limit of a percentile bootstrap interval. With B
+#: replicates a (1 − α) percentile limit is the (α/2)·B-th smallest replicate: below 5 beyond
+#: it the limit is an extreme order statistic of a handful of draws (B = 2 gave a "95%" interval
+#: and a verdict). Efron & Tibshirani (1993, §19.3) recommend B ≥ 1,000 for percentile
+#: intervals (the default); the minimum 2·5/α (200 at 95%) is where the interval can stand.
+MIN_BOOTSTRAP_TAIL = 5
+
+
+def min_bootstrap(level: float = 0.95) -> int:
+    """Fewest bootstrap replicates for a percentile interval at ``level`` (200 at 95%)."""
+    return max(1, math.ceil(round(2 * MIN_BOOTSTRAP_TAIL / (1 - level), 6)))
+
+
+def bootstrap_problem(b: object, level: float | None = 0.95) -> str | None:
+    """One sentence when ``b`` is not a usable number of bootstrap replicates, else None.
+    ``level`` (the interval level) sets the minimum above 0; None checks only 0 to the cap
+    (a stored assessment's settings, read as they were)."""
+    # above 95% (a plan's multiplicity-adjusted levels, 99.9% and more) the minimum stays the
+    # 95% one, so a plan's re-evaluation at its adjusted level still runs; the plan's verdicts
+    # say when B is too few for that level (assessment.plan.verdicts.bootstrap_needed)
+    low = min_bootstrap(min(level, 0.95)) if level is not None and 0 < level < 1 else 1
+    allowed = f"use 0 for no bootstrap intervals, or from {low:,} to {MAX_BOOTSTRAP:,}"
+    if isinstance(b, bool) or not isinstance(b, int):
+        return f"Bootstrap replicates must be a whole number, not {b!r}: {allowed}."
+    if b < 0:
+        return f"Bootstrap replicates cannot be negative ({b}): {allowed}."
+    if b > MAX_BOOTSTRAP:
         return (
-            f"Bootstrap replicates must be a whole number from 0 to {MAX_BOOTSTRAP:,}, not "
-            f"{b!r}: more adds no useful precision while memory grows with B, so choose "
-            f"{MAX_BOOTSTRAP:,} or fewer."
+            f"Bootstrap replicates must be at most {MAX_BOOTSTRAP:,}, not {b:,}: more adds no "
+            f"useful precision while memory grows with B, so choose {MAX_BOOTSTRAP:,} or fewer."
+        )
+    if level is not None and 0 < b < low:
+        return (
+            f"{b:,} bootstrap replicates are too few for a {level:.0%} percentile interval "
+            f"(each limit would rest on fewer than {MIN_BOOTSTRAP_TAIL} replicates): {allowed}; "
+            "1,000 or more is recommended."
         )
     return None
 

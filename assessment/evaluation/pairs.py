@@ -36,21 +36,28 @@ def few_clusters(
     pairs: dict[str, Pair],
 ) -> None:
     """Clustered data: a comparison whose group or reference has fewer than
-    :data:`iv.MIN_CLUSTERS` patients gets no interval and no p-value (hence no flag)."""
-    k = np.asarray(stats.units.per_group, float)
-    k_ref = (
-        np.full(k.shape, float(overall.units.per_group[0]))
-        if ref is None or overall.units is None
-        else np.broadcast_to(k[ref], k.shape)
-    )
-    blocked: list[str | None] = []
-    for kg, kr in zip(k, k_ref, strict=True):
-        own, other = iv.too_few_clusters(kg), iv.too_few_clusters(kr)
-        blocked.append(own or (f"reference group: {other}" if other else None))
-    if not any(blocked):
-        return
-    keep = np.array([b is None for b in blocked])
+    :data:`iv.MIN_CLUSTERS` patients behind the metric (all its patients, or those in the
+    metric's denominator: with an event for TPR, …) gets no interval and no p-value (hence no
+    flag)."""
+    per_group = np.asarray(stats.units.per_group, float)
     for mid, pair in pairs.items():
+        k = np.asarray(stats.units.behind.get(mid, per_group), float)
+        if ref is None or overall.units is None:
+            assert overall.units is not None
+            total = float(overall.units.per_group[0])
+            kr0 = float(np.asarray(overall.units.behind.get(mid, [total]))[0])
+            k_ref, total_ref = np.full(k.shape, kr0), np.full(k.shape, total)
+        else:
+            k_ref = np.broadcast_to(k[ref], k.shape)
+            total_ref = np.broadcast_to(per_group[ref], k.shape)
+        blocked: list[str | None] = []
+        for kg, kr, ng, nr in zip(k, k_ref, per_group, total_ref, strict=True):
+            own = iv.too_few_clusters(kg, "" if kg == ng else "behind this statistic")
+            other = iv.too_few_clusters(kr, "" if kr == nr else "behind this statistic")
+            blocked.append(own or (f"reference group: {other}" if other else None))
+        if not any(blocked):
+            continue
+        keep = np.array([b is None for b in blocked])
         dwhy = list(pair.diff_reasons or [None] * k.size)
         rwhy = list(pair.ratio_reasons or [None] * k.size)
         for g, b in enumerate(blocked):

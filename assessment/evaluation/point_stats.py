@@ -16,6 +16,7 @@ from assessment.evaluation import intervals as iv
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
     PROPORTION_METRICS,
+    Counts,
     Grouping,
     GroupingStats,
     Recalibration,
@@ -182,12 +183,13 @@ def _point_stats(
         ci_reasons[mid] = [None] * size
     units = deff = None
     floored: dict[str, np.ndarray] | None = None
+    behind: dict[str, np.ndarray] = {}
     if ctx.cluster is not None:
         units = clusters.units(gp.codes, size, ctx.cluster, ctx.by_patient)
         floored = {}
-        deff = clusters.design_effects(
-            counts, clusters.unit_counts(units, ctx.y, ctx.pred), units, size, floored
-        )
+        unit_c = clusters.unit_counts(units, ctx.y, ctx.pred)
+        deff = clusters.design_effects(counts, unit_c, units, size, floored)
+        behind = _patients_behind(unit_c, units, size)
     one = np.ones(size)
     for mid in PROPORTION_METRICS:
         num, den, _ = parts[mid]
@@ -216,9 +218,9 @@ def _point_stats(
     if curves:
         _curves(stats, ctx, keys)
     if units is not None:
-        _too_few_clusters(stats, units.per_group)
+        _too_few_clusters(stats, units.per_group, behind)
         # The per-row and per-unit arrays (up to ~20 bytes per row) are not needed any more.
-        stats.units = clusters.unit_summary(units)
+        stats.units = clusters.unit_summary(units, behind)
     return stats
 
 
@@ -359,16 +361,32 @@ def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
         stats.reliability = reliability(gp, ctx.score, ctx.y, ctx.spec.calibration_bins)
 
 
-def _too_few_clusters(stats: GroupingStats, per_group: np.ndarray) -> None:
-    """A group with fewer than :data:`iv.MIN_CLUSTERS` patients gets no cluster-robust
-    interval (the reason says so) and no floored-variance note."""
+def _patients_behind(uc: Counts, u: clusters.Units, size: int) -> dict[str, np.ndarray]:
+    """Per metric and group, the patients a statistic rests on: those in its denominator (with
+    an event for TPR, with a predicted positive for PPV, …), the fewer of those with an event
+    and with a non-event for AUROC and balanced accuracy."""
+    out = {
+        mid: np.bincount(u.group, weights=(den > 0).astype(np.float64), minlength=size)
+        for mid, (_num, den, _why) in proportion_parts(uc).items()
+    }
+    out["auroc"] = out["balanced_accuracy"] = np.minimum(out["tpr"], out["tnr"])
+    return out
+
+
+def _too_few_clusters(
+    stats: GroupingStats, per_group: np.ndarray, behind: dict[str, np.ndarray]
+) -> None:
+    """A statistic resting on fewer than :data:`iv.MIN_CLUSTERS` patients (all of the group's,
+    or those ``behind`` it) gets no cluster-robust interval (the reason says so) and no
+    floored-variance note."""
     for g, k in enumerate(per_group):
-        why = iv.too_few_clusters(float(k))
-        if why is None:
-            continue
         for mid, lo in stats.lo.items():
+            kb = behind[mid][g] if mid in behind else k
+            why = iv.too_few_clusters(float(kb), "" if kb == k else "behind this statistic")
+            if why is None:
+                continue
             if np.isfinite(stats.values[mid][g]):
                 lo[g] = stats.hi[mid][g] = np.nan
                 stats.ci_reasons[mid][g] = why
-        for below in (stats.floored or {}).values():
-            below[g] = False
+            if stats.floored is not None and mid in stats.floored:
+                stats.floored[mid][g] = False

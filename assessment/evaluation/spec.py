@@ -12,6 +12,7 @@ It is validated once here, so the engine can trust it.
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -30,6 +31,10 @@ from assessment.evaluation.mirrors import (
     refused_tolerance,
 )
 from assessment.jsoncheck import Invalid
+
+# True while a stored assessment's settings are read (EvaluationSpec.from_json): they are read
+# as they were, without the minimum number of bootstrap replicates a new run needs.
+_READING_STORED: ContextVar[bool] = ContextVar("_READING_STORED", default=False)
 
 ReferenceKind = Literal["value", "largest", "best", "overall"]
 AurocMethod = Literal["delong"]
@@ -266,12 +271,15 @@ class EvaluationSpec(JsonRecord):
             )
         if seed_problem(self.seed):
             raise EvaluationError(f"The random seed {seed_problem(self.seed)}.")
-        if bootstrap_problem(self.bootstrap):
-            raise EvaluationError(str(bootstrap_problem(self.bootstrap)))
-        if self.min_n < 0 or self.min_events < 0:
-            raise EvaluationError("Minimum group size and minimum events must not be negative.")
         if not 0.5 <= self.ci_level < 1:
             raise EvaluationError(f"The CI level must be in [0.5, 1), not {self.ci_level}.")
+        # a stored assessment's settings are read as they were (its result says what it was
+        # computed with); a new run needs enough replicates for its percentile intervals
+        level = None if _READING_STORED.get() else self.ci_level
+        if problem := bootstrap_problem(self.bootstrap, level):
+            raise EvaluationError(problem)
+        if self.min_n < 0 or self.min_events < 0:
+            raise EvaluationError("Minimum group size and minimum events must not be negative.")
         tol = self.tolerance
         if not (0 < tol.ratio_low <= 1 <= tol.ratio_high) or tol.difference < 0:
             raise EvaluationError(
@@ -381,12 +389,15 @@ class EvaluationSpec(JsonRecord):
             # without it (its stored result says what it was judged with) and a re-run uses
             # the primary's tolerance (README, "Mirror metrics have one verdict").
             d = {**d, "tolerances": _without_legacy_mirror_bands(d["tolerances"])}
+        token = _READING_STORED.set(True)
         try:
             return super().from_json(d, path)
         except Invalid as exc:
             raise EvaluationError(
                 f"The evaluation settings are invalid ({exc.path}: {exc.problem})."
             ) from None
+        finally:
+            _READING_STORED.reset(token)
 
 
 def _without_legacy_mirror_bands(tolerances: dict[str, Any]) -> dict[str, Any]:

@@ -64,7 +64,8 @@ class SettingsForm(DataPageParts):
         self.bootstrap_spin.setValue(DEFAULT_BOOTSTRAP)
         self.bootstrap_spin.setToolTip(
             "Bootstrap replicates for the Brier score, calibration and disparity intervals "
-            f"(0 = analytic intervals only; at most {MAX_BOOTSTRAP:,})."
+            "(0 = analytic intervals only; otherwise at least 200 for 95% intervals, 1,000 "
+            f"recommended; at most {MAX_BOOTSTRAP:,})."
         )
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)

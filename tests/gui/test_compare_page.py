@@ -46,7 +46,7 @@ def _dossier(tmp_path: Path, seed: int, models: int, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
     data = _data(tmp_path, seed, models)
     out = tmp_path / f"c{seed}.json"
-    argv = ["compare", str(data), "--label", "y", "--group", "sex", "--bootstrap", "50",
+    argv = ["compare", str(data), "--label", "y", "--group", "sex", "--bootstrap", "200",
             "--json", str(out), "--quiet"]
     for i in range(models):
         argv += ["--model", f"V{i}=m{i}"]

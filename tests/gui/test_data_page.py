@@ -187,7 +187,7 @@ def test_run_evaluation_stores_result(qtbot, ctx, page, csv_file):
     choose_positive(page, "<30")
     page.set_attributes(["race", "sex"])
     page.set_intersections([("race", "sex")])
-    page.bootstrap_spin.setValue(50)
+    page.bootstrap_spin.setValue(200)
     page.seed_spin.setValue(7)
     page.threshold_spin.setValue(0.4)
     page.check_now()
@@ -198,7 +198,7 @@ def test_run_evaluation_stores_result(qtbot, ctx, page, csv_file):
     evaluation = ctx.doc.evaluation
     result, config = evaluation.result_json(), evaluation.config_json()
     assert config["mapping"]["positive"] == "<30"
-    assert config["spec"]["bootstrap"] == 50 and config["spec"]["seed"] == 7
+    assert config["spec"]["bootstrap"] == 200 and config["spec"]["seed"] == 7
     assert config["spec"]["intersections"] == [["race", "sex"]]
     assert result["spec"]["threshold"] == pytest.approx(0.4)
     attrs = {g["attribute"] for g in result["groups"]}
@@ -248,7 +248,7 @@ def test_reopening_the_same_file_restores_the_stored_mapping(qtbot, ctx, csv_fil
     choose_positive(first, "<30")
     first.set_attributes(["race", "sex"])
     first.set_intersections([("race", "sex")])
-    first.bootstrap_spin.setValue(30)
+    first.bootstrap_spin.setValue(200)
     with qtbot.waitSignal(first.evaluation_finished, timeout=60000):
         first.run_evaluation()
     stored = Assessment.from_json(ctx.doc.to_json())
@@ -256,7 +256,7 @@ def test_reopening_the_same_file_restores_the_stored_mapping(qtbot, ctx, csv_fil
     second = ValidationDataPage(ctx)
     qtbot.addWidget(second)
     assert second.is_complete()
-    assert second.bootstrap_spin.value() == 30
+    assert second.bootstrap_spin.value() == 200
     load(qtbot, second, csv_file)
     mapping = second.current_mapping()
     assert mapping.positive == "<30"

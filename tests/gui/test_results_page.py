@@ -61,7 +61,7 @@ def evaluated(qtbot, ctx, tmp_path) -> tuple[ValidationDataPage, ResultsPage]:
     with qtbot.waitSignal(data.table_loaded, timeout=20000):
         data.load_file(str(path))
     data.set_attributes(["site", "sex"])
-    data.bootstrap_spin.setValue(40)
+    data.bootstrap_spin.setValue(200)
     with qtbot.waitSignal(results.refreshed, timeout=60000):
         data.run_evaluation()
     return data, results

@@ -39,7 +39,7 @@ def test_summary_table_shows_set_by_left_out_and_reason(qtbot, ctx, tmp_path):
     with qtbot.waitSignal(data.table_loaded, timeout=20000):
         data.load_file(str(path))
     data.set_attributes(["site"])
-    data.bootstrap_spin.setValue(40)
+    data.bootstrap_spin.setValue(200)
     with qtbot.waitSignal(page.refreshed, timeout=60000):
         data.run_evaluation()
     result = ctx.doc.evaluation.result_json()

@@ -71,7 +71,7 @@ def run(qtbot, data: ValidationDataPage, results: ResultsPage, path: Path,
         data.load_file(str(path))
     data.check_now()
     data.set_attributes(list(attributes))
-    data.bootstrap_spin.setValue(30)
+    data.bootstrap_spin.setValue(200)
     if threshold is not None:
         data.threshold_spin.setValue(threshold)
     with qtbot.waitSignal(results.refreshed, timeout=60000):

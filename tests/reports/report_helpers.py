@@ -71,7 +71,7 @@ def engine_result(rows: int = 1500, seed: int = 4) -> dict:
     frame = pd.DataFrame({"y": y.astype(int), "p": score.round(4), "sex": sex, "age": age})
     mapping = ColumnMapping(label="y", score="p", threshold=0.4, attributes=["sex", "age"])
     inputs = prepare_input(frame, mapping)
-    spec = EvaluationSpec(threshold=0.4, intersections=(("sex", "age"),), bootstrap=40, seed=3,
+    spec = EvaluationSpec(threshold=0.4, intersections=(("sex", "age"),), bootstrap=200, seed=3,
                           training_demographics={"sex": {"Female": 512, "Male": 488}},
                           reference_population={"sex": {"Female": 0.51, "Male": 0.49}})
     return evaluate(inputs, spec).to_json()

@@ -49,7 +49,7 @@ def test_signed_report_verifies_countersigns_and_extracts(
     pdf, js = tmp_path / "cmp.pdf", tmp_path / "cmp.json"
     code = main.main([
         "compare", str(data_csv), "--label", "y", "--model", "Vendor A=pa", "--model",
-        "Vendor B=pb", "--group", "race", "--bootstrap", "100", "--capacity", "10/100",
+        "Vendor B=pb", "--group", "race", "--bootstrap", "200", "--capacity", "10/100",
         "--assessment", f"Vendor A={REPO / 'resources' / 'demo' / 'demo.probity'}",
         "--json", str(js), "--pdf", str(pdf), "--sign", str(identity_files["first"]),
         "--passphrase-file", str(passphrase_file), "--quiet",

@@ -215,7 +215,7 @@ def test_cluster_gives_each_model_cluster_robust_intervals_and_a_note(
     f.to_csv(data, index=False)
     out = tmp_path / "o.json"
     assert main.main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
-                      "B=pb", "--group", "race", "--cluster", "patient", "--bootstrap", "50",
+                      "B=pb", "--group", "race", "--cluster", "patient", "--bootstrap", "200",
                       "--json", str(out), "--quiet"]) == 0
     doc = json.loads(out.read_text())
     assert any("clustered" in n for n in doc["notes"])

@@ -83,8 +83,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 SPECS = {
-    "largest": EvaluationSpec(intersections=INTER, bootstrap=60, seed=5, threshold=0.3),
-    "overall": EvaluationSpec(intersections=INTER, bootstrap=60, seed=5, threshold=0.3,
+    "largest": EvaluationSpec(intersections=INTER, bootstrap=200, seed=5, threshold=0.3),
+    "overall": EvaluationSpec(intersections=INTER, bootstrap=200, seed=5, threshold=0.3,
                               reference=ReferenceSpec(kind="overall")),
 }
 
@@ -169,7 +169,7 @@ MODELS = [ModelSource(name=f"M{i}", column=f"m{i}") for i in range(4)]
 
 
 def _compare(inputs: list[EvaluationInput], workers: int, **kw: Any) -> dict[str, Any]:
-    spec = EvaluationSpec(intersections=INTER, bootstrap=50, seed=9)
+    spec = EvaluationSpec(intersections=INTER, bootstrap=200, seed=9)
     models = [*MODELS[: len(inputs)]]
     return compare(models, inputs, spec, CompareOptions(capacity=(10, 100)), workers=workers,
                    **kw).to_json()

@@ -41,7 +41,7 @@ def dossier(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         assert main.main(["compare", str(d / "v.csv"), "--label", "y", "--model", "A=pa",
                           "--model", "B=pb", "--group", "sex", "--cluster", "pid",
                           "--threshold", "A=0.3", "--threshold", "B=0.3",
-                          "--bootstrap", "50", "--json", str(out), "--quiet"]) == 0
+                          "--bootstrap", "200", "--json", str(out), "--quiet"]) == 0
     finally:
         mp.undo()
     doc: dict[str, Any] = json.loads(out.read_text())

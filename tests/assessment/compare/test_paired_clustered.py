@@ -6,6 +6,7 @@ here, the fewer-than-20-patients rule end to end, and the coverage on clustered 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,20 +67,26 @@ def _reference_auroc(
     pid: np.ndarray, y: np.ndarray, sa: np.ndarray, sb: np.ndarray
 ) -> tuple[float, float]:
     """AUROC_a − AUROC_b and its variance: Obuchowski's (1997) clustered variance of the
-    difference, V = K/(K − 1)·Σ_k (ψ_a,k − ψ_b,k)², ψ_k = Σ_events in k (V10 − θ)/M +
-    Σ_non-events in k (V01 − θ)/N, floored at the paired DeLong variance
-    Var(V10_a − V10_b)/M + Var(V01_a − V01_b)/N."""
+    difference with S10, S01, S11 of the difference's events' and non-events' terms per patient
+    (ψ_k = Σ_events in k (V10 − θ)/M + Σ_non-events in k (V01 − θ)/N), floored at the paired
+    DeLong variance Var(V10_a − V10_b)/M + Var(V01_a − V01_b)/N."""
     va, vb = _placements(sa, y), _placements(sb, y)
     ta, tb = va[y].mean(), vb[y].mean()
     m, n = y.sum(), (~y).sum()
     patients = np.unique(pid)
-    psi = np.zeros(patients.size)
+    ea = np.zeros(patients.size)  # the patient's events' term of ψ_a − ψ_b
+    eb = np.zeros(patients.size)  # its non-events' term
     for i, p in enumerate(patients):
         r = pid == p
         for arr, theta, sign in ((va, ta, 1.0), (vb, tb, -1.0)):
-            psi[i] += sign * ((arr[r & y] - theta).sum() / m + (arr[r & ~y] - theta).sum() / n)
+            ea[i] += sign * (arr[r & y] - theta).sum() / m
+            eb[i] += sign * (arr[r & ~y] - theta).sum() / n
+    # Obuchowski (1997): I10/(I10 − 1), I01/(I01 − 1) and I/(I − 1) on S10, S01, S11
+    i10 = np.array([np.any(y[pid == p]) for p in patients]).sum()
+    i01 = np.array([np.any(~y[pid == p]) for p in patients]).sum()
     k = patients.size
-    var_c = k / (k - 1) * float(np.sum(psi**2))
+    var_c = float(i10 / (i10 - 1) * np.sum(ea**2) + i01 / (i01 - 1) * np.sum(eb**2)
+                  + 2 * k / (k - 1) * np.sum(ea * eb))
     var_d = np.var(va[y] - vb[y], ddof=1) / m + np.var(va[~y] - vb[~y], ddof=1) / n
     return ta - tb, max(var_c, var_d)
 
@@ -139,7 +146,7 @@ def test_clustered_paired_proportions_match_the_formulas_written_here() -> None:
     fa, fb = pa >= T, pb >= T
     u = clusters.units(codes, 2, pid)
     for rows in (y, ~y):
-        d, lo, hi, p, deff = pc.proportion_difference(u, 2, rows, fa, fb, 0.95)
+        d, lo, hi, p, deff, _single = pc.proportion_difference(u, 2, rows, fa, fb, 0.95)
         for g in range(2):
             r = rows & (codes == g)
             ref = _reference_proportion(pid[r], fa[r], fb[r])
@@ -150,12 +157,42 @@ def test_clustered_paired_proportions_match_the_formulas_written_here() -> None:
         assert (deff >= 1).all() and (deff > 1).any()
 
 
-def test_clustered_mcnemar_with_one_encounter_per_patient_is_mcnemars_test() -> None:
+def test_one_encounter_per_patient_is_the_unclustered_method_exactly() -> None:
+    """Every patient with one event (non-event) in the group: design effect exactly 1 and
+    McNemar's exact test, as the README says (not n/(n − 1) and the uncorrected χ²)."""
+    rng = np.random.default_rng(8)
+    n = 300
+    fa, fb = rng.random(n) < 0.4, rng.random(n) < 0.3
+    fb[:12] = fa[:12] = False
+    fa[:3] = True  # b − c small: exact and χ² p-values differ clearly
+    u = clusters.units(np.zeros(n, dtype=np.intp), 1, np.arange(n))
+    d, lo, hi, p, deff, single = pc.proportion_difference(u, 1, np.ones(n, bool), fa, fb, 0.95)
+    table = [[np.sum(fa & fb), np.sum(fa & ~fb)], [np.sum(~fa & fb), np.sum(~fa & ~fb)]]
+    exact = mcnemar(table, exact=True).pvalue
+    assert p[0] == pytest.approx(exact, abs=1e-12)
+    assert exact != pytest.approx(mcnemar(table, exact=False, correction=False).pvalue,
+                                  rel=0.1)
+    assert deff[0] == 1.0 and single[0]
+    b, c = float(np.sum(fa & ~fb)), float(np.sum(fb & ~fa))
+    ref_lo = brentq(lambda t: _tango_z(b, c, n, t) - Z, -1 + 1e-12, d[0], xtol=1e-15)
+    ref_hi = brentq(lambda t: _tango_z(b, c, n, t) + Z, d[0], 1 - 1e-12, xtol=1e-15)
+    assert lo[0] == pytest.approx(ref_lo, abs=1e-9) and hi[0] == pytest.approx(ref_hi, abs=1e-9)
+    # a patient with many non-events but one event: TPR still rests on single events
+    pid = np.repeat(np.arange(150), 2)
+    y = np.tile([True, False], 150)
+    u2 = clusters.units(np.zeros(n, dtype=np.intp), 1, pid)
+    *_r, single_pos = pc.proportion_difference(u2, 1, y, fa, fb, 0.95)
+    assert single_pos[0]
+    *_r, single_all = pc.proportion_difference(u2, 1, np.ones(n, bool), fa, fb, 0.95)
+    assert not single_all[0]
+
+
+def test_durkalski_statistic_with_singletons_is_the_uncorrected_chi_square() -> None:
     rng = np.random.default_rng(8)
     n = 300
     fa, fb = rng.random(n) < 0.4, rng.random(n) < 0.3
     u = clusters.units(np.zeros(n, dtype=np.intp), 1, np.arange(n))
-    _d, _lo, _hi, p, _deff = pc.proportion_difference(u, 1, np.ones(n, bool), fa, fb, 0.95)
+    p = pc.mcnemar_clustered((fa & ~fb).astype(float) - (fb & ~fa), u, 1)
     table = [[np.sum(fa & fb), np.sum(fa & ~fb)], [np.sum(~fa & fb), np.sum(~fa & ~fb)]]
     assert p[0] == pytest.approx(mcnemar(table, exact=False, correction=False).pvalue,
                                  abs=1e-12)
@@ -206,7 +243,7 @@ def test_compare_with_cluster_states_methods_and_blanks_groups_under_20_patients
                   "patient": [f"p{i}" for i in pid]}).to_csv(data, index=False)
     base = ["compare", str(data), "--label", "y", "--model", "A=pa", "--model", "B=pb",
             "--threshold", "A=0.3", "--threshold", "B=0.3", "--group", "site",
-            "--bootstrap", "100", "--quiet"]
+            "--bootstrap", "200", "--quiet"]
     plain, clustered = tmp_path / "plain.json", tmp_path / "clustered.json"
     assert main.main([*base, "--json", str(plain)]) == 0
     assert main.main([*base, "--cluster", "patient", "--json", str(clustered)]) == 0
@@ -227,11 +264,38 @@ def test_compare_with_cluster_states_methods_and_blanks_groups_under_20_patients
         if ce["group"] == "rare":
             d = ce["difference"]
             assert d["ci_low"] is None and d["ci_high"] is None and d["p_value"] is None
-            assert d["reason"].startswith("only 12 patients (clusters) in this group")
+            assert re.match(r"only \d+ patients( with (an event|a non-event|a positive "
+                            r"prediction))? \(clusters\) in this group", d["reason"]), d
+            if ce["metric"] in ("brier", "net_benefit"):
+                assert d["reason"].startswith("only 12 patients (clusters) in this group")
             assert pe["difference"]["ci_low"] is not None  # unclustered: an interval
         else:
             assert ce["difference"]["ci_low"] is not None, ce
     assert any("paired differences use cluster-robust" in n for n in c_doc["notes"])
+
+
+def test_fewer_than_20_counts_the_patients_behind_each_statistic(tmp_path: Path) -> None:
+    """A group of 40 patients, 12 of them with an event: TPR and AUROC rest on 12 patients
+    (no interval), FPR on the 40 with a non-event (an interval)."""
+    rng = np.random.default_rng(4)
+    pid, y, pa, pb = _cohort(rng, 240, 1.0, 1.0)
+    site = np.where(pid < 40, "small", "big")
+    y = np.where(pid < 40, (pid < 12) & (np.arange(pid.size) % 2 == 0), y)
+    y[pid < 12] = True  # patients 0–11: every encounter an event, 12–39: none
+    pd.DataFrame({"y": y.astype(int), "pa": pa, "pb": pb, "site": site,
+                  "patient": [f"p{i}" for i in pid]}).to_csv(tmp_path / "v.csv", index=False)
+    out = tmp_path / "c.json"
+    assert main.main(["compare", str(tmp_path / "v.csv"), "--label", "y", "--model", "A=pa",
+                      "--model", "B=pb", "--threshold", "A=0.3", "--threshold", "B=0.3",
+                      "--group", "site", "--cluster", "patient", "--bootstrap", "0",
+                      "--quiet", "--json", str(out)]) == 0
+    small = {e["metric"]: e["difference"] for e in json.loads(out.read_text())["paired"]
+             if e["group"] == "small"}
+    for metric in ("tpr", "auroc"):
+        assert small[metric]["ci_low"] is None and small[metric]["p_value"] is None
+        assert small[metric]["reason"].startswith(
+            "only 12 patients with an event (clusters) in this group"), small[metric]
+    assert small["fpr"]["ci_low"] is not None and small["fpr"]["p_value"] is not None
 
 
 @pytest.mark.slow
@@ -266,7 +330,7 @@ def test_clustered_paired_intervals_cover_where_the_unclustered_ones_do_not() ->
             nn, _ka, b, c = pr.discordant(gp.codes, 1, rows, fa, fb)
             _d, lo, hi = pr.tango_interval(b, c, nn, 0.95)
             hits[key][0] += lo[0] <= truth[key] <= hi[0]
-            _d, lo, hi, _p, _deff = pc.proportion_difference(u, 1, rows, fa, fb, 0.95)
+            _d, lo, hi, _p, _deff, _s = pc.proportion_difference(u, 1, rows, fa, fb, 0.95)
             hits[key][1] += lo[0] <= truth[key] <= hi[0]
         if r < boot_sims:
             models = [ModelRows(fa, fa, pa), ModelRows(fb, fb, pb)]

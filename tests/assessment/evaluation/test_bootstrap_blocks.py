@@ -79,8 +79,65 @@ def test_b_over_the_limit_is_refused_with_one_sentence(b: int) -> None:
     with pytest.raises(EvaluationError) as exc:
         EvaluationSpec(bootstrap=b)
     msg = exc.value.message
-    assert "from 0 to 100,000" in msg and f"not {b}" in msg and msg.count(". ") == 0
+    assert "100,000" in msg and str(b) in msg.replace(",", "") and msg.count(". ") == 0
     assert EvaluationSpec(bootstrap=MAX_BOOTSTRAP).bootstrap == MAX_BOOTSTRAP
+    if b < 0:  # the sentence says what is wrong: negative, not "too many"
+        assert "cannot be negative" in msg and "more adds no useful precision" not in msg
+        assert "use 0 for no bootstrap intervals, or from 200 to 100,000" in msg
+
+
+@pytest.mark.parametrize("b", [1, 2, 39, 199])
+def test_too_few_replicates_for_a_percentile_interval_are_refused(b: int) -> None:
+    with pytest.raises(EvaluationError) as exc:
+        EvaluationSpec(bootstrap=b)
+    msg = exc.value.message
+    assert msg.startswith(f"{b} bootstrap replicates are too few for a 95% percentile interval")
+    assert "from 200 to 100,000" in msg and msg.count(". ") == 0
+    assert EvaluationSpec(bootstrap=0).bootstrap == 0  # no bootstrap stays allowed
+    assert EvaluationSpec(bootstrap=200).bootstrap == 200
+
+
+def test_the_minimum_keeps_five_replicates_beyond_each_limit() -> None:
+    from assessment.evaluation.limits import min_bootstrap
+
+    for level, low in ((0.95, 200), (0.99, 1000), (0.9, 100), (0.5, 20)):
+        assert min_bootstrap(level) == low
+        # the (α/2)·B-th replicate from each end: at least 5 beyond, 4.x one fewer
+        assert (1 - level) / 2 * low >= 5 - 1e-9 and (1 - level) / 2 * (low - 1) < 5
+    with pytest.raises(EvaluationError):
+        EvaluationSpec(bootstrap=99, ci_level=0.9)
+    assert EvaluationSpec(bootstrap=100, ci_level=0.9).bootstrap == 100
+    # above 95% the minimum stays 200: a plan re-evaluates at its adjusted level (99.9% …)
+    # with the analyst's B, and its verdicts say when B is too few for that level
+    assert EvaluationSpec(bootstrap=1000, ci_level=0.999).bootstrap == 1000
+    with pytest.raises(EvaluationError):
+        EvaluationSpec(bootstrap=199, ci_level=0.999)
+
+
+def test_a_stored_assessment_with_few_replicates_still_reads() -> None:
+    stored = EvaluationSpec.from_json({"bootstrap": 50})
+    assert stored.bootstrap == 50
+    with pytest.raises(EvaluationError):
+        EvaluationSpec(bootstrap=50)  # but a new run needs 200
+
+
+def test_compare_refuses_two_replicates_in_one_sentence(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    import main
+
+    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
+    path = tmp_path / "v.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"y": [0, 1] * 20, "a": rng.random(40), "b": rng.random(40),
+                  "g": ["x", "z"] * 20}).to_csv(path, index=False)
+    code = main.main(["compare", str(path), "--label", "y", "--model", "A=a", "--model", "B=b",
+                      "--group", "g", "--bootstrap", "2"])  # fmt: skip
+    captured = capsys.readouterr()
+    err = captured.err
+    assert code == 2 and "too few for a 95% percentile interval" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "95% CI" not in captured.out
 
 
 def test_cli_refuses_b_over_the_limit(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,7 @@ def test_full_run_writes_json_and_csv(
         [
             "evaluate", str(data_csv), "--label", "outcome", "--score", "prob",
             "--group", "sex", "--group", "race", "--group", "age", "--bin", "age=40,65",
-            "--intersect", "sex,race", "--reference", "race=White", "--bootstrap", "50",
+            "--intersect", "sex,race", "--reference", "race=White", "--bootstrap", "200",
             "--seed", "3", "--min-n", "20", "--json", str(out_json), "--csv", str(out_csv),
         ],
         capsys,
@@ -92,7 +92,7 @@ def test_full_run_writes_json_and_csv(
     assert prov["rows_read"] == 400 and prov["rows_used"] == 398
     assert prov["excluded"] == {"missing outcome": 1, "missing score": 1}
     assert prov["mapping"]["bins"] == {"age": [40.0, 65.0]}
-    assert result["spec"]["bootstrap"] == 50 and result["spec"]["seed"] == 3
+    assert result["spec"]["bootstrap"] == 200 and result["spec"]["seed"] == 3
     attributes = {g["attribute"] for g in result["groups"]}
     assert attributes == {"sex", "race", "age", "sex×race"}
     for g in result["groups"]:

@@ -63,7 +63,8 @@ def test_obuchowski_variance_equals_the_published_formula() -> None:
     u = clusters.units(gp.codes, 1, patient)
     var = clusters.obuchowski_variance(res.placements, y, u, res.auc, np.array([y.sum()]),
                                        np.array([(~y).sum()]), 1)[0]
-    # Obuchowski (1997), eq. (3)-(6), written from pairs directly
+    # Obuchowski (1997), S10, S01, S11 and var(θ) = S10/M + S01/N + 2·S11/(M·N), written from
+    # pairs directly
     pos, neg = score[y], score[~y]
     psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     theta = psi.mean()
@@ -74,8 +75,11 @@ def test_obuchowski_variance_equals_the_published_formula() -> None:
     m_k = np.array([np.sum(patient[y] == k) for k in ids])
     n_k = np.array([np.sum(patient[~y] == k) for k in ids])
     big_i = ids.size
-    s10 = big_i / ((big_i - 1) * m_tot) * np.sum((v10 - m_k * theta) ** 2)
-    s01 = big_i / ((big_i - 1) * n_tot) * np.sum((v01 - n_k * theta) ** 2)
+    # I10, I01: the patients with an event, with a non-event (not all I patients)
+    i10, i01 = int(np.sum(m_k > 0)), int(np.sum(n_k > 0))
+    assert i10 < big_i and i01 < big_i  # the factors differ from I/(I − 1) here
+    s10 = i10 / ((i10 - 1) * m_tot) * np.sum((v10 - m_k * theta) ** 2)
+    s01 = i01 / ((i01 - 1) * n_tot) * np.sum((v01 - n_k * theta) ** 2)
     s11 = big_i / (big_i - 1) * np.sum((v10 - m_k * theta) * (v01 - n_k * theta))
     expected = s10 / m_tot + s01 / n_tot + 2 * s11 / (m_tot * n_tot)
     assert res.auc[0] == pytest.approx(theta)
@@ -89,11 +93,12 @@ def test_one_row_per_patient_changes_nothing_but_the_method() -> None:
     spec = EvaluationSpec(bootstrap=0)
     plain = evaluate(inp, spec)
     clustered = evaluate(replace(inp, cluster=np.arange(inp.n)), spec)
-    for mid in ("tpr", "ppv", "accuracy", "balanced_accuracy"):
+    for mid in ("tpr", "ppv", "accuracy", "balanced_accuracy", "auroc"):
         a, b = plain.overall.metrics[mid], clustered.overall.metrics[mid]
-        # singletons: the ratio-estimator variance is the binomial one times n/(n − 1)
-        assert b.ci_low == pytest.approx(a.ci_low, abs=2e-3) and b.ci_high == pytest.approx(
-            a.ci_high, abs=2e-3)
+        # singletons: design effect exactly 1 (not n/(n − 1)); Obuchowski's I10/(I10 − 1),
+        # I01/(I01 − 1) factors make his variance DeLong's exactly
+        assert b.ci_low == pytest.approx(a.ci_low, abs=1e-12) and b.ci_high == pytest.approx(
+            a.ci_high, abs=1e-12), mid
     assert "cluster-robust" in clustered.overall.metrics["tpr"].method
 
 

@@ -3,6 +3,7 @@ and no flag) and clustered variances below the unclustered ones (floored, with a
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -35,18 +36,22 @@ def _run(frame: pd.DataFrame, cluster: str | None = "pid", bootstrap: int = 0): 
 
 
 def test_a_group_with_few_patients_gets_no_interval_no_disparity_interval_and_no_flag() -> None:
-    res = _run(_frame({"A": 150, "B": 5}), bootstrap=60)
+    res = _run(_frame({"A": 150, "B": 5}), bootstrap=200)
     sub = {g.group: g for g in res.groups}
     why = "only 5 patients (clusters) in this group; cluster-robust intervals need at least 20"
     for mid in ("tpr", "fpr", "auroc", "brier", "balanced_accuracy", "f1"):
         m = sub["B"].metrics[mid]
         assert m.value is not None and m.ci_low is None and m.ci_high is None, mid
-        assert m.reason == why, (mid, m.reason)
+        # the group's 5 patients, or fewer behind the statistic (those with an event for TPR)
+        assert m.reason == why or re.fullmatch(
+            r"only [1-5] patients? behind this statistic \(clusters\) in this group; "
+            r"cluster-robust intervals need at least 20", str(m.reason)), (mid, m.reason)
         assert sub["A"].metrics[mid].ci_low is not None, mid
     b = [d for d in res.disparities if d.group == "B"]
     assert b and all(d.difference.ci_low is None and not d.flagged for d in b)
     assert all(d.p_value is None for d in b)
-    assert any(d.difference.reason == why for d in b if d.metric == "tpr")
+    assert any(d.difference.reason == why for d in b if d.metric == "brier")
+    assert all(str(d.difference.reason).startswith("only ") for d in b if d.metric == "tpr")
     assert any("too few patients (clusters)" in n and "site=B (5)" in n for n in res.notes)
     # without clusters the same rows (30) are enough, and the gap is flagged
     plain = _run(_frame({"A": 150, "B": 5}), cluster=None)
@@ -58,10 +63,14 @@ def test_the_reference_with_few_patients_blocks_the_comparison() -> None:
     mapping = ColumnMapping(label="y", score="p", attributes=["site"], cluster="pid")
     spec = EvaluationSpec(bootstrap=0, reference=ReferenceSpec("value", {"site": "B"}))
     res = evaluate(prepare_input(frame, mapping), spec)
-    a = [d for d in res.disparities if d.group == "A" and d.metric == "tpr"]
+    a = [d for d in res.disparities if d.group == "A" and d.metric == "brier"]
     assert a and a[0].difference.ci_low is None and not a[0].flagged
     assert a[0].difference.reason is not None
-    assert a[0].difference.reason.startswith("reference group: only 5 patients")
+    assert a[0].difference.reason.startswith("reference group: only 5 patients (clusters)")
+    # TPR rests on the reference's patients with an event (4 of the 5)
+    t = next(d for d in res.disparities if d.group == "A" and d.metric == "tpr")
+    assert t.difference.ci_low is None and not t.flagged
+    assert str(t.difference.reason).startswith("reference group: only 4 patients behind")
 
 
 def test_cluster_equal_to_the_group_column_gives_no_clustered_intervals() -> None:
@@ -103,3 +112,28 @@ def test_too_few_clusters_reason() -> None:
     assert iv.too_few_clusters(19.0) is not None and iv.too_few_clusters(20.0) is None
     assert iv.too_few_clusters(0.0) is None
     assert replace  # imported for symmetry with test_clusters
+
+
+def test_the_rule_counts_the_patients_behind_each_statistic() -> None:
+    """A group of 40 patients, only 12 of them with an event: TPR, FNR, AUROC and balanced
+    accuracy rest on 12 patients (no interval), FPR and TNR on the 40 with a non-event."""
+    frame = _frame({"A": 150, "C": 40})
+    c = frame["site"] == "C"
+    number = frame["pid"].str[1:].astype(int)
+    frame.loc[c, "y"] = (number[c] < 12).astype(int)  # patients C0–C11: events only
+    res = _run(frame)
+    sub = {g.group: g for g in res.groups}["C"].metrics
+    for mid in ("tpr", "fnr", "auroc", "balanced_accuracy"):
+        assert sub[mid].value is not None and sub[mid].ci_low is None, mid
+        assert sub[mid].reason == (
+            "only 12 patients behind this statistic (clusters) in this group; cluster-robust "
+            "intervals need at least 20"), (mid, sub[mid].reason)
+    for mid in ("fpr", "tnr", "brier"):
+        assert sub[mid].ci_low is not None, mid
+    # the comparison with the reference follows the same count: no TPR interval, no flag
+    for mid in ("tpr", "fnr", "auroc"):
+        d = res.disparity("site", "C", mid)
+        assert d.difference.ci_low is None and d.p_value is None and not d.flagged, mid
+        assert str(d.difference.reason).startswith(
+            "only 12 patients behind this statistic (clusters)"), (mid, d.difference.reason)
+    assert res.disparity("site", "C", "fpr").difference.ci_low is not None

@@ -107,7 +107,7 @@ def test_every_interval_contains_its_estimate(result: EvaluationResult) -> None:
 
 def test_progress_is_monotone_and_reaches_one() -> None:
     seen: list[float] = []
-    evaluate(make_inputs(300), EvaluationSpec(bootstrap=50), progress=seen.append)
+    evaluate(make_inputs(300), EvaluationSpec(bootstrap=200), progress=seen.append)
     assert seen[0] == 0.0 and seen[-1] == 1.0
     assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
 
@@ -121,7 +121,7 @@ def test_cancel_raises_cancelled(after: int) -> None:
         return calls["n"] > after
 
     with pytest.raises(Cancelled):
-        evaluate(make_inputs(300), EvaluationSpec(bootstrap=50, intersections=(("a0", "a1"),)),
+        evaluate(make_inputs(300), EvaluationSpec(bootstrap=200, intersections=(("a0", "a1"),)),
                  cancelled=cancelled)
 
 
@@ -131,7 +131,7 @@ def test_one_class_group_gives_null_with_reason_never_zero() -> None:
     neg_rows = np.flatnonzero(~inp.y_true)[:25]
     codes[neg_rows] = 1
     inp = with_attribute(inp, Attribute("site", codes, ("big", "negonly")))
-    res = evaluate(inp, EvaluationSpec(bootstrap=50))
+    res = evaluate(inp, EvaluationSpec(bootstrap=200))
     g = res.group("site", "negonly")
     assert g.n_pos == 0 and g.n == 25
     for mid in ("auroc", "tpr", "fnr", "balanced_accuracy", "calibration_slope",
@@ -149,14 +149,14 @@ def test_empty_level_is_listed_not_hidden() -> None:
     inp = make_inputs(200)
     codes = np.zeros(inp.n, dtype=np.int32)
     inp = with_attribute(inp, Attribute("x", codes, ("seen", "never")))
-    res = evaluate(inp, EvaluationSpec(bootstrap=20))
+    res = evaluate(inp, EvaluationSpec(bootstrap=200))
     g = res.group("x", "never")
     assert g.n == 0 and "insufficient_data" in g.flags
     assert all(m.value is None and m.reason for m in g.metrics.values())
 
 
 def test_class_only_input_reports_what_it_can() -> None:
-    res = evaluate(make_inputs(300, kind="class"), EvaluationSpec(bootstrap=30))
+    res = evaluate(make_inputs(300, kind="class"), EvaluationSpec(bootstrap=200))
     m = res.overall.metrics
     assert m["auroc"].value is None and "score" in (m["auroc"].reason or "")
     assert m["brier"].value is None and m["tpr"].value is not None
@@ -165,7 +165,7 @@ def test_class_only_input_reports_what_it_can() -> None:
 
 
 def test_plain_score_has_no_probability_metrics() -> None:
-    res = evaluate(make_inputs(300, kind="score"), EvaluationSpec(threshold=-3, bootstrap=30))
+    res = evaluate(make_inputs(300, kind="score"), EvaluationSpec(threshold=-3, bootstrap=200))
     m = res.overall.metrics
     assert m["auroc"].value is not None
     assert m["calibration_slope"].value is None and "probabilit" in (
@@ -175,16 +175,16 @@ def test_plain_score_has_no_probability_metrics() -> None:
 def test_reference_value_largest_best_overall() -> None:
     inp = make_inputs(900, seed=8)
     by_value = evaluate(inp, EvaluationSpec(
-        bootstrap=30, reference=ReferenceSpec("value", {"a1": "L10"})))
+        bootstrap=200, reference=ReferenceSpec("value", {"a1": "L10"})))
     assert by_value.references["a1"] == "L10"
-    largest = evaluate(inp, EvaluationSpec(bootstrap=30))
+    largest = evaluate(inp, EvaluationSpec(bootstrap=200))
     sizes = {g.group: g.n for g in largest.groups_of("a1")}
     assert largest.references["a1"] == max(sizes, key=sizes.__getitem__)
-    best = evaluate(inp, EvaluationSpec(bootstrap=30, reference=ReferenceSpec("best",
+    best = evaluate(inp, EvaluationSpec(bootstrap=200, reference=ReferenceSpec("best",
                                                                              metric="auroc")))
     aurocs = {g.group: g.metrics["auroc"].value for g in best.groups_of("a1")}
     assert best.references["a1"] == max(aurocs, key=lambda k: aurocs[k] or -1)
-    overall = evaluate(inp, EvaluationSpec(bootstrap=30, reference=ReferenceSpec("overall")))
+    overall = evaluate(inp, EvaluationSpec(bootstrap=200, reference=ReferenceSpec("overall")))
     assert overall.references["a1"] == "All"
     d = overall.disparity("a1", "L10", "tpr")
     g = overall.group("a1", "L10").metrics["tpr"].value
@@ -203,18 +203,18 @@ def test_disparity_flag_needs_both_ci_and_tolerance() -> None:
     score = np.where((grp == 1) & y, score - 0.35, score).clip(0, 1)
     inp = EvaluationInput(y, score, None, "probability", (Attribute("g", grp, ("a", "b")),),
                           Provenance("f", "0" * 64, n, n))
-    res = evaluate(inp, EvaluationSpec(bootstrap=100, reference=ReferenceSpec("value",
+    res = evaluate(inp, EvaluationSpec(bootstrap=200, reference=ReferenceSpec("value",
                                                                              {"g": "a"})))
     d = res.disparity("g", "b", "tpr")
     assert d.flagged and d.ratio.value < 0.8 and d.ratio.ci_high < 1
     assert d.tolerance == "|difference| > 0.05"  # TPR's default: a difference (README)
     loose = evaluate(inp, EvaluationSpec(
-        bootstrap=100, reference=ReferenceSpec("value", {"g": "a"}),
+        bootstrap=200, reference=ReferenceSpec("value", {"g": "a"}),
         tolerances={"tpr": MetricTolerance("diff", limit=0.9)}))
     assert not loose.disparity("g", "b", "tpr").flagged
     # the legacy single ratio band still governs the ratio metrics (FPR here)
     legacy = evaluate(inp, EvaluationSpec(
-        bootstrap=100, reference=ReferenceSpec("value", {"g": "a"}),
+        bootstrap=200, reference=ReferenceSpec("value", {"g": "a"}),
         tolerance=Tolerance(ratio_low=0.1, ratio_high=10)))
     assert legacy.disparity("g", "b", "fpr").tolerance == "ratio outside [0.1, 10]"
     assert any(n.startswith("multiplicity") for n in res.notes)
@@ -242,9 +242,9 @@ def test_representativeness_compares_shares() -> None:
 
 def test_bootstrap_is_reproducible_with_seed() -> None:
     inp = make_inputs(300)
-    a = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["f1"]
-    b = evaluate(inp, EvaluationSpec(bootstrap=100, seed=5)).overall.metrics["f1"]
-    c = evaluate(inp, EvaluationSpec(bootstrap=100, seed=6)).overall.metrics["f1"]
+    a = evaluate(inp, EvaluationSpec(bootstrap=200, seed=5)).overall.metrics["f1"]
+    b = evaluate(inp, EvaluationSpec(bootstrap=200, seed=5)).overall.metrics["f1"]
+    c = evaluate(inp, EvaluationSpec(bootstrap=200, seed=6)).overall.metrics["f1"]
     assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
     assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high)
 
@@ -337,5 +337,5 @@ def test_bad_inputs_are_typed_errors() -> None:
 
 def test_notes_name_small_groups_and_empty_cells() -> None:
     inp = make_inputs(120, seed=2, levels=(2, 3))
-    res = evaluate(inp, EvaluationSpec(bootstrap=20, intersections=(("a0", "a1"),)))
+    res = evaluate(inp, EvaluationSpec(bootstrap=200, intersections=(("a0", "a1"),)))
     assert any(n.startswith("insufficient data:") for n in res.notes)

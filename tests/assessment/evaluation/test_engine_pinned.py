@@ -72,14 +72,14 @@ def dataset(kind: str, n: int, seed: int, clustered: bool = False) -> Evaluation
 def cases() -> dict[str, Any]:
     inter = (("sex", "band", "region"), ("sex", "band"))
     out: dict[str, Any] = {}
-    spec = EvaluationSpec(intersections=inter, bootstrap=120, seed=7, threshold=0.3, grid_points=21)
+    spec = EvaluationSpec(intersections=inter, bootstrap=200, seed=7, threshold=0.3, grid_points=21)
     inp = dataset("probability", 40_000, 1)
     out["probability"] = evaluate(inp, spec).to_json()
     out["point_estimates"] = point_estimates(inp, spec)
     out["slider"] = point_metrics_at_threshold(inp, spec, 0.42)
     ref = EvaluationSpec(
         intersections=inter,
-        bootstrap=80,
+        bootstrap=200,
         seed=3,
         grid_points=11,
         reference=ReferenceSpec(kind="overall"),

@@ -179,7 +179,7 @@ def test_katz_ratio_of_a_one_row_group_is_wide() -> None:
     y = np.r_[rng.random(1000) < 0.5, [False]]
     score = np.r_[rng.random(1000), [0.1]]
     inp = _inputs(y, score, Attribute("g", grp, ("big", "tiny")))
-    res = evaluate(inp, EvaluationSpec(bootstrap=50, reference=ReferenceSpec("value",
+    res = evaluate(inp, EvaluationSpec(bootstrap=200, reference=ReferenceSpec("value",
                                                                              {"g": "big"})))
     assert res.group("g", "tiny").n == 1
     tnr = res.disparity("g", "tiny", "tnr")
@@ -199,7 +199,7 @@ def test_flag_on_an_insufficient_group_carries_the_reason() -> None:
     score = np.r_[np.where(y[:n_big], 0.9, 0.1), np.full(n_small, 0.1)]
     grp = np.r_[np.zeros(n_big, np.int32), np.ones(n_small, np.int32)]
     res = evaluate(_inputs(y, score, Attribute("g", grp, ("big", "small"))),
-                   EvaluationSpec(bootstrap=50, reference=ReferenceSpec("value", {"g": "big"})))
+                   EvaluationSpec(bootstrap=200, reference=ReferenceSpec("value", {"g": "big"})))
     assert "insufficient_data" in res.group("g", "small").flags
     tpr = res.disparity("g", "small", "tpr")
     assert tpr.flagged
@@ -221,7 +221,7 @@ def test_perfectly_separated_group_has_no_zero_width_auroc_interval() -> None:
     y = np.r_[rng.random(n) < 0.4, np.r_[np.ones(4, bool), np.zeros(4, bool)]]
     score = np.r_[rng.random(n), [0.9, 0.8, 0.85, 0.95, 0.1, 0.2, 0.15, 0.05]]
     res = evaluate(_inputs(y, score, Attribute("g", grp, ("a", "b"))),
-                   EvaluationSpec(bootstrap=50, reference=ReferenceSpec("value", {"g": "a"})))
+                   EvaluationSpec(bootstrap=200, reference=ReferenceSpec("value", {"g": "a"})))
     auc = res.group("g", "b").metrics["auroc"]
     # 4 vs 4 perfectly separated: the score interval (Hanley–McNeil variance) is wide, never
     # the zero width DeLong's variance of 0 would give
@@ -324,7 +324,7 @@ def small_datasets(draw: st.DrawFn) -> tuple[EvaluationInput, EvaluationSpec]:
                   Attribute("sex", sex, ("F", "M")))
     kind = draw(st.sampled_from(["value", "largest", "overall", "best"]))
     ref = ReferenceSpec(kind, {"g": "G0"} if kind == "value" else {}, "auroc")
-    spec = EvaluationSpec(threshold=draw(st.sampled_from([0.3, 0.5])), bootstrap=40,
+    spec = EvaluationSpec(threshold=draw(st.sampled_from([0.3, 0.5])), bootstrap=200,
                           seed=seed % 1000, intersections=(("g", "sex"),), reference=ref)
     return inp, spec
 
@@ -349,7 +349,7 @@ def _report_helper_scenario(rows: int = 1500, seed: int = 1) -> EvaluationResult
     score = np.clip(0.25 * y + rng.normal(0.3, 0.15, rows) + (age == "65+") * 0.05, 0, 1)
     frame = pd.DataFrame({"y": y.astype(int), "p": score.round(4), "sex": sex, "age": age})
     mapping = ColumnMapping(label="y", score="p", threshold=0.4, attributes=["sex", "age"])
-    spec = EvaluationSpec(threshold=0.4, intersections=(("sex", "age"),), bootstrap=40, seed=3)
+    spec = EvaluationSpec(threshold=0.4, intersections=(("sex", "age"),), bootstrap=200, seed=3)
     return evaluate(prepare_input(frame, mapping), spec)
 
 
@@ -395,7 +395,7 @@ def _tiny_group_case() -> EvaluationInput:
 
 def test_brier_interval_stays_within_0_and_1() -> None:
     """The log-scale t interval of 2 rows reached 894; a Brier score cannot exceed 1."""
-    res = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=50, seed=1))
+    res = evaluate(_tiny_group_case(), EvaluationSpec(bootstrap=200, seed=1))
     for grp in res.groups_of("g"):
         m = grp.metric("brier")
         assert m.value is not None and 0 <= m.value <= 1

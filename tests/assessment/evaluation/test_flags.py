@@ -372,7 +372,7 @@ def test_unadjusted_flag_never_contradicts_its_p_value() -> None:
 
     spec = EvaluationSpec(
         intersections=(("sex", "band", "region"), ("sex", "band")),
-        bootstrap=120,
+        bootstrap=200,
         seed=7,
         threshold=0.3,
         grid_points=21,

@@ -200,3 +200,29 @@ def test_the_multiplicity_note_counts_a_mirror_pair_once() -> None:
     note = next(n for n in res.notes if n.startswith("multiplicity:"))
     assert f" {raw} disparities are flagged on their unadjusted" in note
     assert f"interval, {adj} after adjustment (a mirror pair's one verdict counted once)" in note
+
+
+def test_the_cli_tags_both_mirror_lines_and_counts_the_pair_once() -> None:
+    """Group b has too few events (min_events 600): its flagged FPR line and the TNR line that
+    repeats it both carry "[insufficient data]"; the header counts one gap, not two."""
+    import io
+
+    from assessment.evaluation.cli_output import print_summary
+
+    spec = EvaluationSpec(bootstrap=0, reference=REF_A, min_events=600)
+    res = evaluate(_two_groups(fp=(50, 200)), spec)
+    assert ("g", "b") in {(g.attribute, g.group) for g in res.insufficient()}
+    out = io.StringIO()
+    print_summary(res, out)
+    lines = out.getvalue().splitlines()
+    for metric in ("fpr", "tnr"):
+        line = next(x for x in lines if f"b vs a, {metric}:" in x)
+        assert line.endswith("[insufficient data]"), line
+    flagged = [d for d in res.disparities if d.flagged_adjusted]
+    gaps = sum(d.metric not in MIRRORS for d in flagged)
+    raw = sum(d.metric not in MIRRORS for d in res.flagged())
+    assert gaps < len(flagged)
+    header = next(x for x in lines if x.startswith("Flagged disparities"))
+    assert header.startswith(
+        f"Flagged disparities ({gaps}, {len(flagged)} lines with the mirrors, holm-adjusted "
+        f"within each metric family; {raw} on unadjusted intervals; a mirror pair")

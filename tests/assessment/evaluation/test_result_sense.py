@@ -193,7 +193,7 @@ def test_every_result_the_engine_writes_reads_back(data: st.DataObject) -> None:
     inp = _inputs(data)
     kind = data.draw(st.sampled_from(["largest", "overall"]))
     spec = EvaluationSpec(
-        bootstrap=data.draw(st.sampled_from([0, 50])),
+        bootstrap=data.draw(st.sampled_from([0, 200])),
         seed=data.draw(st.integers(0, 1000)),
         reference=ReferenceSpec(kind),
         grid_points=5,

@@ -164,7 +164,7 @@ def test_auroc_gap_of_predicted_classes_says_it_needs_scores() -> None:
         (Attribute("g", codes, ("a", "b", "c")),),
         Provenance("f", "0" * 64, n, n),
     )
-    res = evaluate(inp, EvaluationSpec(bootstrap=20))
+    res = evaluate(inp, EvaluationSpec(bootstrap=200))
     (auroc,) = [s for s in res.summary if s.measure == "auroc_gap"]
     assert auroc.value is None and "needs a score column" in (auroc.reason or "")
     assert not auroc.excluded_groups
