@@ -852,9 +852,11 @@ def reviewer_notes(facts: dict[str, Any], result: dict[str, Any] | None) -> str:
         parts = []
         for g in race:
             auc = (g.get("metrics") or {}).get("auroc") or {}
-            if auc.get("value") is not None:
+            if auc.get("value") is not None and auc.get("ci_low") is not None:
                 parts.append(f"{g['group']} {auc['value']:.2f} "
                              f"({auc['ci_low']:.2f}-{auc['ci_high']:.2f}, n={g['n']:,})")
+            elif auc.get("value") is not None:  # e.g. too few patients behind it
+                parts.append(f"{g['group']} {auc['value']:.2f} (no interval, n={g['n']:,})")
         flagged = [d for d in result.get("disparities", []) if d.get("flagged")]
         small = [f"{g['attribute']} {g['group']} (n={g['n']}, events={g['n_pos']})"
                  for g in result.get("groups", []) if "insufficient_data" in (g.get("flags") or [])]
