@@ -54,7 +54,12 @@ from assessment.evaluation.spec import MetricTolerance
 from assessment.jsoncheck import Invalid, key_path
 
 if TYPE_CHECKING:
-    from assessment.evaluation.result import Disparity, EvaluationResult, GroupResult
+    from assessment.evaluation.result import (
+        Disparity,
+        EvaluationResult,
+        GroupResult,
+        SummaryMeasure,
+    )
     from assessment.evaluation.spec import EvaluationSpec
 
 #: Rounding allowance of the comparisons (results are written by floating-point arithmetic).
@@ -236,6 +241,8 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
             continue
         _flag_rule(d, _tolerance(d, spec, dpath), spec.ci_level, dpath, current)
     _adjusted(r, spec, path)
+    for i, sm in enumerate(r.summary):
+        _summary_value(r, sm, f"{path}.summary[{i}]")
     miss_alpha = 1 - spec.ci_level  # the missingness check's α (as missingness.py)
     for i, m in enumerate(r.missingness):
         q = m.p_adjusted
@@ -245,6 +252,44 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
                 f"flagged after adjustment, but its adjusted p-value {_num(q)} is not below "
                 f"{miss_alpha:.3g}",
             )
+
+
+# summary measure -> (its metrics, "range" or "ratio"), as assessment.evaluation.summary.MEASURES
+SUMMARY_MEASURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "equalized_odds_difference": (("tpr", "fpr"), "range"),
+    "equal_opportunity_difference": (("tpr",), "range"),
+    "demographic_parity_difference": (("selection_rate",), "range"),
+    "demographic_parity_ratio": (("selection_rate",), "ratio"),
+    "auroc_gap": (("auroc",), "range"),
+}
+
+
+def _summary_value(r: EvaluationResult, sm: SummaryMeasure, path: str) -> None:
+    """A summary measure is the range (or min/max ratio) of its metric over the groups of its
+    attribute that it does not list as left out (results that list them)."""
+    how = SUMMARY_MEASURES.get(sm.measure)
+    if how is None or sm.value is None or sm.excluded_groups is None:
+        return
+    mids, kind = how
+    left = sm.excluded_groups
+    groups = [g for g in r.groups if g.attribute == sm.attribute and g.group not in left]
+    gaps: list[float] = []
+    for mid in mids:
+        vals = [m.value for g in groups if (m := g.metrics.get(mid)) is not None]
+        if len(vals) != len(groups) or any(v is None for v in vals) or len(vals) < 2:
+            return  # not derivable from what is stored
+        got = [float(v) for v in vals if v is not None]
+        if kind == "range":
+            gaps.append(max(got) - min(got))
+        elif max(got) > 0:
+            gaps.append(min(got) / max(got))
+        else:
+            return
+    want = max(gaps)
+    if not _close(sm.value, want):
+        raise _bad(key_path(path, "value"), f"{sm.measure} {sm.value:.6g} is not the "
+                   f"{'range' if kind == 'range' else 'min/max ratio'} of its groups' "
+                   f"{'/'.join(m.upper() for m in mids)} ({want:.6g})")  # fmt: skip
 
 
 def _mirror_values(g: GroupResult, path: str) -> None:

@@ -167,6 +167,10 @@ def _edit(r: Result, case: str) -> tuple[str, str]:
         i = _find(r, lambda d: d["metric"] == "fpr" and d["flagged"])
         ds[i]["tolerance"] = "ratio outside [0.5, 2]"
         return f"disparities[{i}].tolerance", "settings' tolerance"
+    if case == "summary measure moved":
+        i = next(k for k, x in enumerate(r["summary"]) if x["value"] is not None)
+        r["summary"][i].update(value=0.01, ci_low=0.0, ci_high=0.02)
+        return f"summary[{i}].value", "range"
     if case == "missingness flag":  # the demo has no excluded rows: one row, flagged after
         # adjustment with an adjusted p-value of 0.5
         diff = {"value": 0.1, "ci_low": 0.01, "ci_high": 0.4, "method": "", "reason": None}
@@ -185,7 +189,7 @@ CASES = [
     "flag within tolerance", "real FPR disparity unflagged", "TNR disagrees with FPR",
     "FNR flagged, TPR not", "FNR is not 1 - TPR", "TNR is not 1 - FPR", "difference set to 0",
     "ratio set to 1", "adjusted p not the family's adjustment", "mirror's adjusted p",
-    "tolerance text", "missingness flag",
+    "tolerance text", "summary measure moved", "missingness flag",
 ]  # fmt: skip
 
 
