@@ -480,13 +480,17 @@ def _adjusted(r: EvaluationResult, spec: EvaluationSpec, path: str) -> None:
                            f"family's p-values ({q:.6g})")  # fmt: skip
 
 
-def check_result_json(obj: Any, path: str = "$") -> EvaluationResult:
+def check_result_json(obj: Any, path: str = "$", advice: str | None = None) -> EvaluationResult:
     """Read a stored probity-evaluation/1 result embedded in another document (e.g. a
     comparison dossier's per-model result) through the same type and sense checks;
-    :class:`Invalid` names the JSON path (under ``path``) and the problem."""
+    :class:`Invalid` names the JSON path (under ``path``) and the problem, with ``advice`` in
+    place of "re-run the evaluation to replace it" when given (e.g. "re-run the comparison")."""
     from assessment.evaluation.result import EvaluationResult, ResultFormatError
 
     try:
         return EvaluationResult.from_json(obj, path)
     except ResultFormatError as exc:
-        raise Invalid(exc.path, exc.problem) from None
+        problem = exc.problem if advice is None else exc.problem.replace(ADVICE, advice)
+        raise Invalid(exc.path, problem) from None
+    except RecursionError:  # nesting the codec cannot walk
+        raise Invalid(path, "nested too deeply to be an evaluation result") from None

@@ -251,6 +251,44 @@ def test_check_result_json_reads_an_embedded_result_under_its_path() -> None:
         check_result_json({"summary": [{}]}, "$.models[0].result")
 
 
+@pytest.mark.parametrize("clustered", [False, True])
+def test_a_real_comparison_dossiers_model_results_pass(clustered: bool) -> None:
+    """Every per-model result a comparison writes (probability, score and class models,
+    clustered or not) reads back through :func:`check_result_json`; a damaged one is refused
+    with the dossier's own advice."""
+    from assessment.compare.analysis import CompareOptions, compare
+    from assessment.compare.sources import ModelSource
+
+    rng = np.random.default_rng(5)
+    n = 1500
+    y = rng.random(n) < 0.2
+    attrs = (
+        Attribute("sex", rng.integers(0, 2, n).astype(np.int32), ("F", "M")),
+        Attribute("band", rng.integers(0, 3, n).astype(np.int32), ("B0", "B1", "B2")),
+    )
+    cluster = np.sort(rng.integers(0, n // 3, n)).astype(np.int32) if clustered else None
+    if cluster is not None:
+        cluster = np.unique(cluster, return_inverse=True)[1].astype(np.int32)
+    prov = Provenance("shared.csv", "0" * 64, n, n)
+    p = np.clip(0.2 + 0.3 * y + rng.normal(0, 0.2, n), 0, 1)
+    inputs = [
+        EvaluationInput(y, p, None, "probability", attrs, prov, cluster=cluster),
+        EvaluationInput(y, np.log(p + 0.01), None, "score", attrs, prov, cluster=cluster),
+        EvaluationInput(y, None, p >= 0.35, "class", attrs, prov, cluster=cluster),
+    ]
+    models = [ModelSource(name=f"M{i}", column=f"m{i}") for i in range(3)]
+    spec = EvaluationSpec(intersections=(("sex", "band"),), bootstrap=50, seed=2)
+    doc = json.loads(json.dumps(compare(models, inputs, spec, CompareOptions()).to_json()))
+    for i, m in enumerate(doc["models"]):
+        check_result_json(m["result"], f"$.models[{i}].result")
+    r = doc["models"][0]["result"]
+    where, _ = _edit(r, "ratio set to 1")
+    with pytest.raises(Invalid) as info:
+        check_result_json(r, "$.models[0].result", advice="re-run the comparison")
+    assert info.value.path == f"$.models[0].result.{where}"
+    assert info.value.problem.endswith("(re-run the comparison)"), info.value.problem
+
+
 def test_the_constants_are_the_engines() -> None:
     assert SENSE_MIRRORS == dict(MIRRORS)
     assert SENSE_REF_ZERO_INFINITE == REF_ZERO_INFINITE
