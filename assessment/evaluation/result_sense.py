@@ -37,8 +37,8 @@ added, removed or moved by hand:
   1 − the CI level; a differential-missingness flag after adjustment has its adjusted p-value
   below 1 − the CI level.
 
-:func:`check_result_json` reads a result embedded in another document (a comparison dossier's
-per-model results) through the same checks.
+:func:`assessment.evaluation.record.check_result_json` reads a result embedded in another
+document (a comparison dossier's per-model results) through the same checks.
 """
 
 from __future__ import annotations
@@ -76,6 +76,12 @@ MIRRORS = dict(_MIRRORS)
 NEVER_FLAGGED = frozenset(("prevalence",))
 #: the ratio's reason when the reference value is 0 and the group's is positive (the flag is then
 #: judged on the difference interval; as :data:`assessment.evaluation.references.REF_ZERO_INFINITE`)
+#: the note of a schema-1 result from before the multiplicity adjustment, whose adjusted flags
+#: repeat the unadjusted ones (as :data:`assessment.schema.UNADJUSTED_NOTE`)
+UNADJUSTED_NOTE = (
+    "This evaluation was stored by an earlier Probity without multiplicity-adjusted flags: its "
+    "adjusted flags repeat the unadjusted ones; run it again for Holm/BH-adjusted flags."
+)
 #: how a mirror member's reason and tolerance start ("judged on FPR, its mirror")
 JUDGED_ON = "judged on"
 REF_ZERO_INFINITE = (
@@ -225,6 +231,8 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
     current = any(
         d.metric in MIRRORS and (d.tolerance or "").startswith(JUDGED_ON) for d in r.disparities
     )
+    # before the multiplicity adjustment (migrated schema 1): the adjusted flag repeats the flag
+    adjusted = UNADJUSTED_NOTE not in r.notes
     for i, d in enumerate(r.disparities):
         dpath = f"{path}.disparities[{i}]"
         group = values.get((d.attribute, d.group))
@@ -237,10 +245,13 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
             if current and primary is not None:
                 _mirror_verdict(d, primary, dpath)
             else:
-                _flag_rule(d, _parse_tolerance(d.tolerance), spec.ci_level, dpath, current)
+                _flag_rule(
+                    d, _parse_tolerance(d.tolerance), spec.ci_level, dpath, current, adjusted
+                )
             continue
-        _flag_rule(d, _tolerance(d, spec, dpath), spec.ci_level, dpath, current)
-    _adjusted(r, spec, path)
+        _flag_rule(d, _tolerance(d, spec, dpath), spec.ci_level, dpath, current, adjusted)
+    if adjusted:
+        _adjusted(r, spec, path)
     for i, sm in enumerate(r.summary):
         _summary_value(r, sm, f"{path}.summary[{i}]")
     miss_alpha = 1 - spec.ci_level  # the missingness check's α (as missingness.py)
@@ -395,13 +406,19 @@ def _beyond(d: Disparity, tol: MetricTolerance) -> bool:
 
 
 def _flag_rule(
-    d: Disparity, tol: MetricTolerance | None, level: float, path: str, current: bool
+    d: Disparity,
+    tol: MetricTolerance | None,
+    level: float,
+    path: str,
+    current: bool,
+    adjusted: bool = True,
 ) -> None:
     """The unadjusted flag is the engine's rule on the stored numbers (see the module docstring);
     the adjusted flag is the unadjusted one with the adjusted p-value below 1 − ``level``.
     Without a tolerance (``tol`` None) only the flag's interval and p-value are checked; in a
     result written before the current rule (``current`` False) the unadjusted flag did not
-    need its p-value."""
+    need its p-value; without the adjustment (``adjusted`` False) the adjusted flag repeats the
+    flag."""
     # as the engine: 0.05, not 0.05000…04 (before the current rule: 1 − level unrounded)
     alpha = round(1 - level, 12) if current else 1 - level
     pct = f"{100 * level:g}%"
@@ -432,8 +449,11 @@ def _flag_rule(
         raise _bad(fpath, f"not flagged, but its {pct} interval excludes parity, the gap is "
                    f"beyond its tolerance ({tol.describe()}) and its p-value is "
                    f"{_num(d.p_value)}")  # fmt: skip
-    adjusted = d.flagged and d.p_adjusted is not None and d.p_adjusted < alpha
-    if d.flagged_adjusted != adjusted:
+    if not adjusted:
+        want = d.flagged
+    else:
+        want = d.flagged and d.p_adjusted is not None and d.p_adjusted < alpha
+    if d.flagged_adjusted != want:
         raise _bad(key_path(path, "flagged_adjusted"), f"{d.flagged_adjusted} contradicts "
                    f"flagged {d.flagged} and the adjusted p-value {_num(d.p_adjusted)} "
                    f"(an adjusted flag needs both, below {alpha:g})")  # fmt: skip
@@ -478,19 +498,3 @@ def _adjusted(r: EvaluationResult, spec: EvaluationSpec, path: str) -> None:
                 raise _bad(f"{path}.disparities[{i}].p_adjusted", f"the adjusted p-value "
                            f"{_num(stored)} is not the {spec.multiplicity} adjustment of the "
                            f"family's p-values ({q:.6g})")  # fmt: skip
-
-
-def check_result_json(obj: Any, path: str = "$", advice: str | None = None) -> EvaluationResult:
-    """Read a stored probity-evaluation/1 result embedded in another document (e.g. a
-    comparison dossier's per-model result) through the same type and sense checks;
-    :class:`Invalid` names the JSON path (under ``path``) and the problem, with ``advice`` in
-    place of "re-run the evaluation to replace it" when given (e.g. "re-run the comparison")."""
-    from assessment.evaluation.result import EvaluationResult, ResultFormatError
-
-    try:
-        return EvaluationResult.from_json(obj, path)
-    except ResultFormatError as exc:
-        problem = exc.problem if advice is None else exc.problem.replace(ADVICE, advice)
-        raise Invalid(exc.path, problem) from None
-    except RecursionError:  # nesting the codec cannot walk
-        raise Invalid(path, "nested too deeply to be an evaluation result") from None

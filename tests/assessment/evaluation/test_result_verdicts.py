@@ -27,6 +27,7 @@ from assessment.errors import DocumentError
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.mirrors import MIRRORS
+from assessment.evaluation.record import check_result_json
 from assessment.evaluation.references import REF_ZERO_INFINITE
 from assessment.evaluation.result import EvaluationResult, ResultFormatError
 from assessment.evaluation.result_sense import (
@@ -35,7 +36,6 @@ from assessment.evaluation.result_sense import (
 from assessment.evaluation.result_sense import (
     NEVER_FLAGGED,
     adjust_p,
-    check_result_json,
 )
 from assessment.evaluation.result_sense import (
     REF_ZERO_INFINITE as SENSE_REF_ZERO_INFINITE,
@@ -293,8 +293,11 @@ def test_the_constants_are_the_engines() -> None:
     assert SENSE_MIRRORS == dict(MIRRORS)
     assert SENSE_REF_ZERO_INFINITE == REF_ZERO_INFINITE
     from assessment.evaluation.multiplicity import NEVER_FLAGGED as ENGINE_NEVER
+    from assessment.evaluation.result_sense import UNADJUSTED_NOTE as SENSE_NOTE
+    from assessment.schema import UNADJUSTED_NOTE
 
     assert set(ENGINE_NEVER) == NEVER_FLAGGED
+    assert SENSE_NOTE == UNADJUSTED_NOTE
 
 
 @settings(max_examples=60, deadline=None)
