@@ -233,13 +233,19 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
     )
     # before the multiplicity adjustment (migrated schema 1): the adjusted flag repeats the flag
     adjusted = UNADJUSTED_NOTE not in r.notes
+    _group_rows(r, path)
     for i, d in enumerate(r.disparities):
         dpath = f"{path}.disparities[{i}]"
         group = values.get((d.attribute, d.group))
+        if group is None:
+            raise _bad(key_path(dpath, "group"), f"{d.attribute}={d.group} is not a group of "
+                       "this result")  # fmt: skip
         overall = spec.reference.kind == "overall"
         ref = r.overall if overall else values.get((d.attribute, d.reference))
-        if group is not None and ref is not None:
-            _gap_values(d, group, ref, dpath)
+        if ref is None:
+            raise _bad(key_path(dpath, "reference"), f"{d.attribute}={d.reference} is not a "
+                       "group of this result")  # fmt: skip
+        _gap_values(d, group, ref, dpath)
         if d.metric in MIRRORS:
             primary = primaries.get((d.attribute, d.group, d.reference, MIRRORS[d.metric]))
             if current and primary is not None:
@@ -301,6 +307,23 @@ def _summary_value(r: EvaluationResult, sm: SummaryMeasure, path: str) -> None:
         raise _bad(key_path(path, "value"), f"{sm.measure} {sm.value:.6g} is not the "
                    f"{'range' if kind == 'range' else 'min/max ratio'} of its groups' "
                    f"{'/'.join(m.upper() for m in mids)} ({want:.6g})")  # fmt: skip
+
+
+def _group_rows(r: EvaluationResult, path: str) -> None:
+    """Each group's n is its row count in the provenance; everyone's n is the rows used."""
+    prov = r.provenance
+    used = prov.get("rows_used")
+    if isinstance(used, int) and not isinstance(used, bool) and r.overall.n != used:
+        raise _bad(f"{path}.overall.n", f"{r.overall.n} is not the {used} rows used")
+    by_group = prov.get("rows_by_group")
+    if not isinstance(by_group, dict):
+        return
+    for i, g in enumerate(r.groups):
+        rows = by_group.get(g.attribute)
+        k = rows.get(g.group) if isinstance(rows, dict) else None
+        if isinstance(k, int) and not isinstance(k, bool) and k != g.n:
+            raise _bad(f"{path}.groups[{i}].n", f"{g.attribute}={g.group} has n {g.n} but "
+                       f"{k} rows in provenance.rows_by_group")  # fmt: skip
 
 
 def _mirror_values(g: GroupResult, path: str) -> None:

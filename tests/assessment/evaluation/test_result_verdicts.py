@@ -171,6 +171,18 @@ def _edit(r: Result, case: str) -> tuple[str, str]:
         i = next(k for k, x in enumerate(r["summary"]) if x["value"] is not None)
         r["summary"][i].update(value=0.01, ci_low=0.0, ci_high=0.02)
         return f"summary[{i}].value", "range"
+    if case == "disparity of no group":
+        i = _find(r, lambda d: d["metric"] == "fpr")
+        r["disparities"][i]["group"] = "Martian"
+        return f"disparities[{i}].group", "not a group"
+    if case == "group n not its rows":
+        r["provenance"]["rows_by_group"]["race"]["Asian"] = 999_999
+        return f"groups[{_group(r, 'race', 'Asian')}].n", "rows_by_group"
+    if case == "rows used not everyone's n":
+        prov = r["provenance"]
+        prov["rows_used"] -= 214
+        prov["rows_excluded"] += 214
+        return "overall.n", "rows used"
     if case == "missingness flag":  # the demo has no excluded rows: one row, flagged after
         # adjustment with an adjusted p-value of 0.5
         diff = {"value": 0.1, "ci_low": 0.01, "ci_high": 0.4, "method": "", "reason": None}
@@ -189,7 +201,8 @@ CASES = [
     "flag within tolerance", "real FPR disparity unflagged", "TNR disagrees with FPR",
     "FNR flagged, TPR not", "FNR is not 1 - TPR", "TNR is not 1 - FPR", "difference set to 0",
     "ratio set to 1", "adjusted p not the family's adjustment", "mirror's adjusted p",
-    "tolerance text", "summary measure moved", "missingness flag",
+    "tolerance text", "summary measure moved", "disparity of no group", "group n not its rows",
+    "rows used not everyone's n", "missingness flag",
 ]  # fmt: skip
 
 
