@@ -227,8 +227,9 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
     }
     # A result written before a mirror pair had one verdict (no "judged on FPR, its mirror"
     # tolerance; also before the flag needed its p-value below 1 − the level): each member was
-    # judged on its own stored tolerance, and the unadjusted flag on the interval alone.
-    current = any(
+    # judged on its own stored tolerance, and the unadjusted flag on the interval alone. Koopman
+    # ratio intervals came after both, so their method statement also marks the current rule.
+    current = "Koopman" in r.methods.get("disparity_ratio_proportion", "") or any(
         d.metric in MIRRORS and (d.tolerance or "").startswith(JUDGED_ON) for d in r.disparities
     )
     # before the multiplicity adjustment (migrated schema 1): the adjusted flag repeats the flag

@@ -251,6 +251,18 @@ def test_an_older_result_is_held_to_its_own_rule() -> None:
     assert info.value.path == f"$.{where}"
 
 
+def test_stripping_the_mirror_marker_does_not_relax_the_rule() -> None:
+    """A current result whose "judged on FPR, its mirror" tolerances are removed is still held
+    to the current rule (its Koopman ratio method dates it)."""
+    r = _full_result()
+    for d in r["disparities"]:
+        if d["metric"] in MIRRORS and d["tolerance"]:
+            d["tolerance"] = d["tolerance"].split(": ", 1)[1]
+    with pytest.raises(ResultFormatError) as info:
+        EvaluationResult.from_json(copy.deepcopy(r))
+    assert info.value.path.endswith(".tolerance"), info.value.message
+
+
 def test_check_result_json_reads_an_embedded_result_under_its_path() -> None:
     """The function a comparison dossier's loader calls on each model's result."""
     r = _full_result()
