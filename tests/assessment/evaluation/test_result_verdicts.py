@@ -470,3 +470,30 @@ def test_every_result_the_engine_writes_passes_the_verdict_checks(data: st.DataO
     )
     written = json.loads(json.dumps(evaluate(inp, spec).to_json()))
     EvaluationResult.from_json(written)
+
+
+def test_custom_tolerances_and_levels_are_never_refused() -> None:
+    """Per-metric tolerances (a translated mirror limit, many digits), the legacy single
+    tolerance and CI levels from 0.8 to 0.999 on COMPAS."""
+    from assessment.evaluation.io import ColumnMapping, prepare_input, read_table
+    from assessment.evaluation.spec import MetricTolerance, Tolerance
+
+    if not (COMPAS / "compas-scores-two-years.csv").exists():
+        pytest.skip("COMPAS data not present")
+    table = read_table(COMPAS / "compas-scores-two-years.csv")
+    mapping = ColumnMapping(label="two_year_recid", score="decile_score", score_kind="score",
+                            threshold=5, attributes=["race", "sex"])  # fmt: skip
+    inp = prepare_input(table, mapping)
+    ref = ReferenceSpec("value", {"race": "Caucasian"})
+    settings_ = [
+        ({"tpr": MetricTolerance("diff", limit=0.03), "fpr": MetricTolerance("ratio", 0.9, 1.1),
+          "auroc": MetricTolerance("diff", limit=0.0123456789)}, Tolerance()),
+        ({"tnr": MetricTolerance("diff", limit=0.02)}, Tolerance()),
+        ({}, Tolerance(0.9, 1.111, 0.05)),
+    ]  # fmt: skip
+    for tolerances, legacy in settings_:
+        for level in (0.8, 0.999):
+            spec = EvaluationSpec(bootstrap=0, reference=ref,
+                                  intersections=(("race", "sex"),), tolerances=tolerances,
+                                  tolerance=legacy, ci_level=level, grid_points=5)  # fmt: skip
+            EvaluationResult.from_json(json.loads(json.dumps(evaluate(inp, spec).to_json())))
