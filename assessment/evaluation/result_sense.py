@@ -217,7 +217,9 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
     adjusted p-values are not what its own numbers give (see the module docstring)."""
     for i, g in enumerate(r.groups):
         _mirror_values(g, f"{path}.groups[{i}]")
+        _count_identities(g, f"{path}.groups[{i}]")
     _mirror_values(r.overall, key_path(path, "overall"))
+    _count_identities(r.overall, key_path(path, "overall"))
     spec = r.evaluation_spec()
     values = {(g.attribute, g.group): g for g in r.groups}
     primaries = {
@@ -325,6 +327,32 @@ def _group_rows(r: EvaluationResult, path: str) -> None:
         if isinstance(k, int) and not isinstance(k, bool) and k != g.n:
             raise _bad(f"{path}.groups[{i}].n", f"{g.attribute}={g.group} has n {g.n} but "
                        f"{k} rows in provenance.rows_by_group")  # fmt: skip
+
+
+def _count_identities(g: GroupResult, path: str) -> None:
+    """Accuracy, selection rate, PPV, NPV, balanced accuracy and F1 are what the group's
+    confusion counts give, the counts being tp = TPR·n_pos and fp = FPR·n_neg."""
+    m = {k: v.value for k, v in g.metrics.items()}
+    tpr, fpr = m.get("tpr"), m.get("fpr")
+    tp = tpr * g.n_pos if tpr is not None else (0.0 if g.n_pos == 0 else None)
+    fp = fpr * g.n_neg if fpr is not None else (0.0 if g.n_neg == 0 else None)
+    if tp is None or fp is None or g.n == 0:
+        return
+    fn, tn = g.n_pos - tp, g.n_neg - fp
+    want = {
+        "selection_rate": (tp + fp) / g.n,
+        "accuracy": (tp + tn) / g.n,
+        "ppv": tp / (tp + fp) if tp + fp > 0 else None,
+        "npv": tn / (tn + fn) if tn + fn > 0 else None,
+        "balanced_accuracy": (tpr + 1 - fpr) / 2 if tpr is not None and fpr is not None else None,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn > 0 else None,
+    }
+    for mid, w in want.items():
+        got = m.get(mid)
+        if got is not None and w is not None and not _close(got, w):
+            where = f"{key_path(key_path(path, 'metrics'), mid)}.value"
+            raise _bad(where, f"{mid} {got:.6g} is not what the group's TPR, FPR, n_pos and "
+                       f"n_neg give ({w:.6g})")  # fmt: skip
 
 
 def _mirror_values(g: GroupResult, path: str) -> None:

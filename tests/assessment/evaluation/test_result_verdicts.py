@@ -147,6 +147,12 @@ def _edit(r: Result, case: str) -> tuple[str, str]:
         tnr["value"] += 0.01
         tnr["ci_high"] = min(1.0, tnr["ci_high"] + 0.01)
         return "overall.metrics.tnr.value", "1 − FPR"
+    if case == "TPR and FNR shifted together":  # the mirror agrees; accuracy etc. do not
+        g = _group(r, "race", "Caucasian")
+        mm = r["groups"][g]["metrics"]
+        mm["tpr"].update(value=0.95, ci_low=0.94, ci_high=0.96)
+        mm["fnr"].update(value=0.05, ci_low=0.04, ci_high=0.06)
+        return f"groups[{g}].metrics.selection_rate.value", "n_pos and n_neg give"
     if case == "difference set to 0":
         i = _find(r, lambda d: d["metric"] == "fpr" and d["flagged"])
         ds[i]["difference"].update(value=0.0, ci_low=-0.01, ci_high=0.01)
@@ -199,7 +205,8 @@ def _edit(r: Result, case: str) -> tuple[str, str]:
 CASES = [
     "adjusted flag, adjusted p 0.09", "flag with p 0.9", "flag whose interval includes parity",
     "flag within tolerance", "real FPR disparity unflagged", "TNR disagrees with FPR",
-    "FNR flagged, TPR not", "FNR is not 1 - TPR", "TNR is not 1 - FPR", "difference set to 0",
+    "FNR flagged, TPR not", "FNR is not 1 - TPR", "TNR is not 1 - FPR",
+    "TPR and FNR shifted together", "difference set to 0",
     "ratio set to 1", "adjusted p not the family's adjustment", "mirror's adjusted p",
     "tolerance text", "summary measure moved", "disparity of no group", "group n not its rows",
     "rows used not everyone's n", "missingness flag",
