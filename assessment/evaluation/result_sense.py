@@ -313,7 +313,9 @@ def _summary_value(r: EvaluationResult, sm: SummaryMeasure, path: str) -> None:
 
 
 def _group_rows(r: EvaluationResult, path: str) -> None:
-    """Each group's n is its row count in the provenance; everyone's n is the rows used."""
+    """Everyone's n is the rows used; each group's n is at most its rows read
+    (``provenance.rows_by_group``, counted before exclusion), and equal to it when no row was
+    excluded."""
     prov = r.provenance
     used = prov.get("rows_used")
     if isinstance(used, int) and not isinstance(used, bool) and r.overall.n != used:
@@ -321,12 +323,16 @@ def _group_rows(r: EvaluationResult, path: str) -> None:
     by_group = prov.get("rows_by_group")
     if not isinstance(by_group, dict):
         return
+    none_excluded = prov.get("rows_excluded") == 0
     for i, g in enumerate(r.groups):
         rows = by_group.get(g.attribute)
         k = rows.get(g.group) if isinstance(rows, dict) else None
-        if isinstance(k, int) and not isinstance(k, bool) and k != g.n:
+        if not isinstance(k, int) or isinstance(k, bool):
+            continue
+        if g.n > k or (none_excluded and g.n != k):
             raise _bad(f"{path}.groups[{i}].n", f"{g.attribute}={g.group} has n {g.n} but "
-                       f"{k} rows in provenance.rows_by_group")  # fmt: skip
+                       f"{k} rows read in provenance.rows_by_group"
+                       + (" and no row was excluded" if g.n < k else ""))  # fmt: skip
 
 
 def _count_identities(g: GroupResult, path: str) -> None:
