@@ -263,15 +263,41 @@ def check_verdicts(r: EvaluationResult, path: str = "$") -> None:
         _adjusted(r, spec, path)
     for i, sm in enumerate(r.summary):
         _summary_value(r, sm, f"{path}.summary[{i}]")
-    miss_alpha = 1 - spec.ci_level  # the missingness check's α (as missingness.py)
+    _missingness(r, spec, path)
+
+
+#: the exclusion-rate gap a missingness flag needs (as missingness.MISSINGNESS_DIFFERENCE)
+MISSINGNESS_DIFFERENCE = 0.02
+
+
+def _missingness(r: EvaluationResult, spec: EvaluationSpec, path: str) -> None:
+    """Differential missingness: the rate is excluded / rows read, the difference the rate minus
+    the rest's; flagged when the gap is beyond ±0.02 and its interval excludes 0, after
+    adjustment when the gap is beyond ±0.02 and the adjusted p-value is below 1 − the level."""
+    alpha = 1 - spec.ci_level  # as missingness.py
     for i, m in enumerate(r.missingness):
+        mp = f"{path}.missingness[{i}]"
+        if m.rate is not None and m.rows_read > 0 and not _close(m.rate, m.excluded / m.rows_read):
+            raise _bad(key_path(mp, "rate"), f"{m.rate:.6g} is not {m.excluded} excluded of "
+                       f"{m.rows_read} read")  # fmt: skip
+        d = m.difference
+        if d.value is not None and m.rate is not None and m.rest_rate is not None:
+            if not _close(d.value, m.rate - m.rest_rate):
+                raise _bad(f"{mp}.difference.value", f"{d.value:.6g} is not the rate "
+                           f"{m.rate:.6g} minus the rest's {m.rest_rate:.6g}")  # fmt: skip
+        big = d.value is not None and abs(d.value) > MISSINGNESS_DIFFERENCE
+        excludes = (
+            d.ci_low is not None and d.ci_high is not None and (d.ci_low > 0 or d.ci_high < 0)
+        )
         q = m.p_adjusted
-        if m.flagged_adjusted and not (q is not None and q < miss_alpha):
-            raise _bad(
-                f"{path}.missingness[{i}].flagged_adjusted",
-                f"flagged after adjustment, but its adjusted p-value {_num(q)} is not below "
-                f"{miss_alpha:.3g}",
-            )
+        for key, want in (
+            ("flagged", big and excludes),
+            ("flagged_adjusted", big and q is not None and q < alpha),
+        ):
+            if getattr(m, key) != want:
+                raise _bad(key_path(mp, key), f"{getattr(m, key)} contradicts the gap "
+                           f"{_num(d.value)} (a flag needs more than ±{MISSINGNESS_DIFFERENCE:g}), "
+                           f"its interval and its adjusted p-value {_num(q)}")  # fmt: skip
 
 
 # summary measure -> (its metrics, "range" or "ratio"), as assessment.evaluation.summary.MEASURES

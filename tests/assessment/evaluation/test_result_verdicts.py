@@ -199,6 +199,14 @@ def _edit(r: Result, case: str) -> tuple[str, str]:
              "reason": None}
         ]  # fmt: skip
         return "missingness[0].flagged_adjusted", "adjusted p-value"
+    if case == "missingness gap unflagged":
+        _edit(r, "missingness flag")
+        r["missingness"][0].update(flagged=False, flagged_adjusted=False)
+        return "missingness[0].flagged", "contradicts the gap"
+    if case == "missingness rate":
+        _edit(r, "missingness flag")
+        r["missingness"][0].update(rate=0.3, flagged_adjusted=False)
+        return "missingness[0].rate", "excluded of"
     raise AssertionError(case)
 
 
@@ -209,7 +217,8 @@ CASES = [
     "TPR and FNR shifted together", "difference set to 0",
     "ratio set to 1", "adjusted p not the family's adjustment", "mirror's adjusted p",
     "tolerance text", "summary measure moved", "disparity of no group", "group n not its rows",
-    "rows used not everyone's n", "missingness flag",
+    "rows used not everyone's n", "missingness flag", "missingness gap unflagged",
+    "missingness rate",
 ]  # fmt: skip
 
 
@@ -330,6 +339,10 @@ def test_the_constants_are_the_engines() -> None:
 
     assert set(ENGINE_NEVER) == NEVER_FLAGGED
     assert SENSE_NOTE == UNADJUSTED_NOTE
+    from assessment.evaluation.missingness import MISSINGNESS_DIFFERENCE
+    from assessment.evaluation.result_sense import MISSINGNESS_DIFFERENCE as SENSE_GAP
+
+    assert SENSE_GAP == MISSINGNESS_DIFFERENCE
 
 
 @settings(max_examples=60, deadline=None)
