@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from assessment.codec import JsonRecord
 from assessment.evaluation.result import EvaluationResult, ResultFormatError
 from assessment.evaluation.result_checks import check_mapping_json
+from assessment.evaluation.result_sense import ADVICE as SENSE_ADVICE
 from assessment.evaluation.result_sense import check_result_sense
 from assessment.evaluation.spec import EvaluationSpec
 from assessment.jsoncheck import Invalid, expect_obj, key_path
@@ -272,6 +273,20 @@ def _whole_result(d: dict[str, Any], result: dict[str, Any], where: str, path: s
     return {**result, "spec": d["spec"], "provenance": {**facts, **prov}}
 
 
+def check_result_json(obj: Any, path: str = "$", advice: str | None = None) -> EvaluationResult:
+    """Read a stored probity-evaluation/1 result embedded in another document (e.g. a
+    comparison dossier's per-model result) through the same type and sense checks;
+    :class:`Invalid` names the JSON path (under ``path``) and the problem, with ``advice`` in
+    place of "re-run the evaluation to replace it" when given (e.g. "re-run the comparison")."""
+    try:
+        return EvaluationResult.from_json(obj, path)
+    except ResultFormatError as exc:
+        problem = exc.problem if advice is None else exc.problem.replace(SENSE_ADVICE, advice)
+        raise Invalid(exc.path, problem) from None
+    except RecursionError:  # nesting the codec cannot walk
+        raise Invalid(path, "nested too deeply to be an evaluation result") from None
+
+
 # ---------------------------------------------------------------------------- the run
 
 
@@ -318,6 +333,7 @@ def store_evaluation(
 __all__ = [
     "RECORD_SCHEMA",
     "DataFile",
+    "check_result_json",
     "EvaluationRecord",
     "document_demographics",
     "evaluation_config",
