@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 from assessment.catalogue import PROPORTION_METRICS
 from assessment.evaluation.mirrors import MIRRORS as _MIRRORS
-from assessment.evaluation.mirrors import judged_on
-from assessment.evaluation.spec import MetricTolerance
+from assessment.evaluation.mirrors import judged_on, primary_of
+from assessment.evaluation.spec import DEFAULT_TOLERANCES, MetricTolerance
 from assessment.jsoncheck import Invalid, key_path
 
 if TYPE_CHECKING:
@@ -418,13 +418,19 @@ def _gap_values(d: Disparity, group: GroupResult, ref: GroupResult, path: str) -
 
 
 def _tolerance(d: Disparity, spec: EvaluationSpec, path: str) -> MetricTolerance | None:
-    """The tolerance the settings give ``d``'s metric; the stated one must be it."""
+    """The tolerance ``d`` was judged with. One the settings name for its metric must be the
+    stated one; a default may differ between Probity versions (TPR's became a difference limit
+    after results had been written with the ratio band), so a result judged by its version's
+    default is re-derived with the tolerance it states."""
     if d.metric in NEVER_FLAGGED:
         return None
     try:
         tol = spec.tolerance_for(d.metric)
     except KeyError:  # no tolerance: never flagged
         return None
+    stated = _parse_tolerance(d.tolerance)
+    if stated is not None and tol == DEFAULT_TOLERANCES.get(primary_of(d.metric)):
+        return stated
     if d.tolerance is not None and d.tolerance != tol.describe():
         raise _bad(key_path(path, "tolerance"), f"{d.tolerance!r} is not the settings' "
                    f"tolerance for {d.metric} ({tol.describe()!r})")  # fmt: skip
