@@ -486,7 +486,7 @@ def test_evaluate_options_raise_the_limits(tmp_path: Path) -> None:
         "--group",
         "sex",
         "--bootstrap",
-        "10",
+        "200",
         "--quiet",
     ]
     low = subprocess.run(

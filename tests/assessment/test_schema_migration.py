@@ -202,7 +202,7 @@ def _load_error(tmp_path: Path, data: Any) -> str:
         (("result", "provenance", "sha256"), "x", "$.evaluation.result.provenance.sha256: stored"),
         (("spec",), None, "$.evaluation.spec: missing (a stored result needs its settings)"),
         (("spec", "bootstrap"), "lots", '$.evaluation.spec.bootstrap: expected a whole number'),
-        (("spec", "bootstrap"), -1, "$.evaluation.spec: Bootstrap replicates must be a whole"),
+        (("spec", "bootstrap"), -1, "$.evaluation.spec: Bootstrap replicates cannot be negative"),
         (("spec", "intersections"), [[1]], "$.evaluation.spec.intersections[0][0]: expected text"),
         (("mapping", "score_kind"), "odds", "$.evaluation.mapping.score_kind: expected"),
         (("data", "sha256"), 5, "$.evaluation.data.sha256: expected text or null, got 5"),

@@ -207,7 +207,7 @@ def test_offline_install_upgrade_and_refusals(bundle: Path, work: Path) -> None:
                 "--group",
                 "age",
                 "--bootstrap",
-                "50",
+                "200",
                 "--json",
                 str(result),
             ],
