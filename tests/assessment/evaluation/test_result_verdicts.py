@@ -423,11 +423,18 @@ def _references(values: dict[str, str]) -> list[ReferenceSpec]:
     ]
 
 
+def _require_compas() -> None:
+    """The shared real data is part of the set-up (conftest: CI keeps it beside the repo): a
+    missing file fails with its path instead of skipping the check."""
+    path = COMPAS / "compas-scores-two-years.csv"
+    if not path.exists():
+        pytest.fail(f"the shared COMPAS file is missing at {path}; CI keeps it beside the repo")
+
+
 def _real_results_load(full: bool, bootstrap: int) -> None:
     from assessment.evaluation.io import prepare_input
 
-    if not (COMPAS / "compas-scores-two-years.csv").exists():
-        pytest.skip("COMPAS data not present")
+    _require_compas()
     for table, mapping, values, inter in _real_runs(full):
         inp = prepare_input(table, mapping)
         for ref in _references(values):
@@ -507,8 +514,7 @@ def test_custom_tolerances_and_levels_are_never_refused() -> None:
     from assessment.evaluation.io import ColumnMapping, prepare_input, read_table
     from assessment.evaluation.spec import MetricTolerance, Tolerance
 
-    if not (COMPAS / "compas-scores-two-years.csv").exists():
-        pytest.skip("COMPAS data not present")
+    _require_compas()
     table = read_table(COMPAS / "compas-scores-two-years.csv")
     mapping = ColumnMapping(label="two_year_recid", score="decile_score", score_kind="score",
                             threshold=5, attributes=["race", "sex"])  # fmt: skip
