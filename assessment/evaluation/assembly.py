@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from assessment.evaluation import auroc_ci, mover
+from assessment.evaluation import auroc_ci, mover, profile_slope
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
@@ -203,6 +203,8 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
     )
     m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
     m["calibration_slope"] = "coefficient of logit(p), " + recal
+    if not clustered:
+        m["calibration_slope"] += profile_slope.METHOD
     return m
 
 
