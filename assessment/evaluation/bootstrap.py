@@ -11,6 +11,7 @@ import numpy as np
 from assessment.evaluation import clusters, profile_slope
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.boot_blocks import block_size, blocked_statistics, blocked_totals
+from assessment.evaluation.f1_interval import f1_interval
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     GroupingStats,
@@ -159,6 +160,14 @@ def _bootstrap(
                 stats.ci_reasons[mid][g] = why
     if prob and stats.recal is not None and stats.units is None:
         _profile_slope(stats, ctx, small)
+    if stats.units is None and "f1" in reps:
+        # F1: Wilson interval of the Jaccard index (f1_interval), where the bootstrap gives an
+        # interval (elsewhere its reason stands, and the disparities read it)
+        c = stats.counts
+        f_lo, f_hi = f1_interval(c.tp, c.fp, c.n_pos - c.tp, level)
+        had = np.isfinite(stats.lo["f1"]) & np.isfinite(stats.hi["f1"])
+        stats.lo["f1"] = np.where(had, f_lo, np.nan)
+        stats.hi["f1"] = np.where(had, f_hi, np.nan)
 
 
 def _replicate_statistics(
