@@ -21,7 +21,7 @@ SWITCH_EVENTS = 50
 MAX_EXPANSIONS = 12  # bracket: b̂ ± 2·se·2^k, k ≤ 12 (up to 8,192 Wald standard errors)
 MAX_ROOT_STEPS = 40
 MAX_NEWTON = 60
-ROOT_TOL = 1e-10
+ROOT_TOL = 1e-9
 METHOD = (
     f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
     "or 1 the CI is instead the profile-likelihood interval of the slope (Venzon & Moolgavkar "
@@ -56,7 +56,7 @@ def _profile(
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.clip(np.where(h > 0, u / h, 0.0), -8.0, 8.0)
         a += np.where(done, 0.0, step)
-        done |= np.abs(step) < 1e-11 * (1.0 + np.abs(a))
+        done |= np.abs(step) < 1e-9 * (1.0 + np.abs(a))
         if done.all():
             break
     ll, _, _ = _ll_terms(a[c] + beta[c] * x, y)
@@ -138,7 +138,8 @@ def profile_slope_interval(
         f_out = np.where(neg & (last < 0), f_out / 2, f_out)
         f_in = np.where(~neg & (last > 0), f_in / 2, f_in)
         last = np.where(neg, -1.0, 1.0)
-        if np.all((np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | ~bracketed):
+        close = (np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | (np.abs(f_r) < 1e-9)
+        if np.all(close | ~bracketed):
             break
     root = np.where(bracketed, root, np.nan)
     lo[groups], hi[groups] = root[:m], root[m:]
