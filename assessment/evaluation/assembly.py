@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from assessment.evaluation import auroc_ci, mover
+from assessment.evaluation import auroc_ci, f1_interval, mover, profile_slope
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
@@ -183,7 +183,7 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
         if kind != "class"
         else "not available (predicted classes only)"
     )
-    m["f1"] = boot
+    m["f1"] = boot if clustered else f1_interval.METHOD
     m["balanced_accuracy"] = iv.MOVER_MEAN + suffix
     m["brier"] = iv.MEAN_T_LOG + (
         " — cluster-robust (ratio-estimator variance over patients, t with K − 1 df)"
@@ -203,6 +203,8 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
     )
     m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
     m["calibration_slope"] = "coefficient of logit(p), " + recal
+    if not clustered:
+        m["calibration_slope"] += profile_slope.METHOD
     return m
 
 

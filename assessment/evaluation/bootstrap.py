@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assessment.evaluation import clusters
+from assessment.evaluation import clusters, profile_slope
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.boot_blocks import block_size, blocked_statistics, blocked_totals
+from assessment.evaluation.f1_interval import f1_interval
 from assessment.evaluation.metrics import (
     BOOTSTRAP_METRICS,
     GroupingStats,
@@ -20,6 +21,9 @@ from assessment.evaluation.metrics import (
 from assessment.evaluation.point_stats import _Context
 
 IsCancelled = Callable[[], bool]
+
+# |logit(p)| of a probability clipped at LOGIT_EPS (exactly 0 or 1) is ≈ 23.03
+CLIPPED = 23.0
 
 # Bootstrap metrics whose own interval is analytic (their disparities use the bootstrap).
 ANALYTIC_CI: tuple[str, ...] = ("balanced_accuracy", "brier")
@@ -154,6 +158,16 @@ def _bootstrap(
             if why is not None and np.isfinite(stats.values[mid][g]):
                 stats.lo[mid][g] = stats.hi[mid][g] = np.nan
                 stats.ci_reasons[mid][g] = why
+    if prob and stats.recal is not None and stats.units is None:
+        _profile_slope(stats, ctx, small)
+    if stats.units is None and "f1" in reps:
+        # F1: Wilson interval of the Jaccard index (f1_interval), where the bootstrap gives an
+        # interval (elsewhere its reason stands, and the disparities read it)
+        c = stats.counts
+        f_lo, f_hi = f1_interval(c.tp, c.fp, c.n_pos - c.tp, level)
+        had = np.isfinite(stats.lo["f1"]) & np.isfinite(stats.hi["f1"])
+        stats.lo["f1"] = np.where(had, f_lo, np.nan)
+        stats.hi["f1"] = np.where(had, f_hi, np.nan)
 
 
 def _replicate_statistics(
@@ -206,3 +220,25 @@ def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[
     det = h00 * h11 - h01 * h01
     db = (h00 * u1 - h01 * u0) / det
     return slope + db, intercept + r_off / w_off
+
+
+def _profile_slope(stats: GroupingStats, ctx: _Context, small: list[str | None]) -> None:
+    """The slope's profile-likelihood interval where a group has fewer than SWITCH_EVENTS
+    events or non-events (unclustered rows; the bootstrap replicates still feed disparities)."""
+    assert ctx.x is not None and stats.recal is not None
+    c = stats.counts
+    b = stats.recal.slope
+    few = np.minimum(c.n_pos, c.n_neg) < profile_slope.SWITCH_EVENTS
+    # a clipped exact 0/1 score (logit ±23) dominates the likelihood: such groups keep the
+    # bootstrap (the profile interval covered 86.7 % there, the bootstrap 92 %)
+    clipped = np.bincount(stats.grouping.codes, weights=np.abs(ctx.x) >= CLIPPED, minlength=b.size)
+    chosen = few & np.isfinite(b) & np.array([s is None for s in small]) & (clipped == 0)
+    if not chosen.any():
+        return
+    lo, hi, why = profile_slope.profile_slope_interval(
+        stats.grouping.codes, ctx.x, ctx.y, stats.recal.slope_a, b, chosen, ctx.spec.ci_level
+    )
+    for g in np.flatnonzero(chosen):
+        stats.lo["calibration_slope"][g] = lo[g]
+        stats.hi["calibration_slope"][g] = hi[g]
+        stats.ci_reasons["calibration_slope"][g] = why[g]

@@ -535,3 +535,22 @@ def test_proportion_intervals_cover_and_are_not_too_wide_with_about_ten_events()
                 failures.append(f"{mid} {what}: {c:.4f} of {has.sum()}/{r}")
     print(seen)
     assert not failures, "; ".join(failures)
+
+
+def test_calibration_slope_with_about_ten_events_covers() -> None:
+    """Issue 9: with ~10 events per group (n = 200, prevalence 0.05) the percentile bootstrap of
+    the slope covered 92.1 % (4,000 groups); the profile-likelihood interval used below 50 events
+    or non-events covers 94.2 %. Here without Monte-Carlo widening: 93–97 % (se 0.34 %)."""
+    d = Design(200, 0.05, "skewed", reps=4000)
+    c, reported, counted = _coverage(d, seed=12345)["calibration_slope"]
+    assert reported == counted
+    assert 0.93 <= c <= 0.97, c
+
+
+def test_f1_with_about_ten_events_covers() -> None:
+    """Issue 9: with ~10 events per group the percentile bootstrap of F1 covered 92.7 % (4,000
+    groups, this seed); the Wilson interval of the Jaccard index covers 95.2 %. 93–97 %."""
+    d = Design(200, 0.05, "skewed", reps=4000)
+    c, reported, counted = _coverage(d, seed=99)["f1"]
+    assert reported >= 0.99 * counted
+    assert 0.93 <= c <= 0.97, c

@@ -1,0 +1,150 @@
+"""Profile-likelihood interval of the calibration slope for groups with few events.
+
+The slope b of logit P(y) = a + b·logit(p) is the coefficient of a logistic GLM; its
+profile-likelihood interval (Venzon & Moolgavkar 1988; what R's ``confint.glm`` computes) is the
+set of b whose profile deviance 2·(ℓ(â, b̂) − max_a ℓ(a, b)) is at most χ²₁(level) = z². With
+fewer than :data:`SWITCH_EVENTS` events or non-events in a group the percentile bootstrap of the
+slope under-covers (92.1 % with ~10 events, 4,000 simulated groups of 200 rows); the profile
+interval is used there, the bootstrap from :data:`SWITCH_EVENTS` on (where both agree).
+
+Cost: for each limit, at most :data:`MAX_EXPANSIONS` bracket expansions plus
+:data:`MAX_ROOT_STEPS` Illinois false-position steps, each one 1-D Newton fit of a (at most
+:data:`MAX_NEWTON` passes over the rows of the groups concerned), all groups and both limits
+vectorised together: O(rows of the groups under the switch point) × a few dozen fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SWITCH_EVENTS = 50
+MAX_EXPANSIONS = 12  # bracket: b̂ ± 2·se·2^k, k ≤ 12 (up to 8,192 Wald standard errors)
+MAX_ROOT_STEPS = 40
+MAX_NEWTON = 60
+ROOT_TOL = 1e-9
+METHOD = (
+    f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
+    "or 1 the CI is instead the profile-likelihood interval of the slope (Venzon & Moolgavkar "
+    "1988, as R's confint.glm; the percentile bootstrap under-covered there)"
+)
+UNBOUNDED = (
+    "the profile likelihood of the slope does not fall far enough within 8,192 standard "
+    "errors (too few events for a bounded interval)"
+)
+
+
+def _ll_terms(eta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bernoulli log-likelihood, residual and weight per row (no overflow)."""
+    e = np.exp(-np.abs(eta))
+    inv = 1.0 / (1.0 + e)
+    pi = np.where(eta >= 0, inv, e * inv)
+    ll = y * eta - np.maximum(eta, 0.0) - np.log1p(e)
+    return ll, y - pi, pi * (1.0 - pi)
+
+
+def _profile(
+    beta: np.ndarray, alpha: np.ndarray, c: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """max over a of ℓ(a, beta) per problem by 1-D Newton from ``alpha``; (ℓ, a, converged)."""
+    k = beta.size
+    a = alpha.copy()
+    done = np.zeros(k, bool)
+    for _ in range(MAX_NEWTON):
+        _, r, w = _ll_terms(a[c] + beta[c] * x, y)
+        u = np.bincount(c, weights=r, minlength=k)
+        h = np.bincount(c, weights=w, minlength=k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.clip(np.where(h > 0, u / h, 0.0), -8.0, 8.0)
+        a += np.where(done, 0.0, step)
+        done |= np.abs(step) < 1e-9 * (1.0 + np.abs(a))
+        if done.all():
+            break
+    ll, _, _ = _ll_terms(a[c] + beta[c] * x, y)
+    return np.bincount(c, weights=ll, minlength=k), a, done
+
+
+def profile_slope_interval(
+    codes: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    a_hat: np.ndarray,
+    b_hat: np.ndarray,
+    chosen: np.ndarray,
+    level: float,
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Profile-likelihood limits of the slope for the groups where ``chosen`` (NaN elsewhere);
+    a reason per group where the limits are not finite."""
+    from assessment.evaluation.intervals import z_value
+
+    size = b_hat.size
+    lo, hi = np.full(size, np.nan), np.full(size, np.nan)
+    reasons: list[str | None] = [None] * size
+    groups = np.flatnonzero(chosen)
+    if groups.size == 0:
+        return lo, hi, reasons
+    m = groups.size
+    compact = np.full(size, -1)
+    compact[groups] = np.arange(m)
+    rows = np.flatnonzero(compact[codes] >= 0)
+    gc = compact[codes[rows]]
+    xs, ys = x[rows], y[rows].astype(float)
+    # 2m problems: lower limits (0..m−1) and upper limits (m..2m−1) on duplicated rows
+    c = np.concatenate((gc, gc + m))
+    xx, yy = np.concatenate((xs, xs)), np.concatenate((ys, ys))
+    a0 = np.tile(a_hat[groups], 2)
+    b0 = np.tile(b_hat[groups], 2)
+    ll_hat, _, _ = _profile(b0, a0, c, xx, yy)
+    _, _, w = _ll_terms(a0[c] + b0[c] * xx, yy)
+    h00 = np.bincount(c, weights=w, minlength=2 * m)
+    h01 = np.bincount(c, weights=w * xx, minlength=2 * m)
+    h11 = np.bincount(c, weights=w * xx * xx, minlength=2 * m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(h00 / (h00 * h11 - h01 * h01))
+    se = np.where(np.isfinite(se) & (se > 0), se, 1.0)
+    sign = np.r_[-np.ones(m), np.ones(m)]
+    z2 = z_value(level) ** 2
+
+    def f(beta: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ll, a, _ = _profile(beta, alpha, c, xx, yy)
+        return 2.0 * (ll_hat - ll) - z2, a
+
+    inner, f_in = b0.copy(), np.full(2 * m, -z2)
+    width = 2.0 * se
+    outer = b0 + sign * width
+    f_out, alpha = f(outer, a0)
+    for _ in range(MAX_EXPANSIONS):
+        need = f_out <= 0
+        if not need.any():
+            break
+        inner = np.where(need, outer, inner)
+        f_in = np.where(need, f_out, f_in)
+        width = np.where(need, 2.0 * width, width)
+        outer = np.where(need, b0 + sign * width, outer)
+        f_new, alpha = f(outer, alpha)
+        f_out = np.where(need, f_new, f_out)
+    bracketed = f_out > 0
+    # Illinois false position between inner (f < 0) and outer (f > 0)
+    last = np.zeros(2 * m)
+    root = inner.copy()
+    for _ in range(MAX_ROOT_STEPS):
+        root = inner - f_in * (outer - inner) / (f_out - f_in)
+        f_r, alpha = f(root, alpha)
+        neg = f_r <= 0
+        inner = np.where(neg, root, inner)
+        f_in = np.where(neg, f_r, f_in)
+        outer = np.where(neg, outer, root)
+        f_out = np.where(neg, f_out, f_r)
+        # Illinois: halve the f of the endpoint kept twice in a row
+        f_out = np.where(neg & (last < 0), f_out / 2, f_out)
+        f_in = np.where(~neg & (last > 0), f_in / 2, f_in)
+        last = np.where(neg, -1.0, 1.0)
+        close = (np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | (np.abs(f_r) < 1e-9)
+        if np.all(close | ~bracketed):
+            break
+    root = np.where(bracketed, root, np.nan)
+    lo[groups], hi[groups] = root[:m], root[m:]
+    for j, g in enumerate(groups):
+        if not (bracketed[j] and bracketed[m + j]):
+            lo[g] = hi[g] = np.nan  # half an interval is no interval
+            reasons[int(g)] = UNBOUNDED
+    return lo, hi, reasons

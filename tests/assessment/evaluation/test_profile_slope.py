@@ -1,0 +1,134 @@
+"""Profile-likelihood interval of the calibration slope in groups with few events, checked
+against an independent profile likelihood built from statsmodels' GLM (offset = b·logit(p),
+intercept refitted) and a root finder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.optimize import brentq, minimize_scalar
+from scipy.stats import chi2
+
+from assessment.evaluation import profile_slope as ps
+from assessment.evaluation.engine import evaluate
+from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
+from assessment.evaluation.profile_slope import SWITCH_EVENTS, profile_slope_interval
+from assessment.evaluation.spec import EvaluationSpec
+
+
+def _reference_interval(y: np.ndarray, p: np.ndarray, level: float) -> tuple[float, float]:
+    x = np.log(p) - np.log1p(-p)
+    full = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial()).fit(tol=1e-14)
+    b_hat, se = float(full.params[1]), float(full.bse[1])
+    crit = chi2.ppf(level, 1)
+    ones = np.ones((y.size, 1))
+
+    def deviance(b: float) -> float:
+        fit = sm.GLM(y.astype(float), ones, family=sm.families.Binomial(), offset=b * x).fit(
+            tol=1e-14
+        )
+        return float(2 * (full.llf - fit.llf) - crit)
+
+    lo = brentq(deviance, b_hat - 50 * se, b_hat, xtol=1e-12)
+    hi = brentq(deviance, b_hat, b_hat + 50 * se, xtol=1e-12)
+    return lo, hi
+
+
+def _data(rng: np.random.Generator, n: int, prevalence: float) -> tuple[np.ndarray, np.ndarray]:
+    c = np.log(prevalence / (1 - prevalence))
+    eta = c - 0.5 + rng.normal(0, 1, n)
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    p = 1 / (1 + np.exp(-(c + 2.0 * (eta - c))))  # over-confident: slope ≈ 0.5
+    return y, p
+
+
+def _input(ys: list[np.ndarray], ps: list[np.ndarray]) -> EvaluationInput:
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    codes = np.concatenate([np.full(v.size, i, np.int32) for i, v in enumerate(ys)])
+    labels = tuple(f"g{i}" for i in range(len(ys)))
+    return EvaluationInput(
+        y, p, None, "probability", (Attribute("g", codes, labels),),
+        Provenance("t", "0" * 64, y.size, y.size),
+    )  # fmt: skip
+
+
+def test_few_events_get_the_profile_likelihood_interval_of_statsmodels() -> None:
+    rng = np.random.default_rng(5)
+    small = [_data(rng, 200, 0.05) for _ in range(3)]  # ~10 events each
+    big = _data(rng, 3000, 0.3)  # hundreds of events: bootstrap
+    inp = _input([s[0] for s in small] + [big[0]], [s[1] for s in small] + [big[1]])
+    spec = EvaluationSpec(threshold=0.1, bootstrap=200, seed=3)
+    res = evaluate(inp, spec)
+    groups = res.groups_of("g")
+    for (y, p), group in zip(small, groups[:3], strict=True):
+        assert 0 < y.sum() < SWITCH_EVENTS
+        lo, hi = _reference_interval(y, p, 0.95)
+        m = group.metrics["calibration_slope"]
+        assert m.ci_low == pytest.approx(lo, abs=1e-6)
+        assert m.ci_high == pytest.approx(hi, abs=1e-6)
+    lo, hi = _reference_interval(*big, 0.95)
+    m = groups[3].metrics["calibration_slope"]
+    assert m.ci_low is not None and abs(m.ci_low - lo) > 1e-6  # the bootstrap's, not the profile
+    method = res.method("calibration_slope")
+    assert method is not None and "profile-likelihood" in method and "Venzon" in method
+
+
+def test_a_group_with_a_score_of_exactly_0_keeps_the_bootstrap() -> None:
+    rng = np.random.default_rng(8)
+    y, p = _data(rng, 200, 0.05)
+    p[np.argmin(p)] = 0.0
+    res = evaluate(_input([y], [p]), EvaluationSpec(threshold=0.1, bootstrap=200, seed=3))
+    m = res.groups_of("g")[0].metrics["calibration_slope"]
+    q = np.clip(p, 1e-10, 1 - 1e-10)
+    lo, _ = _reference_interval(y, q, 0.95)
+    assert m.ci_low is not None and abs(m.ci_low - lo) > 1e-6
+
+
+def _nearly_separated() -> tuple[np.ndarray, ...]:
+    # one event and one non-event overlap, all others separated: the MLE exists, the profile
+    # rises slowly above it
+    x = np.r_[np.linspace(-6, -1, 30), 0.0, 0.1, np.linspace(1, 6, 3)]
+    y = np.r_[np.zeros(30), 1.0, 0.0, np.ones(3)].astype(bool)
+    fit = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial()).fit(tol=1e-14)
+    return x, y, np.array([fit.params[0]]), np.array([fit.params[1]])
+
+
+def test_a_nearly_separated_group_matches_a_direct_profile() -> None:
+    """Far from b̂ statsmodels' IRLS overflows (its deviance jumps to ~365), so here the
+    reference maximises the log-likelihood over a by scipy's bounded scalar search."""
+    x, y, a, b = _nearly_separated()
+    codes = np.zeros(x.size, np.intp)
+    lo, hi, why = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
+    yf = y.astype(float)
+
+    def ll(al: float, be: float) -> float:
+        eta = al + be * x
+        return float(np.sum(yf * eta - np.logaddexp(0, eta)))
+
+    def deviance(be: float) -> float:
+        best = minimize_scalar(
+            lambda al: -ll(al, be), bounds=(-500, 500), method="bounded",
+            options={"xatol": 1e-12},
+        )  # fmt: skip
+        return float(2 * (ll(a[0], b[0]) + best.fun) - chi2.ppf(0.95, 1))
+
+    ref_lo = brentq(deviance, b[0] - 100, b[0], xtol=1e-12)
+    ref_hi = brentq(deviance, b[0], b[0] + 100, xtol=1e-12)
+    assert why == [None]
+    assert lo[0] == pytest.approx(ref_lo, abs=1e-6)
+    assert hi[0] == pytest.approx(ref_hi, abs=1e-6)
+    assert hi[0] > 30  # the profile's long right tail near separation
+
+
+def test_an_unbounded_profile_is_no_interval_with_a_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the profile never rises by χ²₁ within the bracket, both limits are NaN with a
+    reason (half an interval is none)."""
+    monkeypatch.setattr(ps, "MAX_EXPANSIONS", 0)  # bracket b̂ ± 2 se only
+    x, y, a, b = _nearly_separated()
+    codes = np.zeros(x.size, np.intp)
+    lo, hi, why = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    assert why[0] == ps.UNBOUNDED
