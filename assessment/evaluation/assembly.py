@@ -231,6 +231,26 @@ def _grid_json(all_stats: list[GroupingStats], ctx: _Context) -> dict[str, Any]:
     return {"thresholds": [float(t) for t in ctx.grid], "groups": out}
 
 
+def _slope_notes(all_stats: list[GroupingStats]) -> list[str]:
+    """Groups under the slope's profile-likelihood switch point left with the bootstrap."""
+    kept = [
+        "overall" if stats.grouping.is_overall else f"{stats.grouping.name}={label}"
+        for stats in all_stats
+        if stats.slope_bootstrap is not None
+        for g, label in enumerate(stats.grouping.labels)
+        if stats.slope_bootstrap[g]
+    ]
+    if not kept:
+        return []
+    return [
+        f"calibration slope: fewer than {profile_slope.SWITCH_EVENTS} events or non-events, but "
+        "the percentile bootstrap interval (it may under-cover there) because the "
+        f"profile-likelihood interval is limited to groups of at most "
+        f"{profile_slope.MAX_GROUP_ROWS:,} rows, {profile_slope.MAX_ROWS:,} rows per grouping and "
+        f"{profile_slope.MAX_WORK:,} row evaluations: {_listed(kept)}."
+    ]
+
+
 def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:
     notes = decision_notes(inputs.score_kind, ctx.spec.threshold, ctx.pred)
     if inputs.score_kind == "class":

@@ -224,7 +224,8 @@ def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[
 
 def _profile_slope(stats: GroupingStats, ctx: _Context, small: list[str | None]) -> None:
     """The slope's profile-likelihood interval where a group has fewer than SWITCH_EVENTS
-    events or non-events (unclustered rows; the bootstrap replicates still feed disparities)."""
+    events or non-events (unclustered rows; the bootstrap replicates still feed disparities);
+    groups left with the bootstrap by the profile's time bounds go to ``stats.slope_bootstrap``."""
     assert ctx.x is not None and stats.recal is not None
     c = stats.counts
     b = stats.recal.slope
@@ -232,13 +233,15 @@ def _profile_slope(stats: GroupingStats, ctx: _Context, small: list[str | None])
     # a clipped exact 0/1 score (logit ±23) dominates the likelihood: such groups keep the
     # bootstrap (the profile interval covered 86.7 % there, the bootstrap 92 %)
     clipped = np.bincount(stats.grouping.codes, weights=np.abs(ctx.x) >= CLIPPED, minlength=b.size)
-    chosen = few & np.isfinite(b) & np.array([s is None for s in small]) & (clipped == 0)
-    if not chosen.any():
+    suitable = few & np.isfinite(b) & np.array([s is None for s in small]) & (clipped == 0)
+    chosen = profile_slope.eligible(np.asarray(c.n), suitable)
+    if not suitable.any():
         return
-    lo, hi, why = profile_slope.profile_slope_interval(
+    lo, hi, why, settled = profile_slope.profile_slope_interval(
         stats.grouping.codes, ctx.x, ctx.y, stats.recal.slope_a, b, chosen, ctx.spec.ci_level
     )
-    for g in np.flatnonzero(chosen):
+    for g in np.flatnonzero(settled):
         stats.lo["calibration_slope"][g] = lo[g]
         stats.hi["calibration_slope"][g] = hi[g]
         stats.ci_reasons["calibration_slope"][g] = why[g]
+    stats.slope_bootstrap = suitable & ~settled

@@ -23,6 +23,7 @@ from assessment.evaluation.assembly import (
     _group_result,
     _methods,
     _score_notes,
+    _slope_notes,
 )
 from assessment.evaluation.bootstrap import _bootstrap as _bootstrap
 from assessment.evaluation.context import EvaluationContext, ModelParts
@@ -148,6 +149,7 @@ def evaluate_parts(
     notes = [
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
+        *_slope_notes(all_stats),
         *comparison.notes,
         *miss_notes,
         *rep_notes,

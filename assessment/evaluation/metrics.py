@@ -140,3 +140,6 @@ class GroupingStats:
     # Clustered data only: per metric, the groups whose clustered variance fell below the
     # unclustered one and was floored at it (design effect floored at 1).
     floored: dict[str, np.ndarray] | None = None
+    # Groups under the calibration slope's profile-likelihood switch point that keep the
+    # bootstrap interval because of the profile's time bounds (profile_slope.eligible).
+    slope_bootstrap: np.ndarray | None = None

@@ -10,7 +10,12 @@ interval is used there, the bootstrap from :data:`SWITCH_EVENTS` on (where both 
 Cost: for each limit, at most :data:`MAX_EXPANSIONS` bracket expansions plus
 :data:`MAX_ROOT_STEPS` Illinois false-position steps, each one 1-D Newton fit of a (at most
 :data:`MAX_NEWTON` passes over the rows of the groups concerned), all groups and both limits
-vectorised together: O(rows of the groups under the switch point) × a few dozen fits.
+vectorised together: typically ~60 passes over the rows of the groups under the switch point.
+The time is bounded: a group qualifies only up to :data:`MAX_GROUP_ROWS` rows, a grouping's
+qualifying groups (fewest rows first) only up to :data:`MAX_ROWS` rows together, and the search
+stops after :data:`MAX_WORK` row evaluations (a deterministic count, not a clock, so the result
+does not depend on the machine); groups left out by any of these keep the bootstrap interval,
+and the result's notes name them.
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ MAX_EXPANSIONS = 12  # bracket: b̂ ± 2·se·2^k, k ≤ 12 (up to 8,192 Wald st
 MAX_ROOT_STEPS = 40
 MAX_NEWTON = 60
 ROOT_TOL = 1e-9
+MAX_GROUP_ROWS = 100_000
+MAX_ROWS = 200_000
+MAX_WORK = 100_000_000  # row evaluations (both limits' rows counted), ~2-3 s on one core
 METHOD = (
     f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
-    "or 1 the CI is instead the profile-likelihood interval of the slope (Venzon & Moolgavkar "
-    "1988, as R's confint.glm; the percentile bootstrap under-covered there)"
+    f"or 1 and at most {MAX_GROUP_ROWS:,} rows the CI is instead the profile-likelihood interval "
+    "of the slope (Venzon & Moolgavkar 1988, as R's confint.glm; the percentile bootstrap "
+    f"under-covered there), for at most {MAX_ROWS:,} rows per grouping (fewest rows first; the "
+    "notes name groups left with the bootstrap)"
 )
 UNBOUNDED = (
     "the profile likelihood of the slope does not fall far enough within 8,192 standard "
@@ -42,14 +52,34 @@ def _ll_terms(eta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return ll, y - pi, pi * (1.0 - pi)
 
 
+def eligible(n_rows: np.ndarray, few: np.ndarray) -> np.ndarray:
+    """Groups (``few``: under the switch point, and otherwise suitable) that get the profile
+    interval: at most MAX_GROUP_ROWS rows each, fewest rows first while the grouping's total
+    stays within MAX_ROWS (ties by group order)."""
+    cand = np.flatnonzero(few & (n_rows <= MAX_GROUP_ROWS))
+    cand = cand[np.argsort(n_rows[cand], kind="stable")]
+    keep = cand[np.cumsum(n_rows[cand]) <= MAX_ROWS]
+    out = np.zeros(few.size, bool)
+    out[keep] = True
+    return out
+
+
 def _profile(
-    beta: np.ndarray, alpha: np.ndarray, c: np.ndarray, x: np.ndarray, y: np.ndarray
+    beta: np.ndarray,
+    alpha: np.ndarray,
+    c: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    work: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """max over a of ℓ(a, beta) per problem by 1-D Newton from ``alpha``; (ℓ, a, converged)."""
+    """max over a of ℓ(a, beta) per problem by 1-D Newton from ``alpha``; (ℓ, a, converged).
+    ``work`` (one counter) accumulates the row evaluations."""
     k = beta.size
     a = alpha.copy()
     done = np.zeros(k, bool)
+    passes = 1
     for _ in range(MAX_NEWTON):
+        passes += 1
         _, r, w = _ll_terms(a[c] + beta[c] * x, y)
         u = np.bincount(c, weights=r, minlength=k)
         h = np.bincount(c, weights=w, minlength=k)
@@ -59,6 +89,8 @@ def _profile(
         done |= np.abs(step) < 1e-9 * (1.0 + np.abs(a))
         if done.all():
             break
+    if work is not None:
+        work[0] += passes * x.size
     ll, _, _ = _ll_terms(a[c] + beta[c] * x, y)
     return np.bincount(c, weights=ll, minlength=k), a, done
 
@@ -71,17 +103,23 @@ def profile_slope_interval(
     b_hat: np.ndarray,
     chosen: np.ndarray,
     level: float,
-) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    max_work: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray]:
     """Profile-likelihood limits of the slope for the groups where ``chosen`` (NaN elsewhere);
-    a reason per group where the limits are not finite."""
+    a reason per group where the limits are not finite; and the groups settled (False where the
+    search stopped at ``max_work`` (default MAX_WORK) row evaluations first: those keep the
+    bootstrap)."""
+    if max_work is None:
+        max_work = MAX_WORK
     from assessment.evaluation.intervals import z_value
 
     size = b_hat.size
     lo, hi = np.full(size, np.nan), np.full(size, np.nan)
     reasons: list[str | None] = [None] * size
+    settled = np.zeros(size, bool)
     groups = np.flatnonzero(chosen)
     if groups.size == 0:
-        return lo, hi, reasons
+        return lo, hi, reasons, settled
     m = groups.size
     compact = np.full(size, -1)
     compact[groups] = np.arange(m)
@@ -103,9 +141,10 @@ def profile_slope_interval(
     se = np.where(np.isfinite(se) & (se > 0), se, 1.0)
     sign = np.r_[-np.ones(m), np.ones(m)]
     z2 = z_value(level) ** 2
+    work = [0]
 
     def f(beta: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ll, a, _ = _profile(beta, alpha, c, xx, yy)
+        ll, a, _ = _profile(beta, alpha, c, xx, yy, work)
         return 2.0 * (ll_hat - ll) - z2, a
 
     inner, f_in = b0.copy(), np.full(2 * m, -z2)
@@ -116,6 +155,8 @@ def profile_slope_interval(
         need = f_out <= 0
         if not need.any():
             break
+        if work[0] > max_work:
+            return lo, hi, reasons, settled  # none settled: all keep the bootstrap
         inner = np.where(need, outer, inner)
         f_in = np.where(need, f_out, f_in)
         width = np.where(need, 2.0 * width, width)
@@ -126,7 +167,10 @@ def profile_slope_interval(
     # Illinois false position between inner (f < 0) and outer (f > 0)
     last = np.zeros(2 * m)
     root = inner.copy()
+    close = ~bracketed
     for _ in range(MAX_ROOT_STEPS):
+        if work[0] > max_work:
+            break
         root = inner - f_in * (outer - inner) / (f_out - f_in)
         f_r, alpha = f(root, alpha)
         neg = f_r <= 0
@@ -141,10 +185,17 @@ def profile_slope_interval(
         close = (np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | (np.abs(f_r) < 1e-9)
         if np.all(close | ~bracketed):
             break
+    else:
+        close[:] = True  # MAX_ROOT_STEPS Illinois steps: the limit as found
     root = np.where(bracketed, root, np.nan)
+    both = (close | ~bracketed)[:m] & (close | ~bracketed)[m:]
+    settled[groups] = both
     lo[groups], hi[groups] = root[:m], root[m:]
     for j, g in enumerate(groups):
+        if not both[j]:
+            lo[g] = hi[g] = np.nan
+            continue
         if not (bracketed[j] and bracketed[m + j]):
             lo[g] = hi[g] = np.nan  # half an interval is no interval
             reasons[int(g)] = UNBOUNDED
-    return lo, hi, reasons
+    return lo, hi, reasons, settled

@@ -14,6 +14,7 @@ from assessment.evaluation import profile_slope as ps
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.profile_slope import SWITCH_EVENTS, profile_slope_interval
+from assessment.evaluation.result import EvaluationResult
 from assessment.evaluation.spec import EvaluationSpec
 
 
@@ -99,7 +100,8 @@ def test_a_nearly_separated_group_matches_a_direct_profile() -> None:
     reference maximises the log-likelihood over a by scipy's bounded scalar search."""
     x, y, a, b = _nearly_separated()
     codes = np.zeros(x.size, np.intp)
-    lo, hi, why = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
+    lo, hi, why, settled = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
+    assert settled[0]
     yf = y.astype(float)
 
     def ll(al: float, be: float) -> float:
@@ -129,6 +131,73 @@ def test_an_unbounded_profile_is_no_interval_with_a_reason(
     monkeypatch.setattr(ps, "MAX_EXPANSIONS", 0)  # bracket b̂ ± 2 se only
     x, y, a, b = _nearly_separated()
     codes = np.zeros(x.size, np.intp)
-    lo, hi, why = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
+    lo, hi, why, settled = profile_slope_interval(codes, x, y, a, b, np.array([True]), 0.95)
     assert np.isnan(lo[0]) and np.isnan(hi[0])
-    assert why[0] == ps.UNBOUNDED
+    assert why[0] == ps.UNBOUNDED and settled[0]
+
+
+def test_eligible_groups_fewest_rows_first_within_the_row_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ps, "MAX_GROUP_ROWS", 1000)
+    monkeypatch.setattr(ps, "MAX_ROWS", 1500)
+    n = np.array([900, 1001, 300, 400, 500, 50])
+    few = np.array([True, True, True, True, False, True])
+    # 1001 rows: over the group bound; then 50, 300, 400 (750) fit, 900 would make 1,650
+    assert ps.eligible(n, few).tolist() == [False, False, True, True, False, True]
+
+
+def test_the_work_bound_stops_the_search_and_leaves_the_group_unsettled() -> None:
+    x, y, a, b = _nearly_separated()
+    codes = np.zeros(x.size, np.intp)
+    lo, hi, why, settled = profile_slope_interval(
+        codes, x, y, a, b, np.array([True]), 0.95, max_work=500
+    )
+    assert not settled[0] and np.isnan(lo[0]) and np.isnan(hi[0]) and why == [None]
+
+
+def _evaluate_with_bounds(
+    monkeypatch: pytest.MonkeyPatch, **bounds: int
+) -> tuple[EvaluationResult, list[tuple[np.ndarray, np.ndarray]]]:
+    for name, value in bounds.items():
+        monkeypatch.setattr(ps, name, value)
+    rng = np.random.default_rng(11)
+    data = [_data(rng, 200, 0.05), _data(rng, 600, 0.02)]  # ~10 events each
+    inp = _input([d[0] for d in data], [d[1] for d in data])
+    return evaluate(inp, EvaluationSpec(threshold=0.1, bootstrap=200, seed=3)), data
+
+
+def test_a_group_over_the_row_bound_keeps_the_bootstrap_and_the_notes_name_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    res, data = _evaluate_with_bounds(monkeypatch, MAX_GROUP_ROWS=500)
+    groups = res.groups_of("g")
+    small = groups[0].metrics["calibration_slope"]
+    lo, hi = _reference_interval(*data[0], 0.95)
+    assert small.ci_low == pytest.approx(lo, abs=1e-6) and small.ci_high == pytest.approx(
+        hi, abs=1e-6
+    )
+    big = groups[1].metrics["calibration_slope"]
+    lo, hi = _reference_interval(*data[1], 0.95)
+    assert big.ci_low is not None and abs(big.ci_low - lo) > 1e-6  # the bootstrap's
+    notes = [n for n in res.notes if n.startswith("calibration slope:")]
+    assert len(notes) == 1 and "g=g1" in notes[0] and "g=g0" not in notes[0]
+    assert "500 rows" in notes[0]
+
+
+def test_within_the_bounds_there_is_no_slope_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    res, _ = _evaluate_with_bounds(monkeypatch)
+    assert not [n for n in res.notes if n.startswith("calibration slope:")]
+
+
+def test_the_work_bound_in_an_evaluation_keeps_the_bootstrap_for_every_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    res, data = _evaluate_with_bounds(monkeypatch, MAX_WORK=10)
+    groups = res.groups_of("g")
+    for (y, p), group in zip(data, groups, strict=True):
+        lo, _ = _reference_interval(y, p, 0.95)
+        m = group.metrics["calibration_slope"]
+        assert m.ci_low is not None and abs(m.ci_low - lo) > 1e-6
+    notes = [n for n in res.notes if n.startswith("calibration slope:")]
+    assert len(notes) == 1 and "g=g0" in notes[0] and "g=g1" in notes[0]
