@@ -10,7 +10,7 @@ interval is used there, the bootstrap from :data:`SWITCH_EVENTS` on (where both 
 Cost: for each limit, at most :data:`MAX_EXPANSIONS` bracket expansions plus
 :data:`MAX_ROOT_STEPS` Illinois false-position steps, each one 1-D Newton fit of a (at most
 :data:`MAX_NEWTON` passes over the rows of the groups concerned), all groups and both limits
-vectorised together: typically ~60 passes over the rows of the groups under the switch point.
+vectorised together, each pass over the rows of the unfinished problems only.
 The time is bounded: a group qualifies only up to :data:`MAX_GROUP_ROWS` rows, a grouping's
 qualifying groups (fewest rows first) only up to :data:`MAX_ROWS` rows together, and the search
 stops after :data:`MAX_WORK` row evaluations (a deterministic count, not a clock, so the result
@@ -28,7 +28,7 @@ MAX_ROOT_STEPS = 40
 MAX_NEWTON = 60
 ROOT_TOL = 1e-9
 MAX_GROUP_ROWS = 100_000
-MAX_ROWS = 200_000
+MAX_ROWS = 500_000
 MAX_WORK = 100_000_000  # row evaluations (both limits' rows counted), ~2-3 s on one core
 METHOD = (
     f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
@@ -72,25 +72,39 @@ def _profile(
     y: np.ndarray,
     work: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """max over a of ℓ(a, beta) per problem by 1-D Newton from ``alpha``; (ℓ, a, converged).
-    ``work`` (one counter) accumulates the row evaluations."""
+    """max over a of ℓ(a, beta) per problem by safeguarded 1-D Newton from ``alpha``; (ℓ, a,
+    converged). ℓ is concave in a, so its score u falls as a rises: every a with u > 0 is a lower
+    bound of the maximiser, every a with u < 0 an upper one; a Newton step leaving that bracket
+    is replaced by its midpoint (undamped Newton can cycle forever between two points here).
+    Each pass reads only the rows of the problems not yet converged. ``work`` (one counter)
+    accumulates the row evaluations."""
     k = beta.size
     a = alpha.copy()
     done = np.zeros(k, bool)
-    passes = 1
+    low, high = np.full(k, -np.inf), np.full(k, np.inf)
+    rc, rx, ry = c, x, y
+    evaluated = x.size  # the final log-likelihood pass
     for _ in range(MAX_NEWTON):
-        passes += 1
-        _, r, w = _ll_terms(a[c] + beta[c] * x, y)
-        u = np.bincount(c, weights=r, minlength=k)
-        h = np.bincount(c, weights=w, minlength=k)
+        evaluated += rc.size
+        _, r, w = _ll_terms(a[rc] + beta[rc] * rx, ry)
+        u = np.bincount(rc, weights=r, minlength=k)
+        h = np.bincount(rc, weights=w, minlength=k)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.clip(np.where(h > 0, u / h, 0.0), -8.0, 8.0)
+        low = np.where(~done & (u > 0), np.maximum(low, a), low)
+        high = np.where(~done & (u < 0), np.minimum(high, a), high)
+        leaves = ((a + step <= low) | (a + step >= high)) & np.isfinite(low) & np.isfinite(high)
+        with np.errstate(invalid="ignore"):  # −inf + inf where no bracket yet: not used
+            step = np.where(leaves, 0.5 * (low + high) - a, step)
         a += np.where(done, 0.0, step)
         done |= np.abs(step) < 1e-9 * (1.0 + np.abs(a))
         if done.all():
             break
+        keep = ~done[rc]
+        if not keep.all():
+            rc, rx, ry = rc[keep], rx[keep], ry[keep]
     if work is not None:
-        work[0] += passes * x.size
+        work[0] += evaluated
     ll, _, _ = _ll_terms(a[c] + beta[c] * x, y)
     return np.bincount(c, weights=ll, minlength=k), a, done
 
@@ -143,14 +157,17 @@ def profile_slope_interval(
     z2 = z_value(level) ** 2
     work = [0]
 
-    def f(beta: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ll, a, _ = _profile(beta, alpha, c, xx, yy, work)
-        return 2.0 * (ll_hat - ll) - z2, a
+    def f(beta: np.ndarray, alpha: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2·(ℓ̂ − profile ℓ(beta)) − z² and the refitted a, for the ``active`` problems only
+        (their rows alone are read; the others' entries are meaningless)."""
+        on = active[c]
+        ll, a, _ = _profile(beta, alpha, c[on], xx[on], yy[on], work)
+        return 2.0 * (ll_hat - ll) - z2, np.where(active, a, alpha)
 
     inner, f_in = b0.copy(), np.full(2 * m, -z2)
     width = 2.0 * se
     outer = b0 + sign * width
-    f_out, alpha = f(outer, a0)
+    f_out, alpha = f(outer, a0, np.ones(2 * m, bool))
     for _ in range(MAX_EXPANSIONS):
         need = f_out <= 0
         if not need.any():
@@ -161,32 +178,34 @@ def profile_slope_interval(
         f_in = np.where(need, f_out, f_in)
         width = np.where(need, 2.0 * width, width)
         outer = np.where(need, b0 + sign * width, outer)
-        f_new, alpha = f(outer, alpha)
+        f_new, alpha = f(outer, alpha, need)
         f_out = np.where(need, f_new, f_out)
     bracketed = f_out > 0
-    # Illinois false position between inner (f < 0) and outer (f > 0)
+    # Illinois false position between inner (f < 0) and outer (f > 0), each problem until its
+    # own limit is found (only the unfinished problems' rows are read)
     last = np.zeros(2 * m)
     root = inner.copy()
     close = ~bracketed
     for _ in range(MAX_ROOT_STEPS):
-        if work[0] > max_work:
+        on = ~close
+        if not on.any() or work[0] > max_work:
             break
-        root = inner - f_in * (outer - inner) / (f_out - f_in)
-        f_r, alpha = f(root, alpha)
-        neg = f_r <= 0
+        root = np.where(on, inner - f_in * (outer - inner) / (f_out - f_in), root)
+        f_r, alpha = f(root, alpha, on)
+        neg = on & (f_r <= 0)
+        pos = on & ~neg
         inner = np.where(neg, root, inner)
         f_in = np.where(neg, f_r, f_in)
-        outer = np.where(neg, outer, root)
-        f_out = np.where(neg, f_out, f_r)
+        outer = np.where(pos, root, outer)
+        f_out = np.where(pos, f_r, f_out)
         # Illinois: halve the f of the endpoint kept twice in a row
         f_out = np.where(neg & (last < 0), f_out / 2, f_out)
-        f_in = np.where(~neg & (last > 0), f_in / 2, f_in)
-        last = np.where(neg, -1.0, 1.0)
-        close = (np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | (np.abs(f_r) < 1e-9)
-        if np.all(close | ~bracketed):
-            break
+        f_in = np.where(pos & (last > 0), f_in / 2, f_in)
+        last = np.where(neg, -1.0, np.where(pos, 1.0, last))
+        found = (np.abs(outer - inner) < ROOT_TOL * (1 + np.abs(root))) | (np.abs(f_r) < 1e-9)
+        close |= on & found
     else:
-        close[:] = True  # MAX_ROOT_STEPS Illinois steps: the limit as found
+        close[:] = True  # MAX_ROOT_STEPS Illinois steps: the limits as found
     root = np.where(bracketed, root, np.nan)
     both = (close | ~bracketed)[:m] & (close | ~bracketed)[m:]
     settled[groups] = both
