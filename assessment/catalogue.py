@@ -105,9 +105,13 @@ METRICS: tuple[Metric, ...] = (
        "share of events predicted positive"),
     _m("fpr", "False positive rate (FPR)", "FPR", "lower", "decision", True, "wilson", "ratio",
        "share of non-events predicted positive"),
+    # TNR and FNR mirror FPR and TPR (evaluation.mirrors): each pair is one verdict, judged on
+    # its primary with the primary's tolerance (spec.DEFAULT_TOLERANCES has no entry for a
+    # mirror). FNR's 0.05 is exactly TPR's rule (|ΔFNR| = |ΔTPR|); FPR's ratio band has no
+    # equivalent on TNR, whose 0.05 only marks it as flagged (through FPR).
     _m("tnr", "Specificity (TNR)", "TNR", "higher", "decision", True, "wilson", 0.05,
        "share of non-events predicted negative"),
-    _m("fnr", "False negative rate (FNR)", "FNR", "lower", "decision", True, "wilson", "ratio",
+    _m("fnr", "False negative rate (FNR)", "FNR", "lower", "decision", True, "wilson", 0.05,
        "share of events predicted negative"),
     _m("ppv", "Precision (PPV)", "PPV", "higher", "decision", True, "wilson", "ratio",
        "share of predicted positives that are events"),
