@@ -37,6 +37,9 @@ from gui.compare.models_form import ModelTable
 from gui.context import AppContext
 from gui.steps import PageDefaults
 
+#: The worker lane of opening a dossier (a running comparison is not cancelled by it).
+OPEN_LANE = "open"
+
 SIDE_HEADER = ["Model", "n", *[view.SIDE_LABELS[k] for k in view.SIDE_METRICS],
                "Flagged /100", "Events caught /100", "Evaluate per event"]
 PAIRED_HEADER = ["Metric", "A − B", "Difference", "95% CI", "p", "p adjusted", "Interval"]
@@ -211,15 +214,22 @@ class ComparisonPage(PageDefaults, QWidget):
             self.open_dossier(Path(path))
 
     def open_dossier(self, path: Path) -> None:
-        from assessment.compare.dossier import load_dossier
-        from assessment.errors import ProbityError
+        """Read and check a dossier in the page's worker (its own lane: a running comparison
+        goes on; a large dossier's sense checks take seconds); the one shown stays until then."""
 
-        try:
-            doc = load_dossier(path)
-        except ProbityError as exc:
-            self.ctx.show_error(exc)
-            return
-        self.show_dossier(doc, path.name)
+        def work(_progress: Any, _cancelled: Any) -> dict[str, Any]:
+            from assessment.compare.dossier import load_dossier
+
+            return load_dossier(path)
+
+        self.status.setText(f"Opening {path.name}…")
+        self.tasks.run(work, lambda doc: self.show_dossier(doc, path.name),
+                       on_error=self._open_failed, lane=OPEN_LANE)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        """A dossier refused: the one shown (and a running comparison) stay."""
+        self.status.setText("Comparing…" if self.tasks.running() else "")
+        self.ctx.show_error(exc)
 
     def fill_demo(self) -> None:
         path = demo_data()
@@ -334,9 +344,12 @@ class ComparisonPage(PageDefaults, QWidget):
     # --- display ---------------------------------------------------------------------------
     def show_dossier(self, doc: dict[str, Any], source: str) -> None:
         self.doc = doc
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.status.setText("")
+        if self.tasks.running():  # a dossier opened while a comparison runs: it goes on
+            self.status.setText("Comparing…")
+        else:
+            self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.status.setText("")
         self.source.setText(view.source_text(doc, source))
         self.notes.setText(view.notes_html(doc))
         self.summary.setText("<br>".join(html.escape(t) for t in doc["summary"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from assessment.document import Assessment
+from gui.compare.page import OPEN_LANE, ComparisonPage
 from gui.main_window import MainWindow
 from gui.pages.probast import DomainPage
 
@@ -29,3 +32,9 @@ def answer_all(qtbot: QtBot, page: DomainPage, value: str) -> None:
     for card in page.cards.values():
         for key in card.editors:
             click_answer(qtbot, page, key, value)
+
+
+def open_dossier(qtbot: QtBot, page: ComparisonPage, path: Path) -> None:
+    """Open a comparison dossier on the page and wait until its worker delivered it."""
+    page.open_dossier(path)
+    qtbot.waitUntil(lambda: not page.tasks.running(OPEN_LANE), timeout=20000)

@@ -14,7 +14,7 @@ import pytest
 import main
 from assessment.compare.model_form import FormModel
 from gui.compare.page import ComparisonPage
-from tests.gui.helpers import open_window
+from tests.gui.helpers import open_dossier, open_window
 
 
 @pytest.fixture()
@@ -65,7 +65,7 @@ def test_dossier_side_by_side_then_a_second_one(qtbot, tmp_path, monkeypatch,
                                                 errors_seen) -> None:
     page = _page(qtbot)
     assert not page.is_complete()
-    page.open_dossier(_dossier(tmp_path, 1, 2, monkeypatch))
+    open_dossier(qtbot, page, _dossier(tmp_path, 1, 2, monkeypatch))
     assert page.is_complete() and not errors_seen
     assert page.side.rowCount() == 2
     assert page.side.item(0, 0).text() == "V0"
@@ -80,7 +80,7 @@ def test_dossier_side_by_side_then_a_second_one(qtbot, tmp_path, monkeypatch,
              if page.paired.item(r, 0).text() == "AUROC"]
     assert auroc == [f"{m_row['difference']['value']:.3f}"]
     # a second dossier (three models) replaces the first entirely
-    page.open_dossier(_dossier(tmp_path, 2, 3, monkeypatch))
+    open_dossier(qtbot, page, _dossier(tmp_path, 2, 3, monkeypatch))
     assert page.side.rowCount() == 3 and page.paired.rowCount() == 21
     assert page.group_box.currentIndex() == 0
     assert "V2" in page.source.text()
@@ -98,7 +98,7 @@ def test_hostile_dossiers_give_one_sentence(qtbot, tmp_path, errors_seen, conten
     page = _page(qtbot)
     path = tmp_path / "bad.json"
     path.write_bytes(content)
-    page.open_dossier(path)
+    open_dossier(qtbot, page, path)
     assert len(errors_seen) == 1 and message in errors_seen[0]
     assert not page.is_complete()
 
@@ -147,11 +147,11 @@ def test_page_survives_a_second_assessment_document(qtbot, tmp_path, monkeypatch
 
     window = open_window(qtbot)
     page = window.go_to("compare")
-    page.open_dossier(_dossier(tmp_path, 4, 2, monkeypatch))
+    open_dossier(qtbot, page, _dossier(tmp_path, 4, 2, monkeypatch))
     window.set_document(Assessment.new("probast-ai-2025"), None)
     again = window.go_to("compare")
     assert isinstance(again, ComparisonPage)
-    again.open_dossier(tmp_path / "c4.json")
+    open_dossier(qtbot, again, tmp_path / "c4.json")
     assert again.side.rowCount() == 2 and not errors_seen
 
 
@@ -301,3 +301,48 @@ def test_patient_column_makes_the_paired_intervals_cluster_robust(qtbot, tmp_pat
     page.run_button.click()
     qtbot.waitUntil(lambda: bool(errors_seen), timeout=30000)
     assert "nope" in errors_seen[0] and "\n" not in errors_seen[0]
+
+
+def test_a_dossier_opens_in_the_worker_and_a_running_comparison_goes_on(
+    qtbot, tmp_path, monkeypatch, errors_seen
+) -> None:
+    """Opening a dossier reads and checks it off the UI thread; a comparison running meanwhile
+    is neither cancelled nor shown as finished, and its result replaces the opened dossier."""
+    import threading
+
+    from assessment.compare import cli, dossier
+
+    path = _dossier(tmp_path, 5, 3, monkeypatch)
+    on_ui_thread: list[bool] = []
+    real_load, real_analyse = dossier.load_dossier, cli.analyse
+
+    def load(p: Path) -> dict:
+        on_ui_thread.append(threading.current_thread() is threading.main_thread())
+        return real_load(p)
+
+    release = threading.Event()
+
+    def analyse(*args, **kwargs):  # the comparison waits until the dossier is shown
+        assert release.wait(20)
+        return real_analyse(*args, **kwargs)
+
+    monkeypatch.setattr(dossier, "load_dossier", load)
+    monkeypatch.setattr(cli, "analyse", analyse)
+    page = _page(qtbot)
+    page.data_edit.setText(str(_data(tmp_path, 6, 2)))
+    page.label_edit.setText("y")
+    page.models.set_rows([FormModel("A", "m0"), FormModel("B", "m1")])
+    page.groups_edit.setText("sex")
+    page.run_button.click()
+    assert page.tasks.running() and page.cancel_button.isEnabled()
+    open_dossier(qtbot, page, path)
+    assert on_ui_thread == [False]
+    assert page.side.rowCount() == 3 and "V2" in page.source.text()  # the opened one
+    assert page.tasks.running()  # the comparison goes on, its buttons unchanged
+    assert page.cancel_button.isEnabled() and not page.run_button.isEnabled()
+    assert page.status.text() == "Comparing…"
+    release.set()
+    qtbot.waitUntil(lambda: not page.tasks.running(), timeout=30000)
+    assert page.side.rowCount() == 2 and page.side.item(0, 0).text() == "A"
+    assert page.run_button.isEnabled() and not page.cancel_button.isEnabled()
+    assert not errors_seen

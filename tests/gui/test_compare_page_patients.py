@@ -12,7 +12,7 @@ import pytest
 
 from assessment.compare.model_form import FormModel
 from gui.compare.page import ComparisonPage
-from tests.gui.helpers import open_window
+from tests.gui.helpers import open_dossier, open_window
 
 
 @pytest.fixture()
@@ -80,19 +80,19 @@ def test_a_hand_edited_dossier_is_refused_and_the_shown_one_kept(qtbot, tmp_path
     assert doc is not None
     path = tmp_path / "d.json"
     path.write_text(json.dumps(doc))
-    page.open_dossier(path)  # the dossier as written loads
+    open_dossier(qtbot, page, path)  # the dossier as written loads
     assert not errors_seen
     entry = next(e for e in doc["paired"] if e["metric"] == "auroc")
     entry["difference"].update(p_value=0.9, p_adjusted=0.9)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc))
     shown = page.source.text()
-    page.open_dossier(bad)
+    open_dossier(qtbot, page, bad)
     assert len(errors_seen) == 1 and "z test of its own interval" in errors_seen[0]
     assert "\n" not in errors_seen[0] and page.source.text() == shown
     deep = tmp_path / "deep.json"
     deep.write_bytes(b"[" * 100_000)
-    page.open_dossier(deep)
+    open_dossier(qtbot, page, deep)
     assert len(errors_seen) == 2 and "nested too deeply" in errors_seen[1]
 
 
@@ -105,7 +105,7 @@ def test_an_older_clustered_dossier_says_rows_not_patients(qtbot, tmp_path,
         del doc["data"][key]
     path = tmp_path / "old.json"
     path.write_text(json.dumps(doc))
-    page.open_dossier(path)
+    open_dossier(qtbot, page, path)
     assert not errors_seen
     assert "on 400 rows (several per patient; the patients are not counted)" in \
         page.source.text()
