@@ -193,8 +193,11 @@ def measure_gap(
 def _excluded(
     stats: GroupingStats, mids: tuple[str, ...], insufficient: Mapping[int, str]
 ) -> dict[int, str]:
-    """Groups left out of a measure (index → why): insufficient data or an undefined value."""
+    """Groups left out of a measure (index → why): insufficient data, an undefined value, or
+    (clustered data) fewer patients behind one of its metrics than a cluster-robust interval
+    needs (e.g. TPR of a group whose events come from 12 patients: its own interval is none)."""
     out = dict(insufficient)
+    units = stats.units
     for g in range(stats.grouping.size):
         if g in out:
             continue
@@ -202,6 +205,12 @@ def _excluded(
             if not np.isfinite(stats.values[m][g]):
                 out[g] = f"{m} undefined: {stats.reasons[m][g] or 'no value'}"
                 break
+            if units is not None:
+                k = float(np.asarray(units.behind.get(m, units.per_group))[g])
+                few = iv.too_few_clusters(k, "behind this statistic" if m in units.behind else "")
+                if few is not None:
+                    out[g] = f"{m}: {few}"
+                    break
     return out
 
 
