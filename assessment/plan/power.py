@@ -15,7 +15,8 @@ Variances (written from the papers):
   (Wilson 1927); the denominator is the expected events (TPR/FNR), non-events (FPR/TNR) or rows;
 - differences of proportions: Newcombe's (1998) hybrid score interval, power summed exactly over
   both groups' binomial counts; ratios on the log scale,
-  Var(ln r) = (1 − p₁)/(d₁p₁) + (1 − p₀)/(d₀p₀) (Katz et al. 1978);
+  Var(ln r) = (1 − p₁)/(d₁p₁) + (1 − p₀)/(d₀p₀) (Katz et al. 1978), the large-sample width of the
+  Koopman (1984) score interval the engine reports (an approximation with few events);
 - AUROC: Hanley & McNeil (1982), Radiology 143:29–36, variance expression
   Var(A) = [A(1 − A) + (n₁ − 1)(Q₁ − A²) + (n₀ − 1)(Q₂ − A²)] / (n₁n₀), with Q₁ = Q₂ from the
   equal-variance binormal model (their exponential Q₁ = A/(2 − A), Q₂ = 2A²/(1 + A) is

@@ -2,7 +2,7 @@
 
 Each gate expands into *checks* (one per group it names). A check reads the interval the
 evaluation engine computed — the group's metric interval (Wilson, DeLong, bootstrap…) or its
-difference/ratio interval against the reference (Newcombe, Katz, DeLong, bootstrap) — at the
+difference/ratio interval against the reference (Newcombe, Koopman, MOVER, bootstrap) — at the
 two-sided level the multiplicity rule sets, and compares the whole interval with the
 acceptable region [a, b] of the criterion (bounds inclusive):
 
