@@ -158,6 +158,8 @@ DESIGNS = [
     Design(2000, 0.3, "skewed", reps=400),
     Design(40, 0.5, "over-confident"),
     Design(40, 0.5, "skewed"),
+    # n = 40 at prevalence 0.3: ~12 events, so about half the groups are sufficient (counted)
+    Design(40, 0.3, "exact 0/1", reps=2000),
     Design(200, 0.3, "skewed", cluster_size=4),
     Design(2000, 0.05, "over-confident", reps=400, cluster_size=5),
 ]
