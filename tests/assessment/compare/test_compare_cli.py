@@ -13,6 +13,7 @@ import pytest
 import main
 from assessment.compare.sources import ModelSource, parse_model
 from assessment.errors import DataError
+from tests.assessment.compare.conftest import run_main
 
 
 def _frame(n: int = 600, seed: int = 4) -> pd.DataFrame:
@@ -38,25 +39,13 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    """main() enables faulthandler on sys.stderr, which pytest's capture has no fd for."""
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main.main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_json_has_the_specified_shape(data: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     vendor = tmp_path / "vendor_c.csv"
     f = _frame()
     f[["id"]].assign(risk=f["pb"]).iloc[::-1].iloc[:590].to_csv(vendor, index=False)
     out = tmp_path / "cmp.json"
-    code, text, err = _run([
+    code, text, err = run_main([
         "compare", str(data), "--label", "y", "--model", "Vendor A=pa", "--model",
         "Vendor B=pb", "--model", f"Vendor C={vendor}:risk", "--model", "Raw=raw",
         "--kind", "Raw=score", "--threshold", "Raw=2", "--model", "Class=cls",
@@ -118,7 +107,7 @@ def test_incumbent_compares_every_model_with_it_only(
     data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "o.json"
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           "B=pb", "--model", "C=raw", "--kind", "C=score", "--threshold", "C=0",
                           "--group", "race", "--incumbent", "A", "--bootstrap", "0",
                           "--json", str(out), "--quiet"], capsys)
@@ -184,7 +173,7 @@ def test_hostile_inputs_give_one_sentence(
     if message is None:  # an output naming an input file
         args = [str(data) if a == str(vpath) else a for a in args]
         message = "would destroy the input"
-    code, _out, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa",
+    code, _out, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa",
                             "--group", "race", "--bootstrap", "0", *args], capsys)
     assert code == 2
     assert message in err
@@ -192,7 +181,7 @@ def test_hostile_inputs_give_one_sentence(
 
 
 def test_one_model_is_refused(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa",
                           "--group", "race"], capsys)
     assert code == 2 and "at least two models" in err
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import main
+from tests.assessment.compare.conftest import run_main
 
 
 def _frame(n: int = 400, seed: int = 4) -> pd.DataFrame:
@@ -32,17 +32,6 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main.main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 BASE = ["--label", "y", "--model", "A=pa", "--model", "B=pb", "--group", "sex",
         "--bootstrap", "0"]
 
@@ -63,7 +52,7 @@ def test_pdf_naming_the_key_passphrase_or_plan_is_refused(
     victim = {"key": key, "passphrase": pw, "plan": plan}[victim_is]
     before = victim.read_bytes()
     extra = ["--plan", str(plan)] if victim_is == "plan" else []
-    code, _out, err = _run(["compare", str(data), *BASE, "--pdf", str(victim), "--sign",
+    code, _out, err = run_main(["compare", str(data), *BASE, "--pdf", str(victim), "--sign",
                             str(key), "--passphrase-file", str(pw), *extra], capsys)
     assert code == 2, err
     assert victim.read_bytes() == before
@@ -73,14 +62,14 @@ def test_pdf_naming_the_key_passphrase_or_plan_is_refused(
 def test_json_and_pdf_must_differ(data: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "same.out"
-    code, _o, err = _run(["compare", str(data), *BASE, "--json", str(out), "--pdf", str(out)],
+    code, _o, err = run_main(["compare", str(data), *BASE, "--json", str(out), "--pdf", str(out)],
                          capsys)
     assert code == 2 and not out.exists(), err
 
 
 def test_compare_has_the_read_limit_options(data: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    code, _o, err = _run(["compare", str(data), *BASE, "--max-cells", "10"], capsys)
+    code, _o, err = run_main(["compare", str(data), *BASE, "--max-cells", "10"], capsys)
     assert code == 2
     assert "--max-cells" in err and "Traceback" not in err
 
@@ -126,7 +115,7 @@ def test_constant_model_ppv_has_no_interval_and_p_has_its_floor(
     path = tmp_path / "k.csv"
     big.to_csv(path, index=False)
     out = tmp_path / "k.json"
-    code, _o, err = _run(["compare", str(path), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(path), "--label", "y", "--model", "A=pa", "--model",
                           "K=k", "--group", "sex", "--bootstrap", "200", "--json", str(out)],
                          capsys)
     assert code == 0, err
@@ -156,7 +145,7 @@ def test_identical_models_are_said_to_be_identical_and_not_ranked(
     import json
 
     out = tmp_path / "same.json"
-    code, text, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa",
+    code, text, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa",
                             "--model", "B=pa", "--group", "sex", "--bootstrap", "200",
                             "--json", str(out)], capsys)
     assert code == 0, err
@@ -173,7 +162,7 @@ def test_identical_models_are_said_to_be_identical_and_not_ranked(
 def test_too_many_thresholds_are_refused_in_one_sentence(
     data: Path, step: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _o, err = _run(["compare", str(data), *BASE, "--nb-range", f"0.01,0.99,{step}"],
+    code, _o, err = run_main(["compare", str(data), *BASE, "--nb-range", f"0.01,0.99,{step}"],
                          capsys)
     assert code == 2 and "more than 1,000 decision-curve thresholds" in err, err
 
@@ -181,7 +170,7 @@ def test_too_many_thresholds_are_refused_in_one_sentence(
 def test_an_identifier_as_attribute_is_refused_naming_it(
     data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           "B=pb", "--group", "id", "--bootstrap", "0"], capsys)
     assert code == 2 and "'id' has 400 groups" in err, err
 
@@ -203,14 +192,14 @@ def test_keys_are_compared_as_written(data: Path, tmp_path: Path,
     # "0001" beside "1" is another patient, not a duplicate; "00002" does not match "2"
     vendor = _keyed(tmp_path, [*ids[:1], "0001", "00002", *ids[2:]])
     out = tmp_path / "o.json"
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           f"B={vendor}:risk", "--key", "id", "--group", "sex", "--bootstrap",
                           "0", "--json", str(out)], capsys)
     assert code == 0, err
     join = [j for j in json.loads(out.read_text())["join"] if j["role"] == "model"][0]
     assert (join["matched"], join["unmatched"]) == (len(f) - 1, 2)
     floats = _keyed(tmp_path, [f"{i}.0" for i in ids], "floats.csv")
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           f"B={floats}:risk", "--key", "id", "--group", "sex"], capsys)
     assert code == 2 and "(e.g. '1.0' vs '1'" in err, err
 
@@ -219,7 +208,7 @@ def test_a_vendor_file_matching_few_rows_is_warned(data: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     f = pd.read_csv(data)
     vendor = _keyed(tmp_path, list(f["id"][:50]))
-    code, text, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, text, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                             f"B={vendor}:risk", "--key", "id", "--group", "sex", "--bootstrap",
                             "0"], capsys)
     assert code == 0, err
@@ -233,7 +222,7 @@ def test_errors_name_the_model_and_its_column_and_infinity_is_refused(
     f["pinf"] = f["pb"].astype(object)
     f.loc[3, "pinf"] = "inf"
     f.to_csv(data, index=False)
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A=pa", "--model",
                           "Vendor B=pinf", "--group", "sex", "--bootstrap", "0"], capsys)
     assert code == 2
     assert "'pinf' (model 'Vendor B')" in err and "\x1f" not in err and "model1" not in err
@@ -242,7 +231,7 @@ def test_errors_name_the_model_and_its_column_and_infinity_is_refused(
 def test_a_long_model_name_is_refused_in_one_sentence(
     data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _o, err = _run(["compare", str(data), "--label", "y", "--model", "A" * 3000 + "=pa",
+    code, _o, err = run_main(["compare", str(data), "--label", "y", "--model", "A" * 3000 + "=pa",
                           "--model", "B=pb", "--group", "sex"], capsys)
     assert code == 2 and "at most 60 characters" in err and len(err) < 400, err
 
@@ -250,7 +239,7 @@ def test_a_long_model_name_is_refused_in_one_sentence(
 def test_an_assessment_that_is_not_a_probity_file_says_so(
     data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _o, err = _run(["compare", str(data), *BASE, "--assessment", f"A={data}"], capsys)
+    code, _o, err = run_main(["compare", str(data), *BASE, "--assessment", f"A={data}"], capsys)
     assert code == 2 and "is not a Probity assessment" in err and "backup" not in err, err
 
 
@@ -263,7 +252,7 @@ def test_the_cover_names_the_comparison_dossier_hash_and_headers_do_not_break(
     if shutil.which("pdftotext") is None:  # ./dev.sh test installs poppler-utils
         pytest.fail("pdftotext (poppler-utils) is missing; ./dev.sh test installs it")
     pdf = tmp_path / "c.pdf"
-    code, _o, err = _run(["compare", str(data), *BASE, "--pdf", str(pdf), "--quiet"], capsys)
+    code, _o, err = run_main(["compare", str(data), *BASE, "--pdf", str(pdf), "--quiet"], capsys)
     assert code == 0, err
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
@@ -282,7 +271,7 @@ def test_a_dossier_with_a_long_model_name_is_refused_not_a_layout_error(
     from reports.compare_report import build_comparison_report
 
     js = tmp_path / "d.json"
-    code, _o, err = _run(["compare", str(data), *BASE, "--json", str(js), "--quiet"], capsys)
+    code, _o, err = run_main(["compare", str(data), *BASE, "--json", str(js), "--quiet"], capsys)
     assert code == 0, err
     doc = json.loads(js.read_text())
     doc["models"][0]["name"] = "A" * 3000
@@ -298,7 +287,7 @@ def test_errors_give_the_file_row_and_compare_options(
 ) -> None:
     path = tmp_path / "r.csv"
     path.write_text("id,y,race,a,b\n1,0,W,0.1,0.2\n2,1,W,,0.3\n3,1,B,0.4,7\n4,0,B,0.3,0.25\n")
-    code, _o, err = _run(["compare", str(path), "--label", "y", "--model", "A=a", "--model",
+    code, _o, err = run_main(["compare", str(path), "--label", "y", "--model", "A=a", "--model",
                           "B=b", "--group", "race"], capsys)
     assert code == 2
     assert "row 4: 7" in err and '--kind "B"=score' in err, err

@@ -27,11 +27,6 @@ def _frame(n: int = 400, per_patient: int = 2, seed: int = 4) -> pd.DataFrame:
     })
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
 BASE = ["--label", "y", "--model", "A=pa", "--model", "B=pb", "--group", "sex",
         "--bootstrap", "0"]
 

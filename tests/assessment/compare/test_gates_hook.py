@@ -18,11 +18,6 @@ import main
 GATE_BOUND = 0.70
 
 
-@pytest.fixture(autouse=True)
-def _no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)  # captured stderr
-
-
 def _data(tmp_path: Path, seed: int, n: int) -> Path:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)

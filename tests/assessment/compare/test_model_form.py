@@ -67,11 +67,6 @@ def _frame(n: int = 300) -> pd.DataFrame:
     })
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
 @pytest.mark.parametrize(
     ("models", "message"),
     [(["A\nB=pb"], "contains a line break"),

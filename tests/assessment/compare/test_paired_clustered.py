@@ -226,11 +226,6 @@ def test_patient_bootstrap_resamples_whole_patients(n_pat: int) -> None:
         assert reps[r] == pytest.approx(ref, abs=1e-9)
 
 
-@pytest.fixture(autouse=True)
-def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
-
-
 def test_compare_with_cluster_states_methods_and_blanks_groups_under_20_patients(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
