@@ -59,11 +59,13 @@ Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
 
 
-# Threads of a stand-alone evaluation: NumPy releases the GIL in most of the engine's array
-# work, so a second core takes the logistic recalibration beside each grouping's AUROC and
-# cluster-robust work, and every second grouping's bootstrap. More would not fit the memory
-# goal (10M clustered rows: two bootstraps at once add at most ~0.8 GB to ~0.8 GB of state).
-MAX_THREADS = 2
+# Threads for the groupings' bootstraps when asked for (``threads``): two bootstraps at once
+# add at most ~0.8 GB to ~0.8 GB of state at 10M clustered rows. Not the default: on the
+# shared 2-core machine (other core busy) two threads gave no wall-time gain at 10M clustered
+# rows (37.6 s → 38.2 s wall) and more CPU and memory (benchmarks/RESULTS.md, second round);
+# the point estimates overlapped with the recalibration on a second thread cost 5 s CPU more
+# for the same wall time (Python-level chunk loops contend for the GIL), so they stay serial.
+DEFAULT_THREADS = 1
 
 
 def _noop_progress(_: float) -> None:
@@ -71,16 +73,14 @@ def _noop_progress(_: float) -> None:
 
 
 def thread_count(threads: int | None, context: EvaluationContext | None) -> int:
-    """Threads for one evaluation: ``threads`` when given, else one per available core, at
-    most :data:`MAX_THREADS`; one with a shared ``context`` (a comparison, which runs its
-    models' evaluations on threads of its own)."""
-    if threads is not None:
-        return max(1, int(threads))
-    if context is not None:
-        return 1
+    """Threads for one evaluation's bootstraps: ``threads`` when given (at most the available
+    cores), else :data:`DEFAULT_THREADS`; one with a shared ``context`` (a comparison, which
+    runs its models' evaluations on threads of its own)."""
+    if context is not None or threads is None:
+        return DEFAULT_THREADS if context is None else 1
     affinity = getattr(os, "sched_getaffinity", None)
     cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
-    return max(1, min(MAX_THREADS, cores))
+    return max(1, min(int(threads), cores))
 
 
 @contextmanager
@@ -157,7 +157,7 @@ def evaluate_parts(
     checkpoint(0.05)
     need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
     with _second_thread(thread_count(threads, context)) as pool:
-        overall_stats = _point_stats(groupings[0], ctx, kind, None, pool=pool)
+        overall_stats = _point_stats(groupings[0], ctx, kind, None)
         overall_place = (
             overall_stats.auroc.placements
             if need_overall_place and overall_stats.auroc is not None
@@ -166,9 +166,7 @@ def evaluate_parts(
         all_stats = [overall_stats]
         for k, gp in enumerate(groupings[1:], start=1):
             checkpoint(0.05 + 0.25 * k / len(groupings))
-            all_stats.append(
-                _point_stats(gp, ctx, kind, overall_place, overall_stats.recal, pool=pool)
-            )
+            all_stats.append(_point_stats(gp, ctx, kind, overall_place, overall_stats.recal))
         checkpoint(0.3)
         if spec.bootstrap > 0:
             _bootstraps(all_stats, ctx, cancelled, pool, checkpoint)

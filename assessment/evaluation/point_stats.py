@@ -5,7 +5,6 @@ scale) of one grouping, and the row-level context shared by all groupings of an 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,7 +16,6 @@ from assessment.evaluation import intervals as iv
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
     PROPORTION_METRICS,
-    Counts,
     Grouping,
     GroupingStats,
     Recalibration,
@@ -162,21 +160,13 @@ def _point_stats(
     overall_recal: Recalibration | None = None,
     *,
     curves: bool = True,
-    pool: Executor | None = None,
 ) -> GroupingStats:
-    """All point estimates and the analytic intervals (Wilson, DeLong) of one grouping.
-
-    ``pool``: a second thread for the logistic recalibration (its Newton passes), which then
-    runs beside the AUROC and cluster-robust work: independent computations, so the results
-    are the same with and without it."""
+    """All point estimates and the analytic intervals (Wilson, DeLong) of one grouping."""
     spec = ctx.spec
     level = spec.ci_level
     size = gp.size
     keys = stratum_keys(gp, ctx.y)
     counts = confusion_counts(gp, keys, ctx.pred)
-    recal_job = None
-    if pool is not None and ctx.is_probability and ctx.x is not None and ctx.score is not None:
-        recal_job = pool.submit(_recalibration, gp, ctx, counts, overall_recal)
     parts = proportion_parts(counts)
     values: dict[str, np.ndarray] = {}
     lo: dict[str, np.ndarray] = {}
@@ -226,7 +216,7 @@ def _point_stats(
         floored=floored,
     )
     _auroc_stats(stats, ctx, kind, overall_place)
-    _probability_stats(stats, ctx, kind, overall_recal, recal_job)
+    _probability_stats(stats, ctx, kind, overall_recal)
     if curves:
         _curves(stats, ctx, keys)
     if units is not None:
@@ -293,21 +283,8 @@ def _auroc_stats(
         stats.auroc = replace(res, placements=None)
 
 
-def _recalibration(
-    gp: Grouping, ctx: _Context, c: Counts, start: Recalibration | None
-) -> Recalibration:
-    """The grouping's logistic recalibration fits (the overall one also seeds the others')."""
-    assert ctx.x is not None
-    seed_for = [g for g in ctx.groupings if not g.is_overall] if gp.is_overall else []
-    return recalibrate(gp, ctx.x, ctx.y, c.n_pos, c.n_neg, start, seed_for)
-
-
 def _probability_stats(
-    stats: GroupingStats,
-    ctx: _Context,
-    kind: str,
-    start: Recalibration | None,
-    recal_job: Future[Recalibration] | None = None,
+    stats: GroupingStats, ctx: _Context, kind: str, start: Recalibration | None
 ) -> None:
     gp, c = stats.grouping, stats.counts
     size = gp.size
@@ -336,7 +313,8 @@ def _probability_stats(
         else ("expected events Σp = 0: the ratio is undefined" if e <= 0 else None)
         for k, e in zip(n, expected, strict=True)
     ]
-    recal = _recalibration(gp, ctx, c, start) if recal_job is None else recal_job.result()
+    seed_for = [g for g in ctx.groupings if not g.is_overall] if gp.is_overall else []
+    recal = recalibrate(gp, ctx.x, ctx.y, c.n_pos, c.n_neg, start, seed_for)
     stats.recal = recal
     stats.values["calibration_intercept"] = recal.intercept
     stats.values["calibration_slope"] = recal.slope
