@@ -192,9 +192,9 @@ def section(rows: list[Row]) -> str:
         "--group sex --group band --group region --intersect sex,band,region --bootstrap 1000 "
         "--json OUT` (3 attributes + 60-cell intersection, B = 1000, disparities), a fresh "
         "process per run; wall and CPU time are medians, memory the maximum resident set size "
-        "of the process. The engine runs on 2 threads (one per core, at most 2), so CPU time "
-        "(user + system, both threads) can exceed the wall time; the goal is judged on each. "
-        "On a machine whose other core is busy the wall time approaches the CPU time.",
+        "of the process. The command runs the engine on one thread (its default); the goal "
+        "is judged on wall time and on CPU time (user + system) separately: with other jobs "
+        "on the machine the wall time exceeds the CPU time, on an idle one it approaches it.",
         "",
         "| Rows | Scores | Wall s | CPU s | Max RSS MB | Goal | Status | Overall slope (95% CI) |",
         "|---:|---|---:|---:|---:|---|---|---|",
