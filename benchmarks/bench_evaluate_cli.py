@@ -192,19 +192,22 @@ def section(rows: list[Row]) -> str:
         "--group sex --group band --group region --intersect sex,band,region --bootstrap 1000 "
         "--json OUT` (3 attributes + 60-cell intersection, B = 1000, disparities), a fresh "
         "process per run; wall and CPU time are medians, memory the maximum resident set size "
-        "of the process. CPU time (user + system) is what the wall time approaches on an idle "
-        "machine.",
+        "of the process. The command runs the engine on one thread (its default); the goal "
+        "is judged on wall time and on CPU time (user + system) separately: with other jobs "
+        "on the machine the wall time exceeds the CPU time, on an idle one it approaches it.",
         "",
         "| Rows | Scores | Wall s | CPU s | Max RSS MB | Goal | Status | Overall slope (95% CI) |",
         "|---:|---|---:|---:|---:|---|---|---|",
     ]
     for r in rows:
         goal_s, goal_mb = (30, 2048) if r.rows > 2_000_000 else (5, 1024)
-        ok = r.cpu <= goal_s and r.rss <= goal_mb
+        mem = r.rss <= goal_mb
+        by_wall = "met" if r.wall <= goal_s and mem else "NOT met"
+        by_cpu = "met" if r.cpu <= goal_s and mem else "NOT met"
         lo, hi = r.slope_ci
         lines.append(
             f"| {r.rows:,} | {r.kind} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss:.0f} | ≤ {goal_s} s, "
-            f"≤ {goal_mb // 1024} GB | {'met' if ok else 'NOT met'} (by CPU time) | "
+            f"≤ {goal_mb // 1024} GB | {by_wall} by wall, {by_cpu} by CPU time | "
             f"{r.slope:.3f} ({lo:.3f}–{hi:.3f}) |"
         )
     lines += ["", END]

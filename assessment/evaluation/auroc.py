@@ -117,14 +117,21 @@ def auroc_delong(
     del perm, bid, yy
     with np.errstate(invalid="ignore", divide="ignore"):
         v10, v01 = _placements(bpos, bneg, bgrp, n_pos, n_neg, size)
+        # Products formed in place (the same values as new arrays, ~80 MB fewer at 10M rows).
         pv = bpos * v10
+        del bpos
         auc = np.bincount(bgrp, weights=pv, minlength=size) / n_pos
         auc[(n_pos <= 0) | (n_neg <= 0)] = np.nan
         # DeLong's S10, S01 as (Σ v² − k·mean²)/(k − 1); placements lie in [0, 1].
-        sum10 = np.bincount(bgrp, weights=pv * v10, minlength=size)
+        pv *= v10
+        sum10 = np.bincount(bgrp, weights=pv, minlength=size)
+        del pv
         nv = bneg * v01
+        del bneg
         mean01 = np.bincount(bgrp, weights=nv, minlength=size) / n_neg
-        sum01 = np.bincount(bgrp, weights=nv * v01, minlength=size)
+        nv *= v01
+        sum01 = np.bincount(bgrp, weights=nv, minlength=size)
+        del nv, bgrp
         s10 = np.maximum(sum10 - n_pos * auc * auc, 0.0) / (n_pos - 1)
         s01 = np.maximum(sum01 - n_neg * mean01 * mean01, 0.0) / (n_neg - 1)
         s10[n_pos < 2] = np.nan
@@ -132,13 +139,30 @@ def auroc_delong(
         var = s10 / n_pos + s01 / n_neg
     place = None
     if rows_kept is not None:
-        perm, bid, yy = rows_kept
-        row_v10 = v10 if bid is None else v10[bid]
-        row_v01 = v01 if bid is None else v01[bid]
-        row_val = np.where(yy, row_v10, row_v01)
-        place = np.empty(n)
-        place[ss.order if perm is None else ss.order[perm]] = row_val
+        place = _row_placements(ss, rows_kept, v10, v01)
     return AurocResult(auc=auc, var=var, s10=s10, s01=s01, placements=place)
+
+
+def _row_placements(
+    ss: SortedScores,
+    rows_kept: tuple[np.ndarray | None, np.ndarray | None, np.ndarray],
+    v10: np.ndarray,
+    v01: np.ndarray,
+) -> np.ndarray:
+    """Per row (original order) its placement: V10 for a positive, V01 for a negative."""
+    perm, bid, yy = rows_kept
+    if bid is None:
+        val = np.where(yy, v10, v01)
+    else:
+        val = v10[bid]
+        alt = v01[bid]
+        np.copyto(val, alt, where=~yy)  # np.where(yy, v10[bid], v01[bid]) with one temporary
+        del alt
+    del bid
+    at = ss.order if perm is None else ss.order[perm]
+    place = np.empty(val.size)
+    place[at] = val
+    return place
 
 
 def _placements(
@@ -159,13 +183,23 @@ def _placements(
     base_pos = np.zeros(size)
     base_neg[bgrp[first]] = cneg[first]
     base_pos[bgrp[first]] = cpos[first]
-    cneg -= base_neg[bgrp]
-    cpos -= base_pos[bgrp]
-    cneg += 0.5 * bneg
-    v10 = cneg / n_neg[bgrp]
-    n1 = n_pos[bgrp]
-    cpos += 0.5 * bpos
-    v01 = (n1 - cpos) / n1
+    # One scratch array for the per-block temporaries; every result is formed in place, the
+    # same operations on the same values as the whole-array expressions (bit for bit).
+    tmp = base_neg[bgrp]
+    cneg -= tmp
+    np.take(base_pos, bgrp, out=tmp)
+    cpos -= tmp
+    np.multiply(bneg, 0.5, out=tmp)
+    cneg += tmp
+    np.take(n_neg.astype(np.float64), bgrp, out=tmp)  # counts: exact as floats
+    cneg /= tmp
+    v10 = cneg
+    np.multiply(bpos, 0.5, out=tmp)
+    cpos += tmp
+    np.take(n_pos.astype(np.float64), bgrp, out=tmp)
+    np.subtract(tmp, cpos, out=cpos)
+    cpos /= tmp
+    v01 = cpos
     return v10, v01
 
 

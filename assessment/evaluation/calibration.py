@@ -103,17 +103,22 @@ def chunked_sums(
     order; returns the sum of the leaves' results, added exactly as NumPy's pairwise summation
     adds (it halves a block at a multiple of 8 until it is small), so that per-chunk column
     sums combined here equal ``column.sum()`` over all rows bit for bit."""
-    limit = ROW_CHUNK if limit is None else limit
+    # A module-level recursion, not a nested function calling itself: that one would refer to
+    # itself through its closure, a reference cycle keeping ``leaf`` and what it holds (a
+    # Newton pass's row indices, up to 80 MB at 10M rows) alive until the cyclic garbage
+    # collector happened to run.
+    return _tree_sum(leaf, 0, n, ROW_CHUNK if limit is None else limit)
 
-    def tree(start: int, m: int) -> np.ndarray:
-        if m <= limit:
-            return leaf(slice(start, start + m))
-        half = m // 2
-        half -= half % 8
-        total: np.ndarray = tree(start, half) + tree(start + half, m - half)
-        return total
 
-    return tree(0, n)
+def _tree_sum(leaf: Callable[[slice], np.ndarray], start: int, m: int, limit: int) -> np.ndarray:
+    if m <= limit:
+        return leaf(slice(start, start + m))
+    half = m // 2
+    half -= half % 8
+    total: np.ndarray = _tree_sum(leaf, start, half, limit) + _tree_sum(
+        leaf, start + half, m - half, limit
+    )
+    return total
 
 
 def pass_totals(

@@ -195,7 +195,9 @@ def ratio_variance(
 # their few distinct (n_pos, n_neg, tp, fp) types (B⁴ ≤ 1M slots), else chunk by chunk.
 MAX_TYPE_COUNT = 32
 
-_Sums = tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]
+_Sums = tuple[
+    dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]
+]
 
 
 def design_effects(
@@ -204,17 +206,21 @@ def design_effects(
     u: Units,
     size: int,
     floored: dict[str, np.ndarray] | None = None,
+    behind: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """deff ≥ 1 per proportion metric and group: clustered over binomial variance. A design
     effect below 1 (the clustered variance smaller than the binomial one) is floored at 1, so an
-    interval is never narrower than the unclustered one; ``floored`` receives where."""
+    interval is never narrower than the unclustered one; ``floored`` receives where, ``behind``
+    per metric and group the patients (units) in the denominator (counted on the way)."""
     parts = proportion_parts(group_counts)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = {mid: np.nan_to_num(num / den) for mid, (num, den, _) in parts.items()}
     top = max(int(unit_c.n_pos.max(initial=0)), int(unit_c.n_neg.max(initial=0))) + 1
     by_type = top <= MAX_TYPE_COUNT and u.size > 0
-    ss, k, den_sum = (_sums_by_type if by_type else _sums_by_chunk)(p, unit_c, u, size, top)
-    unit_den = {mid: d for mid, (_n, d, _w) in proportion_parts(unit_c).items()}
+    sums = _sums_by_type if by_type else _sums_by_chunk
+    ss, k, den_sum, multi = sums(p, unit_c, u, size, top)
+    if behind is not None:
+        behind.update(k)
     out: dict[str, np.ndarray] = {}
     for mid, (num, den, _) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -223,7 +229,7 @@ def design_effects(
             var_b = pm * (1 - pm) / den
             deff = np.where((var_b > 0) & np.isfinite(var_c), var_c / var_b, 1.0)
         # no patient with two rows in the denominator: the rows are the patients, deff 1
-        single = np.bincount(u.group, weights=unit_den[mid] > 1, minlength=size) == 0
+        single = multi[mid] == 0
         out[mid] = np.where(single, 1.0, np.maximum(deff, 1.0))
         if floored is not None:
             floored[mid] = (deff < 1.0) & ~single
@@ -239,6 +245,7 @@ def _sums_by_chunk(
     ss = {mid: np.zeros(size) for mid in p}
     k = {mid: np.zeros(size) for mid in p}
     den_sum = {mid: np.zeros(size) for mid in p}
+    multi = {mid: np.zeros(size) for mid in p}
     for a in _chunks(u.size):
         part = slice(a, a + UNIT_CHUNK)
         g = u.group[part]
@@ -248,12 +255,11 @@ def _sums_by_chunk(
             _carry_sum(ss[mid], g, resid * resid)
             k[mid] += np.bincount(g, weights=den > 0, minlength=size)  # integers: exact
             den_sum[mid] += np.bincount(g, weights=den, minlength=size)
-    return ss, k, den_sum
+            multi[mid] += np.bincount(g, weights=den > 1, minlength=size)
+    return ss, k, den_sum, multi
 
 
-def _sums_by_type(
-    p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, top: int
-) -> _Sums:
+def _sums_by_type(p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, top: int) -> _Sums:
     """:func:`_sums_by_chunk`'s sums, bit for bit, when the units' counts are small: a unit's
     (n_pos, n_neg, tp, fp) is one of a few types, so (a − p·d)² of every group and type is a
     small table computed once (the same floating-point operations), each unit's term is read
@@ -276,6 +282,7 @@ def _sums_by_type(
     ss: dict[str, np.ndarray] = {}
     k: dict[str, np.ndarray] = {}
     den_sum: dict[str, np.ndarray] = {}
+    multi: dict[str, np.ndarray] = {}
     for mid, (num, den, _) in proportion_parts(c).items():
         resid = num[None, :] - p[mid][:, None] * den[None, :]
         table = (resid * resid).ravel()
@@ -285,7 +292,8 @@ def _sums_by_type(
             _carry_sum(ss[mid], u.group[part], table[key[part]])
         k[mid] = (per * (den > 0)).sum(axis=1).astype(np.float64)
         den_sum[mid] = (per * den.astype(np.int64)).sum(axis=1).astype(np.float64)
-    return ss, k, den_sum
+        multi[mid] = (per * (den > 1)).sum(axis=1).astype(np.float64)
+    return ss, k, den_sum, multi
 
 
 def obuchowski_variance(

@@ -8,12 +8,16 @@ and cooperative cancellation so the GUI can run it in a worker. No pandas, no pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
 from assessment.evaluation.assembly import (
@@ -35,13 +39,14 @@ from assessment.evaluation.metrics import (
     THRESHOLD_METRICS,
     Counts,
     Grouping,
+    GroupingStats,
     build_groupings,
     confusion_counts,
     stratum_keys,
     threshold_metrics,
 )
 from assessment.evaluation.missingness import missingness
-from assessment.evaluation.point_stats import _check_inputs, _predictions
+from assessment.evaluation.point_stats import _check_inputs, _Context, _predictions
 from assessment.evaluation.point_stats import _context as _context
 from assessment.evaluation.point_stats import _point_stats as _point_stats
 from assessment.evaluation.representativeness import representativeness
@@ -55,8 +60,40 @@ Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
 
 
+# Threads for the groupings' bootstraps when asked for (``threads``): two bootstraps at once
+# add at most ~0.8 GB to ~0.8 GB of state at 10M clustered rows. Not the default: on the
+# shared 2-core machine (other core busy) two threads gave no wall-time gain at 10M clustered
+# rows (37.6 s → 38.2 s wall) and more CPU and memory (benchmarks/RESULTS.md, second round);
+# the point estimates overlapped with the recalibration on a second thread cost 5 s CPU more
+# for the same wall time (Python-level chunk loops contend for the GIL), so they stay serial.
+DEFAULT_THREADS = 1
+
+
 def _noop_progress(_: float) -> None:
     return None
+
+
+def thread_count(threads: int | None, context: EvaluationContext | None) -> int:
+    """Threads for one evaluation's bootstraps: ``threads`` when given (at most the available
+    cores), else :data:`DEFAULT_THREADS`; one with a shared ``context`` (a comparison, which
+    runs its models' evaluations on threads of its own)."""
+    if context is not None or threads is None:
+        return DEFAULT_THREADS if context is None else 1
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(int(threads), cores))
+
+
+@contextmanager
+def _second_thread(threads: int) -> Iterator[Executor | None]:
+    """A one-thread pool beside the calling thread (None for a single thread). BLAS keeps one
+    thread meanwhile: the bootstrap's small products set that limit themselves, and two
+    threads setting and restoring it in turn could leave it wrong."""
+    if threads <= 1:
+        yield None
+        return
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads - 1) as pool:
+        yield pool
 
 
 def _never() -> bool:
@@ -70,6 +107,7 @@ def evaluate(
     progress: Progress = _noop_progress,
     cancelled: IsCancelled = _never,
     context: EvaluationContext | None = None,
+    threads: int | None = None,
 ) -> EvaluationResult:
     """Evaluate the model per group, per attribute and per chosen intersection.
 
@@ -78,9 +116,11 @@ def evaluate(
     raise :class:`assessment.errors.EvaluationError`. ``context``: the score-independent data
     shared by several evaluations of the same rows (built once, see
     :class:`~assessment.evaluation.context.EvaluationContext`); the result is the same with or
-    without it.
+    without it. ``threads``: see :func:`thread_count`; the result is the same with any number.
     """
-    return evaluate_parts(inputs, spec, progress=progress, cancelled=cancelled, context=context)[0]
+    return evaluate_parts(
+        inputs, spec, progress=progress, cancelled=cancelled, context=context, threads=threads
+    )[0]
 
 
 def evaluate_parts(
@@ -90,6 +130,7 @@ def evaluate_parts(
     progress: Progress = _noop_progress,
     cancelled: IsCancelled = _never,
     context: EvaluationContext | None = None,
+    threads: int | None = None,
 ) -> tuple[EvaluationResult, ModelParts]:
     """:func:`evaluate`, and the by-products a comparison reuses (:class:`ModelParts`: per
     grouping the AUROC with its placements when ``context.keep_placements``)."""
@@ -116,21 +157,20 @@ def evaluate_parts(
     kind = inputs.score_kind
     checkpoint(0.05)
     need_overall_place = spec.reference.kind == "overall" and ctx.sorted_scores is not None
-    overall_stats = _point_stats(groupings[0], ctx, kind, None)
-    overall_place = (
-        overall_stats.auroc.placements
-        if need_overall_place and overall_stats.auroc is not None
-        else None
-    )
-    all_stats = [overall_stats]
-    for k, gp in enumerate(groupings[1:], start=1):
-        checkpoint(0.05 + 0.25 * k / len(groupings))
-        all_stats.append(_point_stats(gp, ctx, kind, overall_place, overall_stats.recal))
-    checkpoint(0.3)
-    if spec.bootstrap > 0:
-        for k, stats in enumerate(all_stats):
-            _bootstrap(stats, ctx, overall_stats.recal, k, cancelled)
-            checkpoint(0.3 + 0.55 * (k + 1) / len(all_stats))
+    with _second_thread(thread_count(threads, context)) as pool:
+        overall_stats = _point_stats(groupings[0], ctx, kind, None)
+        overall_place = (
+            overall_stats.auroc.placements
+            if need_overall_place and overall_stats.auroc is not None
+            else None
+        )
+        all_stats = [overall_stats]
+        for k, gp in enumerate(groupings[1:], start=1):
+            checkpoint(0.05 + 0.25 * k / len(groupings))
+            all_stats.append(_point_stats(gp, ctx, kind, overall_place, overall_stats.recal))
+        checkpoint(0.3)
+        if spec.bootstrap > 0:
+            _bootstraps(all_stats, ctx, cancelled, pool, checkpoint)
     checkpoint(0.85)
     methods = _methods(spec, kind, clustered=inputs.cluster is not None)
     comparison = compare_groups(all_stats[1:], overall_stats, spec)
@@ -186,6 +226,43 @@ def evaluate_parts(
     parts = ModelParts(auroc=tuple(stats.auroc for stats in all_stats))
     checkpoint(1.0)
     return result, parts
+
+
+def _bootstraps(
+    all_stats: list[GroupingStats],
+    ctx: _Context,
+    cancelled: IsCancelled,
+    pool: Executor | None,
+    checkpoint: Callable[[float], None],
+) -> None:
+    """Every grouping's bootstrap; with a ``pool``, two at a time (this thread and the pool's),
+    each seeded by its grouping's index and writing only its own grouping's statistics, so the
+    results do not depend on which thread ran which or in what order they finished."""
+    overall_recal = all_stats[0].recal
+    done = 0
+
+    def one(k: int) -> None:
+        _bootstrap(all_stats[k], ctx, overall_recal, k, cancelled)
+
+    if pool is None:
+        for k in range(len(all_stats)):
+            one(k)
+            checkpoint(0.3 + 0.55 * (k + 1) / len(all_stats))
+        return
+    # The pool takes the odd groupings, this thread the even ones (at most two at once).
+    jobs = [pool.submit(one, k) for k in range(1, len(all_stats), 2)]
+    try:
+        for k in range(0, len(all_stats), 2):
+            one(k)
+            done += 1
+            checkpoint(0.3 + 0.55 * done / len(all_stats))
+        for job in jobs:
+            job.result()
+            done += 1
+            checkpoint(0.3 + 0.55 * done / len(all_stats))
+    finally:
+        for job in jobs:
+            job.cancel()
 
 
 def point_metrics_at_threshold(

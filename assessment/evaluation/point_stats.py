@@ -16,7 +16,6 @@ from assessment.evaluation import intervals as iv
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
     PROPORTION_METRICS,
-    Counts,
     Grouping,
     GroupingStats,
     Recalibration,
@@ -188,8 +187,11 @@ def _point_stats(
         units = clusters.units(gp.codes, size, ctx.cluster, ctx.by_patient)
         floored = {}
         unit_c = clusters.unit_counts(units, ctx.y, ctx.pred)
-        deff = clusters.design_effects(counts, unit_c, units, size, floored)
-        behind = _patients_behind(unit_c, units, size)
+        deff = clusters.design_effects(counts, unit_c, units, size, floored, behind)
+        # The patients a statistic rests on: those in its denominator (with an event for TPR,
+        # a predicted positive for PPV, …), counted by design_effects; for AUROC and balanced
+        # accuracy the fewer of those with an event and those with a non-event.
+        behind["auroc"] = behind["balanced_accuracy"] = np.minimum(behind["tpr"], behind["tnr"])
     one = np.ones(size)
     for mid in PROPORTION_METRICS:
         num, den, _ = parts[mid]
@@ -359,18 +361,6 @@ def _curves(stats: GroupingStats, ctx: _Context, keys: np.ndarray) -> None:
         stats.roc = grid_counts(gp, keys, ctx.roc_index, ctx.roc_thresholds.size)
     if ctx.is_probability and ctx.score is not None:
         stats.reliability = reliability(gp, ctx.score, ctx.y, ctx.spec.calibration_bins)
-
-
-def _patients_behind(uc: Counts, u: clusters.Units, size: int) -> dict[str, np.ndarray]:
-    """Per metric and group, the patients a statistic rests on: those in its denominator (with
-    an event for TPR, with a predicted positive for PPV, …), the fewer of those with an event
-    and with a non-event for AUROC and balanced accuracy."""
-    out = {
-        mid: np.bincount(u.group, weights=(den > 0).astype(np.float64), minlength=size)
-        for mid, (_num, den, _why) in proportion_parts(uc).items()
-    }
-    out["auroc"] = out["balanced_accuracy"] = np.minimum(out["tpr"], out["tnr"])
-    return out
 
 
 def _too_few_clusters(

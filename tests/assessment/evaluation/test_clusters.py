@@ -275,10 +275,11 @@ def test_design_effects_by_unit_type_equal_the_chunked_sums(
     counts = confusion_counts(gp, stratum_keys(gp, y), pred)
     u = clusters.units(gp.codes, size, cluster)
     uc = clusters.unit_counts(u, y, pred)
-    got = {}
+    got, behind = {}, {}
     for top in (10**6, 0):
         monkeypatch.setattr(clusters, "MAX_TYPE_COUNT", top)
-        got[top] = clusters.design_effects(counts, uc, u, size)
+        behind[top] = {}
+        got[top] = clusters.design_effects(counts, uc, u, size, behind=behind[top])
     g = u.group
     ucf = type(uc)(*(a.astype(float) for a in (uc.n_pos, uc.n_neg, uc.tp, uc.fp)))
     for mid, (num, den, _) in proportion_parts(counts).items():
@@ -294,3 +295,6 @@ def test_design_effects_by_unit_type_equal_the_chunked_sums(
             expected = np.maximum(np.where((var_b > 0) & np.isfinite(var), var / var_b, 1.0), 1)
         assert np.array_equal(got[10**6][mid], expected), mid
         assert np.array_equal(got[0][mid], expected), mid
+        # the patients behind each statistic: the units with a nonzero denominator per group
+        assert np.array_equal(behind[10**6][mid], k), mid
+        assert np.array_equal(behind[0][mid], k), mid

@@ -316,3 +316,17 @@ def test_large_group_counts_are_exact_integers_in_every_replicate() -> None:
     assert np.array_equal(counts, np.round(counts))
     assert np.all(tot[:, :, 0] == tot[:, :, 0][0])  # each group's size is fixed
     assert not np.array_equal(tot[:, :, 4], np.round(tot[:, :, 4]))  # the score column varies
+
+
+def test_normal_root_centred_in_place_equals_the_copy_and_numpys_covariance() -> None:
+    """Centring the patients' totals in place (no copy at 2.5M × 13) changes no bit, and
+    L·Lᵀ is the population covariance NumPy computes independently."""
+    from assessment.evaluation.intervals import _normal_root
+
+    rng = np.random.default_rng(3)
+    f = rng.gamma(2.0, size=(5000, 7)) * np.arange(1, 8)
+    mean, root = _normal_root(f)
+    work = f.copy()
+    mean2, root2 = _normal_root(work, overwrite=True)
+    assert np.array_equal(mean, mean2) and np.array_equal(root, root2)
+    assert np.allclose(root @ root.T, np.cov(f.T, bias=True), rtol=1e-12, atol=1e-12)
