@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from assessment.errors import Cancelled
+from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation.assembly import (
     _cluster_methods,
     _cluster_notes,
@@ -29,6 +29,7 @@ from assessment.evaluation.bootstrap import _bootstrap as _bootstrap
 from assessment.evaluation.context import EvaluationContext, ModelParts
 from assessment.evaluation.disparities import compare_groups
 from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.limits import bootstrap_memory_problem
 from assessment.evaluation.memory import release_freed_memory
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
@@ -110,6 +111,7 @@ def evaluate_parts(
     else:
         context.check(inputs, spec.intersections)
         groupings = list(context.groupings)
+    _check_bootstrap_memory(spec, groupings, inputs.score_kind == "probability")
     ctx = _context(inputs, spec, cluster=inputs.cluster, groupings=groupings)
     if context is not None and context.keep_placements:
         ctx = replace(ctx, keep_placements=True)
@@ -186,6 +188,13 @@ def evaluate_parts(
     parts = ModelParts(auroc=tuple(stats.auroc for stats in all_stats))
     checkpoint(1.0)
     return result, parts
+
+
+def _check_bootstrap_memory(spec: EvaluationSpec, groupings: list[Grouping], prob: bool) -> None:
+    """Refuse, before it starts, a bootstrap whose replicates would not fit in memory (fixF)."""
+    sizes = [gp.size for gp in groupings]
+    if problem := bootstrap_memory_problem(spec.bootstrap, sum(sizes), max(sizes), prob):
+        raise EvaluationError(problem)
 
 
 def point_metrics_at_threshold(

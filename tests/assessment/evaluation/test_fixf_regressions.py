@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+
+import main
+from assessment.evaluation import engine, limits
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.spec import EvaluationSpec
+
+
+@pytest.fixture(autouse=True)
+def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() enables faulthandler on sys.stderr, which pytest's capture has no fd for."""
+    monkeypatch.setattr(main.faulthandler, "enable", lambda *a, **k: None)
 
 
 def _inputs(y: np.ndarray, score: np.ndarray, *attrs: Attribute) -> EvaluationInput:
@@ -35,3 +47,64 @@ def test_grid_rows_are_the_decimal_thresholds() -> None:
         k = thresholds.index(t)
         truth = float(np.sum((score >= t) & y) / np.sum(y))
         assert overall["tpr"][k] == truth
+
+
+# ------------------------------------------------------------ 3. bootstrap memory checked first
+
+
+def _cells_csv(path: Path, n: int = 3000) -> Path:
+    """The tester's big300k.csv shape, scaled down: a rare outcome over 11 × 10 × 11 cells."""
+    rng = np.random.default_rng(5)
+    p = rng.beta(1, 60, n)
+    pd.DataFrame({
+        "y": (rng.random(n) < p).astype(int), "p": p.round(6),
+        "a": [f"a{k}" for k in rng.integers(0, 11, n)],
+        "b": [f"b{k}" for k in rng.integers(0, 10, n)],
+        "c": [f"c{k}" for k in rng.integers(0, 11, n)],
+    }).to_csv(path, index=False)
+    return path
+
+
+def test_estimate_matches_the_measured_peak() -> None:
+    """1,232 groups (1,210 cells): measured peaks 0.51 GB (B = 1,000), 1.21 GB (B = 3,000) and
+    the tester's 3.7 GB (B = 10,000); the estimate is within 25% of each."""
+    for b, peak in ((1000, 0.51), (3000, 1.21), (10_000, 3.7)):
+        est = limits.bootstrap_bytes(b, 1232, 1210, True) / 1024**3
+        assert abs(est - peak) / peak < 0.25
+
+
+def test_too_large_a_bootstrap_is_refused_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_bootstrap(*_a: object, **_k: object) -> None:
+        raise AssertionError("the bootstrap started")
+
+    monkeypatch.setattr(engine, "_bootstrap", no_bootstrap)
+    data = _cells_csv(tmp_path / "cells.csv")
+    code = main.main(["evaluate", str(data), "--label", "y", "--score", "p", "--threshold",
+                      "0.01", "--group", "a", "--intersect", "a,b,c", "--bootstrap", "30000"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert "30,000 bootstrap replicates over" in err and "GB" in err
+    fits = int(err.split("use at most ")[1].split(" replicates")[0].replace(",", ""))
+    groups = int(err.split("over ")[1].split(" groups")[0].replace(",", ""))
+    largest = groups - 1 - 11 - 10 - 11  # overall and the levels of a, b and c
+    assert limits.bootstrap_bytes(fits, groups, largest, True) <= limits.BOOTSTRAP_MEMORY_BUDGET
+    assert limits.bootstrap_bytes(fits + 100, groups, largest, True) > (
+        limits.BOOTSTRAP_MEMORY_BUDGET
+    )
+
+
+def test_running_out_of_memory_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def raise_memory(*_a: object, **_k: object) -> None:
+        raise MemoryError("Unable to allocate 35.2 GiB for an array")
+
+    monkeypatch.setattr(engine, "_bootstrap", raise_memory)
+    data = _cells_csv(tmp_path / "cells.csv", 400)
+    code = main.main(["evaluate", str(data), "--label", "y", "--score", "p", "--threshold",
+                      "0.01", "--group", "a", "--bootstrap", "200"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert "ran out of memory" in err
