@@ -23,7 +23,8 @@ def no_faulthandler(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _inputs(y: np.ndarray, score: np.ndarray, *attrs: Attribute) -> EvaluationInput:
     n = y.size
-    return EvaluationInput(y, score, None, "probability", attrs, Provenance("t.csv", "0" * 64, n, n))
+    provenance = Provenance("t.csv", "0" * 64, n, n)
+    return EvaluationInput(y, score, None, "probability", attrs, provenance)
 
 
 # ------------------------------------------------------------ 6. threshold grid in decimals
