@@ -46,8 +46,12 @@ class Provenance:
     # before exclusion, so a group that loses rows (or all of them) stays visible.
     rows_by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     excluded_by_group: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    #: doubts about the mapped data said before any number (a patient column that does not
+    #: identify patients, :mod:`assessment.evaluation.patients`); "WARNING:" notes of the result
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"warnings": list(self.warnings)} if self.warnings else {}
         return {
             "file_name": self.file_name,
             "sha256": self.sha256,
@@ -62,6 +66,7 @@ class Provenance:
                 a: {g: dict(r) for g, r in groups.items()}
                 for a, groups in self.excluded_by_group.items()
             },
+            **extra,
         }
 
     @classmethod
@@ -85,6 +90,7 @@ class Provenance:
                 }
                 for a, groups in d.get("excluded_by_group", {}).items()
             },
+            warnings=tuple(str(w) for w in d.get("warnings", [])),
         )
 
 

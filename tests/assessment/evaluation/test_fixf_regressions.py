@@ -109,3 +109,85 @@ def test_running_out_of_memory_is_one_sentence(
     err = capsys.readouterr().err.strip()
     assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1
     assert "ran out of memory" in err
+
+
+# ------------------------------------------------------------ 5. evaluate --cluster warnings
+
+
+def _cluster_csv(path: Path, *, missing_ids: int = 0) -> Path:
+    rng = np.random.default_rng(11)
+    pid = np.repeat(np.arange(300), 4)
+    n = pid.size
+    p = rng.uniform(0.05, 0.6, n)
+    ids = [f"P{k}" for k in pid]
+    for i in range(missing_ids):
+        ids[i * 3] = ""
+    pd.DataFrame({
+        "y": (rng.random(n) < p).astype(int), "p": p.round(4),
+        "g": np.where(rng.random(n) < 0.5, "A", "B"), "pid": ids,
+    }).to_csv(path, index=False)
+    return path
+
+
+def _evaluate(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main.main(["evaluate", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rows_without_patient_id_are_counted_and_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _cluster_csv(tmp_path / "c.csv", missing_ids=50)
+    js = tmp_path / "r.json"
+    code, out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g",
+                                "--cluster", "pid", "--bootstrap", "0", "--quiet",
+                                "--json", str(js)], capsys)
+    assert code == 0 and out == ""
+    warning = ("50 of the 1,200 used rows have no patient id in 'pid': each is counted as a "
+               "patient of its own (of the 350)")
+    assert err.startswith(f"WARNING: {warning}")
+    import json
+
+    result = json.loads(js.read_text())
+    assert result["notes"][0].startswith(f"WARNING: {warning}")
+    assert result["provenance"]["warnings"][0].startswith(warning)
+
+
+@pytest.mark.parametrize(
+    ("column", "says"),
+    [("y", "is also the outcome"), ("g", "is also a group column")],
+)
+def test_patient_column_that_is_the_outcome_or_a_group_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], column: str, says: str
+) -> None:
+    data = _cluster_csv(tmp_path / "c.csv")
+    code, out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g",
+                                "--cluster", column, "--bootstrap", "0"], capsys)
+    assert code == 0
+    assert f"WARNING: The patient column {column!r} {says}" in out
+    # nothing could be compared with 2 "patients": the headline says so
+    assert "No disparity flagged" not in out
+    assert "No disparity could be judged" in out
+
+
+def test_patient_column_with_few_values_is_warned_under_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _cluster_csv(tmp_path / "c.csv")
+    frame = pd.read_csv(data)
+    frame["site"] = [f"S{k % 5}" for k in range(len(frame))]
+    frame.to_csv(data, index=False)
+    code, out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g",
+                                "--cluster", "site", "--bootstrap", "0", "--quiet"], capsys)
+    assert code == 0 and out == ""
+    assert err.startswith("WARNING: The patient column 'site' has only 5 distinct values")
+
+
+def test_a_good_patient_column_gives_no_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _cluster_csv(tmp_path / "c.csv")
+    code, out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g",
+                                "--cluster", "pid", "--bootstrap", "0"], capsys)
+    assert code == 0 and "WARNING" not in out + err
