@@ -111,8 +111,9 @@ def _run(args: argparse.Namespace) -> int:
     del table  # its columns (~160 MB at 10M rows) are copied into ``inputs``; freed before the peak
     spec = args_cli.spec_from_args(args, mapping, inputs, document=into)
     if args.quiet:  # --quiet silences the summary, never a warning (as compare)
-        for warning in inputs.provenance.warnings:
-            print(f"WARNING: {cli_output.safe(warning)}", file=sys.stderr)
+        for note in inputs.provenance.notes:
+            if note.startswith("WARNING: "):
+                print(cli_output.safe(note), file=sys.stderr)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
     if plan is not None:  # gates at the level(s) the plan's multiplicity rule sets
         judged = plan.judge(

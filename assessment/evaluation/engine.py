@@ -149,7 +149,7 @@ def evaluate_parts(
         methods.update(_cluster_methods(spec))
     methods["differential_missingness"] = methods_missing
     notes = [
-        *(f"WARNING: {w}" for w in inputs.provenance.warnings),  # fixF: a doubtful patient column
+        *inputs.provenance.notes,  # fixF: a doubtful patient column, outcome values mapped
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
         *_slope_notes(all_stats),

@@ -46,12 +46,13 @@ class Provenance:
     # before exclusion, so a group that loses rows (or all of them) stays visible.
     rows_by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     excluded_by_group: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    #: doubts about the mapped data said before any number (a patient column that does not
-    #: identify patients, :mod:`assessment.evaluation.patients`); "WARNING:" notes of the result
-    warnings: tuple[str, ...] = ()
+    #: what the mapping decided that a reader must know, the first notes of the result: a
+    #: doubtful patient column ("WARNING: …", :mod:`assessment.evaluation.patients`), outcome
+    #: values counted as non-events
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"warnings": list(self.warnings)} if self.warnings else {}
+        extra: dict[str, Any] = {"notes": list(self.notes)} if self.notes else {}
         return {
             "file_name": self.file_name,
             "sha256": self.sha256,
@@ -90,7 +91,7 @@ class Provenance:
                 }
                 for a, groups in d.get("excluded_by_group", {}).items()
             },
-            warnings=tuple(str(w) for w in d.get("warnings", [])),
+            notes=tuple(str(w) for w in d.get("notes", [])),
         )
 
 

@@ -58,6 +58,7 @@ from assessment.evaluation.mapping_steps import (
     _check_threshold,
     _prediction,
     _score_column,
+    outcome_values_notes,
     score_values_if_two,
     two_valued_score_message,
 )
@@ -307,7 +308,10 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
         sheet=table.sheet,
         rows_by_group=rows_by_group,
         excluded_by_group=excluded_by_group,
-        warnings=tuple(warnings),
+        notes=(
+            *(f"WARNING: {w}" for w in warnings),
+            *outcome_values_notes(table, label, mapping.positive, mapping.missing),
+        ),
     )
     return EvaluationInput(
         y_true=np.ascontiguousarray(y_true, dtype=bool),

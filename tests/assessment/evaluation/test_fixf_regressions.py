@@ -151,7 +151,7 @@ def test_rows_without_patient_id_are_counted_and_warned(
 
     result = json.loads(js.read_text())
     assert result["notes"][0].startswith(f"WARNING: {warning}")
-    assert result["provenance"]["warnings"][0].startswith(warning)
+    assert result["provenance"]["notes"][0].startswith(f"WARNING: {warning}")
 
 
 @pytest.mark.parametrize(
@@ -191,3 +191,53 @@ def test_a_good_patient_column_gives_no_warning(
     code, out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g",
                                 "--cluster", "pid", "--bootstrap", "0"], capsys)
     assert code == 0 and "WARNING" not in out + err
+
+
+# ------------------------------------------------------------ 10b, 10c: mapping
+
+
+def test_one_huge_value_among_probabilities_is_named_as_outside_0_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """500 probabilities and one 1e308 read as 'essentially two values (0.00086 and 1e+308)'."""
+    rng = np.random.default_rng(2)
+    p = rng.random(500).round(5).astype(object)
+    p[4] = "1e308"
+    data = tmp_path / "huge.csv"
+    pd.DataFrame({"y": rng.integers(0, 2, 500), "p": p, "g": ["A", "B"] * 250}).to_csv(
+        data, index=False
+    )
+    code, _out, err = _evaluate([str(data), "--label", "y", "--score", "p", "--group", "g"],
+                                capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "should hold probabilities between 0 and 1, but 1 value is outside" in err
+    assert "1e+308" in err and "two values" not in err
+
+
+def test_outcome_values_beside_the_positive_one_are_counted_in_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(4)
+    n = 600
+    p = rng.random(n).round(4)
+    y = np.where(rng.random(n) < p, "yes", "no").astype(object)
+    y[::30] = "maybe"
+    data = tmp_path / "maybe.csv"
+    pd.DataFrame({"y": y, "p": p, "g": ["A", "B"] * (n // 2)}).to_csv(data, index=False)
+    js = tmp_path / "r.json"
+    code, out, _err = _evaluate([str(data), "--label", "y", "--positive", "yes", "--score", "p",
+                                 "--group", "g", "--bootstrap", "0", "--json", str(js)], capsys)
+    assert code == 0
+    n_no = int((y == "no").sum())
+    note = (f"outcome: 'y' has 3 values; with 'yes' as the event, 2 are counted as non-events: "
+            f"'maybe' (20 rows), 'no' ({n_no:,} rows)")
+    import json
+
+    assert any(x.startswith(note) for x in json.loads(js.read_text())["notes"])
+    assert f"Note: {note}" in out
+    # a two-valued outcome gets no such note
+    pd.DataFrame({"y": np.where(y == "maybe", "no", y), "p": p, "g": ["A", "B"] * (n // 2)}
+                 ).to_csv(data, index=False)
+    code, out, _err = _evaluate([str(data), "--label", "y", "--positive", "yes", "--score", "p",
+                                 "--group", "g", "--bootstrap", "0"], capsys)
+    assert code == 0 and "counted as non-events" not in out
