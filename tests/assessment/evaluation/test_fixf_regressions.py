@@ -241,3 +241,30 @@ def test_outcome_values_beside_the_positive_one_are_counted_in_a_note(
     code, out, _err = _evaluate([str(data), "--label", "y", "--positive", "yes", "--score", "p",
                                  "--group", "g", "--bootstrap", "0"], capsys)
     assert code == 0 and "counted as non-events" not in out
+
+
+# ------------------------------------------------------------ 10a. reference with enough data
+
+
+def test_default_reference_is_the_largest_group_with_sufficient_data() -> None:
+    """The intersection's largest cell (2,000 rows, 4 events) was the reference while the other
+    cells have 60-100 events; now the largest sufficient cell is, with a note."""
+    rng = np.random.default_rng(8)
+    cells = {("A", "X"): (2000, 4), ("A", "Y"): (500, 100), ("B", "X"): (400, 80),
+             ("B", "Y"): (300, 60)}
+    a, b, y = [], [], []
+    for (ca, cb), (n, events) in cells.items():
+        a += [ca] * n
+        b += [cb] * n
+        y += [True] * events + [False] * (n - events)
+    yy = np.array(y)
+    score = np.clip(0.2 * yy + rng.random(yy.size) * 0.5, 0, 1)
+    attr_a = Attribute("a", np.array([("A", "B").index(v) for v in a], np.int32), ("A", "B"))
+    attr_b = Attribute("b", np.array([("X", "Y").index(v) for v in b], np.int32), ("X", "Y"))
+    res = evaluate(_inputs(yy, score, attr_a, attr_b),
+                   EvaluationSpec(bootstrap=0, intersections=(("a", "b"),)))
+    inter = next(k for k in res.references if k not in ("a", "b"))
+    assert res.references["a"] == "A"  # the largest margin has enough data: unchanged
+    assert "Y" in res.references[inter] and "A" in res.references[inter]
+    assert any("has insufficient data for a reference" in note and inter in note
+               for note in res.notes)
