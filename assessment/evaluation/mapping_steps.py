@@ -112,7 +112,7 @@ def outcome_values_notes(
         return []
     idx = set(_positive_indices(texts, wanted, column, "outcome", "--positive", table.decimal,
                                 True))  # fmt: skip
-    others = [i for i in range(len(texts)) if i not in idx]
+    others = sorted((i for i in range(len(texts)) if i not in idx), key=lambda i: texts[i])
     shown = ", ".join(f"{_quoted(texts[i])} ({int(coded.counts[i]):,} rows)" for i in others[:8])
     more = f" and {len(others) - 8:,} more" if len(others) > 8 else ""
     events = ", ".join(_quoted(texts[i]) for i in sorted(idx))

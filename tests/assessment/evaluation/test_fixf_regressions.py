@@ -268,3 +268,20 @@ def test_default_reference_is_the_largest_group_with_sufficient_data() -> None:
     assert "Y" in res.references[inter] and "A" in res.references[inter]
     assert any("has insufficient data for a reference" in note and inter in note
                for note in res.notes)
+
+
+def test_the_apps_mapping_path_gives_the_same_outcome_note() -> None:
+    """The app maps through prepare_input (gui/data/page.py): the note is in the provenance
+    and so in the result's notes there too."""
+    from assessment.evaluation.mapping import ColumnMapping, prepare_input
+
+    frame = pd.DataFrame({"y": ["yes", "no", "maybe", "no"] * 50,
+                          "p": np.linspace(0.05, 0.95, 200).round(3), "g": ["A", "B"] * 100})
+    mapping = ColumnMapping(label="y", positive="yes", score="p", threshold=0.5,
+                            attributes=["g"])
+    inputs = prepare_input(frame, mapping)
+    assert inputs.provenance.notes == (
+        "outcome: 'y' has 3 values; with 'yes' as the event, 2 are counted as non-events: "
+        "'maybe' (50 rows), 'no' (100 rows); if any of them is no outcome (e.g. unknown), add it "
+        "to the missing values (--missing) so its rows are excluded instead.",
+    )
