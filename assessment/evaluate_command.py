@@ -37,8 +37,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
+    from assessment.errors import EvaluationError
+
     with _into_locked(getattr(args, "into", None)):
-        return _run(args)
+        try:
+            return _run(args)
+        except MemoryError:
+            # the engine refuses a bootstrap it estimates will not fit (limits.bootstrap_bytes);
+            # anything else that runs out of memory is one sentence too, never a traceback
+            raise EvaluationError(
+                "The evaluation ran out of memory: use fewer bootstrap replicates (--bootstrap), "
+                "fewer intersections or groups (--group-map, --bin), or a machine with more memory."
+            ) from None
 
 
 #: The --into file as this run holds it (its lock and the disk state it was read at).
@@ -100,6 +110,10 @@ def _run(args: argparse.Namespace) -> int:
     inputs = prepare_input(table, mapping)
     del table  # its columns (~160 MB at 10M rows) are copied into ``inputs``; freed before the peak
     spec = args_cli.spec_from_args(args, mapping, inputs, document=into)
+    if args.quiet:  # --quiet silences the summary, never a warning (as compare)
+        for note in inputs.provenance.notes:
+            if note.startswith("WARNING: "):
+                print(cli_output.safe(note), file=sys.stderr)
     result = evaluate(inputs, spec, progress=lambda _f: None, cancelled=lambda: False)
     if plan is not None:  # gates at the level(s) the plan's multiplicity rule sets
         judged = plan.judge(

@@ -98,6 +98,12 @@ class EvaluationSections(SectionBuilder):
                                "insufficient data: shown, but not firm evidence.")),
                     self.table(rows, [70, 150, 85, 94, FRAME_WIDTH - 399], long=True,
                                extra=self._compact())]
+        elif not any(d.p_adjusted is not None for d in r.disparities):  # fixF: none judged
+            out.append(self.p(esc(f"No disparity could be judged: none of the "
+                                  f"{len(r.disparities):,} group-versus-reference comparisons "
+                                  "has an interval and a p-value (see the notes for why), so "
+                                  "the absence of flags says nothing about the model's "
+                                  "fairness.")))
         else:
             out.append(self.p("No disparity was flagged against the tolerances in the "
                               "evaluation specification after the multiplicity adjustment."))

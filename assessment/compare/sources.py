@@ -526,10 +526,6 @@ def _model_inputs(
     return out
 
 
-# a patient column with fewer distinct values than this is no patient identifier
-MIN_PATIENT_IDS = 20
-
-
 def patient_facts(
     aligned: Aligned, base: ColumnMapping, inputs: list[EvaluationInput]
 ) -> tuple[dict[str, Any] | None, list[str]]:
@@ -537,11 +533,13 @@ def patient_facts(
     most_rows}, warnings) of the compared rows; (None, []) without one.
 
     ``patients`` is the engine's count (a row with no patient id is a patient of its own);
-    the warnings name a doubtful patient column: missing ids, fewer than
-    :data:`MIN_PATIENT_IDS` distinct ids, or the outcome or a group column used as it.
+    the warnings (:func:`~assessment.evaluation.patients.patient_column_warnings`, the rules
+    ``evaluate --cluster`` applies too) name a doubtful patient column: missing ids, fewer
+    than 20 distinct ids, or the outcome or a group column used as it.
     """
     from assessment.evaluation.columns import _resolve_column
     from assessment.evaluation.mapping_steps import _binary_column
+    from assessment.evaluation.patients import patient_column_warnings
 
     first = inputs[0]
     if not base.cluster or first.cluster is None:
@@ -560,26 +558,9 @@ def patient_facts(
     per_patient = np.bincount(first.cluster)
     facts = {"column": column, "patients": int(per_patient.size), "rows": first.n,
              "missing_ids": missing, "most_rows": int(per_patient.max(initial=0))}
-    warnings = []
-    if missing:
-        warnings.append(
-            f"{missing:,} of the {first.n:,} compared rows have no patient id in {column!r}: "
-            f"each is counted as a patient of its own (of the {facts['patients']:,}); fill in "
-            "their ids if they belong to patients with other rows."
-        )
     attributes = {_resolve_column(table, a, "attribute") for a in base.attributes}
-    if column == label or column in attributes:
-        role = "the outcome" if column == label else "a group column"
-        warnings.append(
-            f"The patient column {column!r} is also {role}: it does not identify patients, "
-            "so the cluster-robust intervals are wrong; choose the column that identifies "
-            "each patient."
-        )
-    elif distinct < MIN_PATIENT_IDS:
-        warnings.append(
-            f"The patient column {column!r} has only {distinct:,} distinct "
-            f"value{'s' if distinct != 1 else ''}: it does not look like a patient identifier, "
-            "and the cluster-robust intervals treat the data as that many patients; choose the "
-            "column that identifies each patient."
-        )
+    warnings = patient_column_warnings(
+        column, rows=first.n, patients=int(per_patient.size), missing=missing, distinct=distinct,
+        outcome=label, attributes=attributes,
+    )  # fmt: skip
     return facts, warnings

@@ -218,6 +218,8 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
     for note in result.notes:  # almost everyone predicted one way: say it up front
         if note.startswith("decision rule:"):
             w(f"WARNING: {note.removeprefix('decision rule: ')}\n")
+        elif note.startswith("WARNING: "):  # a doubtful patient column
+            w(f"{safe(note)}\n")
     groups = [result.overall, *result.groups]
     shown = [
         (k, h)
@@ -276,6 +278,14 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
             )
         if len(flagged) > MAX_FLAGS_PRINTED:
             w(f"  … and {len(flagged) - MAX_FLAGS_PRINTED} more (see --json or --csv)\n")
+    elif not any(d.p_adjusted is not None for d in result.disparities):
+        # no comparison had an interval and a p-value (e.g. too few patients for clustered
+        # intervals): "no disparity flagged" would read as a clean bill
+        w(
+            f"\nNo disparity could be judged: none of the {len(result.disparities):,} "
+            "group-versus-reference comparisons has an interval and a p-value (see the notes "
+            "for why), so the absence of flags says nothing about the model's fairness.\n"
+        )
     else:
         w(
             f"\nNo disparity flagged ({how}; a gap is flagged when its CI excludes parity, it is "
@@ -289,7 +299,8 @@ def print_summary(result: EvaluationResult, out: TextIO) -> None:
         for r in rep:
             w(f"  {r.attribute}: {r.group}: {(r.flag or '').replace('_', ' ')} ({r.reason})\n")
     for note in result.notes:
-        w(f"Note: {note}\n")
+        if not note.startswith("WARNING: "):  # printed up front
+            w(f"Note: {note}\n")
 
 
 def _print_summary_measures(rows: tuple[SummaryMeasure, ...], w: Any) -> None:

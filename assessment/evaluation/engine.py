@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from assessment.errors import Cancelled
+from assessment.errors import Cancelled, EvaluationError
 from assessment.evaluation.assembly import (
     _cluster_methods,
     _cluster_notes,
@@ -33,6 +33,7 @@ from assessment.evaluation.bootstrap import _bootstrap as _bootstrap
 from assessment.evaluation.context import EvaluationContext, ModelParts
 from assessment.evaluation.disparities import compare_groups
 from assessment.evaluation.inputs import EvaluationInput
+from assessment.evaluation.limits import bootstrap_memory_problem
 from assessment.evaluation.memory import release_freed_memory
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
@@ -151,6 +152,7 @@ def evaluate_parts(
     else:
         context.check(inputs, spec.intersections)
         groupings = list(context.groupings)
+    _check_bootstrap_memory(spec, groupings, inputs.score_kind == "probability")
     ctx = _context(inputs, spec, cluster=inputs.cluster, groupings=groupings)
     if context is not None and context.keep_placements:
         ctx = replace(ctx, keep_placements=True)
@@ -187,6 +189,7 @@ def evaluate_parts(
         methods.update(_cluster_methods(spec))
     methods["differential_missingness"] = methods_missing
     notes = [
+        *inputs.provenance.notes,  # fixF: a doubtful patient column, outcome values mapped
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
         *_slope_notes(all_stats),
@@ -263,6 +266,13 @@ def _bootstraps(
     finally:
         for job in jobs:
             job.cancel()
+
+
+def _check_bootstrap_memory(spec: EvaluationSpec, groupings: list[Grouping], prob: bool) -> None:
+    """Refuse, before it starts, a bootstrap whose replicates would not fit in memory (fixF)."""
+    sizes = [gp.size for gp in groupings]
+    if problem := bootstrap_memory_problem(spec.bootstrap, sum(sizes), max(sizes), prob):
+        raise EvaluationError(problem)
 
 
 def point_metrics_at_threshold(

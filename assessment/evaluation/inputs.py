@@ -46,8 +46,13 @@ class Provenance:
     # before exclusion, so a group that loses rows (or all of them) stays visible.
     rows_by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     excluded_by_group: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    #: what the mapping decided that a reader must know, the first notes of the result: a
+    #: doubtful patient column ("WARNING: …", :mod:`assessment.evaluation.patients`), outcome
+    #: values counted as non-events
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"notes": list(self.notes)} if self.notes else {}
         return {
             "file_name": self.file_name,
             "sha256": self.sha256,
@@ -62,6 +67,7 @@ class Provenance:
                 a: {g: dict(r) for g, r in groups.items()}
                 for a, groups in self.excluded_by_group.items()
             },
+            **extra,
         }
 
     @classmethod
@@ -85,6 +91,7 @@ class Provenance:
                 }
                 for a, groups in d.get("excluded_by_group", {}).items()
             },
+            notes=tuple(str(w) for w in d.get("notes", [])),
         )
 
 

@@ -60,6 +60,58 @@ def bootstrap_problem(b: object, level: float | None = 0.95) -> str | None:
     return None
 
 
+#: Memory the bootstrap's replicates may take (bytes): the percentile intervals and p-values keep
+#: every replicate of every group and bootstrap metric, so memory grows with B × groups. 1.5 GiB
+#: leaves room for the data and the app on an 8 GB machine; a run above it is refused before it
+#: starts (issue 9, attack finding 3: B = 30,000 over 1,210 cells died with a numpy traceback).
+BOOTSTRAP_MEMORY_BUDGET = 1536 * 1024 * 1024
+
+#: Replicate arrays kept per group: tp, fp, n_pos, n_neg, TPR, FPR, selection rate, F1, balanced
+#: accuracy (every score kind), plus Brier, O/E, calibration slope and intercept (probabilities).
+BOOTSTRAP_REPLICATE_METRICS = {"probability": 13, "other": 9}
+
+#: Working memory of one block of replicates (boot_blocks.BLOCK_BUDGET) and what a run holds
+#: besides its replicates (data, curves): added to the estimate.
+_BOOTSTRAP_OVERHEAD = 64 * 1024 * 1024
+
+
+def bootstrap_bytes(b: int, groups: int, largest: int, probability: bool) -> int:
+    """Estimated peak memory of the bootstrap's replicates: B × groups (all groupings) ×
+    replicate metrics × 8 bytes kept, plus twice the largest grouping's (its blocks are stacked
+    into one array, and the comparisons draw their differences from it), plus one block.
+    Measured: 1,232 groups (1,210 cells), B = 1,000 and 3,000 peaked at 0.51 and 1.21 GB."""
+    metrics = BOOTSTRAP_REPLICATE_METRICS["probability" if probability else "other"]
+    return 8 * metrics * b * (groups + 2 * largest) + _BOOTSTRAP_OVERHEAD
+
+
+def bootstrap_memory_problem(
+    b: int, groups: int, largest: int, probability: bool,
+    budget: int = BOOTSTRAP_MEMORY_BUDGET,
+) -> str | None:
+    """One sentence when ``b`` replicates over ``groups`` groups (``largest`` in the largest
+    grouping) would take more than ``budget`` bytes, naming the largest B that fits; else None."""
+    if b <= 0 or bootstrap_bytes(b, groups, largest, probability) <= budget:
+        return None
+    per = bootstrap_bytes(1, groups, largest, probability) - _BOOTSTRAP_OVERHEAD
+    fits = max(0, (budget - _BOOTSTRAP_OVERHEAD) // per)
+    fits = fits // 100 * 100 if fits >= 1000 else fits
+    need = bootstrap_bytes(b, groups, largest, probability) / 1024**3
+    head = (
+        f"{b:,} bootstrap replicates over {groups:,} groups would need about {need:.1f} GB of "
+        f"memory, over the {budget / 1024**3:.1f} GB the bootstrap may use"
+    )
+    if fits >= min_bootstrap():
+        return (
+            f"{head}: use at most {fits:,} replicates (--bootstrap, in the app Bootstrap B), or "
+            "fewer intersections or groups (merge rare levels with --group-map or --bin)."
+        )
+    return (
+        f"{head}, even at the minimum of {min_bootstrap():,} replicates: use fewer intersections "
+        "or groups (merge rare levels with --group-map or --bin), or --bootstrap 0 for no "
+        "bootstrap intervals."
+    )
+
+
 @dataclass(frozen=True)
 class ReadLimits:
     """How much of a data file Probity reads before refusing it (checked *before* reading).

@@ -58,9 +58,11 @@ from assessment.evaluation.mapping_steps import (
     _check_threshold,
     _prediction,
     _score_column,
+    outcome_values_notes,
     score_values_if_two,
     two_valued_score_message,
 )
+from assessment.evaluation.patients import patient_column_warnings
 from assessment.evaluation.suggest import (
     ThresholdSuggestion,
     stated_operating_point,
@@ -273,9 +275,15 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
     ]
     keep = ~excluded_mask
     cluster = None
+    warnings: list[str] = []
     if mapping.cluster:
         cluster_col = _resolve_column(table, mapping.cluster, "cluster")
-        cluster = _cluster_codes(table, cluster_col, keep, mapping)
+        cluster, no_id, distinct = _cluster_codes(table, cluster_col, keep, mapping)
+        warnings = patient_column_warnings(
+            cluster_col, rows=int(keep.sum()), patients=distinct + no_id, missing=no_id,
+            distinct=distinct, outcome=label, attributes={a.name for a in attrs},
+            rows_word="used rows",
+        )  # fmt: skip
     rows_by_group, excluded_by_group = _exclusions_by_group(attrs, reasons)
     rows_used = int(keep.sum())
     if rows_used == 0:
@@ -300,6 +308,10 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
         sheet=table.sheet,
         rows_by_group=rows_by_group,
         excluded_by_group=excluded_by_group,
+        notes=(
+            *(f"WARNING: {w}" for w in warnings),
+            *outcome_values_notes(table, label, mapping.positive, mapping.missing),
+        ),
     )
     return EvaluationInput(
         y_true=np.ascontiguousarray(y_true, dtype=bool),
@@ -314,9 +326,10 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
 
 def _cluster_codes(
     table: LoadedTable, column: str, keep: np.ndarray, mapping: ColumnMapping
-) -> np.ndarray:
-    """Patient codes 0..C−1 of the kept rows (in the order patients first appear); each missing
-    identifier is a patient of its own."""
+) -> tuple[np.ndarray, int, int]:
+    """Patient codes 0..C−1 of the kept rows (in the order patients first appear), the number
+    of kept rows without an id and the number of distinct ids; each missing identifier is a
+    patient of its own (as in ``compare``; the warnings say how many)."""
     import pandas as pd
 
     series = table.frame[column]
@@ -328,10 +341,12 @@ def _cluster_codes(
         codes, _ = pd.factorize(text.where(~missing))
         codes = np.asarray(codes, dtype=np.int64)
     lone = codes < 0
-    codes[lone] = codes.max(initial=-1) + 1 + np.arange(int(lone.sum()))
+    distinct = int(codes.max(initial=-1)) + 1
+    no_id = int(lone.sum())
+    codes[lone] = distinct + np.arange(no_id)
     # int32 (4 bytes per row) unless there are over 2³¹ − 1 patients
     narrow = np.int32 if codes.size < np.iinfo(np.int32).max else np.int64
-    return np.ascontiguousarray(codes, dtype=narrow)
+    return np.ascontiguousarray(codes, dtype=narrow), no_id, distinct
 
 
 def _integer_cluster_codes(values: np.ndarray, tokens: Sequence[str]) -> np.ndarray:

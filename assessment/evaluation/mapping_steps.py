@@ -95,6 +95,35 @@ def _binary_column(
     return is_pos, is_missing
 
 
+def outcome_values_notes(
+    table: LoadedTable, column: str, positive: Positive, missing: Sequence[str]
+) -> list[str]:
+    """A note when ``--positive`` leaves an outcome column of more than two values: which
+    values (and how many rows of each) are counted as non-events. Diabetes-130's ``readmitted``
+    (``<30`` the event; ``>30`` and ``NO`` the non-events) is the documented use; a stray
+    value (``maybe`` beside ``yes``/``no``) is thus counted and named, never silently a
+    non-event."""
+    wanted = positive_values(positive)
+    if wanted is None:
+        return []
+    coded = column_codes(table, column, missing)
+    texts = coded.texts
+    if len(texts) <= 2:
+        return []
+    idx = set(_positive_indices(texts, wanted, column, "outcome", "--positive", table.decimal,
+                                True))  # fmt: skip
+    others = sorted((i for i in range(len(texts)) if i not in idx), key=lambda i: texts[i])
+    shown = ", ".join(f"{_quoted(texts[i])} ({int(coded.counts[i]):,} rows)" for i in others[:8])
+    more = f" and {len(others) - 8:,} more" if len(others) > 8 else ""
+    events = ", ".join(_quoted(texts[i]) for i in sorted(idx))
+    return [
+        f"outcome: {column!r} has {len(texts):,} values; with {events} as the event, "
+        f"{len(others):,} are counted as non-events: {shown}{more}; if any of them is no "
+        "outcome (e.g. unknown), add it to the missing values (--missing) so its rows are "
+        "excluded instead."
+    ]
+
+
 def _match_value(texts: list[str], want: str, decimal: str) -> int | None:
     want = want.strip()
     if want in texts:
@@ -187,12 +216,8 @@ def _score_column(
             f"(first at {_row_label(i)}: {_quoted(num.raw.iloc[i])}); choose a numeric "
             "score column, add the token to the missing values, or map a predicted class instead."
         )
-    two = score_values_if_two(table, column, mapping.missing)
-    if two is not None:
-        raise DataError(two_valued_score_message(column, two))
-    near = score_values_nearly_two(table, column, mapping.missing)
-    if near is not None:
-        raise DataError(nearly_two_valued_score_message(column, *near))
+    # values outside 0–1 are named first: one 1e+308 among probabilities made the column look
+    # like "essentially two values (0.00086 and 1e+308)" (issue 9, attack finding 10b)
     if mapping.score_kind == "probability":
         vals = num.values
         # ±infinity is a number outside 0–1, not an unparseable cell to exclude quietly.
@@ -212,11 +237,18 @@ def _score_column(
             hint = " (they look like percentages: divide by 100)" if looks_like_percent else ""
             raise DataError(
                 f"The score column {column!r} should hold probabilities between 0 and 1, but "
-                f"{n_out:,} values are outside (first at {_row_label(i)}: "
+                f"{n_out:,} {'value is' if n_out == 1 else 'values are'} outside (first at "
+                f"{_row_label(i)}: "
                 f"{_quoted(num.raw.iloc[i]) if num.infinite[i] else _fmt_num(float(vals[i]))})"
                 f"{hint}; choose score kind 'score' with a threshold "
                 "if it is not a probability."
             )
+    two = score_values_if_two(table, column, mapping.missing)
+    if two is not None:
+        raise DataError(two_valued_score_message(column, two))
+    near = score_values_nearly_two(table, column, mapping.missing)
+    if near is not None:
+        raise DataError(nearly_two_valued_score_message(column, *near))
     return num.values, num.missing, num.bad
 
 

@@ -98,9 +98,13 @@ def _sorted_quantiles(ss: SortedScores, points: int) -> np.ndarray:
 
 
 def _threshold_grid(kind: str, ss: SortedScores, points: int) -> np.ndarray:
-    """Probabilities: 0, 0.01, …, 1 (for 101 points); other scores: their quantiles."""
+    """Probabilities: 0, 0.01, …, 1 (for 101 points); other scores: their quantiles.
+
+    The probability grid is k / (points − 1), each the double nearest that fraction, so the
+    row printed "0.35" is the threshold ``--threshold 0.35`` (``np.linspace`` gives
+    0.35000000000000003 there, and a score of exactly 0.35 fell below it)."""
     if kind == "probability":
-        return np.linspace(0.0, 1.0, points)
+        return np.arange(points, dtype=np.float64) / (points - 1)
     return _sorted_quantiles(ss, points)
 
 

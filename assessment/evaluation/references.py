@@ -42,9 +42,11 @@ REFERENCE_RULE = (
     "group with a known value has rows"
 )
 LARGEST_RULE = (
-    "largest group with a known value: the group with most rows, never the '(missing)' group "
-    "(or an intersection cell with a missing component) unless no other group has rows; a note "
-    "says when a missing-value group was larger"
+    "largest group with a known value and sufficient data: the group with most rows among those "
+    "with at least the minimum rows, events and non-events, never the '(missing)' group (or an "
+    "intersection cell with a missing component) unless no other group has rows; when no known "
+    "group has sufficient data, the largest known group; a note says when a larger group was "
+    "passed over (a missing value, or insufficient data)"
 )
 
 
@@ -54,10 +56,15 @@ def _has_missing(gp: Grouping, g: int) -> bool:
     return MISSING_GROUP in cells[g]
 
 
-def largest_group(stats: GroupingStats, notes: list[str] | None = None) -> int:
+def largest_group(
+    stats: GroupingStats, notes: list[str] | None = None, spec: EvaluationSpec | None = None
+) -> int:
     """The largest group whose value is known: a "(missing)" group (or a cell with a missing
-    component) is a reference only when no other group has rows. ``notes`` gets a line when a
-    missing-value group was larger than the one chosen."""
+    component) is a reference only when no other group has rows. With ``spec``, the largest
+    known group with sufficient data (minimum rows, events and non-events) when there is one: an
+    intersection's largest cell may rest on 4 events while 37 cells have 10 or more (issue 9,
+    attack finding 10a), and every comparison against it would be "insufficient data".
+    ``notes`` gets a line when a larger group was passed over."""
     gp, n = stats.grouping, stats.counts.n
     known = np.array([not _has_missing(gp, g) for g in range(gp.size)]) & (n > 0)
     if not known.any():
@@ -70,7 +77,20 @@ def largest_group(stats: GroupingStats, notes: list[str] | None = None) -> int:
             f"larger, but a reference must be a known group; the largest known group "
             f"({gp.labels[idx]}, n = {int(n[idx]):,}) is used."
         )
-    return idx
+    if spec is None:
+        return idx
+    enough = known & _sufficient(stats, spec)
+    if enough[idx] or not enough.any():
+        return idx
+    best = int(np.argmax(np.where(enough, n, -1)))
+    if notes is not None:
+        notes.append(
+            f"{gp.name}: the largest group {gp.labels[idx]} has insufficient data for a "
+            f"reference ({'; '.join(insufficiency(stats.counts, idx, spec))}); the largest group "
+            f"with sufficient data ({gp.labels[best]}, n = {int(n[best]):,}, "
+            f"{int(stats.counts.n_pos[best]):,} events) is the reference."
+        )
+    return best
 
 
 def _describe(gp: Grouping, named: dict[int, str]) -> str:
@@ -89,7 +109,7 @@ def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
     values = spec.reference.values
     named = {j: values[c] for j, c in enumerate(gp.components) if c in values}
     if not named:
-        largest = largest_group(stats, notes)
+        largest = largest_group(stats, notes, spec)
         notes.append(
             f"{gp.name}: no reference value was chosen; the largest group "
             f"({gp.labels[largest]}) is the reference."
@@ -100,7 +120,7 @@ def _named_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
         g for g in range(gp.size) if n[g] > 0 and all(cells[g][j] == v for j, v in named.items())
     ]
     if not matching:
-        largest = largest_group(stats, notes)
+        largest = largest_group(stats, notes, spec)
         notes.append(
             f"{gp.name}: no group with rows has {_describe(gp, named)} (the chosen reference); "
             f"the largest group ({gp.labels[largest]}) is used instead."
@@ -149,7 +169,7 @@ def choose_reference(stats: GroupingStats, spec: EvaluationSpec, notes: list[str
             "to be overstated (selection effect)."
         )
         return idx
-    largest = largest_group(stats, notes)
+    largest = largest_group(stats, notes, spec)
     if _has_missing(gp, largest):
         notes.append(
             f"{gp.name}: every group with rows has a missing value; the largest "
