@@ -37,7 +37,7 @@ from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.metrics import PROPORTION_METRICS, GroupingStats, build_groupings
 from assessment.evaluation.spec import METRIC_IDS, EvaluationSpec, ReferenceSpec
-from assessment.evaluation.summary import MEASURES, _auroc_draws, measure_gap
+from assessment.evaluation.summary import MEASURES, group_blocks, measure_gap
 
 pytestmark = pytest.mark.slow
 
@@ -409,12 +409,8 @@ def _summary_coverage(
             values = [stats.values[m][idx] for m in mids]
             if not all(np.isfinite(v).all() for v in values):
                 continue
-            if mids == ("auroc",):
-                reps, _why = _auroc_draws(stats, mask, spec, rng)
-            else:
-                assert stats.reps is not None
-                reps = [stats.reps[m][:, idx] for m in mids]
-            gap = measure_gap(kind, values, reps, spec.ci_level)
+            blocks = group_blocks(stats, mids, mask)
+            gap = measure_gap(kind, blocks, spec.ci_level, spec.bootstrap, rng)
             if gap.ci_low is not None and gap.ci_high is not None:
                 hits[name].append(gap.ci_low <= true[name] <= gap.ci_high)
     counted = int(ok.reshape(k, r).all(axis=0).sum())
