@@ -443,8 +443,9 @@ SUMMARY_DESIGNS = [
 def test_summary_measure_intervals_cover_at_and_away_from_a_gap_of_0(
     design: Design, shifts: tuple[float, ...]
 ) -> None:
-    """At a true gap of 0 the simultaneous MOVER interval is about nominal (it covers 0 exactly when no pair's
-    simultaneous interval excludes 0): 93–97% widened by Monte-Carlo error, where the old
+    """At a true gap of 0 the simultaneous MOVER interval is about nominal (it covers 0 exactly
+    when no pair's simultaneous interval excludes 0): 93–97% widened by Monte-Carlo error, where
+    the old
     percentile interval of the range covered 0% of the time. At a non-zero gap the projection
     is conservative: at least 93% minus Monte-Carlo error."""
     cov = _summary_coverage(design, shifts, seed=design.n + len(set(shifts)))
