@@ -588,8 +588,7 @@ def compare_groups(
             "summary_measures": "equalized-odds, equal-opportunity and demographic-parity "
             "differences, demographic-parity ratio and AUROC gap over the groups with sufficient "
             "data and a defined value (each names the two groups that set it and the groups left "
-            "out); CI: " + MAX_T + " (log scale for the ratio; AUROC: draws from each group's "
-            "DeLong normal approximation)",
+            "out); CI: " + MAX_T,
         }
     )
     comp.disparities = adjust_flags(comp.disparities, spec)

@@ -1,99 +1,160 @@
-"""Summary measures: only groups with sufficient data set them (named), their max-t interval
-equals a direct implementation of the formula, and its memory stays at B × groups."""
+"""Summary measures: only groups with sufficient data set them (named), their simultaneous
+MOVER interval equals a direct implementation of the formula (Newcombe / MOVER pairs from the
+library's own per-group intervals at the max-T critical value, written out pair by pair), and
+its memory stays at draws × groups."""
 
 from __future__ import annotations
 
 import tracemalloc
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 from fairlearn.metrics import equalized_odds_difference
 
+from assessment.evaluation import intervals as iv
+from assessment.evaluation import mover
 from assessment.evaluation.engine import evaluate
 from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
 from assessment.evaluation.result import EvaluationResult, SummaryMeasure
 from assessment.evaluation.spec import EvaluationSpec
-from assessment.evaluation.summary import largest_gap, max_t_critical
+from assessment.evaluation.summary import (
+    Block,
+    largest_gap,
+    max_t_critical,
+    measure_gap,
+    wilson_at,
+)
 
 
-def _naive_critical(reps: list[np.ndarray], values: list[np.ndarray], level: float) -> float:
-    """Westfall–Young max-T written out with the full B × pairs array (the reference)."""
+def _naive_critical(draws: list[np.ndarray], var: list[np.ndarray], level: float) -> float:
+    """Max-T written out with the full draws × pairs array (the reference)."""
     stats = []
-    for r, v in zip(reps, values, strict=True):
-        var = np.var(r, axis=0, ddof=1)
+    for e, v in zip(draws, var, strict=True):
         i, j = np.triu_indices(v.size, 1)
-        e = r - v
-        stats.append(np.abs(e[:, i] - e[:, j]) / np.sqrt(var[i] + var[j]))
+        stats.append(np.abs(e[:, i] - e[:, j]) / np.sqrt(v[i] + v[j]))
     t = np.max(np.concatenate(stats, axis=1), axis=1)
     return float(np.quantile(t, level, method="higher"))
 
 
+def _rate_block(k: np.ndarray, n: np.ndarray) -> Block:
+    return Block(k / n, lambda z: wilson_at(k, n, z))
+
+
+def _projected(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Range R = max |d_ij| on the event every d_ij is in its interval (lo, hi)."""
+    low = max(max(lo, -hi, 0.0) for lo, hi in pairs)
+    high = max(max(abs(lo), abs(hi)) for lo, hi in pairs)
+    return low, high
+
+
 @pytest.mark.parametrize("k", [2, 3, 7, 25])
-def test_critical_value_and_projection_match_the_formula(k: int) -> None:
+def test_critical_value_matches_the_formula(k: int) -> None:
     rng = np.random.default_rng(k)
-    values = [rng.random(k), rng.random(k)]
-    reps = [v + rng.normal(0, 0.05 + rng.random(k) * 0.1, (500, k)) for v in values]
-    c = _naive_critical(reps, values, 0.95)
-    var = [np.var(r, axis=0, ddof=1) for r in reps]
-    got = max_t_critical([r - v for r, v in zip(reps, values, strict=True)], var, 0.95)
-    assert got == pytest.approx(c, rel=1e-12)
-    gap = largest_gap(values, reps, 0.95)
-    lows, highs = [], []
-    for v, s2 in zip(values, var, strict=True):
+    var = [0.01 + rng.random(k) * 0.02, 0.01 + rng.random(k) * 0.02]
+    draws = [rng.standard_normal((500, k)) * np.sqrt(v) for v in var]
+    got = max_t_critical(draws, var, 0.95)
+    assert got == pytest.approx(_naive_critical(draws, var, 0.95), rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [3, 6])
+def test_projection_is_newcombe_for_every_pair_at_the_max_t_critical_value(k: int) -> None:
+    """Rates: every pair's Newcombe interval (iv.newcombe, at the level of c) from the same
+    seeded normal draws, projected onto the range; two blocks (TPR and FPR) share one c."""
+    rng = np.random.default_rng(10 + k)
+    n = [rng.integers(20, 3000, k).astype(float) for _ in range(2)]
+    cnt = [np.floor(rng.random(k) * m) for m in n]
+    blocks = [_rate_block(c, m) for c, m in zip(cnt, n, strict=True)]
+    gap = largest_gap(blocks, 0.95, 2000, np.random.default_rng(99))
+    # the reference: v_i from the width of iv.wilson's 95 % interval, the same draws
+    z = NormalDist().inv_cdf(0.975)
+    own = [iv.wilson(c, m, 0.95) for c, m in zip(cnt, n, strict=True)]
+    var = [((hi - lo) / (2 * z)) ** 2 for lo, hi in own]
+    ref_rng = np.random.default_rng(99)
+    draws = [ref_rng.standard_normal((2000, k)) * np.sqrt(v) for v in var]
+    c = _naive_critical(draws, var, 0.95)
+    level_c = 2 * NormalDist().cdf(c) - 1
+    pairs = []
+    for cc, m in zip(cnt, n, strict=True):
         for i in range(k):
             for j in range(i + 1, k):
-                d, h = abs(v[i] - v[j]), c * np.sqrt(s2[i] + s2[j])
-                lows.append(d - h)
-                highs.append(d + h)
-    assert gap.value == pytest.approx(max(np.ptp(v) for v in values))
-    assert gap.ci_low == pytest.approx(max(0.0, max(lows)))
-    assert gap.ci_high == pytest.approx(max(highs))
+                _, lo, hi = iv.newcombe(cc[i], m[i], cc[j], m[j], level_c)
+                pairs.append((float(lo), float(hi)))
+    low, high = _projected(pairs)
+    assert gap.value == pytest.approx(max(np.ptp(c / m) for c, m in zip(cnt, n, strict=True)))
+    assert gap.ci_low == pytest.approx(low, abs=1e-12)
+    assert gap.ci_high == pytest.approx(high, abs=1e-12)
     assert gap.reason is None
 
 
-def test_two_groups_reduce_to_the_bootstrap_t_interval_of_their_difference() -> None:
-    """K = 2: one pair, so c is the 95% quantile of |t*| and the interval is |d| ± c·se."""
-    rng = np.random.default_rng(5)
-    v = np.array([0.40, 0.43])
-    r = v + rng.normal(0, [0.02, 0.03], (2000, 2))
-    gap = largest_gap([v], [r], 0.95)
-    se = np.sqrt(np.var(r, axis=0, ddof=1).sum())
-    t = np.abs((r[:, 0] - v[0]) - (r[:, 1] - v[1])) / se
-    c = np.quantile(t, 0.95, method="higher")
-    assert gap.ci_low == pytest.approx(max(0.0, 0.03 - c * se))
-    assert gap.ci_high == pytest.approx(0.03 + c * se)
-    assert gap.ci_low == 0.0  # 0.03 is within ~1 se: the interval reaches parity
+def test_two_groups_reduce_to_newcombe_at_the_level() -> None:
+    """K = 2: one pair, c = z, so the interval is Newcombe's 95 % interval of the difference
+    folded onto |d|; 10 events of 200 against 500 of 10,000 reach parity."""
+    k, n = np.array([10.0, 500.0]), np.array([200.0, 10000.0])
+    gap = largest_gap([_rate_block(k, n)], 0.95, 0, np.random.default_rng(0))
+    _, lo, hi = iv.newcombe(k[0], n[0], k[1], n[1], 0.95)
+    low, high = _projected([(float(lo), float(hi))])
+    assert gap.ci_low == pytest.approx(low, abs=1e-12) and gap.ci_low == 0.0
+    assert gap.ci_high == pytest.approx(high, abs=1e-12)
 
 
-def test_undefined_or_flat_replicates_give_no_interval_and_a_reason() -> None:
-    v = np.array([0.5, 0.6, 0.7])
-    r = v + np.random.default_rng(1).normal(0, 0.05, (400, 3))
-    flat = r.copy()
-    flat[:, 1] = 0.6
-    gap = largest_gap([v], [flat], 0.95)
-    assert gap.ci_low is None and "do not vary" in (gap.reason or "")
-    holes = r.copy()
-    holes[:200, 2] = np.nan
-    gap = largest_gap([v], [holes], 0.95)
-    assert gap.ci_low is None and "undefined in too many" in (gap.reason or "")
-    few = r.copy()
-    few[:10, 2] = np.nan  # 2.5% undefined: counted as extreme replicates, interval kept
-    gap = largest_gap([v], [few], 0.95)
-    assert gap.ci_low is not None and gap.ci_high is not None
+def test_auroc_gap_of_two_groups_is_the_mover_comparison() -> None:
+    """The AUROC block uses each group's own interval; with two groups the gap's interval is
+    the engine's MOVER comparison of the two (mover.auroc_comparison) folded onto |d|."""
+    # (auc, DeLong var, s10, s01, events, non-events): ~10 events against 250
+    g = tuple(np.array([x]) for x in (0.81, 0.0042, 0.02, 0.03, 10.0, 190.0))
+    r = tuple(np.array([x]) for x in (0.74, 0.00021, 0.03, 0.04, 250.0, 4750.0))
+    d, lo, hi, *_ = mover.auroc_comparison(g, r, False, 0.95)
+    cat = [np.concatenate([g[i], r[i]]) for i in range(6)]
+    block = Block(cat[0], lambda z: mover.auroc_limits(*cat, False, z))
+    gap = largest_gap([block], 0.95, 0, np.random.default_rng(0))
+    low, high = _projected([(float(lo[0]), float(hi[0]))])
+    assert gap.value == pytest.approx(abs(float(d[0])))
+    assert gap.ci_low == pytest.approx(low, abs=1e-9)
+    assert gap.ci_high == pytest.approx(high, abs=1e-9)
 
 
-def test_max_t_memory_stays_at_b_times_groups() -> None:
-    """60 intersection cells × B = 1000: B × pairs would be 1,770,000 floats (14 MB) per metric;
-    the group-at-a-time loop peaks at a few B × groups arrays (0.5 MB each)."""
+def test_ratio_uses_mover_on_log_wilson_limits() -> None:
+    k, n = np.array([10.0, 600.0]), np.array([200.0, 10000.0])
+    gap = measure_gap("ratio", [_rate_block(k, n)], 0.95, 0, np.random.default_rng(0))
+    lo, hi = iv.wilson(k, n, 0.95)
+    lp, ll, lh = np.log(k / n), np.log(lo), np.log(hi)
+    d = lp[0] - lp[1]
+    pair = (
+        d - np.sqrt((lp[0] - ll[0]) ** 2 + (lh[1] - lp[1]) ** 2),
+        d + np.sqrt((lh[0] - lp[0]) ** 2 + (lp[1] - ll[1]) ** 2),
+    )
+    low, high = _projected([pair])
+    assert gap.value == pytest.approx(0.05 / 0.06)
+    assert gap.ci_low == pytest.approx(np.exp(-high), rel=1e-12)
+    assert gap.ci_high == pytest.approx(np.exp(-low), rel=1e-12)
+
+
+def test_undefined_group_interval_or_no_draws_give_no_interval_and_a_reason() -> None:
+    k, n = np.array([10.0, 20.0, 30.0]), np.array([100.0, 100.0, 100.0])
+    gap = largest_gap([_rate_block(k, n)], 0.95, 0, np.random.default_rng(0))
+    assert gap.ci_low is None and "no draws" in (gap.reason or "")
+    gap = largest_gap([_rate_block(k, n)], 0.95, 400, np.random.default_rng(0))
+    assert gap.ci_low is not None and gap.ci_high is not None and gap.reason is None
+    nan = Block(k / n, lambda z: (np.array([0.05, np.nan, 0.2]), np.array([0.2, np.nan, 0.4])))
+    gap = largest_gap([nan], 0.95, 400, np.random.default_rng(0))
+    assert gap.ci_low is None and "undefined or has no width" in (gap.reason or "")
+
+
+def test_memory_stays_at_draws_times_groups() -> None:
+    """60 intersection cells × 1000 draws: draws × pairs would be 1,770,000 floats (14 MB) per
+    metric; the group-at-a-time loop peaks at a few draws × groups arrays (0.5 MB each). 3,000
+    cells: the projection goes one row of pairs at a time (groups × groups would be 72 MB)."""
     rng = np.random.default_rng(0)
-    k, b = 60, 1000
-    values = [rng.random(k), rng.random(k)]
-    reps = [v + rng.normal(0, 0.05, (b, k)) for v in values]
-    tracemalloc.start()
-    largest_gap(values, reps, 0.95)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert peak < 8 * b * k * 8, f"peak {peak / 1e6:.1f} MB"
+    for k, b in ((60, 1000), (3000, 20)):
+        n = rng.integers(50, 5000, k).astype(float)
+        blocks = [_rate_block(np.floor(rng.random(k) * n), n) for _ in range(2)]
+        tracemalloc.start()
+        gap = largest_gap(blocks, 0.95, b, rng)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert gap.ci_high is not None
+        assert peak < 8 * b * k * 8 + 40 * k * 8, f"k={k}: peak {peak / 1e6:.1f} MB"
 
 
 def _inputs(y: np.ndarray, score: np.ndarray, codes: np.ndarray, labels: tuple[str, ...]):
@@ -128,7 +189,7 @@ def test_insufficient_group_never_sets_the_headline() -> None:
     assert (eod.excluded_groups or {})["tiny"].startswith("insufficient data (n = 2 < 30")
     assert eod.ci_low is not None and eod.ci_high is not None
     assert eod.ci_low <= eod.value <= eod.ci_high
-    assert "sufficient data" in eod.method and "Westfall & Young 1993" in eod.method
+    assert "sufficient data" in eod.method and "Zou & Donner 2008" in eod.method
     data = res.to_json()
     back = EvaluationResult.from_json(data)
     assert back.summary == res.summary
