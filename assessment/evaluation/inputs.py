@@ -7,6 +7,7 @@ The engine never sees a DataFrame and never has to re-validate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,6 +90,40 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class ExcludedRows:
+    """The rows excluded before evaluation, each with its level of every attribute and its
+    reason, so that exclusions can be counted per cell of an intersection chosen later
+    (:func:`assessment.evaluation.missingness.with_intersections`).
+
+    ``attributes[j].codes`` index the attribute's levels *before* exclusion (a level that lost
+    every row keeps its name); ``reason[i]`` indexes ``reasons``. Memory: a few bytes per
+    excluded row and attribute.
+    """
+
+    reasons: tuple[str, ...]
+    reason: np.ndarray
+    attributes: tuple[Attribute, ...]
+
+    @classmethod
+    def from_masks(
+        cls, attrs: Sequence[Attribute], masks: Sequence[tuple[str, np.ndarray]]
+    ) -> ExcludedRows:
+        """From the attributes of every row read and one mask per reason (disjoint: each row
+        under its first reason)."""
+        rows = [np.flatnonzero(m) for _, m in masks]
+        idx = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+        reason = np.repeat(np.arange(len(rows), dtype=np.uint8), [r.size for r in rows])
+        return cls(
+            reasons=tuple(name for name, _ in masks),
+            reason=reason,
+            attributes=tuple(
+                Attribute(a.name, np.asarray(a.codes)[idx].astype(np.int32), a.levels)
+                for a in attrs
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class EvaluationInput:
     """Validated arrays, one entry per used row.
 
@@ -108,6 +143,9 @@ class EvaluationInput:
     # Patient (cluster) code per row, 0..C−1, when rows are clustered (several encounters of
     # one patient); None: every row is its own patient.
     cluster: np.ndarray | None = None
+    # The excluded rows' attribute levels and reasons (None: not recorded, e.g. arrays built
+    # by hand; intersections then have no exclusion counts).
+    excluded_rows: ExcludedRows | None = None
 
     @property
     def n(self) -> int:
