@@ -110,17 +110,25 @@ class ExcludedRows:
     ) -> ExcludedRows:
         """From the attributes of every row read and one mask per reason (disjoint: each row
         under its first reason)."""
-        rows = [np.flatnonzero(m) for _, m in masks]
-        idx = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
-        reason = np.repeat(np.arange(len(rows), dtype=np.uint8), [r.size for r in rows])
+        n = int(np.asarray(attrs[0].codes).shape[0]) if attrs else 0
+        reason = np.zeros(n, dtype=np.uint8)  # 1 byte per row read, freed on return
+        for i in reversed(range(len(masks))):  # a row under its first reason
+            reason[masks[i][1]] = i + 1
+        lost = reason > 0
         return cls(
             reasons=tuple(name for name, _ in masks),
-            reason=reason,
+            reason=reason[lost] - 1,
             attributes=tuple(
-                Attribute(a.name, np.asarray(a.codes)[idx].astype(np.int32), a.levels)
+                Attribute(name=a.name, codes=_narrow(np.asarray(a.codes)[lost], a.levels),
+                          levels=a.levels)
                 for a in attrs
             ),
         )
+
+
+def _narrow(codes: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
+    """1 byte per excluded row up to 256 levels, else 4."""
+    return codes.astype(np.uint8 if len(levels) <= 256 else np.int32, copy=False)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ default) instead of the unadjusted interval.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -24,12 +25,20 @@ import numpy as np
 
 from assessment.evaluation import intervals as iv
 from assessment.evaluation.groupings import Grouping
-from assessment.evaluation.inputs import INTERSECTION_SEP, EvaluationInput, Provenance
+from assessment.evaluation.inputs import (
+    INTERSECTION_SEP,
+    Attribute,
+    EvaluationInput,
+    ExcludedRows,
+    Provenance,
+)
 from assessment.evaluation.multiplicity import METHODS, adjust, newcombe_p
 from assessment.evaluation.result import Estimate, MissingnessRow, clean
 from assessment.evaluation.spec import EvaluationSpec
 
 MISSINGNESS_DIFFERENCE = 0.02
+CHUNK = 1 << 20  # rows per chunk when counting cells (8 MB of int64 keys)
+DENSE_CELLS = 1 << 20  # up to this many cell × reason counts: one array (8 MB), else sorting
 METHOD = (
     "exclusion rate of the group minus that of all other rows read, "
     f"{iv.NEWCOMBE}; flagged when the interval excludes 0 and the rates differ by more than "
@@ -64,7 +73,9 @@ def _cell_counts(
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     """Rows read and excluded by reason per cell of one intersection, in the order of the
     cells' level indices (the engine's order when no level lost every row)."""
-    used = np.bincount(gp.codes, minlength=gp.size)
+    used = np.zeros(gp.size, dtype=np.int64)
+    for start in range(0, gp.codes.size, CHUNK):  # bincount widens to 8 bytes: by chunks
+        used += np.bincount(gp.codes[start : start + CHUNK], minlength=gp.size)
     ex = inputs.excluded_rows
     if ex is None or ex.reason.size == 0:
         return {lab: int(k) for lab, k in zip(gp.labels, used, strict=True) if k}, {}
@@ -79,22 +90,10 @@ def _cell_counts(
         for lookup, r, lvl in zip(index, radix, cell_levels, strict=True):
             mixed = mixed * r + lookup[lvl]
         used_cell[mixed] = int(used[g])
-    n_reasons = len(ex.reasons)
-    mixed_ex = np.zeros(ex.reason.size, dtype=np.int64)
-    for a, r in zip(parts, radix, strict=True):
-        mixed_ex = mixed_ex * r + a.codes
-    key = mixed_ex * n_reasons + ex.reason
-    total = int(np.prod(radix, dtype=np.int64)) * n_reasons
-    if total <= 4 * key.size + (1 << 16):  # bincount: O(rows + cells)
-        all_counts = np.bincount(key, minlength=total)
-        hits = np.flatnonzero(all_counts)
-        counts = all_counts[hits]
-    else:  # very many possible cells (e.g. 3 attributes of 1,000 levels): sort the few rows
-        hits, counts = np.unique(key, return_counts=True)
     lost: dict[int, dict[str, int]] = {}
-    for k, c in zip(hits.tolist(), counts.tolist(), strict=True):
-        cell, reason = divmod(int(k), n_reasons)
-        lost.setdefault(cell, {})[ex.reasons[reason]] = int(c)
+    for key, count in _cell_reason_counts(ex, parts, radix):
+        cell, reason = divmod(key, len(ex.reasons))
+        lost.setdefault(cell, {})[ex.reasons[reason]] = count
     read: dict[str, int] = {}
     excl: dict[str, dict[str, int]] = {}
     for cell in sorted(used_cell.keys() | lost.keys()):
@@ -109,6 +108,33 @@ def _cell_counts(
         if reasons:
             excl[label] = reasons
     return read, excl
+
+
+def _cell_reason_counts(
+    ex: ExcludedRows, parts: Sequence[Attribute], radix: Sequence[int]
+) -> list[tuple[int, int]]:
+    """(cell × reasons + reason, rows) of the excluded rows, the cell a mixed-radix index over
+    the levels before exclusion. By chunks of rows (a few MB at any size); a bincount over the
+    possible cells when they are few, else a sort of each chunk (3 attributes of 200 levels)."""
+    n_reasons = len(ex.reasons)
+    total = int(np.prod(radix, dtype=np.int64)) * n_reasons
+    dense = np.zeros(total, dtype=np.int64) if total <= DENSE_CELLS else None
+    sparse: Counter[int] = Counter()
+    for start in range(0, ex.reason.size, CHUNK):
+        stop = start + CHUNK
+        key = np.zeros(min(stop, ex.reason.size) - start, dtype=np.int64)
+        for a, r in zip(parts, radix, strict=True):
+            key = key * r + a.codes[start:stop]
+        key = key * n_reasons + ex.reason[start:stop]
+        if dense is not None:
+            dense += np.bincount(key, minlength=total)
+        else:
+            hits, counts = np.unique(key, return_counts=True)
+            sparse.update(dict(zip(hits.tolist(), counts.tolist(), strict=True)))
+    if dense is not None:
+        hit = np.flatnonzero(dense)
+        return list(zip(hit.tolist(), dense[hit].tolist(), strict=True))
+    return sorted(sparse.items())
 
 
 def missingness(
