@@ -180,3 +180,26 @@ def test_pdf_lists_the_cells(result: EvaluationResult) -> None:
     ax = next(m for m in result.missingness if m.group == "A×X")
     assert squash(f"A×X{ax.rows_read}{ax.excluded}(missingoutcome:{ax.excluded})") in text
     assert squash(f"g×h = A×X: {ax.excluded} of {ax.rows_read} rows excluded") in text
+
+
+def test_cli_text_stays_short_with_many_cells() -> None:
+    """1,210 cells with exclusions: 25 flagged and 25 unflagged lines, the rest counted."""
+    from dataclasses import replace
+
+    from assessment.evaluation.cli_output import _print_missingness
+
+    rows = cell_result_rows()
+    many = tuple(replace(rows[i % len(rows)], group=f"cell{i}") for i in range(1210))
+    hits = sum(m.flagged or m.flagged_adjusted for m in many)
+    shown = sum(bool(m.excluded or m.flagged) for m in many)
+    out: list[str] = []
+    _print_missingness(many, out.append)
+    lines = "".join(out).strip("\n").splitlines()
+    assert len(lines) == 1 + 25 + 25 + 1
+    assert lines[-1] == (f"  … and {hits - 25:,} more flagged, {shown - hits - 25:,} more "
+                         "unflagged groups with excluded rows (see --json)")
+
+
+def cell_result_rows() -> tuple:
+    rows = evaluate(prepare_input(cell_frame(), MAPPING), SPEC).missingness
+    return tuple(m for m in rows if m.excluded)
