@@ -329,9 +329,18 @@ def _print_missingness(rows: tuple[MissingnessRow, ...], w: Any) -> None:
     if not rows:
         return
     w("\nExcluded rows by group (differential missingness: group vs the rest, Newcombe CI):\n")
+    # fixG: intersection cells make this list long (1,210 cells): at most MAX_FLAGS_PRINTED
+    # flagged and as many unflagged lines, the rest counted (all in --json)
+    printed = {True: 0, False: 0}
+    hidden = {True: 0, False: 0}
     for m in rows:
         if not m.excluded and not m.flagged:
             continue
+        hit = m.flagged or m.flagged_adjusted
+        if printed[hit] >= MAX_FLAGS_PRINTED:
+            hidden[hit] += 1
+            continue
+        printed[hit] += 1
         reasons = ", ".join(f"{v:,} {k}" for k, v in m.by_reason.items())
         mark = (
             "  FLAGGED (adjusted)"
@@ -342,4 +351,9 @@ def _print_missingness(rows: tuple[MissingnessRow, ...], w: Any) -> None:
             f"  {m.attribute}: {m.group}: {m.excluded:,} of {m.rows_read:,} "
             f"({(m.rate or 0):.1%}; {reasons or 'none'}); vs rest "
             f"{_with_ci(m.difference)}{mark}\n"
+        )
+    if hidden[True] or hidden[False]:
+        w(
+            f"  … and {hidden[True]:,} more flagged, {hidden[False]:,} more unflagged groups with "
+            "excluded rows (see --json)\n"
         )

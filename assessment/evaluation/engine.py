@@ -46,7 +46,7 @@ from assessment.evaluation.metrics import (
     stratum_keys,
     threshold_metrics,
 )
-from assessment.evaluation.missingness import missingness
+from assessment.evaluation.missingness import missingness, with_intersections
 from assessment.evaluation.point_stats import _check_inputs, _Context, _predictions
 from assessment.evaluation.point_stats import _context as _context
 from assessment.evaluation.point_stats import _point_stats as _point_stats
@@ -178,7 +178,8 @@ def evaluate_parts(
     comparison = compare_groups(all_stats[1:], overall_stats, spec)
     checkpoint(0.92)
     rep_rows, rep_notes = representativeness(inputs, spec)
-    miss_rows, miss_notes, methods_missing = missingness(inputs.provenance, spec)
+    provenance = with_intersections(inputs, groupings)  # exclusions per intersection cell too
+    miss_rows, miss_notes, methods_missing = missingness(provenance, spec)
     groups = tuple(
         _group_result(stats, g, ctx, methods)
         for stats in all_stats[1:]
@@ -213,7 +214,7 @@ def evaluate_parts(
         )
     result = EvaluationResult(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        provenance=inputs.provenance.to_json(),
+        provenance=provenance.to_json(),
         spec=spec.to_json(),
         methods=methods,
         overall=_group_result(overall_stats, 0, ctx, methods),

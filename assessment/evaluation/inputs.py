@@ -7,6 +7,7 @@ The engine never sees a DataFrame and never has to re-validate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -96,6 +97,48 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class ExcludedRows:
+    """The rows excluded before evaluation, each with its level of every attribute and its
+    reason, so that exclusions can be counted per cell of an intersection chosen later
+    (:func:`assessment.evaluation.missingness.with_intersections`).
+
+    ``attributes[j].codes`` index the attribute's levels *before* exclusion (a level that lost
+    every row keeps its name); ``reason[i]`` indexes ``reasons``. Memory: a few bytes per
+    excluded row and attribute.
+    """
+
+    reasons: tuple[str, ...]
+    reason: np.ndarray
+    attributes: tuple[Attribute, ...]
+
+    @classmethod
+    def from_masks(
+        cls, attrs: Sequence[Attribute], masks: Sequence[tuple[str, np.ndarray]]
+    ) -> ExcludedRows:
+        """From the attributes of every row read and one mask per reason (disjoint: each row
+        under its first reason)."""
+        n = int(np.asarray(attrs[0].codes).shape[0]) if attrs else 0
+        reason = np.zeros(n, dtype=np.uint8)  # 1 byte per row read, freed on return
+        for i in reversed(range(len(masks))):  # a row under its first reason
+            reason[masks[i][1]] = i + 1
+        lost = reason > 0
+        return cls(
+            reasons=tuple(name for name, _ in masks),
+            reason=reason[lost] - 1,
+            attributes=tuple(
+                Attribute(name=a.name, codes=_narrow(np.asarray(a.codes)[lost], a.levels),
+                          levels=a.levels)
+                for a in attrs
+            ),
+        )
+
+
+def _narrow(codes: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
+    """1 byte per excluded row up to 256 levels, else 4."""
+    return codes.astype(np.uint8 if len(levels) <= 256 else np.int32, copy=False)
+
+
+@dataclass(frozen=True)
 class EvaluationInput:
     """Validated arrays, one entry per used row.
 
@@ -115,6 +158,9 @@ class EvaluationInput:
     # Patient (cluster) code per row, 0..C−1, when rows are clustered (several encounters of
     # one patient); None: every row is its own patient.
     cluster: np.ndarray | None = None
+    # The excluded rows' attribute levels and reasons (None: not recorded, e.g. arrays built
+    # by hand; intersections then have no exclusion counts).
+    excluded_rows: ExcludedRows | None = None
 
     @property
     def n(self) -> int:

@@ -49,7 +49,7 @@ from assessment.evaluation.columns import (
     forget_analyses,
 )
 from assessment.evaluation.disparities import EXTREME_SELECTION
-from assessment.evaluation.inputs import Attribute, EvaluationInput, Provenance
+from assessment.evaluation.inputs import Attribute, EvaluationInput, ExcludedRows, Provenance
 from assessment.evaluation.mapping_steps import (
     THRESHOLD_NEEDED,
     _attribute,
@@ -321,6 +321,7 @@ def _prepare(table: LoadedTable, mapping: ColumnMapping) -> EvaluationInput:
         attributes=attributes,
         provenance=provenance,
         cluster=cluster,
+        excluded_rows=ExcludedRows.from_masks(attrs, reasons),  # fixG: per intersection cell
     )
 
 
