@@ -149,7 +149,7 @@ def evaluate_parts(
     notes = [
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
-        *_slope_notes(all_stats),
+        *_slope_notes(all_stats, spec),
         *comparison.notes,
         *miss_notes,
         *rep_notes,
