@@ -29,8 +29,11 @@ MAX_ROOT_STEPS = 40
 MAX_NEWTON = 60
 ROOT_TOL = 1e-9
 MAX_GROUP_ROWS = 100_000
-MAX_ROWS = 500_000
-MAX_WORK = 100_000_000  # row evaluations (both limits' rows counted), ~2-3 s on one core
+# 2 M rows: the tester's 2-million-row file of 1,200 rare-outcome cells needs ~1.5·10⁸ row
+# evaluations (7-11 s on one core); the worst case, 4·10⁸, ~20-30 s. Memory: ~320 bytes per
+# profiled row (rows duplicated for both limits, a few temporaries), ~650 MB at 2 M rows.
+MAX_ROWS = 2_000_000
+MAX_WORK = 400_000_000  # row evaluations (both limits' rows counted)
 METHOD = (
     f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
     f"or 1 and at most {MAX_GROUP_ROWS:,} rows the CI is instead the profile-likelihood interval "
@@ -44,6 +47,8 @@ PROFILE = (
     "CI: profile-likelihood interval of the slope (Venzon & Moolgavkar 1988, as R's "
     f"confint.glm), the group having fewer than {SWITCH_EVENTS} events or non-events"
 )
+
+
 def bounded() -> str:
     """Why a group was left out by the profile's bounds (read at call time)."""
     return (
