@@ -46,7 +46,7 @@ from assessment.evaluation.multiplicity import (
     normal_p,
 )
 from assessment.evaluation.pairs import Pair as _Pair
-from assessment.evaluation.pairs import bootstrap_p, slope_mover
+from assessment.evaluation.pairs import after_bootstrap, bootstrap_p
 from assessment.evaluation.pairs import few_clusters as _few_clusters
 from assessment.evaluation.ratio_score import KOOPMAN, koopman
 from assessment.evaluation.references import (
@@ -429,7 +429,7 @@ def _pairs(
             out[mid] = _balanced_pair(stats, ref, level)
         else:
             out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
-    slope_mover(stats, ref, level, out)
+    after_bootstrap(stats, ref, level, out)
     if stats.units is not None:
         _few_clusters(stats, overall, ref, out)
     return out

@@ -168,3 +168,68 @@ def few_clusters(
             ratio_reasons=rwhy,
             p_diff=None if pair.p_diff is None else np.where(keep, pair.p_diff, np.nan),
         )
+
+
+# Bootstrap metrics whose own interval is analytic where every resample is equal (F1 = 0 or 1:
+# Wilson–Jaccard): their bootstrap comparisons must still be blocked there.
+FLAT_WITH_INTERVAL = ("f1",)
+FLAT = (
+    "every bootstrap resample of {who} is equal ({mid} = {value:g}), so the replicate "
+    "differences would carry only the other side's uncertainty"
+)
+
+
+def _flat(reps: np.ndarray) -> np.ndarray:
+    """Per column: every defined replicate equal (False where none is defined)."""
+    ok = np.isfinite(reps)
+    hi = np.where(ok, reps, -np.inf).max(axis=0)
+    lo = np.where(ok, reps, np.inf).min(axis=0)
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = ok.any(axis=0) & (hi - lo <= 1e-12)
+    return out
+
+
+def flat_sides(stats: GroupingStats, ref: int | np.ndarray | None, pairs: dict[str, Pair]) -> None:
+    """A bootstrap comparison whose group or reference has equal replicates everywhere (F1 = 0
+    or 1, which has its own Wilson–Jaccard interval) gets no interval and no p-value."""
+    if stats.reps is None:
+        return
+    for mid in FLAT_WITH_INTERVAL:
+        if mid not in pairs or mid not in stats.reps:
+            continue
+        flat = _flat(stats.reps[mid])
+        if ref is None:
+            assert stats.overall_reps is not None
+            ref_flat = np.full(flat.shape, bool(_flat(stats.overall_reps[mid][:, None])[0]))
+        else:
+            ref_flat = np.broadcast_to(flat[ref], flat.shape)
+        pair = pairs[mid]
+        blocked = (flat | ref_flat) & np.isfinite(pair.diff_lo)
+        if not blocked.any():
+            continue
+        vals = stats.values[mid]
+        refs = np.broadcast_to(-1 if ref is None else ref, flat.shape)
+        dwhy = list(pair.diff_reasons or [None] * flat.size)
+        rwhy = list(pair.ratio_reasons or [None] * flat.size)
+        for g in np.flatnonzero(blocked):
+            who, v = ("the group", vals[g]) if flat[g] else ("the reference", vals[refs[g]])
+            dwhy[g] = rwhy[g] = FLAT.format(who=who, mid=mid.upper(), value=v)
+        keep = ~blocked
+        pairs[mid] = replace(
+            pair,
+            diff_lo=np.where(keep, pair.diff_lo, np.nan),
+            diff_hi=np.where(keep, pair.diff_hi, np.nan),
+            ratio_lo=np.where(keep, pair.ratio_lo, np.nan),
+            ratio_hi=np.where(keep, pair.ratio_hi, np.nan),
+            diff_reasons=dwhy,
+            ratio_reasons=rwhy,
+            p_diff=None if pair.p_diff is None else np.where(keep, pair.p_diff, np.nan),
+        )
+
+
+def after_bootstrap(
+    stats: GroupingStats, ref: int | np.ndarray | None, level: float, pairs: dict[str, Pair]
+) -> None:
+    """The slope's MOVER comparisons, and the flat-replicate block (both above)."""
+    slope_mover(stats, ref, level, pairs)
+    flat_sides(stats, ref, pairs)

@@ -78,3 +78,25 @@ def test_f1_interval_covers_near_1() -> None:
             f1 = 2 * j / (1 + j)
             cover = np.mean((2 * lo / (1 + lo) <= f1) & (f1 <= 2 * hi / (1 + hi)))
             assert cover >= 0.93, (j, m, cover)
+
+
+def test_an_f1_of_1_group_has_no_bootstrap_comparison_carrying_only_the_reference() -> None:
+    """F1 = 1 now has its own interval, but every bootstrap resample of the group is 1, so the
+    replicate differences would carry only the reference's uncertainty: no interval, no p."""
+    rng = np.random.default_rng(3)
+    y_sep = np.r_[np.ones(26, bool), np.zeros(74, bool)]
+    p_sep = np.r_[rng.uniform(0.6, 0.9, 26), rng.uniform(0.05, 0.3, 74)]
+    y_ref = rng.random(1000) < 0.3
+    p_ref = np.clip(0.3 + 0.3 * (y_ref - 0.3) + rng.normal(0, 0.2, 1000), 0.01, 0.99)
+    y, p = np.r_[y_sep, y_ref], np.r_[p_sep, p_ref]
+    codes = np.repeat(np.arange(2, dtype=np.int32), [100, 1000])
+    inp = EvaluationInput(
+        y, p, None, "probability", (Attribute("g", codes, ("sep", "ref")),),
+        Provenance("t", "0" * 64, y.size, y.size),
+    )  # fmt: skip
+    res = evaluate(inp, EvaluationSpec(threshold=0.5, bootstrap=200, seed=1))
+    assert res.groups_of("g")[0].metrics["f1"].ci_low is not None
+    (d,) = [x for x in res.disparities if x.metric == "f1"]
+    assert d.reference == "ref" and d.difference.value is not None
+    assert d.difference.ci_low is None and d.p_value is None and not d.flagged
+    assert d.difference.reason is not None and "every bootstrap resample" in d.difference.reason
