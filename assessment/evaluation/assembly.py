@@ -10,6 +10,7 @@ import numpy as np
 
 from assessment.evaluation import auroc_ci, f1_interval, mover, profile_slope
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.bootstrap import OE_GARWOOD
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
@@ -82,6 +83,8 @@ def _group_result(
                 else "no interval available"
             )
         how = _slope_method(stats, g, ctx.spec) if mid == "calibration_slope" else methods[mid]
+        if mid == "oe_ratio" and c.n_pos[g] == 0 and lo is not None and stats.units is None:
+            how = f"observed / expected events; CI {OE_GARWOOD}"
         metrics[mid] = MetricValue(value=v, ci_low=lo, ci_high=hi, method=how, reason=reason)
     return GroupResult(
         attribute=gp.name,
@@ -225,7 +228,7 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
     if clustered and kind != "class":
         m["auroc"] += "; clustered: Obuchowski's (1997) variance, and the score interval's "
         m["auroc"] += "variance times its design effect"
-    m["oe_ratio"] = boot
+    m["oe_ratio"] = boot + ("" if clustered else "; " + OE_GARWOOD)
     recal = f"{RECAL_FIT}; {_recal_ci(boot)}"
     m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
     m["calibration_slope"] = "coefficient of logit(p), " + recal

@@ -160,6 +160,8 @@ def _bootstrap(
                 stats.ci_reasons[mid][g] = why
     if prob and stats.recal is not None:
         _profile_slope(stats, ctx, small)
+    if prob and stats.units is None and "oe_ratio" in stats.values:
+        _oe_no_events(stats, ctx, small)
     if stats.units is None and "f1" in reps:
         # F1: Wilson interval of the Jaccard index (f1_interval) wherever F1 is defined and the
         # group has the bootstrap's minimum rows — also at F1 = 0 or 1, where every resample is
@@ -272,3 +274,27 @@ def _profile_slope(stats: GroupingStats, ctx: _Context, small: list[str | None])
         stats.ci_reasons["calibration_slope"][g] = profile_slope.withheld(
             ctx.spec.min_events, fallback[g] or ""
         )
+
+
+OE_GARWOOD = (
+    "with no events: from 0 to the exact Poisson upper limit of O (Garwood 1936: "
+    "−ln((1 − level)/2), 3.69 at 95 %) over E, the sum of the predicted probabilities"
+)
+
+
+def _oe_no_events(stats: GroupingStats, ctx: _Context, small: list[str | None]) -> None:
+    """O/E = 0 (no events, E > 0): every resample is 0, so the percentile bootstrap has no
+    interval; the exact Poisson (Garwood) interval of O over E has one. (Its bootstrap
+    comparisons stay blocked: pairs.flat_sides.)"""
+    assert ctx.score is not None
+    c = stats.counts
+    v = stats.values["oe_ratio"]
+    zero = (c.n_pos == 0) & np.isfinite(v) & np.array([s is None for s in small])
+    if not zero.any():
+        return
+    expected = np.bincount(stats.grouping.codes, weights=ctx.score, minlength=v.size)
+    upper = -np.log((1 - ctx.spec.ci_level) / 2)
+    for g in np.flatnonzero(zero & (expected > 0)):
+        stats.lo["oe_ratio"][g] = 0.0
+        stats.hi["oe_ratio"][g] = upper / expected[g]
+        stats.ci_reasons["oe_ratio"][g] = None

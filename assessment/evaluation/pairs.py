@@ -171,8 +171,8 @@ def few_clusters(
 
 
 # Bootstrap metrics whose own interval is analytic where every resample is equal (F1 = 0 or 1:
-# Wilson–Jaccard): their bootstrap comparisons must still be blocked there.
-FLAT_WITH_INTERVAL = ("f1",)
+# Wilson–Jaccard; O/E = 0: Garwood): their bootstrap comparisons must still be blocked there.
+FLAT_WITH_INTERVAL = ("f1", "oe_ratio")
 FLAT = (
     "every bootstrap resample of {who} is equal ({mid} = {value:g}), so the replicate "
     "differences would carry only the other side's uncertainty"
@@ -213,7 +213,9 @@ def flat_sides(stats: GroupingStats, ref: int | np.ndarray | None, pairs: dict[s
         rwhy = list(pair.ratio_reasons or [None] * flat.size)
         for g in np.flatnonzero(blocked):
             who, v = ("the group", vals[g]) if flat[g] else ("the reference", vals[refs[g]])
-            dwhy[g] = rwhy[g] = FLAT.format(who=who, mid=mid.upper(), value=v)
+            dwhy[g] = rwhy[g] = FLAT.format(
+                who=who, mid=mid.upper().replace("OE_RATIO", "O/E"), value=v
+            )
         keep = ~blocked
         pairs[mid] = replace(
             pair,

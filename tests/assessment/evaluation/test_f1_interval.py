@@ -100,3 +100,29 @@ def test_an_f1_of_1_group_has_no_bootstrap_comparison_carrying_only_the_referenc
     assert d.reference == "ref" and d.difference.value is not None
     assert d.difference.ci_low is None and d.p_value is None and not d.flagged
     assert d.difference.reason is not None and "every bootstrap resample" in d.difference.reason
+
+
+def test_oe_with_no_events_gets_the_garwood_interval_and_no_bootstrap_comparison() -> None:
+    """Tester's edge.csv: O/E = 0 (no events, n = 300) had no interval. Exact Poisson upper
+    limit of O at 0 events: the μ with P(X = 0 | μ) = 0.025, over E = Σp (scipy's χ² form
+    here)."""
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(5)
+    p0 = rng.uniform(0.005, 0.02, 300)
+    y_ref = rng.random(1000) < 0.2
+    p_ref = np.clip(0.2 + rng.normal(0, 0.1, 1000), 0.01, 0.99)
+    y, p = np.r_[np.zeros(300, bool), y_ref], np.r_[p0, p_ref]
+    codes = np.repeat(np.arange(2, dtype=np.int32), [300, 1000])
+    inp = EvaluationInput(
+        y, p, None, "probability", (Attribute("g", codes, ("none", "ref")),),
+        Provenance("t", "0" * 64, y.size, y.size),
+    )  # fmt: skip
+    res = evaluate(inp, EvaluationSpec(threshold=0.5, bootstrap=200, seed=1))
+    oe = res.groups_of("g")[0].metrics["oe_ratio"]
+    assert oe.value == 0.0 and oe.ci_low == 0.0
+    assert oe.ci_high == pytest.approx(chi2.ppf(0.975, 2) / 2 / p0.sum(), rel=1e-12)
+    assert "Garwood" in oe.method
+    (d,) = [x for x in res.disparities if x.metric == "oe_ratio"]
+    assert d.difference.ci_low is None and d.p_value is None
+    assert d.difference.reason is not None and "O/E = 0" in d.difference.reason
