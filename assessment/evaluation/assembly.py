@@ -10,6 +10,7 @@ import numpy as np
 
 from assessment.evaluation import auroc_ci, f1_interval, mover, profile_slope
 from assessment.evaluation import intervals as iv
+from assessment.evaluation.bootstrap import OE_GARWOOD
 from assessment.evaluation.disparities import decision_notes, insufficiency
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.metrics import (
@@ -19,6 +20,7 @@ from assessment.evaluation.metrics import (
     Counts,
     GroupingStats,
 )
+from assessment.evaluation.pairs import MOVER_SLOPE
 from assessment.evaluation.point_stats import _Context
 from assessment.evaluation.ratio_score import KOOPMAN
 from assessment.evaluation.result import (
@@ -80,9 +82,10 @@ def _group_result(
                 if mid in BOOTSTRAP_METRICS and ctx.spec.bootstrap == 0
                 else "no interval available"
             )
-        metrics[mid] = MetricValue(
-            value=v, ci_low=lo, ci_high=hi, method=methods[mid], reason=reason
-        )
+        how = _slope_method(stats, g, ctx.spec) if mid == "calibration_slope" else methods[mid]
+        if mid == "oe_ratio" and c.n_pos[g] == 0 and lo is not None and stats.units is None:
+            how = f"observed / expected events; CI {OE_GARWOOD}"
+        metrics[mid] = MetricValue(value=v, ci_low=lo, ci_high=hi, method=how, reason=reason)
     return GroupResult(
         attribute=gp.name,
         group=gp.labels[g],
@@ -174,6 +177,38 @@ def _cluster_notes(inputs: EvaluationInput, all_stats: list[GroupingStats]) -> l
     return notes
 
 
+RECAL_FIT = (
+    f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "
+    f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]) by damped Newton–Raphson with step halving on the "
+    f"log-likelihood; separation and constant scores are detected exactly (no finite slope)"
+)
+
+
+def _recal_ci(boot: str) -> str:
+    return (
+        f"CI: {boot}; replicates take one Newton step from the full-sample fit (one-step "
+        "bootstrap, Moulton & Zeger 1991)"
+    )
+
+
+def _slope_method(stats: GroupingStats, g: int, spec: EvaluationSpec) -> str:
+    """The method of this group's calibration-slope interval: profile likelihood, the
+    bootstrap (with the reason when under the switch point), or none (the reason)."""
+    head = "coefficient of logit(p), " + RECAL_FIT + "; "
+    if stats.slope_profile is not None and stats.slope_profile[g]:
+        return head + profile_slope.PROFILE
+    why = None if stats.slope_fallback is None else stats.slope_fallback[g]
+    boot = iv.bootstrap_method(spec.bootstrap, spec.seed, stats.units is not None)
+    if why is None:
+        return head + _recal_ci(boot)
+    if stats.slope_bootstrap is not None and stats.slope_bootstrap[g]:
+        return (
+            f"{head}{_recal_ci(boot)} — fewer than {profile_slope.SWITCH_EVENTS} events or "
+            f"non-events, but no profile-likelihood interval: {why}"
+        )
+    return f"{head}no CI: {profile_slope.withheld(spec.min_events, why)}"
+
+
 def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dict[str, str]:
     boot = iv.bootstrap_method(spec.bootstrap, spec.seed, clustered)
     suffix = CLUSTER_SUFFIX if clustered else ""
@@ -193,18 +228,18 @@ def _methods(spec: EvaluationSpec, kind: str, *, clustered: bool = False) -> dic
     if clustered and kind != "class":
         m["auroc"] += "; clustered: Obuchowski's (1997) variance, and the score interval's "
         m["auroc"] += "variance times its design effect"
-    m["oe_ratio"] = boot
-    recal = (
-        f"maximum-likelihood logistic recalibration on logit(p) (p clipped to "
-        f"[{LOGIT_EPS:g}, 1 − {LOGIT_EPS:g}]) by damped Newton–Raphson with step halving on the "
-        f"log-likelihood; separation and constant scores are detected exactly (no finite "
-        f"slope); CI: {boot}; replicates take one Newton step from "
-        "the full-sample fit (one-step bootstrap, Moulton & Zeger 1991)"
-    )
+    m["oe_ratio"] = boot + ("" if clustered else "; " + OE_GARWOOD)
+    recal = f"{RECAL_FIT}; {_recal_ci(boot)}"
     m["calibration_intercept"] = "calibration-in-the-large (logit(p) as offset), " + recal
     m["calibration_slope"] = "coefficient of logit(p), " + recal
     if not clustered:
         m["calibration_slope"] += profile_slope.METHOD
+    m["disparity_calibration_slope"] = (
+        f"against a reference group where either group has the profile-likelihood slope "
+        f"interval: {MOVER_SLOPE}; otherwise, and against the overall population, the "
+        "percentile bootstrap of replicate differences (p-value (1 + #)/(B + 1) per side, "
+        "Davison & Hinkley 1997)"
+    )
     return m
 
 
@@ -231,24 +266,37 @@ def _grid_json(all_stats: list[GroupingStats], ctx: _Context) -> dict[str, Any]:
     return {"thresholds": [float(t) for t in ctx.grid], "groups": out}
 
 
-def _slope_notes(all_stats: list[GroupingStats]) -> list[str]:
-    """Groups under the slope's profile-likelihood switch point left with the bootstrap."""
-    kept = [
-        "overall" if stats.grouping.is_overall else f"{stats.grouping.name}={label}"
-        for stats in all_stats
-        if stats.slope_bootstrap is not None
-        for g, label in enumerate(stats.grouping.labels)
-        if stats.slope_bootstrap[g]
-    ]
-    if not kept:
-        return []
-    return [
-        f"calibration slope: fewer than {profile_slope.SWITCH_EVENTS} events or non-events, but "
-        "the percentile bootstrap interval (it may under-cover there) because the "
-        f"profile-likelihood interval is limited to groups of at most "
-        f"{profile_slope.MAX_GROUP_ROWS:,} rows, {profile_slope.MAX_ROWS:,} rows per grouping and "
-        f"{profile_slope.MAX_WORK:,} row evaluations: {_listed(kept)}."
-    ]
+def _slope_notes(all_stats: list[GroupingStats], spec: EvaluationSpec) -> list[str]:
+    """Groups under the slope's profile-likelihood switch point without the profile interval:
+    those left with the bootstrap, and those left with no interval, each with the reason."""
+    kept: list[str] = []
+    none: list[str] = []
+    for stats in all_stats:
+        if stats.slope_fallback is None:
+            continue
+        for g, label in enumerate(stats.grouping.labels):
+            why = stats.slope_fallback[g]
+            if why is None:
+                continue
+            name = "overall" if stats.grouping.is_overall else f"{stats.grouping.name}={label}"
+            boot = stats.slope_bootstrap is not None and bool(stats.slope_bootstrap[g])
+            (kept if boot else none).append(f"{name} ({why})")
+    notes = []
+    switch = profile_slope.SWITCH_EVENTS
+    if kept:
+        notes.append(
+            f"calibration slope: fewer than {switch} events or non-events but no "
+            "profile-likelihood interval, so the percentile bootstrap interval (it may "
+            f"under-cover there; at least {spec.min_events} events and non-events): "
+            f"{_listed(kept)}."
+        )
+    if none:
+        notes.append(
+            f"calibration slope: no interval — fewer than {spec.min_events} events or "
+            "non-events and no profile-likelihood interval (the one-step bootstrap covered 61% "
+            f"at 1–2 events): {_listed(none)}."
+        )
+    return notes
 
 
 def _score_notes(inputs: EvaluationInput, ctx: _Context) -> list[str]:

@@ -158,16 +158,21 @@ def _bootstrap(
             if why is not None and np.isfinite(stats.values[mid][g]):
                 stats.lo[mid][g] = stats.hi[mid][g] = np.nan
                 stats.ci_reasons[mid][g] = why
-    if prob and stats.recal is not None and stats.units is None:
+    if prob and stats.recal is not None:
         _profile_slope(stats, ctx, small)
+    if prob and stats.units is None and "oe_ratio" in stats.values:
+        _oe_no_events(stats, ctx, small)
     if stats.units is None and "f1" in reps:
-        # F1: Wilson interval of the Jaccard index (f1_interval), where the bootstrap gives an
-        # interval (elsewhere its reason stands, and the disparities read it)
+        # F1: Wilson interval of the Jaccard index (f1_interval) wherever F1 is defined and the
+        # group has the bootstrap's minimum rows — also at F1 = 0 or 1, where every resample is
+        # equal and the percentile bootstrap has none (the comparisons then have none either)
         c = stats.counts
         f_lo, f_hi = f1_interval(c.tp, c.fp, c.n_pos - c.tp, level)
-        had = np.isfinite(stats.lo["f1"]) & np.isfinite(stats.hi["f1"])
+        had = np.isfinite(stats.values["f1"]) & np.array([why is None for why in small])
         stats.lo["f1"] = np.where(had, f_lo, np.nan)
         stats.hi["f1"] = np.where(had, f_hi, np.nan)
+        for k in np.flatnonzero(had):
+            stats.ci_reasons["f1"][k] = None
 
 
 def _replicate_statistics(
@@ -224,24 +229,72 @@ def _one_step(t: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> tuple[
 
 def _profile_slope(stats: GroupingStats, ctx: _Context, small: list[str | None]) -> None:
     """The slope's profile-likelihood interval where a group has fewer than SWITCH_EVENTS
-    events or non-events (unclustered rows; the bootstrap replicates still feed disparities);
-    groups left with the bootstrap by the profile's time bounds go to ``stats.slope_bootstrap``."""
-    assert ctx.x is not None and stats.recal is not None
+    events or non-events (unclustered rows; the bootstrap replicates still feed disparities).
+    A group under the switch point without it (the profile's bounds, a clipped exact 0/1 score,
+    clustered rows; the reason in ``stats.slope_fallback``) keeps the bootstrap interval from
+    ``spec.min_events`` events and non-events on (``stats.slope_bootstrap``, named in a note),
+    and below that has none: the one-step bootstrap covered 61 % at 1–2 events."""
+    assert stats.recal is not None
     c = stats.counts
     b = stats.recal.slope
     few = np.minimum(c.n_pos, c.n_neg) < profile_slope.SWITCH_EVENTS
-    # a clipped exact 0/1 score (logit ±23) dominates the likelihood: such groups keep the
-    # bootstrap (the profile interval covered 86.7 % there, the bootstrap 92 %)
-    clipped = np.bincount(stats.grouping.codes, weights=np.abs(ctx.x) >= CLIPPED, minlength=b.size)
-    suitable = few & np.isfinite(b) & np.array([s is None for s in small]) & (clipped == 0)
-    chosen = profile_slope.eligible(np.asarray(c.n), suitable)
-    if not suitable.any():
+    few &= np.isfinite(b) & np.array([s is None for s in small])
+    size = b.size
+    settled = np.zeros(size, bool)
+    fallback: list[str | None] = [None] * size
+    if stats.units is not None:
+        for g in np.flatnonzero(few):
+            fallback[g] = profile_slope.CLUSTERED
+    else:
+        assert ctx.x is not None
+        # a clipped exact 0/1 score (logit ±23) dominates the likelihood: no profile interval
+        # (it covered 86.7 % there)
+        on_edge = np.abs(ctx.x) >= CLIPPED
+        clipped = np.bincount(stats.grouping.codes, weights=on_edge, minlength=size)
+        suitable = few & (clipped == 0)
+        chosen = profile_slope.eligible(np.asarray(c.n), suitable)
+        if suitable.any():
+            lo, hi, why, settled = profile_slope.profile_slope_interval(
+                stats.grouping.codes, ctx.x, ctx.y, stats.recal.slope_a, b, chosen,
+                ctx.spec.ci_level,
+            )  # fmt: skip
+        for g in np.flatnonzero(settled):
+            stats.lo["calibration_slope"][g] = lo[g]
+            stats.hi["calibration_slope"][g] = hi[g]
+            stats.ci_reasons["calibration_slope"][g] = why[g]
+        for g in np.flatnonzero(few & ~settled):
+            fallback[g] = profile_slope.CLIPPED if clipped[g] else profile_slope.bounded()
+    stats.slope_profile = settled
+    stats.slope_fallback = fallback
+    left = np.array([f is not None for f in fallback])
+    enough = np.minimum(c.n_pos, c.n_neg) >= ctx.spec.min_events
+    stats.slope_bootstrap = left & enough
+    for g in np.flatnonzero(left & ~enough):
+        stats.lo["calibration_slope"][g] = stats.hi["calibration_slope"][g] = np.nan
+        stats.ci_reasons["calibration_slope"][g] = profile_slope.withheld(
+            ctx.spec.min_events, fallback[g] or ""
+        )
+
+
+OE_GARWOOD = (
+    "with no events: from 0 to the exact Poisson upper limit of O (Garwood 1936: "
+    "−ln((1 − level)/2), 3.69 at 95 %) over E, the sum of the predicted probabilities"
+)
+
+
+def _oe_no_events(stats: GroupingStats, ctx: _Context, small: list[str | None]) -> None:
+    """O/E = 0 (no events, E > 0): every resample is 0, so the percentile bootstrap has no
+    interval; the exact Poisson (Garwood) interval of O over E has one. (Its bootstrap
+    comparisons stay blocked: pairs.flat_sides.)"""
+    assert ctx.score is not None
+    c = stats.counts
+    v = stats.values["oe_ratio"]
+    zero = (c.n_pos == 0) & np.isfinite(v) & np.array([s is None for s in small])
+    if not zero.any():
         return
-    lo, hi, why, settled = profile_slope.profile_slope_interval(
-        stats.grouping.codes, ctx.x, ctx.y, stats.recal.slope_a, b, chosen, ctx.spec.ci_level
-    )
-    for g in np.flatnonzero(settled):
-        stats.lo["calibration_slope"][g] = lo[g]
-        stats.hi["calibration_slope"][g] = hi[g]
-        stats.ci_reasons["calibration_slope"][g] = why[g]
-    stats.slope_bootstrap = suitable & ~settled
+    expected = np.bincount(stats.grouping.codes, weights=ctx.score, minlength=v.size)
+    upper = -np.log((1 - ctx.spec.ci_level) / 2)
+    for g in np.flatnonzero(zero & (expected > 0)):
+        stats.lo["oe_ratio"][g] = 0.0
+        stats.hi["oe_ratio"][g] = upper / expected[g]
+        stats.ci_reasons["oe_ratio"][g] = None

@@ -39,7 +39,6 @@ from assessment.evaluation.multiplicity import (
     MIRRORS,
     NEVER_FLAGGED,
     adjust_flags,
-    bootstrap_p,
     family_of,
     multiplicity_method,
     multiplicity_note,
@@ -47,6 +46,7 @@ from assessment.evaluation.multiplicity import (
     normal_p,
 )
 from assessment.evaluation.pairs import Pair as _Pair
+from assessment.evaluation.pairs import after_bootstrap, bootstrap_p
 from assessment.evaluation.pairs import few_clusters as _few_clusters
 from assessment.evaluation.ratio_score import KOOPMAN, koopman
 from assessment.evaluation.references import (
@@ -290,7 +290,7 @@ def _bootstrap_pair(
     with np.errstate(invalid="ignore", divide="ignore"):
         dp = iv.bootstrap_interval(reps - ref_reps, d, level, exact=exact)
         rp = iv.bootstrap_interval(reps / ref_reps, r, level, exact=exact)
-        p_diff = np.where(exact, np.nan, bootstrap_p(reps - ref_reps, 0.0, iv.MIN_DEFINED_SHARE))
+        p_diff = np.where(exact, np.nan, bootstrap_p(reps - ref_reps, iv.MIN_DEFINED_SHARE))
     ref_lo = np.broadcast_to(overall.lo[mid][0] if ref is None else stats.lo[mid][ref], vals.shape)
     ref_why = (
         [overall.ci_reasons[mid][0]] * vals.size
@@ -429,6 +429,7 @@ def _pairs(
             out[mid] = _balanced_pair(stats, ref, level)
         else:
             out[mid] = _bootstrap_pair(stats, overall, mid, ref, level, boot_method)
+    after_bootstrap(stats, ref, level, out)
     if stats.units is not None:
         _few_clusters(stats, overall, ref, out)
     return out
@@ -498,7 +499,7 @@ def _grouping_disparities(
                     pair.diff[g],
                     pair.diff_lo[g],
                     pair.diff_hi[g],
-                    pair.diff_method,
+                    pair.method_for(g),
                     why,
                     pair.diff_reasons[g] if pair.diff_reasons is not None else None,
                 )

@@ -193,7 +193,7 @@ def evaluate_parts(
         *inputs.provenance.notes,  # fixF: a doubtful patient column, outcome values mapped
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
-        *_slope_notes(all_stats),
+        *_slope_notes(all_stats, spec),
         *comparison.notes,
         *miss_notes,
         *rep_notes,

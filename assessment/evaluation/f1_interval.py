@@ -15,8 +15,8 @@ from assessment.evaluation import intervals as iv
 
 METHOD = (
     "Wilson (1927) score interval of the Jaccard index J = TP/(TP + FP + FN) (TP is binomial "
-    "given TP + FP + FN), mapped to F1 = 2J/(1 + J); no interval where the percentile "
-    "bootstrap that the F1 comparisons use has none (under 10 rows, or every resample equal)"
+    "given TP + FP + FN), mapped to F1 = 2J/(1 + J), also at F1 = 0 or 1; no interval in a "
+    "group under the bootstrap's minimum of 10 rows"
 )
 
 

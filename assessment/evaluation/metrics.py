@@ -143,3 +143,8 @@ class GroupingStats:
     # Groups under the calibration slope's profile-likelihood switch point that keep the
     # bootstrap interval because of the profile's time bounds (profile_slope.eligible).
     slope_bootstrap: np.ndarray | None = None
+    # Groups whose slope interval is the profile-likelihood one (assessment.evaluation.pairs
+    # compares them with a reference group by MOVER), and per group why a group under the switch
+    # point has no profile interval (bounds, a clipped 0/1 score, clustered rows), else None.
+    slope_profile: np.ndarray | None = None
+    slope_fallback: list[str | None] | None = None

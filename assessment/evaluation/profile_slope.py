@@ -14,8 +14,9 @@ vectorised together, each pass over the rows of the unfinished problems only.
 The time is bounded: a group qualifies only up to :data:`MAX_GROUP_ROWS` rows, a grouping's
 qualifying groups (fewest rows first) only up to :data:`MAX_ROWS` rows together, and the search
 stops after :data:`MAX_WORK` row evaluations (a deterministic count, not a clock, so the result
-does not depend on the machine); groups left out by any of these keep the bootstrap interval,
-and the result's notes name them.
+does not depend on the machine); groups left out by any of these (or with a clipped exact 0/1
+score, or clustered rows) keep the bootstrap interval from ``spec.min_events`` events and
+non-events on (the result's notes name them) and get no slope interval below that.
 """
 
 from __future__ import annotations
@@ -28,15 +29,51 @@ MAX_ROOT_STEPS = 40
 MAX_NEWTON = 60
 ROOT_TOL = 1e-9
 MAX_GROUP_ROWS = 100_000
-MAX_ROWS = 500_000
-MAX_WORK = 100_000_000  # row evaluations (both limits' rows counted), ~2-3 s on one core
+# 2 M rows: the tester's 2-million-row file of 1,200 rare-outcome cells needs ~1.5·10⁸ row
+# evaluations (7-11 s on one core); the worst case, 4·10⁸, ~20-30 s. Memory: ~320 bytes per
+# profiled row (rows duplicated for both limits, a few temporaries), ~650 MB at 2 M rows.
+MAX_ROWS = 2_000_000
+MAX_WORK = 400_000_000  # row evaluations (both limits' rows counted)
 METHOD = (
     f"; in a group with fewer than {SWITCH_EVENTS} events or non-events and no score exactly 0 "
     f"or 1 and at most {MAX_GROUP_ROWS:,} rows the CI is instead the profile-likelihood interval "
     "of the slope (Venzon & Moolgavkar 1988, as R's confint.glm; the percentile bootstrap "
-    f"under-covered there), for at most {MAX_ROWS:,} rows per grouping (fewest rows first; the "
-    "notes name groups left with the bootstrap)"
+    f"under-covered there), for at most {MAX_ROWS:,} rows per grouping (fewest rows first); "
+    "such a group left without it (bounds, a clipped 0/1 score, clustered rows) keeps the "
+    "bootstrap if it has at least the minimum events and non-events (the notes name it), else "
+    "has no interval; each group's method says which it got"
 )
+PROFILE = (
+    "CI: profile-likelihood interval of the slope (Venzon & Moolgavkar 1988, as R's "
+    f"confint.glm), the group having fewer than {SWITCH_EVENTS} events or non-events"
+)
+
+
+def bounded() -> str:
+    """Why a group was left out by the profile's bounds (read at call time)."""
+    return (
+        f"beyond the profile-likelihood interval's bounds (at most {MAX_GROUP_ROWS:,} rows per "
+        f"group, {MAX_ROWS:,} per grouping, {MAX_WORK:,} row evaluations)"
+    )
+
+
+CLIPPED = (
+    "a predicted probability of exactly 0 or 1 (clipped to logit ±23) dominates the likelihood, "
+    "so no profile-likelihood interval"
+)
+CLUSTERED = "clustered rows (the profile-likelihood interval assumes independent rows)"
+
+
+def withheld(min_events: int, why: str) -> str:
+    """Why a group under the switch point with fewer than ``min_events`` events or non-events
+    and no profile-likelihood interval gets no slope interval at all."""
+    return (
+        f"fewer than {min_events} events or non-events and no profile-likelihood interval "
+        f"({why}); the one-step bootstrap interval covered only 61% at 1–2 events, so none is "
+        "given"
+    )
+
+
 UNBOUNDED = (
     "the profile likelihood of the slope does not fall far enough within 8,192 standard "
     "errors (too few events for a bounded interval)"

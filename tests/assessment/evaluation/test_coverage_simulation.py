@@ -588,7 +588,7 @@ def test_calibration_slope_with_about_ten_events_covers() -> None:
     the slope covered 92.1 % (4,000 groups); the profile-likelihood interval used below 50 events
     or non-events covers 94.2 %. Here without Monte-Carlo widening: 93–97 % (se 0.34 %).
     Four evaluations of 1,000 groups: one grouping gets the profile interval for at most
-    500,000 rows (profile_slope.MAX_ROWS; beyond it the bootstrap, tested in test_profile_slope)."""
+    2,000,000 rows (profile_slope.MAX_ROWS; beyond it the bootstrap, see test_profile_slope)."""
     d = Design(200, 0.05, "skewed", reps=1000)
     assert d.n * d.reps <= profile_slope.MAX_ROWS
     hits = reported = counted = 0
