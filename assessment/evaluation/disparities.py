@@ -231,25 +231,20 @@ def _auroc_pair(
     with np.errstate(invalid="ignore", divide="ignore"):
         d = a - ar
         vd = v + vr - 2 * cov
+        # a group short of the whole population whose difference has no variance (its placements
+        # equal the population's, a few rows): no measure of uncertainty, so no interval
+        flat = (vd <= 1e-12 * (v + vr)) & (stats.counts.n < overall.counts.n[0])
+        vd = np.where(flat, np.nan, vd)
+        for g in np.flatnonzero(flat & np.isfinite(a)):
+            why[g] = why[g] or "no interval: the DeLong variance of the difference is 0"
         dl, dh = iv.normal_interval(d, vd, level)
         r = a / ar
-        vlog = v / a**2 + vr / ar**2 - 2 * cov / (a * ar)
+        vlog = np.where(flat, np.nan, v / a**2 + vr / ar**2 - 2 * cov / (a * ar))
         se = np.sqrt(vlog)
         rl = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(-z * se), np.nan)
         rh = np.where(np.isfinite(se) & (vlog >= 0), r * np.exp(z * se), np.nan)
-    return _Pair(
-        d,
-        dl,
-        dh,
-        r,
-        rl,
-        rh,
-        how + " (normal approximation)",
-        how + " (delta method on the log ratio)",
-        why,
-        why,
-        normal_p(d, vd),
-    )
+    return _Pair(d, dl, dh, r, rl, rh, how + " (normal approximation)",
+                 how + " (delta method on the log ratio)", why, why, normal_p(d, vd))  # fmt: skip
 
 
 def _auroc_mover(

@@ -427,3 +427,22 @@ def test_own_bootstrap_interval_of_a_two_row_group_is_left_out_with_the_reason()
     assert m.value is not None and m.ci_low is None
     assert "too few for a bootstrap" in (m.reason or "")
     assert res.group("g", "a").metric("oe_ratio").ci_low is not None
+
+
+def test_an_auroc_difference_from_the_population_with_no_variance_has_no_interval() -> None:
+    """Hypothesis found it: 4 of 5 rows in sex=F, whose DeLong placements equal the whole
+    population's, so the difference's variance is 0 and the interval was [0, 0] for an AUROC
+    difference that is not exactly determined. No interval, with the reason."""
+    y = np.array([False, True, False, True, True])
+    score = np.array([0.59949386, 0.57115945, 0.21691362, 0.51356518, 0.58621404])
+    inp = _inputs(y, score, Attribute("g", np.array([1, 1, 2, 3, 0], np.int32),
+                                      tuple(f"G{i}" for i in range(5))),
+                  Attribute("sex", np.array([0, 0, 0, 0, 1], np.int32), ("F", "M")))
+    spec = EvaluationSpec(threshold=0.3, bootstrap=200, seed=30, intersections=(("g", "sex"),),
+                          reference=ReferenceSpec("overall", {}, "auroc"))
+    res = evaluate(inp, spec)
+    _check_result(res, _exactly_determined(inp, spec.threshold))
+    d = next(d for d in res.disparities if d.group == "F" and d.metric == "auroc")
+    assert d.difference.value == 0.0
+    assert d.difference.ci_low is None and d.difference.ci_high is None
+    assert "variance of the difference is 0" in (d.difference.reason or "")
