@@ -298,8 +298,16 @@ def test_large_group_counts_are_exact_integers_in_every_replicate() -> None:
     res = evaluate(inp, EvaluationSpec(bootstrap=500, seed=3, reference=ref_b))
     by = {g.group: g for g in res.groups}
     f1_b = by["b"].metrics["f1"]
-    assert f1_b.value == 0.0 and f1_b.ci_low is None and f1_b.ci_high is None
-    assert "same value" in (f1_b.reason or "")
+    # F1 = 0 exactly: its own interval is the Wilson interval of the Jaccard index at 0 of
+    # m = FP + FN (no rounding noise: the lower limit is exactly 0), upper 2u/(1 + u) with
+    # u = z²/(m + z²), the Wilson upper limit at k = 0
+    b = codes == 1
+    pred_b = score[b] >= 0.5
+    m = int(np.sum(pred_b & ~y[b]) + np.sum(~pred_b & y[b]))
+    z2 = 1.959963984540054**2
+    u = z2 / (m + z2)
+    assert f1_b.value == 0.0 and f1_b.ci_low == 0.0
+    assert f1_b.ci_high == pytest.approx(2 * u / (1 + u), rel=1e-9)
     f1_a = by["a"].metrics["f1"]
     assert f1_a.value is not None and f1_a.value > 0
     assert f1_a.ci_low is not None and f1_a.ci_low >= 0.0
