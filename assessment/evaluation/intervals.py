@@ -85,17 +85,25 @@ def z_value(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes in n trials (NaN where n = 0)."""
-    z = z_value(level)
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
+def wilson_centre_half(
+    k: np.ndarray, n: np.ndarray, z: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval's centre and half-width for k of n at normal quantile z."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         z2 = z * z
         denom = 1 + z2 / n
         centre = (p + z2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return centre, half
+
+
+def wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes in n trials (NaN where n = 0)."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    centre, half = wilson_centre_half(k, n, z_value(level))
+    with np.errstate(invalid="ignore"):
         lo = np.clip(centre - half, 0.0, 1.0)
         hi = np.clip(centre + half, 0.0, 1.0)
     bad = ~(n > 0)

@@ -158,16 +158,7 @@ def few_clusters(
         for g, b in enumerate(blocked):
             if b is not None:
                 dwhy[g] = rwhy[g] = b
-        pairs[mid] = replace(
-            pair,
-            diff_lo=np.where(keep, pair.diff_lo, np.nan),
-            diff_hi=np.where(keep, pair.diff_hi, np.nan),
-            ratio_lo=np.where(keep, pair.ratio_lo, np.nan),
-            ratio_hi=np.where(keep, pair.ratio_hi, np.nan),
-            diff_reasons=dwhy,
-            ratio_reasons=rwhy,
-            p_diff=None if pair.p_diff is None else np.where(keep, pair.p_diff, np.nan),
-        )
+        pairs[mid] = _kept(pair, keep, dwhy, rwhy)
 
 
 # Bootstrap metrics whose own interval is analytic where every resample is equal (F1 = 0 or 1:
@@ -217,16 +208,7 @@ def flat_sides(stats: GroupingStats, ref: int | np.ndarray | None, pairs: dict[s
                 who=who, mid=mid.upper().replace("OE_RATIO", "O/E"), value=v
             )
         keep = ~blocked
-        pairs[mid] = replace(
-            pair,
-            diff_lo=np.where(keep, pair.diff_lo, np.nan),
-            diff_hi=np.where(keep, pair.diff_hi, np.nan),
-            ratio_lo=np.where(keep, pair.ratio_lo, np.nan),
-            ratio_hi=np.where(keep, pair.ratio_hi, np.nan),
-            diff_reasons=dwhy,
-            ratio_reasons=rwhy,
-            p_diff=None if pair.p_diff is None else np.where(keep, pair.p_diff, np.nan),
-        )
+        pairs[mid] = _kept(pair, keep, dwhy, rwhy)
 
 
 def after_bootstrap(
@@ -235,3 +217,17 @@ def after_bootstrap(
     """The slope's MOVER comparisons, and the flat-replicate block (both above)."""
     slope_mover(stats, ref, level, pairs)
     flat_sides(stats, ref, pairs)
+
+
+def _kept(pair: Pair, keep: np.ndarray, dwhy: list[str | None], rwhy: list[str | None]) -> Pair:
+    """``pair`` with its limits and p-value only where ``keep``, and these reasons."""
+    return replace(
+        pair,
+        diff_lo=np.where(keep, pair.diff_lo, np.nan),
+        diff_hi=np.where(keep, pair.diff_hi, np.nan),
+        ratio_lo=np.where(keep, pair.ratio_lo, np.nan),
+        ratio_hi=np.where(keep, pair.ratio_hi, np.nan),
+        diff_reasons=dwhy,
+        ratio_reasons=rwhy,
+        p_diff=None if pair.p_diff is None else np.where(keep, pair.p_diff, np.nan),
+    )

@@ -93,12 +93,7 @@ class Gap:
 
 def wilson_at(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score limits for k of n at normal quantile z (exactly 0 at k = 0, 1 at k = n)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        z2 = z * z
-        denom = 1 + z2 / n
-        centre = (p + z2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    centre, half = iv.wilson_centre_half(k, n, z)
     lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     hi = np.where(k >= n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return lo, hi
