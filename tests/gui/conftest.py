@@ -109,3 +109,18 @@ def fail_on_qt_warnings(request: pytest.FixtureRequest) -> Iterator[None]:
         and not any(pattern.search(record.message) for pattern in QT_LOG_IGNORE)
     ]
     assert not bad, f"Qt warnings during the test: {bad}"
+
+
+@pytest.fixture
+def ctx(qtbot: object) -> Iterator[object]:
+    """An application context on a new assessment; its workers are stopped afterwards."""
+    import gc
+
+    from assessment.document import Assessment
+    from gui.context import AppContext
+
+    context = AppContext()
+    context.set_document(Assessment.new())
+    yield context
+    assert context.shutdown(10.0)
+    gc.collect()

@@ -55,14 +55,6 @@ def errors_shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def ctx(qtbot) -> AppContext:
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
-
-
-@pytest.fixture
 def page(qtbot, ctx: AppContext) -> ValidationDataPage:
     widget = ValidationDataPage(ctx)
     qtbot.addWidget(widget)

@@ -30,14 +30,6 @@ def collect_garbage_on_ui_thread():
 
 
 @pytest.fixture
-def ctx(qtbot) -> AppContext:
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
-
-
-@pytest.fixture
 def page(qtbot, ctx) -> PlanPage:
     p = PlanPage(ctx)
     qtbot.addWidget(p)

@@ -4,25 +4,10 @@ a quarter of its rows while the margins look even is flagged)."""
 
 from __future__ import annotations
 
-import gc
-
-import pytest
-
-from assessment.document import Assessment
-from gui.context import AppContext
 from gui.data.page import ValidationDataPage
 from gui.data.table_model import RAW_ROLE
 from gui.results.page import ResultsPage
 from tests.assessment.evaluation.test_missingness_cells import cell_frame
-
-
-@pytest.fixture
-def ctx(qtbot):
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
-    gc.collect()
 
 
 def test_exclusions_tab_lists_intersection_cells(qtbot, ctx, tmp_path):

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 import gui.errors
 from assessment.document import Assessment
 from assessment.evaluation.engine import point_metrics_at_threshold
-from gui.context import AppContext
 from gui.data.page import ValidationDataPage
 from gui.data.session import EvaluationSession
 from gui.data.table_model import RAW_ROLE
@@ -39,14 +38,6 @@ def frame(n: int = 2400, seed: int = 5) -> pd.DataFrame:
     p = 1 / (1 + np.exp(-rng.normal(-0.8, 1.2, n)))
     y = (rng.random(n) < p).astype(int)
     return pd.DataFrame({"label": y, "score": p.round(5), "site": site, "sex": sex})
-
-
-@pytest.fixture
-def ctx(qtbot) -> AppContext:
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
 
 
 @pytest.fixture

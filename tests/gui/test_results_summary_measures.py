@@ -3,26 +3,12 @@ and the reason for a missing interval are shown as stored in the result."""
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pandas as pd
-import pytest
 
-from assessment.document import Assessment
-from gui.context import AppContext
 from gui.data.page import ValidationDataPage
 from gui.data.table_model import RAW_ROLE
 from gui.results.page import ResultsPage
-
-
-@pytest.fixture
-def ctx(qtbot):
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
-    gc.collect()
 
 
 def test_summary_table_shows_set_by_left_out_and_reason(qtbot, ctx, tmp_path):

@@ -13,7 +13,6 @@ from PySide6.QtCore import QSize
 
 from assessment.document import Assessment
 from assessment.evaluation.engine import point_metrics_at_threshold
-from gui.context import AppContext
 from gui.data.page import ValidationDataPage
 from gui.data.session import EvaluationSession
 from gui.data.table_model import RAW_ROLE
@@ -55,14 +54,6 @@ def decile_frame(n: int = 1500, seed: int = 3) -> pd.DataFrame:
     decile = rng.integers(1, 11, n)
     y = (rng.random(n) < 0.1 + 0.07 * decile).astype(int)
     return pd.DataFrame({"two_year_recid": y, "decile_score": decile, "sex": sex})
-
-
-@pytest.fixture
-def ctx(qtbot) -> AppContext:
-    context = AppContext()
-    context.set_document(Assessment.new())
-    yield context
-    assert context.shutdown(10.0)
 
 
 def run(qtbot, data: ValidationDataPage, results: ResultsPage, path: Path,
