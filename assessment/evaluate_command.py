@@ -38,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Read, map, evaluate, report. Returns the exit code (errors raise ProbityError)."""
     from assessment.errors import EvaluationError
+    from assessment.evaluation.memory import reuse_freed_pages
 
-    with _into_locked(getattr(args, "into", None)):
+    with _into_locked(getattr(args, "into", None)), reuse_freed_pages():
         try:
             return _run(args)
         except MemoryError:

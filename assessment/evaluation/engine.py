@@ -34,7 +34,7 @@ from assessment.evaluation.context import EvaluationContext, ModelParts
 from assessment.evaluation.disparities import compare_groups
 from assessment.evaluation.inputs import EvaluationInput
 from assessment.evaluation.limits import bootstrap_memory_problem
-from assessment.evaluation.memory import release_freed_memory
+from assessment.evaluation.memory import release_freed_memory, reuse_freed_pages
 from assessment.evaluation.metrics import (
     OVERALL_ATTRIBUTE,
     THRESHOLD_METRICS,
@@ -135,7 +135,21 @@ def evaluate_parts(
 ) -> tuple[EvaluationResult, ModelParts]:
     """:func:`evaluate`, and the by-products a comparison reuses (:class:`ModelParts`: per
     grouping the AUROC with its placements when ``context.keep_placements``)."""
+    with reuse_freed_pages():
+        return _evaluate_parts(
+            inputs, spec, progress=progress, cancelled=cancelled, context=context, threads=threads
+        )
 
+
+def _evaluate_parts(
+    inputs: EvaluationInput,
+    spec: EvaluationSpec,
+    *,
+    progress: Progress,
+    cancelled: IsCancelled,
+    context: EvaluationContext | None,
+    threads: int | None,
+) -> tuple[EvaluationResult, ModelParts]:
     reported = [0.0]
 
     def checkpoint(fraction: float) -> None:

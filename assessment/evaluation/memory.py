@@ -5,13 +5,20 @@ freed memory for reuse: Arrow's (mimalloc, used by pyarrow and pandas' Arrow-bac
 glibc's heap (arrays under its mmap threshold). At 10 million rows that is several hundred MB of
 resident memory the evaluation never reuses; :func:`release_freed_memory` returns it before the
 evaluation's own peak. Nothing is imported for it: Arrow's pool only if pyarrow is already loaded.
+
+While an evaluation runs, :func:`reuse_freed_pages` has glibc keep freed large blocks for reuse
+instead of handing them back to the system at once (see there).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -26,7 +33,7 @@ def _libc() -> Any:
         return None
     try:
         lib = ctypes.CDLL(name)
-        return lib if hasattr(lib, "malloc_trim") else None
+        return lib if hasattr(lib, "malloc_trim") and hasattr(lib, "mallopt") else None
     except OSError:
         return None
 
@@ -38,3 +45,53 @@ def release_freed_memory() -> None:
     lib = _libc()
     if lib is not None:
         lib.malloc_trim(0)
+
+
+# mallopt(3) parameters and glibc's documented defaults (restored when the last holder ends).
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+DEFAULT_TRIM_THRESHOLD = 128 * 1024
+DEFAULT_MMAP_MAX = 65536
+#: Free memory at the top of the heap kept while an evaluation runs (one evaluation's
+#: temporaries at 10M rows are 80–320 MB each; a smaller limit handed most of them back).
+KEPT_FREE = 1 << 30
+#: Environment variables through which a user tunes glibc's allocator: their setting is kept.
+_USER_TUNING = ("GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+
+_lock = threading.Lock()
+_holders = [0]
+
+
+@contextmanager
+def reuse_freed_pages() -> Iterator[None]:
+    """While held, glibc serves large blocks from its heap and keeps freed ones for reuse.
+
+    By default glibc maps every block over its mmap threshold (at most 32 MiB) afresh and unmaps
+    it when freed: every new row-length temporary is new pages the kernel faults in and zeroes.
+    A 10M-row evaluation makes thousands of them (80 MB each): 11 of its 40 seconds were
+    system time. Held, blocks come from the heap (``M_MMAP_MAX`` 0) and up to
+    :data:`KEPT_FREE` of freed memory stays for the next block (``M_TRIM_THRESHOLD``): 3 s of
+    system time (benchmarks/RESULTS.md). Holders nest and may be on several threads; when the
+    last one ends the defaults come back and the free heap memory is returned
+    (``malloc_trim``). A no-op off glibc, and when the user tunes the allocator through the
+    environment. Only the calling process's main heap gains: worker threads allocate from
+    per-thread arenas, which map large blocks whatever the setting.
+    """
+    lib = _libc()
+    if lib is None or any(name in os.environ for name in _USER_TUNING):
+        yield
+        return
+    with _lock:
+        if _holders[0] == 0:
+            lib.mallopt(M_MMAP_MAX, 0)
+            lib.mallopt(M_TRIM_THRESHOLD, KEPT_FREE)
+        _holders[0] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders[0] -= 1
+            if _holders[0] == 0:
+                lib.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
+                lib.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+                lib.malloc_trim(0)

@@ -76,3 +76,55 @@ def test_a_newton_pass_frees_its_row_indices_without_the_garbage_collector() -> 
         assert alive() is None
     finally:
         gc.enable()
+
+
+REUSE = (
+    "import resource, numpy as np\n"
+    "from assessment.evaluation.memory import reuse_freed_pages, _libc\n"
+    "def faults(k):\n"
+    "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+    "    for _ in range(k):\n"
+    "        a = np.ones(25_000_000)\n"  # 200 MB, over any mmap threshold
+    "        del a\n"
+    "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n"
+    "def rss():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmRSS'):\n"
+    "            return int(line.split()[1]) // 1024\n"
+    "faults(1)\n"
+    "plain = faults(8)\n"
+    "with reuse_freed_pages():\n"
+    "    with reuse_freed_pages():\n"  # holders nest
+    "        faults(1)\n"
+    "    held = faults(8)\n"
+    "    kept = rss()\n"
+    "after = rss()\n"
+    "print(_libc() is not None, plain, held, kept, after, faults(8))\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_freed_large_blocks_are_reused_while_held_and_returned_after() -> None:
+    """Held, a freed 200 MB block is reused by the next one (no new page faults: the kernel
+    neither maps nor zeroes pages again); after the last holder the memory leaves the process
+    and glibc maps large blocks afresh again."""
+    glibc, plain, held, kept, after, again = (
+        v == "True" if i == 0 else int(v) for i, v in enumerate(run(REUSE).split())
+    )
+    if not glibc:
+        pytest.skip("not glibc")
+    assert plain >= 8 * 50, plain  # each block faulted in afresh (≥ 50 pages even if huge)
+    assert held < plain / 8, (held, plain)
+    assert kept - after > 150, (kept, after)
+    assert again >= 8 * 50, again
+
+
+def test_a_user_tuned_allocator_is_left_alone() -> None:
+    tuned = "import os; os.environ['MALLOC_TOP_PAD_'] = '0'\n"
+    code = REUSE.replace("import resource", tuned + "import resource")
+    glibc, plain, held, *_ = (
+        v == "True" if i == 0 else int(v) for i, v in enumerate(run(code).split())
+    )
+    if not glibc:
+        pytest.skip("not glibc")
+    assert held >= 8 * 50, (held, plain)
