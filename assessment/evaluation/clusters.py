@@ -260,10 +260,12 @@ def _sums_by_chunk(
 
 
 def _sums_by_type(p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int, top: int) -> _Sums:
-    """:func:`_sums_by_chunk`'s sums, bit for bit, when the units' counts are small: a unit's
-    (n_pos, n_neg, tp, fp) is one of a few types, so (a − p·d)² of every group and type is a
-    small table computed once (the same floating-point operations), each unit's term is read
-    from it, and the integer sums come from the units per group and type."""
+    """:func:`_sums_by_chunk`'s sums when the units' counts are small: a unit's (n_pos, n_neg,
+    tp, fp) is one of a few types, so (a − p·d)² of every group and type is a small table
+    computed once (the same floating-point operations) and each group's sum of squares is
+    Σ_type (units of the type) × (its term) — the integer sums likewise. Equal to the sum unit
+    by unit up to rounding (closer to the exact sum: a few products instead of millions of
+    additions), without a pass over the units per metric (2 s at 10M clustered rows)."""
     code = unit_c.n_pos * top + unit_c.n_neg
     code *= top
     code += unit_c.tp
@@ -285,11 +287,7 @@ def _sums_by_type(p: dict[str, np.ndarray], unit_c: Counts, u: Units, size: int,
     multi: dict[str, np.ndarray] = {}
     for mid, (num, den, _) in proportion_parts(c).items():
         resid = num[None, :] - p[mid][:, None] * den[None, :]
-        table = (resid * resid).ravel()
-        ss[mid] = np.zeros(size)
-        for a in _chunks(u.size):
-            part = slice(a, a + UNIT_CHUNK)
-            _carry_sum(ss[mid], u.group[part], table[key[part]])
+        ss[mid] = (per * (resid * resid)).sum(axis=1)
         k[mid] = (per * (den > 0)).sum(axis=1).astype(np.float64)
         den_sum[mid] = (per * den.astype(np.int64)).sum(axis=1).astype(np.float64)
         multi[mid] = (per * (den > 1)).sum(axis=1).astype(np.float64)
