@@ -414,7 +414,10 @@ def _sum_sorted(f: np.ndarray, lead: np.ndarray, n: int, out: np.ndarray) -> Non
         for j in range(f.shape[1]):
             out[:, j] = np.bincount(local, weights=f[:, j], minlength=lead.size)
         return
-    np.add(f[lead], 0.0, out=out)  # 0.0 + x: as np.bincount starts (−0.0 becomes 0.0)
+    # np.take along axis 0 gathers the same rows as f[lead], several times faster
+    np.add(np.take(f, lead, axis=0), 0.0, out=out)  # 0.0 + x: as np.bincount starts (−0.0 → 0.0)
     for j in range(1, longest):
         more = np.flatnonzero(lens > j)
-        out[more] += f[lead[more] + j]
+        part = np.take(out, more, axis=0)
+        part += np.take(f, lead[more] + j, axis=0)
+        out[more] = part
