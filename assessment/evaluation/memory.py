@@ -64,18 +64,22 @@ _holders = [0]
 
 @contextmanager
 def reuse_freed_pages() -> Iterator[None]:
-    """While held, glibc serves large blocks from its heap and keeps freed ones for reuse.
+    """While held, glibc serves large blocks from its heap and keeps freed ones for reuse, and
+    NumPy does not ask for transparent huge pages.
 
     By default glibc maps every block over its mmap threshold (at most 32 MiB) afresh and unmaps
     it when freed: every new row-length temporary is new pages the kernel faults in and zeroes.
     A 10M-row evaluation makes thousands of them (80 MB each): 11 of its 40 seconds were
     system time. Held, blocks come from the heap (``M_MMAP_MAX`` 0) and up to
-    :data:`KEPT_FREE` of freed memory stays for the next block (``M_TRIM_THRESHOLD``): 3 s of
-    system time (benchmarks/RESULTS.md). Holders nest and may be on several threads; when the
-    last one ends the defaults come back and the free heap memory is returned
-    (``malloc_trim``). A no-op off glibc, and when the user tunes the allocator through the
-    environment. Only the calling process's main heap gains: worker threads allocate from
-    per-thread arenas, which map large blocks whatever the setting.
+    :data:`KEPT_FREE` of freed memory stays for the next block (``M_TRIM_THRESHOLD``). NumPy
+    marks each array of 4 MB or more for huge pages (``madvise``); on reused heap memory that
+    cost 3–4 s more system time than it saved (the kernel compacts memory to find huge pages),
+    so it is off meanwhile. Together: 1.5 s of system time at 10M clustered rows
+    (benchmarks/RESULTS.md). Holders nest and may be on several threads; when the last one ends
+    the settings come back and the free heap memory is returned (``malloc_trim``). A no-op off
+    glibc; a setting the user made through the environment is kept. Only the calling
+    process's main heap gains: worker threads allocate from per-thread arenas, which map large
+    blocks whatever the setting.
     """
     lib = _libc()
     if lib is None or any(name in os.environ for name in _USER_TUNING):
@@ -85,6 +89,7 @@ def reuse_freed_pages() -> Iterator[None]:
         if _holders[0] == 0:
             lib.mallopt(M_MMAP_MAX, 0)
             lib.mallopt(M_TRIM_THRESHOLD, KEPT_FREE)
+            _huge_pages[0] = _numpy_huge_pages(False)
         _holders[0] += 1
     try:
         yield
@@ -94,4 +99,20 @@ def reuse_freed_pages() -> Iterator[None]:
             if _holders[0] == 0:
                 lib.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
                 lib.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+                if _huge_pages[0] is not None:
+                    _numpy_huge_pages(_huge_pages[0])
                 lib.malloc_trim(0)
+
+
+_huge_pages: list[bool | None] = [None]
+
+
+def _numpy_huge_pages(enabled: bool) -> bool | None:
+    """Set whether NumPy marks large arrays for huge pages; returns the previous setting (None
+    when NumPy is not loaded, lacks the switch, or the user set NUMPY_MADVISE_HUGEPAGE)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return None
+    core = getattr(numpy, "_core", None)
+    switch = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
+    return None if switch is None else bool(switch(enabled))

@@ -128,3 +128,22 @@ def test_a_user_tuned_allocator_is_left_alone() -> None:
     if not glibc:
         pytest.skip("not glibc")
     assert held >= 8 * 50, (held, plain)
+
+
+def test_numpy_huge_pages_are_off_while_held_and_back_after() -> None:
+    code = (
+        "import numpy as np\n"
+        "from numpy._core.multiarray import _get_madvise_hugepage as huge\n"
+        "from assessment.evaluation.memory import reuse_freed_pages, _libc\n"
+        "before = huge()\n"
+        "with reuse_freed_pages():\n"
+        "    held = huge()\n"
+        "print(_libc() is not None, before, held, huge())\n"
+    )
+    glibc, before, held, after = run(code).split()
+    if glibc != "True":
+        pytest.skip("not glibc")
+    assert (held, after) == ("False", before)
+    # a user's own setting is kept
+    out = run("import os; os.environ['NUMPY_MADVISE_HUGEPAGE'] = '1'\n" + code).split()
+    assert out[2] == out[1] == "True"
