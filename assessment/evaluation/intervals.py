@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
+from assessment.evaluation.covroot import psd_root
 from assessment.evaluation.exact_draws import exact_totals
 
 WILSON = "Wilson score interval"
@@ -85,9 +86,7 @@ def z_value(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def wilson_centre_half(
-    k: np.ndarray, n: np.ndarray, z: float
-) -> tuple[np.ndarray, np.ndarray]:
+def wilson_centre_half(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
     """The Wilson score interval's centre and half-width for k of n at normal quantile z."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
@@ -379,9 +378,7 @@ def _normal_root(f: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray,
         centred = f
     else:
         centred = f - mean
-    cov = centred.T @ centred / f.shape[0]
-    vals, vecs = np.linalg.eigh(cov)
-    return mean, vecs * np.sqrt(np.clip(vals, 0.0, None))
+    return mean, psd_root(centred.T @ centred / f.shape[0])
 
 
 def resampled_totals(
@@ -507,16 +504,18 @@ def _cell_normal_totals(
     for cell in np.flatnonzero(count):
         mean = total[cell] / count[cell]
         cov = cross[cell] / count[cell] - np.outer(mean, mean)
-        vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-        draws = rng.standard_normal((b, k)) @ root.T
         # A column constant within the cell (the count indicators: row, event, predicted
         # positive, true positive) has no variance: its total is exactly N_c times the value.
         # The moment formula leaves a rounding residue (~1e-17 of mean²) in its covariance that
-        # the eigenvectors spread into ~1e-9 noise, which made an F1 of exactly 0 (no true
-        # positive in the group) vary around 0 and get a "−2e−9 to 2e−9" interval and huge
-        # ratios. A variance below 1e-12 of mean² is that residue (no extra pass over the rows).
-        draws[:, np.diag(cov) <= 1e-12 * np.maximum(mean * mean, np.finfo(float).tiny)] = 0.0
+        # became ~1e-9 noise in the draws, which made an F1 of exactly 0 (no true positive in
+        # the group) vary around 0 and get a "−2e−9 to 2e−9" interval and huge ratios; as a
+        # residue it also need not respect |correlation| ≤ 1. A variance below 1e-12 of mean²
+        # is that residue (no extra pass over the rows): its row and column are 0, so the
+        # column's draws are exactly 0.
+        dead = np.diag(cov) <= 1e-12 * np.maximum(mean * mean, np.finfo(float).tiny)
+        cov[dead, :] = 0.0
+        cov[:, dead] = 0.0
+        draws = rng.standard_normal((b, k)) @ psd_root((cov + cov.T) / 2).T
         kc = draws_n[:, cell : cell + 1]
         out += kc * mean + np.sqrt(kc) * draws
 
