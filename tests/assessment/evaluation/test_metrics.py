@@ -311,3 +311,23 @@ def test_separated_group_has_no_calibration_fit() -> None:
     assert "separat" in (m["calibration_slope"].reason or "")
     assert m["auroc"].value == 1.0
     assert res.group("g", "G0").metrics["calibration_slope"].value is not None
+
+
+@pytest.mark.parametrize("shift", [0.0, -0.5])
+def test_sorted_scores_order_every_score_with_its_outcome(shift: float) -> None:
+    """The score sort (bit patterns for non-negative scores, the doubles otherwise) gives the
+    ascending scores with their own outcomes: ties, exact 0 and 1, −0.0 beside 0.0."""
+    from assessment.evaluation.auroc import SortedScores
+
+    rng = np.random.default_rng(11)
+    score = np.round(rng.random(20_000), 3) + shift
+    score[:4] = [0.0, -0.0, 1.0, 0.0]
+    y = rng.random(score.size) < 0.3
+    ss = SortedScores.build(score, y)
+    assert np.array_equal(np.sort(np.unique(ss.order)), np.arange(score.size))
+    assert np.array_equal(ss.score, np.sort(score))
+    assert np.all(ss.score[1:] >= ss.score[:-1])
+    assert np.array_equal(ss.y, y[ss.order]) and ss.has_ties
+    # the outcomes of each tie block are those of its scores, whatever the order within it
+    for value in (0.0, 0.5 + shift, 1.0):
+        assert np.sort(ss.y[ss.score == value]).tolist() == np.sort(y[score == value]).tolist()
