@@ -25,12 +25,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
+from assessment.evaluation.covroot import moment_root
 from assessment.evaluation.exact_draws import exact_totals
 from assessment.evaluation.intervals import EXACT_RESAMPLE_MAX, FEATURE_BLOCK, column_sums
 from assessment.evaluation.metrics import Grouping
 
 Features = Callable[[np.ndarray], np.ndarray]
-EIGEN_TOL = 1e-12
 
 
 def finest_codes(groupings: list[Grouping], n: int) -> np.ndarray:
@@ -164,15 +164,10 @@ def _grouping_totals(
         m = int(sizes[g])
         draws_n = rng.multinomial(m, count[cells] / m, size=b).astype(np.float64)
         for j, c in enumerate(cells):
-            mean = total[c] / count[c]
-            cov = cross[c] / count[c] - np.outer(mean, mean)
-            vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-            keep = vals > EIGEN_TOL * max(1.0, float(vals.max(initial=0.0)))
+            # each total at its own scale, constant ones without draws (as in the engine)
+            mean, root = moment_root(cross[c], total[c], count[c])
             kc = draws_n[:, j : j + 1]
-            out[:, g, :] += kc * mean
-            if keep.any():
-                root = vecs[:, keep] * np.sqrt(vals[keep])
-                out[:, g, :] += np.sqrt(kc) * (rng.standard_normal((b, int(keep.sum()))) @ root.T)
+            out[:, g, :] += kc * mean + np.sqrt(kc) * (rng.standard_normal((b, k)) @ root.T)
     small = np.flatnonzero((sizes > 0) & (sizes <= EXACT_RESAMPLE_MAX))
     if small.size:
         is_small = np.zeros(size, dtype=bool)

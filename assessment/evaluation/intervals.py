@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from assessment.errors import Cancelled
-from assessment.evaluation.covroot import psd_root
+from assessment.evaluation.covroot import moment_root, psd_root
 from assessment.evaluation.exact_draws import exact_totals
 
 WILSON = "Wilson score interval"
@@ -510,20 +510,8 @@ def _cell_normal_totals(
     m = rows.size
     draws_n = rng.multinomial(m, count / m, size=b).astype(np.float64)
     for cell in np.flatnonzero(count):
-        mean = total[cell] / count[cell]
-        cov = cross[cell] / count[cell] - np.outer(mean, mean)
-        # A column constant within the cell (the count indicators: row, event, predicted
-        # positive, true positive) has no variance: its total is exactly N_c times the value.
-        # The moment formula leaves a rounding residue (~1e-17 of mean²) in its covariance that
-        # became ~1e-9 noise in the draws, which made an F1 of exactly 0 (no true positive in
-        # the group) vary around 0 and get a "−2e−9 to 2e−9" interval and huge ratios; as a
-        # residue it also need not respect |correlation| ≤ 1. A variance below 1e-12 of mean²
-        # is that residue (no extra pass over the rows): its row and column are 0, so the
-        # column's draws are exactly 0.
-        dead = np.diag(cov) <= 1e-12 * np.maximum(mean * mean, np.finfo(float).tiny)
-        cov[dead, :] = 0.0
-        cov[:, dead] = 0.0
-        draws = rng.standard_normal((b, k)) @ psd_root((cov + cov.T) / 2).T
+        mean, root = moment_root(cross[cell], total[cell], count[cell])
+        draws = rng.standard_normal((b, k)) @ root.T
         kc = draws_n[:, cell : cell + 1]
         out += kc * mean + np.sqrt(kc) * draws
 

@@ -56,3 +56,26 @@ def test_finest_codes_refine_every_grouping() -> None:
             assert np.unique(codes[fine == f]).size == 1
     assert np.unique(fine).size == np.unique(a * 3 + s).size
     assert finest_codes([], 3).tolist() == [0, 0, 0]
+
+
+def test_a_total_of_tiny_scale_keeps_its_variance() -> None:
+    """A total 10⁻¹⁰ of the others (the scale of an over-confident score's weights π(1 − π)),
+    varying within the outcome × flag cells, gets its own bootstrap variance: the eigen-root
+    with a cut-off at 10⁻¹² of max(1, largest eigenvalue) dropped it (variance 0)."""
+    rng = np.random.default_rng(12)
+    n = 6000
+    y = rng.random(n) < 0.3
+    p = np.clip(rng.beta(2, 5, n) + 0.2 * y, 0, 1)
+    flag = p > 0.4
+    tiny = 1e-10 * rng.normal(size=n)  # no difference between the cells: within-cell spread
+    feats = np.column_stack([np.ones(n), y, flag, flag & y, p, tiny]).astype(float)
+    cell = y.astype(np.int64) + 2 * flag
+    gp = _gp("all", np.zeros(n, dtype=np.intp), 1, ("a",))
+    fine = finest_codes([gp], n)
+    mo = cell_moments(fine, cell, 4, lambda rows: feats[rows], feats.shape[1], lambda: False)
+    out = grouping_totals(gp, fine, mo, lambda rows: feats[rows], 3000,
+                          np.random.default_rng(6), lambda: False)
+    # against the bootstrap variance of the tiny total by plain resampling
+    got = out[:, 0, 5].var()
+    boot = np.array([feats[rng.integers(0, n, n), 5].sum() for _ in range(2000)])
+    assert 0.85 < got / boot.var() < 1.15, (got, boot.var())
