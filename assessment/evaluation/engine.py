@@ -65,6 +65,7 @@ IsCancelled = Callable[[], bool]
 # add at most ~0.8 GB to ~0.8 GB of state at 10M clustered rows. Not the default: on the
 # shared 2-core machine (other core busy) two threads gave no wall-time gain at 10M clustered
 # rows (37.6 s → 38.2 s wall) and more CPU and memory (benchmarks/RESULTS.md, second round);
+# with the other core idle 31.4 s against 31.8 s wall, max RSS 2.31 GB against 1.90 (third round);
 # the point estimates overlapped with the recalibration on a second thread cost 5 s CPU more
 # for the same wall time (Python-level chunk loops contend for the GIL), so they stay serial.
 DEFAULT_THREADS = 1
