@@ -216,7 +216,7 @@ def keys_as_written(table: LoadedTable, path: str | Path, key: str | None) -> Lo
             text = pd.read_csv(
                 path, sep=table.delimiter, encoding=table.encoding,
                 usecols=[list(frame.columns).index(key)], dtype=str, keep_default_na=False,
-                na_filter=False, low_memory=False,
+                na_filter=False, low_memory=False, index_col=False,
             ).iloc[:, 0]
         except (OSError, ValueError, pd.errors.ParserError):
             text = None

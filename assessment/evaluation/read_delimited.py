@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from assessment.catalogue import TAB_SUFFIXES
 from assessment.errors import DataError
 from assessment.evaluation.limits import ReadLimits, over_limit
 from assessment.evaluation.mapping import LoadedTable
-from assessment.evaluation.read_common import CHUNK, SNIFF_BYTES, duplicates_from_raw, first_line
+from assessment.evaluation.read_common import (
+    CHUNK,
+    SNIFF_BYTES,
+    duplicates_from_raw,
+    first_line,
+    mangle,
+)
 from assessment.fileio import mb
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 # Python's csv module refuses fields over 128 KB by default; the sniffer reads up to 256 KB of a
@@ -98,8 +109,12 @@ def read_delimited(
     header_line = next(iter(sample.splitlines()), "")
     raw_header = _csv_rows([header_line], delim)[0] if header_line else []
     _check_delimited(fh, path, encoding, delim, len(raw_header), limits)
+    trailing = _first_row_extra(sample, delim, raw_header, path.name)
     fh.seek(0)
     try:
+        # index_col=False: never take the first column as a row index. pandas does that when
+        # the first data row has more fields than the header, and every name then sits one
+        # column to the right of its data (the outcome read from the next column).
         frame = pd.read_csv(
             fh,
             sep=delim,
@@ -109,6 +124,11 @@ def read_delimited(
             na_filter=False,
             skipinitialspace=False,
             low_memory=False,
+            index_col=False,
+            names=mangle([*raw_header, *(f"\0extra{i}" for i in range(trailing))])
+            if trailing
+            else None,
+            header=0,
         )
     except UnicodeDecodeError as exc:
         raise DataError(
@@ -125,6 +145,8 @@ def read_delimited(
         raise DataError(
             f"Cannot read {path.name} as CSV ({first_line(exc)}); check the delimiter and quoting."
         ) from exc
+    if trailing:
+        frame = _drop_empty_trailing(frame, trailing, path.name, delim, len(raw_header))
     names = [str(c) for c in frame.columns]
     duplicates = duplicates_from_raw(raw_header, names)
     return LoadedTable(
@@ -321,6 +343,39 @@ def _confirm_long_cell(
     finally:
         csv.field_size_limit(old)
         text.detach()
+
+
+def _first_row_extra(sample: str, delim: str, header: list[str], file_name: str) -> int:
+    """How many empty fields the first data row has beyond the header's (a separator at the end
+    of every data row, as some spreadsheet exports write); a non-empty one is refused."""
+    try:
+        records = list(itertools.islice(csv.reader(io.StringIO(sample), delimiter=delim), 2))
+    except csv.Error:
+        return 0
+    if not header or len(records) < 2 or len(records[1]) <= len(header):
+        return 0
+    extra = records[1][len(header) :]
+    if any(cell.strip() for cell in extra):
+        raise DataError(_parser_error_message(
+            file_name, delim, f"Expected {len(header)} fields in line 2, saw {len(records[1])}"
+        ))  # fmt: skip
+    return len(extra)
+
+
+def _drop_empty_trailing(
+    frame: pd.DataFrame, extra: int, file_name: str, delim: str, columns: int
+) -> pd.DataFrame:
+    """The frame without the unnamed trailing columns, which must be empty on every row."""
+    tail = frame.iloc[:, -extra:]
+    filled = (tail.astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1).to_numpy()
+    if filled.any():
+        row = int(filled.argmax())
+        raise DataError(
+            f"{file_name}: data row {row + 1:,} has a value after the last of the header's "
+            f"{columns} columns (separator {_delim_name(delim)}; the other rows end with an "
+            "empty field there); fix that row or name the column in the header."
+        )
+    return frame.iloc[:, :-extra]
 
 
 def _parser_error_message(file_name: str, delim: str, detail: str) -> str:

@@ -325,3 +325,35 @@ def test_real_compas_header_duplicates() -> None:
     assert table.rows_read == 7214
     assert table.sha256 == "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d"
 
+
+
+def test_an_extra_field_on_the_first_data_row_is_refused_not_read_shifted(tmp_path: Path) -> None:
+    """pandas takes the first column as a row index when the first data row has one field more
+    than the header, and every name then labels the next column's data (the outcome read from
+    y30, the score from p_old, exit 0). The file is refused as a later ragged line is; the
+    same holds for semicolons and for an evaluation through the command line."""
+    rng = np.random.default_rng(3)
+    rows = [f"{rng.integers(0, 2)},{rng.integers(0, 2)},{rng.random():.3f},{rng.random():.3f},a"
+            for _ in range(50)]
+    rows[0] += ",note, with a comma"
+    path = write_text(tmp_path / "shifted.csv", "y,y30,p,p_old,g\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="shifted.csv: line 2 has 7 fields but the header has 5"):
+        read_table(path)
+    semi_rows = "".join(f"{i % 2};0.{i + 1};{'ab'[i % 2]}\n" for i in range(9))
+    semi = write_text(tmp_path / "semi.csv", "y;p;g\n1;0.5;a;x\n" + semi_rows)
+    with pytest.raises(DataError, match="semi.csv: line 2 has 4 fields but the header has 3"):
+        read_table(semi)
+
+
+def test_a_separator_at_the_end_of_every_data_row_is_read_as_written(tmp_path: Path) -> None:
+    """Some exports end every data row (not the header) with a separator: the columns keep
+    their names and data; a value in that unnamed last field on any row is refused."""
+    body = "".join(f"{i % 2},0.{i + 1},{'ab'[i % 2]},\n" for i in range(8))
+    table = read_table(write_text(tmp_path / "trailing.csv", "y,p,g\n" + body))
+    assert list(table.frame.columns) == ["y", "p", "g"]
+    assert table.frame["y"].tolist() == [i % 2 for i in range(8)]
+    assert table.frame["p"].tolist() == [float(f"0.{i + 1}") for i in range(8)]
+    assert table.frame["g"].tolist() == ["ab"[i % 2] for i in range(8)]
+    bad = body.replace("1,0.4,b,\n", "1,0.4,b,oops\n")
+    with pytest.raises(DataError, match="bad.csv: data row 4 has a value after the last"):
+        read_table(write_text(tmp_path / "bad.csv", "y,p,g\n" + bad))
