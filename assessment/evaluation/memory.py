@@ -47,10 +47,16 @@ def release_freed_memory() -> None:
         lib.malloc_trim(0)
 
 
-# mallopt(3) parameters and glibc's documented defaults (restored when the last holder ends).
+# mallopt(3) parameters. glibc adjusts its mmap threshold by itself (a freed mapped block of up
+# to 32 MiB raises it to that size, the trim threshold to twice that) until mallopt is called,
+# after which it never does again: when the last holder ends, the settings restored are the ones
+# that rule reaches once large blocks have been freed (what any evaluation frees), and the
+# default number of mappings.
 M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
-DEFAULT_TRIM_THRESHOLD = 128 * 1024
+AFTER_MMAP_THRESHOLD = 32 * 1024 * 1024  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems
+AFTER_TRIM_THRESHOLD = 2 * AFTER_MMAP_THRESHOLD
 DEFAULT_MMAP_MAX = 65536
 #: Free memory at the top of the heap kept while an evaluation runs (one evaluation's
 #: temporaries at 10M rows are 80–320 MB each; a smaller limit handed most of them back).
@@ -76,7 +82,8 @@ def reuse_freed_pages() -> Iterator[None]:
     cost 3–4 s more system time than it saved (the kernel compacts memory to find huge pages),
     so it is off meanwhile. Together: 1.5 s of system time at 10M clustered rows
     (benchmarks/RESULTS.md). Holders nest and may be on several threads; when the last one ends
-    the settings come back and the free heap memory is returned (``malloc_trim``). A no-op off
+    the settings come back (glibc's own rule for large blocks: see :data:`AFTER_MMAP_THRESHOLD`)
+    and the free heap memory is returned (``malloc_trim``). A no-op off
     glibc; a setting the user made through the environment is kept. Only the calling
     process's main heap gains: worker threads allocate from per-thread arenas, which map large
     blocks whatever the setting.
@@ -98,7 +105,8 @@ def reuse_freed_pages() -> Iterator[None]:
             _holders[0] -= 1
             if _holders[0] == 0:
                 lib.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
-                lib.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+                lib.mallopt(M_MMAP_THRESHOLD, AFTER_MMAP_THRESHOLD)
+                lib.mallopt(M_TRIM_THRESHOLD, AFTER_TRIM_THRESHOLD)
                 if _huge_pages[0] is not None:
                     _numpy_huge_pages(_huge_pages[0])
                 lib.malloc_trim(0)

@@ -147,3 +147,38 @@ def test_numpy_huge_pages_are_off_while_held_and_back_after() -> None:
     # a user's own setting is kept
     out = run("import os; os.environ['NUMPY_MADVISE_HUGEPAGE'] = '1'\n" + code).split()
     assert out[2] == out[1] == "True"
+
+
+def test_after_an_evaluation_glibc_serves_blocks_as_its_own_rule_would() -> None:
+    """glibc raises its mmap threshold by itself after freeing a large mapped block, but never
+    again once mallopt was called: afterwards a 25 MiB block following a freed 30 MiB one must
+    still come from the heap, as in a process that never evaluated (attack finding: it was
+    mapped afresh, the threshold stuck at 128 KiB)."""
+    code = (
+        "import ctypes\n"
+        "from assessment.evaluation.memory import reuse_freed_pages, _libc\n"
+        "lib = _libc()\n"
+        "if lib is None or not hasattr(lib, 'mallinfo2'):\n"
+        "    print('skip'); raise SystemExit\n"
+        "class Info(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks',\n"
+        "        'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+        "lib.mallinfo2.restype = Info\n"
+        "lib.malloc.restype = ctypes.c_void_p\n"
+        "lib.malloc.argtypes = [ctypes.c_size_t]\n"
+        "lib.free.argtypes = [ctypes.c_void_p]\n"
+        "def mapped(big, small):\n"
+        "    lib.free(lib.malloc(big << 20))\n"
+        "    before = lib.mallinfo2().hblks\n"
+        "    block = lib.malloc(small << 20)\n"
+        "    out = lib.mallinfo2().hblks - before\n"
+        "    lib.free(block)\n"
+        "    return out\n"
+        "with reuse_freed_pages():\n"
+        "    pass\n"
+        "print(mapped(30, 25), mapped(300, 100))\n"
+    )
+    out = run(code).split()
+    if out == ["skip"]:
+        pytest.skip("not glibc 2.33+")
+    assert out == ["0", "1"], out  # from the heap; a block over 32 MiB is mapped, as by default
