@@ -164,21 +164,28 @@ def pass_totals(
     return tot
 
 
-def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Newton step H⁻¹·U per group from totals (ll, U…, H…), no longer than
-    :data:`MAX_NEWTON_STEP` in any coordinate; ``ok`` is False where H is singular.
+def _newton_direction(
+    tot: np.ndarray, slope: bool, radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton step H⁻¹·U per group from totals (ll, U…, H…), no longer than the group's
+    ``radius`` in any coordinate; ``ok`` is False where H is singular, ``capped`` where the
+    step was cut to the radius.
 
     The cap is a trust region on the logit scale: where nearly every fitted p sits at 0 or 1
     (over-confident scores, exact 0/1 predictions) the Hessian is tiny, the raw step
     astronomically long and step halving alone could not bring it back within the
-    log-likelihood's reach. Near the maximum the cap is inactive, so convergence stays quadratic.
+    log-likelihood's reach. The radius starts at :data:`MAX_NEWTON_STEP` and doubles after each
+    accepted full step that was cut (:func:`damped_newton`), so a fit far away (a slope of
+    500 for nearly constant scores) is reached in a few iterations. Near the maximum the cap is
+    inactive, so convergence stays quadratic.
     """
     if not slope:
         _, u, h = tot
         ok = (h > 0) & np.isfinite(u)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            raw = np.where(np.abs(u) < MAX_NEWTON_STEP * h, u / h, np.sign(u) * MAX_NEWTON_STEP)
-        return np.where(ok, raw, 0.0)[:, None], ok
+            inside = np.abs(u) < radius * h
+            raw = np.where(inside, u / h, np.sign(u) * radius)
+        return np.where(ok, raw, 0.0)[:, None], ok, ok & ~inside
     _, u0, u1, h00, h01, h11 = tot
     det = h00 * h11 - h01 * h01
     ok = det > 1e-12 * np.maximum(h00 * h11, 1e-300)
@@ -188,8 +195,13 @@ def _newton_direction(tot: np.ndarray, slope: bool) -> tuple[np.ndarray, np.ndar
     ok = ok & np.isfinite(r0) & np.isfinite(r1)
     step = np.stack((np.where(ok, r0, 0.0), np.where(ok, r1, 0.0)), axis=1)
     longest = np.max(np.abs(step), axis=1)
-    shrink = np.where(longest > MAX_NEWTON_STEP, MAX_NEWTON_STEP / np.maximum(longest, 1e-300), 1.0)
-    return step * shrink[:, None], ok
+    cut = longest > radius
+    shrink = np.where(cut, radius / np.maximum(longest, 1e-300), 1.0)
+    return step * shrink[:, None], ok, ok & cut
+
+
+#: Largest trust radius (logit units) the doubling may reach.
+MAX_RADIUS = MAX_NEWTON_STEP * 2.0**20
 
 
 @dataclass(frozen=True)
@@ -235,7 +247,8 @@ def damped_newton(
 
     tot = evaluate_at(theta, active) if first is None else first.copy()
     eval_theta = theta.copy()
-    direction, invertible = _newton_direction(tot, slope)
+    radius = np.full(size, MAX_NEWTON_STEP)
+    direction, invertible, capped = _newton_direction(tot, slope, radius)
     live = active & invertible
     ok = np.zeros(size, dtype=bool)
     scale = np.ones(size)
@@ -260,9 +273,13 @@ def damped_newton(
         tot[:, better] = new[:, better]
         if size == 1 and better[0]:
             eval_theta = theta.copy()
+        # a full step cut to the radius and accepted: the maximum may be far, widen the region
+        grow = better & capped & (scale == 1.0)
+        radius[grow] = np.minimum(radius[grow] * 2.0, MAX_RADIUS)
         scale[better] = 1.0
-        step, inv = _newton_direction(tot, slope)
+        step, inv, cut = _newton_direction(tot, slope, radius)
         direction[better] = step[better]
+        capped[better] = cut[better]
         live &= ~(better & ~inv)
         worse = live & ~better
         scale[worse] *= 0.5

@@ -285,3 +285,26 @@ def test_intercept_converges_for_exact_zero_one_scores_equal_to_the_outcome() ->
     # the root of the score equation itself
     resid = y - 1 / (1 + np.exp(-(fit.intercept[0] + x)))
     assert abs(resid.sum()) < 1e-12
+
+
+@pytest.mark.parametrize("spread", [0.01, 0.002, 0.0005])
+def test_a_slope_far_from_1_is_fitted_not_given_up(spread: float) -> None:
+    """Nearly constant scores (logit(p) with SD ``spread`` where the outcome's varies with SD
+    1): the slope is 1/spread, 100 to 2,000, and the fit exists. A trust region fixed at 8
+    logit units per Newton iteration could not get there in 100 iterations (null, "did not
+    converge", above a slope of about 400: attack finding); it now widens after each accepted
+    cut step. Equal to statsmodels' GLM."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    z = rng.normal(size=n)
+    base = np.log(0.1 / 0.9)
+    y = rng.random(n) < 1 / (1 + np.exp(-(base + z)))
+    p = 1 / (1 + np.exp(-(base + spread * z)))
+    codes = (rng.random(n) < 0.5).astype(np.int32)
+    res = _evaluate(y, p, codes, 2)
+    x = np.log(p / (1 - p))
+    for got, rows in [(res.overall, slice(None)), *((res.groups[g], codes == g) for g in (0, 1))]:
+        _, a, b = _glm(y[rows].astype(float), x[rows])
+        slope = got.metrics["calibration_slope"]
+        assert slope.value is not None, slope.reason
+        assert slope.value == pytest.approx(b, rel=1e-6)
