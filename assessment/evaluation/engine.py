@@ -26,6 +26,7 @@ from assessment.evaluation.assembly import (
     _grid_json,
     _group_result,
     _methods,
+    _oe_notes,
     _score_notes,
     _slope_notes,
 )
@@ -209,6 +210,7 @@ def _evaluate_parts(
         *_score_notes(inputs, ctx),
         *_cluster_notes(inputs, all_stats),
         *_slope_notes(all_stats, spec),
+        *_oe_notes(all_stats),
         *comparison.notes,
         *miss_notes,
         *rep_notes,

@@ -137,6 +137,9 @@ class GroupingStats:
     # are computed, then a clusters.UnitSummary) and each proportion's design effect.
     units: Any = None
     design_effect: dict[str, np.ndarray] | None = None
+    # Probabilities only: per group the effective number of rows behind O/E's expected count,
+    # (Σp)² / Σp² (assembly._oe_notes names groups where it is a tiny share of the rows).
+    expected_rows: np.ndarray | None = None
     # Clustered data only: per metric, the groups whose clustered variance fell below the
     # unclustered one and was floored at it (design effect floored at 1).
     floored: dict[str, np.ndarray] | None = None

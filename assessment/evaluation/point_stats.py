@@ -308,6 +308,8 @@ def _probability_stats(
     sq2 = np.bincount(gp.codes, weights=sq_rows * sq_rows, minlength=size)
     expected = np.bincount(gp.codes, weights=p, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
+        squares = np.bincount(gp.codes, weights=p * p, minlength=size)
+        stats.expected_rows = np.where(squares > 0, expected * expected / squares, np.nan)
         stats.values["brier"] = np.where(n > 0, sq / n, np.nan)
         stats.values["oe_ratio"] = np.where(expected > 0, c.n_pos / expected, np.nan)
     stats.reasons["brier"] = ["the group has no rows" if k <= 0 else None for k in n]
